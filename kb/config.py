@@ -1,0 +1,132 @@
+"""Configuration in one place: the instance folder (default ./instance, or KB_INSTANCE) holds the
+database, the index and config.toml. Every setting can be overridden by an environment variable
+KB_<SECTION>_<KEY> (for example KB_SMTP_HOST). Precedence: defaults < config.toml < environment.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import ConfigError
+
+DEFAULTS: dict[str, dict] = {
+    "site": {
+        "url": "http://127.0.0.1:8080",
+        "name": "Văn bản pháp luật – Văn phòng HĐND tỉnh",
+    },
+    "province": {
+        "name": "Lai Châu",          # whose local documents are collected and shown as "địa phương"
+    },
+    "sources": {
+        "enabled": ["vbpl", "congbao", "congbao_tinh"],
+        "priority": ["vbpl", "congbao", "congbao_tinh"],   # who wins when two sources disagree
+    },
+    "http": {
+        "user_agent": "hdnd-kb/0.1 (+legal knowledge base of a provincial People's Council office)",
+        "delay": 1.0,                # seconds between two requests to one host
+        "timeout": 30.0,
+        "retries": 4,
+    },
+    "smtp": {
+        "host": "localhost",
+        "port": 25,
+        "user": "",
+        "password": "",
+        "sender": "kb@localhost",
+        "starttls": False,
+    },
+    "index": {
+        "writer_timeout": 60.0,      # seconds a writer waits for the index lock
+    },
+}
+
+SAMPLE = """\
+# Configuration of this knowledge base instance. Every key can be overridden by an environment
+# variable KB_<SECTION>_<KEY>, for example KB_SMTP_HOST=mail.example.org.
+
+[site]
+url = "http://127.0.0.1:8080"    # the address users reach; used in e-mails and feeds
+
+[province]
+name = "Lai Châu"
+
+[sources]
+enabled = ["vbpl", "congbao", "congbao_tinh"]
+
+[http]
+delay = 1.0                      # seconds between two requests to one host
+
+[smtp]
+host = "localhost"
+port = 25
+sender = "kb@localhost"
+"""
+
+
+@dataclass
+class Config:
+    instance: Path
+    values: dict[str, dict]
+
+    @property
+    def db_path(self) -> Path:
+        return self.instance / "kb.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.instance / "index"
+
+    def get(self, section: str, key: str):
+        return self.values[section][key]
+
+    def section(self, name: str) -> dict:
+        return self.values.get(name, {})
+
+
+def instance_path(explicit: str | Path | None = None) -> Path:
+    return Path(explicit or os.environ.get("KB_INSTANCE") or "instance").resolve()
+
+
+def load(instance: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read defaults, then instance/config.toml, then KB_<SECTION>_<KEY> variables."""
+    folder = instance_path(instance)
+    values = copy.deepcopy(DEFAULTS)
+    path = folder / "config.toml"
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for section, table in data.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: '{section}' must be a [section]")
+            values.setdefault(section, {}).update(table)
+    env = os.environ if environ is None else environ
+    for name, raw in env.items():
+        if not name.startswith("KB_") or name == "KB_INSTANCE":
+            continue
+        section, _, key = name[3:].lower().partition("_")
+        if section in values and key:
+            default = values[section].get(key)
+            values[section][key] = _coerce(raw, default, name)
+    return Config(folder, values)
+
+
+def _coerce(raw: str, default, name: str):
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list):
+            return [part.strip() for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw

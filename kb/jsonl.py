@@ -1,0 +1,227 @@
+"""Import and export of JSON Lines (plain or .gz).
+
+Two record shapes are accepted on import:
+- document records in the schema of `Document.to_dict()` (what `kb export` writes), with a `uid`;
+- article records as in shared/corpus (`doc_number`, `doc_title`, `doc_type`, `issuer`,
+  `issued_date`, `effective_date`, `article_id`, `title`, `text`), grouped into documents;
+  a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles.
+A malformed line is rejected with its line number and reason; every other line is imported.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from kb.articles import split_articles
+from kb.errors import KBError, RecordError
+from kb.model import Article, Document, parse_date
+from kb.store import Store
+from kb.text import nfc, slug
+
+BATCH = 200
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    articles: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)   # (line number, reason)
+    uids: set[str] = field(default_factory=set)
+
+    def count(self, changes) -> None:
+        for change in changes:
+            self.uids.add(change.uid)
+            if change.is_new:
+                self.added += 1
+            elif change.changed:
+                self.changed += 1
+            else:
+                self.unchanged += 1
+
+
+def open_text(path: str | Path) -> tuple[IO[str], IO[bytes]]:
+    """A text reader for a .jsonl or .jsonl.gz file, and the raw file (whose tell() is progress)."""
+    raw = open(path, "rb")
+    if str(path).endswith(".gz"):
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict"), raw
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict"), raw
+
+
+def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict | str]]:
+    """(line number, parsed object) or (line number, error reason) for each non-blank line."""
+    text, raw = open_text(path)
+    with text:
+        position = 0
+        number = 0
+        while True:
+            try:
+                line = text.readline()
+            except UnicodeDecodeError as exc:
+                number += 1
+                yield number, f"not UTF-8 text ({exc.reason})"
+                return
+            except (OSError, EOFError) as exc:  # truncated or corrupt gzip
+                yield number + 1, f"the file is damaged: {exc}"
+                return
+            if not line:
+                break
+            number += 1
+            if progress:
+                now = raw.tell()
+                progress(now - position)
+                position = now
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+
+
+def import_file(store: Store, path: str | Path, progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Load a JSONL file into the store; see the module docstring for the accepted shapes."""
+    if not Path(path).is_file():
+        raise KBError(f"no such file: {path}")
+    report = ImportReport()
+    batch: list[Document] = []
+    groups: dict[str, _Group] = {}
+
+    def flush() -> None:
+        if batch:
+            report.count(store.upsert_many(batch))
+            batch.clear()
+
+    for number, item in read_lines(path, progress):
+        if isinstance(item, str):
+            report.rejected.append((number, item))
+            continue
+        try:
+            if not isinstance(item, dict):
+                raise RecordError("a line must hold a JSON object")
+            if "uid" in item:
+                doc = Document.from_dict(item)
+                report.articles += len(doc.articles)
+                batch.append(doc)
+            elif "article_id" in item:
+                _add_article(groups, item)
+            elif item.get("doc_number") or item.get("doc_title"):
+                doc = _corpus_document(item)
+                report.articles += len(doc.articles)
+                batch.append(doc)
+            else:
+                raise RecordError("neither a document (no 'uid') nor an article (no 'article_id')")
+        except RecordError as exc:
+            report.rejected.append((number, str(exc)))
+            continue
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    for group in groups.values():
+        doc = group.document()
+        report.articles += len(doc.articles)
+        batch.append(doc)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return report
+
+
+class _Group:
+    """The articles of one document met in an article-level file, in file order."""
+
+    def __init__(self, uid: str, meta: dict):
+        self.uid = uid
+        self.meta = meta
+        self.articles: list[Article] = []
+        self.fields: list[str] = []
+
+    def document(self) -> Document:
+        meta = self.meta
+        source, source_id = self.uid.split(":", 1)
+        doc = Document(
+            uid=self.uid, source=source, source_id=source_id,
+            number=meta.get("doc_number"), title=meta.get("doc_title") or meta.get("doc_number") or "",
+            doc_type=meta.get("doc_type"), issuer=meta.get("issuer"),
+            issued=_date(meta, "issued_date"), effective=_date(meta, "effective_date"),
+            fields=self.fields, articles=self.articles,
+        )
+        return Document.from_dict(doc.to_dict())
+
+
+def _source_of(item: dict) -> str:
+    record_id = item.get("id")
+    if isinstance(record_id, str) and ":" in record_id:
+        return slug(record_id.split(":", 1)[0]).replace("-", "_") or "import"
+    return "import"
+
+
+def _add_article(groups: dict[str, _Group], item: dict) -> None:
+    doc_id = item.get("doc_id") or (slug(item["doc_number"]) if item.get("doc_number") else None)
+    if not doc_id:
+        raise RecordError("article record names no document (its 'doc_id' and 'doc_number' are empty)")
+    text = item.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise RecordError("article record has no 'text'")
+    uid = f"{_source_of(item)}:{doc_id}"
+    group = groups.get(uid)
+    if group is None:
+        for name in ("issued_date", "effective_date"):
+            _date(item, name)  # reject a bad date on the line that carries it
+        group = groups[uid] = _Group(uid, item)
+    heading = item.get("title")
+    body = nfc(text).strip()
+    if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first
+        body = body[len(nfc(heading).strip()):].lstrip(" .:\n")
+    number = str(item.get("article_id") or len(group.articles) + 1)
+    group.articles.append(Article(number=number, heading=heading, text=body, chapter=item.get("chapter")))
+    topic = item.get("de_muc")
+    if topic and topic not in group.fields:
+        group.fields.append(topic)
+
+
+def _corpus_document(item: dict) -> Document:
+    record_id = item.get("id") or item.get("doc_id") or slug(item.get("doc_number") or "")
+    source_id = record_id.split(":", 1)[1] if ":" in record_id else record_id
+    text = item.get("text") or ""
+    signer = item.get("signer")
+    doc = Document(
+        uid=f"{_source_of(item)}:{source_id}", source=_source_of(item), source_id=source_id,
+        number=item.get("doc_number"), title=item.get("doc_title") or "", doc_type=item.get("doc_type"),
+        issuer=item.get("issuer"), issued=_date(item, "issued_date"), effective=_date(item, "effective_date"),
+        status=item.get("status") or "Chưa xác định", fields=[item["field"]] if item.get("field") else [],
+        gazette=" ".join(x for x in (item.get("gazette_number"), item.get("gazette_date")) if x) or None,
+        text=text, articles=split_articles(text),
+    )
+    data = doc.to_dict()
+    data["signers"] = [{"name": signer}] if signer else []
+    return Document.from_dict(data)
+
+
+def _date(item: dict, name: str) -> str | None:
+    value = item.get(name)
+    return parse_date(value, name) if value else None
+
+
+def export(store: Store, out: IO[str], progress: Callable[[int], None] | None = None) -> int:
+    """Write every document as one JSON line; return how many."""
+    count = 0
+    for doc in store.iter_documents():
+        out.write(doc.to_json() + "\n")
+        count += 1
+        if progress:
+            progress(1)
+    return count
+
+
+def open_export(path: str | Path, compress: bool = False) -> IO[str]:
+    """A text writer for a JSONL file, gzip-compressed when asked."""
+    if compress:
+        return io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8")
+    return open(path, "w", encoding="utf-8")

@@ -1,0 +1,279 @@
+"""The document model: one record per legal document, with its articles, relations, signers and
+attachments, and its (de)serialisation to the documented JSON schema (docs/SCHEMA.md)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+
+from kb import vocab
+from kb.errors import RecordError
+from kb.numbers import number_key, parse_number
+from kb.text import fold, nfc, slug
+
+ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
+
+
+@dataclass
+class Signer:
+    name: str
+    title: str | None = None    # chức danh: "Chủ tịch"
+    issuer: str | None = None   # on behalf of which body
+
+
+@dataclass
+class Article:
+    """One Điều (or a Chương heading's article group member), addressable by its anchor."""
+
+    number: str                 # "15", "1a"
+    heading: str | None = None  # "Phạm vi điều chỉnh"
+    text: str = ""
+    chapter: str | None = None  # "Chương II. QUY ĐỊNH CHUNG"
+    anchor: str = ""            # "dieu-15"; unique within the document
+
+    def clauses(self) -> list[tuple[str, str]]:
+        """The numbered khoản of the article: [("1", "text of khoản 1"), ...]."""
+        parts = re.split(r"(?m)^\s*(\d{1,3}[a-z]?)\.\s+", self.text)
+        return [(parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+
+
+@dataclass
+class Relation:
+    """What this document does to another one (type from vocab.RELATION_TYPES)."""
+
+    type: str
+    target_uid: str | None = None
+    target_number: str | None = None
+    target_title: str | None = None
+    note: str | None = None     # e.g. "khoản 2 Điều 5"
+    source: str | None = None   # which source reported it
+
+    @property
+    def target_key(self) -> str | None:
+        return number_key(self.target_number) if self.target_number else None
+
+    def identity(self) -> tuple:
+        return (self.type, self.target_uid or self.target_key or fold(self.target_title or "").lower(), self.note)
+
+
+@dataclass
+class Attachment:
+    name: str
+    url: str | None = None
+    kind: str = "other"           # original (scan), main (text), appendix, other
+    text: str | None = None       # extracted text, when any
+    scanned: bool = False         # a PDF without a text layer
+
+
+@dataclass
+class Document:
+    uid: str                                # "<source>:<source id>"
+    source: str
+    source_id: str
+    source_url: str | None = None
+    number: str | None = None               # số ký hiệu
+    title: str = ""                         # trích yếu
+    doc_type: str | None = None             # loại văn bản
+    issuer: str | None = None               # cơ quan ban hành
+    signers: list[Signer] = field(default_factory=list)
+    issued: str | None = None               # ngày ban hành, ISO
+    effective: str | None = None            # ngày có hiệu lực
+    expires: str | None = None              # ngày hết hiệu lực
+    status: str = vocab.UNKNOWN             # tình trạng hiệu lực
+    fields: list[str] = field(default_factory=list)   # lĩnh vực
+    scope: str | None = None                # Trung ương / Địa phương
+    province: str | None = None             # the province (or commune) of a local document
+    gazette: str | None = None              # công báo: number/date
+    text: str = ""
+    articles: list[Article] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    source_updated: str | None = None       # the source's own last-modified stamp
+    provenance: dict[str, str] = field(default_factory=dict)  # field -> source that supplied it
+    extra: dict = field(default_factory=dict)
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def number_key(self) -> str | None:
+        return number_key(self.number) if self.number else None
+
+    @property
+    def key(self) -> str | None:
+        """Cross-source identity: normalised number + issuing body + ngày ban hành."""
+        if not (self.number and self.issued):
+            return None
+        issuer = re.sub(r"\s+", " ", fold(nfc(self.issuer or "")).lower()).strip()
+        return f"{self.number_key}|{issuer}|{self.issued}"
+
+    @property
+    def year(self) -> int | None:
+        if self.issued:
+            return int(self.issued[:4])
+        parsed = parse_number(self.number or "")
+        return parsed.year if parsed else None
+
+    def text_hash(self) -> str:
+        """Hash of the normalised text and articles: whitespace and layout changes are no change."""
+        digest = hashlib.sha256()
+        digest.update(" ".join(self.text.split()).encode())
+        for art in self.articles:
+            digest.update(b"\x1e" + " ".join(f"{art.number} {art.heading or ''} {art.text}".split()).encode())
+        return digest.hexdigest()
+
+    def display_name(self) -> str:
+        head = " ".join(x for x in (self.doc_type, self.number) if x)
+        return f"{head} {self.title}".strip() if head else self.title
+
+    # --- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Document":
+        """Build and normalise a document from the JSON schema; raise RecordError saying what is wrong."""
+        if not isinstance(data, dict):
+            raise RecordError("a document must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RecordError(f"unknown field(s): {', '.join(unknown)}")
+        uid = data.get("uid")
+        if not isinstance(uid, str) or ":" not in uid or not uid.split(":", 1)[1]:
+            raise RecordError("'uid' must be a string '<source>:<source id>'")
+        source, source_id = uid.split(":", 1)
+        if data.get("source", source) != source or str(data.get("source_id", source_id)) != source_id:
+            raise RecordError(f"'source' and 'source_id' must match uid {uid!r}")
+        try:
+            doc = cls(
+                uid=uid, source=source, source_id=source_id,
+                source_url=_opt_str(data, "source_url"),
+                number=_opt_str(data, "number"),
+                title=_opt_str(data, "title") or "",
+                doc_type=_opt_str(data, "doc_type"),
+                issuer=_opt_str(data, "issuer"),
+                signers=[Signer(**_obj(s, Signer)) for s in _list(data, "signers")],
+                issued=_date(data, "issued"), effective=_date(data, "effective"), expires=_date(data, "expires"),
+                status=_opt_str(data, "status") or vocab.UNKNOWN,
+                fields=[nfc(str(f)) for f in _list(data, "fields")],
+                scope=_opt_str(data, "scope"), province=_opt_str(data, "province"),
+                gazette=_opt_str(data, "gazette"),
+                text=_opt_str(data, "text") or "",
+                articles=[Article(**_obj(a, Article)) for a in _list(data, "articles")],
+                relations=[Relation(**_obj(r, Relation)) for r in _list(data, "relations")],
+                attachments=[Attachment(**_obj(a, Attachment)) for a in _list(data, "attachments")],
+                source_updated=_opt_str(data, "source_updated"),
+                provenance=dict(data.get("provenance") or {}),
+                extra=dict(data.get("extra") or {}),
+            )
+        except TypeError as exc:  # a nested object with a missing or extra key
+            raise RecordError(str(exc)) from None
+        if not (doc.title or doc.number):
+            raise RecordError("a document needs a 'title' or a 'number'")
+        return normalise(doc)
+
+
+def normalise(doc: Document) -> Document:
+    """NFC everywhere, canonical vocabularies, unique article anchors. Returns the same object."""
+    doc.title = " ".join(nfc(doc.title).split())
+    doc.number = normalise_number(doc.number)
+    doc.doc_type = vocab.doc_type(doc.doc_type)
+    if doc.doc_type is None and doc.number:
+        parsed = parse_number(doc.number)
+        if parsed and parsed.type_code:
+            doc.doc_type = vocab.doc_type(parsed.type_code)
+    doc.issuer = nfc(doc.issuer).strip() or None if doc.issuer else None
+    doc.status = vocab.status(doc.status) if doc.status not in vocab.STATUSES else doc.status
+    doc.scope = doc.scope or vocab.scope_of(doc.issuer)
+    doc.text = nfc(doc.text).strip()
+    for signer in doc.signers:
+        signer.name = nfc(signer.name).strip()
+    seen: set[str] = set()
+    for art in doc.articles:
+        art.number = nfc(str(art.number)).strip()
+        art.heading = " ".join(nfc(art.heading).split()) or None if art.heading else None
+        art.text = nfc(art.text).strip()
+        art.chapter = nfc(art.chapter).strip() or None if art.chapter else None
+        anchor = art.anchor or ("dieu-" + slug(art.number) if art.number else "dieu")
+        base, n = anchor, 1
+        while anchor in seen:
+            n += 1
+            anchor = f"{base}-{n}"
+        seen.add(anchor)
+        art.anchor = anchor
+    for rel in doc.relations:
+        rel.type = vocab.relation_type(rel.type)
+        rel.target_number = normalise_number(rel.target_number)
+        rel.target_title = " ".join(nfc(rel.target_title).split()) if rel.target_title else None
+        rel.source = rel.source or doc.source
+    for att in doc.attachments:
+        if att.kind not in ATTACHMENT_KINDS:
+            att.kind = "other"
+    return doc
+
+
+def normalise_number(number: str | None) -> str | None:
+    if not number:
+        return None
+    parsed = parse_number(number)
+    return parsed.canonical if parsed else " ".join(nfc(number).split()) or None
+
+
+def _opt_str(data: dict, name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+    return nfc(value)
+
+
+def _list(data: dict, name: str) -> list:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError(f"'{name}' must be a list")
+    return value
+
+
+def _obj(value, kind) -> dict:
+    if not isinstance(value, dict):
+        raise RecordError(f"each {kind.__name__.lower()} must be a JSON object")
+    allowed = {f.name for f in fields(kind)}
+    extra = set(value) - allowed
+    if extra:
+        raise RecordError(f"unknown {kind.__name__.lower()} field(s): {', '.join(sorted(extra))}")
+    return value
+
+
+def _date(data: dict, name: str) -> str | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    return parse_date(value, name)
+
+
+def parse_date(value, name: str = "date") -> str:
+    """ISO 'YYYY-MM-DD' from ISO dates, ISO datetimes or Vietnamese 'dd/mm/yyyy'."""
+    if not isinstance(value, str):
+        raise RecordError(f"'{name}' must be a date string")
+    text = value.strip()
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text)
+    if match:
+        y, m, d = map(int, match.groups())
+    else:
+        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+        if not match:
+            raise RecordError(f"'{name}' is not a date: {value!r}")
+        d, m, y = map(int, match.groups())
+    try:
+        return dt.date(y, m, d).isoformat()
+    except ValueError:
+        raise RecordError(f"'{name}' is not a valid date: {value!r}") from None

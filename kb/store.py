@@ -1,0 +1,474 @@
+"""The SQLite store: the source of truth. Every write is a transaction; every change to a document
+keeps its previous version and appends change events that alerts, the digest and the index read.
+
+Concurrency: WAL mode (readers never wait for the writer) and a busy timeout, so a refresh and
+searches can run at the same time. The schema is migrated forward on open (PRAGMA user_version).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.errors import StoreError
+from kb.model import Document, Relation, normalise
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE documents (
+        uid TEXT PRIMARY KEY,
+        key TEXT,
+        number_key TEXT,
+        version INTEGER NOT NULL,
+        text_hash TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX documents_key ON documents(key);
+    CREATE INDEX documents_number ON documents(number_key);
+    CREATE TABLE aliases (alias TEXT PRIMARY KEY, uid TEXT NOT NULL);
+    CREATE TABLE versions (
+        uid TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, saved_at TEXT NOT NULL,
+        PRIMARY KEY (uid, version)
+    );
+    CREATE TABLE relations (
+        uid TEXT NOT NULL, type TEXT NOT NULL, target_uid TEXT, target_key TEXT,
+        target_number TEXT, target_title TEXT, note TEXT
+    );
+    CREATE INDEX relations_uid ON relations(uid);
+    CREATE INDEX relations_target_uid ON relations(target_uid);
+    CREATE INDEX relations_target_key ON relations(target_key);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL
+    );
+    CREATE INDEX events_uid ON events(uid);
+    CREATE INDEX events_at ON events(at);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, started TEXT NOT NULL,
+        finished TEXT, counts TEXT, error TEXT
+    );
+    CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+# Event kinds written to the log.
+NEW, TEXT, STATUS, METADATA, REL_ADDED, REL_REMOVED, DELETED = (
+    "new", "text_changed", "status_changed", "metadata_changed", "relation_added", "relation_removed", "deleted",
+)
+_METADATA_FIELDS = (
+    "source_url", "number", "title", "doc_type", "issuer", "signers", "issued", "effective", "expires",
+    "fields", "scope", "province", "gazette", "attachments",
+)
+_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "source_updated")
+DEFAULT_PRIORITY = ("vbpl", "congbao", "congbao_tinh")
+
+
+@dataclass
+class Change:
+    """What one upsert did. `kinds` is empty when the document was stored unchanged."""
+
+    uid: str
+    kinds: list[str] = field(default_factory=list)
+    old_status: str | None = None
+    new_status: str | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return NEW in self.kinds
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.kinds)
+
+
+@dataclass
+class Event:
+    id: int
+    uid: str
+    kind: str
+    at: str
+    detail: dict
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """A knowledge base in one SQLite file. Open with `Store(path)`; close with `close()` or `with`."""
+
+    def __init__(self, path: str | Path, source_priority: Iterable[str] = DEFAULT_PRIORITY):
+        self.path = Path(path)
+        self.priority = {name: rank for rank, name in enumerate(reversed(tuple(source_priority)), start=1)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+
+    # --- plumbing --------------------------------------------------------------------------
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction (BEGIN IMMEDIATE): all of it is stored, or none of it."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"the store {self.path} was written by a newer version (schema {version}); upgrade the software"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.transaction():
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number + 1}")
+
+    # --- reading ---------------------------------------------------------------------------
+    def resolve_uid(self, uid: str) -> str | None:
+        row = self.db.execute("SELECT uid FROM documents WHERE uid=?", (uid,)).fetchone()
+        if row:
+            return row[0]
+        row = self.db.execute("SELECT uid FROM aliases WHERE alias=?", (uid,)).fetchone()
+        return row[0] if row else None
+
+    def get(self, uid: str) -> Document | None:
+        real = self.resolve_uid(uid)
+        if real is None:
+            return None
+        row = self.db.execute("SELECT data FROM documents WHERE uid=?", (real,)).fetchone()
+        return Document.from_dict(json.loads(row[0])) if row else None
+
+    def __contains__(self, uid: str) -> bool:
+        return self.resolve_uid(uid) is not None
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    def uids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT uid FROM documents ORDER BY uid")]
+
+    def iter_documents(self, batch: int = 500) -> Iterator[Document]:
+        """Every document, in uid order, read in batches (safe while others write)."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT uid, data FROM documents WHERE uid > ? ORDER BY uid LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Document.from_dict(json.loads(row["data"]))
+            last = rows[-1]["uid"]
+
+    def find_by_number(self, number_key: str) -> list[Document]:
+        rows = self.db.execute("SELECT data FROM documents WHERE number_key=? ORDER BY uid", (number_key,))
+        return [Document.from_dict(json.loads(r[0])) for r in rows]
+
+    def resolve_target(self, rel: Relation) -> str | None:
+        """The stored uid a relation points at: by uid (or alias), else by a number only one document has."""
+        if rel.target_uid:
+            real = self.resolve_uid(rel.target_uid)
+            if real:
+                return real
+        if rel.target_key:
+            rows = self.db.execute("SELECT uid FROM documents WHERE number_key=? LIMIT 2", (rel.target_key,)).fetchall()
+            if len(rows) == 1:
+                return rows[0][0]
+        return None
+
+    def incoming(self, uid: str) -> list[tuple[str, Relation]]:
+        """Relations other documents hold towards `uid`: [(holder uid, relation)], both by uid and by number."""
+        doc = self.get(uid)
+        if doc is None:
+            return []
+        params: list = [doc.uid]
+        aliases = [r[0] for r in self.db.execute("SELECT alias FROM aliases WHERE uid=?", (doc.uid,))]
+        where = "target_uid IN (" + ",".join("?" * (1 + len(aliases))) + ")"
+        params += aliases
+        if doc.number_key and len(self.find_by_number(doc.number_key)) == 1:
+            where += " OR (target_uid IS NULL AND target_key=?)"
+            params.append(doc.number_key)
+        rows = self.db.execute(f"SELECT * FROM relations WHERE ({where}) AND uid != ? ORDER BY uid", (*params, doc.uid))
+        return [
+            (r["uid"], Relation(type=r["type"], target_uid=doc.uid, target_number=r["target_number"],
+                                target_title=r["target_title"], note=r["note"]))
+            for r in rows
+        ]
+
+    def version_count(self, uid: str) -> int:
+        row = self.db.execute("SELECT version FROM documents WHERE uid=?", (uid,)).fetchone()
+        return row[0] if row else 0
+
+    def versions(self, uid: str) -> list[tuple[int, str, Document]]:
+        """Previous versions of a document, oldest first: [(version, saved_at, document)]."""
+        rows = self.db.execute("SELECT version, saved_at, data FROM versions WHERE uid=? ORDER BY version", (uid,))
+        return [(r[0], r[1], Document.from_dict(json.loads(r[2]))) for r in rows]
+
+    def events(self, since_id: int = 0, uid: str | None = None, since: str | None = None,
+               limit: int | None = None) -> list[Event]:
+        sql, params = "SELECT * FROM events WHERE id > ?", [since_id]
+        if uid:
+            sql += " AND uid=?"
+            params.append(uid)
+        if since:
+            sql += " AND at >= ?"
+            params.append(since)
+        sql += " ORDER BY id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Event(r["id"], r["uid"], r["kind"], r["at"], json.loads(r["detail"])) for r in self.db.execute(sql, params)]
+
+    def last_event_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def stats(self) -> dict:
+        count = self.count()
+        articles = 0
+        by_type: dict[str, int] = {}
+        by_status: dict[str, int] = {}
+        for row in self.db.execute(
+            "SELECT json_array_length(data, '$.articles'), json_extract(data, '$.doc_type'),"
+            " json_extract(data, '$.status') FROM documents"
+        ):
+            articles += row[0] or 0
+            by_type[row[1] or "—"] = by_type.get(row[1] or "—", 0) + 1
+            by_status[row[2] or "—"] = by_status.get(row[2] or "—", 0) + 1
+        return {
+            "documents": count, "articles": articles, "by_type": by_type, "by_status": by_status,
+            "events": self.db.execute("SELECT count(*) FROM events").fetchone()[0],
+            "versions": self.db.execute("SELECT count(*) FROM versions").fetchone()[0],
+        }
+
+    # --- writing ---------------------------------------------------------------------------
+    def upsert(self, doc: Document) -> Change:
+        """Store `doc`; return what changed. A document already stored unchanged is not written."""
+        normalise(doc)
+        with self.transaction():
+            return self._upsert(doc)
+
+    def upsert_many(self, docs: Iterable[Document]) -> list[Change]:
+        with self.transaction():
+            return [self._upsert(normalise(doc)) for doc in docs]
+
+    def _find_existing(self, doc: Document) -> Document | None:
+        existing = self.get(doc.uid)
+        if existing is None and doc.key:
+            row = self.db.execute("SELECT data FROM documents WHERE key=? LIMIT 1", (doc.key,)).fetchone()
+            if row:
+                existing = Document.from_dict(json.loads(row[0]))
+        return existing
+
+    def _upsert(self, doc: Document) -> Change:
+        at = now()
+        existing = self._find_existing(doc)
+        if existing is None:
+            for name in _MERGED_FIELDS:
+                if _has_value(getattr(doc, name)):
+                    doc.provenance.setdefault(name, doc.source)
+            self._write(doc, version=1, created=at, at=at)
+            self._log(doc.uid, NEW, at, {"status": doc.status, "number": doc.number, "title": doc.title})
+            for rel in doc.relations:
+                self._log_incoming(doc, rel, REL_ADDED, at)
+            return Change(doc.uid, [NEW], None, doc.status)
+
+        merged = self._merge(existing, doc)
+        if merged.uid != doc.uid:
+            self.db.execute("INSERT OR IGNORE INTO aliases(alias, uid) VALUES (?, ?)", (doc.uid, merged.uid))
+        change = Change(merged.uid, [], existing.status, merged.status)
+        if merged.text_hash() != existing.text_hash():
+            change.kinds.append(TEXT)
+        if merged.status != existing.status:
+            change.kinds.append(STATUS)
+        changed_meta = [n for n in _METADATA_FIELDS if _canon(getattr(merged, n)) != _canon(getattr(existing, n))]
+        if changed_meta:
+            change.kinds.append(METADATA)
+        old_rels = {r.identity(): r for r in existing.relations}
+        new_rels = {r.identity(): r for r in merged.relations}
+        added = [r for k, r in new_rels.items() if k not in old_rels]
+        removed = [r for k, r in old_rels.items() if k not in new_rels]
+        if added:
+            change.kinds.append(REL_ADDED)
+        if removed:
+            change.kinds.append(REL_REMOVED)
+        if not change.kinds:
+            if merged.source_updated != existing.source_updated:  # the source re-stamped it; nothing we track
+                self._write(merged, self.version_count(merged.uid), None, at, keep_version=True)
+            return change
+
+        version = self.version_count(merged.uid)
+        self.db.execute(
+            "INSERT INTO versions(uid, version, data, saved_at) VALUES (?, ?, ?, ?)",
+            (existing.uid, version, existing.to_json(), at),
+        )
+        self._write(merged, version + 1, None, at)
+        if TEXT in change.kinds:
+            self._log(merged.uid, TEXT, at, {"version": version + 1})
+        if STATUS in change.kinds:
+            self._log(merged.uid, STATUS, at, {"old": existing.status, "new": merged.status,
+                                               "effective": merged.effective, "expires": merged.expires})
+        if METADATA in change.kinds:
+            self._log(merged.uid, METADATA, at, {
+                "fields": changed_meta,
+                "old": {n: _canon(getattr(existing, n)) for n in changed_meta if n != "attachments"},
+                "new": {n: _canon(getattr(merged, n)) for n in changed_meta if n != "attachments"},
+            })
+        for rel in added:
+            self._log(merged.uid, REL_ADDED, at, _rel_detail(rel))
+            self._log_incoming(merged, rel, REL_ADDED, at)
+        for rel in removed:
+            self._log(merged.uid, REL_REMOVED, at, _rel_detail(rel))
+            self._log_incoming(merged, rel, REL_REMOVED, at)
+        return change
+
+    def _merge(self, existing: Document, doc: Document) -> Document:
+        """`existing` updated with what `doc` says, field by field, by source priority.
+
+        A source always overwrites what it supplied itself; it fills fields nobody supplied; it
+        overwrites another source's value only when it ranks higher (vbpl > congbao > gazettes > imports)."""
+        merged = Document.from_dict(existing.to_dict())
+        rank = self.priority.get(doc.source, 0)
+        for name in _MERGED_FIELDS:
+            value = getattr(doc, name)
+            owner = merged.provenance.get(name)
+            current = getattr(merged, name)
+            if owner == doc.source or not _has_value(current) or (_has_value(value) and rank > self.priority.get(owner, 0)):
+                if _has_value(value) or owner == doc.source:
+                    setattr(merged, name, value)
+                    merged.provenance[name] = doc.source
+        # Relations: each source's set replaces what that same source said before.
+        kept = [r for r in merged.relations if r.source != doc.source]
+        merged.relations = kept + [r for r in doc.relations]
+        if doc.uid != merged.uid:
+            merged.extra.setdefault("also_at", [])
+            link = {"uid": doc.uid, "url": doc.source_url}
+            if link not in merged.extra["also_at"]:
+                merged.extra["also_at"].append(link)
+        merged.extra.update({k: v for k, v in doc.extra.items() if k != "also_at"})
+        return normalise(merged)
+
+    def _write(self, doc: Document, version: int, created: str | None, at: str, keep_version: bool = False) -> None:
+        if created:
+            self.db.execute(
+                "INSERT INTO documents(uid, key, number_key, version, text_hash, data, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.uid, doc.key, doc.number_key, version, doc.text_hash(), doc.to_json(), created, at),
+            )
+        else:
+            self.db.execute(
+                "UPDATE documents SET key=?, number_key=?, version=?, text_hash=?, data=?"
+                + ("" if keep_version else ", updated_at=?") + " WHERE uid=?",
+                (doc.key, doc.number_key, version, doc.text_hash(), doc.to_json(),
+                 *(() if keep_version else (at,)), doc.uid),
+            )
+        self.db.execute("DELETE FROM relations WHERE uid=?", (doc.uid,))
+        self.db.executemany(
+            "INSERT INTO relations(uid, type, target_uid, target_key, target_number, target_title, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(doc.uid, r.type, r.target_uid, r.target_key, r.target_number, r.target_title, r.note)
+             for r in doc.relations],
+        )
+
+    def _log(self, uid: str, kind: str, at: str, detail: dict) -> None:
+        self.db.execute(
+            "INSERT INTO events(uid, kind, at, detail) VALUES (?, ?, ?, ?)",
+            (uid, kind, at, json.dumps(detail, ensure_ascii=False)),
+        )
+
+    def _log_incoming(self, holder: Document, rel: Relation, kind: str, at: str) -> None:
+        """Tell the target of a relation too ("amended by Z"), when it is stored."""
+        target = self.resolve_target(rel)
+        if target and target != holder.uid:
+            self._log(target, kind, at, {
+                "direction": "incoming", "type": rel.type, "from_uid": holder.uid,
+                "from_number": holder.number, "from_title": holder.title, "note": rel.note,
+            })
+
+    def delete(self, uid: str) -> bool:
+        """Remove a document (its versions stay); log a 'deleted' event. False when it was not stored."""
+        with self.transaction():
+            real = self.resolve_uid(uid)
+            if real is None:
+                return False
+            existing = self.get(real)
+            at = now()
+            version = self.version_count(real)
+            self.db.execute("INSERT OR REPLACE INTO versions(uid, version, data, saved_at) VALUES (?, ?, ?, ?)",
+                            (real, version, existing.to_json(), at))
+            self.db.execute("DELETE FROM documents WHERE uid=?", (real,))
+            self.db.execute("DELETE FROM relations WHERE uid=?", (real,))
+            self.db.execute("DELETE FROM aliases WHERE uid=?", (real,))
+            self._log(real, DELETED, at, {"number": existing.number, "title": existing.title})
+            return True
+
+    # --- runs and scraper state -------------------------------------------------------------
+    def start_run(self, source: str) -> int:
+        with self.transaction():
+            cur = self.db.execute("INSERT INTO runs(source, started) VALUES (?, ?)", (source, now()))
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, counts: dict, error: str | None = None) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE runs SET finished=?, counts=?, error=? WHERE id=?",
+                            (now(), json.dumps(counts, ensure_ascii=False), error, run_id))
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(r) | {"counts": json.loads(r["counts"]) if r["counts"] else {}} for r in rows]
+
+    def get_state(self, name: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM state WHERE name=?", (name,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, name: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (name, value))
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _has_value(value) -> bool:
+    return value not in (None, "", [], {}) and value != "Chưa xác định"
+
+
+def _canon(value):
+    """A comparable, JSON-friendly form of a field value."""
+    if isinstance(value, list):
+        return [v.__dict__ if hasattr(v, "__dict__") else v for v in value]
+    return value
+
+
+def _rel_detail(rel: Relation) -> dict:
+    return {"type": rel.type, "target_uid": rel.target_uid, "target_number": rel.target_number,
+            "target_title": rel.target_title, "note": rel.note}

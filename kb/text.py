@@ -1,0 +1,71 @@
+"""Vietnamese text normalisation shared by the model, the store keys and the search analyzer.
+
+- `nfc` normalises to NFC and removes control characters (keeping newlines and tabs).
+- `canonical_tones` moves a tone mark written in the old style on the second vowel of the open
+  syllables oa, oe, uy (hoà, thoả, uỷ) to the first vowel (hòa, thỏa, ủy). NFC does not merge
+  these spellings; both occur hundreds of times in real legal text.
+- `fold` removes every diacritic and folds đ/Đ to d/D (Unicode decomposition leaves đ alone).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+_PAIRS = ("oa", "oe", "uy")
+
+
+def nfc(text: str) -> str:
+    """NFC-normalise, drop control and zero-width characters, turn NBSP into a space."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text)
+    text = _ZERO_WIDTH.sub("", text)
+    return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _build_tone_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for first, second in _PAIRS:
+        for tone in _TONES:
+            for f, s in ((first, second), (first.upper(), second.upper()), (first.upper(), second)):
+                old = unicodedata.normalize("NFC", f + s + tone)
+                new = unicodedata.normalize("NFC", f + tone + s)
+                table[old] = new
+    return table
+
+
+_TONE_TABLE = _build_tone_table()
+# An old-style pair is only rewritten at the end of a syllable (no final consonant follows:
+# "hoàn" is correct as written) and "uy" after q keeps its mark on y ("quý" is standard).
+_TONE_RE = re.compile(
+    "(?<![qQ])(" + "|".join(sorted(map(re.escape, _TONE_TABLE), key=len, reverse=True)) + r")(?!\w)"
+)
+
+
+def canonical_tones(text: str) -> str:
+    """Rewrite old-style tone placement (hoà, thoả, uỷ) to the new style (hòa, thỏa, ủy). Input must be NFC."""
+    return _TONE_RE.sub(lambda m: _TONE_TABLE[m.group(1)], text)
+
+
+_FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "\u00d0": "D", "\u00f0": "d"})
+
+
+def fold(text: str) -> str:
+    """Remove diacritics: 'Nghị quyết Đồng Nai' -> 'Nghi quyet Dong Nai'."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def search_form(text: str) -> str:
+    """The accented form used for matching: NFC, canonical tone placement, lowercase."""
+    return canonical_tones(nfc(text)).lower()
+
+
+def slug(text: str) -> str:
+    """An ASCII slug: 'Điều 15a' -> 'dieu-15a'."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(nfc(text)).lower()).strip("-")

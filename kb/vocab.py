@@ -1,0 +1,148 @@
+"""Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types) and the mapping
+from each source's own labels and codes to them (see shared/pages/SOURCES.md §10)."""
+from __future__ import annotations
+
+from kb.text import fold, nfc
+
+# --- Loại văn bản -------------------------------------------------------------------------
+DOC_TYPES = (
+    "Hiến pháp", "Bộ luật", "Luật", "Pháp lệnh", "Lệnh", "Nghị quyết", "Nghị quyết liên tịch",
+    "Nghị định", "Quyết định", "Chỉ thị", "Thông tư", "Thông tư liên tịch", "Văn bản hợp nhất",
+    "Sắc lệnh", "Tờ trình", "Báo cáo", "Kế hoạch", "Thông báo", "Công văn", "Hướng dẫn",
+    "Văn bản đính chính", "Bản dịch văn bản", "Khác",
+)
+NORMATIVE_TYPES = frozenset(DOC_TYPES[:14])
+
+# Codes in số ký hiệu and in source APIs (vbpl docType.code, file names).
+_DOC_TYPE_CODES = {
+    "HP": "Hiến pháp", "BL": "Bộ luật", "L": "Luật", "LUAT": "Luật", "PL": "Pháp lệnh",
+    "NQ": "Nghị quyết", "NQLT": "Nghị quyết liên tịch", "ND": "Nghị định", "QD": "Quyết định",
+    "CT": "Chỉ thị", "CTHI": "Chỉ thị", "TT": "Thông tư", "TTLT": "Thông tư liên tịch",
+    "VBHN": "Văn bản hợp nhất", "SL": "Sắc lệnh", "TTR": "Tờ trình", "BC": "Báo cáo",
+    "KH": "Kế hoạch", "TB": "Thông báo", "HD": "Hướng dẫn", "CV": "Công văn",
+}
+_DOC_TYPE_BY_FOLDED = {fold(t).lower(): t for t in DOC_TYPES}
+
+
+def doc_type(label: str | None) -> str | None:
+    """Canonical loại văn bản for a source label or code ('Nghị quyết', 'nghi quyet', 'NQ', 'QĐ')."""
+    if not label:
+        return None
+    text = nfc(label).strip()
+    folded = fold(text).lower()
+    if folded in _DOC_TYPE_BY_FOLDED:
+        return _DOC_TYPE_BY_FOLDED[folded]
+    code = fold(text).upper().replace(" ", "")
+    if code in _DOC_TYPE_CODES:
+        return _DOC_TYPE_CODES[code]
+    for canonical in sorted(DOC_TYPES, key=len, reverse=True):  # "Nghị quyết của Quốc hội"
+        if folded.startswith(fold(canonical).lower() + " "):
+            return canonical
+    return text
+
+
+# --- Tình trạng hiệu lực -----------------------------------------------------------------
+IN_FORCE = "Còn hiệu lực"
+PARTLY_EXPIRED = "Hết hiệu lực một phần"
+EXPIRED = "Hết hiệu lực toàn bộ"
+NOT_YET = "Chưa có hiệu lực"
+SUSPENDED = "Ngưng hiệu lực"
+OBSOLETE = "Không còn phù hợp"
+UNKNOWN = "Chưa xác định"
+STATUSES = (IN_FORCE, PARTLY_EXPIRED, EXPIRED, NOT_YET, SUSPENDED, OBSOLETE, UNKNOWN)
+
+_STATUS_LABELS = {
+    # vbpl gateway effStatus.code
+    "chl": IN_FORCE, "hhl": EXPIRED, "hhl1p": PARTLY_EXPIRED, "hhl1phan": PARTLY_EXPIRED,
+    "cchl": NOT_YET, "tnhl": SUSPENDED, "tnhl1p": SUSPENDED, "tdhl": SUSPENDED, "kcph": OBSOLETE,
+    # labels seen on vbpl (legacy and new), Công báo, provincial gazettes, commercial portals
+    "con hieu luc": IN_FORCE, "dang hieu luc": IN_FORCE, "dang co hieu luc": IN_FORCE,
+    "van ban dang co hieu luc": IN_FORCE, "co hieu luc": IN_FORCE,
+    "het hieu luc": EXPIRED, "het hieu luc toan bo": EXPIRED,
+    "het hieu luc mot phan": PARTLY_EXPIRED, "het hieu luc 1 phan": PARTLY_EXPIRED,
+    "chua co hieu luc": NOT_YET, "ngung hieu luc": SUSPENDED, "ngung hieu luc mot phan": SUSPENDED,
+    "tam ngung hieu luc": SUSPENDED, "tam dinh chi": SUSPENDED, "dinh chi": SUSPENDED,
+    "khong con phu hop": OBSOLETE, "chua xac dinh": UNKNOWN, "da biet": UNKNOWN,
+}
+
+
+def status(label: str | None) -> str:
+    """Canonical tình trạng hiệu lực for a source label or code; 'Chưa xác định' when unknown."""
+    if not label:
+        return UNKNOWN
+    key = " ".join(fold(nfc(label)).lower().replace(".", " ").split())
+    if key in _STATUS_LABELS:
+        return _STATUS_LABELS[key]
+    squashed = key.replace(" ", "")
+    return _STATUS_LABELS.get(squashed, UNKNOWN)
+
+
+# --- Quan hệ văn bản ---------------------------------------------------------------------
+# Each type names what the document holding the relation does to the target, and its inverse
+# label says what the target undergoes (read on the target's page).
+RELATION_TYPES: dict[str, tuple[str, str]] = {
+    "can_cu": ("Căn cứ", "Là căn cứ của"),
+    "sua_doi": ("Sửa đổi, bổ sung", "Được sửa đổi, bổ sung bởi"),
+    "thay_the": ("Thay thế", "Bị thay thế bởi"),
+    "bai_bo": ("Bãi bỏ", "Bị bãi bỏ bởi"),
+    "huong_dan": ("Hướng dẫn, quy định chi tiết", "Được hướng dẫn, quy định chi tiết bởi"),
+    "hop_nhat": ("Hợp nhất", "Được hợp nhất bởi"),
+    "dinh_chinh": ("Đính chính", "Được đính chính bởi"),
+    "dinh_chi": ("Đình chỉ", "Bị đình chỉ bởi"),
+    "dan_chieu": ("Dẫn chiếu", "Được dẫn chiếu bởi"),
+    "lien_quan": ("Liên quan", "Liên quan"),
+}
+
+# vbpl gateway references[].referenceType (community-derived, SOURCES.md §10.3).
+VBPL_REFERENCE_TYPES = {
+    1: "bai_bo", 2: "huong_dan", 3: "can_cu", 4: "dan_chieu", 5: "dinh_chi", 6: "dinh_chinh",
+    7: "hop_nhat", 8: "bai_bo", 9: "huong_dan", 10: "sua_doi", 12: "thay_the", 14: "lien_quan",
+}
+
+_RELATION_LABELS = {
+    "can cu": "can_cu", "van ban can cu": "can_cu", "vb can cu": "can_cu",
+    "sua doi": "sua_doi", "bo sung": "sua_doi", "sua doi, bo sung": "sua_doi", "sua doi bo sung": "sua_doi",
+    "thay the": "thay_the", "bai bo": "bai_bo", "het hieu luc": "bai_bo", "quy dinh het hieu luc": "bai_bo",
+    "huong dan": "huong_dan", "quy dinh chi tiet": "huong_dan",
+    "hd, qd chi tiet": "huong_dan", "hop nhat": "hop_nhat", "dinh chinh": "dinh_chinh",
+    "dinh chi": "dinh_chi", "dan chieu": "dan_chieu", "lien quan": "lien_quan", "lien quan khac": "lien_quan",
+}
+
+
+def relation_type(label: str | int | None) -> str:
+    """Canonical relation type for a source label, a vbpl code or a canonical name; 'lien_quan' otherwise."""
+    if label is None:
+        return "lien_quan"
+    if isinstance(label, int) or (isinstance(label, str) and label.strip().isdigit()):
+        return VBPL_REFERENCE_TYPES.get(int(label), "lien_quan")
+    if label in RELATION_TYPES:
+        return label
+    key = " ".join(fold(nfc(label)).lower().split())
+    key = key.removeprefix("vb ").removeprefix("van ban ")
+    if key in _RELATION_LABELS:
+        return _RELATION_LABELS[key]
+    for words, rel in _RELATION_LABELS.items():
+        if key.startswith(words):
+            return rel
+    return "lien_quan"
+
+
+def relation_label(rel_type: str, inverse: bool = False) -> str:
+    labels = RELATION_TYPES.get(rel_type, RELATION_TYPES["lien_quan"])
+    return labels[1] if inverse else labels[0]
+
+
+# --- Phạm vi -------------------------------------------------------------------------------
+CENTRAL = "Trung ương"
+LOCAL = "Địa phương"
+_LOCAL_MARKERS = ("hdnd", "ubnd", "hoi dong nhan dan", "uy ban nhan dan", "tinh ", "thanh pho ")
+
+
+def scope_of(issuer: str | None) -> str | None:
+    """Trung ương or Địa phương from the issuing body's name; None when unknown."""
+    if not issuer:
+        return None
+    folded = fold(nfc(issuer)).lower()
+    if any(marker in folded for marker in _LOCAL_MARKERS) and "chinh phu" not in folded:
+        return LOCAL
+    return CENTRAL

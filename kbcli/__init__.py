@@ -1,0 +1,1 @@
+"""The `kb` command line: the top of the dependency graph, wiring kb, scrapers, index and web."""

@@ -1,0 +1,81 @@
+"""The `kb` click group: instance selection, error handling, and registration of the commands."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from kb import config as kbconfig
+from kb.errors import KBError
+from kb.store import Store
+
+
+class Context:
+    """What every command shares: the configuration and a lazily opened store."""
+
+    def __init__(self, instance: str | None):
+        self._instance = instance
+        self._config = None
+        self._store = None
+
+    @property
+    def config(self) -> kbconfig.Config:
+        if self._config is None:
+            self._config = kbconfig.load(self._instance)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config.db_path, self.config.get("sources", "priority"))
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class KBGroup(click.Group):
+    """Turns the project's errors into one short message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KBError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted; what was stored so far is kept.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=KBGroup)
+@click.option("--instance", "-i", envvar="KB_INSTANCE", type=click.Path(file_okay=False),
+              help="Instance folder holding the database, the index and config.toml (default ./instance).")
+@click.version_option(package_name="hdnd-kb")
+@click.pass_context
+def cli(ctx: click.Context, instance: str | None) -> None:
+    """Legal knowledge base of a provincial People's Council office (Văn phòng HĐND tỉnh)."""
+    ctx.obj = Context(instance)
+    ctx.call_on_close(ctx.obj.close)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def user_errors(func):
+    """Decorator: KBError raised inside a command becomes a ClickException."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except KBError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def _register() -> None:
+    from kbcli import data  # noqa: F401  (commands register themselves on import)
+
+
+_register()

@@ -1,0 +1,48 @@
+import pytest
+
+from kb.numbers import find_numbers, number_key, parse_number
+
+# Real variants listed in shared/pages/SOURCES.md §11.
+CASES = [
+    ("15/2025/NQ-HĐND", "15/2025/NQ-HĐND", "15", 2025, "NQ", "HĐND"),
+    ("72/2025/QH15", "72/2025/QH15", "72", 2025, None, "QH15"),
+    ("66.14/2026/NQ-CP", "66.14/2026/NQ-CP", "66.14", 2026, "NQ", "CP"),
+    ("23/NQ-HĐND", "23/NQ-HĐND", "23", None, "NQ", "HĐND"),
+    ("Số: 15/2025/NQ – HĐND", "15/2025/NQ-HĐND", "15", 2025, "NQ", "HĐND"),
+    ("Số:15/2025/NQ-HĐND", "15/2025/NQ-HĐND", "15", 2025, "NQ", "HĐND"),
+    ("164/QÐ-QLD", "164/QĐ-QLD", "164", None, "QĐ", "QLD"),  # Eth for Đ
+    ("12/2003/QĐ/BGD&ĐT", "12/2003/QĐ/BGD&ĐT", "12", 2003, "QĐ", "BGD&ĐT"),
+    ("77/CP", "77/CP", "77", None, None, "CP"),
+    ("01/2016/TTLT-BTP-BTC", "01/2016/TTLT-BTP-BTC", "01", 2016, "TTLT", "BTP-BTC"),
+    ("44/2002/PL-UBTVQH10", "44/2002/PL-UBTVQH10", "44", 2002, "PL", "UBTVQH10"),
+    ("56/TTr – SCT", "56/TTr-SCT", "56", None, "TTr", "SCT"),
+    ("103/2025/UBTVQH15", "103/2025/UBTVQH15", "103", 2025, None, "UBTVQH15"),
+    ("17/VBHN-BYT", "17/VBHN-BYT", "17", None, "VBHN", "BYT"),
+]
+
+
+@pytest.mark.parametrize("text,canonical,number,year,type_code,issuer", CASES)
+def test_parse_real_variants(text, canonical, number, year, type_code, issuer):
+    parsed = parse_number(text)
+    assert parsed is not None
+    assert (parsed.canonical, parsed.number, parsed.year, parsed.type_code, parsed.issuer_code) == (
+        canonical, number, year, type_code, issuer)
+
+
+@pytest.mark.parametrize("text", ["01/7/2003", "31/12/2024", "Không số", "", "Nghị quyết về ngân sách"])
+def test_dates_and_sentinels_are_not_numbers(text):
+    assert parse_number(text) is None
+
+
+def test_every_written_variant_has_the_same_key():
+    variants = ["15/2025/NQ-HĐND", "15/2025/nq-hdnd", "15/2025/NQ-HDND", "Số: 15/2025/NQ – HĐND",
+                "15/2025/NQ-HÐND", " 15 / 2025 / NQ-HĐND "]
+    assert len({number_key(v) for v in variants}) == 1
+    assert number_key("16/2025/NQ-HĐND") != number_key("15/2025/NQ-HĐND")
+    assert number_key("15/2024/NQ-HĐND") != number_key("15/2025/NQ-HĐND")
+
+
+def test_find_numbers_in_running_text():
+    text = ("Căn cứ Luật số 06/2026/QH16; Nghị định số 78/2025/NĐ-CP ngày 01/4/2025 và "
+            "Nghị quyết số 103/2025/UBTVQH15 ngày 26/9/2025")
+    assert [n.canonical for n in find_numbers(text)] == ["06/2026/QH16", "78/2025/NĐ-CP", "103/2025/UBTVQH15"]

@@ -1,0 +1,163 @@
+import sqlite3
+
+import pytest
+
+from kb import store as st
+from kb.errors import StoreError
+from kb.model import Document
+from kb.store import Store
+
+
+def doc(**overrides) -> Document:
+    data = {"uid": "vbpl:1", "number": "15/2025/NQ-HĐND", "title": "Nghị quyết quy định mức chi",
+            "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10", "effective": "2025-07-20",
+            "status": "Còn hiệu lực", "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng."}
+    data.update(overrides)
+    return Document.from_dict(data)
+
+
+def kinds(store, since=0):
+    return [(e.uid, e.kind) for e in store.events(since)]
+
+
+def test_new_then_unchanged(store):
+    assert store.upsert(doc()).kinds == [st.NEW]
+    change = store.upsert(doc())
+    assert change.kinds == [] and not change.changed
+    assert kinds(store) == [("vbpl:1", st.NEW)]
+    assert store.versions("vbpl:1") == []
+
+
+def test_whitespace_is_not_a_text_change(store):
+    store.upsert(doc())
+    assert store.upsert(doc(text="Điều 1.   Mức chi\n\nMức chi là 100 nghìn   đồng.")).kinds == []
+
+
+def test_status_change_records_old_and_new(store):
+    store.upsert(doc())
+    mark = store.last_event_id()
+    change = store.upsert(doc(status="HHL"))
+    assert change.kinds == [st.STATUS]
+    assert (change.old_status, change.new_status) == ("Còn hiệu lực", "Hết hiệu lực toàn bộ")
+    [event] = store.events(mark)
+    assert event.kind == st.STATUS and event.detail["old"] == "Còn hiệu lực" and event.detail["new"] == "Hết hiệu lực toàn bộ"
+
+
+def test_text_change_keeps_previous_version(store):
+    store.upsert(doc())
+    assert store.upsert(doc(text="Điều 1. Mức chi\nMức chi là 200 nghìn đồng.")).kinds == [st.TEXT]
+    [(version, _, previous)] = store.versions("vbpl:1")
+    assert version == 1 and "100 nghìn" in previous.text
+    assert "200 nghìn" in store.get("vbpl:1").text
+    assert store.version_count("vbpl:1") == 2
+
+
+def test_metadata_change_names_the_fields(store):
+    store.upsert(doc())
+    mark = store.last_event_id()
+    assert store.upsert(doc(effective="2025-08-01", title="Nghị quyết quy định mức chi mới")).kinds == [st.METADATA]
+    [event] = store.events(mark)
+    assert set(event.detail["fields"]) == {"effective", "title"}
+    assert event.detail["old"]["effective"] == "2025-07-20" and event.detail["new"]["effective"] == "2025-08-01"
+
+
+def test_relation_added_and_removed_both_ways(store):
+    store.upsert(doc(uid="vbpl:old", number="01/2020/NQ-HĐND", title="Nghị quyết cũ", issued="2020-01-01"))
+    store.upsert(doc())
+    mark = store.last_event_id()
+    rel = {"type": "thay_the", "target_number": "01/2020/NQ-HĐND"}
+    assert store.upsert(doc(relations=[rel])).kinds == [st.REL_ADDED]
+    events = store.events(mark)
+    assert [(e.uid, e.kind) for e in events] == [("vbpl:1", st.REL_ADDED), ("vbpl:old", st.REL_ADDED)]
+    assert events[1].detail["direction"] == "incoming" and events[1].detail["from_uid"] == "vbpl:1"
+    [(holder, incoming)] = store.incoming("vbpl:old")
+    assert holder == "vbpl:1" and incoming.type == "thay_the"
+    mark = store.last_event_id()
+    assert store.upsert(doc(relations=[])).kinds == [st.REL_REMOVED]
+    assert [e.kind for e in store.events(mark)] == [st.REL_REMOVED, st.REL_REMOVED]
+    assert store.incoming("vbpl:old") == []
+
+
+def test_relation_to_unstored_target_resolves_when_it_arrives(store):
+    store.upsert(doc(relations=[{"type": "can_cu", "target_number": "72/2025/QH15"}]))
+    assert store.resolve_target(store.get("vbpl:1").relations[0]) is None
+    store.upsert(doc(uid="vbpl:law", number="72/2025/QH15", title="Luật Tổ chức chính quyền địa phương",
+                     issuer="Quốc hội", issued="2025-06-16"))
+    assert store.resolve_target(store.get("vbpl:1").relations[0]) == "vbpl:law"
+    assert [h for h, _ in store.incoming("vbpl:law")] == ["vbpl:1"]
+
+
+def test_same_number_in_two_provinces_stays_two_documents(store):
+    store.upsert(doc(uid="vbpl:a", number="01/2026/NQ-HĐND", issuer="HĐND tỉnh Lai Châu"))
+    store.upsert(doc(uid="vbpl:b", number="01/2026/NQ-HĐND", issuer="HĐND tỉnh Sơn La"))
+    assert store.count() == 2
+
+
+def test_same_document_from_two_sources_becomes_one_record(store):
+    store.upsert(doc())
+    change = store.upsert(Document.from_dict({
+        "uid": "congbao_tinh:ABC", "number": "15/2025/nq-hdnd", "title": "NQ mức chi (công báo)",
+        "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10", "gazette": "Số 12, trang 3",
+        "status": "Đang hiệu lực"}))
+    assert change.uid == "vbpl:1" and change.kinds == [st.METADATA]
+    merged = store.get("congbao_tinh:ABC")      # the alias finds the merged record
+    assert merged.uid == "vbpl:1" and store.count() == 1
+    assert merged.title == "Nghị quyết quy định mức chi"   # vbpl ranks higher than the gazette
+    assert merged.gazette == "Số 12, trang 3"                # filled from the gazette
+    assert merged.provenance["title"] == "vbpl" and merged.provenance["gazette"] == "congbao_tinh"
+    # a higher-ranked source overwrites a lower one's value
+    store.upsert(Document.from_dict({"uid": "vbpl:1", "number": "15/2025/NQ-HĐND", "title": "Nghị quyết quy định mức chi",
+                                     "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10",
+                                     "gazette": "Số 12", "status": "CHL",
+                                     "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng."}))
+    assert store.get("vbpl:1").gazette == "Số 12"
+
+
+def test_delete_logs_and_keeps_the_last_version(store):
+    store.upsert(doc())
+    assert store.delete("vbpl:1") is True
+    assert store.get("vbpl:1") is None and store.count() == 0
+    assert store.events()[-1].kind == st.DELETED
+    assert store.versions("vbpl:1")[-1][2].title == "Nghị quyết quy định mức chi"
+    assert store.delete("vbpl:1") is False
+
+
+def test_failed_transaction_leaves_nothing(store):
+    store.upsert(doc())
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store._upsert(doc(uid="vbpl:2", number="2/2025/NQ-HĐND"))
+            raise RuntimeError("crash in the middle")
+    assert store.count() == 1 and len(store.events()) == 1
+
+
+def test_wal_mode_and_schema_version(store, tmp_path):
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(st.MIGRATIONS)
+    assert store.integrity_check() == "ok"
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "kb.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(StoreError, match="newer version"):
+        Store(path)
+
+
+def test_garbage_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "kb.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        Store(path)
+
+
+def test_runs_and_state(store):
+    run = store.start_run("vbpl")
+    store.finish_run(run, {"seen": 3, "new": 1}, error=None)
+    [row] = store.runs()
+    assert row["source"] == "vbpl" and row["counts"] == {"seen": 3, "new": 1} and row["finished"]
+    store.set_state("vbpl.watermark", "2026-04-28")
+    assert store.get_state("vbpl.watermark") == "2026-04-28"
+    assert store.get_state("missing", "x") == "x"

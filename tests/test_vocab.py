@@ -1,0 +1,40 @@
+from kb import vocab
+
+
+def test_doc_types_from_labels_and_codes():
+    assert vocab.doc_type("Nghị quyết") == "Nghị quyết"
+    assert vocab.doc_type("nghi quyet") == "Nghị quyết"
+    assert vocab.doc_type("NQ") == "Nghị quyết"
+    assert vocab.doc_type("QĐ") == "Quyết định"
+    assert vocab.doc_type("CThi") == "Chỉ thị"   # vbpl code
+    assert vocab.doc_type("Nghị quyết của Quốc hội") == "Nghị quyết"
+    assert vocab.doc_type(None) is None
+
+
+def test_statuses_from_every_source():
+    assert vocab.status("CHL") == vocab.IN_FORCE                   # vbpl effStatus.code
+    assert vocab.status("HHL1P") == vocab.PARTLY_EXPIRED
+    assert vocab.status("Hết hiệu lực toàn bộ") == vocab.EXPIRED
+    assert vocab.status("Đang hiệu lực") == vocab.IN_FORCE         # Công báo Sơn La
+    assert vocab.status("Hết hiệu lực 1 phần") == vocab.PARTLY_EXPIRED
+    assert vocab.status("KCPH") == vocab.OBSOLETE
+    assert vocab.status("something new") == vocab.UNKNOWN
+    for canonical in vocab.STATUSES:
+        assert vocab.status(canonical) == canonical
+
+
+def test_relation_types_from_codes_and_labels():
+    assert vocab.relation_type(3) == "can_cu"
+    assert vocab.relation_type("10") == "sua_doi"
+    assert vocab.relation_type(12) == "thay_the"
+    assert vocab.relation_type("VB sửa đổi, bổ sung") == "sua_doi"
+    assert vocab.relation_type("Văn bản căn cứ") == "can_cu"
+    assert vocab.relation_type("thay_the") == "thay_the"
+    assert vocab.relation_label("sua_doi", inverse=True) == "Được sửa đổi, bổ sung bởi"
+
+
+def test_scope():
+    assert vocab.scope_of("HĐND Tỉnh Đồng Nai") == vocab.LOCAL
+    assert vocab.scope_of("Ủy ban nhân dân tỉnh Lai Châu") == vocab.LOCAL
+    assert vocab.scope_of("Quốc hội") == vocab.CENTRAL
+    assert vocab.scope_of("Chính phủ") == vocab.CENTRAL
