@@ -1,7 +1,6 @@
 """The `kb` click group: instance selection, error handling, and registration of the commands."""
 from __future__ import annotations
 
-import functools
 import sys
 
 import click
@@ -63,19 +62,16 @@ def cli(ctx: click.Context, instance: str | None) -> None:
 pass_context = click.make_pass_decorator(Context)
 
 
-def user_errors(func):
-    """Decorator: KBError raised inside a command becomes a ClickException."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except KBError as exc:
-            raise click.ClickException(str(exc)) from None
-    return wrapper
-
-
 def _register() -> None:
-    from kbcli import data  # noqa: F401  (commands register themselves on import)
+    """Import every module of this package: each defines its commands on `cli` when imported."""
+    import importlib
+    import pkgutil
+
+    import kbcli
+
+    for module in pkgutil.iter_modules(kbcli.__path__):
+        if module.name != "main":
+            importlib.import_module(f"kbcli.{module.name}")
 
 
 _register()
