@@ -29,6 +29,10 @@ DEFAULTS: dict[str, dict] = {
         "delay": 1.0,                # seconds between two requests to one host
         "timeout": 30.0,
         "retries": 4,
+        "backoff": 1.0,              # first back-off in seconds, doubled at each retry
+        "max_wait": 300.0,           # longest Retry-After honoured; longer gives up
+        "ca_bundle": "",             # CA bundle file for servers with an incomplete chain
+        "max_mb": 50,                # largest response (attachment) accepted
     },
     "smtp": {
         "host": "localhost",
@@ -40,6 +44,38 @@ DEFAULTS: dict[str, dict] = {
     },
     "index": {
         "writer_timeout": 60.0,      # seconds a writer waits for the index lock
+    },
+    # --- scrapers and `kb refresh` (scrapers/, docs/SOURCES.md) ------------------------------
+    "refresh": {
+        "stop_after": 50,            # known unchanged entries in a row, past the watermark, that end a walk
+        "max_failures": 10,          # documents failing in a row that stop a source
+        "attachments": True,         # download PDF/DOCX/DOC files for the text of documents without a body
+        "ocr": False,                # OCR scanned PDFs when pdftoppm and tesseract (vie) are installed
+    },
+    "relevance": {                   # which documents are relevant to HĐND work
+        "all": False,                # everything the sources list
+        "central_types": [],         # loại văn bản taken from central bodies (empty: the normative types)
+        "issuers": [],               # central bodies taken (substrings; empty: all)
+        "provinces": [],             # provinces whose HĐND/UBND documents are taken (empty: province.name)
+        "local_types": [],           # loại văn bản taken from those (empty: all)
+    },
+    "vbpl": {
+        "base_url": "https://vbpl-bientap-gateway.moj.gov.vn/api/qtdc/public",
+        "site_url": "https://vbpl.vn",
+        "page_size": 50,
+        "sort_by": "",               # empty: the gateway's order (newest updated first); or "issueDate"
+        "central_level": "TRUNG_UONG",   # agencyLevel of the central feed; empty: one unfiltered feed
+        "local_agency_ids": [],      # gateway agency ids of the province's HĐND/UBND (local feed by agency)
+        "local_keywords": [],        # title keywords of the local feeds (empty: the provinces)
+    },
+    "congbao": {
+        "base_url": "https://congbao.chinhphu.vn",
+    },
+    "gazette": {                     # the provincial gazette (source congbao_tinh), Lotus Domino congbao.nsf
+        "base_url": "",              # e.g. https://congbao.sonla.gov.vn; empty: not configured
+        "path": "congbao.nsf",
+        "province": "",              # empty: province.name
+        "first_year": 0,             # oldest year of the first walk (0: last year)
     },
 }
 

@@ -1,0 +1,128 @@
+"""`kb refresh`: collect new and changed documents from the public sources into the store."""
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from kb.errors import RecordError
+from kb.model import parse_date
+from kbcli import sync
+from kbcli.main import Context, cli, pass_context
+from scrapers import SOURCES, build
+from scrapers.base import Relevance
+from scrapers.http import Fetcher
+from scrapers.refresh import Refresher, SourceReport
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--source", "-s", "source_options", multiple=True, metavar="SOURCE",
+              help="A source to refresh (same as the SOURCE argument; may be repeated).")
+@click.option("--since", metavar="DATE",
+              help="Walk back to DATE (YYYY-MM-DD or dd/mm/yyyy) instead of stopping at known documents.")
+@click.option("--full", is_flag=True, help="Walk every listing to its end and re-read every relevant document.")
+@click.option("--base-url", "base_urls", multiple=True, metavar="[SOURCE=]URL",
+              help="Use URL instead of the configured base URL (a mirror or a local server). "
+                   "A bare URL needs exactly one source.")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False),
+              help="Save every response received (URL, status, headers, body) in this folder.")
+@click.option("--replay", "replay_dir", type=click.Path(file_okay=False, exists=True),
+              help="Answer every request from a folder written by --record, without the network.")
+@click.option("--no-index", is_flag=True, help="Store only; leave the search index for a later update.")
+@pass_context
+def refresh(ctx: Context, sources: tuple[str, ...], source_options: tuple[str, ...], since: str | None,
+            full: bool, base_urls: tuple[str, ...], record_dir: str | None, replay_dir: str | None,
+            no_index: bool) -> None:
+    """Collect new and changed documents from the public sources.
+
+    SOURCE is one of vbpl, congbao, congbao_tinh (default: sources.enabled). Incremental: each
+    listing is walked newest first and the walk stops at documents already stored unchanged; only
+    new or changed documents are fetched. Prints one summary line per source; exits with 1 when a
+    source failed (the others still run)."""
+    config = ctx.config
+    explicit = list(dict.fromkeys(sources + source_options))
+    names = explicit or list(config.get("sources", "enabled"))
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        raise click.ClickException(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(SOURCES)})")
+    if record_dir and replay_dir:
+        raise click.ClickException("--record and --replay cannot be used together")
+    overrides = _base_urls(base_urls, names)
+    if since:
+        try:
+            since = parse_date(since, "--since")
+        except RecordError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
+    relevance = Relevance.from_config(config)
+    settings = config.section("refresh")
+    refresher = Refresher(ctx.store, full=full, since=since, stop_after=settings.get("stop_after", 50),
+                          max_failures=settings.get("max_failures", 10), progress=_Progress())
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)   # systemd stop / kill: end like Ctrl-C, store consistent
+    reports: list[SourceReport] = []
+    try:
+        for name in names:
+            source = build(name, fetcher, config, base_url=overrides.get(name), relevance=relevance)
+            report = refresher.run(source)
+            reports.append(report)
+            _print_report(report, explicit=name in explicit)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if any(r.changes for r in reports) and not no_index:
+            sync.update_index(ctx)
+    failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
+    if failed:
+        sys.exit(1)
+
+
+def _base_urls(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if sep and name in SOURCES and "://" not in name:
+            result[name] = url
+        elif len(names) == 1:
+            result[names[0]] = value
+        else:
+            raise click.ClickException(
+                f"--base-url {value}: name the source (--base-url SOURCE=URL) when refreshing several sources")
+    return result
+
+
+def _print_report(report: SourceReport, explicit: bool) -> None:
+    click.echo(report.summary())
+    for failure in report.failures[:20]:
+        click.echo(f"{report.source}: failed {failure['id']}: {failure['error']}", err=True)
+    if len(report.failures) > 20:
+        click.echo(f"{report.source}: … and {len(report.failures) - 20} more failed documents", err=True)
+    if report.error:
+        click.echo(f"Error: {report.error}", err=True)
+    elif report.not_configured and explicit:
+        click.echo(f"Error: {report.not_configured}", err=True)
+
+
+class _Progress:
+    """One self-updating line on a terminal; a line every 100 documents otherwise (logs, cron)."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = 0
+
+    def __call__(self, report: SourceReport, done: bool) -> None:
+        line = (f"{report.source}: {report.seen} seen, {report.new} new, {report.changed} changed, "
+                f"{report.failed} failed")
+        if self.tty:
+            click.echo("\r" + line.ljust(78), nl=done, err=True)
+        elif not done and report.seen - self.last >= 100:
+            self.last = report.seen
+            click.echo(line, err=True)
+        if done:
+            self.last = 0
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
