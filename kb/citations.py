@@ -79,7 +79,9 @@ class Citation:
     @property
     def label(self) -> str:
         """A short display form: "Nghị định số 78/2025/NĐ-CP" or "Luật Đất đai ngày 18/01/2024"."""
-        if self.number:
+        if self.number and self.name:
+            head = f"{self.name} số {self.number}"
+        elif self.number:
             head = f"{self.doc_type} số {self.number}" if self.doc_type else f"Văn bản số {self.number}"
         else:
             head = self.name or self.doc_type or self.raw
@@ -234,7 +236,8 @@ _TITLE_START = re.compile(
     r"\s*,?\s*(?P<kw>ve\s+viec|ve|quy\s+dinh|huong\s+dan|ban\s+hanh|sua\s+doi|bai\s+bo|phe\s+duyet|thanh\s+lap"
     r"|dieu\s+chinh|thong\s+qua|bo\s+sung|chi\s+tiet|quy\s+che|quy\s+trinh|phan\s+cap|danh\s+muc)(?![\w])"
 )
-_TITLE_STOP = re.compile(r"[;\n]|\.(?:\s|$)|\)|,\s*co\s+hieu\s+luc|\(sau\s+day")
+_TITLE_STOP = re.compile(
+    r"[;\n]|\.(?:\s|$)|\)|,\s*co\s+hieu\s+luc|\(sau\s+day|,?\s*(?:da\s+)?duoc\s+(?:sua\s+doi|bo\s+sung|thay\s+the)")
 _EFFECTIVE_RE = re.compile(r"\s*,?\s*(?:va\s+)?co\s+hieu\s+luc(?:\s+thi\s+hanh)?(?:\s+ke)?\s+tu\s+")
 
 # Amendment chain markers between an amended document and the amending ones.

@@ -1,0 +1,700 @@
+"""The legal-basis checker (kiểm tra căn cứ pháp lý): what the citations of a draft point at, and
+whether each cited document can still be relied on on the draft's planned date of effect.
+
+    report = check_text(text, store, on="2026-05-01")      # or Checker(store).check(text, on=...)
+    report.to_dict()                                        # JSON for the API
+    report.rows()                                           # the table for a báo cáo thẩm tra
+
+For every citation found by `kb.citations.extract_citations` the checker
+1. resolves it to a stored document — by số ký hiệu (and date and issuer when the number is shared),
+   by type + name + date when there is no number, and, when the number is not stored, by type + date
+   (a typo in the number) — with a confidence and the candidates when it stays ambiguous;
+2. says what the document's status is ON the planned date: in force, not yet in force (from when),
+   expired, replaced or repealed (by which document, from when), suspended, partly expired;
+3. lists the documents that amended it by that date and says whether the draft cites them too —
+   an amendment left out is a finding; likewise a cited article that was amended or repealed;
+4. flags a written date, number or type that does not match the stored document (a typo).
+A document not in the knowledge base is a finding, never an error. Everything is read from the store
+(relations held by other documents: `Store.incoming`), nothing is written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from dataclasses import asdict, dataclass, field
+
+from kb import vocab
+from kb.citations import ArticleRef, Citation, display_date, extract_citations, is_party_number, parse_locator
+from kb.errors import KBError, RecordError
+from kb.model import Document, parse_date
+from kb.numbers import number_key
+from kb.store import Store
+from kb.text import canonical_tones, fold, nfc
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+
+# States of a cited document on the planned date.
+IN_FORCE, NOT_YET, EXPIRED, REPLACED, REPEALED = "in_force", "not_yet", "expired", "replaced", "repealed"
+SUSPENDED, PARTLY, UNKNOWN, NOT_FOUND, NOT_CHECKED = "suspended", "partly_expired", "unknown", "not_found", "not_checked"
+STATE_LABELS = {
+    IN_FORCE: "Còn hiệu lực", NOT_YET: "Chưa có hiệu lực", EXPIRED: "Hết hiệu lực", REPLACED: "Bị thay thế",
+    REPEALED: "Bị bãi bỏ", SUSPENDED: "Ngưng hiệu lực", PARTLY: "Hết hiệu lực một phần", UNKNOWN: "Chưa xác định",
+    NOT_FOUND: "Không có trong CSDL", NOT_CHECKED: "Không kiểm tra",
+}
+ROLE_LABELS = {"basis": "Căn cứ", "amending": "Căn cứ (văn bản sửa đổi)", "considered": "Xét",
+               "body": "Nội dung"}
+
+# Documents that are not legal bases: reported, but not looked up as such.
+NON_NORMATIVE = {"Tờ trình", "Báo cáo", "Kế hoạch", "Thông báo", "Công văn", "Kết luận", "Hướng dẫn"}
+_LAW_FAMILY = {"Luật": "Luật", "Bộ luật": "Luật"}
+
+
+class CheckError(KBError):
+    """The check cannot run (a bad planned date); the message is for the user."""
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass
+class DocRef:
+    """A stored document as the report shows it."""
+
+    uid: str
+    number: str | None
+    title: str
+    doc_type: str | None
+    issuer: str | None
+    issued: str | None
+    effective: str | None
+    expires: str | None
+    status: str
+
+    @classmethod
+    def of(cls, doc: Document) -> "DocRef":
+        return cls(doc.uid, doc.number, doc.title, doc.doc_type, doc.issuer, doc.issued, doc.effective,
+                   doc.expires, doc.status)
+
+    @property
+    def label(self) -> str:
+        if self.number and self.title and self.number in self.title:
+            return self.title if len(self.title) < 120 else self.title[:117] + "…"
+        if self.number:
+            head = f"{self.doc_type} số {self.number}" if self.doc_type else f"Văn bản số {self.number}"
+            if self.title:
+                return f"{head} ({self.title})" if len(self.title) < 90 else f"{head} ({self.title[:87]}…)"
+            return head
+        return self.title + (f" ngày {display_date(self.issued)}" if self.issued else "")
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"label": self.label}
+
+
+@dataclass
+class Finding:
+    code: str            # stable identifier: "replaced", "amended_not_cited", "date_mismatch", …
+    severity: str        # "error", "warning" or "info"
+    message: str         # Vietnamese, for the report
+    related: list[DocRef] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "severity_label": SEVERITY_LABELS[self.severity],
+                "message": self.message, "related": [r.to_dict() for r in self.related]}
+
+
+@dataclass
+class Amendment:
+    """A document that amended (sửa đổi, bổ sung) the cited one, effective by the planned date."""
+
+    document: DocRef
+    effective: str | None
+    note: str | None
+    cited: bool
+
+    def to_dict(self) -> dict:
+        return {"document": self.document.to_dict(), "effective": self.effective, "note": self.note,
+                "cited": self.cited}
+
+
+@dataclass
+class CitationCheck:
+    citation: Citation
+    match: str                      # number, number+date, name+date, name+year, name, number_typo, date_typo, none, skipped
+    confidence: float               # 0..1: how sure the resolution is
+    document: DocRef | None
+    candidates: list[DocRef]
+    state: str                      # IN_FORCE, NOT_YET, …
+    since: str | None               # from when the state holds (ISO), when known
+    by: DocRef | None               # the replacing / repealing document
+    amendments: list[Amendment]
+    findings: list[Finding]
+
+    @property
+    def state_label(self) -> str:
+        label = STATE_LABELS[self.state]
+        if self.state == NOT_YET and self.since:
+            return f"{label} (từ ngày {display_date(self.since)})"
+        if self.state in (EXPIRED, REPLACED, REPEALED, SUSPENDED) and self.since:
+            return f"{label} từ ngày {display_date(self.since)}"
+        return label
+
+    @property
+    def severity(self) -> str | None:
+        for level in (ERROR, WARNING, INFO):
+            if any(f.severity == level for f in self.findings):
+                return level
+        return None
+
+    def to_dict(self) -> dict:
+        return {
+            "citation": self.citation.to_dict(), "match": self.match, "confidence": round(self.confidence, 2),
+            "document": self.document.to_dict() if self.document else None,
+            "candidates": [c.to_dict() for c in self.candidates], "state": self.state,
+            "state_label": self.state_label, "since": self.since, "by": self.by.to_dict() if self.by else None,
+            "amendments": [a.to_dict() for a in self.amendments], "findings": [f.to_dict() for f in self.findings],
+            "severity": self.severity,
+        }
+
+
+@dataclass
+class CheckReport:
+    on: str                          # planned date of effect, ISO
+    checks: list[CitationCheck]
+    text_chars: int
+    source: str | None = None        # file name, when the text came from one
+
+    @property
+    def findings(self) -> list[tuple[int, Finding]]:
+        """Every finding with the 1-based number of its citation row."""
+        return [(i, f) for i, check in enumerate(self.checks, 1) for f in check.findings]
+
+    def counts(self) -> dict[str, int]:
+        counts = {"citations": len(self.checks), ERROR: 0, WARNING: 0, INFO: 0,
+                  "resolved": sum(1 for c in self.checks if c.document)}
+        for _, f in self.findings:
+            counts[f.severity] += 1
+        return counts
+
+    def rows(self) -> list[dict[str, str]]:
+        """One row per citation, with Vietnamese column names, ready for a table in a báo cáo thẩm tra."""
+        on = display_date(self.on)
+        rows = []
+        for i, check in enumerate(self.checks, 1):
+            c = check.citation
+            cited = c.label
+            if c.articles:
+                cited = ", ".join(a.label() for a in c.articles) + " " + cited
+            stored = check.document.label if check.document else ""
+            if check.document and check.confidence < 0.9:
+                stored += f" (độ tin cậy {check.confidence:.0%})"
+            if not check.document and check.candidates:
+                stored = "Có thể là: " + "; ".join(d.label for d in check.candidates[:3])
+            notes = [f"[{SEVERITY_LABELS[f.severity]}] {f.message}" for f in check.findings]
+            rows.append({
+                "STT": str(i), "Văn bản được viện dẫn": cited, "Vị trí": ROLE_LABELS.get(c.role, c.role),
+                "Văn bản trong CSDL": stored, f"Tình trạng ngày {on}": check.state_label,
+                "Nhận xét": " ".join(notes) if notes else "Không phát hiện vấn đề",
+            })
+        return rows
+
+    def to_dict(self) -> dict:
+        return {"on": self.on, "source": self.source, "text_chars": self.text_chars, "counts": self.counts(),
+                "citations": [c.to_dict() for c in self.checks]}
+
+
+# --- the catalogue: what name and date look-ups need, read once ----------------------------------
+
+
+@dataclass
+class _Entry:
+    uid: str
+    number: str | None
+    title: str
+    doc_type: str | None
+    issued: str | None
+    issuer: str | None
+    province: str | None
+
+
+class Catalogue:
+    """Metadata of every stored document, indexed by name and by date; rebuilt when the store changes.
+
+    The store offers look-ups by number only, so this reads the metadata of all documents once (one SQL
+    scan of the JSON) and keeps it until `Store.last_event_id()` moves."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.version: int | None = None
+        self.by_name: dict[str, list[_Entry]] = {}
+        self.by_date: dict[str, list[_Entry]] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        version = self.store.last_event_id()
+        if version == self.version:
+            return
+        self.by_name, self.by_date = {}, {}
+        for entry in self._entries():
+            key = name_key(entry.title, entry.doc_type)
+            if key:
+                self.by_name.setdefault(key, []).append(entry)
+            if entry.issued:
+                self.by_date.setdefault(entry.issued, []).append(entry)
+        self.version = version
+
+    def _entries(self):
+        try:
+            rows = self.store.db.execute(
+                "SELECT uid, json_extract(data, '$.number'), json_extract(data, '$.title'),"
+                " json_extract(data, '$.doc_type'), json_extract(data, '$.issued'), json_extract(data, '$.issuer'),"
+                " json_extract(data, '$.province') FROM documents"
+            ).fetchall()
+        except (sqlite3.Error, AttributeError):  # a store without JSON1, or another implementation
+            for doc in self.store.iter_documents():
+                yield _Entry(doc.uid, doc.number, doc.title, doc.doc_type, doc.issued, doc.issuer, doc.province)
+            return
+        for row in rows:
+            yield _Entry(*[row[i] for i in range(7)])
+
+    def named(self, key: str) -> list[_Entry]:
+        return self.by_name.get(key, [])
+
+    def dated(self, iso: str) -> list[_Entry]:
+        return self.by_date.get(iso, [])
+
+
+_ABBREVIATIONS = (
+    (r"\bhdnd\b", "hoi dong nhan dan"), (r"\bubnd\b", "uy ban nhan dan"),
+    (r"\bvbqppl\b", "van ban quy pham phap luat"), (r"\bqppl\b", "quy pham phap luat"),
+    (r"\bubtvqh\b", "uy ban thuong vu quoc hoi"), (r"\bnsnn\b", "ngan sach nha nuoc"),
+)
+_TYPE_PREFIX = re.compile(r"^(?:bo luat|luat|phap lenh|hien phap|nghi quyet|nghi dinh|quyet dinh|thong tu)\s+")
+_NAME_NOISE = re.compile(
+    r"\bso\s+\S*\d\S*|\bnam\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\b|\bnuoc cong hoa xa hoi chu nghia viet nam\b"
+    r"|\bngay\s+\d{1,2}\s*(?:thang\s+\d{1,2}\s+nam|/\d{1,2}/)\s*\d{4}\b|\bcua quoc hoi\b$")
+
+
+def name_key(title: str | None, doc_type: str | None = None) -> str:
+    """Matching key of a document's name: 'Luật Tổ chức chính quyền địa phương số 72/2025/QH15' and
+    'luat to chuc chinh quyen dia phuong nam 2025' both give 'to chuc chinh quyen dia phuong'."""
+    if not title:
+        return ""
+    text = fold(canonical_tones(nfc(title))).lower()
+    text = _NAME_NOISE.sub(" ", text)
+    for pattern, repl in _ABBREVIATIONS:
+        text = re.sub(pattern, repl, text)
+    text = re.sub(r"[^a-z0-9 ]+", " ", text)
+    text = " ".join(text.split())
+    text = _TYPE_PREFIX.sub("", text)
+    return text
+
+
+# --- the checker --------------------------------------------------------------------------------
+
+
+class Checker:
+    """Checks drafts against one store. Keep one per process (the web app): it caches the catalogue."""
+
+    def __init__(self, store: Store, province: str | None = None):
+        self.store = store
+        self.province = province
+        self.catalogue = Catalogue(store)
+
+    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None) -> CheckReport:
+        planned = planned_date(on)
+        self.catalogue.refresh()
+        citations = extract_citations(text)
+        resolved = [self._resolve(c, planned) for c in citations]
+        cited_uids = {r[2].uid for r in resolved if r[2] is not None}
+        cited_keys = {number_key(c.number) for c in citations if c.number}
+        checks: list[CitationCheck] = []
+        amendments_reported: set[str] = set()
+        for citation, (match, confidence, doc, candidates, findings) in zip(citations, resolved):
+            checks.append(self._check_one(citation, match, confidence, doc, candidates, findings, planned,
+                                          cited_uids, cited_keys, amendments_reported))
+        return CheckReport(on=planned, checks=checks, text_chars=len(text), source=source)
+
+    # resolution ---------------------------------------------------------------------------
+    def _resolve(self, c: Citation, on: str):
+        """(match, confidence, document, candidates, findings) for one citation."""
+        findings: list[Finding] = []
+        if c.number and is_party_number(c.number):
+            return "skipped", 0.0, None, [], [Finding(
+                "party_document", INFO, "Văn bản của Đảng: không thuộc phạm vi cơ sở dữ liệu văn bản pháp luật.")]
+        if c.number:
+            docs = self.store.find_by_number(number_key(c.number))
+            if docs:
+                return self._pick_numbered(c, docs, on)
+            # The number is not stored: a typo in it, when the type and date (or the name) point elsewhere.
+            typo = self._number_typo(c)
+            if typo is not None:
+                doc = typo
+                findings.append(Finding(
+                    "number_mismatch", ERROR,
+                    f"Số ký hiệu ghi trong dự thảo ({c.number}) khác số ký hiệu của văn bản trong CSDL "
+                    f"({doc.number}) có cùng loại và ngày ban hành.", [DocRef.of(doc)]))
+                return "number_typo", 0.6, doc, [], findings
+            return "none", 0.0, None, [], findings
+        if c.name:
+            return self._by_name(c, on)
+        return "none", 0.0, None, [], findings
+
+    def _pick_numbered(self, c: Citation, docs: list[Document], on: str):
+        findings: list[Finding] = []
+        if len(docs) > 1:
+            narrowed = [d for d in docs if c.date and d.issued == c.date] or \
+                       [d for d in docs if c.issuer and _same_issuer(c.issuer, d.issuer)] or \
+                       [d for d in docs if self.province and _same_place(self.province, d)]
+            if len(narrowed) == 1:
+                docs = narrowed
+            else:
+                candidates = [DocRef.of(d) for d in (narrowed or docs)]
+                findings.append(Finding(
+                    "ambiguous", WARNING,
+                    f"Có {len(candidates)} văn bản cùng số {c.number} trong CSDL; cần ghi rõ ngày ban hành và "
+                    "cơ quan ban hành để xác định văn bản được viện dẫn.", candidates))
+                return "number", 0.3, None, candidates, findings
+        doc = docs[0]
+        confidence = 1.0 if c.date == doc.issued else 0.9
+        match = "number+date" if c.date and c.date == doc.issued else "number"
+        if c.date_text and doc.issued and c.date != doc.issued:
+            written = display_date(c.date) if c.date else c.date_text
+            other = self._same_date_other(c, doc)
+            extra = f" Văn bản ban hành đúng ngày ghi trong dự thảo là {other.label}." if other else ""
+            findings.append(Finding(
+                "date_mismatch", ERROR,
+                f"Ngày ban hành ghi trong dự thảo ({written}) khác ngày ban hành của văn bản trong CSDL "
+                f"({display_date(doc.issued)}).{extra}", [DocRef.of(doc)] + ([other] if other else [])))
+            confidence = 0.8
+        elif c.year and not c.date and doc.issued and int(doc.issued[:4]) != c.year:
+            findings.append(Finding(
+                "date_mismatch", ERROR,
+                f"Năm ghi trong dự thảo ({c.year}) khác năm ban hành của văn bản trong CSDL ({doc.issued[:4]}).",
+                [DocRef.of(doc)]))
+            confidence = 0.8
+        if c.doc_type and doc.doc_type and _family(c.doc_type) != _family(doc.doc_type) and c.doc_type not in NON_NORMATIVE:
+            findings.append(Finding(
+                "type_mismatch", WARNING,
+                f"Dự thảo ghi là {c.doc_type} nhưng văn bản số {doc.number} trong CSDL là {doc.doc_type}.",
+                [DocRef.of(doc)]))
+        if c.effective and doc.effective and c.effective != doc.effective:
+            findings.append(Finding(
+                "effective_mismatch", WARNING,
+                f"Ngày có hiệu lực ghi trong dự thảo ({display_date(c.effective)}) khác ngày có hiệu lực "
+                f"trong CSDL ({display_date(doc.effective)}).", [DocRef.of(doc)]))
+        return match, confidence, doc, [], findings
+
+    def _same_date_other(self, c: Citation, doc: Document) -> DocRef | None:
+        """Another stored document of the same type issued on the written date: the number may be the typo."""
+        if not c.date:
+            return None
+        others = [e for e in self.catalogue.dated(c.date)
+                  if e.uid != doc.uid and _family(e.doc_type) == _family(c.doc_type or doc.doc_type)
+                  and e.number and _similar_number(number_key(e.number), number_key(c.number or ""))]
+        if len(others) == 1:
+            other = self.store.get(others[0].uid)
+            return DocRef.of(other) if other else None
+        return None
+
+    def _number_typo(self, c: Citation) -> Document | None:
+        key = number_key(c.number)
+        pool: list[_Entry] = []
+        if c.date:
+            pool = [e for e in self.catalogue.dated(c.date)
+                    if (not c.doc_type or _family(e.doc_type) == _family(c.doc_type))
+                    and e.number and _similar_number(number_key(e.number), key)]
+        if not pool and c.name:
+            pool = [e for e in self.catalogue.named(name_key(c.name, c.doc_type))
+                    if not c.date or e.issued == c.date]
+        if len(pool) == 1:
+            return self.store.get(pool[0].uid)
+        return None
+
+    def _by_name(self, c: Citation, on: str):
+        key = name_key(c.name, c.doc_type)
+        entries = [e for e in self.catalogue.named(key) if _family(e.doc_type) == _family(c.doc_type)
+                   or not e.doc_type or not c.doc_type]
+        if not entries:
+            return "none", 0.0, None, [], []
+        docs = [d for d in (self.store.get(e.uid) for e in entries) if d is not None]
+        if c.date:
+            exact = [d for d in docs if d.issued == c.date]
+            if len(exact) == 1:
+                return "name+date", 0.9, exact[0], [], []
+            close = [d for d in docs if d.issued and _likely_date_typo(c.date, d.issued)]
+            if len(close) == 1:
+                doc = close[0]
+                return "date_typo", 0.6, doc, [], [Finding(
+                    "date_mismatch", ERROR,
+                    f"Ngày ban hành ghi trong dự thảo ({display_date(c.date)}) khác ngày ban hành của "
+                    f"{doc.doc_type or 'văn bản'} cùng tên trong CSDL ({display_date(doc.issued)}).", [DocRef.of(doc)])]
+            return "none", 0.0, None, [DocRef.of(d) for d in docs], [Finding(
+                "same_name_other_date", INFO,
+                "CSDL có văn bản cùng tên nhưng khác ngày ban hành: " + "; ".join(DocRef.of(d).label for d in docs[:4])
+                + ".", [DocRef.of(d) for d in docs])]
+        if c.year:
+            same_year = [d for d in docs if d.issued and int(d.issued[:4]) == c.year]
+            if len(same_year) == 1:
+                return "name+year", 0.8, same_year[0], [], []
+            if not same_year:
+                return "none", 0.0, None, [DocRef.of(d) for d in docs], [Finding(
+                    "same_name_other_date", INFO,
+                    f"CSDL có văn bản cùng tên nhưng không ban hành năm {c.year}: "
+                    + "; ".join(DocRef.of(d).label for d in docs[:4]) + ".", [DocRef.of(d) for d in docs])]
+            docs = same_year
+        if len(docs) == 1:
+            return "name", 0.6, docs[0], [], []
+        # Several documents of that name: the one in force on the planned date is the likely one.
+        in_force = [d for d in docs if (d.effective or d.issued or "") <= on and self._state(d, on)[0] in (IN_FORCE, PARTLY)]
+        candidates = [DocRef.of(d) for d in sorted(docs, key=lambda d: d.issued or "", reverse=True)]
+        if len(in_force) == 1:
+            return "name", 0.5, in_force[0], candidates, [Finding(
+                "ambiguous", WARNING,
+                f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên, "
+                f"đã chọn văn bản còn hiệu lực ({DocRef.of(in_force[0]).label}).", candidates)]
+        return "name", 0.3, None, candidates, [Finding(
+            "ambiguous", WARNING,
+            f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên.",
+            candidates)]
+
+    # status on the planned date -----------------------------------------------------------------
+    def _state(self, doc: Document, on: str):
+        """(state, since, by, amendments [(holder, relation)], article_changes, upcoming) of `doc` on `on`."""
+        incoming = []
+        for holder_uid, rel in self.store.incoming(doc.uid):
+            holder = self.store.get(holder_uid)
+            if holder is not None:
+                incoming.append((holder, rel))
+        state, since, by = None, None, None
+        amendments, article_changes, upcoming = [], [], []
+        if doc.effective and doc.effective > on:
+            state, since = NOT_YET, doc.effective
+        for holder, rel in sorted(incoming, key=lambda hr: _from(hr[0]) or ""):
+            start = _from(holder)
+            if start and start > on:
+                if rel.type in ("thay_the", "bai_bo", "sua_doi", "dinh_chi"):
+                    upcoming.append((holder, rel, start))
+                continue
+            if rel.type == "sua_doi":
+                amendments.append((holder, rel))
+                if rel.note:
+                    article_changes.append(("sua_doi", holder, rel))
+            elif rel.type in ("thay_the", "bai_bo"):
+                if rel.note and parse_locator(rel.note):
+                    article_changes.append((rel.type, holder, rel))
+                    if state is None:
+                        state, since = PARTLY, start
+                elif state in (None, PARTLY):
+                    state, since, by = (REPLACED if rel.type == "thay_the" else REPEALED), start, holder
+            elif rel.type == "dinh_chi" and state in (None, PARTLY):
+                state, since, by = SUSPENDED, start, holder
+        if state is None or state == PARTLY:
+            if doc.expires and doc.expires <= on:
+                state, since = EXPIRED, doc.expires
+            elif doc.status == vocab.EXPIRED and not doc.expires:
+                state = EXPIRED
+            elif doc.status == vocab.SUSPENDED:
+                state = SUSPENDED
+            elif doc.status == vocab.PARTLY_EXPIRED:
+                state = PARTLY
+            elif state is None:
+                if doc.status == vocab.NOT_YET and not doc.effective:
+                    state = NOT_YET
+                elif doc.status in (vocab.IN_FORCE, vocab.PARTLY_EXPIRED) or doc.effective or doc.issued:
+                    state = IN_FORCE if doc.status not in (vocab.OBSOLETE,) else UNKNOWN
+                else:
+                    state = UNKNOWN
+        if doc.expires and doc.expires > on and state == IN_FORCE:
+            upcoming.append((None, None, doc.expires))
+        return state, since, by, amendments, article_changes, upcoming
+
+    def _check_one(self, c: Citation, match, confidence, doc, candidates, findings, on, cited_uids, cited_keys,
+                   amendments_reported) -> CitationCheck:
+        if match == "skipped":
+            return CitationCheck(c, match, confidence, None, [], NOT_CHECKED, None, None, [], findings)
+        if doc is None:
+            if c.doc_type in NON_NORMATIVE:
+                findings.append(Finding("not_checked", INFO,
+                                        f"{c.doc_type} không phải văn bản quy phạm pháp luật; không kiểm tra hiệu lực."))
+                return CitationCheck(c, match, confidence, None, candidates, NOT_CHECKED, None, None, [], findings)
+            if not any(f.code == "ambiguous" for f in findings):
+                findings.insert(0, Finding(
+                    "not_found", WARNING,
+                    "Không tìm thấy văn bản này trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành "
+                    "và hiệu lực.", []))
+            return CitationCheck(c, match, confidence, None, candidates, NOT_FOUND, None, None, [], _cap(c, findings))
+        ref = DocRef.of(doc)
+        state, since, by, amended, article_changes, upcoming = self._state(doc, on)
+        when = display_date(on)
+        by_ref = DocRef.of(by) if by is not None else None
+        if c.doc_type in NON_NORMATIVE:
+            pass
+        elif state == NOT_YET:
+            findings.append(Finding(
+                "not_yet_in_force", ERROR,
+                f"Chưa có hiệu lực vào ngày {when}" + (f" (có hiệu lực từ ngày {display_date(since)})." if since else "."),
+                [ref]))
+        elif state == REPLACED:
+            findings.append(Finding(
+                "replaced", ERROR,
+                f"Đã bị thay thế bởi {by_ref.label}" + (f" từ ngày {display_date(since)}" if since else "")
+                + f"; không còn là căn cứ vào ngày {when}.", [by_ref]))
+        elif state == REPEALED:
+            findings.append(Finding(
+                "repealed", ERROR,
+                f"Đã bị bãi bỏ bởi {by_ref.label}" + (f" từ ngày {display_date(since)}" if since else "")
+                + f"; không còn là căn cứ vào ngày {when}.", [by_ref]))
+        elif state == EXPIRED:
+            findings.append(Finding(
+                "expired", ERROR,
+                "Đã hết hiệu lực" + (f" từ ngày {display_date(since)}" if since else " (theo tình trạng trong CSDL)")
+                + ".", [ref]))
+        elif state == SUSPENDED:
+            findings.append(Finding(
+                "suspended", ERROR,
+                "Đang bị ngưng hiệu lực" + (f" theo {by_ref.label}" if by_ref else "") + ".",
+                [by_ref] if by_ref else [ref]))
+        elif state == PARTLY and not article_changes:
+            findings.append(Finding("partly_expired", WARNING,
+                                    "Hết hiệu lực một phần: cần kiểm tra nội dung được viện dẫn còn hiệu lực.", [ref]))
+        amendments = []
+        for holder, rel in amended:
+            cited = holder.uid in cited_uids or (holder.number_key in cited_keys if holder.number_key else False)
+            if any(a.document.uid == holder.uid for a in amendments):
+                continue
+            amendments.append(Amendment(DocRef.of(holder), _from(holder), rel.note, cited))
+        if c.role in ("basis", "amending", "body") and c.parent is None and doc.uid not in amendments_reported:
+            missing = [a for a in amendments if not a.cited]
+            if missing and state not in (REPLACED, REPEALED, EXPIRED):
+                amendments_reported.add(doc.uid)
+                names = "; ".join(
+                    a.document.label + (f" (có hiệu lực từ ngày {display_date(a.effective)})" if a.effective else "")
+                    for a in missing)
+                findings.append(Finding(
+                    "amended_not_cited", WARNING,
+                    f"Văn bản đã được sửa đổi, bổ sung bởi {names}; dự thảo chưa viện dẫn "
+                    + ("văn bản này." if len(missing) == 1 else "các văn bản này."),
+                    [a.document for a in missing]))
+        for kind, holder, rel in article_changes:
+            touched = parse_locator(rel.note or "")
+            hit = [a for a in c.articles if any(_overlaps(a, t) for t in touched)]
+            if not hit:
+                continue
+            verb = {"sua_doi": "đã được sửa đổi, bổ sung", "thay_the": "đã bị thay thế",
+                    "bai_bo": "đã bị bãi bỏ"}[kind]
+            code = "article_repealed" if kind == "bai_bo" else "article_changed"
+            findings.append(Finding(
+                code, ERROR if kind == "bai_bo" else WARNING,
+                f"{', '.join(a.label() for a in hit)} {verb} bởi {DocRef.of(holder).label}"
+                + (f" ({rel.note})" if rel.note else "") + ".", [DocRef.of(holder)]))
+        if c.articles and doc.articles:
+            present = {a.number.lower() for a in doc.articles}
+            absent = [a for a in c.articles if a.article.lower() not in present]
+            if absent:
+                findings.append(Finding(
+                    "article_missing", WARNING,
+                    f"Văn bản trong CSDL không có {', '.join('Điều ' + a.article for a in absent)}: "
+                    "cần kiểm tra lại điều, khoản được viện dẫn.", [ref]))
+        for holder, rel, start in upcoming:
+            if holder is None:
+                findings.append(Finding("upcoming", INFO, f"Sẽ hết hiệu lực từ ngày {display_date(start)}.", [ref]))
+                continue
+            verb = {"thay_the": "thay thế", "bai_bo": "bãi bỏ", "sua_doi": "sửa đổi, bổ sung",
+                    "dinh_chi": "đình chỉ"}[rel.type]
+            findings.append(Finding(
+                "upcoming", INFO,
+                f"Sẽ bị {verb} bởi {DocRef.of(holder).label} từ ngày {display_date(start)}.", [DocRef.of(holder)]))
+        return CitationCheck(c, match, confidence, ref, candidates, state, since, by_ref, amendments, _cap(c, findings))
+
+
+def check_text(text: str, store: Store, on: str | dt.date | None = None, province: str | None = None,
+               source: str | None = None) -> CheckReport:
+    """Check the citations of `text` against `store` on the planned date `on` (default: today)."""
+    return Checker(store, province).check(text, on, source=source)
+
+
+def planned_date(on: str | dt.date | None) -> str:
+    """ISO date from a date, 'YYYY-MM-DD', 'dd/mm/yyyy' or None (today)."""
+    if on is None or on == "":
+        return dt.date.today().isoformat()
+    if isinstance(on, dt.date):
+        return on.isoformat()
+    try:
+        return parse_date(str(on), "ngày dự kiến có hiệu lực")
+    except RecordError:
+        raise CheckError(f"Ngày dự kiến có hiệu lực không hợp lệ: {on!r} (dùng dd/mm/yyyy hoặc yyyy-mm-dd).") from None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _cap(c: Citation, findings: list[Finding]) -> list[Finding]:
+    """A document named inside another citation's trích yếu is context, not a basis: at most a warning."""
+    if c.parent is not None:
+        for f in findings:
+            if f.severity == ERROR:
+                f.severity = WARNING
+    return findings
+
+
+def _from(doc: Document) -> str | None:
+    return doc.effective or doc.issued
+
+
+def _family(doc_type: str | None) -> str | None:
+    return _LAW_FAMILY.get(doc_type, doc_type) if doc_type else None
+
+
+def _overlaps(cited: ArticleRef, changed: ArticleRef) -> bool:
+    if cited.article.lower() != changed.article.lower():
+        return False
+    if cited.clause and changed.clause and cited.clause != changed.clause:
+        return False
+    if cited.point and changed.point and cited.point != changed.point:
+        return False
+    return True
+
+
+def _same_issuer(written: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    a, b = name_key(written), name_key(stored)
+    return bool(a and b) and (a in b or b in a)
+
+
+def _same_place(province: str, doc: Document) -> bool:
+    p = fold(province).lower()
+    return p in fold(doc.province or "").lower() or p in fold(doc.issuer or "").lower()
+
+
+def _similar_number(a: str, b: str) -> bool:
+    """Keys that differ by one typo in the sequence number, or by a missing year/code part ('77/cp', '77/2003/ndcp')."""
+    if not a or not b or a == b:
+        return False
+    pa, pb = a.split("/"), b.split("/")
+    if pa[0] == pb[0]:
+        return True  # same sequence number: the year or the code was written differently
+    if pa[1:] != pb[1:]:
+        return False
+    return _edit_distance_at_most_one(pa[0], pb[0])
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _likely_date_typo(written: str, stored: str) -> bool:
+    """One wrong digit, or day and month swapped, in dd/mm/yyyy."""
+    w, s = dt.date.fromisoformat(written), dt.date.fromisoformat(stored)
+    if (w.day, w.month, w.year) == (s.month, s.day, s.year):
+        return True
+    a, b = w.strftime("%d%m%Y"), s.strftime("%d%m%Y")
+    return sum(x != y for x, y in zip(a, b)) == 1 or _edit_distance_at_most_one(a, b)
