@@ -229,8 +229,9 @@ _ISSUER_WORDS = (
 _ISSUER_START = re.compile(
     r"\s*,?\s*(?:cua|do)\s+(" + "|".join(re.escape(w) for w in _ISSUER_WORDS) + r")(?![\w])")
 _ISSUER_STOP = re.compile(
-    r"[;:,()\n]|\.(?:\s|$)|\s(?:ve|quy\s+dinh|huong\s+dan|ban\s+hanh|sua\s+doi|bai\s+bo|phe\s+duyet|thanh\s+lap"
-    r"|ngay\s*\d|nam\s+\d|theo|co\s+hieu\s+luc|dieu\s+chinh|thong\s+qua|so\s+\d|duoc|trong)(?![\w])"
+    r"[;:,()\n]|\.(?:\s|$)|\s(?:ngay|nam|so)\s*:?\s*\d"
+    r"|\s(?:ve|quy\s+dinh|huong\s+dan|ban\s+hanh|sua\s+doi|bai\s+bo|phe\s+duyet|thanh\s+lap"
+    r"|theo|co\s+hieu\s+luc|dieu\s+chinh|thong\s+qua|duoc|trong)(?![\w])"
 )
 _TITLE_START = re.compile(
     r"\s*,?\s*(?P<kw>ve\s+viec|ve|quy\s+dinh|huong\s+dan|ban\s+hanh|sua\s+doi|bai\s+bo|phe\s+duyet|thanh\s+lap"
@@ -571,6 +572,11 @@ class _Scanner:
                         draft.end = after = got_name[1]
             elif self.norm[start].isupper():
                 got_name = self.name_at(after, doc_type, basis)
+                if got_name is None and not self.low.startswith(("nay", "khac"), _WS.match(self.low, after).end()):
+                    got_name = self.name_at(after, doc_type, basis, lowercase_ok=True)
+                    if got_name and not (self.locator_before(start) or self.date_at(got_name[1], allow_year=True)
+                                         or self.number_at(got_name[1])):
+                        got_name = None
                 if got_name:
                     draft.name = f"{doc_type} {got_name[2]}"
                     draft.end = after = got_name[1]
@@ -624,8 +630,7 @@ class _Scanner:
         """A trích yếu written before the date ("… ngày 30/03/2018 của Bộ Tài chính"): when the body named
         after that date is the one the number names, the date is the document's own."""
         begin, end = draft.title_span
-        line_end = self.low.find("\n", begin)
-        limit = min(self.n if line_end == -1 else line_end, begin + 2 * _MAX_TITLE)
+        limit = min(self._logical_line_end(begin), begin + 2 * _MAX_TITLE)
         best = None
         for d in _DATE_RE.finditer(self.low, begin, limit):
             issuer = _ISSUER_START.match(self.low, d.end())
@@ -649,6 +654,18 @@ class _Scanner:
             eff = self.effective_at(draft.end)
             if eff:
                 draft.end, draft.effective = eff
+
+    def _logical_line_end(self, pos: int) -> int:
+        """The end of the line at pos, going on over wrapped lines (a next line starting in lowercase)."""
+        while True:
+            nl = self.low.find("\n", pos)
+            if nl == -1:
+                return self.n
+            nxt = _WS.match(self.low, nl).end()
+            if nxt < self.n and self.norm[nxt].islower():
+                pos = nxt
+                continue
+            return nl
 
     def _skip_issuer(self, pos: int) -> int:
         got = self.issuer_at(pos)

@@ -1,0 +1,129 @@
+"""Commands of the legal-basis checker and the delegation tracker: `kb check`, `kb delegations`."""
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import click
+
+from kb.checker import SEVERITY_LABELS, Checker, planned_date
+from kb.citations import display_date
+from kb.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
+from kb.readers import MAX_BYTES, read_document, read_path
+from kbcli.main import Context, cli, pass_context
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--on", "on", metavar="DATE",
+              help="Planned date of effect of the draft (dd/mm/yyyy or yyyy-mm-dd); default today.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "markdown"]), default="table", show_default=True,
+              help="table: for reading; tsv: paste into Word or Excel; markdown: paste into a Markdown document.")
+@pass_context
+def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> None:
+    """Check the legal bases cited in a draft (DOCX, PDF, HTML or text; '-' reads standard input).
+
+    For every citation: the stored document it points at, its status on the planned date of effect,
+    amendments the draft does not cite, and dates or numbers that do not match (kiểm tra căn cứ pháp lý)."""
+    planned = planned_date(on)  # a bad date is a one-line error before anything is read
+    if file == "-":
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        text = read_document(data, "stdin")
+        source = None
+    else:
+        text = read_path(file)
+        source = file
+    report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    rows = report.rows()
+    counts = report.counts()
+    if fmt == "table":
+        click.echo("KẾT QUẢ KIỂM TRA CĂN CỨ PHÁP LÝ" + (f" — {source}" if source else ""))
+        click.echo(f"Ngày dự kiến có hiệu lực: {display_date(report.on)}")
+        click.echo(f"Số văn bản được viện dẫn: {counts['citations']} (xác định được {counts['resolved']}); "
+                   f"{counts['error']} lỗi, {counts['warning']} cảnh báo, {counts['info']} lưu ý.")
+        click.echo("")
+    if not rows:
+        click.echo("Không tìm thấy trích dẫn văn bản nào trong nội dung." if fmt == "table" else "")
+        return
+    click.echo(_render(rows, fmt))
+
+
+@cli.command()
+@click.option("--status", type=click.Choice([OPEN, ANSWERED, "all"]), default="all", show_default=True,
+              help="open: no resolution of the province cites it yet; answered: one does.")
+@click.option("--field", "field_", metavar="TEXT", help="Only parents in this field (lĩnh vực), accent-insensitive.")
+@click.option("--since", metavar="DATE", help="Only parents in force (or issued) on or after this date.")
+@click.option("--province", metavar="NAME", help="Province whose resolutions answer (default: province.name).")
+@click.option("--limit", type=click.IntRange(min=1), help="Print at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "markdown"]), default="table", show_default=True)
+@pass_context
+def delegations(ctx: Context, status: str, field_: str | None, since: str | None, province: str | None,
+                limit: int | None, as_json: bool, fmt: str) -> None:
+    """Provisions of central documents that assign the provincial HĐND to regulate or decide, newest first,
+    and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
+    province = province or ctx.config.get("province", "name")
+    since_iso = planned_date(since) if since else None
+    items = track_delegations(ctx.store, province, status=None if status == "all" else status, field=field_,
+                              since=since_iso)
+    shown = items[:limit] if limit else items
+    if as_json:
+        click.echo(json.dumps({"province": province, "count": len(items), "items": [d.to_dict() for d in shown]},
+                              ensure_ascii=False, indent=2))
+        return
+    open_count = sum(1 for d in items if d.status == OPEN)
+    if fmt == "table":
+        click.echo(f"NỘI DUNG GIAO HĐND TỈNH QUY ĐỊNH — tỉnh {province}")
+        click.echo(f"{len(items)} nội dung; {open_count} chưa ban hành, {len(items) - open_count} đã ban hành.")
+        click.echo("")
+    if not shown:
+        if fmt == "table":
+            click.echo("Không có nội dung nào.")
+        return
+    rows = []
+    for i, d in enumerate(shown, 1):
+        answers = "; ".join(f"{a.number or a.title} ({display_date(a.issued)})" for a in d.answers)
+        if not answers and d.related:
+            answers = "Có thể liên quan: " + "; ".join(a.number or a.title for a in d.related)
+        rows.append({
+            "STT": str(i), "Văn bản giao": d.parent_label, "Điều, khoản": d.provision,
+            "Có hiệu lực từ": display_date(d.parent_effective), "Nội dung giao": d.excerpt,
+            "Tình trạng": STATUS_LABELS[d.status], "Nghị quyết của tỉnh": answers,
+        })
+    click.echo(_render(rows, fmt))
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+_WIDTHS = {"STT": 4, "Vị trí": 10, "Điều, khoản": 12, "Có hiệu lực từ": 14, "Tình trạng": 12}
+
+
+def _render(rows: list[dict[str, str]], fmt: str) -> str:
+    headers = list(rows[0])
+    if fmt == "tsv":
+        clean = [[" ".join(str(row[h]).split()) for h in headers] for row in rows]
+        return "\n".join(["\t".join(headers)] + ["\t".join(r) for r in clean])
+    if fmt == "markdown":
+        def cell(value: str) -> str:
+            return " ".join(str(value).split()).replace("|", "\\|")
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(cell(row[h]) for h in headers) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [_WIDTHS.get(h, 26 if h.startswith("Tình trạng") else 28) for h in headers]
+    widths[-1] = 40
+    out = [" │ ".join(h.ljust(w)[:w] if len(h) <= w else h[:w] for h, w in zip(headers, widths))]
+    out.append("─┼─".join("─" * w for w in widths))
+    for row in rows:
+        cells = [textwrap.wrap(" ".join(str(row[h]).split()), w) or [""] for h, w in zip(headers, widths)]
+        for k in range(max(len(c) for c in cells)):
+            out.append(" │ ".join((c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths)))
+        out.append("─┼─".join("─" * w for w in widths))
+    return "\n".join(out)
+
+
+__all__ = ["check", "delegations", "SEVERITY_LABELS"]
