@@ -156,12 +156,12 @@ class _Run:
                 break
             if top is None and entry.sort_key:
                 top = entry.sort_key
-            outcome = self.process(entry, feed.trusted_local)
-            known_in_row = known_in_row + 1 if outcome in ("known", "duplicate") else 0
             if entry.cursor is not None and entry.cursor != cursor:
                 cursor = entry.cursor
                 self.store.set_state(walk_key, json.dumps(
                     {**state, "pending": {"top": top, "cursor": cursor, "started": now()}}))
+            outcome = self.process(entry, feed.trusted_local)
+            known_in_row = known_in_row + 1 if outcome in ("known", "duplicate") else 0
             if (not self.r.full and not since and watermark and entry.sort_key
                     and entry.sort_key <= watermark and known_in_row >= self.r.stop_after):
                 self.report.stopped_early = True
