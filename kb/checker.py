@@ -494,7 +494,10 @@ class Checker:
             if doc.expires and doc.expires <= on:
                 state, since = EXPIRED, doc.expires
             elif doc.status == vocab.EXPIRED and not doc.expires:
-                state = EXPIRED
+                # Expired today; if the replacing or repealing document is known and takes effect after the
+                # planned date, the document is still in force on that date.
+                later = any(rel.type in ("thay_the", "bai_bo") and not rel.note for _, rel, _ in upcoming)
+                state = (state or IN_FORCE) if later else EXPIRED
             elif doc.status == vocab.SUSPENDED:
                 state = SUSPENDED
             elif doc.status == vocab.PARTLY_EXPIRED:

@@ -261,7 +261,7 @@ _BASIS_WORDS = re.compile(r"can\s+cu(?![\w])")
 _CONSIDER_WORDS = re.compile(r"(?:xet|theo\s+de\s+nghi)(?![\w])")
 _HARD_BREAK = re.compile(
     r"[ \t]*(?:dieu\s+\d|chuong\s+[ivxlc\d]|muc\s+\d|quyet\s+nghi|quyet\s+dinh\s*:|[ivx]+\.\s|phan\s+thu)")
-_OWN_NUMBER = re.compile(r"(?m)^[ \t|]*(?:(?:bo\s+)?luat\s+|phap\s+lenh\s+)?so\s*(?:hieu|ky\s+hieu)?\s*:\s*")
+_OWN_NUMBER = re.compile(r"(?m)(?:^|\|)[ \t|]*(?:(?:bo\s+)?luat\s+|phap\s+lenh\s+)?so\s*(?:hieu|ky\s+hieu)?\s*:\s*")
 _SELF = re.compile(r"\s+(?:nay|tren|neu\s+tren|noi\s+tren|kem\s+theo|sau\s+day|khac|co\s+lien\s+quan|lien\s+quan"
                    r"|hien\s+hanh|chuyen\s+nganh|tuong\s+ung|moi|cu|truoc|do\s+[a-z])(?![\w])")
 _NOT_A_DOCUMENT_BEFORE = re.compile(
