@@ -164,7 +164,12 @@ class Relevance:
         if is_local(doc.issuer, doc.number) or doc.scope == vocab.LOCAL:
             if self.local_types and doc.doc_type not in self.local_types:
                 return False
-            return trusted_local or self.mentions_province(doc.issuer, doc.province, doc.title)
+            if trusted_local:
+                return True
+            named = doc.province or province_of(doc.issuer)
+            if named:   # the issuer names its province: that decides, not a mention in the title
+                return self.mentions_province(named)
+            return self.mentions_province(doc.issuer, doc.title)
         if doc.doc_type and doc.doc_type not in self.central_types:
             return False
         if self.issuers:

@@ -211,6 +211,10 @@ def test_relevance_default_is_central_normative_documents_and_the_province_s_own
     assert not Relevance(provinces=["Huế"]).mentions_province("Quản lý thuế")
     assert Relevance(provinces=["Huế"]).mentions_province("HĐND Thành phố Huế")
     assert Relevance(provinces=["Lai Châu"]).fingerprint() != Relevance(provinces=["Sơn La"]).fingerprint()
+    # A document of another province that mentions Lai Châu in its title is still not Lai Châu's own.
+    neighbour = normalise(vbpl.parse_detail(read(shared("vbpl_api_doc_188001.json")), "u"))
+    neighbour.title += " (phối hợp với tỉnh Lai Châu)"
+    assert not rel.check(neighbour) and Relevance(provinces=["Đồng Nai"]).check(neighbour)
     ministry = normalise(vbpl.parse_detail(read(shared("vbpl_api_doc_19761.json")), "u"))
     assert rel.check(ministry) and not Relevance(issuers=["Chính phủ"]).check(ministry)
     assert Relevance(all=True).check(normalise(vbpl.parse_detail(read(shared("vbpl_api_doc_187649.json")), "u")))

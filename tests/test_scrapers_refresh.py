@@ -316,6 +316,18 @@ def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what
     assert f"field 'data.documentIssues' not found in {gateway.url}/doc/19761" in result.output
 
 
+def test_too_many_documents_failing_in_a_row_stop_the_source(runner, gateway, all_provinces, instance, monkeypatch):
+    monkeypatch.setenv("KB_REFRESH_MAX_FAILURES", "2")
+    for doc_id in REAL_IDS + UUIDS:
+        gateway.server.fault(rf"^/doc/{doc_id}$", *["500"] * 4)
+    result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
+    assert result.exit_code == 1
+    assert "Error: vbpl: stopped after 2 documents in a row failed; last: GET " in result.output
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 seen, 0 new, 0 changed, 0 unchanged, 2 failed")
+    with open_store(instance) as store:
+        assert len(json.loads(store.get_state("vbpl:retry"))) == 2
+
+
 def test_a_failing_source_does_not_stop_the_others(runner, gateway, all_provinces, instance, monkeypatch):
     congbao = CongbaoSite(LocalServer())
     try:
@@ -638,3 +650,17 @@ def test_since_walks_back_to_a_date_and_full_rereads_everything(runner, gateway,
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 0 changed, 5 unchanged")
     assert {s.path for s in gateway.server.requests("GET", r"^/doc/[^/]+$")} == {
         f"/doc/{i}" for i in REAL_IDS + UUIDS}
+
+
+def test_docs_mention_every_refresh_option_and_setting():
+    text = (Path(__file__).parent.parent / "docs" / "SOURCES.md").read_text(encoding="utf-8")
+    command = cli.commands["refresh"]
+    for param in command.params:
+        for flag in getattr(param, "opts", []):
+            if flag.startswith("--") and flag != "--help":
+                assert flag in text, flag
+    for section in ("refresh", "relevance", "vbpl", "congbao", "gazette", "http"):
+        for key in kbconfig.DEFAULTS[section]:
+            assert f"`{section}.{key}`" in text and f"KB_{section.upper()}_{key.upper()}" in text, (section, key)
+    for source in ("vbpl", "congbao", "congbao_tinh"):
+        assert f"### `{source}`" in text
