@@ -8,6 +8,7 @@ nothing else escapes. The format is recognised by the content (magic bytes), the
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -188,6 +189,16 @@ def _paragraph_text(p, qn) -> str:
 
 
 def _read_pdf(data: bytes) -> str:
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # pypdf logs its repairs of damaged files; the user gets ReadError instead
+    try:
+        return _read_pdf_quietly(data)
+    finally:
+        logger.setLevel(level)
+
+
+def _read_pdf_quietly(data: bytes) -> str:
     try:
         from pypdf import PdfReader
 
