@@ -1,0 +1,242 @@
+"""Building the index from the store and keeping it in step with the store's change events.
+
+Layout: `<index dir>/CURRENT` names the active generation folder (`g-<stamp>`). A full rebuild
+writes a new generation and swaps CURRENT atomically, so searches never see a half-built index.
+Incremental updates apply the store's events after the watermark kept in the index's meta record,
+which is written in the same commit as the documents: a crash leaves index and watermark agreeing.
+Segments are written with compound=False, so a searcher maps files instead of loading them.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.writing import LockError
+
+from index.errors import IndexError_
+from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
+from kb.store import Store
+
+CURRENT = "CURRENT"
+
+
+@dataclass
+class Meta:
+    schema: int
+    event_id: int
+    built: str
+
+
+@dataclass
+class CheckReport:
+    missing: list[str]     # in the store, not in the index
+    extra: list[str]       # in the index, not in the store
+    watermark: int
+    store_event_id: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.extra and self.watermark >= self.store_event_id
+
+
+def current_dir(index_dir: Path) -> Path | None:
+    """The active generation folder, or None when no index was built."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = index_dir / name
+    return path if name and whoosh_index.exists_in(path) else None
+
+
+def open_index(index_dir: Path):
+    path = current_dir(index_dir)
+    if path is None:
+        raise IndexError_(f"no search index in {index_dir}; build it with `kb index rebuild`")
+    try:
+        return whoosh_index.open_dir(str(path))
+    except Exception as exc:  # whoosh raises many kinds on damaged files
+        raise IndexError_(f"cannot open the search index in {path}: {exc}; rebuild it with `kb index rebuild`") from None
+
+
+def read_meta(ix) -> Meta | None:
+    with ix.searcher() as searcher:
+        stored = searcher.document(id=META_ID)
+    if not stored or not stored.get("meta"):
+        return None
+    data = json.loads(stored["meta"])
+    return Meta(data.get("schema", 0), data.get("event_id", 0), data.get("built", ""))
+
+
+def needs_rebuild(index_dir: Path) -> str | None:
+    """Why the index must be rebuilt (missing, unreadable, other schema), or None."""
+    if current_dir(index_dir) is None:
+        return "there is no index yet"
+    try:
+        meta = read_meta(open_index(index_dir))
+    except Exception as exc:
+        return f"the index cannot be read ({exc})"
+    if meta is None or meta.schema != SCHEMA_VERSION:
+        return f"the index has schema {meta.schema if meta else '?'}, this version needs {SCHEMA_VERSION}"
+    return None
+
+
+@contextmanager
+def _rebuild_lock(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".rebuild.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexError_("a rebuild of the index is already running") from None
+        yield
+
+
+def _meta_record(event_id: int) -> dict:
+    return {"id": META_ID, "kind": "meta", "meta": json.dumps({
+        "schema": SCHEMA_VERSION, "event_id": event_id, "built": time.strftime("%Y-%m-%dT%H:%M:%S")})}
+
+
+def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | None = None,
+            procs: int = 1) -> int:
+    """Build a new generation from every stored document and make it current. Returns the count."""
+    index_dir = Path(index_dir)
+    with _rebuild_lock(index_dir):
+        event_id = store.last_event_id()   # events after this are applied by the next update
+        name = f"g-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+        path = index_dir / name
+        path.mkdir(parents=True)
+        try:
+            ix = whoosh_index.create_in(str(path), make_schema())
+            options = {"limitmb": 256, "compound": False}
+            if procs > 1:
+                options.update(procs=procs, multisegment=True)
+            writer = ix.writer(**options)
+            count = 0
+            for doc in store.iter_documents():
+                for record in records(doc):
+                    writer.add_document(**record)
+                count += 1
+                if progress:
+                    progress(1)
+            writer.add_document(**_meta_record(event_id))
+            writer.commit()
+            tmp = index_dir / (CURRENT + ".tmp")
+            tmp.write_text(name, encoding="utf-8")
+            os.replace(tmp, index_dir / CURRENT)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        _remove_old_generations(index_dir, keep=name)
+    update(store, index_dir)   # what was written to the store while we built
+    return count
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    # Open searchers keep reading deleted files (POSIX), and notice CURRENT changed.
+    for child in index_dir.iterdir():
+        if child.is_dir() and child.name.startswith("g-") and child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def update(store: Store, index_dir: Path, timeout: float = 60.0,
+           progress: Callable[[int], None] | None = None) -> int:
+    """Apply the store's events after the index's watermark. Returns the number of documents updated.
+
+    Builds the index first when there is none, or when its schema is not this version's."""
+    index_dir = Path(index_dir)
+    reason = needs_rebuild(index_dir)
+    if reason:
+        return rebuild(store, index_dir, progress)
+    ix = open_index(index_dir)
+    try:
+        writer = ix.writer(timeout=timeout, delay=0.25, compound=False)
+    except LockError:
+        raise IndexError_(f"the search index is locked by another writer for more than {timeout:.0f} s") from None
+    try:
+        with writer.searcher() as searcher:
+            stored = searcher.document(id=META_ID)
+        watermark = json.loads(stored["meta"])["event_id"] if stored else 0
+        last = store.last_event_id()
+        uids = sorted({e.uid for e in store.events(since_id=watermark)})
+        for uid in uids:
+            _replace(writer, store, uid)
+            if progress:
+                progress(1)
+        if not uids and last == watermark:
+            writer.cancel()
+            return 0
+        writer.update_document(**_meta_record(last))
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    return len(uids)
+
+
+def _replace(writer, store: Store, uid: str) -> None:
+    writer.delete_by_term("uid", uid)
+    doc = store.get(uid)
+    if doc is not None and doc.uid == uid:   # an alias' events are applied to the merged record
+        for record in records(doc):
+            writer.add_document(**record)
+    elif doc is not None:
+        _replace(writer, store, doc.uid)
+
+
+def indexed_uids(index_dir: Path) -> set[str]:
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        return {text.decode() if isinstance(text, bytes) else text
+                for text in reader.lexicon("uid")} & _live_uids(searcher)
+
+
+def _live_uids(searcher) -> set[str]:
+    return {fields["uid"] for fields in searcher.all_stored_fields() if fields.get("kind") == "doc"}
+
+
+def check(store: Store, index_dir: Path) -> CheckReport:
+    """Compare the uids in the index with the store's."""
+    ix = open_index(index_dir)
+    meta = read_meta(ix)
+    with ix.searcher() as searcher:
+        in_index = {f["uid"] for f in searcher.all_stored_fields() if f.get("kind") == "doc"}
+    in_store = set(store.uids())
+    return CheckReport(sorted(in_store - in_index), sorted(in_index - in_store),
+                       meta.event_id if meta else 0, store.last_event_id())
+
+
+def repair(store: Store, index_dir: Path, uids: Iterable[str]) -> None:
+    """Re-index the given uids (present ones re-added, absent ones removed)."""
+    ix = open_index(index_dir)
+    writer = ix.writer(timeout=60.0, delay=0.25, compound=False)
+    try:
+        for uid in uids:
+            _replace(writer, store, uid)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def stats(index_dir: Path) -> dict:
+    path = current_dir(Path(index_dir))
+    if path is None:
+        return {"built": False}
+    ix = open_index(Path(index_dir))
+    meta = read_meta(ix)
+    with ix.searcher() as searcher:
+        records_count = searcher.doc_count() - 1
+    size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    return {"built": True, "path": str(path), "records": records_count, "size_mb": round(size / 1e6, 1),
+            "schema": meta.schema if meta else None, "event_id": meta.event_id if meta else None,
+            "built_at": meta.built if meta else None}

@@ -1,0 +1,72 @@
+"""The index schema and how a stored document becomes index records.
+
+A document gives one record for itself (kind "doc": title, number, metadata, and its text when it
+has no articles) and one record per article (kind "article"), so a hit can be a whole document or
+one Điều of it. Facet values and dates are columns, read per searcher into arrays for fast counting.
+"""
+from __future__ import annotations
+
+from whoosh import fields
+
+from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
+from kb.model import Document
+
+SCHEMA_VERSION = 1
+META_ID = "__meta__"
+FIELD_SEPARATOR = "\x1f"   # joins multi-valued facet values (lĩnh vực) in one column
+
+
+def make_schema() -> fields.Schema:
+    acc, fold, bi = accented_analyzer(), folded_analyzer(), bigram_analyzer()
+
+    def text(analyzer):
+        return fields.TEXT(analyzer=analyzer, phrase=False)
+
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        uid=fields.ID(stored=True, sortable=True),
+        kind=fields.ID(stored=True, sortable=True),
+        numkey=fields.ID(stored=False),
+        # searchable text: title (+ number), article heading, body; accented, folded, bigrams
+        title_a=text(acc), title_f=text(fold), title_b=text(bi),
+        head_a=text(acc), head_f=text(fold), head_b=text(bi),
+        body_a=text(acc), body_f=text(fold), body_b=text(bi),
+        # stored for display and snippets
+        number=fields.STORED(), title=fields.STORED(), anchor=fields.STORED(),
+        art_number=fields.STORED(), art_heading=fields.STORED(), content=fields.STORED(),
+        meta=fields.STORED(),
+        # columns for facets, filters and sorting
+        doc_type=fields.ID(stored=True, sortable=True),
+        issuer=fields.ID(stored=True, sortable=True),
+        status=fields.ID(stored=True, sortable=True),
+        scope=fields.ID(stored=True, sortable=True),
+        linhvuc=fields.ID(stored=True, sortable=True),
+        year=fields.NUMERIC(stored=True, sortable=True, bits=32, signed=False),
+        issued=fields.ID(stored=True, sortable=True),
+        effective=fields.ID(stored=True, sortable=True),
+    )
+
+
+def records(doc: Document) -> list[dict]:
+    """The index records of one document: the document itself, then each article."""
+    heading = " ".join(x for x in (doc.doc_type, doc.number, doc.title) if x)
+    common = {
+        "uid": doc.uid, "doc_type": doc.doc_type or "", "issuer": doc.issuer or "", "status": doc.status or "",
+        "scope": doc.scope or "", "linhvuc": FIELD_SEPARATOR.join(doc.fields), "year": doc.year or 0,
+        "issued": doc.issued or "", "effective": doc.effective or "", "number": doc.number or "",
+        "title": doc.title or doc.number or "",
+    }
+    body = doc.text if not doc.articles else ""
+    main = dict(common, id=doc.uid, kind="doc", numkey=doc.number_key or "",
+                title_a=heading, title_f=heading, title_b=heading,
+                body_a=body, body_f=body, body_b=body, content=body[:20000])
+    out = [main]
+    for art in doc.articles:
+        art_head = f"Điều {art.number}. {art.heading or ''}".strip()
+        out.append(dict(common, id=f"{doc.uid}#{art.anchor}", kind="article",
+                        title_a=heading, title_f=heading, title_b=heading,
+                        head_a=art_head, head_f=art_head, head_b=art_head,
+                        body_a=art.text, body_f=art.text, body_b=art.text,
+                        anchor=art.anchor, art_number=art.number, art_heading=art.heading or "",
+                        content=art.text))
+    return out

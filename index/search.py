@@ -1,0 +1,383 @@
+"""Searching: the Python API shared by the web UI and the command line.
+
+`SearchService(index_dir).search(q, ...)` parses the query, applies filters, ranks with BM25 over
+title, article heading and body (exactly-accented syllables and adjacent query words add to the
+score), collapses article hits to documents (or not, for unit="article"), counts facets from
+column arrays, and highlights only the hits shown.
+
+Searchers are opened once per thread and replaced when the index changed (checked at most once a
+second); Searcher.refresh() is never called (it returns stale duplicates in whoosh forks).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import build
+from index.analysis import bigrams
+from index.errors import QueryError
+from index.query import Clause, ParsedQuery, parse
+from index.schema import FIELD_SEPARATOR
+from index.scoring import Postings
+from index.snippets import snippet
+from kb import vocab
+from kb.numbers import number_key
+from kb.text import fold
+
+FACETS = ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
+FACET_PARAMS = {"doc_type": "loai", "issuer": "coquan", "status": "hieuluc", "year": "nam",
+                "linhvuc": "linhvuc", "scope": "phamvi"}
+SORTS = ("relevance", "issued", "effective")
+UNITS = ("document", "article")
+KIND_DOC, KIND_ARTICLE = 1, 2
+
+
+@dataclass
+class Weights:
+    """Ranking parameters (tuned on the ALQAC questions; see docs/PERFORMANCE.md)."""
+
+    title: float = 1.0
+    head: float = 1.5
+    body: float = 1.0
+    accent: float = 0.3      # share of a field's weight added for the exact accented syllable
+    bigram: float = 0.6      # share added for two query words side by side
+    k1: float = 1.2
+    b_body: float = 0.75
+    b_short: float = 0.3     # titles and headings are short: little length normalisation
+    idf_floor: float = 1.0
+
+
+WEIGHTS = Weights()
+
+
+@dataclass
+class Hit:
+    uid: str
+    kind: str                      # "doc" or "article"
+    number: str
+    title: str
+    doc_type: str
+    issuer: str
+    issued: str
+    effective: str
+    status: str
+    score: float
+    snippet: str = ""              # HTML: escaped text with <mark> around matches
+    anchor: str = ""               # article anchor ("dieu-15") for article hits
+    article_number: str = ""
+    article_heading: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    unit: str
+    sort: str
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    fallback: bool = False          # nothing matched every word; these match any word
+    exact: list[Hit] = field(default_factory=list)  # documents whose số ký hiệu is the query
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+class _Table:
+    """Per-searcher arrays: each record's kind, parent document and facet values (from columns)."""
+
+    def __init__(self, searcher):
+        reader = searcher.reader()
+        n = self.n = reader.doc_count_all()
+        live = np.zeros(n, dtype=bool)
+        live[list(reader.all_doc_ids())] = True
+
+        def column(name):
+            return list(reader.column_reader(name)) if reader.has_column(name) else [""] * n
+
+        kinds = column("kind")
+        self.kind = np.array([KIND_DOC if k == "doc" else KIND_ARTICLE if k == "article" else 0 for k in kinds],
+                             dtype=np.int8)
+        self.kind[~live] = 0
+        self.live = live & (self.kind > 0)
+        uids = column("uid")
+        self.uid = uids
+        self.uids: list[str] = []          # parent ordinal -> uid
+        ordinal: dict[str, int] = {}
+        parent = np.full(n, -1, dtype=np.int32)
+        for i, uid in enumerate(uids):
+            if self.kind[i]:
+                parent[i] = ordinal.setdefault(uid, len(ordinal))
+        self.uids = list(ordinal)
+        self.parent = parent
+        self.doc_row = np.full(len(self.uids), -1, dtype=np.int64)   # parent ordinal -> its doc record
+        docs = np.nonzero(self.kind == KIND_DOC)[0]
+        self.doc_row[parent[docs]] = docs
+        self.by_uid = {uid: int(self.doc_row[o]) for uid, o in ordinal.items() if self.doc_row[o] >= 0}
+        self.codes: dict[str, np.ndarray] = {}
+        self.labels: dict[str, list[str]] = {}
+        for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective"):
+            self._encode(name, column(name))
+        years = column("year")
+        self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
+        self.postings = Postings(reader, self.live)
+
+    def _encode(self, name: str, values: list[str]) -> None:
+        labels = sorted(set(values))
+        index = {v: i for i, v in enumerate(labels)}
+        self.labels[name] = labels
+        self.codes[name] = np.array([index[v] for v in values], dtype=np.int32)
+
+    def allowed(self, unit: str, filters: dict[str, list[str]], ranges: dict) -> np.ndarray:
+        """Mask of records passing the unit, the facet filters and the ranges."""
+        mask = self.kind == KIND_ARTICLE if unit == "article" else self.kind > 0
+        for name, wanted in filters.items():
+            if name == "year":
+                mask &= np.isin(self.year, [int(v) for v in wanted])
+                continue
+            ok = [i for i, label in enumerate(self.labels[name]) if _matches(name, label, wanted)]
+            mask &= np.isin(self.codes[name], ok)
+        for name, (low, high) in ranges.items():
+            if name == "year":
+                if low:
+                    mask &= self.year >= int(low)
+                if high:
+                    mask &= self.year <= int(high)
+                mask &= self.year > 0
+            else:
+                ok = [i for i, label in enumerate(self.labels["issued"])
+                      if label and (not low or label >= low) and (not high or label <= high)]
+                mask &= np.isin(self.codes["issued"], ok)
+        return mask
+
+
+def _norm(value: str) -> str:
+    return " ".join(fold(value).lower().split())
+
+
+def _matches(name: str, label: str, wanted: list[str]) -> bool:
+    if name == "status":
+        return label in {vocab.status(v) for v in wanted}
+    if name == "issuer":   # coquan:HĐND matches every HĐND; a full name matches that body
+        return any(_norm(w) in _norm(label) for w in wanted)
+    if name == "linhvuc":
+        return any(_norm(w) == _norm(v) for v in label.split(FIELD_SEPARATOR) for w in wanted)
+    return _norm(label) in {_norm(w) for w in wanted}
+
+
+class SearchService:
+    """Searches one index folder; safe to share between threads (one searcher per thread)."""
+
+    def __init__(self, index_dir: str | Path, check_interval: float = 1.0, weights: Weights = WEIGHTS):
+        self.index_dir = Path(index_dir)
+        self.check_interval = check_interval
+        self.weights = weights
+        self._local = threading.local()
+
+    # --- searcher life cycle ----------------------------------------------------------------
+    def _state(self):
+        state = self._local
+        now = time.monotonic()
+        if getattr(state, "searcher", None) is not None and now - state.checked < self.check_interval:
+            return state
+        current = build.current_dir(self.index_dir)
+        stale = (getattr(state, "searcher", None) is None or current != state.path
+                 or not state.searcher.up_to_date())
+        if stale:
+            if getattr(state, "searcher", None) is not None:
+                state.searcher.close()
+            ix = build.open_index(self.index_dir)
+            state.searcher = ix.searcher()
+            state.path = current
+            state.table = _Table(state.searcher)
+        state.checked = now
+        return state
+
+    def close(self) -> None:
+        state = self._local
+        if getattr(state, "searcher", None) is not None:
+            state.searcher.close()
+            state.searcher = None
+
+    # --- searching ---------------------------------------------------------------------------
+    def search(self, q: str = "", filters: dict[str, list[str]] | None = None, unit: str = "document",
+               sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
+               snippets: bool = True) -> SearchResult:
+        """Run a query. Raises QueryError (with a message for users) when it cannot be understood."""
+        started = time.perf_counter()
+        if unit not in UNITS:
+            raise QueryError(f"unit phải là một trong: {', '.join(UNITS)}")
+        if sort not in SORTS:
+            raise QueryError(f"sort phải là một trong: {', '.join(SORTS)}")
+        page = max(1, int(page))
+        per_page = max(1, min(int(per_page), 100))
+        parsed = parse(q)
+        for name, values in (filters or {}).items():
+            if name not in FACETS:
+                raise QueryError(f"Không có bộ lọc “{name}”.")
+            values = [v for v in values if v]
+            if name == "year" and not all(v.isdigit() for v in values):
+                raise QueryError("Năm phải là số, ví dụ 2025.")
+            if values:
+                parsed.filters.setdefault(name, []).extend(values)
+        state = self._state()
+        table: _Table = state.table
+        allowed = table.allowed(unit, parsed.filters, parsed.ranges)
+        result = SearchResult(q, [], 0, page, per_page, unit, sort)
+        if parsed.number:
+            result.exact = [self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)]
+        if parsed.number_only and result.exact:
+            scores = np.zeros(table.n, dtype=np.float32)
+            matched = np.zeros(table.n, dtype=bool)
+            for hit in result.exact:
+                matched[table.by_uid[hit.uid]] = True
+            self._collect(result, state, scores, matched, None, facets)
+        elif not parsed.groups:
+            scores = np.zeros(table.n, dtype=np.float32)
+            self._collect(result, state, scores, allowed, None, facets, browse=True)
+        else:
+            scores, matched = self._evaluate(table, parsed, strict=True)
+            matched &= allowed
+            if not matched.any() and len(parsed.clauses) > 1:
+                scores, matched = self._evaluate(table, parsed, strict=False)
+                matched &= allowed
+                result.fallback = bool(matched.any())
+            terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
+            self._collect(result, state, scores, matched, terms, facets)
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _number_rows(self, table: _Table, number: str) -> list[int]:
+        ids, _ = table.postings.get("numkey", number_key(number))
+        return [int(i) for i in ids if table.kind[i] == KIND_DOC]
+
+    # --- scoring -------------------------------------------------------------------------------
+    def _clause(self, table: _Table, clause: Clause) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and match mask of one word or phrase over title, heading and body."""
+        w = self.weights
+        scores = np.zeros(table.n, dtype=np.float32)
+        mask = np.zeros(table.n, dtype=bool)
+        fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
+        if len(clause.folded) == 1:
+            for name, weight, b in fields:
+                ids, contrib = table.postings.bm25(f"{name}_f", clause.folded[0], w.k1, b, w.idf_floor)
+                scores[ids] += weight * contrib
+                mask[ids] = True
+            return scores, mask
+        pairs = bigrams(clause.folded)
+        for name, weight, b in fields:
+            here = None
+            part = np.zeros(table.n, dtype=np.float32)
+            for pair in pairs:
+                ids, contrib = table.postings.bm25(f"{name}_b", pair, w.k1, b, w.idf_floor)
+                present = np.zeros(table.n, dtype=bool)
+                present[ids] = True
+                here = present if here is None else here & present
+                part[ids] += contrib
+            if here is not None:
+                scores[here] += weight * part[here]
+                mask |= here
+        return scores, mask
+
+    def _evaluate(self, table: _Table, parsed: ParsedQuery, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+        w = self.weights
+        total = np.zeros(table.n, dtype=np.float32)
+        matched = np.ones(table.n, dtype=bool) if strict else np.zeros(table.n, dtype=bool)
+        for group in parsed.groups:
+            group_mask = np.zeros(table.n, dtype=bool)
+            for clause in group:
+                scores, mask = self._clause(table, clause)
+                total += scores
+                group_mask |= mask
+            matched = matched & group_mask if strict else matched | group_mask
+        for clause in parsed.excluded:
+            _, mask = self._clause(table, clause)
+            matched &= ~mask
+        matched &= table.live
+        fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
+        if parsed.accented:
+            for syl in {s for c in parsed.clauses for s in c.syllables}:
+                for name, weight, b in fields:
+                    ids, contrib = table.postings.bm25(f"{name}_a", syl, w.k1, b, w.idf_floor)
+                    total[ids] += w.accent * weight * contrib
+        free = [s for group in parsed.groups for c in group if not c.phrase for s in c.folded]
+        for pair in set(bigrams(free)):
+            for name, weight, b in fields:
+                ids, contrib = table.postings.bm25(f"{name}_b", pair, w.k1, b, w.idf_floor)
+                total[ids] += w.bigram * weight * contrib
+        return total, matched
+
+    # --- ranking, paging, facets -----------------------------------------------------------------
+    def _collect(self, result: SearchResult, state, scores: np.ndarray, matched: np.ndarray,
+                 terms: set[str] | None, facets: bool, browse: bool = False) -> None:
+        table: _Table = state.table
+        rows = np.nonzero(matched)[0]
+        if browse:
+            rows = rows[table.kind[rows] == (KIND_ARTICLE if result.unit == "article" else KIND_DOC)]
+        if rows.size == 0:
+            return
+        parents = np.unique(table.parent[rows])
+        if facets:
+            result.facets = self._facets(table, parents)
+        if result.sort == "relevance" and not browse:
+            order = rows[np.lexsort((rows, -scores[rows]))]
+        else:
+            dates = table.codes["effective" if result.sort == "effective" else "issued"]
+            order = rows[np.lexsort((rows, -dates[rows]))]
+        if result.unit == "document":
+            _, first = np.unique(table.parent[order], return_index=True)
+            order = order[np.sort(first)]
+        result.total = int(order.size)
+        start = (result.page - 1) * result.per_page
+        result.hits = [self._hit(state.searcher, int(i), float(scores[i]), terms)
+                       for i in order[start:start + result.per_page]]
+
+    def _facets(self, table: _Table, parents: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+        rows = table.doc_row[parents]
+        rows = rows[rows >= 0]
+        out: dict[str, list[tuple[str, int]]] = {}
+        for name in ("doc_type", "issuer", "status", "scope"):
+            counts = np.bincount(table.codes[name][rows], minlength=len(table.labels[name]))
+            pairs = [(table.labels[name][i], int(c)) for i, c in enumerate(counts) if c and table.labels[name][i]]
+            out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
+        years = table.year[rows]
+        years = years[years > 0]
+        values, counts = np.unique(years, return_counts=True)
+        out["year"] = sorted(((str(v), int(c)) for v, c in zip(values, counts)), reverse=True)
+        fields_count: dict[str, int] = {}
+        codes = np.bincount(table.codes["linhvuc"][rows], minlength=len(table.labels["linhvuc"]))
+        for i, c in enumerate(codes):
+            if c:
+                for value in table.labels["linhvuc"][i].split(FIELD_SEPARATOR):
+                    if value:
+                        fields_count[value] = fields_count.get(value, 0) + int(c)
+        out["linhvuc"] = sorted(fields_count.items(), key=lambda kv: (-kv[1], kv[0]))
+        return out
+
+    def _hit(self, searcher, docnum: int, score: float, terms: set[str] | None) -> Hit:
+        stored = searcher.stored_fields(docnum)
+        return Hit(
+            uid=stored.get("uid", ""), kind=stored.get("kind", ""), number=stored.get("number", ""),
+            title=stored.get("title", ""), doc_type=stored.get("doc_type", ""), issuer=stored.get("issuer", ""),
+            issued=stored.get("issued", ""), effective=stored.get("effective", ""), status=stored.get("status", ""),
+            score=round(score, 4),
+            snippet=snippet(stored.get("content", ""), terms) if terms else "",
+            anchor=stored.get("anchor", "") or "", article_number=stored.get("art_number", "") or "",
+            article_heading=stored.get("art_heading", "") or "",
+        )
+
+    def lookup_number(self, text: str) -> list[str]:
+        """uids of the documents whose số ký hiệu is `text` (any written variant)."""
+        state = self._state()
+        return [state.table.uid[row] for row in self._number_rows(state.table, text)]
