@@ -28,7 +28,7 @@ from kb import vocab
 from kb.citations import ArticleRef, Citation, display_date, extract_citations, is_party_number, parse_locator
 from kb.errors import KBError, RecordError
 from kb.model import Document, parse_date
-from kb.numbers import number_key
+from kb.numbers import number_key, parse_number
 from kb.store import Store
 from kb.text import canonical_tones, fold, nfc
 
@@ -190,7 +190,7 @@ class CheckReport:
             if check.document and check.confidence < 0.9:
                 stored += f" (độ tin cậy {check.confidence:.0%})"
             if not check.document and check.candidates:
-                stored = "Có thể là: " + "; ".join(d.label for d in check.candidates[:3])
+                stored = "Gần đúng trong CSDL: " + "; ".join(d.label for d in check.candidates[:3])
             notes = [f"[{SEVERITY_LABELS[f.severity]}] {f.message}" for f in check.findings]
             rows.append({
                 "STT": str(i), "Văn bản được viện dẫn": cited, "Vị trí": ROLE_LABELS.get(c.role, c.role),
@@ -336,7 +336,12 @@ class Checker:
                     f"Số ký hiệu ghi trong dự thảo ({c.number}) khác số ký hiệu của văn bản trong CSDL "
                     f"({doc.number}) có cùng loại và ngày ban hành.", [DocRef.of(doc)]))
                 return "number_typo", 0.6, doc, [], findings
-            return "none", 0.0, None, [], findings
+            others = self._same_name(c)
+            if others:
+                findings.append(Finding(
+                    "same_name_other_date", INFO,
+                    "CSDL chỉ có văn bản cùng tên khác số: " + "; ".join(d.label for d in others[:4]) + ".", others))
+            return "none", 0.0, None, others, findings
         if c.name:
             return self._by_name(c, on)
         return "none", 0.0, None, [], findings
@@ -406,11 +411,22 @@ class Checker:
                     if (not c.doc_type or _family(e.doc_type) == _family(c.doc_type))
                     and e.number and _similar_number(number_key(e.number), key)]
         if not pool and c.name:
+            # Same name: a typo only when the number's year (or the written date) agrees; "Luật X số
+            # 121/2025/QH15" is not the stored "Luật X" of 2015 with a mistyped number.
+            parsed = parse_number(c.number)
+            year = parsed.year if parsed else None
             pool = [e for e in self.catalogue.named(name_key(c.name, c.doc_type))
-                    if not c.date or e.issued == c.date]
+                    if (c.date and e.issued == c.date) or (not c.date and year and e.issued and int(e.issued[:4]) == year)]
         if len(pool) == 1:
             return self.store.get(pool[0].uid)
         return None
+
+    def _same_name(self, c: Citation) -> list[DocRef]:
+        if not c.name:
+            return []
+        entries = [e for e in self.catalogue.named(name_key(c.name, c.doc_type)) if _family(e.doc_type) == _family(c.doc_type)]
+        docs = [self.store.get(e.uid) for e in entries]
+        return [DocRef.of(d) for d in docs if d is not None]
 
     def _by_name(self, c: Citation, on: str):
         key = name_key(c.name, c.doc_type)

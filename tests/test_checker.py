@@ -126,6 +126,16 @@ def test_a_typo_in_the_number_is_found_through_type_and_date(store):
     assert codes(check) == ["number_mismatch", "upcoming"] and check.findings[0].severity == ERROR
 
 
+def test_a_law_not_stored_is_not_taken_for_an_older_law_of_the_same_name(store):
+    store.upsert(Document.from_dict({"uid": "t:87", "number": "87/2015/QH13", "doc_type": "Luật", "issued": "2015-11-20",
+                                     "title": "Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân"}))
+    report = check_text("Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;", store,
+                        on=ON)
+    (check,) = report.checks
+    assert check.document is None and check.state == NOT_FOUND
+    assert codes(check) == ["not_found", "same_name_other_date"] and check.candidates[0].number == "87/2015/QH13"
+
+
 def test_a_wrong_date_on_a_law_cited_by_name(kb):
     report = check_text("Căn cứ Luật Ban hành văn bản quy phạm pháp luật ngày 22 tháng 6 năm 2016;", kb, on=ON)
     (check,) = report.checks
