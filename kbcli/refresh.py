@@ -102,7 +102,7 @@ def _print_report(report: SourceReport, explicit: bool) -> None:
     if report.error:
         click.echo(f"Error: {report.error}", err=True)
     elif report.not_configured and explicit:
-        click.echo(f"Error: {report.not_configured}", err=True)
+        click.echo(f"Error: {report.source}: {report.not_configured}", err=True)
 
 
 class _Progress:

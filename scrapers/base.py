@@ -97,7 +97,7 @@ class Source:
 
     def not_configured(self) -> str | None:
         """Why this source cannot run with the current configuration (None when it can)."""
-        return None if self.base_url else f"{self.name}: no base URL configured"
+        return None if self.base_url else f"no base URL configured ({self.config_section}.base_url)"
 
     def feeds(self) -> list[Feed]:
         raise NotImplementedError

@@ -234,8 +234,8 @@ class CongbaoTinhSource(Source):
 
     def not_configured(self) -> str | None:
         if not self.base_url:
-            return (f"{NAME}: no provincial gazette configured (set gazette.base_url, e.g. "
-                    f"https://congbao.sonla.gov.vn, or KB_GAZETTE_BASE_URL)")
+            return ("no provincial gazette configured (set gazette.base_url, e.g. "
+                    "https://congbao.sonla.gov.vn, or KB_GAZETTE_BASE_URL)")
         return None
 
     def feeds(self) -> list[Feed]:

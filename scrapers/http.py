@@ -287,8 +287,13 @@ class Fetcher:
             except FetchError as exc:
                 # RFC 9309: robots.txt answering 4xx means no rules; unreachable (5xx, network) means
                 # assume everything is disallowed. A replay without a recorded robots.txt is a 404.
-                rules = exc.status is not None and 400 <= exc.status < 500 or getattr(exc, "not_recorded", False)
+                if exc.status is not None and 400 <= exc.status < 500 or getattr(exc, "not_recorded", False):
+                    rules = True
+                else:
+                    rules = str(exc)
             self._robots[origin] = rules
+        if isinstance(rules, str):
+            raise RobotsDisallowed(f"{url}: not fetched, robots.txt of {origin} could not be read ({rules})", url)
         if isinstance(rules, bool):
             return rules
         return rules.can_fetch(self.user_agent, url)
@@ -360,6 +365,11 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _short(exc: Exception) -> str:
+    """The useful end of a requests/urllib3 error: 'Failed to resolve …', '[Errno 111] Connection refused'."""
     text = str(exc)
-    match = re.search(r"\((?:Caused by )?\w+\(['\"]?(?:<[^>]+>: )?([^'\"]+)", text)
-    return (match.group(1) if match else text)[:160]
+    if "Caused by " in text:
+        text = text.rsplit("Caused by ", 1)[1]
+        text = re.sub(r"^\w+\(['\"]?", "", text)
+        text = re.sub(r"^\w+Connection(?:Pool)?\([^)]*\): |^<[^>]*>: ", "", text)
+        text = re.sub(r"['\"]?\)+$", "", text)
+    return " ".join(text.split())[:200]

@@ -278,6 +278,12 @@ def test_a_timeout_is_retried_and_finally_reported_with_the_url(server):
         f.get(server.url + "/late")
 
 
+def test_connection_errors_say_what_happened():
+    with pytest.raises(FetchError, match=r"GET http://127.0.0.1:9/x: connection failed after 1 attempt\(s\): "
+                                         r"Failed to establish a new connection: \[Errno 111\] Connection refused$"):
+        fetcher(retries=0).get("http://127.0.0.1:9/x")
+
+
 def test_client_errors_are_not_retried(server):
     with pytest.raises(FetchError) as err:
         fetcher().get(server.url + "/missing")
@@ -328,7 +334,7 @@ def test_robots_txt_is_respected_for_html_sites(server):
 
 def test_unreadable_robots_txt_disallows_and_missing_one_allows(server):
     server.route("GET", "/robots.txt")(lambda seen: Reply(503, b"down"))
-    with pytest.raises(RobotsDisallowed):
+    with pytest.raises(RobotsDisallowed, match=r"/page: not fetched, robots.txt of .* could not be read \(GET .*/robots.txt: HTTP 503"):
         fetcher(retries=0).get(server.url + "/page", robots=True)
     other = LocalServer()
     try:

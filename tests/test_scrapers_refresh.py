@@ -229,9 +229,12 @@ def test_second_run_with_one_status_changed_gives_one_event_and_fetches_only_tha
     assert {s.path for s in gateway.requests_for("188001")} >= {"/doc/188001"}
 
 
-def test_default_relevance_takes_central_documents_and_skips_other_provinces_without_fetching(runner, gateway, instance):
-    result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
-    assert result.exit_code == 0, result.output
+def test_default_relevance_takes_central_documents_and_skips_other_provinces_without_fetching(
+        runner, gateway, instance, monkeypatch):
+    monkeypatch.setenv("KB_SOURCES_ENABLED", "vbpl,congbao_tinh")       # no SOURCE: the enabled ones
+    result = runner.invoke(cli, ["refresh", "--base-url", f"vbpl={gateway.url}", "--no-index"])
+    assert result.exit_code == 0, result.output                          # an unconfigured gazette is a note
+    assert "congbao_tinh: skipped — no provincial gazette configured" in result.output
     assert summary_line(result.output, "vbpl").startswith(
         "vbpl: 5 seen, 2 new, 0 changed, 0 unchanged, 0 failed (3 not relevant)")
     with open_store(instance) as store:
@@ -474,7 +477,7 @@ def test_cli_errors(runner, fast):
     result = runner.invoke(cli, ["refresh", "vbpl", "congbao", "--base-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "name the source (--base-url SOURCE=URL)" in result.output
     result = runner.invoke(cli, ["refresh", "congbao_tinh"])
-    assert result.exit_code == 1 and "no provincial gazette configured (set gazette.base_url" in result.output
+    assert result.exit_code == 1 and "Error: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
     result = runner.invoke(cli, ["refresh", "vbpl", "--since", "31/13/2026"])
     assert result.exit_code == 1 and "not a valid date" in result.output
 
