@@ -6,8 +6,8 @@ import re
 from kb.model import Article
 from kb.text import nfc
 
-_ARTICLE = re.compile(r"^\s*Điều\s+(\d{1,4}[a-zđ]?)\s*[.:]?\s*(.*)$", re.M)
-_CHAPTER = re.compile(r"^\s*(Chương\s+[IVXLCDM\d]+[a-zA-Z]?)\s*[.:]?\s*(.*)$", re.M)
+_ARTICLE = re.compile(r"^[ \t]*Điều[ \t]+(\d{1,4}[a-zđ]?)[ \t]*[.:]?[ \t]*(.*)$", re.M)
+_CHAPTER = re.compile(r"^[ \t]*(Chương[ \t]+[IVXLCDM\d]+[a-zA-Z]?)[ \t]*[.:]?[ \t]*(.*)$", re.M)
 
 
 def split_articles(text: str) -> list[Article]:

@@ -147,12 +147,17 @@ class Store:
             raise StoreError(
                 f"the store {self.path} was written by a newer version (schema {version}); upgrade the software"
             )
-        for number in range(version, len(MIGRATIONS)):
+        while version < len(MIGRATIONS):
             with self.transaction():
-                for statement in MIGRATIONS[number].split(";"):
+                # read again under the write lock: another process may have migrated meanwhile
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if version >= len(MIGRATIONS):
+                    break
+                for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version={number + 1}")
+                version += 1
+                self.db.execute(f"PRAGMA user_version={version}")
 
     # --- reading ---------------------------------------------------------------------------
     def resolve_uid(self, uid: str) -> str | None:
@@ -282,11 +287,17 @@ class Store:
             return [self._upsert(normalise(doc)) for doc in docs]
 
     def _find_existing(self, doc: Document) -> Document | None:
+        """The stored record `doc` updates: same uid (or alias), else the same document from another
+        source (same key). Two ids of one source are two documents, even with the same key
+        (a corrigendum or a translation can share number, issuer and date)."""
         existing = self.get(doc.uid)
         if existing is None and doc.key:
-            row = self.db.execute("SELECT data FROM documents WHERE key=? LIMIT 1", (doc.key,)).fetchone()
-            if row:
-                existing = Document.from_dict(json.loads(row[0]))
+            rows = self.db.execute("SELECT data FROM documents WHERE key=?", (doc.key,)).fetchall()
+            for row in rows:
+                candidate = Document.from_dict(json.loads(row[0]))
+                sources = {candidate.source} | {a["uid"].split(":", 1)[0] for a in candidate.extra.get("also_at", [])}
+                if doc.source not in sources:
+                    return candidate
         return existing
 
     def _upsert(self, doc: Document) -> Change:

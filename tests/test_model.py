@@ -79,3 +79,9 @@ def test_split_articles_with_chapters():
     assert arts[2].chapter == "Chương II. TỔ CHỨC"
     assert "Chương II" not in arts[1].text
     assert Article(number="2", text=arts[1].text).clauses() == [("1", "Cơ quan."), ("2", "Tổ chức.")]
+
+
+def test_article_heading_does_not_swallow_the_next_line():
+    arts = split_articles("Điều 1.\nPhạm vi điều chỉnh của nghị quyết này.\nĐiều 2. Hiệu lực\nNghị quyết có hiệu lực.")
+    assert arts[0].heading is None and arts[0].text == "Phạm vi điều chỉnh của nghị quyết này."
+    assert arts[1].heading == "Hiệu lực"

@@ -161,3 +161,33 @@ def test_runs_and_state(store):
     store.set_state("vbpl.watermark", "2026-04-28")
     assert store.get_state("vbpl.watermark") == "2026-04-28"
     assert store.get_state("missing", "x") == "x"
+
+
+def test_two_ids_of_one_source_with_the_same_key_stay_two_documents(store):
+    store.upsert(doc(uid="vbpl:1"))
+    change = store.upsert(doc(uid="vbpl:1-corrigendum", title="Đính chính Nghị quyết quy định mức chi"))
+    assert change.uid == "vbpl:1-corrigendum" and change.is_new
+    assert store.count() == 2
+
+
+def test_concurrent_first_open_of_a_new_store(tmp_path):
+    """Two processes creating the same new store at once: both end up with the full schema."""
+    import multiprocessing
+
+    path = tmp_path / "kb.sqlite"
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(4)
+    procs = [ctx.Process(target=_open_and_write, args=(str(path), i, ready)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    with Store(path) as s:
+        assert s.count() == 4
+
+
+def _open_and_write(path: str, i: int, ready) -> None:
+    ready.wait(30)  # all four open the new file at the same moment
+    with Store(path) as s:
+        s.upsert(doc(uid=f"vbpl:{i}", number=f"{i + 1}/2025/NQ-HĐND"))
