@@ -11,7 +11,7 @@ from whoosh import fields
 from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from kb.model import Document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_ID = "__meta__"
 FIELD_SEPARATOR = "\x1f"   # joins multi-valued facet values (lĩnh vực) in one column
 
@@ -44,6 +44,7 @@ def make_schema() -> fields.Schema:
         year=fields.NUMERIC(stored=True, sortable=True, bits=32, signed=False),
         issued=fields.ID(stored=True, sortable=True),
         effective=fields.ID(stored=True, sortable=True),
+        artnum=fields.ID(sortable=True),
     )
 
 
@@ -67,6 +68,6 @@ def records(doc: Document) -> list[dict]:
                         title_a=heading, title_f=heading, title_b=heading,
                         head_a=art_head, head_f=art_head, head_b=art_head,
                         body_a=art.text, body_f=art.text, body_b=art.text,
-                        anchor=art.anchor, art_number=art.number, art_heading=art.heading or "",
+                        anchor=art.anchor, art_number=art.number, artnum=art.number.lower(), art_heading=art.heading or "",
                         content=art.text))
     return out

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from index import build
-from index.analysis import bigrams
+from index.analysis import bigrams, folded_syllables
 from index.errors import QueryError
+from index.intents import article_refs, heading_hints
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR
 from index.scoring import Postings
@@ -49,6 +50,10 @@ class Weights:
     b_body: float = 0.75
     b_short: float = 0.3     # titles and headings are short: little length normalisation
     idf_floor: float = 1.0
+    article_ref: float = 0.5   # share of the best score added to the article a query names ("Điều 6")
+    intent: float = 1.0        # weight of the heading a question's kind points to ("… là gì?")
+    rerank: float = 0.5        # share of the best score added for the query's word triples found in order
+    rerank_depth: int = 50     # how many top candidates the second stage re-scores
 
 
 WEIGHTS = Weights()
@@ -120,6 +125,7 @@ class _Table:
             if self.kind[i]:
                 parent[i] = ordinal.setdefault(uid, len(ordinal))
         self.uids = list(ordinal)
+        self.parent_of = ordinal           # uid -> parent ordinal
         self.parent = parent
         self.doc_row = np.full(len(self.uids), -1, dtype=np.int64)   # parent ordinal -> its doc record
         docs = np.nonzero(self.kind == KIND_DOC)[0]
@@ -127,7 +133,7 @@ class _Table:
         self.by_uid = {uid: int(self.doc_row[o]) for uid, o in ordinal.items() if self.doc_row[o] >= 0}
         self.codes: dict[str, np.ndarray] = {}
         self.labels: dict[str, list[str]] = {}
-        for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective"):
+        for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective", "artnum"):
             self._encode(name, column(name))
         years = column("year")
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
@@ -176,6 +182,17 @@ def _matches(name: str, label: str, wanted: list[str]) -> bool:
     return _norm(label) in {_norm(w) for w in wanted}
 
 
+def _trigrams(parsed: ParsedQuery) -> set[tuple[str, str, str]] | None:
+    free = [s for group in parsed.groups for c in group for s in c.folded]
+    triples = set(zip(free, free[1:], free[2:]))
+    return triples or None
+
+
+def _text_trigrams(text: str):
+    syl = folded_syllables(text)
+    return zip(syl, syl[1:], syl[2:])
+
+
 class SearchService:
     """Searches one index folder; safe to share between threads (one searcher per thread)."""
 
@@ -213,8 +230,10 @@ class SearchService:
     # --- searching ---------------------------------------------------------------------------
     def search(self, q: str = "", filters: dict[str, list[str]] | None = None, unit: str = "document",
                sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
-               snippets: bool = True) -> SearchResult:
-        """Run a query. Raises QueryError (with a message for users) when it cannot be understood."""
+               snippets: bool = True, uids: set[str] | None = None) -> SearchResult:
+        """Run a query. Raises QueryError (with a message for users) when it cannot be understood.
+
+        `uids` restricts the search to those documents (used to match alerts against what changed)."""
         started = time.perf_counter()
         if unit not in UNITS:
             raise QueryError(f"unit phải là một trong: {', '.join(UNITS)}")
@@ -234,6 +253,9 @@ class SearchService:
         state = self._state()
         table: _Table = state.table
         allowed = table.allowed(unit, parsed.filters, parsed.ranges)
+        if uids is not None:
+            wanted = [table.parent_of[u] for u in uids if u in table.parent_of]
+            allowed &= np.isin(table.parent, wanted)
         result = SearchResult(q, [], 0, page, per_page, unit, sort)
         if parsed.number:
             result.exact = [self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)]
@@ -242,6 +264,8 @@ class SearchService:
             matched = np.zeros(table.n, dtype=bool)
             for hit in result.exact:
                 matched[table.by_uid[hit.uid]] = True
+            if uids is not None:
+                matched &= allowed
             self._collect(result, state, scores, matched, None, facets)
         elif not parsed.groups:
             scores = np.zeros(table.n, dtype=np.float32)
@@ -254,7 +278,7 @@ class SearchService:
                 matched &= allowed
                 result.fallback = bool(matched.any())
             terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
-            self._collect(result, state, scores, matched, terms, facets)
+            self._collect(result, state, scores, matched, terms, facets, trigrams=_trigrams(parsed))
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -316,11 +340,28 @@ class SearchService:
             for name, weight, b in fields:
                 ids, contrib = table.postings.bm25(f"{name}_b", pair, w.k1, b, w.idf_floor)
                 total[ids] += w.bigram * weight * contrib
+        for heading in heading_hints(parsed.text):
+            pairs = bigrams(folded_syllables(heading))
+            here = np.ones(table.n, dtype=bool)
+            bonus = np.zeros(table.n, dtype=np.float32)
+            for pair in pairs:
+                ids, contrib = table.postings.bm25("head_b", pair, w.k1, w.b_short, w.idf_floor)
+                present = np.zeros(table.n, dtype=bool)
+                present[ids] = True
+                here &= present
+                bonus[ids] += contrib
+            total[here] += w.intent * bonus[here]
+        refs = article_refs(parsed.text)
+        if refs and matched.any():
+            labels = table.labels["artnum"]
+            wanted = [i for i, label in enumerate(labels) if label in refs]
+            named = np.isin(table.codes["artnum"], wanted) & matched
+            total[named] += w.article_ref * float(total[matched].max())
         return total, matched
 
     # --- ranking, paging, facets -----------------------------------------------------------------
     def _collect(self, result: SearchResult, state, scores: np.ndarray, matched: np.ndarray,
-                 terms: set[str] | None, facets: bool, browse: bool = False) -> None:
+                 terms: set[str] | None, facets: bool, browse: bool = False, trigrams: set | None = None) -> None:
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
         if browse:
@@ -332,6 +373,8 @@ class SearchService:
             result.facets = self._facets(table, parents)
         if result.sort == "relevance" and not browse:
             order = rows[np.lexsort((rows, -scores[rows]))]
+            if trigrams:
+                order = self._rerank(state.searcher, order, scores, trigrams)
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
@@ -342,6 +385,24 @@ class SearchService:
         start = (result.page - 1) * result.per_page
         result.hits = [self._hit(state.searcher, int(i), float(scores[i]), terms)
                        for i in order[start:start + result.per_page]]
+
+    def _rerank(self, searcher, order: np.ndarray, scores: np.ndarray, trigrams: set) -> np.ndarray:
+        """Second stage: reward the top candidates that contain the query's word triples.
+
+        Questions copy whole stretches of the article that answers them; bigrams see only pairs."""
+        depth = min(self.weights.rerank_depth, order.size)
+        if depth < 2:
+            return order
+        top = order[:depth]
+        best = float(scores[top[0]]) or 1.0
+        boosted = []
+        for row in top:
+            stored = searcher.stored_fields(int(row))
+            text = f"{stored.get('art_heading') or ''} {stored.get('content') or ''}"
+            found = trigrams & set(_text_trigrams(text))
+            boosted.append(float(scores[row]) + self.weights.rerank * best * len(found) / len(trigrams))
+        ranked = top[np.argsort(-np.array(boosted), kind="stable")]
+        return np.concatenate([ranked, order[depth:]])
 
     def _facets(self, table: _Table, parents: np.ndarray) -> dict[str, list[tuple[str, int]]]:
         rows = table.doc_row[parents]
