@@ -41,6 +41,26 @@ DEFAULTS: dict[str, dict] = {
         "password": "",
         "sender": "kb@localhost",
         "starttls": False,
+        "security": "",              # none | starttls | ssl; empty: starttls when starttls = true, ssl on port 465
+        "timeout": 30.0,             # seconds to wait for the mail server
+    },
+    # --- e-mail delivery of alerts and the weekly digest (kb/mail.py, docs/ALERTS.md) ----------
+    "mail": {
+        "from": "",                  # sender (KB_MAIL_FROM), "Name <addr>" or "addr"; empty: smtp.sender
+        "outbox": "",                # a folder: write messages there as .eml instead of using SMTP
+    },
+    "alerts": {
+        "max_per_address": 20,       # active subscriptions (pending included) one address may hold
+        "secret": "",                # key signing the links in e-mails; empty: generated once into <instance>/secret.key
+        "confirm_days": 7,           # a confirmation link works this long; unconfirmed subscriptions then lapse
+        "send_hour": 7,              # local hour (UTC+7) after which daily and weekly alerts go out
+        "weekly_day": 1,             # day of the weekly alerts and digest, 1 = Monday … 7 = Sunday
+        "max_hits": 30,              # documents listed per subscription in one message (then a link to the rest)
+        "diff_lines": 8,             # added and removed lines of text shown per changed document
+    },
+    "digest": {
+        "issued_within_days": 120,   # new documents issued longer ago are counted, not listed (backfills)
+        "upcoming_days": 30,         # "coming into force" looks this many days past the week
     },
     "index": {
         "writer_timeout": 60.0,      # seconds a writer waits for the index lock

@@ -55,6 +55,47 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: alerts and the weekly digest (kb/subscriptions.py, kb/alerts.py, kb/digest.py)
+    """
+    CREATE TABLE alert_subscriptions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        query TEXT NOT NULL DEFAULT '',
+        filters TEXT NOT NULL DEFAULT '{}',
+        uid TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL DEFAULT '',
+        frequency TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        confirm_sent_at TEXT,
+        ended_at TEXT,
+        ended_by TEXT,
+        last_event_id INTEGER NOT NULL DEFAULT 0,
+        sent_through TEXT,
+        last_run_at TEXT,
+        last_sent_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX alert_subscriptions_email ON alert_subscriptions(email);
+    CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE alert_sent (
+        delivery_id INTEGER NOT NULL,
+        subscription_id INTEGER NOT NULL,
+        uid TEXT NOT NULL,
+        event_id INTEGER,
+        what TEXT NOT NULL
+    );
+    CREATE INDEX alert_sent_subscription ON alert_sent(subscription_id, uid);
+    """,
 )
 
 # Event kinds written to the log.
