@@ -1,0 +1,199 @@
+"""What every blueprint shares: the per-request store, the app's search service, the state of the
+instance (empty, no index, ready), template filters, and error pages (HTML, or JSON under /api)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urljoin
+
+from flask import Flask, current_app, g, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from index import build
+from index.errors import IndexError_, QueryError
+from index.search import FACET_PARAMS, SearchService
+from kb import vocab
+from kb.errors import KBError
+from kb.store import Store
+from web.state import BadParameter
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7 all year
+
+STATUS_CLASSES = {
+    vocab.IN_FORCE: "in-force", vocab.PARTLY_EXPIRED: "partly", vocab.EXPIRED: "expired",
+    vocab.NOT_YET: "not-yet", vocab.SUSPENDED: "suspended", vocab.OBSOLETE: "obsolete",
+    vocab.UNKNOWN: "unknown",
+}
+SOURCE_NAMES = {
+    "vbpl": "Cơ sở dữ liệu quốc gia về văn bản pháp luật (vbpl.vn)",
+    "congbao": "Công báo Chính phủ",
+    "congbao_tinh": "Công báo tỉnh",
+    "alqac": "Bộ dữ liệu ALQAC (nhập từ tệp)",
+    "import": "Nhập từ tệp",
+}
+FACET_LABELS = {
+    "doc_type": "Loại văn bản", "issuer": "Cơ quan ban hành", "status": "Tình trạng hiệu lực",
+    "year": "Năm ban hành", "linhvuc": "Lĩnh vực", "scope": "Trung ương / địa phương",
+}
+
+
+# --- store and search service ------------------------------------------------------------------
+def get_store() -> Store:
+    """The store of this request, opened on first use and closed at teardown."""
+    if "store" not in g:
+        g.store = Store(current_app.config["DB_PATH"], current_app.config["SOURCE_PRIORITY"])
+    return g.store
+
+
+def close_store(exc=None) -> None:
+    store = g.pop("store", None)
+    if store is not None:
+        store.close()
+
+
+def get_search() -> SearchService:
+    """The app's one search service (thread-safe: a searcher per thread)."""
+    return current_app.extensions["kb_search"]
+
+
+def instance_state() -> str:
+    """'empty' (no document stored), 'no-index' (documents but no usable index) or 'ready'."""
+    if "instance_state" in g:
+        return g.instance_state
+    if not Path(current_app.config["DB_PATH"]).exists() or get_store().count() == 0:
+        state = "empty"
+    elif build.current_dir(Path(current_app.config["INDEX_DIR"])) is None:
+        state = "no-index"
+    else:
+        state = "ready"
+    g.instance_state = state
+    return state
+
+
+def first_run_page():
+    """The page shown instead of an empty search on an instance that has nothing to search yet."""
+    return render_template("firstrun.html", state=instance_state(),
+                           instance=current_app.config["INSTANCE"]), 200
+
+
+# --- URLs -------------------------------------------------------------------------------------
+def absolute(relative: str) -> str:
+    """An absolute URL for feeds, CSV and OpenSearch: under site.url when it is configured, else as requested."""
+    if current_app.config.get("SITE_URL_SET"):
+        base = current_app.config["SITE_URL"].rstrip("/") + "/"
+    else:
+        base = request.host_url
+    return urljoin(base, relative.lstrip("/"))
+
+
+def external_url(endpoint: str, **values) -> str:
+    return absolute(url_for(endpoint, **values))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
+# --- template filters ------------------------------------------------------------------------
+def vn_date(value: str | None) -> str:
+    """'2025-03-12' -> '12/03/2025' (the Vietnamese way); '' for nothing."""
+    if not value:
+        return ""
+    try:
+        return dt.date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+def local_time(value: str | None) -> dt.datetime | None:
+    """An ISO timestamp (UTC) as Vietnam time."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(VN_TZ)
+
+
+def vn_datetime(value: str | None) -> str:
+    moment = local_time(value)
+    return moment.strftime("%H:%M %d/%m/%Y") if moment else (value or "")
+
+
+def status_class(status: str | None) -> str:
+    return STATUS_CLASSES.get(status or "", "unknown")
+
+
+def source_name(source: str | None) -> str:
+    if not source:
+        return ""
+    return SOURCE_NAMES.get(source, source)
+
+
+def number_format(value: int) -> str:
+    """12345 -> '12.345' (Vietnamese thousands separator)."""
+    return f"{value:,}".replace(",", ".")
+
+
+# --- errors -----------------------------------------------------------------------------------
+def _error(status: int, message: str, title: str | None = None):
+    if wants_json():
+        return jsonify({"error": message, "status": status}), status
+    return render_template("error.html", status=status, title=title or message, message=message), status
+
+
+_HTTP_MESSAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    404: "Không tìm thấy trang này.",
+    405: "Phương thức không được hỗ trợ.",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(close_store)
+    app.extensions["kb_search"] = SearchService(app.config["INDEX_DIR"])
+    app.add_template_filter(vn_date)
+    app.add_template_filter(vn_datetime)
+    app.add_template_filter(status_class)
+    app.add_template_filter(source_name)
+    app.add_template_filter(number_format)
+    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=FACET_PARAMS, STATUSES=vocab.STATUSES)
+
+    @app.context_processor
+    def site():
+        return {"site_name": app.config["SITE_NAME"], "province": app.config["PROVINCE"]}
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        message = _HTTP_MESSAGES.get(exc.code, exc.name)
+        if exc.code == 400 and exc.description and not exc.description.startswith("The browser"):
+            message = exc.description
+        return _error(exc.code or 500, message)
+
+    @app.errorhandler(BadParameter)
+    def bad_parameter(exc: BadParameter):
+        return _error(400, str(exc), "Tham số không hợp lệ")
+
+    @app.errorhandler(QueryError)
+    def query_error(exc: QueryError):
+        return _error(400, str(exc), "Không hiểu câu truy vấn")
+
+    @app.errorhandler(IndexError_)
+    def index_error(exc: IndexError_):
+        return _error(503, "Chỉ mục tìm kiếm chưa sẵn sàng: chạy lệnh `kb index rebuild` trên máy chủ.",
+                      "Chỉ mục tìm kiếm chưa sẵn sàng")
+
+    @app.errorhandler(KBError)
+    def kb_error(exc: KBError):
+        app.logger.error("knowledge base error: %s", exc)
+        return _error(503, "Cơ sở dữ liệu tạm thời không đọc được. Xin thử lại sau ít phút.")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if app.testing:
+            raise exc
+        app.logger.exception("unexpected error on %s", request.path)
+        return _error(500, "Đã có lỗi ngoài dự kiến. Xin thử lại; nếu vẫn lỗi, báo cho quản trị viên.")
