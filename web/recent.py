@@ -22,6 +22,8 @@ KIND_LABELS = {
     "metadata_changed": "Cập nhật thông tin", "relation_added": "Thêm quan hệ",
     "relation_removed": "Bỏ quan hệ", "deleted": "Đã xóa",
 }
+KIND_ORDER = ("deleted", "status_changed", "new", "text_changed", "metadata_changed", "relation_added",
+              "relation_removed")   # the most telling first
 _CACHE_LIMIT = 50_000
 _cache_lock = threading.Lock()
 
@@ -92,6 +94,8 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
         if event.kind == "status_changed":
             item.old_status = item.old_status or event.detail.get("old")
             item.new_status = event.detail.get("new")
+    for item in by_uid.values():
+        item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)
     limit = current_app.config["RECENT_MAX"]
     capped = len(items) > limit
