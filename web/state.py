@@ -150,10 +150,11 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
             if not value or value in values:
                 continue
             if facet == "year" and not (value.isdigit() and len(value) == 4):
-                problem(f"Năm ban hành “{value}” không hợp lệ: viết bốn chữ số, ví dụ nam=2025.")
+                problem(f"Năm ban hành “{value}” (tham số nam) không hợp lệ: viết bốn chữ số, ví dụ nam=2025.")
                 continue
             if facet == "status" and value not in vocab.STATUSES and vocab.status(value) == vocab.UNKNOWN:
-                problem(f"Không có tình trạng hiệu lực “{value}”. Các giá trị: {', '.join(vocab.STATUSES)}.")
+                problem(f"Tình trạng hiệu lực “{value}” (tham số hieuluc) không có. "
+                        f"Các giá trị: {', '.join(vocab.STATUSES)}.")
                 continue
             values.append(vocab.status(value) if facet == "status" else value)
         if values:
@@ -165,23 +166,23 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
         try:
             setattr(state, attr, parse_date(raw, name))
         except RecordError:
-            problem(f"Ngày “{raw}” ({'từ ngày' if name == 'tu' else 'đến ngày'}) không hợp lệ: "
-                    "viết theo dạng 2025-01-31 hoặc 31/01/2025.")
+            problem(f"Ngày “{raw[:40]}” ({'từ ngày' if name == 'tu' else 'đến ngày'}, tham số {name}) không hợp lệ: "
+                    "viết theo dạng 31/01/2025 hoặc 2025-01-31.")
     if state.date_from and state.date_to and state.date_from > state.date_to:
-        problem("Khoảng ngày không hợp lệ: “từ ngày” phải trước “đến ngày”.")
+        problem("Khoảng ngày không hợp lệ (tham số tu, den): “từ ngày” phải trước “đến ngày”.")
         state.date_from = state.date_to = ""
     sort = args.get("sort", "")
     if sort:
         if sort in SORTS:
             state.sort, state.sort_given = sort, True
         else:
-            problem(f"Cách sắp xếp “{clean(sort)[:50]}” không có; dùng một trong: {', '.join(SORTS)}.")
+            problem(f"Cách sắp xếp “{clean(sort)[:50]}” (tham số sort) không có; dùng một trong: {', '.join(SORTS)}.")
     unit = args.get("unit", "")
     if unit:
         if unit in UNITS:
             state.unit = unit
         else:
-            problem(f"Đơn vị “{clean(unit)[:50]}” không có; dùng document (văn bản) hoặc article (điều).")
+            problem(f"Đơn vị “{clean(unit)[:50]}” (tham số unit) không có; dùng document (văn bản) hoặc article (điều).")
     state.page = _int(args.get("page"), "page", 1, MAX_PAGE, 1, problem)
     if strict:
         state.limit = _int(args.get("limit"), "limit", 1, max_limit, per_page, problem)

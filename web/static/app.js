@@ -13,10 +13,12 @@
         }
       });
     }
-    // On a phone the table of contents starts folded, so that the text comes first.
-    var toc = document.querySelector(".toc details");
-    if (toc && window.matchMedia && window.matchMedia("(max-width: 860px)").matches) {
-      toc.removeAttribute("open");
+    // On a phone the table of contents and unused search options start folded: results and text first.
+    if (window.matchMedia && window.matchMedia("(max-width: 860px)").matches) {
+      var toc = document.querySelector(".toc details");
+      if (toc) { toc.removeAttribute("open"); }
+      var more = document.querySelector("details.search-more");
+      if (more && !more.hasAttribute("data-used")) { more.removeAttribute("open"); }
     }
   });
 })();
