@@ -145,3 +145,18 @@ def test_kb_serve_serves_over_http_with_waitress(kb_instance, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_docs_mention_every_route_setting_and_option(kb_instance):
+    from web import WEB_DEFAULTS
+    docs = (ROOT / "docs" / "WEB.md").read_text(encoding="utf-8")
+    for key in WEB_DEFAULTS:
+        assert f"`{key.lower()}`" in docs and f"KB_WEB_{key}" in docs, key
+    app = make_app(kb_instance)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        shown = rule.rule.replace("<path:uid>", "<uid>").replace("<int:version>", "<n>")
+        assert (f"`{shown}`" in docs or f"`{shown}?" in docs or f"GET {shown}`" in docs), rule.rule
+    for option in ("--host", "--port", "--threads"):
+        assert option in docs, option
