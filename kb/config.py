@@ -43,6 +43,7 @@ DEFAULTS: dict[str, dict] = {
         "starttls": False,
         "security": "",              # none | starttls | ssl; empty: starttls when starttls = true, ssl on port 465
         "timeout": 30.0,             # seconds to wait for the mail server
+        "ca_bundle": "",             # CA file to trust for STARTTLS/SSL (a server with an internal CA)
     },
     # --- e-mail delivery of alerts and the weekly digest (kb/mail.py, docs/ALERTS.md) ----------
     "mail": {

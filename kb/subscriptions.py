@@ -1,0 +1,601 @@
+"""Subscriptions: saved searches and followed documents that send e-mail alerts, and subscriptions to
+the weekly "Văn bản mới" digest. Also the signed tokens of the links in those e-mails and the links
+themselves (built from `site.url`).
+
+A subscription is created *pending*; nothing but one confirmation e-mail is sent to its address until
+the confirmation link is opened. Every alert and digest carries a one-click unsubscribe link. Per
+subscription the store keeps a cursor (the last change event dealt with) and, for followed dates and
+the digest, `sent_through` (the last day or ISO week reported): what was sent is never sent again.
+
+This module knows nothing of the search index: the query of a search subscription is checked (and
+match-all queries refused) by `index.alerts.subscribe_search`, which then calls `add` here.
+
+    sub = follow_document(store, config, "ban.vhxh@laichau.gov.vn", "vbpl:187649", label="Học phí")
+    confirm_url(config, sub)             # -> https://…/theo-doi/xac-nhan/<token>
+    confirm(store, config, token)        # the link was opened
+    unsubscribe(store, config, token)    # the one-click link (POST) was used
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from kb import vocab
+from kb.config import Config
+from kb.errors import KBError, RecordError
+from kb.model import parse_date
+from kb.store import Store
+from kb.text import nfc
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7, no daylight saving time
+
+SEARCH, DOCUMENT, DIGEST = "search", "document", "digest"
+KINDS = (SEARCH, DOCUMENT, DIGEST)
+IMMEDIATE, DAILY, WEEKLY = "immediate", "daily", "weekly"
+FREQUENCIES = (IMMEDIATE, DAILY, WEEKLY)
+DEFAULT_FREQUENCY = DAILY
+FREQUENCY_LABELS = {IMMEDIATE: "ngay khi có thay đổi", DAILY: "hằng ngày", WEEKLY: "hằng tuần"}
+PENDING, ACTIVE, ENDED = "pending", "active", "ended"
+STATUS_LABELS = {PENDING: "Chờ xác nhận", ACTIVE: "Đang theo dõi", ENDED: "Đã hủy"}
+
+# The search URL's parameters (the same as index.search.FACET_PARAMS; a test keeps them equal).
+FACET_PARAMS = {"doc_type": "loai", "issuer": "coquan", "status": "hieuluc", "year": "nam",
+                "linhvuc": "linhvuc", "scope": "phamvi"}
+FACET_LABELS = {"doc_type": "Loại văn bản", "issuer": "Cơ quan ban hành", "status": "Tình trạng hiệu lực",
+                "year": "Năm ban hành", "linhvuc": "Lĩnh vực", "scope": "Phạm vi"}
+
+# Paths of the web UI the e-mails link to (docs/ALERTS.md, "For the web UI").
+SEARCH_PATH = "/tim-kiem"
+DOCUMENT_PATH = "/van-ban/{uid}"
+VERSION_PATH = "/van-ban/{uid}/phien-ban/{version}"
+CONFIRM_PATH = "/theo-doi/xac-nhan/{token}"
+UNSUBSCRIBE_PATH = "/theo-doi/huy/{token}"
+MANAGE_PATH = "/theo-doi/cua-toi/{token}"
+DIGEST_PATH = "/van-ban-moi/tuan/{week}"
+
+MAX_LABEL = 200
+MAX_QUERY = 1000
+RESEND_AFTER = dt.timedelta(hours=1)   # a repeated request re-sends a pending confirmation after this
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)"
+                    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
+
+class SubscriptionError(KBError):
+    """A subscription cannot be made or changed; the message (Vietnamese) says why."""
+
+
+class TokenError(SubscriptionError):
+    """A link's token is forged, damaged, expired or no longer matches a subscription."""
+
+
+class AlreadyRunning(KBError):
+    """Another process holds the lock of `kb alerts run` or `kb digest`."""
+
+
+@dataclass
+class Subscription:
+    id: int
+    email: str
+    kind: str                      # search | document | digest
+    query: str = ""                # search: the query text (with its ngay: range)
+    filters: dict[str, list[str]] = field(default_factory=dict)   # search: facet -> values
+    uid: str | None = None         # document: the followed document
+    title: str = ""                # document: its name when followed (kept if it is deleted)
+    label: str = ""                # why the person follows this
+    frequency: str = DEFAULT_FREQUENCY
+    created_at: str = ""
+    confirmed_at: str | None = None
+    confirm_sent_at: str | None = None
+    ended_at: str | None = None
+    ended_by: str | None = None    # unsubscribe | admin | expired
+    last_event_id: int = 0         # change events up to this id have been dealt with
+    sent_through: str | None = None    # dates (YYYY-MM-DD) or digest weeks (YYYY-Www) reported up to this
+    last_run_at: str | None = None
+    last_sent_at: str | None = None
+    error: str | None = None       # the last problem met when matching (a query that no longer parses)
+
+    @property
+    def status(self) -> str:
+        return ENDED if self.ended_at else ACTIVE if self.confirmed_at else PENDING
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    def describe(self) -> str:
+        """What is followed, in Vietnamese: 'tìm kiếm “học phí” (Loại văn bản: Nghị quyết)'."""
+        if self.kind == DOCUMENT:
+            return f"văn bản {self.title or self.uid}"
+        if self.kind == DIGEST:
+            return "bản tin “Văn bản mới” hằng tuần"
+        parts = [f"{FACET_LABELS.get(k, k)}: {', '.join(v)}" for k, v in self.filters.items() if v]
+        text = f"tìm kiếm “{self.query}”" if self.query.strip() else "tìm kiếm"
+        return text + (f" ({'; '.join(parts)})" if parts else "")
+
+    @property
+    def name(self) -> str:
+        """The label, else what is followed: the heading of its part of a message."""
+        return self.label or self.describe()[0].upper() + self.describe()[1:]
+
+    def search_args(self) -> list[tuple[str, str]]:
+        return search_args(self.query, self.filters)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(status=self.status, description=self.describe())
+        return data
+
+
+@dataclass
+class Subscribed:
+    """The outcome of a subscription request: the subscription, and whether it was made now
+    (False: the same one existed and is returned)."""
+
+    subscription: Subscription
+    created: bool
+
+
+# --- addresses, queries, URLs ----------------------------------------------------------------
+def normalise_email(address: str) -> str:
+    """The address, trimmed and lower-cased; SubscriptionError when it is not a valid address."""
+    text = nfc(address or "").strip().strip("<>").strip()
+    if not _EMAIL.match(text) or ".." in text:
+        shown = text[:80] or "(trống)"
+        raise SubscriptionError(f"Địa chỉ e-mail “{shown}” không hợp lệ.")
+    return text.lower()
+
+
+def clean_filters(filters: dict | None) -> dict[str, list[str]]:
+    """Facet filters as {facet: [values]}, in the order of FACET_PARAMS, without empty values."""
+    out: dict[str, list[str]] = {}
+    for name, values in (filters or {}).items():
+        if name not in FACET_PARAMS:
+            raise SubscriptionError(f"Không có bộ lọc “{name}”. Các bộ lọc: {', '.join(FACET_PARAMS)}.")
+        if isinstance(values, str):
+            values = [values]
+        kept = []
+        for value in values:
+            value = " ".join(nfc(str(value)).split())
+            if value and value not in kept:
+                kept.append(vocab.status(value) if name == "status" and value not in vocab.STATUSES else value)
+        if kept:
+            out[name] = kept
+    return {k: out[k] for k in FACET_PARAMS if k in out}
+
+
+def search_args(query: str, filters: dict[str, list[str]]) -> list[tuple[str, str]]:
+    args = [("q", query)] if query else []
+    for facet, param in FACET_PARAMS.items():
+        args += [(param, v) for v in filters.get(facet, [])]
+    return args
+
+
+def search_from_url(url: str) -> tuple[str, dict[str, list[str]]]:
+    """The query and the facet filters of a search URL (or its query string), as the web UI writes
+    them: q, loai, coquan, hieuluc, nam, linhvuc, phamvi, tu, den (the range becomes `ngay:` in q)."""
+    query_string = urlsplit(url).query if "?" in url or "://" in url else url.lstrip("?")
+    params = {param: facet for facet, param in FACET_PARAMS.items()}
+    q, filters, start, end = "", {}, "", ""
+    for name, value in parse_qsl(query_string, keep_blank_values=False):
+        if name == "q":
+            q = value
+        elif name in params:
+            filters.setdefault(params[name], []).append(value)
+        elif name in ("tu", "den"):
+            try:
+                day = parse_date(value, name)
+            except RecordError:
+                raise SubscriptionError(f"Ngày “{value}” trong địa chỉ tìm kiếm không hợp lệ.") from None
+            start, end = (day, end) if name == "tu" else (start, day)
+    if start or end:
+        q = f"{q} ngay:{start}..{end}".strip()
+    return q, clean_filters(filters)
+
+
+def site_url(config: Config) -> str:
+    return str(config.get("site", "url")).rstrip("/")
+
+
+def absolute(config: Config, path: str) -> str:
+    return site_url(config) + path
+
+
+def document_url(config: Config, uid: str, anchor: str | None = None) -> str:
+    return absolute(config, DOCUMENT_PATH.format(uid=quote(uid, safe=":"))) + (f"#{anchor}" if anchor else "")
+
+
+def version_url(config: Config, uid: str, version: int) -> str:
+    return absolute(config, VERSION_PATH.format(uid=quote(uid, safe=":"), version=int(version)))
+
+
+def search_url(config: Config, query: str, filters: dict[str, list[str]], sort: str | None = "issued") -> str:
+    args = search_args(query, filters) + ([("sort", sort)] if sort else [])
+    return absolute(config, SEARCH_PATH) + ("?" + urlencode(args) if args else "")
+
+
+def digest_url(config: Config, week: str) -> str:
+    return absolute(config, DIGEST_PATH.format(week=week))
+
+
+def confirm_url(config: Config, sub: Subscription) -> str:
+    expires = _parse_time(sub.created_at) + dt.timedelta(days=int(config.get("alerts", "confirm_days")))
+    token = make_token(config, "confirm", sub.email, sub.id, expires)
+    return absolute(config, CONFIRM_PATH.format(token=token))
+
+
+def unsubscribe_url(config: Config, sub: Subscription) -> str:
+    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", sub.email, sub.id)))
+
+
+def unsubscribe_all_url(config: Config, email: str) -> str:
+    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email)))
+
+
+def manage_url(config: Config, email: str) -> str:
+    return absolute(config, MANAGE_PATH.format(token=make_token(config, "manage", email)))
+
+
+# --- tokens ---------------------------------------------------------------------------------
+TOKEN_ACTIONS = ("confirm", "unsubscribe", "manage")
+
+
+def secret_key(config: Config) -> bytes:
+    """`alerts.secret`, else the key in <instance>/secret.key, generated there once (mode 600)."""
+    configured = str(config.get("alerts", "secret") or "")
+    if configured:
+        return configured.encode()
+    path = config.instance / "secret.key"
+    for _ in range(50):
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            key = ""
+        if key:
+            return key.encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)          # atomic: the first process to link wins; others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        time.sleep(0.01)
+    raise SubscriptionError(f"cannot read or create the key file {path}")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_token(config: Config, action: str, email: str, sub_id: int | None = None,
+               expires: dt.datetime | None = None) -> str:
+    """A signed token: `action` for one subscription (sub_id) or for every subscription of `email`."""
+    if action not in TOKEN_ACTIONS:
+        raise ValueError(action)
+    payload = {"a": action, "e": email, "s": sub_id or 0, "x": int(expires.timestamp()) if expires else 0}
+    body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    return f"{body}.{_sign(config, body)}"
+
+
+def _sign(config: Config, body: str) -> str:
+    return _b64(hmac.new(secret_key(config), b"hdnd-kb/alerts:" + body.encode(), hashlib.sha256).digest()[:20])
+
+
+def read_token(config: Config, token: str, action: str, at: dt.datetime | None = None) -> dict:
+    """The payload {"a", "e", "s", "x"} of a token made for `action`; TokenError when it is not one."""
+    invalid = TokenError("Liên kết không hợp lệ: có thể nó đã bị cắt mất một phần khi sao chép. "
+                         "Hãy mở lại liên kết trong thư.")
+    body, _, signature = (token or "").strip().partition(".")
+    if not body or not signature or len(token) > 2000:
+        raise invalid
+    if not hmac.compare_digest(_sign(config, body), signature):
+        raise invalid
+    try:
+        payload = json.loads(_unb64(body))
+    except ValueError:
+        raise invalid from None
+    if not isinstance(payload, dict) or payload.get("a") != action:
+        raise invalid
+    if payload.get("x") and (at or dt.datetime.now(dt.timezone.utc)).timestamp() > payload["x"]:
+        raise TokenError("Liên kết xác nhận đã hết hạn. Hãy đăng ký theo dõi lại để nhận liên kết mới.")
+    return payload
+
+
+# --- reading and writing subscriptions ---------------------------------------------------------
+_COLUMNS = ("id", "email", "kind", "query", "filters", "uid", "title", "label", "frequency", "created_at",
+            "confirmed_at", "confirm_sent_at", "ended_at", "ended_by", "last_event_id", "sent_through",
+            "last_run_at", "last_sent_at", "error")
+
+
+def _row(row: sqlite3.Row) -> Subscription:
+    data = {name: row[name] for name in _COLUMNS}
+    data["filters"] = json.loads(data["filters"] or "{}")
+    return Subscription(**data)
+
+
+def get(store: Store, sub_id: int) -> Subscription | None:
+    row = store.db.execute("SELECT * FROM alert_subscriptions WHERE id=?", (int(sub_id),)).fetchone()
+    return _row(row) if row else None
+
+
+def list_subscriptions(store: Store, email: str | None = None, include_ended: bool = False,
+                       kind: str | None = None) -> list[Subscription]:
+    """Subscriptions, oldest first: of one address (normalised here) or of everyone."""
+    sql, params = "SELECT * FROM alert_subscriptions WHERE 1=1", []
+    if email is not None:
+        sql += " AND email=?"
+        params.append(normalise_email(email))
+    if not include_ended:
+        sql += " AND ended_at IS NULL"
+    if kind:
+        sql += " AND kind=?"
+        params.append(kind)
+    return [_row(r) for r in store.db.execute(sql + " ORDER BY id", params)]
+
+
+def add(store: Store, config: Config, email: str, kind: str, *, query: str = "", filters: dict | None = None,
+        uid: str | None = None, label: str = "", frequency: str | None = None, confirmed: bool = False,
+        now: dt.datetime | None = None) -> Subscribed:
+    """Record a subscription (pending unless `confirmed`). The same active subscription of the same
+    address is returned rather than repeated. Raises SubscriptionError with a message for users.
+
+    The query of a search subscription is not parsed here: use index.alerts.subscribe_search."""
+    email = normalise_email(email)
+    if kind not in KINDS:
+        raise SubscriptionError(f"Loại theo dõi “{kind}” không có; dùng một trong: {', '.join(KINDS)}.")
+    frequency = frequency or (WEEKLY if kind == DIGEST else DEFAULT_FREQUENCY)
+    if frequency not in FREQUENCIES:
+        raise SubscriptionError(f"Tần suất “{frequency}” không có; dùng một trong: {', '.join(FREQUENCIES)} "
+                                "(ngay khi có thay đổi, hằng ngày, hằng tuần).")
+    if kind == DIGEST and frequency != WEEKLY:
+        raise SubscriptionError("Bản tin “Văn bản mới” chỉ gửi hằng tuần.")
+    label = " ".join(nfc(label or "").split())
+    if len(label) > MAX_LABEL:
+        raise SubscriptionError(f"Ghi chú dài quá {MAX_LABEL} ký tự.")
+    query = " ".join(nfc(query or "").split())
+    filters = clean_filters(filters) if kind == SEARCH else {}
+    title = ""
+    if kind == SEARCH:
+        if len(query) > MAX_QUERY:
+            raise SubscriptionError(f"Câu tìm kiếm dài quá {MAX_QUERY} ký tự.")
+        if not query and not filters:
+            raise SubscriptionError(MATCH_ALL_MESSAGE)
+        uid = None
+    elif kind == DOCUMENT:
+        doc = store.get(uid or "") if uid else None
+        if doc is None:
+            raise SubscriptionError(f"Không có văn bản “{uid or ''}” trong cơ sở dữ liệu.")
+        uid, title, query = doc.uid, doc.display_name()[:300], ""
+    else:
+        uid, query = None, ""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    at = _iso(moment)
+    with store.transaction():
+        for existing in list_subscriptions(store, email, kind=kind):
+            if (existing.query, existing.filters, existing.uid) == (query, filters, uid):
+                return Subscribed(_refresh_request(store, existing, frequency, label, confirmed, moment), False)
+        limit = int(config.get("alerts", "max_per_address"))
+        count = store.db.execute("SELECT count(*) FROM alert_subscriptions WHERE email=? AND ended_at IS NULL",
+                                 (email,)).fetchone()[0]
+        if count >= limit:
+            raise SubscriptionError(
+                f"Địa chỉ {email} đã có {count} mục theo dõi, tối đa là {limit}. "
+                "Hãy hủy bớt những mục không còn cần (liên kết “Quản lý theo dõi” trong thư) rồi đăng ký lại.")
+        local_today = moment.astimezone(VN_TZ).date()
+        sent_through = _previous_week(local_today) if kind == DIGEST else local_today.isoformat()
+        cur = store.db.execute(
+            "INSERT INTO alert_subscriptions(email, kind, query, filters, uid, title, label, frequency, created_at,"
+            " confirmed_at, last_event_id, sent_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (email, kind, query, json.dumps(filters, ensure_ascii=False), uid, title, label, frequency, at,
+             at if confirmed else None, store.last_event_id(), sent_through))
+        return Subscribed(get(store, cur.lastrowid), True)
+
+
+MATCH_ALL_MESSAGE = ("Không thể theo dõi một tìm kiếm không có điều kiện (mọi văn bản). "
+                     "Hãy nhập từ khóa hoặc chọn ít nhất một bộ lọc (loại văn bản, cơ quan, lĩnh vực…).")
+
+
+def _refresh_request(store: Store, sub: Subscription, frequency: str, label: str, confirmed: bool,
+                     moment: dt.datetime) -> Subscription:
+    """A repeated request: take its frequency and label; re-send a pending confirmation after a while."""
+    changes: dict = {"frequency": frequency}
+    if label:
+        changes["label"] = label
+    if confirmed and not sub.confirmed_at:
+        changes["confirmed_at"] = _iso(moment)
+    elif not sub.confirmed_at and sub.confirm_sent_at and moment - _parse_time(sub.confirm_sent_at) > RESEND_AFTER:
+        changes["confirm_sent_at"] = None
+    _update(store, sub.id, **changes)
+    return get(store, sub.id)
+
+
+def follow_document(store: Store, config: Config, email: str, uid: str, label: str = "",
+                    frequency: str | None = None, confirmed: bool = False,
+                    now: dt.datetime | None = None) -> Subscribed:
+    """Follow one document: its status, text and relations (amended, replaced, repealed by …), and the
+    day it comes into force or expires."""
+    return add(store, config, email, DOCUMENT, uid=uid, label=label, frequency=frequency, confirmed=confirmed,
+               now=now)
+
+
+def subscribe_digest(store: Store, config: Config, email: str, label: str = "", confirmed: bool = False,
+                     now: dt.datetime | None = None) -> Subscribed:
+    """Receive the weekly "Văn bản mới" digest (sent by `kb digest`)."""
+    return add(store, config, email, DIGEST, label=label, frequency=WEEKLY, confirmed=confirmed, now=now)
+
+
+def _update(store: Store, sub_id: int, **changes) -> None:
+    if not changes:
+        return
+    names = ", ".join(f"{name}=?" for name in changes)
+    store.db.execute(f"UPDATE alert_subscriptions SET {names} WHERE id=?", (*changes.values(), sub_id))
+
+
+def update(store: Store, sub_id: int, **changes) -> None:
+    """Set columns of one subscription (in a transaction of its own unless one is open)."""
+    unknown = set(changes) - set(_COLUMNS[1:])
+    if unknown:
+        raise ValueError(f"unknown column(s): {sorted(unknown)}")
+    if "filters" in changes:
+        changes["filters"] = json.dumps(changes["filters"], ensure_ascii=False)
+    with store.transaction():
+        _update(store, sub_id, **changes)
+
+
+def remove(store: Store, sub_id: int, by: str = "admin", now: dt.datetime | None = None) -> Subscription:
+    """End a subscription (it is kept, ended, for the record). Ending an ended one changes nothing."""
+    with store.transaction():
+        sub = get(store, sub_id)
+        if sub is None:
+            raise SubscriptionError(f"Không có mục theo dõi số {sub_id}.")
+        if not sub.ended_at:
+            _update(store, sub.id, ended_at=_iso(now or dt.datetime.now(dt.timezone.utc)), ended_by=by)
+        return get(store, sub.id)
+
+
+def confirm(store: Store, config: Config, token: str, now: dt.datetime | None = None) -> Subscription:
+    """Confirm the subscription of a confirmation link. Confirming twice is fine (returns it)."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    payload = read_token(config, token, "confirm", moment)
+    with store.transaction():
+        sub = get(store, payload["s"])
+        if sub is None or sub.email != payload["e"]:
+            raise TokenError("Liên kết không còn ứng với mục theo dõi nào.")
+        if sub.ended_at:
+            raise SubscriptionError("Mục theo dõi này đã bị hủy. Hãy đăng ký lại nếu vẫn muốn nhận thông báo.")
+        if not sub.confirmed_at:
+            _update(store, sub.id, confirmed_at=_iso(moment), error=None)
+        return get(store, sub.id)
+
+
+def unsubscribe(store: Store, config: Config, token: str, now: dt.datetime | None = None) -> list[Subscription]:
+    """End what an unsubscribe link names: one subscription, or every subscription of the address.
+    Returns the subscriptions ended now (empty when they already were)."""
+    payload = read_token(config, token, "unsubscribe", now)
+    moment = _iso(now or dt.datetime.now(dt.timezone.utc))
+    with store.transaction():
+        if payload["s"]:
+            sub = get(store, payload["s"])
+            if sub is None or sub.email != payload["e"]:
+                raise TokenError("Liên kết không còn ứng với mục theo dõi nào.")
+            targets = [sub] if not sub.ended_at else []
+        else:
+            targets = list_subscriptions(store, payload["e"])
+        for sub in targets:
+            _update(store, sub.id, ended_at=moment, ended_by="unsubscribe")
+        return [get(store, sub.id) for sub in targets]
+
+
+def token_subscriptions(store: Store, config: Config, token: str) -> tuple[str, list[Subscription]]:
+    """The address of a "manage" link and its subscriptions (pending and active): the list page."""
+    payload = read_token(config, token, "manage")
+    return payload["e"], list_subscriptions(store, payload["e"])
+
+
+def unsubscribe_preview(store: Store, config: Config, token: str) -> tuple[str, list[Subscription]]:
+    """What an unsubscribe link would end, without ending it (the page shown on GET)."""
+    payload = read_token(config, token, "unsubscribe")
+    if payload["s"]:
+        sub = get(store, payload["s"])
+        if sub is None or sub.email != payload["e"]:
+            raise TokenError("Liên kết không còn ứng với mục theo dõi nào.")
+        return sub.email, [sub]
+    return payload["e"], list_subscriptions(store, payload["e"])
+
+
+# --- schedule ------------------------------------------------------------------------------
+def due(sub: Subscription, config: Config, now: dt.datetime) -> bool:
+    """Whether an active alert is to be matched now: immediate ones at every run; daily ones once a
+    day after alerts.send_hour (local time); weekly ones once a week, on alerts.weekly_day."""
+    if not sub.active:
+        return False
+    if sub.frequency == IMMEDIATE:
+        return True
+    local = now.astimezone(VN_TZ)
+    hour = int(config.get("alerts", "send_hour"))
+    slot = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if slot > local:
+        slot -= dt.timedelta(days=1)
+    if sub.frequency == WEEKLY:
+        weekday = int(config.get("alerts", "weekly_day"))
+        slot -= dt.timedelta(days=(slot.isoweekday() - weekday) % 7)
+    last = _parse_time(sub.last_run_at or sub.created_at)
+    return last < slot
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _previous_week(day: dt.date) -> str:
+    return iso_week(day - dt.timedelta(days=7))
+
+
+# --- one process at a time ----------------------------------------------------------------------
+@contextmanager
+def instance_lock(config: Config, name: str, what: str):
+    """Hold <instance>/<name>.lock for the block; AlreadyRunning when another process holds it."""
+    config.instance.mkdir(parents=True, exist_ok=True)
+    path = config.instance / f"{name}.lock"
+    with open(path, "a+", encoding="ascii") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise AlreadyRunning(f"{what} is already running" + (f" (process {holder})" if holder else "")
+                                 + f"; lock file {path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse_time(text: str | None) -> dt.datetime:
+    if not text:
+        return dt.datetime.fromtimestamp(0, dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+__all__ = [
+    "Subscription", "Subscribed", "SubscriptionError", "TokenError", "AlreadyRunning", "add", "follow_document",
+    "subscribe_digest", "get", "list_subscriptions", "remove", "confirm", "unsubscribe", "token_subscriptions",
+    "unsubscribe_preview", "confirm_url", "unsubscribe_url", "unsubscribe_all_url", "manage_url", "document_url",
+    "search_url", "search_from_url", "due", "instance_lock",
+]
