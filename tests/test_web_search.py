@@ -179,9 +179,18 @@ def test_no_results_suggests_without_diacritics_and_fewer_words(client):
     assert query_of(plain["href"]) == {"q": ['"hoc phi ben xe"']}
     fewer = {query_of(a["href"])["q"][0]: a.find_next_sibling("span").get_text()
              for a in no_results.select("li.suggestion-fewer a")}
-    assert "học phí bến xe" in fewer and "học phí bến" in fewer
-    assert all(count != "(0 kết quả)" for count in fewer.values())    # only suggestions that find something
-    assert page(client, no_results.select_one("li.suggestion-fewer a")["href"]).select("li.hit")
+    assert fewer == {"học phí": "(5 kết quả)"}          # the only shorter query whose every word is found
+    narrower = page(client, no_results.select_one("li.suggestion-fewer a")["href"])
+    assert len(narrower.select("li.hit")) == 5 and not narrower.select("p.fallback")
+    assert not no_results.select("li.suggestion-unquoted")   # unquoted, no document has all four words
+    assert not tree.select(".exports")                                  # nothing to export
+
+
+def test_no_results_for_a_phrase_suggests_the_words(client):
+    tree = page(client, '/tim-kiem?q="phí+học"')
+    unquoted = tree.select_one("li.suggestion-unquoted a")
+    assert query_of(unquoted["href"]) == {"q": ["phí học"]}
+    assert tree.select_one("li.suggestion-unquoted span").get_text() == "(5 kết quả)"
 
 
 def test_no_results_because_of_filters_suggests_removing_them(client):

@@ -105,39 +105,52 @@ def _page_links(state: SearchState, result: SearchResult) -> list[dict]:
     return out
 
 
-def _suggestions(state: SearchState) -> list[dict]:
-    """Other queries to try when nothing was found, each with its number of results."""
+def _suggestions(state: SearchState, max_trials: int = 8) -> list[dict]:
+    """Other queries to try when nothing was found, each with its number of results: without
+    diacritics (always offered), without quotes, with fewer words (only those that find documents
+    containing every remaining word), without the filters."""
     q = state.q.strip()
     unquoted = " ".join(q.replace('"', " ").split())
     fields = _FIELD_TOKEN.findall(unquoted)
     words = _FIELD_TOKEN.sub(" ", unquoted).split()
-    candidates: list[tuple[str, str, dict]] = []   # (kind, label, URL changes)
-    if has_diacritics(q):
-        candidates.append(("nodiacritics", fold(q), {"q": fold(q)}))
-    if '"' in q:
-        candidates.append(("fewer", unquoted, {"q": unquoted}))
-    if len(words) > 1:
-        seen = {unquoted}
-        for drop in range(len(words) - 1, -1, -1):
-            shorter = " ".join(words[:drop] + words[drop + 1:] + fields)
-            if shorter not in seen:
-                seen.add(shorter)
-                candidates.append(("fewer", shorter, {"q": shorter}))
-            if len(seen) > 3:
-                break
-    if state.has_filters:
-        candidates.append(("nofilters", q, {"filters": {}, "date_from": "", "date_to": ""}))
-    out = []
-    for kind, label, changes in candidates:
-        trial = SearchState(**{**state.__dict__, "notices": [], "page": 1})
+
+    def trial(changes: dict):
+        attempt = SearchState(**{**state.__dict__, "notices": [], "page": 1})
         for key, value in changes.items():
-            setattr(trial, key, value)
+            setattr(attempt, key, value)
         try:
-            total = run_search(trial, per_page=1, facets=False, snippets=False).total
+            return run_search(attempt, per_page=1, facets=False, snippets=False)
         except QueryError:
+            return None
+
+    out = []
+    if has_diacritics(q):
+        result = trial({"q": fold(q)})
+        out.append({"kind": "nodiacritics", "label": fold(q), "count": result.total if result else 0,
+                    "url": state.url(q=fold(q))})
+    if '"' in q:
+        result = trial({"q": unquoted})
+        if result and result.total and not result.fallback:
+            out.append({"kind": "unquoted", "label": unquoted, "count": result.total, "url": state.url(q=unquoted)})
+    variants: list[list[str]] = [words[:i] + words[i + 1:] for i in range(len(words) - 1, -1, -1)]
+    variants += [words[:n] for n in range(len(words) - 2, 0, -1)]
+    seen, fewer, found, trials = set(), [], [], 0
+    for variant in variants:
+        text = " ".join(variant + fields)
+        if not variant or text in seen or trials >= max_trials or any(set(variant) <= f for f in found):
             continue
-        if total or kind == "nodiacritics":
-            out.append({"kind": kind, "label": label, "count": total, "url": state.url(**changes)})
+        seen.add(text)
+        trials += 1
+        result = trial({"q": text})
+        if result and result.total and not result.fallback:   # every remaining word is found
+            found.append(set(variant))
+            fewer.append({"kind": "fewer", "label": text, "count": result.total, "url": state.url(q=text)})
+    out += sorted(fewer, key=lambda s: -len(s["label"].split()))[:3]
+    if state.has_filters:
+        result = trial({"filters": {}, "date_from": "", "date_to": ""})
+        if result and result.total:
+            out.append({"kind": "nofilters", "label": q, "count": result.total,
+                        "url": state.url(filters={}, date_from="", date_to="")})
     return out
 
 
