@@ -160,3 +160,19 @@ def test_docs_mention_every_route_setting_and_option(kb_instance):
         assert (f"`{shown}`" in docs or f"`{shown}?" in docs or f"GET {shown}`" in docs), rule.rule
     for option in ("--host", "--port", "--threads"):
         assert option in docs, option
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
+    "index/scoring.py Postings.get reads whoosh's FilterMatcher (a segment with deleted documents) as a raw "
+    "matcher: after `kb index update` replaced a changed document every search fails. Remove this mark when fixed."))
+def test_search_after_a_changed_document_was_reindexed(tmp_path):
+    conf = kbconfig.load(tmp_path / "instance", environ={})
+    with Store(conf.db_path) as store:
+        store.upsert(Document.from_dict({"uid": "t:1", "number": "1/2025/NQ-HĐND", "title": "Nghị quyết về học phí"}))
+        store.upsert(Document.from_dict({"uid": "t:2", "number": "2/2025/NQ-HĐND", "title": "Nghị quyết về lệ phí"}))
+        build.rebuild(store, conf.index_dir)
+        store.upsert(Document.from_dict({"uid": "t:1", "number": "1/2025/NQ-HĐND",
+                                         "title": "Nghị quyết về học phí mầm non", "status": "Còn hiệu lực"}))
+        build.update(store, conf.index_dir)
+    tree = page(make_app(conf.instance).test_client(), "/tim-kiem?q=học+phí+mầm+non")
+    assert [a["href"] for a in tree.select("li.hit .hit-title a")] == ["/van-ban/t:1"]
