@@ -562,7 +562,8 @@ def deliver(store: Store, config: Config, matcher: Matcher | None, mailer: Maile
     since = min(s.last_event_id for s in active)
     events = [e for e in store.events(since_id=since) if e.id <= upto]
     oldest = min(s.sent_through or today for s in active)
-    dates = _date_candidates(store, oldest, today)
+    # a scan of every document's dates: done at the first run of a day only (then every cursor is at today)
+    dates = _date_candidates(store, oldest, today) if oldest < today else {}
     by_email: dict[str, list[Subscription]] = {}
     for sub in active:
         by_email.setdefault(sub.email, []).append(sub)

@@ -275,6 +275,13 @@ def build_digest(store: Store, week: str | None = None, province: str = "", toda
     return digest
 
 
+def digest_for(store: Store, config: Config, week: str | None = None, today: dt.date | None = None) -> Digest:
+    """build_digest with the instance's settings (province.name, digest.issued_within_days, digest.upcoming_days)."""
+    return build_digest(store, week, province=str(config.get("province", "name")), today=today,
+                        issued_within_days=int(config.get("digest", "issued_within_days")),
+                        upcoming_days=int(config.get("digest", "upcoming_days")))
+
+
 def _vn(day: str | None) -> str:
     if not day:
         return ""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kb.digest import build_digest, render_html, render_text, send_digest
+from kb.digest import digest_for, render_html, render_text, send_digest
 from kb.mail import Mailer
 from kb.subscriptions import DIGEST, list_subscriptions
 from kbcli.alerts import _warn_site_url
@@ -27,9 +27,7 @@ def digest(ctx: Context, week: str | None, to: tuple[str, ...], out: str | None)
     ADDRESS --digest`) that have not received that week's yet: run it every Monday morning; running
     it again sends nothing twice. An empty week is sent too, saying so."""
     config = ctx.config
-    result = build_digest(ctx.store, week, province=str(config.get("province", "name")),
-                          issued_within_days=int(config.get("digest", "issued_within_days")),
-                          upcoming_days=int(config.get("digest", "upcoming_days")))
+    result = digest_for(ctx.store, config, week)
     if out:
         if out == "-":
             click.echo(render_text(result, config), nl=False)

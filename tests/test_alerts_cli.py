@@ -135,3 +135,24 @@ def test_run_refuses_to_overlap(runner, env):
         result = kb(runner, "alerts", "run", code=1)
     assert "Error: kb alerts run is already running (process" in result.output
     kb(runner, "alerts", "run")
+
+
+def test_docs_cover_every_command_option_setting_and_path():
+    docs = (Path(__file__).parent.parent / "docs" / "ALERTS.md").read_text(encoding="utf-8")
+    group = cli.commands["alerts"]
+    for name, command in [*((f"alerts {n}", c) for n, c in group.commands.items()), ("digest", cli.commands["digest"])]:
+        assert f"kb {name}" in docs, name
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    assert opt in docs, f"kb {name} {opt}"
+    for section in ("mail", "alerts", "digest"):
+        for key in kbconfig.DEFAULTS[section]:
+            assert f"`{section}.{key}`" in docs and f"KB_{section.upper()}_{key.upper()}" in docs, key
+    for key in ("security", "timeout", "ca_bundle", "host", "port", "user", "password"):
+        assert f"KB_SMTP_{key.upper()}" in docs, key
+    from kb import subscriptions
+    for name in dir(subscriptions):
+        if name.endswith("_PATH"):
+            path = getattr(subscriptions, name).split("{")[0]
+            assert path in docs and f"`{name}`" in docs, name
