@@ -30,7 +30,6 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from kb import vocab
