@@ -421,7 +421,7 @@ def _hit_html(config: Config, hit: Hit) -> str:
                 rows.append(f"<div style=\"{style}padding:1px 4px;\">{'−' if op == '-' else '+'} {esc(line)}</div>")
             if change.more_lines:
                 rows.append(f"<div style=\"{MUTED}\">… và {change.more_lines} dòng thay đổi khác</div>")
-            item += ("<div style=\"font-family:Consolas,Menlo,monospace;font-size:13px;white-space:pre-wrap;"
+            item += ("<div style=\"font-size:14px;white-space:pre-wrap;"
                      "margin:4px 0;\">" + "".join(rows) + "</div>")
         if change.version and not hit.deleted:
             item += f"<a href=\"{esc(version_url(config, hit.uid, change.version))}\" style=\"{LINK}\">Xem các thay đổi</a>"
