@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | Non
     index_dir = Path(index_dir)
     with _rebuild_lock(index_dir):
         event_id = store.last_event_id()   # events after this are applied by the next update
-        name = f"g-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+        name = f"g-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         path = index_dir / name
         path.mkdir(parents=True)
         try:

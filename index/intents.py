@@ -33,3 +33,13 @@ def heading_hints(query: str) -> list[str]:
 def article_refs(query: str) -> list[str]:
     """Article numbers the query names: "Điều 6 của Luật …" -> ["6"]."""
     return _ARTICLE_REF.findall(fold(query).lower())
+
+
+_QUESTION = re.compile(r"(\?|\b(gi|nao|bao nhieu|bao lau|nhu the nao|the nao|ai|tai sao|vi sao|dung hay sai|"
+                       r"co phai|hay khong|duoc khong|khong dung|la gi)\b)")
+
+
+def is_question(query: str) -> bool:
+    """A question ("… là gì?", "… bao nhiêu năm", "đúng hay sai") is matched softly: its question
+    words are not in the passage that answers it."""
+    return bool(_QUESTION.search(" ".join(fold(query).lower().split())))

@@ -70,6 +70,19 @@ class Postings:
             if (field, term) not in leaf:
                 continue
             matcher = leaf.postings(field, term)
+            # A segment with deletions wraps its postings in a FilterMatcher; deleted documents
+            # are dropped below with the live mask, so read the block matcher underneath.
+            while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
+                matcher = matcher.child
+            if not hasattr(matcher, "_read_data"):   # not a whoosh3 block matcher: the slow, public way
+                ids, weights = [], []
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    weights.append(matcher.weight())
+                    matcher.next()
+                ids_parts.append(np.asarray(ids, dtype=np.int64) + offset)
+                tf_parts.append(np.asarray(weights, dtype=np.float32))
+                continue
             while matcher.is_active():
                 matcher._read_data()
                 data = matcher._data

@@ -20,7 +20,7 @@ import numpy as np
 from index import build
 from index.analysis import bigrams, folded_syllables
 from index.errors import QueryError
-from index.intents import article_refs, heading_hints
+from index.intents import article_refs, heading_hints, is_question
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR
 from index.scoring import Postings
@@ -39,21 +39,24 @@ KIND_DOC, KIND_ARTICLE = 1, 2
 
 @dataclass
 class Weights:
-    """Ranking parameters (tuned on the ALQAC questions; see docs/PERFORMANCE.md)."""
+    """Ranking parameters, tuned on the ALQAC questions (bench/eval_alqac.py; docs/PERFORMANCE.md)."""
 
     title: float = 1.0
-    head: float = 1.5
+    head: float = 0.5          # article heading
     body: float = 1.0
-    accent: float = 0.3      # share of a field's weight added for the exact accented syllable
-    bigram: float = 0.6      # share added for two query words side by side
-    k1: float = 1.2
+    accent: float = 0.3        # share of a field's weight added for the exact accented syllable
+    bigram: float = 2.0        # share added for two query words side by side
+    k1: float = 0.9
     b_body: float = 0.75
-    b_short: float = 0.3     # titles and headings are short: little length normalisation
+    b_short: float = 0.3       # titles and headings are short: little length normalisation
     idf_floor: float = 1.0
     article_ref: float = 0.5   # share of the best score added to the article a query names ("Điều 6")
-    intent: float = 1.0        # weight of the heading a question's kind points to ("… là gì?")
-    rerank: float = 0.5        # share of the best score added for the query's word triples found in order
+    intent: float = 2.0        # weight of the heading a question's kind points to ("… là gì?")
+    rerank: float = 1.0        # share of the best score added for the query's word triples found in order
+    rerank_head: float = 0.3   # share of the best score for the article heading's words in the query
     rerank_depth: int = 50     # how many top candidates the second stage re-scores
+    long_query: int = 6        # more words than this make a question, not a keyword search …
+    min_share: float = 0.3     # … and a question needs only this share of its words to match
 
 
 WEIGHTS = Weights()
@@ -145,52 +148,64 @@ class _Table:
         self.labels[name] = labels
         self.codes[name] = np.array([index[v] for v in values], dtype=np.int32)
 
-    def allowed(self, unit: str, filters: dict[str, list[str]], ranges: dict) -> np.ndarray:
-        """Mask of records passing the unit, the facet filters and the ranges."""
-        mask = self.kind == KIND_ARTICLE if unit == "article" else self.kind > 0
-        for name, wanted in filters.items():
-            if name == "year":
-                mask &= np.isin(self.year, [int(v) for v in wanted])
-                continue
-            ok = [i for i, label in enumerate(self.labels[name]) if _matches(name, label, wanted)]
-            mask &= np.isin(self.codes[name], ok)
+    def restrictions(self, unit: str, filters: dict[str, list[str]], ranges: dict,
+                     uids: set[str] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(base mask, one mask per facet filter). A record is allowed when it passes the base and
+        every facet mask; a facet's counts leave out its own mask (disjunctive facets: choosing
+        "Nghị quyết" still shows how many "Quyết định" there are)."""
+        base = self.kind == KIND_ARTICLE if unit == "article" else self.kind > 0
         for name, (low, high) in ranges.items():
             if name == "year":
                 if low:
-                    mask &= self.year >= int(low)
+                    base &= self.year >= int(low)
                 if high:
-                    mask &= self.year <= int(high)
-                mask &= self.year > 0
+                    base &= self.year <= int(high)
+                base &= self.year > 0
             else:
                 ok = [i for i, label in enumerate(self.labels["issued"])
                       if label and (not low or label >= low) and (not high or label <= high)]
-                mask &= np.isin(self.codes["issued"], ok)
-        return mask
+                base &= np.isin(self.codes["issued"], ok)
+        if uids is not None:
+            base &= np.isin(self.parent, [self.parent_of[u] for u in uids if u in self.parent_of])
+        masks = {}
+        for name, wanted in filters.items():
+            if name == "year":
+                masks[name] = np.isin(self.year, [int(v) for v in wanted])
+            else:
+                ok = [i for i, label in enumerate(self.labels[name]) if _matches(name, label, wanted)]
+                masks[name] = np.isin(self.codes[name], ok)
+        return base, masks
+
+
+_ABBREVIATIONS = (("hdnd", "hoi dong nhan dan"), ("ubnd", "uy ban nhan dan"), ("ubtvqh", "uy ban thuong vu quoc hoi"),
+                  ("ttg", "thu tuong chinh phu"))
 
 
 def _norm(value: str) -> str:
     return " ".join(fold(value).lower().split())
 
 
+def _expand(value: str) -> str:
+    text = f" {_norm(value)} "
+    for short, full in _ABBREVIATIONS:
+        text = text.replace(f" {short} ", f" {full} ")
+    return text.strip()
+
+
 def _matches(name: str, label: str, wanted: list[str]) -> bool:
     if name == "status":
         return label in {vocab.status(v) for v in wanted}
-    if name == "issuer":   # coquan:HĐND matches every HĐND; a full name matches that body
-        return any(_norm(w) in _norm(label) for w in wanted)
+    if name == "issuer":   # coquan:HĐND matches every HĐND ("Hội đồng nhân dân tỉnh …" too)
+        return any(_expand(w) in _expand(label) for w in wanted)
     if name == "linhvuc":
         return any(_norm(w) == _norm(v) for v in label.split(FIELD_SEPARATOR) for w in wanted)
     return _norm(label) in {_norm(w) for w in wanted}
 
 
-def _trigrams(parsed: ParsedQuery) -> set[tuple[str, str, str]] | None:
-    free = [s for group in parsed.groups for c in group for s in c.folded]
-    triples = set(zip(free, free[1:], free[2:]))
-    return triples or None
-
-
-def _text_trigrams(text: str):
-    syl = folded_syllables(text)
-    return zip(syl, syl[1:], syl[2:])
+def _check_statuses(values: list[str]) -> None:
+    for value in values:
+        if vocab.status(value) == vocab.UNKNOWN and _norm(value) != _norm(vocab.UNKNOWN):
+            raise QueryError(f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: " + ", ".join(vocab.STATUSES) + ".")
 
 
 class SearchService:
@@ -250,35 +265,41 @@ class SearchService:
                 raise QueryError("Năm phải là số, ví dụ 2025.")
             if values:
                 parsed.filters.setdefault(name, []).extend(values)
+        _check_statuses(parsed.filters.get("status", []))
         state = self._state()
         table: _Table = state.table
-        allowed = table.allowed(unit, parsed.filters, parsed.ranges)
-        if uids is not None:
-            wanted = [table.parent_of[u] for u in uids if u in table.parent_of]
-            allowed &= np.isin(table.parent, wanted)
+        base, masks = table.restrictions(unit, parsed.filters, parsed.ranges, uids)
+        allowed = base.copy()
+        for mask in masks.values():
+            allowed &= mask
         result = SearchResult(q, [], 0, page, per_page, unit, sort)
         if parsed.number:
             result.exact = [self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)]
+        scores = np.zeros(table.n, dtype=np.float32)
+        terms = query = None
         if parsed.number_only and result.exact:
-            scores = np.zeros(table.n, dtype=np.float32)
-            matched = np.zeros(table.n, dtype=bool)
+            found = np.zeros(table.n, dtype=bool)
             for hit in result.exact:
-                matched[table.by_uid[hit.uid]] = True
-            if uids is not None:
-                matched &= allowed
-            self._collect(result, state, scores, matched, None, facets)
+                found[table.by_uid[hit.uid]] = True
+            matched = found & allowed if uids is not None else found
+            base = base | found if uids is None else base
         elif not parsed.groups:
-            scores = np.zeros(table.n, dtype=np.float32)
-            self._collect(result, state, scores, allowed, None, facets, browse=True)
+            kind = KIND_ARTICLE if unit == "article" else KIND_DOC
+            found = table.kind == kind
+            matched = found & allowed
         else:
-            scores, matched = self._evaluate(table, parsed, strict=True)
-            matched &= allowed
+            scores, found = self._evaluate(table, parsed, strict=True)
+            matched = found & allowed
             if not matched.any() and len(parsed.clauses) > 1:
-                scores, matched = self._evaluate(table, parsed, strict=False)
-                matched &= allowed
+                scores, found = self._evaluate(table, parsed, strict=False)
+                matched = found & allowed
                 result.fallback = bool(matched.any())
             terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
-            self._collect(result, state, scores, matched, terms, facets, trigrams=_trigrams(parsed))
+            query = parsed
+        if facets:
+            result.facets = self._facets(table, found & base, masks)
+        self._collect(result, state, scores, matched, terms, browse=query is None and not parsed.number_only,
+                      query=query)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -315,16 +336,27 @@ class SearchService:
         return scores, mask
 
     def _evaluate(self, table: _Table, parsed: ParsedQuery, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and matches. Strict: every word (group) must match, except in long questions,
+        where a share `min_share` of the words is enough (ranking then prefers the passages sharing
+        most of them); loose: any word."""
         w = self.weights
         total = np.zeros(table.n, dtype=np.float32)
-        matched = np.ones(table.n, dtype=bool) if strict else np.zeros(table.n, dtype=bool)
+        hits = np.zeros(table.n, dtype=np.int16)
         for group in parsed.groups:
             group_mask = np.zeros(table.n, dtype=bool)
             for clause in group:
                 scores, mask = self._clause(table, clause)
                 total += scores
                 group_mask |= mask
-            matched = matched & group_mask if strict else matched | group_mask
+            hits += group_mask
+        groups = len(parsed.groups)
+        if not strict:
+            need = 1
+        elif groups > w.long_query or is_question(parsed.text):
+            need = max(1, int(np.ceil(w.min_share * groups)))
+        else:
+            need = groups
+        matched = hits >= need
         for clause in parsed.excluded:
             _, mask = self._clause(table, clause)
             matched &= ~mask
@@ -361,20 +393,15 @@ class SearchService:
 
     # --- ranking, paging, facets -----------------------------------------------------------------
     def _collect(self, result: SearchResult, state, scores: np.ndarray, matched: np.ndarray,
-                 terms: set[str] | None, facets: bool, browse: bool = False, trigrams: set | None = None) -> None:
+                 terms: set[str] | None, browse: bool = False, query: ParsedQuery | None = None) -> None:
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
-        if browse:
-            rows = rows[table.kind[rows] == (KIND_ARTICLE if result.unit == "article" else KIND_DOC)]
         if rows.size == 0:
             return
-        parents = np.unique(table.parent[rows])
-        if facets:
-            result.facets = self._facets(table, parents)
         if result.sort == "relevance" and not browse:
             order = rows[np.lexsort((rows, -scores[rows]))]
-            if trigrams:
-                order = self._rerank(state.searcher, order, scores, trigrams)
+            if query is not None:
+                order = self._rerank(state.searcher, order, scores, query)
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
@@ -386,44 +413,65 @@ class SearchService:
         result.hits = [self._hit(state.searcher, int(i), float(scores[i]), terms)
                        for i in order[start:start + result.per_page]]
 
-    def _rerank(self, searcher, order: np.ndarray, scores: np.ndarray, trigrams: set) -> np.ndarray:
-        """Second stage: reward the top candidates that contain the query's word triples.
+    def _rerank(self, searcher, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
+        """Second stage: re-score the top candidates with what bag-of-words scoring cannot see.
 
-        Questions copy whole stretches of the article that answers them; bigrams see only pairs."""
-        depth = min(self.weights.rerank_depth, order.size)
+        Questions copy whole stretches of the article that answers them (word triples in order),
+        and often name its heading ("lợi tức được hiểu như thế nào" → "Hoa lợi, lợi tức")."""
+        w = self.weights
+        depth = min(w.rerank_depth, order.size)
         if depth < 2:
             return order
+        free = [s for group in query.groups for c in group for s in c.folded]
+        trigrams = set(zip(free, free[1:], free[2:]))
+        words = set(free)
         top = order[:depth]
         best = float(scores[top[0]]) or 1.0
         boosted = []
         for row in top:
             stored = searcher.stored_fields(int(row))
-            text = f"{stored.get('art_heading') or ''} {stored.get('content') or ''}"
-            found = trigrams & set(_text_trigrams(text))
-            boosted.append(float(scores[row]) + self.weights.rerank * best * len(found) / len(trigrams))
+            heading = folded_syllables(stored.get("art_heading") or "")
+            text = folded_syllables(f"{stored.get('art_heading') or ''} {stored.get('content') or ''}")
+            score = float(scores[row])
+            if trigrams:
+                found = trigrams & set(zip(text, text[1:], text[2:]))
+                score += w.rerank * best * len(found) / len(trigrams)
+            if len(heading) >= 2:
+                score += w.rerank_head * best * sum(1 for s in heading if s in words) / len(heading)
+            boosted.append(score)
         ranked = top[np.argsort(-np.array(boosted), kind="stable")]
         return np.concatenate([ranked, order[depth:]])
 
-    def _facets(self, table: _Table, parents: np.ndarray) -> dict[str, list[tuple[str, int]]]:
-        rows = table.doc_row[parents]
-        rows = rows[rows >= 0]
+    def _facets(self, table: _Table, found: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, list[tuple[str, int]]]:
+        """Counts of documents per facet value among the matches, each facet without its own filter."""
         out: dict[str, list[tuple[str, int]]] = {}
-        for name in ("doc_type", "issuer", "status", "scope"):
+        cache: dict[frozenset, np.ndarray] = {}
+        for name in FACETS:
+            others = frozenset(k for k in masks if k != name)
+            if others not in cache:
+                mask = found.copy()
+                for key in others:
+                    mask &= masks[key]
+                parents = np.unique(table.parent[np.nonzero(mask)[0]])
+                rows = table.doc_row[parents]
+                cache[others] = rows[rows >= 0]
+            rows = cache[others]
+            if name == "year":
+                years = table.year[rows]
+                values, counts = np.unique(years[years > 0], return_counts=True)
+                out[name] = sorted(((str(v), int(c)) for v, c in zip(values, counts)), reverse=True)
+                continue
             counts = np.bincount(table.codes[name][rows], minlength=len(table.labels[name]))
-            pairs = [(table.labels[name][i], int(c)) for i, c in enumerate(counts) if c and table.labels[name][i]]
-            out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
-        years = table.year[rows]
-        years = years[years > 0]
-        values, counts = np.unique(years, return_counts=True)
-        out["year"] = sorted(((str(v), int(c)) for v, c in zip(values, counts)), reverse=True)
-        fields_count: dict[str, int] = {}
-        codes = np.bincount(table.codes["linhvuc"][rows], minlength=len(table.labels["linhvuc"]))
-        for i, c in enumerate(codes):
-            if c:
-                for value in table.labels["linhvuc"][i].split(FIELD_SEPARATOR):
-                    if value:
-                        fields_count[value] = fields_count.get(value, 0) + int(c)
-        out["linhvuc"] = sorted(fields_count.items(), key=lambda kv: (-kv[1], kv[0]))
+            if name == "linhvuc":
+                merged: dict[str, int] = {}
+                for i, c in enumerate(counts):
+                    for value in table.labels[name][i].split(FIELD_SEPARATOR) if c else ():
+                        if value:
+                            merged[value] = merged.get(value, 0) + int(c)
+                out[name] = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+            else:
+                pairs = [(table.labels[name][i], int(c)) for i, c in enumerate(counts) if c and table.labels[name][i]]
+                out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
         return out
 
     def _hit(self, searcher, docnum: int, score: float, terms: set[str] | None) -> Hit:

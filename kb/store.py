@@ -374,7 +374,7 @@ class Store:
         if removed:
             change.kinds.append(REL_REMOVED)
         if not change.kinds:
-            if merged.source_updated != existing.source_updated:  # the source re-stamped it; nothing we track
+            if merged.to_dict() != existing.to_dict():  # a new stamp, provenance or "also at": no event
                 self._write(merged, self.version_count(merged.uid), None, at, keep_version=True)
             return change
 

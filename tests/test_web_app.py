@@ -162,9 +162,6 @@ def test_docs_mention_every_route_setting_and_option(kb_instance):
         assert option in docs, option
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "index/scoring.py Postings.get reads whoosh's FilterMatcher (a segment with deleted documents) as a raw "
-    "matcher: after `kb index update` replaced a changed document every search fails. Remove this mark when fixed."))
 def test_search_after_a_changed_document_was_reindexed(tmp_path):
     conf = kbconfig.load(tmp_path / "instance", environ={})
     with Store(conf.db_path) as store:
