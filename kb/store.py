@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ class Store:
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._set_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -159,6 +160,18 @@ class Store:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
 
     # --- plumbing --------------------------------------------------------------------------
+    def _set_wal(self) -> None:
+        # Switching a new file to WAL takes an exclusive lock and ignores the busy timeout: when
+        # several processes open a new store at once, the losers are told "locked" and retry.
+        for attempt in range(200):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 199:
+                    raise
+                time.sleep(0.05)
+
     def close(self) -> None:
         self.db.close()
 
