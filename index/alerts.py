@@ -8,12 +8,13 @@ subscription against the documents that changed, and one full run of the alerts.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from index import build
 from index.errors import QueryError
 from index.query import parse
-from index.search import FACETS, SearchService
+from index.search import FACETS, WEIGHTS, SearchService
 from kb import alerts as kb_alerts
 from kb import subscriptions as subs
 from kb.config import Config
@@ -32,6 +33,8 @@ def check_query(query: str, filters: dict[str, list[str]] | None = None) -> None
             raise QueryError(f"Không có bộ lọc “{name}”.")
         if name == "year" and not all(v.isdigit() for v in values):
             raise QueryError("Năm phải là số, ví dụ 2025.")
+    for value in parsed.filters.get("status", []):            # hieuluc: in the query text
+        subs.clean_filters({"status": [value]})
     bounded = any(low or high for low, high in parsed.ranges.values())
     if parsed.is_empty and not parsed.filters and not bounded and not filters:   # exclusions alone: nearly all
         raise SubscriptionError(MATCH_ALL_MESSAGE)
@@ -56,7 +59,9 @@ class SearchMatcher:
 
     def __init__(self, index_dir: str | Path):
         self.index_dir = Path(index_dir)
-        self.service = SearchService(self.index_dir, check_interval=0)
+        # every word must match, even in a long or question-like query (the web search then settles
+        # for a share of the words and ranks): an alert that fires on "some of the words" is noise
+        self.service = SearchService(self.index_dir, check_interval=0, weights=replace(WEIGHTS, min_share=1.0))
 
     def match(self, subscription: Subscription, uids: set[str]) -> list[str]:
         found: list[str] = []

@@ -37,7 +37,7 @@ from kb.config import Config
 from kb.errors import KBError, RecordError
 from kb.model import parse_date
 from kb.store import Store
-from kb.text import nfc
+from kb.text import fold, nfc
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7, no daylight saving time
 
@@ -172,8 +172,14 @@ def clean_filters(filters: dict | None) -> dict[str, list[str]]:
         kept = []
         for value in values:
             value = " ".join(nfc(str(value)).split())
+            if value and name == "status":
+                canonical = value if value in vocab.STATUSES else vocab.status(value)
+                if canonical == vocab.UNKNOWN and fold(value).lower() != fold(vocab.UNKNOWN).lower():
+                    raise SubscriptionError(f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: "
+                                            + ", ".join(vocab.STATUSES) + ".")
+                value = canonical
             if value and value not in kept:
-                kept.append(vocab.status(value) if name == "status" and value not in vocab.STATUSES else value)
+                kept.append(value)
         if kept:
             out[name] = kept
     return {k: out[k] for k in FACET_PARAMS if k in out}

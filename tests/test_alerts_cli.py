@@ -40,9 +40,7 @@ def new_central_documents(tmp_path) -> Path:
 
 
 def test_add_list_run_remove(runner, env, smtp, tmp_path):
-    # --no-index: the first `kb alerts run` builds the index; an incremental update would make every search
-    # fail for now (see test_alerts.py::test_alerts_after_an_incremental_index_update)
-    kb(runner, "import", "--no-index", str(FIXTURES / "before.jsonl"))
+    kb(runner, "import", str(FIXTURES / "before.jsonl"))
     out = kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí", "--every", "immediate").output
     assert "Subscribed: #1 a@laichau.example – tìm kiếm “học phí” (immediate, Chờ xác nhận)" in out
     assert "Confirmation e-mail sent to a@laichau.example." in out
@@ -69,7 +67,7 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
         (2, "search", "học phí", {"scope": ["Trung ương"]}, "active"),
         (4, "search", "", {"doc_type": ["Nghị định"], "linhvuc": ["Nông nghiệp"]}, "active")]
 
-    kb(runner, "import", "--no-index", str(new_central_documents(tmp_path)))
+    kb(runner, "import", str(new_central_documents(tmp_path)))
     out = kb(runner, "alerts", "run").output
     assert "Sent 0 confirmation(s) and 1 alert message(s) (2 documents); 2 subscription(s) checked." in out   # #3 is daily: not due yet
     alert = smtp.messages[1]
