@@ -72,6 +72,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"), help="the shared/ folder")
     parser.add_argument("--numbers", action="store_true", help="also run exact-number lookups on pháp điển")
+    parser.add_argument("--numbers-index", help="an index of phapdien_articles already built (e.g. by bench/speed.py "
+                        "--workdir DIR: DIR/index), instead of building one")
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,10 +89,12 @@ def main() -> None:
             print(f"{label:20} n={scores['queries']}  R@1 {scores['R@1']:.3f}  R@5 {scores['R@5']:.3f}  "
                   f"R@10 {scores['R@10']:.3f}  MRR@10 {scores['MRR@10']:.3f}  ({took:.1f} s)")
         if args.numbers:
-            store = Store(Path(tmp) / "pd.sqlite")
-            import_file(store, corpus / "phapdien_articles.jsonl.gz")
-            build.rebuild(store, Path(tmp) / "pd-index", procs=2)
-            service = SearchService(Path(tmp) / "pd-index")
+            index_dir = Path(args.numbers_index) if args.numbers_index else Path(tmp) / "pd-index"
+            if not args.numbers_index:
+                store = Store(Path(tmp) / "pd.sqlite")
+                import_file(store, corpus / "phapdien_articles.jsonl.gz")
+                build.rebuild(store, index_dir, procs=2)
+            service = SearchService(index_dir)
             for label, (top, total) in number_lookups(service, corpus / "phapdien_articles.jsonl.gz").items():
                 print(f"number lookup {label:20} rank-1 {top}/{total} = {top / total:.4f}")
     sys.exit(0)
