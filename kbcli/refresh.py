@@ -8,6 +8,7 @@ import click
 
 from kb.errors import RecordError
 from kb.model import parse_date
+from kb.subscriptions import instance_lock
 from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 from scrapers import SOURCES, build
@@ -56,24 +57,26 @@ def refresh(ctx: Context, sources: tuple[str, ...], source_options: tuple[str, .
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
-    fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
-    relevance = Relevance.from_config(config)
-    settings = config.section("refresh")
-    refresher = Refresher(ctx.store, full=full, since=since, stop_after=settings.get("stop_after", 50),
-                          max_failures=settings.get("max_failures", 10), progress=_Progress())
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _terminate)   # systemd stop / kill: end like Ctrl-C, store consistent
-    reports: list[SourceReport] = []
-    try:
-        for name in names:
-            source = build(name, fetcher, config, base_url=overrides.get(name), relevance=relevance)
-            report = refresher.run(source)
-            reports.append(report)
-            _print_report(report, explicit=name in explicit)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if any(r.changes for r in reports) and not no_index:
-            sync.update_index(ctx)
+    with instance_lock(config, "refresh", "kb refresh"):   # two refreshes must not walk the same sources
+        fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
+        relevance = Relevance.from_config(config)
+        settings = config.section("refresh")
+        refresher = Refresher(ctx.store, full=full, since=since, stop_after=settings.get("stop_after", 50),
+                              max_failures=settings.get("max_failures", 10), progress=_Progress())
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _terminate)   # systemd stop / kill: end like Ctrl-C, store consistent
+        reports: list[SourceReport] = []
+        try:
+            for name in names:
+                source = build(name, fetcher, config, base_url=overrides.get(name), relevance=relevance)
+                report = refresher.run(source)
+                reports.append(report)
+                _print_report(report, explicit=name in explicit)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            # Also when this run changed nothing: a run killed after storing left the index behind.
+            if not no_index:
+                sync.update_index(ctx)
     failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
     if failed:
         sys.exit(1)
