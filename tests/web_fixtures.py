@@ -7,10 +7,17 @@ decisions for paging and facets, and a document whose title and text hold <scrip
 are dated in the past (kb.store.now patched) so that "Văn bản mới" has several days to group.
 
 Test modules import the fixtures they use: `from web_fixtures import kb_instance, app, client`.
+Tests that write (subscriptions) work on a copy (`copy_instance`); `smtp` is a real SMTP server on a
+local port (aiosmtpd) that keeps what it receives; `form_post` submits a page's form as a browser would.
 """
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import re
+import shutil
+import socket
 from pathlib import Path
 from unittest import mock
 
@@ -221,6 +228,65 @@ def empty_app(tmp_path):
     return make_app(tmp_path / "empty-instance")
 
 
+def copy_instance(source: Path, target: Path, config: str = "") -> Path:
+    """A copy of an instance folder (store and index) to write to, with `config` as its config.toml."""
+    shutil.copytree(source, target)
+    if config:
+        (target / "config.toml").write_text(config, encoding="utf-8")
+    return target
+
+
+# --- a real SMTP server on a local port --------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """What the local SMTP server received, parsed."""
+
+    def __init__(self):
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for rcpt, m in self.received if address in rcpt]
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def mail_settings(port: int, site: str = "https://vanban.laichau.example", **sections: dict) -> str:
+    """A config.toml sending mail through 127.0.0.1:`port`, with links under `site`."""
+    text = (f'[site]\nurl = "{site}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\ntimeout = 5\n'
+            '[mail]\nfrom = "Văn phòng HĐND tỉnh <vanban@laichau.example>"\n')
+    for name, values in sections.items():
+        text += f"[{name}]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
+    return text
+
+
+def text_part(msg) -> str:
+    return msg.get_body(("plain",)).get_content()
+
+
+def html_part(msg) -> str:
+    return msg.get_body(("html",)).get_content()
+
+
 # --- helpers for assertions on pages ------------------------------------------------------------
 def page(client, url: str, status: int = 200):
     """GET an HTML page, check what every page must have, return its parsed tree."""
@@ -236,6 +302,88 @@ def page(client, url: str, status: int = 200):
     assert tree.find("link", rel="search", type="application/opensearchdescription+xml")
     assert not tree.find("script", src=False), "inline scripts are not allowed"
     return tree
+
+
+# --- a small JSON Schema checker for the subset the OpenAPI description uses (tests of the API) ---
+def check(value, schema, spec, path="$"):
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return check(value, spec["components"]["schemas"][name], spec, path)
+    if "oneOf" in schema:
+        passing = 0
+        for option in schema["oneOf"]:
+            try:
+                check(value, option, spec, path)
+                passing += 1
+            except AssertionError:
+                pass
+        assert passing == 1, f"{path}: {value!r} matches {passing} of oneOf"
+        return
+    types = schema.get("type")
+    if types:
+        types = types if isinstance(types, list) else [types]
+        kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict,
+                 "array": list, "null": type(None)}
+        ok = any(isinstance(value, kinds[t]) and not (t in ("integer", "number") and isinstance(value, bool))
+                 for t in types)
+        assert ok, f"{path}: {value!r} is not {types}"
+    if value is None:
+        return
+    if "enum" in schema:
+        assert value in schema["enum"], f"{path}: {value!r} not in {schema['enum']}"
+    if schema.get("format") == "date":
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), f"{path}: {value!r} is not a date"
+    if "pattern" in schema:
+        assert re.search(schema["pattern"], value), f"{path}: {value!r} !~ {schema['pattern']}"
+    if "minimum" in schema:
+        assert value >= schema["minimum"], path
+    if "maximum" in schema:
+        assert value <= schema["maximum"], path
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for name in schema.get("required", []):
+            assert name in value, f"{path}: missing {name}"
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if name in properties:
+                check(item, properties[name], spec, f"{path}.{name}")
+            elif extra is False:
+                raise AssertionError(f"{path}: undocumented property {name}")
+            elif isinstance(extra, dict):
+                check(item, extra, spec, f"{path}.{name}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            check(item, schema["items"], spec, f"{path}[{i}]")
+
+
+def conforms(response, spec, path: str, method: str = "get"):
+    """The response is one the description lists for this path, with a body of its schema."""
+    documented = spec["paths"][path][method]["responses"]
+    assert str(response.status_code) in documented, (path, response.status_code, response.data[:300])
+    assert response.mimetype == "application/json"
+    schema = documented[str(response.status_code)]["content"]["application/json"]["schema"]
+    body = response.get_json()
+    check(body, schema, spec)
+    return body
+
+
+
+def form_post(client, tree, selector: str, data: dict | None = None, **kwargs):
+    """Submit the form `selector` of a parsed page: its hidden fields (the CSRF token among them), its
+    checked radio buttons, then `data`; to its action (or the page's own address)."""
+    form = tree.select_one(selector)
+    assert form is not None, selector
+    assert form["method"].lower() == "post"
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
+    fields.update({i["name"]: i["value"] for i in form.find_all("input", type="radio") if i.has_attr("checked")})
+    fields.update(data or {})
+    return client.post(form.get("action") or kwargs.pop("url"), data=fields, **kwargs)
+
+
+def parse(response):
+    from bs4 import BeautifulSoup
+    assert response.mimetype == "text/html", response.mimetype
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def texts(elements) -> list[str]:

@@ -25,6 +25,13 @@ WEB_DEFAULTS = {
     "FEED_ENTRIES": 50,        # entries of an Atom feed
     "RECENT_MAX": 2000,        # documents examined by "Văn bản mới" (most recently changed first)
     "RECENT_PER_PAGE": 50,
+    "DELEGATIONS_PER_PAGE": 50,  # items per page of "Giao HĐND tỉnh quy định" and /api/delegations
+    "MAX_UPLOAD_MB": 20,       # largest upload or request body (413 beyond it); the checker's file limit
+    "SUBSCRIBE_LIMIT": 10,     # subscription requests per client address per RATE_WINDOW (0: no limit)
+    "CHECK_LIMIT": 30,         # checks (page, downloads, POST /api/check) per client address per RATE_WINDOW
+    "RATE_WINDOW": 600,        # seconds
+    "PROXY_COUNT": 0,          # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    "CONFIRM_MAIL_WAIT": 8,    # seconds a subscription page waits for its confirmation e-mail to go out
 }
 
 
@@ -49,16 +56,34 @@ def create_app(test_config: dict | None = None) -> Flask:
         SOURCE_PRIORITY=list(kb_config.get("sources", "priority")),
     )
     app.config.from_mapping(test_config)
+    limit = int(float(app.config["MAX_UPLOAD_MB"]) * 1048576)
+    app.config["UPLOAD_MAX_BYTES"] = limit
+    if "MAX_CONTENT_LENGTH" not in test_config and not app.config.get("MAX_CONTENT_LENGTH"):
+        app.config["MAX_CONTENT_LENGTH"] = limit + 64 * 1024      # the file, the form's fields, multipart framing
+    if "MAX_FORM_MEMORY_SIZE" not in test_config:
+        app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]   # a pasted draft is one field
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.extensions["kb_config"] = kb_config
+    if int(app.config["PROXY_COUNT"]) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import api, common, documents, feeds, recent, search
+    from web import alerts, api, checker, common, delegations, digest, documents, feeds, recent, search, security
 
     common.init_app(app)
+    security.init_app(app)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(recent.bp)
+    app.register_blueprint(digest.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(checker.bp)
+    app.register_blueprint(delegations.bp)
     app.register_blueprint(api.bp)
     return app
 

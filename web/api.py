@@ -1,5 +1,6 @@
 """The JSON API: GET /api/search (also /tim-kiem.json, the search page's own JSON), GET
-/api/documents/<uid>, and its OpenAPI description at /api/openapi.json (web/openapi.py).
+/api/documents/<uid>, POST /api/check (the legal-basis checker), GET /api/delegations (the delegation
+tracker), and its OpenAPI description at /api/openapi.json (web/openapi.py).
 Errors are JSON {"error": message in Vietnamese, "status": code}."""
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from index.search import FACET_PARAMS, Hit, SearchResult
 from kb import vocab
+from kb.checker import CheckError
+from kb.readers import ReadError
+from web.checker import CheckInputError, read_input, run_check
 from web.common import absolute, external_url, get_store, instance_state
+from web.delegations import STATUSES, all_delegations, read_filters, select, summary
 from web.openapi import spec
 from web.search import run_search
-from web.state import read_state
+from web.security import csrf_exempt, rate_limited
+from web.state import BadParameter, read_state
 
 bp = Blueprint("api", __name__)
 
@@ -128,6 +134,86 @@ def document(uid: str):
                          "url": external_url("documents.show", uid=holder.uid)})
     data["incoming"] = incoming
     return jsonify(data)
+
+
+NO_TEXT = "Không có nội dung để kiểm tra: gửi nội dung dự thảo trong trường text, hoặc tệp trong trường file."
+CHECK_JSON_KEYS = ("text", "on", "source")
+CHECK_FORM_KEYS = ("text", "on", "file")
+
+
+def _check_input() -> tuple[str, str | None, str | None]:
+    """(text, planned date, source) of a POST /api/check: a JSON object or a multipart/form upload."""
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadParameter('Nội dung JSON không hợp lệ: cần một đối tượng {"text": "…", "on": "2026-05-01"}.')
+        unknown = sorted(k for k in body if k not in CHECK_JSON_KEYS)
+        if unknown:
+            raise BadParameter(f"Trường không được hỗ trợ: {', '.join(unknown)}. "
+                               f"Các trường dùng được: {', '.join(CHECK_JSON_KEYS)}.")
+        for key in CHECK_JSON_KEYS:
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise BadParameter(f"Trường {key} phải là chuỗi ký tự.")
+        if not (body.get("text") or "").strip():
+            raise CheckInputError(NO_TEXT)
+        text, _ = read_input(body["text"], None)
+        return text, body.get("on"), (body.get("source") or None)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        unknown = sorted(k for k in [*request.form, *request.files] if k not in CHECK_FORM_KEYS)
+        if unknown:
+            raise BadParameter(f"Trường không được hỗ trợ: {', '.join(unknown)}. "
+                               f"Các trường dùng được: {', '.join(CHECK_FORM_KEYS)}.")
+        upload = request.files.get("file")
+        if not (upload and upload.filename) and not request.form.get("text", "").strip():
+            raise CheckInputError(NO_TEXT)
+        text, source = read_input(request.form.get("text", ""), upload)
+        return text, request.form.get("on"), source
+    raise BadParameter("Gửi nội dung dạng application/json ({\"text\": \"…\", \"on\": \"…\"}) "
+                       "hoặc multipart/form-data (trường file hoặc text, và on).")
+
+
+@bp.route("/api/check", methods=["POST"])
+@csrf_exempt          # an API for other programs: it changes nothing (rate limited instead)
+@rate_limited("check")
+def check():
+    """The legal-basis check of a draft: the report as `kb check --json` prints it."""
+    if instance_state() == "empty":
+        return jsonify({"error": EMPTY_MESSAGE, "status": 503}), 503
+    try:
+        text, on, source = _check_input()
+        report = run_check(text, on, source)
+    except (ReadError, CheckError, CheckInputError) as exc:
+        return jsonify({"error": str(exc), "status": 400}), 400
+    return jsonify(report.to_dict())
+
+
+def _answer_json(answer) -> dict:
+    return answer.to_dict() | {"url": external_url("documents.show", uid=answer.uid)}
+
+
+@bp.route("/api/delegations")
+def delegations():
+    """The delegation tracker: clauses assigning the provincial HĐND to regulate or decide."""
+    f = read_filters(request.args, strict=True, per_page=current_app.config["DELEGATIONS_PER_PAGE"],
+                     max_limit=current_app.config["API_MAX_LIMIT"])
+    if instance_state() == "empty":
+        return jsonify({"error": EMPTY_MESSAGE, "status": 503}), 503
+    items = all_delegations()
+    chosen = select(items, f)
+    shown = chosen[(f.page - 1) * f.limit: f.page * f.limit]
+    counts = summary(items, f)["status"]
+    out = []
+    for d in shown:
+        data = d.to_dict()
+        data["url"] = external_url("documents.show", uid=d.parent_uid, _anchor=d.anchor)
+        data["answers"] = [_answer_json(a) for a in d.answers]
+        data["related"] = [_answer_json(a) for a in d.related]
+        out.append(data)
+    return jsonify({
+        "province": current_app.config["PROVINCE"], "count": len(chosen), "page": f.page, "limit": f.limit,
+        "pages": max(1, -(-len(chosen) // f.limit)), "counts": {s: counts.get(s, 0) for s in STATUSES},
+        "items": out,
+    })
 
 
 @bp.route("/api/openapi.json")

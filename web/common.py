@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from urllib.parse import urljoin
 
-from flask import Flask, current_app, g, jsonify, render_template, request, url_for
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from index import build
@@ -15,6 +15,7 @@ from index.search import FACET_PARAMS, SearchService
 from kb import vocab
 from kb.errors import KBError
 from kb.store import Store
+from web.security import CSRFError, RateLimited
 from web.state import BadParameter
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7 all year
@@ -139,17 +140,30 @@ def number_format(value: int) -> str:
 
 
 # --- errors -----------------------------------------------------------------------------------
-def _error(status: int, message: str, title: str | None = None):
+def _error(status: int, message: str, title: str | None = None, back: str | None = None):
     if wants_json():
-        return jsonify({"error": message, "status": status}), status
-    return render_template("error.html", status=status, title=title or message, message=message), status
+        return make_response(jsonify({"error": message, "status": status}), status)
+    return make_response(render_template("error.html", status=status, title=title or message, message=message,
+                                         back=back), status)
 
 
 _HTTP_MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
     404: "Không tìm thấy trang này.",
     405: "Phương thức không được hỗ trợ.",
+    429: "Quá nhiều yêu cầu trong thời gian ngắn. Xin thử lại sau ít phút.",
 }
+_HTTP_TITLES = {400: "Yêu cầu không hợp lệ", 413: "Nội dung gửi lên quá lớn", 429: "Xin chờ một lát"}
+
+
+def upload_limit() -> str:
+    """The upload limit in MB, as written in Vietnamese ("20", "0,5")."""
+    return f"{current_app.config['UPLOAD_MAX_BYTES'] / 1048576:.3g}".replace(".", ",")
+
+
+def _too_large_message() -> str:
+    return (f"Tệp hoặc nội dung gửi lên quá lớn: giới hạn là {upload_limit()} MB. Hãy tải lên tệp nhỏ hơn "
+            "(ví dụ lưu dự thảo dưới dạng DOCX thay vì PDF bản quét), hoặc chỉ dán phần căn cứ và nội dung cần kiểm tra.")
 
 
 def init_app(app: Flask) -> None:
@@ -169,9 +183,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         message = _HTTP_MESSAGES.get(exc.code, exc.name)
-        if exc.code == 400 and exc.description and not exc.description.startswith("The browser"):
+        own = bool(exc.description) and (exc.description is not type(exc).description
+                                         or isinstance(exc, (CSRFError, RateLimited)))
+        if exc.code == 413:
+            message = _too_large_message()
+        elif exc.code in (400, 429) and own:
             message = exc.description
-        return _error(exc.code or 500, message)
+        back = request.full_path.rstrip("?") if request.method == "POST" and exc.code in (400, 413, 429) and not wants_json() else None
+        title = "Chưa gửi được biểu mẫu" if isinstance(exc, CSRFError) else _HTTP_TITLES.get(exc.code)
+        response = _error(exc.code or 500, message, title, back=back)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from index.search import SORTS, UNITS
 from kb import vocab
+from kb.checker import SEVERITY_LABELS, STATE_LABELS
+from kb.citations import ROLES
+from kb.delegation import STATUS_LABELS as DELEGATION_STATUSES
 
 STR = {"type": "string"}
+INT = {"type": "integer"}
+INT_NULL = {"type": ["integer", "null"]}
+MATCHES = ["number", "number+date", "name+date", "name+year", "name", "number_typo", "date_typo", "none", "skipped"]
 STR_NULL = {"type": ["string", "null"]}
 DATE_NULL = {"type": ["string", "null"], "format": "date"}
 
@@ -15,7 +21,8 @@ def _array(item: dict) -> dict:
 
 
 def _obj(properties: dict, required: list[str] | None = None, extra: bool = False, description: str = "") -> dict:
-    out = {"type": "object", "properties": properties, "required": required or list(properties),
+    out = {"type": "object", "properties": properties,
+           "required": list(properties) if required is None else required,
            "additionalProperties": extra}
     if description:
         out["description"] = description
@@ -114,12 +121,30 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
         "url": STR,
         "incoming": {**_array(ref("Incoming")), "description": "Quan hệ mà các văn bản khác có với văn bản này."},
     })
+    check_schemas = _check_schemas(ref)
+    delegation_schemas = _delegation_schemas(ref)
+    date_param = {"type": "string", "format": "date"}
+    delegation_params = [
+        {"name": "status", "in": "query", "required": False, "example": "open",
+         "schema": {"type": "string", "enum": list(DELEGATION_STATUSES)},
+         "description": "open: chưa có nghị quyết của tỉnh viện dẫn; answered: đã có."},
+        {"name": "linhvuc", "in": "query", "required": False, "schema": STR, "example": "Giáo dục",
+         "description": "Lĩnh vực của văn bản giao (một phần của tên, không phân biệt dấu)."},
+        {"name": "tu", "in": "query", "required": False, "schema": date_param, "example": "2020-01-01",
+         "description": "Văn bản giao có hiệu lực (hoặc ban hành) từ ngày này (YYYY-MM-DD hoặc dd/mm/yyyy)."},
+        {"name": "page", "in": "query", "required": False, "example": 1,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}, "description": "Trang."},
+        {"name": "limit", "in": "query", "required": False, "example": 10,
+         "schema": {"type": "integer", "minimum": 1, "maximum": max_limit, "default": 50},
+         "description": "Số mục mỗi trang."},
+    ]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "API văn bản pháp luật – Văn phòng HĐND tỉnh",
             "version": "1.0",
-            "description": "Tìm kiếm và đọc văn bản pháp luật trong cơ sở dữ liệu. Chỉ đọc; trả về JSON.",
+            "description": "Tìm kiếm và đọc văn bản pháp luật trong cơ sở dữ liệu, kiểm tra căn cứ pháp lý của "
+                           "dự thảo, theo dõi nội dung trung ương giao HĐND tỉnh quy định. Không thay đổi dữ liệu; trả về JSON.",
         },
         "servers": [{"url": server_url.rstrip("/") or "/"}],
         "paths": {
@@ -138,6 +163,32 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                                       "content": {"application/json": {"schema": ref("Document")}}},
                               "404": error, "503": error},
             }},
+            "/api/check": {"post": {
+                "operationId": "check", "summary": "Kiểm tra căn cứ pháp lý của một dự thảo",
+                "description": "Tìm mọi trích dẫn văn bản trong dự thảo và cho biết tình trạng của từng văn bản được "
+                               "viện dẫn vào ngày dự kiến có hiệu lực (`on`, mặc định: hôm nay). Như `kb check --json`. "
+                               "Giới hạn số lần gọi theo địa chỉ máy (429).",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": ref("CheckRequest"), "example": {
+                        "text": "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;", "on": "2026-09-01"}},
+                    "multipart/form-data": {"schema": _obj({
+                        "file": {"type": "string", "format": "binary", "description": "Tệp DOCX, PDF hoặc văn bản thuần."},
+                        "text": {"type": "string", "description": "Nội dung dự thảo, khi không gửi tệp."},
+                        "on": {"type": "string", "description": "Ngày dự kiến có hiệu lực (YYYY-MM-DD hoặc dd/mm/yyyy)."},
+                    }, required=[])},
+                }},
+                "responses": {"200": {"description": "Báo cáo kiểm tra",
+                                      "content": {"application/json": {"schema": ref("CheckReport")}}},
+                              "400": error, "413": error, "429": error, "503": error},
+            }},
+            "/api/delegations": {"get": {
+                "operationId": "delegations",
+                "summary": "Nội dung văn bản trung ương giao HĐND tỉnh quy định, quyết định",
+                "parameters": delegation_params,
+                "responses": {"200": {"description": "Các nội dung giao, văn bản giao mới nhất trước",
+                                      "content": {"application/json": {"schema": ref("Delegations")}}},
+                              "400": error, "503": error},
+            }},
             "/api/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "Mô tả OpenAPI này",
                 "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
@@ -147,5 +198,75 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "Hit": hit, "SearchResponse": search_response, "Relation": relation, "Incoming": incoming,
             "Document": document,
             "Error": _obj({"error": STR, "status": {"type": "integer"}}),
+            **check_schemas, **delegation_schemas,
         }},
     }
+
+
+def _check_schemas(ref) -> dict:
+    doc_ref = _obj({"uid": STR, "number": STR_NULL, "title": STR, "doc_type": STR_NULL, "issuer": STR_NULL,
+                    "issued": DATE_NULL, "effective": DATE_NULL, "expires": DATE_NULL, "status": STR, "label": STR},
+                   description="Văn bản trong cơ sở dữ liệu.")
+    citation = _obj({
+        "start": INT, "end": INT, "raw": {"type": "string", "description": "Đoạn trích dẫn như viết trong dự thảo."},
+        "doc_type": STR_NULL, "number": STR_NULL, "name": STR_NULL, "title": STR_NULL, "date": DATE_NULL,
+        "date_text": STR_NULL, "year": INT_NULL, "issuer": STR_NULL, "effective": DATE_NULL,
+        "articles": _array(_obj({"article": STR, "clause": STR_NULL, "point": STR_NULL})),
+        "role": {"type": "string", "enum": list(ROLES),
+                 "description": "basis: Căn cứ; amending: căn cứ (văn bản sửa đổi); considered: Xét; body: nội dung."},
+        "amends": INT_NULL, "parent": INT_NULL, "index": INT, "label": STR,
+    })
+    finding = _obj({
+        "code": {"type": "string", "description": "Mã ổn định: replaced, repealed, expired, amended_not_cited, "
+                                                  "date_mismatch, number_mismatch, not_found, …"},
+        "severity": {"type": "string", "enum": list(SEVERITY_LABELS)}, "severity_label": STR, "message": STR,
+        "related": _array(ref("DocRef")),
+    })
+    amendment = _obj({"document": ref("DocRef"), "effective": DATE_NULL, "note": STR_NULL,
+                      "cited": {"type": "boolean", "description": "Dự thảo có viện dẫn văn bản sửa đổi này không."}})
+    check = _obj({
+        "citation": ref("Citation"), "match": {"type": "string", "enum": MATCHES},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "document": {"oneOf": [ref("DocRef"), {"type": "null"}]}, "candidates": _array(ref("DocRef")),
+        "state": {"type": "string", "enum": list(STATE_LABELS)}, "state_label": STR, "since": DATE_NULL,
+        "by": {"oneOf": [ref("DocRef"), {"type": "null"}]}, "amendments": _array(ref("Amendment")),
+        "findings": _array(ref("Finding")),
+        "severity": {"type": ["string", "null"], "enum": [*SEVERITY_LABELS, None]},
+    })
+    report = _obj({
+        "on": {"type": "string", "format": "date", "description": "Ngày dự kiến có hiệu lực."},
+        "source": STR_NULL, "text_chars": INT,
+        "counts": _obj({"citations": INT, "error": INT, "warning": INT, "info": INT, "resolved": INT}),
+        "citations": _array(ref("CitationCheck")),
+    })
+    request = _obj({"text": {"type": "string", "description": "Nội dung dự thảo."},
+                    "on": {"type": ["string", "null"],
+                           "description": "Ngày dự kiến có hiệu lực (YYYY-MM-DD hoặc dd/mm/yyyy); mặc định hôm nay."},
+                    "source": {"type": ["string", "null"], "description": "Tên tệp hoặc nguồn, ghi lại trong báo cáo."}},
+                   required=["text"])
+    return {"DocRef": doc_ref, "Citation": citation, "Finding": finding, "Amendment": amendment,
+            "CitationCheck": check, "CheckReport": report, "CheckRequest": request}
+
+
+def _delegation_schemas(ref) -> dict:
+    answer = _obj({"uid": STR, "number": STR_NULL, "title": STR, "issued": DATE_NULL, "effective": DATE_NULL,
+                   "match": {"type": "string", "enum": ["clause", "article", "document"]}, "url": STR},
+                  description="Nghị quyết của tỉnh viện dẫn văn bản giao.")
+    delegation = _obj({
+        "parent_uid": STR, "parent_number": STR_NULL, "parent_title": STR, "parent_type": STR_NULL,
+        "parent_issuer": STR_NULL, "parent_issued": DATE_NULL, "parent_effective": DATE_NULL, "parent_status": STR,
+        "fields": _array(STR), "article": STR, "clause": STR_NULL, "heading": STR_NULL, "anchor": STR,
+        "text": {"type": "string", "description": "Khoản (hoặc điều) giao."},
+        "excerpt": {"type": "string", "description": "Câu giao HĐND tỉnh quy định, quyết định."},
+        "verb": STR, "status": {"type": "string", "enum": list(DELEGATION_STATUSES)},
+        "answers": _array(ref("Answer")),
+        "related": {**_array(ref("Answer")), "description": "Nghị quyết viện dẫn cả văn bản, cần người đọc xem xét."},
+        "key": STR, "provision": STR, "parent_label": STR, "status_label": STR,
+        "url": {"type": "string", "description": "Điều giao trong trang văn bản."},
+    })
+    response = _obj({
+        "province": STR, "count": INT, "page": INT, "limit": INT, "pages": INT,
+        "counts": _obj({status: INT for status in DELEGATION_STATUSES}),
+        "items": _array(ref("Delegation")),
+    })
+    return {"Answer": answer, "Delegation": delegation, "Delegations": response}

@@ -8,10 +8,12 @@ import re
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from index.alerts import check_query
 from index.analysis import has_diacritics
 from index.errors import QueryError
 from index.query import parse
 from index.search import FACETS, SearchResult
+from kb.subscriptions import SubscriptionError
 from kb.text import fold
 from web.common import external_url, first_run_page, get_search, instance_state
 from web.state import SORT_LABELS, UNIT_LABELS, BadParameter, SearchState, read_state
@@ -30,6 +32,15 @@ def run_search(state: SearchState, per_page: int | None = None, facets: bool = T
         state.query_text(), filters=state.filters, unit=state.unit, sort=sort or state.sort,
         page=state.page, per_page=per_page or state.limit, facets=facets, snippets=snippets,
     )
+
+
+def search_refusal(state: SearchState) -> str | None:
+    """Why this search cannot become an e-mail alert (a match-all or unreadable query), else None."""
+    try:
+        check_query(state.query_text(), state.filters)
+    except (SubscriptionError, QueryError) as exc:
+        return str(exc)
+    return None
 
 
 def page_state() -> SearchState:
@@ -58,7 +69,8 @@ def results():
         facets=_facet_lists(state, result), sort_labels=SORT_LABELS, unit_labels=UNIT_LABELS,
         pages=_page_links(state, result) if result else [],
         feed_url=state.url("feeds.search_feed"), csv_url=state.url("search.results_csv"),
-        json_url=state.url("api.search"),
+        json_url=state.url("api.search"), follow_refusal=None if state.is_empty else search_refusal(state),
+        follow_url=url_for("alerts.follow_search", **state.args(sort="relevance", unit="document").to_dict(flat=False)),
     ), (400 if error else 200)
 
 

@@ -1,0 +1,195 @@
+"""Web security in one place: CSRF tokens on every form, security headers on every response, a
+clear 413 for oversized bodies, an in-process rate limiter, and on-site-only redirect targets.
+
+CSRF: a random token kept in Flask's signed session cookie (SameSite=Lax, HttpOnly) and repeated in
+a hidden `csrf_token` field of every POST form (`{{ csrf_field() }}` in templates). Every POST,
+PUT, PATCH or DELETE must carry it, except views marked `@csrf_exempt`: the RFC 8058 one-click
+unsubscribe (a mail client posts `List-Unsubscribe=One-Click` without cookies; the signed token in
+the URL is the proof) and POST /api/check (it changes nothing and is rate limited).
+
+The session is signed with SECRET_KEY when it is configured, else with a key derived from the
+instance's alerts secret (`alerts.secret`, or <instance>/secret.key), read on first use.
+
+Rate limits are per client address (request.remote_addr; set PROXY_COUNT when behind a reverse proxy
+so that X-Forwarded-For is used) and per process: N requests per RATE_WINDOW seconds, a sliding
+window. Several worker processes each keep their own count.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup, escape
+from werkzeug.exceptions import BadRequest, TooManyRequests
+
+CSRF_FIELD = "csrf_token"
+CSRF_MESSAGE = ("Biểu mẫu đã hết hạn hoặc trình duyệt không gửi cookie của trang này, nên yêu cầu bị từ chối "
+                "để bảo vệ bạn. Hãy tải lại trang (F5) rồi gửi lại.")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Paths whose pages hold a person's links or text (tokens, drafts): never kept by caches or the back-forward cache.
+NO_STORE_PREFIXES = ("/theo-doi/", "/kiem-tra-can-cu", "/api/check")
+_UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+class CSRFError(BadRequest):
+    description = CSRF_MESSAGE
+
+
+def csrf_exempt(view):
+    """Mark a view as not needing the CSRF token (say why where it is used)."""
+    view.csrf_exempt = True
+    return view
+
+
+def csrf_token() -> str:
+    """This browser session's token (made on first use)."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def csrf_field() -> Markup:
+    return Markup('<input type="hidden" name="%s" value="%s">') % (CSRF_FIELD, escape(csrf_token()))
+
+
+def check_csrf() -> None:
+    if request.method not in _UNSAFE:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "csrf_exempt", False):
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
+        raise CSRFError()
+
+
+class _LazyKeySessionInterface(SecureCookieSessionInterface):
+    """Signs the session with SECRET_KEY, or with a key derived from the alerts secret, read on first use
+    (so that creating the app writes nothing into the instance folder)."""
+
+    _lock = threading.Lock()
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            with self._lock:
+                if not app.secret_key:
+                    from kb.subscriptions import secret_key
+                    base = secret_key(app.extensions["kb_config"])
+                    app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
+        return super().get_signing_serializer(app)
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+class RateLimiter:
+    """At most `limit` hits per `window` seconds per key (a sliding window), in this process.
+
+    Memory is bounded: at most `max_keys` keys are remembered (the least recently seen are dropped)."""
+
+    def __init__(self, limit: int, window: float, max_keys: int = 10_000, clock=time.monotonic):
+        self.limit, self.window, self.max_keys, self.clock = limit, window, max_keys, clock
+        self._hits: OrderedDict[str, deque] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Count one hit; 0 when allowed, else the seconds to wait before the next one is allowed."""
+        if self.limit <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.pop(key, None) or deque()
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            self._hits[key] = hits
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+            if len(hits) >= self.limit:
+                return max(0.5, hits[0] + self.window - now)
+            hits.append(now)
+            return 0.0
+
+
+class RateLimited(TooManyRequests):
+    def __init__(self, wait: float, what: str):
+        minutes = max(1, round(wait / 60))
+        super().__init__(f"Bạn đã {what} quá nhiều lần trong thời gian ngắn. Xin thử lại sau khoảng {minutes} phút.")
+        self.retry_after = int(wait) + 1
+
+
+RATE_WHAT = {"subscribe": "gửi yêu cầu theo dõi", "check": "kiểm tra căn cứ"}
+
+
+def rate_limited(name: str):
+    """Decorator: POSTs to this view count against the `name` limit (SUBSCRIBE_LIMIT, CHECK_LIMIT)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if request.method == "POST":
+                limiter = current_app.extensions["kb_limiters"][name]
+                wait = limiter.hit(request.remote_addr or "?")
+                if wait:
+                    raise RateLimited(wait, RATE_WHAT[name])
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+# --- redirects -----------------------------------------------------------------------------------
+def safe_next(target: str | None, fallback: str) -> str:
+    """`target` when it is a path on this site ("/theo-doi/…"), else `fallback`: never another site
+    ("//evil.example", "https://…", "/\\evil.example", "javascript:…")."""
+    if not target:
+        return fallback
+    text = str(target).strip()
+    if (not text.startswith("/") or text.startswith("//") or "\\" in text
+            or any(ord(c) < 32 or ord(c) == 127 for c in text)):
+        return fallback
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return text
+
+
+# --- wiring ---------------------------------------------------------------------------------------
+def init_app(app: Flask) -> None:
+    app.session_interface = _LazyKeySessionInterface()
+    window = float(app.config["RATE_WINDOW"])
+    app.extensions["kb_limiters"] = {
+        "subscribe": RateLimiter(int(app.config["SUBSCRIBE_LIMIT"]), window),
+        "check": RateLimiter(int(app.config["CHECK_LIMIT"]), window),
+    }
+    app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
+    app.before_request(check_csrf)
+
+    @app.after_request
+    def headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith(NO_STORE_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+__all__ = ["CSRF_FIELD", "CSRFError", "RateLimiter", "RateLimited", "csrf_exempt", "csrf_field", "csrf_token",
+           "init_app", "rate_limited", "safe_next"]
