@@ -198,6 +198,69 @@ def build_instance(folder: Path) -> Path:
     return folder
 
 
+# --- a week of news for the digest and the delegation tracker -------------------------------------
+VN_TZ = dt.timezone(dt.timedelta(hours=7))
+CENTRAL, LOCAL, OTHER_PROVINCE, CIRCULAR = "vbpl:5001", "congbao_tinh:LC-W-30", "vbpl:5003", "vbpl:5004"
+
+
+def digest_week() -> tuple[str, dt.date]:
+    """The last complete ISO week (Vietnam time) and its Monday: the week the news below happened in."""
+    from kb.digest import last_week, parse_week
+    week = last_week(dt.datetime.now(VN_TZ).date())
+    return week, parse_week(week)[0]
+
+
+def _local(day: dt.date, hour: int = 10) -> str:
+    return dt.datetime.combine(day, dt.time(hour), VN_TZ).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def weekly_news(monday: dt.date) -> list[tuple[str, Document]]:
+    """(when stored, document): a new central decree that assigns the provincial HĐND (also coming into
+    force soon), a new resolution of the province (with <script> in its title), one of another province,
+    and a circular that expired during the week."""
+    d = lambda days: (monday + dt.timedelta(days=days)).isoformat()   # noqa: E731
+    year = monday.year
+    central = _doc(
+        uid=CENTRAL, number=f"15/{year}/NĐ-CP", doc_type="Nghị định", issuer="Chính phủ",
+        title="Nghị định quy định chính sách hỗ trợ phát triển hợp tác xã nông nghiệp", issued=d(-10),
+        effective=d(26), status=vocab.NOT_YET, fields=["Nông nghiệp"], scope=vocab.CENTRAL,
+        articles=[
+            {"number": "1", "heading": "Phạm vi điều chỉnh", "text": "Nghị định này quy định chính sách hỗ trợ hợp tác xã."},
+            {"number": "5", "heading": "Mức hỗ trợ",
+             "text": "1. Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn.\n"
+                     "2. Ngân sách trung ương hỗ trợ theo quy định của Luật Ngân sách nhà nước."},
+        ])
+    local = _doc(
+        uid=LOCAL, number=f"30/{year}/NQ-HĐND", doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Lai Châu",
+        title=f"{XSS_TEXT} Nghị quyết quy định mức chi công tác phí trên địa bàn tỉnh Lai Châu", issued=d(-3),
+        effective=d(1), status=vocab.IN_FORCE, fields=["Tài chính"], province="Lai Châu", scope=vocab.LOCAL)
+    other = _doc(
+        uid=OTHER_PROVINCE, number=f"31/{year}/NQ-HĐND", doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Sơn La",
+        title="Nghị quyết quy định mức chi tiếp khách trên địa bàn tỉnh Sơn La", issued=d(-2), status=vocab.IN_FORCE,
+        province="Sơn La", scope=vocab.LOCAL)
+    circular = dict(
+        uid=CIRCULAR, number="40/2017/TT-BTC", doc_type="Thông tư", issuer="Bộ Tài chính",
+        title="Thông tư quy định chế độ công tác phí, chế độ chi hội nghị", issued="2017-04-28",
+        effective="2017-07-01", fields=["Tài chính"], scope=vocab.CENTRAL)
+    return [(_local(monday - dt.timedelta(days=21)), _doc(**circular, status=vocab.IN_FORCE)),
+            (_local(monday + dt.timedelta(days=2)), central),
+            (_local(monday + dt.timedelta(days=3)), local),
+            (_local(monday + dt.timedelta(days=3), 11), other),
+            (_local(monday + dt.timedelta(days=4)), _doc(**circular, status=vocab.EXPIRED, expires=d(4)))]
+
+
+def build_weekly_instance(folder: Path) -> Path:
+    """The test knowledge base plus `weekly_news` of the last complete week."""
+    build_instance(folder)
+    conf = kbconfig.load(folder, environ={})
+    with Store(conf.db_path) as store:
+        for at, doc in weekly_news(digest_week()[1]):
+            with mock.patch("kb.store.now", return_value=at):
+                store.upsert(doc)
+        build.update(store, conf.index_dir)
+    return folder
+
+
 _BUILT: dict[str, Path] = {}
 
 
@@ -207,6 +270,13 @@ def kb_instance(tmp_path_factory) -> Path:
     if "kb" not in _BUILT:
         _BUILT["kb"] = build_instance(tmp_path_factory.mktemp("web-kb") / "instance")
     return _BUILT["kb"]
+
+
+@pytest.fixture(scope="session")
+def weekly_instance(tmp_path_factory) -> Path:
+    if "weekly" not in _BUILT:
+        _BUILT["weekly"] = build_weekly_instance(tmp_path_factory.mktemp("web-weekly") / "instance")
+    return _BUILT["weekly"]
 
 
 def make_app(instance: Path, **extra):

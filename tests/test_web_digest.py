@@ -1,0 +1,116 @@
+"""The weekly "Văn bản mới" digest as a page per ISO week: its sections on a known week of news (a new
+central decree assigning the provincial HĐND, a new resolution of the province, one of another province,
+a circular that expired), an empty week, bad and future weeks, and the form to receive it by e-mail."""
+import datetime as dt
+
+from kb.digest import EMPTY_WEEK
+from kb.subscriptions import iso_week
+from web_fixtures import (CENTRAL, CIRCULAR, LOCAL, OTHER_PROVINCE, VN_TZ, XSS_TEXT, digest_week, make_app,  # noqa: F401
+                          page, texts, weekly_instance)
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def client(weekly_instance):
+    return make_app(weekly_instance).test_client()
+
+
+def links(section) -> list[str]:
+    return [a["href"] for a in section.select("a")]
+
+
+def test_the_latest_digest_is_last_week(client):
+    week, _ = digest_week()
+    response = client.get("/van-ban-moi/tuan")
+    assert response.status_code == 302 and response.headers["Location"] == f"/van-ban-moi/tuan/{week}"
+
+
+def test_the_digest_of_a_week_lists_its_news_by_section(client):
+    week, monday = digest_week()
+    tree = page(client, f"/van-ban-moi/tuan/{week}")
+    sunday = monday + dt.timedelta(days=6)
+    number = int(week.split("W")[1])
+    assert tree.h1.get_text(strip=True) == (f"Văn bản mới – tuần {number}/{week[:4]} "
+                                            f"({monday.strftime('%d/%m')} – {sunday.strftime('%d/%m/%Y')})")
+    assert tree.select_one("a[aria-current=page]").get_text(strip=True) == "Văn bản mới"
+
+    central = tree.select_one("#trung-uong")
+    assert texts(central.select("h3")) == ["Nghị định"] and texts(central.select("h4")) == ["Nông nghiệp"]
+    assert links(central) == [f"/van-ban/{CENTRAL}"]
+
+    local = tree.select_one("#dia-phuong")
+    assert local.h2.get_text(strip=True) == "2. Văn bản mới của tỉnh Lai Châu"
+    assert links(local) == [f"/van-ban/{LOCAL}"]                   # not the resolution of Sơn La
+    assert XSS_TEXT in local.get_text() and not tree.find("script", src=False)
+
+    status = tree.select_one("#hieu-luc")
+    assert "Hết hiệu lực" in texts(status.select("h3"))
+    expired = status.find("h3", string="Hết hiệu lực").find_next("ul")
+    item = expired.find("a", href=f"/van-ban/{CIRCULAR}").find_parent("li")
+    assert item.select_one(".digest-note").get_text(strip=True).startswith("“Còn hiệu lực” → “Hết hiệu lực toàn bộ”")
+    came = status.find("h3", string="Có hiệu lực").find_next("ul")
+    assert came.find("a", href=f"/van-ban/{LOCAL}")
+
+    upcoming = tree.select_one("#sap-co-hieu-luc")
+    assert f"/van-ban/{CENTRAL}" in links(upcoming)
+
+    [assignment] = tree.select("#giao-hdnd .assignment")
+    assert assignment.find("a", href=f"/van-ban/{CENTRAL}#dieu-5").get_text(strip=True) == "Khoản 1 Điều 5 (Mức hỗ trợ)"
+    assert assignment.blockquote.get_text(strip=True) == \
+        "Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn."
+    assert tree.select_one("#giao-hdnd").find("a", href="/giao-hdnd-quy-dinh")
+
+
+def test_an_empty_week_says_so(client):
+    _, monday = digest_week()
+    week = iso_week(monday - dt.timedelta(days=14))
+    tree = page(client, f"/van-ban-moi/tuan/{week}")
+    assert tree.select_one(".digest-summary").get_text(strip=True) == EMPTY_WEEK
+    for section in ("#trung-uong", "#dia-phuong", "#hieu-luc", "#giao-hdnd"):
+        assert tree.select_one(section).select_one("p.muted").get_text(strip=True) == "Không có văn bản nào."
+
+
+def test_weeks_link_to_the_weeks_around_them(client):
+    week, monday = digest_week()
+    tree = page(client, f"/van-ban-moi/tuan/{week}")
+    previous = iso_week(monday - dt.timedelta(days=7))
+    current = iso_week(monday + dt.timedelta(days=7))
+    assert tree.find("a", rel="prev")["href"] == f"/van-ban-moi/tuan/{previous}"
+    assert tree.find("a", rel="next")["href"] == f"/van-ban-moi/tuan/{current}"
+    this_week = page(client, f"/van-ban-moi/tuan/{current}")        # the week in progress: so marked, no "next"
+    assert this_week.find("a", rel="next") is None
+    assert "Tuần chưa kết thúc" in this_week.select_one("p.notice").get_text()
+
+
+@pytest.mark.parametrize("week, message", [
+    ("2026-W99", "Năm 2026 không có tuần 99."),
+    ("tuan-truoc", "Tuần “tuan-truoc” không hợp lệ"),
+    ("<script>", "Tuần “<script>” không hợp lệ"),
+])
+def test_bad_weeks_are_a_404_that_says_why(client, week, message):
+    tree = page(client, f"/van-ban-moi/tuan/{week}", status=404)
+    assert message in tree.select_one(".error-message").get_text()
+
+
+def test_a_future_week_is_a_404(client):
+    today = dt.datetime.now(VN_TZ).date()
+    week = iso_week(today + dt.timedelta(days=14))
+    tree = page(client, f"/van-ban-moi/tuan/{week}", status=404)
+    assert "chưa bắt đầu" in tree.select_one(".error-message").get_text()
+
+
+def test_a_week_written_otherwise_redirects_to_its_address(client):
+    week, _ = digest_week()
+    response = client.get(f"/van-ban-moi/tuan/{week.replace('-W', 'w')}")
+    assert response.status_code == 301 and response.headers["Location"] == f"/van-ban-moi/tuan/{week}"
+
+
+def test_the_digest_page_offers_the_weekly_email(client):
+    week, _ = digest_week()
+    tree = page(client, f"/van-ban-moi/tuan/{week}")
+    form = tree.select_one("details#nhan-ban-tin form")
+    assert form["action"] == "/theo-doi/ban-tin" and form.find("input", attrs={"name": "csrf_token"})["value"]
+    assert form.find("input", attrs={"name": "email"}) and not form.find("input", attrs={"name": "frequency"})
+    recent = page(client, "/van-ban-moi")
+    assert recent.find("a", string="Bản tin tuần")["href"] == "/van-ban-moi/tuan"
