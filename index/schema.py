@@ -11,7 +11,7 @@ from whoosh import fields
 from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from kb.model import Document
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_ID = "__meta__"
 FIELD_SEPARATOR = "\x1f"   # joins multi-valued facet values (lĩnh vực) in one column
 
@@ -64,8 +64,9 @@ def records(doc: Document) -> list[dict]:
     out = [main]
     for art in doc.articles:
         art_head = f"Điều {art.number}. {art.heading or ''}".strip()
+        # The document's title is indexed once, on its own record; searches carry its score over
+        # to the document's articles (repeating it on every article made the index twice as big).
         out.append(dict(common, id=f"{doc.uid}#{art.anchor}", kind="article",
-                        title_a=heading, title_f=heading, title_b=heading,
                         head_a=art_head, head_f=art_head, head_b=art_head,
                         body_a=art.text, body_f=art.text, body_b=art.text,
                         anchor=art.anchor, art_number=art.number, artnum=art.number.lower(), art_heading=art.heading or "",

@@ -134,6 +134,9 @@ class _Table:
         docs = np.nonzero(self.kind == KIND_DOC)[0]
         self.doc_row[parent[docs]] = docs
         self.by_uid = {uid: int(self.doc_row[o]) for uid, o in ordinal.items() if self.doc_row[o] >= 0}
+        # each record's document record (n, a zero slot, for records without one)
+        rows = np.where(parent >= 0, self.doc_row[np.maximum(parent, 0)], -1)
+        self.doc_of = np.where(rows >= 0, rows, n).astype(np.int64)
         self.codes: dict[str, np.ndarray] = {}
         self.labels: dict[str, list[str]] = {}
         for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective", "artnum"):
@@ -308,6 +311,20 @@ class SearchService:
         return [int(i) for i in ids if table.kind[i] == KIND_DOC]
 
     # --- scoring -------------------------------------------------------------------------------
+    def _term(self, table: _Table, field: str, term: str, b: float) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, mask) of one term in one field over all records. A title term is indexed on the
+        document record only; its score and match are carried over to the document's articles."""
+        w = self.weights
+        ids, contrib = table.postings.bm25(field, term, w.k1, b, w.idf_floor)
+        scores = np.zeros(table.n + 1, dtype=np.float32)
+        scores[ids] = contrib
+        if field.startswith("title_"):
+            scores = scores[table.doc_of]          # n + 1 -> n: each record gets its document's score
+            return scores, scores > 0
+        mask = np.zeros(table.n, dtype=bool)
+        mask[ids] = True
+        return scores[: table.n], mask
+
     def _clause(self, table: _Table, clause: Clause) -> tuple[np.ndarray, np.ndarray]:
         """Scores and match mask of one word or phrase over title, heading and body."""
         w = self.weights
@@ -316,23 +333,20 @@ class SearchService:
         fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
         if len(clause.folded) == 1:
             for name, weight, b in fields:
-                ids, contrib = table.postings.bm25(f"{name}_f", clause.folded[0], w.k1, b, w.idf_floor)
-                scores[ids] += weight * contrib
-                mask[ids] = True
+                part, here = self._term(table, f"{name}_f", clause.folded[0], b)
+                scores += weight * part
+                mask |= here
             return scores, mask
         pairs = bigrams(clause.folded)
         for name, weight, b in fields:
-            here = None
+            here = np.ones(table.n, dtype=bool)
             part = np.zeros(table.n, dtype=np.float32)
             for pair in pairs:
-                ids, contrib = table.postings.bm25(f"{name}_b", pair, w.k1, b, w.idf_floor)
-                present = np.zeros(table.n, dtype=bool)
-                present[ids] = True
-                here = present if here is None else here & present
-                part[ids] += contrib
-            if here is not None:
-                scores[here] += weight * part[here]
-                mask |= here
+                contrib, present = self._term(table, f"{name}_b", pair, b)
+                here &= present
+                part += contrib
+            scores[here] += weight * part[here]
+            mask |= here
         return scores, mask
 
     def _evaluate(self, table: _Table, parsed: ParsedQuery, strict: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -365,13 +379,11 @@ class SearchService:
         if parsed.accented:
             for syl in {s for c in parsed.clauses for s in c.syllables}:
                 for name, weight, b in fields:
-                    ids, contrib = table.postings.bm25(f"{name}_a", syl, w.k1, b, w.idf_floor)
-                    total[ids] += w.accent * weight * contrib
+                    total += w.accent * weight * self._term(table, f"{name}_a", syl, b)[0]
         free = [s for group in parsed.groups for c in group if not c.phrase for s in c.folded]
         for pair in set(bigrams(free)):
             for name, weight, b in fields:
-                ids, contrib = table.postings.bm25(f"{name}_b", pair, w.k1, b, w.idf_floor)
-                total[ids] += w.bigram * weight * contrib
+                total += w.bigram * weight * self._term(table, f"{name}_b", pair, b)[0]
         for heading in heading_hints(parsed.text):
             pairs = bigrams(folded_syllables(heading))
             here = np.ones(table.n, dtype=bool)

@@ -230,3 +230,11 @@ def test_restriction_to_documents(kb):
     _, _, service = kb
     assert uids(service.search("hội đồng nhân dân", uids={"vbpl:188001"})) == ["vbpl:188001"]
     assert service.search("học phí", uids={"vbpl:law"}).total == 0
+
+
+def test_title_words_count_for_the_documents_articles(kb):
+    _, _, service = kb
+    # "tổ chức chính quyền" is only in the law's title, "dự toán" only in its Điều 15
+    result = service.search("tổ chức chính quyền dự toán", unit="article")
+    assert result.hits[0].uid == "vbpl:law" and result.hits[0].anchor == "dieu-15"
+    assert not result.fallback
