@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
-from werkzeug.exceptions import BadRequest, TooManyRequests
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, TooManyRequests
 
 CSRF_FIELD = "csrf_token"
 CSRF_MESSAGE = ("Biểu mẫu đã hết hạn hoặc trình duyệt không gửi cookie của trang này, nên yêu cầu bị từ chối "
@@ -71,6 +71,14 @@ def csrf_token() -> str:
 
 def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="%s" value="%s">') % (CSRF_FIELD, escape(csrf_token()))
+
+
+def check_size() -> None:
+    """Refuse a declared body beyond MAX_CONTENT_LENGTH on every route, before anything reads it
+    (Werkzeug refuses it too, but only when a view reads the body; a chunked body is cut when read)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        raise RequestEntityTooLarge()
 
 
 def check_csrf() -> None:
@@ -180,6 +188,7 @@ def init_app(app: Flask) -> None:
         "check": RateLimiter(int(app.config["CHECK_LIMIT"]), window),
     }
     app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
+    app.before_request(check_size)
     app.before_request(check_csrf)
 
     @app.after_request
