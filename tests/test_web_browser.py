@@ -1,7 +1,12 @@
 """The web UI in a real browser: Debian's headless Chromium driven by Selenium through
 /usr/bin/chromedriver (never a downloaded browser), against the app served by waitress on
 127.0.0.1. It searches from the focused box, clicks a facet, opens a document, follows article
-anchors, checks the phone layout, and saves screenshots under test-artifacts/."""
+anchors, checks the phone layout, follows a search by e-mail and confirms it, checks a draft's legal
+bases, and saves screenshots under test-artifacts/. The Content-Security-Policy is in force: any
+inline script or style would show as a console error."""
+import email
+import email.policy
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -9,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from web_fixtures import RESOLUTION, app, kb_instance  # noqa: F401
+from web_fixtures import RESOLUTION, copy_instance, digest_week, kb_instance, make_app, weekly_instance  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -20,6 +25,18 @@ pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
     reason="Chromium is not installed: apt-get install chromium chromium-driver (.ci/run installs them)",
 )
+
+
+@pytest.fixture(scope="module")
+def instance(weekly_instance, tmp_path_factory):
+    """A copy of the test knowledge base (with a week of news) whose e-mails go to an outbox folder."""
+    return copy_instance(weekly_instance, tmp_path_factory.mktemp("browser") / "instance",
+                         '[mail]\noutbox = "outbox"\n')
+
+
+@pytest.fixture(scope="module")
+def app(instance):
+    return make_app(instance)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +175,97 @@ def test_scraped_script_does_not_run(browser, base_url):
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text
     assert "<script>alert(1)</script>" in driver.find_element("css selector", "h1").text
+
+
+def test_follow_a_search_by_email_and_confirm_it(browser, base_url, instance):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    driver.get(base_url + "/")
+    driver.switch_to.active_element.send_keys("học phí", Keys.ENTER)
+    wait(driver, lambda d: "q=" in d.current_url)
+    box = driver.find_element(By.CSS_SELECTOR, "details#theo-doi")
+    assert box.get_attribute("open") is None                      # folded until wanted
+    box.find_element(By.TAG_NAME, "summary").click()
+    form = box.find_element(By.TAG_NAME, "form")
+    form.find_element(By.NAME, "email").send_keys("ban.vhxh@laichau.gov.vn")
+    form.find_element(By.NAME, "label").send_keys("Học phí – kỳ họp cuối năm")
+    form.find_element(By.CSS_SELECTOR, "input[name=frequency][value=weekly]").click()
+    driver.save_screenshot(str(ARTIFACTS / "browser-follow-form.png"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Kiểm tra hộp thư của bạn")
+    assert driver.find_element(By.CSS_SELECTOR, ".mail-sent").text == "Đã gửi thư xác nhận tới ban.vhxh@laichau.gov.vn."
+    assert "hằng tuần" in driver.find_element(By.CSS_SELECTOR, ".sub-summary").text
+    driver.save_screenshot(str(ARTIFACTS / "browser-follow-sent.png"))
+
+    [eml] = (instance / "outbox").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    confirm = urlsplit(re.search(r"https?://\S+/theo-doi/xac-nhan/\S+", text).group(0)).path
+    driver.get(base_url + confirm)
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Xác nhận đăng ký theo dõi"
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Đã xác nhận")
+    driver.save_screenshot(str(ARTIFACTS / "browser-follow-confirmed.png"))
+    driver.find_element(By.PARTIAL_LINK_TEXT, "quản lý").click()
+    wait(driver, lambda d: "/theo-doi/cua-toi/" in d.current_url)
+    assert "Đang theo dõi" in driver.find_element(By.CSS_SELECTOR, "table.subs").text
+    driver.save_screenshot(str(ARTIFACTS / "browser-follow-manage.png"))
+    assert not severe_console_errors(driver)
+
+
+DRAFT = """Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;
+Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;
+Căn cứ Nghị định số 81/2021/NĐ-CP ngày 28 tháng 8 năm 2021 của Chính phủ quy định về cơ chế thu, quản lý học phí;
+Căn cứ Nghị quyết số 05/2023/NQ-HĐND ngày 20 tháng 7 năm 2023 của Hội đồng nhân dân tỉnh Lai Châu;
+Xét Tờ trình số 45/TTr-UBND ngày 01 tháng 6 năm 2026 của Ủy ban nhân dân tỉnh;"""
+
+
+def test_check_a_pasted_draft(browser, base_url):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(base_url + "/")
+    driver.find_element(By.LINK_TEXT, "Kiểm tra căn cứ").click()
+    wait(driver, lambda d: d.current_url.endswith("/kiem-tra-can-cu"))
+    driver.find_element(By.NAME, "text").send_keys(DRAFT)
+    date = driver.find_element(By.NAME, "on")
+    date.clear()
+    date.send_keys("01/01/2025")
+    driver.save_screenshot(str(ARTIFACTS / "browser-check-form.png"))
+    driver.find_element(By.CSS_SELECTOR, "form#check-form button.primary").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "table.report"))
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.report tbody tr")
+    assert len(rows) == 5
+    assert [r.get_attribute("class") for r in rows] == ["sev-warning", "sev-ok", "sev-error", "sev-warning", "sev-info"]
+    assert "Ngày ban hành ghi trong dự thảo (28/08/2021)" in rows[2].text
+    header = driver.find_element(By.CSS_SELECTOR, "table.report thead").text
+    assert "Tình trạng ngày 01/01/2025" in header
+    copy = driver.find_element(By.CSS_SELECTOR, "[data-copy-table]")
+    assert copy.is_displayed()                                    # app.js ran under the CSP and offers copying
+    copy.click()
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".copy-status").text)
+    driver.save_screenshot(str(ARTIFACTS / "browser-check-report.png"))
+    driver.set_window_size(390, 844)
+    try:
+        width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], width                        # the wide table scrolls inside its box
+        driver.save_screenshot(str(ARTIFACTS / "browser-phone-check.png"))
+    finally:
+        driver.set_window_size(1366, 900)
+    assert not severe_console_errors(driver)
+
+
+def test_digest_and_delegations_pages(browser, base_url):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(base_url + f"/van-ban-moi/tuan/{digest_week()[0]}")
+    assert driver.find_element(By.CSS_SELECTOR, "#giao-hdnd blockquote").text.startswith("Hội đồng nhân dân cấp tỉnh")
+    driver.save_screenshot(str(ARTIFACTS / "browser-digest.png"))
+    driver.find_element(By.LINK_TEXT, "Giao HĐND quy định").click()
+    wait(driver, lambda d: "/giao-hdnd-quy-dinh" in d.current_url)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "ol.delegations > li")) == 3
+    driver.save_screenshot(str(ARTIFACTS / "browser-delegations.png"))
+    assert not severe_console_errors(driver)
