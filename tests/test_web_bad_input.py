@@ -114,3 +114,72 @@ def test_wrong_method_is_a_405_page(client):
     response = client.post("/tim-kiem", data={"q": "x"})
     assert response.status_code == 405
     assert client.post("/api/search").get_json()["status"] == 405
+
+
+# --- the pages added for alerts, the checker and the delegation tracker ------------------------------
+@pytest.mark.parametrize("raw,problem", CASES, ids=IDS)
+def test_follow_and_delegation_pages_never_fail(client, raw, problem):
+    for url in ("/theo-doi/tim-kiem?", "/giao-hdnd-quy-dinh?"):
+        response = client.get(url + raw)
+        assert response.status_code in (200, 400), (url, response.status_code)
+        assert response.mimetype == "text/html"
+    response = client.get("/api/delegations?" + raw)
+    assert response.status_code in (200, 400) and response.get_json()["status" if response.status_code == 400
+                                                                       else "count"] is not None
+
+
+@pytest.fixture(scope="module")
+def writable_client(kb_instance, tmp_path_factory):
+    from web_fixtures import copy_instance, make_app
+    folder = copy_instance(kb_instance, tmp_path_factory.mktemp("bad-input") / "instance", '[mail]\noutbox = "outbox"\n')
+    return make_app(folder, SUBSCRIBE_LIMIT=0, CHECK_LIMIT=0).test_client()
+
+
+@pytest.mark.parametrize("raw,problem", CASES[::3], ids=IDS[::3])
+def test_subscribing_to_any_search_is_a_page_or_a_refusal(writable_client, raw, problem):
+    token = page(writable_client, "/kiem-tra-can-cu").find("input", attrs={"name": "csrf_token"})["value"]
+    response = writable_client.post("/theo-doi/tim-kiem?" + raw, data={"csrf_token": token, "email": "a@b.vn"})
+    assert response.status_code in (200, 400), response.status_code
+    tree = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert tree.h1.get_text(strip=True) in ("Kiểm tra hộp thư của bạn", "Bạn đã theo dõi mục này", "Theo dõi tìm kiếm này")
+
+
+@pytest.mark.parametrize("data", [
+    {"email": "a@b.vn", "label": "\x00\x1b[31m", "frequency": "daily"},
+    {"email": "a@b.vn\r\nBcc: x@y.vn"},
+    {"email": "a" * 10_000 + "@b.vn"},
+    {"email": "ä@b.vn"},
+    {"email": ["a@b.vn", "c@d.vn"]},
+    {"frequency": "\x00"},
+])
+def test_odd_subscription_fields_are_refused_or_cleaned(writable_client, data):
+    token = page(writable_client, "/kiem-tra-can-cu").find("input", attrs={"name": "csrf_token"})["value"]
+    response = writable_client.post(f"/theo-doi/van-ban/{LAW}", data={"csrf_token": token, **data})
+    assert response.status_code in (200, 400)
+    if "\r\n" in str(data.get("email")) or "ä" in str(data.get("email")):
+        assert response.status_code == 400
+
+
+@pytest.mark.parametrize("text, on", [
+    ("\x00" * 1000, ""), ("Căn cứ " * 10_000, "01/01/2025"), ("Căn cứ Luật số /QH; Nghị định số ;;; ngày 99 tháng 99 năm 9999", ""),
+    ("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;", "\x00"), ("Căn cứ", "9999-99-99"), ("Căn cứ", "0/0/0"),
+    ("\ud800" if False else "Điều 5 " * 5000, "01/01/0001"),
+])
+def test_any_pasted_text_or_date_is_a_report_or_a_refusal(writable_client, text, on):
+    token = page(writable_client, "/kiem-tra-can-cu").find("input", attrs={"name": "csrf_token"})["value"]
+    response = writable_client.post("/kiem-tra-can-cu", data={"csrf_token": token, "text": text, "on": on})
+    assert response.status_code in (200, 400), response.status_code
+    api = writable_client.post("/api/check", json={"text": text, "on": on or None})
+    assert api.status_code in (200, 400) and api.mimetype == "application/json"
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/theo-doi/xac-nhan/%00", 400), ("/theo-doi/huy/" + "x" * 5_000, 400), ("/theo-doi/cua-toi/.", 400),
+    ("/theo-doi/cua-toi/%FF%FE.%FF", 400), ("/theo-doi/van-ban/%00", 404), ("/van-ban-moi/tuan/%00", 404),
+    ("/van-ban-moi/tuan/0000-W01", 404), ("/van-ban-moi/tuan/9999-W52", 404), ("/van-ban-moi/tuan/2025-W00", 404),
+    ("/van-ban-moi/tuan/" + "9" * 500 + "-W01", 404),
+])
+def test_odd_paths_of_the_new_pages(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code)
+    assert response.mimetype == "text/html"

@@ -10,6 +10,7 @@ page waits for up to CONFIRM_MAIL_WAIT seconds; if the mail server cannot be rea
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -173,14 +174,26 @@ def follow_digest():
 
 
 # --- the links in the e-mails --------------------------------------------------------------------
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,200}")
+
+
+def checked_token(token: str, action: str) -> str:
+    """The token when it is made of the characters a token has; else the library's TokenError for an
+    invalid link (kb.subscriptions.read_token fails with TypeError on non-ASCII text)."""
+    if not _TOKEN.fullmatch(token or ""):
+        subs.read_token(kb_config(), "", action)        # raises TokenError("Liên kết không hợp lệ: …")
+    return token
+
+
 def _token_error(exc: TokenError, token: str, action: str):
     """400 for a forged or damaged link, 410 for an expired one."""
     expired = False
-    try:
-        subs.read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
-        expired = True
-    except TokenError:
-        pass
+    if _TOKEN.fullmatch(token or ""):
+        try:
+            subs.read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            expired = True
+        except TokenError:
+            pass
     status = 410 if expired else 400
     return render_template("link_error.html", message=str(exc), expired=expired, status=status), status
 
@@ -218,6 +231,7 @@ def confirm(token: str):
     store = _store_for_links()
     config = kb_config()
     try:
+        checked_token(token, "confirm")
         if request.method == "POST":
             sub = subs.confirm(store, config, token)
             return render_template("confirmed.html", sub=sub, links=_links(sub),
@@ -245,7 +259,7 @@ def unsubscribe(token: str):
     store = _store_for_links()
     config = kb_config()
     try:
-        payload = subs.read_token(config, token, "unsubscribe")
+        payload = subs.read_token(config, checked_token(token, "unsubscribe"), "unsubscribe")
         if request.method == "POST":
             ended = subs.unsubscribe(store, config, token)
             target = safe_next(request.form.get("next"), "")
@@ -269,7 +283,7 @@ def manage(token: str):
     store = _store_for_links()
     config = kb_config()
     try:
-        email, items = subs.token_subscriptions(store, config, token)
+        email, items = subs.token_subscriptions(store, config, checked_token(token, "manage"))
     except TokenError as exc:
         return _token_error(exc, token, "manage")
     rows = [{"sub": s, "links": _links(s), "frequency": FREQUENCY_LABELS.get(s.frequency, s.frequency)}

@@ -50,7 +50,10 @@ def week(week: str):
         return first_run_page()
     day = today()
     try:
-        start, _ = parse_week(week)
+        try:
+            start, _ = parse_week(week)
+        except (OverflowError, ValueError):           # year 9999: its Sunday is past the last date
+            raise DigestError(f"Tuần “{week}” chưa bắt đầu (hôm nay là {day.strftime('%d/%m/%Y')}).") from None
         canonical = iso_week(start)
         if week != canonical:
             return redirect(url_for("digest.week", week=canonical), 301)
