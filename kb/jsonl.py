@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,43 +48,81 @@ class ImportReport:
                 self.unchanged += 1
 
 
-def open_text(path: str | Path) -> tuple[IO[str], IO[bytes]]:
-    """A text reader for a .jsonl or .jsonl.gz file, and the raw file (whose tell() is progress)."""
-    raw = open(path, "rb")
-    if str(path).endswith(".gz"):
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict"), raw
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict"), raw
+MAX_DEPTH = 64          # objects and lists nested deeper than this are refused (the schema needs 4)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict | str]]:
-    """(line number, parsed object) or (line number, error reason) for each non-blank line."""
-    text, raw = open_text(path)
-    with text:
+    """(line number, parsed object) or (line number, error reason) for each non-blank line.
+
+    Each line is decoded and parsed on its own, so a line that is not UTF-8 or not JSON is rejected
+    and the next line is read as usual. Line ends are those of text mode (\\n, \\r\\n or \\r)."""
+    raw = open(path, "rb")
+    binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if str(path).endswith(".gz") else raw
+    with raw, binary:
         position = 0
         number = 0
         while True:
             try:
-                line = text.readline()
-            except UnicodeDecodeError as exc:
-                number += 1
-                yield number, f"not UTF-8 text ({exc.reason})"
-                return
+                chunk = binary.readline()
             except (OSError, EOFError) as exc:  # truncated or corrupt gzip
                 yield number + 1, f"the file is damaged: {exc}"
                 return
-            if not line:
+            if not chunk:
                 break
-            number += 1
             if progress:
                 now = raw.tell()
                 progress(now - position)
                 position = now
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            for data in chunk.splitlines() or [b""]:
+                number += 1
+                try:
+                    line = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield number, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+                    continue
+                if not line.strip():
+                    continue
+                yield number, _parse(line)
+
+
+def _parse(line: str) -> dict | str:
+    """The JSON value of a line, or why it cannot be stored."""
+    try:
+        value = json.loads(line, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+    except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
+        return f"not valid JSON ({exc})"
+    return _unstorable(value) or value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _unstorable(value) -> str | None:
+    """Why a parsed value cannot be stored as JSON text (too deep, a lone surrogate, an infinite number)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "not valid JSON (a number too large to store)"
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+                stack.append((child, depth + 1))
+    return None
 
 
 def import_file(store: Store, path: str | Path, progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -110,9 +150,9 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
                 report.articles += len(doc.articles)
                 batch.append(doc)
             elif "article_id" in item:
-                _add_article(groups, item)
+                _add_article(groups, _corpus_fields(item), number)
             elif item.get("doc_number") or item.get("doc_title"):
-                doc = _corpus_document(item)
+                doc = _corpus_document(_corpus_fields(item))
                 report.articles += len(doc.articles)
                 batch.append(doc)
             else:
@@ -124,21 +164,27 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
             flush()
     flush()
     for group in groups.values():
-        doc = group.document()
+        try:
+            doc = group.document()
+        except RecordError as exc:   # reported on the line that began the document
+            report.rejected.append((group.line, str(exc)))
+            continue
         report.articles += len(doc.articles)
         batch.append(doc)
         if len(batch) >= BATCH:
             flush()
     flush()
+    report.rejected.sort()
     return report
 
 
 class _Group:
     """The articles of one document met in an article-level file, in file order."""
 
-    def __init__(self, uid: str, meta: dict):
+    def __init__(self, uid: str, meta: dict, line: int):
         self.uid = uid
         self.meta = meta
+        self.line = line
         self.articles: list[Article] = []
         self.fields: list[str] = []
 
@@ -162,7 +208,26 @@ def _source_of(item: dict) -> str:
     return "import"
 
 
-def _add_article(groups: dict[str, _Group], item: dict) -> None:
+# The fields of article and corpus document records that hold text (a number is taken as its text).
+_CORPUS_TEXT_FIELDS = ("id", "doc_id", "doc_number", "doc_title", "doc_type", "issuer", "article_id", "title",
+                       "text", "chapter", "de_muc", "signer", "status", "field", "gazette_number", "gazette_date")
+
+
+def _corpus_fields(item: dict) -> dict:
+    """An article or corpus document record whose text fields are strings; RecordError naming any other."""
+    checked = dict(item)
+    for name in _CORPUS_TEXT_FIELDS:
+        value = item.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            checked[name] = str(value)
+        else:
+            raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+    return checked
+
+
+def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
     doc_id = item.get("doc_id") or (slug(item["doc_number"]) if item.get("doc_number") else None)
     if not doc_id:
         raise RecordError("article record names no document (its 'doc_id' and 'doc_number' are empty)")
@@ -174,7 +239,9 @@ def _add_article(groups: dict[str, _Group], item: dict) -> None:
     if group is None:
         for name in ("issued_date", "effective_date"):
             _date(item, name)  # reject a bad date on the line that carries it
-        group = groups[uid] = _Group(uid, item)
+        if not any(" ".join(nfc(item.get(name) or "").split()) for name in ("doc_title", "doc_number")):
+            raise RecordError("article record gives its document neither a 'doc_title' nor a 'doc_number'")
+        group = groups[uid] = _Group(uid, item, line)
     heading = item.get("title")
     body = nfc(text).strip()
     if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first

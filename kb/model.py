@@ -159,7 +159,7 @@ class Document:
                 signers=[Signer(**_obj(s, Signer)) for s in _list(data, "signers")],
                 issued=_date(data, "issued"), effective=_date(data, "effective"), expires=_date(data, "expires"),
                 status=_opt_str(data, "status") or vocab.UNKNOWN,
-                fields=[nfc(str(f)) for f in _list(data, "fields")],
+                fields=[nfc(_text(f, "'fields'")) for f in _list(data, "fields")],
                 scope=_opt_str(data, "scope"), province=_opt_str(data, "province"),
                 gazette=_opt_str(data, "gazette"),
                 text=_opt_str(data, "text") or "",
@@ -167,8 +167,8 @@ class Document:
                 relations=[Relation(**_obj(r, Relation)) for r in _list(data, "relations")],
                 attachments=[Attachment(**_obj(a, Attachment)) for a in _list(data, "attachments")],
                 source_updated=_opt_str(data, "source_updated"),
-                provenance=dict(data.get("provenance") or {}),
-                extra=dict(data.get("extra") or {}),
+                provenance=_mapping(data, "provenance", values=str),
+                extra=_mapping(data, "extra"),
             )
         except TypeError as exc:  # a nested object with a missing or extra key
             raise RecordError(str(exc)) from None
@@ -244,13 +244,42 @@ def _list(data: dict, name: str) -> list:
 
 
 def _obj(value, kind) -> dict:
+    name = kind.__name__.lower()
     if not isinstance(value, dict):
-        raise RecordError(f"each {kind.__name__.lower()} must be a JSON object")
+        raise RecordError(f"each {name} must be a JSON object")
     allowed = {f.name for f in fields(kind)}
     extra = set(value) - allowed
     if extra:
-        raise RecordError(f"unknown {kind.__name__.lower()} field(s): {', '.join(sorted(extra))}")
-    return value
+        raise RecordError(f"unknown {name} field(s): {', '.join(sorted(extra))}")
+    checked = {}
+    for key, item in value.items():   # every field of a signer, article, relation, attachment is text…
+        if key == "scanned":           # …but this flag
+            if not isinstance(item, bool):
+                raise RecordError(f"'{name}.scanned' must be true or false")
+            checked[key] = item
+        else:
+            checked[key] = None if item is None else _text(item, f"'{name}.{key}'")
+    return checked
+
+
+def _text(value, what: str) -> str:
+    """A string value; a number is taken as its decimal text; anything else is a RecordError."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise RecordError(f"{what} must be a string, not {type(value).__name__}")
+
+
+def _mapping(data: dict, name: str, values: type | None = None) -> dict:
+    value = data.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(f"'{name}' must be a JSON object")
+    if values is not None and not all(isinstance(v, values) for v in value.values()):
+        raise RecordError(f"the values of '{name}' must be strings")
+    return dict(value)
 
 
 def _date(data: dict, name: str) -> str | None:

@@ -22,9 +22,9 @@ def nfc(text: str) -> str:
     """NFC-normalise, drop control and zero-width characters, turn NBSP into a space."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)
-    text = _ZERO_WIDTH.sub("", text)
+    text = _ZERO_WIDTH.sub("", text)   # removed before composing: "e\x01\u0301" must become "é"
+    text = unicodedata.normalize("NFC", text)
     return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -113,7 +113,7 @@ def relation_type(label: str | int | None) -> str:
     """Canonical relation type for a source label, a vbpl code or a canonical name; 'lien_quan' otherwise."""
     if label is None:
         return "lien_quan"
-    if isinstance(label, int) or (isinstance(label, str) and label.strip().isdigit()):
+    if isinstance(label, int) or (isinstance(label, str) and label.strip().isdecimal()):
         return VBPL_REFERENCE_TYPES.get(int(label), "lien_quan")
     if label in RELATION_TYPES:
         return label
