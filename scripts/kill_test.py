@@ -73,6 +73,7 @@ PHASES = ("startup", "storing", "indexing", "after")
 SEARCHES = [("", "document"), ("quy định", "document"), ("nghị quyết hội đồng nhân dân", "document"),
             ("trách nhiệm", "article"), ("thuế", "article")]
 REAL_IDS = ("187649", "19761", "188001")
+PAGE_SIZE = 10          # vbpl.page_size of every run: several pages, so a kill can land between two
 
 
 # --- the recorded refresh --------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def environment(instance: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     # the `kb` of this checkout, even when the virtualenv's editable install points at another one
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env.update(KB_INSTANCE=str(instance), KB_RELEVANCE_ALL="true", KB_VBPL_PAGE_SIZE="10",
+    env.update(KB_INSTANCE=str(instance), KB_RELEVANCE_ALL="true", KB_VBPL_PAGE_SIZE=str(PAGE_SIZE),
                KB_REFRESH_ATTACHMENTS="false", KB_HTTP_DELAY="0", KB_HTTP_RETRIES="0", KB_HTTP_TIMEOUT="5")
     return env
 
@@ -470,11 +471,18 @@ def prepare(args) -> tuple[list[Variant], dict[str, Path], Path]:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         result = run_kb(["refresh", "vbpl", "--base-url", url, "--record", str(recording), "--no-index"],
                         work / "scratch-record")
+        if result.returncode != 0:
+            sys.exit(f"recording the refresh failed: {result.stdout}{result.stderr}")
+        # A walk that resumes in the middle reads past the end once more than a fresh walk does (the gateway
+        # answers a page past the end with page 1 again, new to a walk that began later): record those pages.
+        from scrapers.http import Fetcher
+        fetcher = Fetcher(delay=0, retries=0, record_dir=recording)
+        last = -(-len(gateway.items) // PAGE_SIZE)
+        for page in range(last + 1, last + 4):
+            fetcher.request("POST", f"{url}/doc/all", json_body={"pageNumber": page, "pageSize": PAGE_SIZE})
         server.shutdown()
         server.server_close()
         url_file.write_text(url, encoding="utf-8")
-        if result.returncode != 0:
-            sys.exit(f"recording the refresh failed: {result.stdout}{result.stderr}")
         print(f"recorded: {result.stdout.strip()} ({len(list(recording.glob('*.json')))} responses)", flush=True)
         shutil.rmtree(work / "scratch-record")
 
