@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.articles import split_articles
 from kb.text import nfc
 from scrapers.base import FileRef, html_to_text
 
@@ -157,3 +158,18 @@ def _tidy(text: str) -> str:
     """NFC, whitespace collapsed inside lines, no empty lines."""
     lines = (" ".join(line.split()) for line in nfc(text).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def apply(doc, ref: FileRef, got: Extracted, source: str) -> bool:
+    """Record what one attachment gave: flag it scanned, take its text as the document's text
+    (split into articles), or note why it gave none. True when the document got its text."""
+    for att in doc.attachments:
+        if att.name == ref.name:
+            att.scanned = got.scanned
+    if got.text:
+        doc.text = got.text
+        doc.articles = split_articles(got.text)
+        return True
+    if got.note:
+        doc.extra.setdefault(source, {}).setdefault("file_notes", {})[ref.name] = got.note
+    return False

@@ -32,7 +32,6 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 
 from kb import vocab
-from kb.articles import split_articles
 from kb.model import Attachment, Document
 from kb.text import fold
 from scrapers import attachments
@@ -198,11 +197,6 @@ class CongbaoSource(Source):
             for ref in attachments.preferred(files):
                 got_response = self.fetcher.get(ref.url, headers=referer)
                 got = attachments.extract_text(got_response.content, ref.name, got_response.content_type, ocr=self.ocr)
-                for att in doc.attachments:
-                    if att.name == ref.name:
-                        att.scanned = got.scanned
-                if got.text:
-                    doc.text = got.text
-                    doc.articles = split_articles(got.text)
+                if attachments.apply(doc, ref, got, NAME):
                     break
         return doc

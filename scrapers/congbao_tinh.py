@@ -32,7 +32,6 @@ from urllib.parse import unquote, urljoin
 from bs4 import BeautifulSoup
 
 from kb import vocab
-from kb.articles import split_articles
 from kb.model import Attachment, Document
 from kb.numbers import parse_number
 from kb.text import fold
@@ -250,13 +249,6 @@ class CongbaoTinhSource(Source):
             for ref in attachments.preferred([FileRef(**f) for f in entry.data.get("files") or []]):
                 response = self.fetcher.get(ref.url, robots=True)
                 got = attachments.extract_text(response.content, ref.name, response.content_type, ocr=self.ocr)
-                for att in doc.attachments:
-                    if att.name == ref.name:
-                        att.scanned = got.scanned
-                if got.text:
-                    doc.text = got.text
-                    doc.articles = split_articles(got.text)
+                if attachments.apply(doc, ref, got, NAME):
                     break
-                if got.note:
-                    doc.extra[NAME].setdefault("file_notes", {})[ref.name] = got.note
         return doc

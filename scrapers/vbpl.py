@@ -327,13 +327,6 @@ class VbplSource(Source):
         for ref in attachments.preferred(readable):
             response = self.fetcher.get(ref.url)       # presigned, expiring URL: fetched now, never stored
             got = attachments.extract_text(response.content, ref.name, response.content_type, ocr=self.ocr)
-            for att in doc.attachments:
-                if att.name == ref.name:
-                    att.scanned = got.scanned
-            if got.text:
-                doc.text = got.text
-                doc.articles = split_articles(got.text)
+            if attachments.apply(doc, ref, got, "vbpl"):
                 doc.extra["vbpl"]["body"] = f"file {ref.name}"
                 return
-            if got.note:
-                doc.extra["vbpl"].setdefault("file_notes", {})[ref.name] = got.note
