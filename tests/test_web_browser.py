@@ -80,9 +80,12 @@ def monkeypatch_module():
     patch.undo()
 
 
-def wait(driver, condition, timeout=10):
+def wait(driver, condition, timeout=20):
+    """Until `condition` holds; an element of the page being left (stale) counts as "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(condition)
 
 
 def in_viewport(driver, element_id: str) -> dict:
