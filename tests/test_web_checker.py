@@ -287,3 +287,14 @@ def test_a_long_pasted_draft_is_accepted(client):
     assert len(long_draft.encode()) > 500_000                       # beyond Werkzeug's default form field limit
     response = check(client, {"text": long_draft, "on": "01/01/2025"})
     assert response.status_code == 200 and len(table(parse(response))) == 8
+
+
+def test_the_documented_request_example_works(client, spec):
+    operation = spec["paths"]["/api/check"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    request_schema = spec["components"]["schemas"]["CheckRequest"]
+    assert set(example) <= set(request_schema["properties"]) and set(request_schema["required"]) <= set(example)
+    body = conforms(client.post("/api/check", json=example), spec, "/api/check", "post")
+    assert body["on"] == example["on"] and body["citations"][0]["document"]["uid"] == LAW
+    form_fields = set(operation["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"])
+    assert form_fields == {"file", "text", "on"}
