@@ -133,9 +133,9 @@ def parse_week(text: str) -> tuple[dt.date, dt.date]:
         raise DigestError(f"Tuần “{text}” không hợp lệ: viết theo dạng năm-W số tuần, ví dụ 2026-W10.")
     try:
         monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError:
+        return monday, monday + dt.timedelta(days=6)
+    except (ValueError, OverflowError):
         raise DigestError(f"Năm {m.group(1)} không có tuần {int(m.group(2))}.") from None
-    return monday, monday + dt.timedelta(days=6)
 
 
 def last_week(today: dt.date) -> str:

@@ -318,7 +318,7 @@ def read_token(config: Config, token: str, action: str, at: dt.datetime | None =
     body, _, signature = (token or "").strip().partition(".")
     if not body or not signature or len(token) > 2000:
         raise invalid
-    if not hmac.compare_digest(_sign(config, body), signature):
+    if not hmac.compare_digest(_sign(config, body).encode(), signature.encode("utf-8", "replace")):
         raise invalid
     try:
         payload = json.loads(_unb64(body))

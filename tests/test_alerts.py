@@ -383,7 +383,8 @@ def test_tokens_forged_misused_expired_or_foreign_are_refused(kb, tmp_path):
     good = token(subs.confirm_url(config, sub))
     body, sig = good.split(".")
     forged_payload = subs._b64(json.dumps({"a": "confirm", "e": "a@laichau.example", "s": sub.id, "x": 0}).encode())
-    for bad in (f"{body}.{sig[:-2]}xy", f"{forged_payload}.{sig}", body, "", "abc.def", good + "x"):
+    for bad in (f"{body}.{sig[:-2]}xy", f"{forged_payload}.{sig}", body, "", "abc.def", good + "x",
+                f"{body}.{sig[:-1]}đ", "ừ.ừ"):
         with pytest.raises(TokenError, match="Liên kết không hợp lệ"):
             confirm(store, config, bad)
     with pytest.raises(TokenError, match="Liên kết không hợp lệ"):       # a confirmation is no unsubscribe

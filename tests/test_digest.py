@@ -147,6 +147,8 @@ def test_weeks():
     assert last_week(dt.date(2026, 3, 8)) == "2026-W09"
     with pytest.raises(DigestError, match="Năm 2026 không có tuần 60"):
         parse_week("2026-W60")
+    with pytest.raises(DigestError, match="Năm 9999 không có tuần 52"):   # its Sunday is past date.max
+        parse_week("9999-W52")
     with pytest.raises(DigestError, match="Tuần “tuần 10” không hợp lệ"):
         parse_week("tuần 10")
 
