@@ -90,14 +90,23 @@ def needs_rebuild(index_dir: Path) -> str | None:
     return None
 
 
+REBUILD_WAIT = 3600.0   # seconds a command that needs the index waits for another process's rebuild
+
+
 @contextmanager
-def _rebuild_lock(index_dir: Path):
+def _rebuild_lock(index_dir: Path, wait: float = 0.0):
+    """Only one rebuild at a time. `wait` > 0: wait that long for another process's rebuild."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
     with open(index_dir / ".rebuild.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexError_("a rebuild of the index is already running") from None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexError_("a rebuild of the index is already running") from None
+                time.sleep(0.2)
         yield
 
 
@@ -107,10 +116,15 @@ def _meta_record(event_id: int) -> dict:
 
 
 def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | None = None,
-            procs: int = 1) -> int:
-    """Build a new generation from every stored document and make it current. Returns the count."""
+            procs: int = 1, if_needed: bool = False) -> int:
+    """Build a new generation from every stored document and make it current. Returns the count.
+
+    if_needed: the caller found the index missing or outdated; it waits for a rebuild another
+    process is running, and builds only if the index still needs it afterwards."""
     index_dir = Path(index_dir)
-    with _rebuild_lock(index_dir):
+    with _rebuild_lock(index_dir, wait=REBUILD_WAIT if if_needed else 0.0):
+        if if_needed and needs_rebuild(index_dir) is None:
+            return update(store, index_dir)
         event_id = store.last_event_id()   # events after this are applied by the next update
         name = f"g-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         path = index_dir / name
@@ -156,7 +170,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0,
     index_dir = Path(index_dir)
     reason = needs_rebuild(index_dir)
     if reason:
-        return rebuild(store, index_dir, progress)
+        return rebuild(store, index_dir, progress, if_needed=True)
     ix = open_index(index_dir)
     try:
         writer = ix.writer(timeout=timeout, delay=0.25, compound=False)

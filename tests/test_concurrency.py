@@ -204,9 +204,6 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert store.runs() == [] and store.count() == 9
 
 
-@pytest.mark.xfail(strict=True, reason="a command that finds the index missing or of an old schema while another "
-                                       "process rebuilds it fails with 'a rebuild of the index is already running' "
-                                       "instead of waiting for that rebuild (kbcli/sync.py, index/build.py)")
 def test_an_alerts_run_waits_for_a_rebuild_of_the_index_running_in_another_process(site, inbox):
     # After an upgrade that changes the index schema (or with the index deleted), the first command to
     # update the index rebuilds it, which takes minutes on a real corpus; `kb alerts run` from cron meanwhile
