@@ -5,6 +5,7 @@ and required-element lookups that raise `LayoutChanged`, signer and province spl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -17,7 +18,7 @@ from kb import vocab
 from kb.model import Document, parse_date
 from kb.numbers import parse_number
 from kb.text import fold, nfc
-from scrapers.errors import LayoutChanged
+from scrapers.errors import BadResponse, LayoutChanged
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -291,3 +292,22 @@ def file_kind(name: str, hint: str | None = None) -> str:
 def fingerprint_of(*parts) -> str:
     """A short stable hash of listing values (for sources without an update stamp)."""
     return hashlib.sha1(json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def guarded(source: str, listing: bool):
+    """Decorator for a pure parser `parse_x(text, url, ...)`: a value of an unexpected type deep in a
+    response (a string where an object was, null where a list was) must not escape as a TypeError
+    naming neither source nor URL. On a listing it means the layout changed (the source stops); on
+    one document's response it fails that document only."""
+    def wrap(parse):
+        @functools.wraps(parse)
+        def run(text, url, *args, **kwargs):
+            try:
+                return parse(text, url, *args, **kwargs)
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+                detail = f"{type(exc).__name__}: {exc}"[:200]
+                if listing:
+                    raise LayoutChanged(source, "the expected structure", url, detail) from None
+                raise BadResponse(f"{source}: unexpected structure in {url} ({detail})", url) from None
+        return run
+    return wrap

@@ -35,7 +35,7 @@ from kb import vocab
 from kb.model import Attachment, Document
 from kb.text import fold
 from scrapers import attachments
-from scrapers.base import Entry, Feed, FileRef, Source, clean, file_kind, html_to_text, iso_date, split_signer
+from scrapers.base import Entry, Feed, FileRef, Source, clean, file_kind, guarded, html_to_text, iso_date, split_signer
 from scrapers.errors import LayoutChanged
 
 NAME = "congbao"
@@ -77,6 +77,7 @@ def parse_slug(url: str) -> tuple[str | None, str | None, str | None]:
     return match.group(1), vocab.doc_type(kind.replace("-", " ")), number
 
 
+@guarded(NAME, listing=True)
 def parse_rss(text: str, url: str) -> list[Entry]:
     """Entries of the RSS feed of newly published documents, in feed order (newest first)."""
     soup = BeautifulSoup(text, "xml")
@@ -101,6 +102,7 @@ def parse_rss(text: str, url: str) -> list[Entry]:
     return entries
 
 
+@guarded(NAME, listing=False)
 def parse_document(html: str, url: str) -> tuple[Document, list[FileRef]]:
     """The document of a `/van-ban/…-<id>.htm` page and its downloadable files."""
     soup = BeautifulSoup(html, "lxml")

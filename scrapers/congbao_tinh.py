@@ -36,7 +36,7 @@ from kb.model import Attachment, Document
 from kb.numbers import parse_number
 from kb.text import fold
 from scrapers import attachments
-from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, fingerprint_of, iso_date,
+from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, fingerprint_of, guarded, iso_date,
                            require_one, split_signer)
 from scrapers.errors import LayoutChanged
 
@@ -62,6 +62,7 @@ class Issue:
 
 
 # --- pure parsers -----------------------------------------------------------------------------------
+@guarded(NAME, listing=True)
 def parse_issues(html: str, url: str) -> list[Issue]:
     """Gazette issues of one `GazettesByYearMonth` view, newest first."""
     soup = BeautifulSoup(html, "lxml")
@@ -82,6 +83,7 @@ def parse_issues(html: str, url: str) -> list[Issue]:
     return issues
 
 
+@guarded(NAME, listing=True)
 def parse_gazette_documents(html: str, url: str, issue: Issue | None = None) -> list[Entry]:
     """Documents of one gazette issue (`DocumentsByGazette` view), in the order printed."""
     if "<table" not in html.lower():
@@ -136,6 +138,7 @@ def parse_gazette_documents(html: str, url: str, issue: Issue | None = None) -> 
     return entries
 
 
+@guarded(NAME, listing=False)
 def parse_attributes(html: str, url: str) -> dict[str, str]:
     """Label -> value of the attributes view (`ThuocTinh`), keyed by canonical names."""
     soup = BeautifulSoup(html, "lxml")

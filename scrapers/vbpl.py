@@ -34,7 +34,7 @@ from kb import vocab
 from kb.articles import split_articles
 from kb.model import Attachment, Document, Relation, Signer
 from scrapers import attachments
-from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, html_to_text, iso_date, province_of,
+from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, guarded, html_to_text, iso_date, province_of,
                            require, usable_text)
 from scrapers.errors import BadResponse, FetchError, LayoutChanged
 from scrapers.http import parse_json
@@ -64,6 +64,7 @@ def detail_url(doc_id: str, site_url: str = DEFAULT_SITE_URL) -> str:
     return f"{site_url.rstrip('/')}/van-ban/chi-tiet/{doc_id}"
 
 
+@guarded(NAME, listing=True)
 def parse_list(text, url: str, sort_by: str = "", site_url: str = DEFAULT_SITE_URL) -> tuple[list[Entry], int | None]:
     """Entries of one `POST /doc/all` page, and `data.total`."""
     data = _envelope(text, url, "POST")
@@ -93,6 +94,7 @@ def parse_list(text, url: str, sort_by: str = "", site_url: str = DEFAULT_SITE_U
     return entries, total if isinstance(total, int) else None
 
 
+@guarded(NAME, listing=False)
 def parse_detail(text, url: str, site_url: str = DEFAULT_SITE_URL) -> Document:
     """The document of a `GET /doc/{id}` response: metadata, signers, relations, HTML body text."""
     d = _envelope(text, url)
@@ -175,6 +177,7 @@ def parse_detail(text, url: str, site_url: str = DEFAULT_SITE_URL) -> Document:
     return doc
 
 
+@guarded(NAME, listing=False)
 def parse_tree(text, url: str) -> tuple[str, list]:
     """Plain text and articles of a `GET /doc/provision/tree/{id}` response ([] for an empty tree)."""
     nodes = _envelope(text, url)
@@ -202,6 +205,7 @@ def parse_tree(text, url: str) -> tuple[str, list]:
     return text, split_articles(text)
 
 
+@guarded(NAME, listing=False)
 def parse_files(text, url: str) -> list[FileRef]:
     """Files of `GET /doc/minio/buckets/vbpl/folders/{id}/files`: name, presigned URL, kind."""
     data = _envelope(text, url)

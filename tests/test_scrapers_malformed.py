@@ -157,15 +157,8 @@ def test_every_json_field_removed_or_null_raises_only_scraper_errors(name, sourc
 WRONG_TYPES = ["x", 0, True, [], {}, ["x"], {"x": 1}]
 
 
-WRONG_TYPE_BUG = pytest.mark.xfail(
-    strict=True, reason="vbpl's parsers let TypeError/AttributeError escape when a JSON value has another type than "
-                        "expected (a string where an object is, a number where text is): the refresh then records the "
-                        "document as failed, or stops the source, with a message naming neither source nor URL")
-
-
 @pytest.mark.parametrize("name,source,parser", [
-    pytest.param(*case, id=case[0], marks=[] if case[0] == "vbpl_tree_188001" else [WRONG_TYPE_BUG])   # an empty tree
-    for case in JSON_CASES])
+    pytest.param(*case, id=case[0]) for case in JSON_CASES])
 def test_every_json_value_of_the_wrong_type_raises_only_scraper_errors(name, source, parser):
     data = _shorter(json.loads(read(source()), strict=False))
     for replacement in WRONG_TYPES:
@@ -199,8 +192,6 @@ def test_every_html_element_removed_emptied_or_stripped_raises_only_scraper_erro
     assert not escaped, escaped
 
 
-@pytest.mark.xfail(strict=True, reason="congbao_tinh.parse_gazette_documents: a link whose ParentUNID is not 32 hex "
-                                       "digits raises AttributeError ('NoneType' object has no attribute 'group')")
 def test_a_gazette_row_whose_document_id_is_malformed_is_a_scraper_error():
     page = read(shared("congbao_sonla_documents_by_gazette_sample.html"))
     broken = page.replace("ParentUNID=", "ParentUNID=zz", 1)
