@@ -707,6 +707,8 @@ class _Scanner:
                 t_begin, t_end = draft.title_span
                 self.scan(t_begin, t_end, index, out)
                 consumed = max(consumed, t_end)
+                # a citation named inside this one's trích yếu lies within it
+                draft.end = max([draft.end] + [c.end for c in out[index + 1:] if c.parent == index])
 
     def _basis_head(self, start: int, consumed: int) -> bool:
         region = self.region_start(start)

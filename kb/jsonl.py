@@ -220,8 +220,8 @@ def _corpus_fields(item: dict) -> dict:
         value = item.get(name)
         if value is None or isinstance(value, str):
             continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            checked[name] = str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "text":
+            checked[name] = str(value)   # a number written as a JSON number ("doc_number": 15); never a text
         else:
             raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
     return checked

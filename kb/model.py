@@ -208,7 +208,7 @@ def normalise(doc: Document) -> Document:
     for rel in doc.relations:
         rel.type = vocab.relation_type(rel.type)
         rel.target_number = normalise_number(rel.target_number)
-        rel.target_title = " ".join(nfc(rel.target_title).split()) if rel.target_title else None
+        rel.target_title = " ".join(nfc(rel.target_title).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
     for att in doc.attachments:
         if att.kind not in ATTACHMENT_KINDS:
