@@ -9,16 +9,18 @@ store does not have, and that a rerun completes with nothing lost.
 What one run does (the variant alternates: refresh, import, refresh, …):
 
 1. copy the starting instance: a small *base* (documents already stored and indexed, so the kill
-   hits the incremental index update) or, every `--empty-every`-th run, an empty one (the kill hits
-   the first full index build);
+   hits the incremental index update) or, every `--empty-every`-th run of a variant, an empty one (the
+   kill hits the first full index build);
 2. start the command and SIGKILL it after a random delay, uniform between 0 and the duration of a
-   clean run of the same command;
+   clean run of the same command (measured at the start, then averaged with the runs that ended
+   before their kill moment, so the estimate follows the machine's load);
 3. check the instance as the kill left it: the store opens, `PRAGMA integrity_check` says ok, the
    index agrees with the store (`index.build.check`: no uid in the index that the store lacks; missing
    uids only as far as the index's watermark is behind the store's events), and every hit of several
    searches (browse-all pages, words, article unit) is a document the store has;
-4. on every other run, `kb index check` then `kb index check --repair` (or `kb index rebuild` when
-   the kill left no index): afterwards the index must agree with the store;
+4. on every other run of a variant, `kb index check` then `kb index check --repair` (or `kb index
+   rebuild` when the kill left no index): afterwards the index must agree with the store (on the other
+   runs the rerun alone must bring the index up to date);
 5. rerun the same command to completion, and compare with a clean run: the same documents (uids and
    content digest), articles, change events by kind, and an index that agrees with the store.
 
@@ -277,6 +279,7 @@ class RunRecord:
     start: str
     kill_after: float
     killed: bool = False
+    exited_after: float | None = None  # the command ended by itself before the kill moment, after this long
     phase: str = ""
     new_documents: int = 0
     index_present: bool = False
@@ -303,14 +306,23 @@ def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], 
     before = document_count(instance / "kb.sqlite")
     expected_new = reference["documents"] - before
 
-    process = subprocess.Popen([kb_executable(), *variant.args], env=environment(instance),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(record.kill_after)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-        record.killed = True
-    process.wait(60)
-    stderr = process.stderr.read() if process.stderr else ""
+    log = work / f"run-{number:04d}.stderr"
+    with open(log, "w+", encoding="utf-8") as err:
+        process = subprocess.Popen([kb_executable(), *variant.args], env=environment(instance),
+                                   stdout=subprocess.DEVNULL, stderr=err, text=True)
+        started = time.monotonic()
+        deadline = started + record.kill_after
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            record.killed = True
+        else:
+            record.exited_after = round(time.monotonic() - started, 2)
+        process.wait(60)
+        err.seek(0)
+        stderr = err.read()
+    log.unlink()
     if not record.killed and process.returncode not in variant.ok_codes:
         fail(f"the command ended with {process.returncode} before the kill: {stderr.strip()[-300:]}")
 
@@ -518,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-copies", type=int, default=40,
                         help="how many times each real vbpl document is served (under other ids)")
     parser.add_argument("--empty-every", type=int, default=4,
-                        help="every N-th run starts from an empty instance (first index build), the others from "
+                        help="every N-th run of a variant starts from an empty instance (first index build), the others from "
                              "the base instance (incremental index update)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (printed; reuse it to repeat a series)")
     parser.add_argument("--json", help="write every run's record to this file")
@@ -556,20 +568,28 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(instance)
 
     records: list[RunRecord] = []
-    for number in range(1, args.runs + 1):
-        variant = chosen[(number - 1) % len(chosen)]
-        start = "empty" if args.empty_every and number % args.empty_every == 0 else "base"
-        record = one_run(number, variant, start, starts, references[variant.name, start],
-                         durations[variant.name, start], work, rng, repair_first=number % 2 == 0)
-        records.append(record)
-        status = "FAIL " + "; ".join(record.failures) if record.failures else "ok"
-        print(f"run {number:3d} {variant.name:<7} from {start:<5} kill at {record.kill_after:5.1f} s "
-              f"{'(had exited)' if not record.killed else '':<12} phase {record.phase:<8} "
-              f"index {'behind' if record.index_behind else 'level' if record.index_present else 'none':<6} "
-              f"{('repair: ' + record.repair) if record.repair else '':<22} {record.seconds:5.1f} s  {status}",
-              flush=True)
+    began = time.monotonic()
+    try:
+        for number in range(1, args.runs + 1):
+            variant = chosen[(number - 1) % len(chosen)]
+            nth = (number - 1) // len(chosen) + 1                   # the nth run of this variant
+            start = "empty" if args.empty_every and nth % args.empty_every == 0 else "base"
+            record = one_run(number, variant, start, starts, references[variant.name, start],
+                             durations[variant.name, start], work, rng, repair_first=nth % 2 == 0)
+            records.append(record)
+            if record.exited_after is not None:   # the machine is faster now than during the clean run
+                durations[variant.name, start] = (durations[variant.name, start] + record.exited_after) / 2
+            status = "FAIL " + "; ".join(record.failures) if record.failures else "ok"
+            print(f"run {number:3d} {variant.name:<7} from {start:<5} kill at {record.kill_after:5.1f} s "
+                  f"{'(had exited)' if not record.killed else '':<12} phase {record.phase:<8} "
+                  f"index {'behind' if record.index_behind else 'level' if record.index_present else 'none':<6} "
+                  f"{('repair: ' + record.repair) if record.repair else '':<22} {record.seconds:5.1f} s  {status}",
+                  flush=True)
+    except KeyboardInterrupt:                  # Ctrl-C: the summary of the runs done so far
+        print(f"\ninterrupted after {len(records)} run(s)")
 
     print_summary(records, seed, args)
+    print(f"\n{len(records)} runs in {(time.monotonic() - began) / 60:.1f} min")
     if args.json:
         Path(args.json).write_text(json.dumps({"seed": seed, "args": vars(args),
                                                "runs": [asdict(r) for r in records]}, indent=1), encoding="utf-8")
