@@ -23,7 +23,6 @@ from index.query import FIELDS, parse
 from index.search import FACETS, SORTS, UNITS, SearchService
 from kb import jsonl, vocab
 from kb.citations import extract_citations
-from kb.errors import KBError
 from kb.model import Document
 from kb.numbers import TYPE_CODES, find_numbers, normalize_number, number_key, parse_number
 from kb.store import Store

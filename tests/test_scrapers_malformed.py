@@ -24,7 +24,7 @@ from kb.errors import RecordError
 from kbcli.main import cli
 from scrapers import congbao, congbao_tinh, vbpl
 from scrapers.errors import ScraperError
-from test_scrapers_http import LocalServer, Reply, no_internet  # noqa: F401 (fixture)
+from test_scrapers_http import LocalServer, no_internet  # noqa: F401 (fixture)
 from test_scrapers_refresh import (UUIDS, CongbaoSite, GazetteSite, all_provinces, fast, gateway,  # noqa: F401
                                    open_store, summary_line)
 
