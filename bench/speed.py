@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import resource
 import statistics
@@ -39,6 +40,16 @@ def rss_mb() -> float:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the build's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -153,11 +164,14 @@ def main() -> None:
                   for a in d.articles) / 1e6
 
     started = time.perf_counter()
+    cpu = cpu_seconds()
     build.rebuild(store, workdir / "index", procs=args.procs)
     took = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     stats = build.stats(workdir / "index")
     print(f"build: {took:.1f} s for {text_mb:.1f} MB of text = {text_mb / took:.2f} MB/s "
-          f"(procs={args.procs}; index {stats['size_mb']} MB, {stats['records']} records)")
+          f"(procs={args.procs}; index {stats['size_mb']} MB, {stats['records']} records; "
+          f"CPU {cpu:.1f} s in all = {text_mb / cpu:.2f} MB per CPU-second; load average {load()})")
 
     docs = [d for _, d in zip(range(100), store.iter_documents())]
     for d in docs:
@@ -166,9 +180,10 @@ def main() -> None:
             d.articles[0].text += " Nội dung được bổ sung."
     store.upsert_many(docs)
     started = time.perf_counter()
+    cpu = cpu_seconds()
     count = build.update(store, workdir / "index")
     print(f"incremental update: {count} changed documents re-indexed and committed in "
-          f"{time.perf_counter() - started:.2f} s")
+          f"{time.perf_counter() - started:.2f} s (CPU {cpu_seconds() - cpu:.2f} s; load average {load()})")
 
     service = SearchService(workdir / "index")
     before = rss_mb()

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from whoosh.writing import LockError
 
 from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
+from index.segments import FastSegmentWriter
 from kb.store import Store
 
 CURRENT = "CURRENT"
@@ -116,12 +118,14 @@ def _meta_record(event_id: int) -> dict:
 
 
 def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | None = None,
-            procs: int = 1, if_needed: bool = False) -> int:
+            procs: int | None = None, if_needed: bool = False) -> int:
     """Build a new generation from every stored document and make it current. Returns the count.
 
+    procs: processes that write segments side by side (None: one per core, at most 4).
     if_needed: the caller found the index missing or outdated; it waits for a rebuild another
     process is running, and builds only if the index still needs it afterwards."""
     index_dir = Path(index_dir)
+    procs = max(1, min(4, os.cpu_count() or 1)) if procs is None else max(1, procs)
     with _rebuild_lock(index_dir, wait=REBUILD_WAIT if if_needed else 0.0):
         if if_needed and needs_rebuild(index_dir) is None:
             return update(store, index_dir)
@@ -131,19 +135,14 @@ def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | Non
         path.mkdir(parents=True)
         try:
             ix = whoosh_index.create_in(str(path), make_schema())
-            options = {"limitmb": 256, "compound": False}
-            if procs > 1:
-                options.update(procs=procs, multisegment=True)
-            writer = ix.writer(**options)
-            count = 0
-            for doc in store.iter_documents():
-                for record in records(doc):
-                    writer.add_document(**record)
-                count += 1
-                if progress:
-                    progress(1)
+            ranges = store.split_uids(procs, min_bytes=PART_MIN_BYTES) if procs > 1 else [("", None)]
+            if len(ranges) > 1:
+                segments, count = _build_parallel(store.path, path, ranges, progress)
+            else:
+                segments, count = _build_part(store, path, "", None, progress)
+            writer = ix.writer(timeout=60.0, compound=False)
             writer.add_document(**_meta_record(event_id))
-            writer.commit()
+            writer.commit(mergetype=lambda _writer, _existing: list(segments))
             tmp = index_dir / (CURRENT + ".tmp")
             tmp.write_text(name, encoding="utf-8")
             os.replace(tmp, index_dir / CURRENT)
@@ -153,6 +152,122 @@ def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | Non
         _remove_old_generations(index_dir, keep=name)
     update(store, index_dir)   # what was written to the store while we built
     return count
+
+
+PART_MIN_BYTES = 4 << 20   # stored bytes below which another process is not worth starting
+SEGMENT_TEXT = 32 << 20   # characters of text per segment: bounds a builder's memory (~10 bytes each)
+
+
+def _text_size(doc) -> int:
+    return sum(len(a.text) for a in doc.articles) if doc.articles else len(doc.text or "")
+
+
+def _build_part(store: Store, path: Path, after: str, upto: str | None,
+                progress: Callable[[int], None] | None = None) -> tuple[list, int]:
+    """Write the stored documents with uids in (after, upto] as new segments of the index at
+    `path`, without committing them: the caller's writer, which holds the lock, lists them."""
+    ix = whoosh_index.open_dir(str(path))
+    segments: list = []
+    writer, size, count = None, 0, 0
+    try:
+        for doc in store.iter_documents(after=after, upto=upto):
+            if writer is None:
+                writer, size = FastSegmentWriter(ix, _lk=False, compound=False), 0
+            for record in records(doc):
+                writer.add_document(**record)
+            size += _text_size(doc)
+            count += 1
+            if progress:
+                progress(1)
+            if size >= SEGMENT_TEXT:
+                segments.append(_close_segment(writer))
+                writer = None
+        if writer is not None:
+            segments.append(_close_segment(writer))
+    except BaseException:
+        if writer is not None:
+            writer.cancel()
+        raise
+    return segments, count
+
+
+def _close_segment(writer):
+    segment = writer._finalize_segment()
+    # Not writer._finish(): it would delete the temporary folder the other builders share; the
+    # writer that commits removes it.
+    writer.is_closed = True
+    return segment
+
+
+_progress_queue = None
+
+
+def _init_worker(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _build_part_in_child(db_path: str, path: str, after: str, upto: str | None) -> tuple[list, int]:
+    store = Store(db_path)
+    pending = 0
+
+    def report(n: int) -> None:
+        nonlocal pending
+        pending += n
+        if pending >= 20:
+            _progress_queue.put(pending)
+            pending = 0
+    try:
+        result = _build_part(store, Path(path), after, upto, report)
+        if pending:
+            _progress_queue.put(pending)
+        return result
+    finally:
+        store.close()
+
+
+def _drain(reports, progress: Callable[[int], None] | None) -> None:
+    import queue as queue_module
+    while True:
+        try:
+            n = reports.get_nowait()
+        except queue_module.Empty:
+            return
+        if progress:
+            progress(n)
+
+
+def _build_parallel(db_path: Path, path: Path, ranges: list[tuple[str, str | None]],
+                    progress: Callable[[int], None] | None) -> tuple[list, int]:
+    import multiprocessing
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    # fork is quick and needs no importable __main__; a process with threads is never forked
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    context = multiprocessing.get_context(method)
+    reports = context.Queue()
+    segments: list = []
+    count = 0
+    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context,
+                             initializer=_init_worker, initargs=(reports,)) as pool:
+        futures = [pool.submit(_build_part_in_child, str(db_path), str(path), after, upto)
+                   for after, upto in ranges]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            _drain(reports, progress)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
+    _drain(reports, progress)   # the workers have exited: their last reports are in the queue
+    for future in futures:
+        part, n = future.result()
+        segments.extend(part)
+        count += n
+    return segments, count
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
@@ -173,7 +288,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0,
         return rebuild(store, index_dir, progress, if_needed=True)
     ix = open_index(index_dir)
     try:
-        writer = ix.writer(timeout=timeout, delay=0.25, compound=False)
+        writer = FastSegmentWriter(ix, timeout=timeout, delay=0.25, compound=False)
     except LockError:
         raise IndexError_(f"the search index is locked by another writer for more than {timeout:.0f} s") from None
     try:

@@ -111,8 +111,14 @@ class _Table:
         live = np.zeros(n, dtype=bool)
         live[list(reader.all_doc_ids())] = True
 
-        def column(name):
-            return list(reader.column_reader(name)) if reader.has_column(name) else [""] * n
+        def column(name, default=""):
+            # Segment by segment: Whoosh's MultiColumnReader skips a segment that lacks the column
+            # (one holding only the meta record, say), which would shift every later value.
+            values = []
+            for sub, _offset in reader.leaf_readers():
+                count = sub.doc_count_all()
+                values.extend(sub.column_reader(name) if sub.has_column(name) else [default] * count)
+            return values
 
         kinds = column("kind")
         self.kind = np.array([KIND_DOC if k == "doc" else KIND_ARTICLE if k == "article" else 0 for k in kinds],
@@ -141,7 +147,7 @@ class _Table:
         self.labels: dict[str, list[str]] = {}
         for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective", "artnum"):
             self._encode(name, column(name))
-        years = column("year")
+        years = column("year", 0)
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
         self.postings = Postings(reader, self.live)
 

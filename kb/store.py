@@ -237,18 +237,42 @@ class Store:
     def uids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT uid FROM documents ORDER BY uid")]
 
-    def iter_documents(self, batch: int = 500) -> Iterator[Document]:
-        """Every document, in uid order, read in batches (safe while others write)."""
-        last = ""
+    def iter_documents(self, batch: int = 500, after: str = "", upto: str | None = None) -> Iterator[Document]:
+        """Every document, in uid order, read in batches (safe while others write).
+
+        after/upto: only the uids in (after, upto] (upto None: to the end)."""
+        last = after
         while True:
-            rows = self.db.execute(
-                "SELECT uid, data FROM documents WHERE uid > ? ORDER BY uid LIMIT ?", (last, batch)
-            ).fetchall()
+            if upto is None:
+                rows = self.db.execute(
+                    "SELECT uid, data FROM documents WHERE uid > ? ORDER BY uid LIMIT ?", (last, batch)
+                ).fetchall()
+            else:
+                rows = self.db.execute(
+                    "SELECT uid, data FROM documents WHERE uid > ? AND uid <= ? ORDER BY uid LIMIT ?",
+                    (last, upto, batch)).fetchall()
             if not rows:
                 return
             for row in rows:
                 yield Document.from_dict(json.loads(row["data"]))
             last = rows[-1]["uid"]
+
+    def split_uids(self, parts: int, min_bytes: int = 0) -> list[tuple[str, str | None]]:
+        """(after, upto] uid ranges of about equal stored size (each at least min_bytes of JSON
+        when there is that much), for building in several processes."""
+        rows = self.db.execute("SELECT uid, length(data) FROM documents ORDER BY uid").fetchall()
+        total = sum(size for _, size in rows)
+        if min_bytes:
+            parts = max(1, min(parts, total // min_bytes))
+        ranges: list[tuple[str, str | None]] = []
+        after, acc = "", 0
+        for uid, size in rows:
+            acc += size
+            if len(ranges) < parts - 1 and acc >= total * (len(ranges) + 1) / parts:
+                ranges.append((after, uid))
+                after = uid
+        ranges.append((after, None))
+        return ranges
 
     def find_by_number(self, number_key: str) -> list[Document]:
         rows = self.db.execute("SELECT data FROM documents WHERE number_key=? ORDER BY uid", (number_key,))

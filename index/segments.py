@@ -1,0 +1,399 @@
+"""A segment writer that writes the same files as Whoosh's, about 4× faster.
+
+Whoosh's SegmentWriter turns every token into a Token object, every posting into a tuple sorted by
+an external pool, and writes each posting with several Python calls that include a look-up of the
+document's field length (profile in docs/PERFORMANCE.md). For our schema, where every text field
+is one of our syllable analyzers and every format is Existence or Frequency, `FastSegmentWriter`
+instead:
+
+- cuts a text into syllables once for its accented, folded and bigram fields (index.analysis);
+- keeps each term's postings in an array (document numbers, and frequencies where the format
+  stores them) in memory, with the field lengths of each document beside them;
+- writes each term's posting blocks and term info directly, in the same byte format.
+
+Everything else (stored fields, columns, field lengths, deletions, merges of older segments, the
+table of contents) is Whoosh's own code. The files it writes are byte-for-byte those of Whoosh's
+writer for the same documents (tests/test_index_segments.py compares them), so readers, searches
+and later merges by the stock writer are unaffected.
+
+This uses internals of whoosh3 3.54.0, which pyproject.toml pins exactly. A schema it cannot write
+exactly (another analyzer, positions, vectors, spelling, boosts) is refused at construction, and
+index.build then uses Whoosh's writer.
+"""
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from pickle import dumps
+
+from whoosh import formats
+from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.filedb.filetables import _lengths as _PAIR_LENGTHS
+from whoosh.system import pack_int, pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+from index.analysis import _SYLLABLE, FOLD, BigramFilter, SyllableTokenizer, normalise
+
+try:
+    import zlib
+except ImportError:   # pragma: no cover - CPython always has zlib
+    zlib = None
+
+ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
+
+
+class UnsupportedSchema(TypeError):
+    """The schema has a field this writer cannot write exactly as Whoosh would."""
+
+
+def analyzer_kind(analyzer) -> str | None:
+    """Which of our analyzers this is (ACCENTED, FOLDED, BIGRAMS), or None."""
+    if isinstance(analyzer, SyllableTokenizer):
+        return FOLDED if analyzer.fold else ACCENTED
+    if isinstance(analyzer, CompositeAnalyzer):
+        items = analyzer.items
+        if (len(items) == 2 and isinstance(items[0], SyllableTokenizer) and items[0].fold
+                and isinstance(items[1], BigramFilter)):
+            return BIGRAMS
+    return None
+
+
+def term_lists(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The tokens of a text as our three analyzers give them: accented, folded, bigrams."""
+    accented = _SYLLABLE.findall(normalise(text))
+    if not accented:
+        return accented, [], []
+    # A syllable never contains a space or a combining mark (\w+ on NFC text), and folding maps a
+    # character to one character, so folding the joined text keeps the syllables apart.
+    folded = " ".join(accented).translate(FOLD).split(" ")
+    if len(folded) == 1:
+        pairs = folded[:]
+    else:
+        pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
+    return accented, folded, pairs
+
+
+class FastSegmentWriter(SegmentWriter):
+    """A drop-in SegmentWriter (see the module docstring). Use `ix.writer()`'s options."""
+
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, **kwargs)
+        if not isinstance(self.codec, W3Codec):
+            self._give_up()
+            raise UnsupportedSchema(f"codec {type(self.codec).__name__}")
+        self._kinds: dict[str, str | None] = {}
+        for name, field in self.schema.items():
+            problem = None
+            if field.vector or field.separate_spelling() or (field.indexed and field.format is None):
+                problem = "vectors or spelling"
+            elif field.indexed and type(field.format) not in (formats.Existence, formats.Frequency):
+                problem = f"format {type(field.format).__name__}"
+            elif field.indexed and field.format.field_boost != 1.0:
+                problem = "field boost"
+            if problem:
+                self._give_up()
+                raise UnsupportedSchema(f"field {name!r}: {problem}")
+            self._kinds[name] = analyzer_kind(field.analyzer) if field.indexed else None
+        self._posts: dict[str, dict[bytes, array]] = {}
+        self._lengths: dict[str, array] = {}
+        self._added_docs = 0
+        self._last_text: str | None = None
+        self._last_terms: tuple[list[str], list[str], list[str]] = ([], [], [])
+
+    def _give_up(self) -> None:
+        self.cancel()
+
+    # Adding documents ---------------------------------------------------------------------------
+
+    def _terms(self, text: str, kind: str) -> list[str]:
+        if text is not self._last_text:
+            self._last_terms = term_lists(text)
+            self._last_text = text
+        return self._last_terms["afb".index(kind)]
+
+    def add_document(self, **fields):
+        self._check_state()
+        if any(name.startswith("_") for name in fields):
+            raise ValueError("boosts and _stored_ values are not supported by FastSegmentWriter")
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        fieldnames = sorted(fields)
+        self._check_fields(schema, fieldnames)
+        posts_of = self._posts
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    posts = posts_of.get(fieldname)
+                    if posts is None:
+                        posts = posts_of[fieldname] = {}
+                    kind = self._kinds[fieldname]
+                    frequency = type(field.format) is formats.Frequency
+                    if kind is not None:
+                        if not isinstance(value, str):
+                            raise ValueError(f"{value!r} is not unicode")
+                        # Keys are str here (bytes for other fields): UTF-8 keeps str order.
+                        tokens = self._terms(value, kind)
+                        if frequency:
+                            length = len(tokens)
+                            for token, freq in Counter(tokens).items():
+                                arr = posts.get(token)
+                                if arr is None:
+                                    arr = posts[token] = array("I")
+                                arr.append(docnum)
+                                arr.append(freq)
+                        else:
+                            distinct = set(tokens)
+                            length = len(distinct)
+                            for token in distinct:
+                                arr = posts.get(token)
+                                if arr is None:
+                                    arr = posts[token] = array("I")
+                                arr.append(docnum)
+                    else:
+                        for tbytes, freq, _weight, _vbytes in field.index(value):
+                            if field.scorable:
+                                length += freq
+                            arr = posts.get(tbytes)
+                            if arr is None:
+                                arr = posts[tbytes] = array("I")
+                            arr.append(docnum)
+                            if frequency:
+                                arr.append(freq)
+                    if length:
+                        lengths = self._lengths.get(fieldname)
+                        if lengths is None:
+                            lengths = self._lengths[fieldname] = array("I")
+                        if len(lengths) < docnum:
+                            lengths.frombytes(bytes(lengths.itemsize * (docnum - len(lengths))))
+                        lengths.append(length)
+                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+        except ValueError:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+        self._added_docs = self.docnum
+
+    # Writing the segment ------------------------------------------------------------------------
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        try:
+            self._take_pool_postings(pdr)
+            self._write_postings()
+        finally:
+            self.fieldwriter.close()
+            if pdr:
+                pdr.close()
+
+    def _take_pool_postings(self, pdr) -> None:
+        """Postings of older segments merged into this one (by the merge policy) come through
+        Whoosh's pool; they belong to documents numbered after the ones added here."""
+        if not self.pool.fieldnames:
+            return
+        schema = self.schema
+        seen_lengths: set[str] = set()
+        for fieldname, tbytes, docnum, _weight, vbytes in self.pool.iter_postings():
+            if fieldname not in schema or docnum == -1:
+                continue
+            posts = self._posts.setdefault(fieldname, {})
+            key = tbytes.decode("utf-8") if self._kinds[fieldname] else tbytes
+            arr = posts.get(key)
+            if arr is None:
+                arr = posts[key] = array("I")
+            arr.append(docnum)
+            if type(schema[fieldname].format) is formats.Frequency:
+                arr.append(formats.Frequency().decode_frequency(vbytes))
+            if fieldname not in seen_lengths and pdr is not None:
+                seen_lengths.add(fieldname)
+                lengths = self._lengths.setdefault(fieldname, array("I"))
+                if len(lengths) < self._added_docs:
+                    lengths.frombytes(bytes(lengths.itemsize * (self._added_docs - len(lengths))))
+                for doc in range(self._added_docs, self.docnum):
+                    lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
+
+    def _write_postings(self) -> None:
+        fieldwriter = self.fieldwriter
+        schema = self.schema
+        terms = _TermTable(fieldwriter._tindex)
+        postings = _Output(fieldwriter._postfile)
+        for fieldname in sorted(self._posts):
+            posts = self._posts[fieldname]
+            if not posts:
+                continue
+            field = schema[fieldname]
+            fieldwriter.start_field(fieldname, field)
+            prefix = pack_ushort(fieldwriter._fieldid)
+            frequency = type(field.format) is formats.Frequency
+            lengths = self._lengths.get(fieldname) if field.scorable else None
+            length_bytes = _length_bytes(lengths, self.docnum) if lengths else None
+            for term in sorted(posts):
+                arr = posts[term]
+                tbytes = term.encode("utf-8") if isinstance(term, str) else term
+                if frequency:
+                    info = _write_term(postings, arr[0::2], arr[1::2], length_bytes)
+                else:
+                    info = _write_term(postings, arr, None, length_bytes)
+                terms.add(prefix + tbytes, info.to_bytes())
+            postings.flush()
+            terms.flush()
+            fieldwriter.finish_field()
+        self._posts.clear()
+
+
+BLOCK = 128       # W3Codec's blocklimit
+COMPRESSION = 3   # W3Codec's compression
+_LENGTH_TABLE = [length_to_byte(n) for n in range(4096)]
+
+
+def _length_bytes(lengths: array, doccount: int) -> bytes:
+    """Each document's field length as the one-byte code Whoosh stores (0: the field is empty)."""
+    table = _LENGTH_TABLE
+    codes = bytearray(doccount)
+    for docnum, length in enumerate(lengths):
+        if length:
+            codes[docnum] = table[length] if length < 4096 else length_to_byte(length)
+    return bytes(codes)
+
+
+class _Output:
+    """Buffered writes to a StructFile whose position we track ourselves (tell() is slow)."""
+
+    def __init__(self, dbfile):
+        self.dbfile = dbfile
+        self.pos = dbfile.tell()
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.pos += len(data)
+        self.size += len(data)
+        if self.size > 8 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            self.dbfile.write(b"".join(self.parts))
+            self.parts.clear()
+            self.size = 0
+
+
+class _TermTable:
+    """OrderedHashWriter.add for many keys at once: same bytes, same buckets, one write per batch."""
+
+    def __init__(self, tindex):
+        self.tindex = tindex
+        self.out = _Output(tindex.dbfile)
+        self.hashfn = tindex.hashfn
+        self.buckets = tindex.buckets
+        self.index = tindex.index
+
+    def add(self, key: bytes, value: bytes) -> None:
+        if key <= self.tindex.lastkey:
+            raise ValueError(f"Keys must increase: {self.tindex.lastkey!r}..{key!r}")
+        pos = self.out.pos
+        self.index.append(pos)
+        self.out.write(_PAIR_LENGTHS.pack(len(key), len(value)) + key + value)
+        h = self.hashfn(key)
+        self.buckets[h & 255].append((h, pos))
+        self.tindex.lastkey = key
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermInfo:
+    """Write one term's posting blocks as W3PostingsWriter would; return its term info."""
+    info = W3TermInfo()
+    start = out.pos
+    total = len(ids)
+    weight_sum = 0.0
+    max_weight_all = 0
+    min_byte_all = 0
+    max_byte_all = 0
+    parts = [WHOOSH3_HEADER_MAGIC]
+    for begin in range(0, total, BLOCK):
+        if total <= BLOCK:
+            block_ids = ids
+            block_freqs = freqs
+        else:
+            block_ids = ids[begin:begin + BLOCK]
+            block_freqs = freqs[begin:begin + BLOCK] if freqs is not None else None
+        count = len(block_ids)
+        if count == 1:
+            deltas = (block_ids[0],)
+        else:
+            deltas = [block_ids[0]]
+            deltas.extend(b - a for a, b in zip(block_ids, block_ids[1:]))
+            deltas = tuple(deltas)
+        if block_freqs is None:
+            weights = None
+            values = None
+            max_weight = 1.0
+            weight_sum += float(count)
+        elif count == 1:
+            first = block_freqs[0]
+            weights = None if first == 1 else float(first)
+            values = pack_uint(first)
+            max_weight = float(first)
+            weight_sum += float(first)
+        else:
+            first = block_freqs[0]
+            if all(f == first for f in block_freqs):
+                weights = None if first == 1 else float(first)
+            else:
+                weights = tuple(float(f) for f in block_freqs)
+            values = b"".join(map(pack_uint, block_freqs))
+            max_weight = float(max(block_freqs))
+            weight_sum += float(sum(block_freqs))
+        if length_bytes is None:
+            low = high = 0
+        elif count == 1:
+            low = high = length_bytes[block_ids[0]]
+        else:
+            codes = [length_bytes[i] for i in block_ids]
+            high = max(codes)
+            low = min(codes)
+            if not low:
+                low = min((c for c in codes if c), default=0)
+        databytes = dumps((deltas, weights, values), 2)
+        comp = COMPRESSION if len(databytes) >= COMPRESSION_MIN_SIZE else 0
+        if comp:
+            databytes = zlib.compress(databytes, comp)
+        infobytes = dumps((count, block_ids[-1], max_weight, comp, low, high), 2)
+        blocklength = len(infobytes) + len(databytes)
+        parts.append(pack_int(-blocklength if begin + BLOCK >= total else blocklength))
+        parts.append(infobytes)
+        parts.append(databytes)
+        if max_weight > max_weight_all:
+            max_weight_all = max_weight
+        if low and (not min_byte_all or low < min_byte_all):
+            min_byte_all = low
+        if high > max_byte_all:
+            max_byte_all = high
+    data = b"".join(parts)
+    out.write(data)
+    info._weight = weight_sum
+    info._df = total
+    info._minlength = byte_to_length(min_byte_all) if min_byte_all else None
+    info._maxlength = byte_to_length(max_byte_all)
+    info._maxweight = max_weight_all
+    info._minid = ids[0]
+    info._maxid = ids[-1]
+    info.set_extent(start, len(data))
+    return info

@@ -1,0 +1,200 @@
+"""The fast segment writer writes exactly what Whoosh's writer writes; parallel and incremental
+builds hold the same postings as a single full build."""
+import hashlib
+import random
+import shutil
+import unicodedata
+
+import pytest
+from whoosh import fields as wfields
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from index import build
+from index.schema import make_schema, records
+from index.search import SearchService
+from index.segments import FastSegmentWriter, UnsupportedSchema, term_lists
+from kb.model import Document
+from kb.store import Store
+
+SYLLABLES = ("hội đồng nhân dân tỉnh quyết định dự toán ngân sách địa phương Ủy ban thoả thuận hoà giải "
+             "Đắk Lắk quyền hạn nhiệm vụ căn cứ luật tổ chức chính quyền thu học phí giáo dục 2025 "
+             "15/2025/NQ-HĐND khoản điểm Điều chương đất đai").split()
+
+
+def make_docs(count: int, seed: int = 5) -> list[Document]:
+    """Documents with a skewed vocabulary: common syllables occur in far more than 128 records
+    (several posting blocks), rare ones once; NFD and old tone placements included."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(count):
+        def text(n):
+            words = [rng.choice(SYLLABLES[: rng.randint(3, len(SYLLABLES))]) for _ in range(n)]
+            words.append(f"hiếm{i}x{rng.randint(0, 99)}")
+            out = " ".join(words)
+            return unicodedata.normalize("NFD", out) if rng.random() < 0.2 else out
+        articles = [{"number": str(a + 1), "heading": text(rng.randint(0, 6)), "text": text(rng.randint(1, 120))}
+                    for a in range(rng.randint(0, 6))]
+        docs.append(Document.from_dict({
+            "uid": f"test:{i:04d}", "number": f"{i}/2025/NQ-HĐND", "title": text(rng.randint(1, 15)),
+            "issuer": rng.choice(["Quốc hội", "HĐND tỉnh Lai Châu", "Chính phủ"]),
+            "issued": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "status": "Còn hiệu lực",
+            "doc_type": rng.choice(["Luật", "Nghị quyết", "Nghị định"]),
+            "fields": rng.sample(["Giáo dục", "Đất đai", "Tài chính"], rng.randint(0, 2)),
+            "text": "" if articles else text(rng.randint(0, 200)), "articles": articles}))
+    return docs
+
+
+def segment_files(path) -> dict[str, str]:
+    """Each segment file's digest, named without the segment's random id."""
+    out = {}
+    for item in sorted(path.iterdir()):
+        if item.is_file() and not item.name.endswith((".toc", "WRITELOCK")):
+            out[item.name.split(".", 1)[1]] = hashlib.sha1(item.read_bytes()).hexdigest()
+    return out
+
+
+def write_with(writer_class, path, recs) -> None:
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), make_schema())
+    writer = writer_class(ix, compound=False)
+    for record in recs:
+        writer.add_document(**record)
+    writer.commit()
+
+
+def test_the_fast_writer_writes_the_same_bytes_as_whoosh(tmp_path):
+    recs = [r for d in make_docs(120) for r in records(d)]
+    write_with(SegmentWriter, tmp_path / "stock", recs)
+    write_with(FastSegmentWriter, tmp_path / "fast", recs)
+    stock, fast = segment_files(tmp_path / "stock"), segment_files(tmp_path / "fast")
+    assert {"pst", "trm", "_stored.col", "_body_f_len.col", "year.col"} <= set(stock)
+    assert fast == stock
+
+
+def test_term_lists_equal_the_analyzers_tokens():
+    schema = make_schema()
+    for text in ("Hội đồng nhân dân tỉnh Đắk Lắk thoả thuận", unicodedata.normalize("NFD", "Uỷ ban hoà giải"),
+                 "một", "", "  --  ", "15/2025/NQ-HĐND ngày 10/7/2025", "a\u0301b"):
+        accented, folded, pairs = term_lists(text)
+        assert accented == [t.text for t in schema["body_a"].analyzer(text)]
+        assert folded == [t.text for t in schema["body_f"].analyzer(text)]
+        assert pairs == [t.text for t in schema["body_b"].analyzer(text)]
+
+
+def postings(index_path) -> dict:
+    """Every (field, term) -> sorted (record id, weight), by record id rather than number."""
+    ix = whoosh_index.open_dir(str(index_path))
+    out = {}
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        ids = {n: f["id"] for n, f in reader.iter_docs()}
+        for fieldname, term in reader.all_terms():
+            if fieldname in ("id", "kind"):
+                continue
+            matcher = reader.postings(fieldname, term)
+            items = []
+            while matcher.is_active():
+                if matcher.id() in ids and ids[matcher.id()] != "__meta__":
+                    items.append((ids[matcher.id()], matcher.weight()))
+                matcher.next()
+            if items:
+                out[(fieldname, term)] = sorted(items)
+    return out
+
+
+@pytest.fixture
+def stored(tmp_path):
+    store = Store(tmp_path / "kb.sqlite")
+    for d in make_docs(150):
+        store.upsert(d)
+    yield store
+    store.close()
+
+
+def test_a_parallel_build_holds_what_a_single_build_holds(stored, tmp_path, monkeypatch):
+    assert build.rebuild(stored, tmp_path / "one", procs=1) == 150
+    monkeypatch.setattr(build, "PART_MIN_BYTES", 1)       # this small store in two processes,
+    monkeypatch.setattr(build, "SEGMENT_TEXT", 20_000)    # each writing several segments
+    seen = []
+    assert build.rebuild(stored, tmp_path / "two", procs=2, progress=seen.append) == 150
+    assert sum(seen) == 150
+    two = build.open_index(tmp_path / "two")
+    assert len(two._segments()) > 3
+    assert postings(build.current_dir(tmp_path / "two")) == postings(build.current_dir(tmp_path / "one"))
+    assert build.check(stored, tmp_path / "two").ok
+    service = SearchService(tmp_path / "two", check_interval=0)
+    facets = service.search("hội đồng", facets=True).facets
+    assert facets and sum(count for _, count in facets["doc_type"]) == service.search("hội đồng").total
+
+
+def test_incremental_updates_and_merges_hold_what_a_full_build_holds(stored, tmp_path):
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    changed = make_docs(150, seed=9)
+    for round_ in range(6):                          # several small segments, then merges
+        for d in changed[round_ * 20:(round_ + 1) * 20]:
+            stored.upsert(d)
+        stored.delete(f"test:{140 + round_:04d}")
+        assert build.update(stored, index_dir) == 21
+    build.rebuild(stored, tmp_path / "fresh", procs=1)
+    assert postings(build.current_dir(index_dir)) == postings(build.current_dir(tmp_path / "fresh"))
+    assert build.check(stored, index_dir).ok
+
+
+@pytest.mark.parametrize("added", [0, 15])
+def test_a_merge_of_segments_writes_the_same_bytes_as_whoosh(stored, tmp_path, added):
+    """Merging older segments (the merge policy's way) goes through Whoosh's pool; the result is
+    the same as Whoosh's, with and without new documents in the same commit."""
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    for round_ in range(3):
+        for d in make_docs(30, seed=round_)[round_ * 10:(round_ + 1) * 10]:
+            stored.upsert(d)
+        build.update(stored, index_dir)
+    extra = [r for d in make_docs(added, seed=77) for r in records(d)]
+    results = {}
+    for name, writer_class in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
+        copy = tmp_path / name
+        shutil.copytree(build.current_dir(index_dir), copy)
+        ix = whoosh_index.open_dir(str(copy))
+        writer = writer_class(ix, compound=False)
+        for record in extra:
+            writer.add_document(**record)
+        writer.commit(optimize=True)
+        assert len(whoosh_index.open_dir(str(copy))._segments()) == 1
+        results[name] = segment_files(copy)
+    assert results["fast"] == results["stock"]
+
+
+def test_a_segment_holding_only_the_meta_record_leaves_facets_right(stored, tmp_path):
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    stored.delete("test:0001")                       # the update writes no document, only the meta record
+    assert build.update(stored, index_dir) == 1
+    service = SearchService(index_dir, check_interval=0)
+    result = service.search("", filters={"doc_type": ["Luật"]}, facets=True)
+    luat = [d for d in stored.iter_documents() if d.doc_type == "Luật"]
+    assert result.total == len(luat)
+    assert dict(result.facets["doc_type"])["Luật"] == len(luat)
+
+
+def test_a_schema_it_cannot_write_exactly_is_refused_and_the_lock_released(tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), wfields.Schema(body=wfields.TEXT(phrase=True)))
+    with pytest.raises(UnsupportedSchema, match="format Positions"):
+        FastSegmentWriter(ix)
+    writer = ix.writer(timeout=0)                    # not locked
+    writer.cancel()
+
+
+def test_the_update_writer_waits_for_the_lock_then_says_so(stored, tmp_path):
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    holder = build.open_index(index_dir).writer()
+    try:
+        stored.delete("test:0002")
+        with pytest.raises(Exception, match="locked by another writer"):
+            build.update(stored, index_dir, timeout=0.5)
+    finally:
+        holder.cancel()
+    assert build.update(stored, index_dir) == 1
