@@ -193,3 +193,53 @@ def test_api_page_for_people(client):
     from web_fixtures import page
     tree = page(client, "/api/")
     assert tree.find("a", href="http://localhost/api/openapi.json")
+
+
+# --- found by the schema-driven fuzz (tests/test_api_fuzz.py) ---------------------------------
+def test_a_form_part_whose_name_cannot_be_read_is_a_400_not_a_500(client, spec):
+    """A multipart part named with a line break comes out of Werkzeug named None; sorting the unknown
+    field names with it raised TypeError (a 500)."""
+    body = (b"--XYZ\r\nContent-Disposition: form-data; name=\"a\nb\"\r\n\r\nnull\r\n"
+            b"--XYZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nC\xc4\x83n c\xe1\xbb\xa9\r\n--XYZ--\r\n")
+    response = client.post("/api/check", data=body, content_type="multipart/form-data; boundary=XYZ")
+    body = conforms(response, spec, "/api/check", "post")
+    assert body["status"] == 400 and "Trường không được hỗ trợ: (tên không đọc được)" in body["error"]
+    alone = client.post("/api/check", data=b"--XYZ\r\nContent-Disposition: form-data; name=\"\n\"\r\n\r\nx\r\n--XYZ--\r\n",
+                        content_type="multipart/form-data; boundary=XYZ")
+    assert conforms(alone, spec, "/api/check", "post")["status"] == 400
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/delegations"])
+def test_every_query_parameter_may_be_sent_empty_as_described(client, spec, path):
+    """The description says an empty parameter counts as not given (allowEmptyValue; for repeatable
+    ones, "" among the allowed items): the fuzz's negative cases hold the API to it."""
+    for param in spec["paths"][path]["get"]["parameters"]:
+        schema = param["schema"]
+        if schema.get("type") == "array":
+            items = schema["items"]
+            assert "enum" not in items or "" in items["enum"], param["name"]
+            assert "pattern" not in items or re.search(items["pattern"], ""), param["name"]
+        else:
+            assert param["allowEmptyValue"] is True, param["name"]
+        response = client.get(path, query_string={param["name"]: ""})
+        assert response.status_code == 200, (param["name"], response.get_json())
+    everything = "&".join(f"{p['name']}=" for p in spec["paths"][path]["get"]["parameters"])
+    assert conforms(client.get(f"{path}?{everything}"), spec, path)
+
+
+def test_a_form_encoded_check_is_described(client, spec):
+    content = spec["paths"]["/api/check"]["post"]["requestBody"]["content"]
+    assert set(content["application/x-www-form-urlencoded"]["schema"]["properties"]) == {"text", "on"}
+    body = conforms(client.post("/api/check", data={"text": "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;"}),
+                    spec, "/api/check", "post")
+    assert body["citations"][0]["document"]["uid"] == LAW
+
+
+def test_a_rate_limited_check_is_the_described_429(kb_instance, spec):
+    client = make_app(kb_instance, CHECK_LIMIT=1).test_client()
+    assert client.post("/api/check", json={"text": "Căn cứ"}).status_code == 200
+    response = client.post("/api/check", json={"text": "Căn cứ"})
+    body = conforms(response, spec, "/api/check", "post")
+    assert body["status"] == 429
+    header = spec["paths"]["/api/check"]["post"]["responses"]["429"]["headers"]["Retry-After"]
+    assert int(response.headers["Retry-After"]) >= header["schema"]["minimum"]

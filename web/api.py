@@ -159,7 +159,9 @@ def _check_input() -> tuple[str, str | None, str | None]:
         text, _ = read_input(body["text"], None)
         return text, body.get("on"), (body.get("source") or None)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        unknown = sorted(k for k in [*request.form, *request.files] if k not in CHECK_FORM_KEYS)
+        # A part whose name Werkzeug cannot read (a line break in it) comes back named None: unknown too.
+        unknown = sorted({"(tên không đọc được)" if k is None else k
+                          for k in [*request.form, *request.files] if k not in CHECK_FORM_KEYS})
         if unknown:
             raise BadParameter(f"Trường không được hỗ trợ: {', '.join(unknown)}. "
                                f"Các trường dùng được: {', '.join(CHECK_FORM_KEYS)}.")

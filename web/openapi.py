@@ -34,6 +34,16 @@ def _facet_param(name: str, description: str, example: str) -> dict:
             "schema": _array(STR), "style": "form", "explode": True, "example": [example]}
 
 
+def _empty_is_absent(params: list[dict]) -> list[dict]:
+    """Every query parameter of the API may be sent empty (`?loai=&page=`, as an HTML form sends an
+    unfilled field): an empty value (or one of spaces and control characters only) counts as not given. Said with allowEmptyValue, so that a client
+    (and the schema-driven fuzz, tests/test_api_fuzz.py) knows it is accepted.
+    Repeatable parameters (arrays) say it in their items' schema instead: one `loai=x` on the wire is
+    the array ["x"], which a validator would not read as matching anyOf [array, ""]."""
+    return [{**p, "allowEmptyValue": True} if p["in"] == "query" and p["schema"].get("type") != "array" else p
+            for p in params]
+
+
 def spec(server_url: str, max_limit: int = 100) -> dict:
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     error = {"description": "Lỗi; `error` nói điều gì sai.", "content": {"application/json": {"schema": ref("Error")}}}
@@ -45,15 +55,15 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
         _facet_param("loai", "Loại văn bản.", "Luật"),
         _facet_param("coquan", "Cơ quan ban hành (một phần của tên là đủ).", "Quốc hội"),
         {**_facet_param("hieuluc", "Tình trạng hiệu lực.", vocab.IN_FORCE),
-         "schema": _array({"type": "string", "enum": list(vocab.STATUSES)})},
+         "schema": _array({"type": "string", "enum": [*vocab.STATUSES, ""]})},
         {**_facet_param("nam", "Năm ban hành.", "2021"),
-         "schema": _array({"type": "string", "pattern": "^[0-9]{4}$"})},
+         "schema": _array({"type": "string", "pattern": "^([0-9]{4})?$"})},
         _facet_param("linhvuc", "Lĩnh vực.", "Giáo dục"),
         _facet_param("phamvi", "Trung ương hoặc Địa phương.", vocab.CENTRAL),
         {"name": "tu", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
          "example": "2020-01-01", "description": "Ngày ban hành từ (YYYY-MM-DD hoặc dd/mm/yyyy)."},
         {"name": "den", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
-         "example": "2025-12-31", "description": "Ngày ban hành đến (YYYY-MM-DD hoặc dd/mm/yyyy)."},
+         "example": "2025-12-31", "description": "Ngày ban hành đến (YYYY-MM-DD hoặc dd/mm/yyyy); không trước `tu`."},
         {"name": "sort", "in": "query", "required": False, "example": "issued",
          "schema": {"type": "string", "enum": list(SORTS), "default": "relevance"},
          "description": "relevance (phù hợp nhất), issued (ngày ban hành mới nhất), effective (ngày có hiệu lực mới nhất)."},
@@ -144,13 +154,15 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "title": "API văn bản pháp luật – Văn phòng HĐND tỉnh",
             "version": "1.0",
             "description": "Tìm kiếm và đọc văn bản pháp luật trong cơ sở dữ liệu, kiểm tra căn cứ pháp lý của "
-                           "dự thảo, theo dõi nội dung trung ương giao HĐND tỉnh quy định. Không thay đổi dữ liệu; trả về JSON.",
+                           "dự thảo, theo dõi nội dung trung ương giao HĐND tỉnh quy định. Không thay đổi dữ liệu; trả về JSON. "
+                           "Một tham số để trống (hoặc chỉ có khoảng trắng, ký tự điều khiển) được coi như không có; "
+                           "một tham số không có trong mô tả này bị từ chối (400).",
         },
         "servers": [{"url": server_url.rstrip("/") or "/"}],
         "paths": {
             "/api/search": {"get": {
                 "operationId": "search", "summary": "Tìm kiếm văn bản hoặc điều",
-                "parameters": search_params,
+                "parameters": _empty_is_absent(search_params),
                 "responses": {"200": {"description": "Kết quả, số đếm theo bộ lọc",
                                       "content": {"application/json": {"schema": ref("SearchResponse")}}},
                               "400": error, "503": error},
@@ -176,15 +188,22 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                         "text": {"type": "string", "description": "Nội dung dự thảo, khi không gửi tệp."},
                         "on": {"type": "string", "description": "Ngày dự kiến có hiệu lực (YYYY-MM-DD hoặc dd/mm/yyyy)."},
                     }, required=[])},
+                    "application/x-www-form-urlencoded": {"schema": _obj({
+                        "text": {"type": "string", "description": "Nội dung dự thảo."},
+                        "on": {"type": "string", "description": "Ngày dự kiến có hiệu lực (YYYY-MM-DD hoặc dd/mm/yyyy)."},
+                    }, required=[])},
                 }},
                 "responses": {"200": {"description": "Báo cáo kiểm tra",
                                       "content": {"application/json": {"schema": ref("CheckReport")}}},
-                              "400": error, "413": error, "429": error, "503": error},
+                              "400": error, "413": error, "503": error,
+                              "429": {**error, "headers": {"Retry-After": {
+                                  "description": "Số giây cần chờ trước lần gọi tiếp theo.",
+                                  "schema": {"type": "integer", "minimum": 1}}}}},
             }},
             "/api/delegations": {"get": {
                 "operationId": "delegations",
                 "summary": "Nội dung văn bản trung ương giao HĐND tỉnh quy định, quyết định",
-                "parameters": delegation_params,
+                "parameters": _empty_is_absent(delegation_params),
                 "responses": {"200": {"description": "Các nội dung giao, văn bản giao mới nhất trước",
                                       "content": {"application/json": {"schema": ref("Delegations")}}},
                               "400": error, "503": error},
