@@ -9,6 +9,7 @@ Both stop gracefully on SIGTERM and Ctrl+C: requests being served are given time
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 
@@ -43,6 +44,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     from web import create_app
 
     config = ctx.config
+    _raise_open_files_limit()
     app = create_app({"INSTANCE": str(config.instance)})   # checks the configuration before serving
     if not config.db_path.exists():
         click.echo(f"The instance {config.instance} is empty: add documents with `kb refresh` or `kb import`.",
@@ -62,11 +64,30 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     click.echo("Stopped.", err=True)
 
 
+def _raise_open_files_limit() -> None:
+    """Every thread's searcher holds each file of the index open (about 23 per segment: a few hundred),
+    and so does every process: raise the soft limit on open files (often 1,024) to the hard limit."""
+    try:
+        import resource
+    except ImportError:         # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _serve_waitress(app, host: str, port: int, threads: int) -> None:
     import waitress
 
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="hdnd-kb")
+        # poll(), not select(): select() fails on descriptors past 1,023 ("filedescriptor out of range"),
+        # which the searchers' open index files push the connections' sockets past, and waitress then exits
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="hdnd-kb",
+                                        asyncore_use_poll=hasattr(select, "poll"))   # not on Windows
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

@@ -131,7 +131,7 @@ class Clients:
 def search_finds(port: int, word: str, uids: set[str]) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)      # a new connection: either worker
     try:
-        conn.request("GET", f"/api/search?q={word}&limit=20")
+        conn.request("GET", f"/api/search?q={urllib.parse.quote(word)}&limit=20")
         response = conn.getresponse()
         data = json.loads(response.read())
         assert response.status == 200, data
@@ -150,34 +150,65 @@ def base(instance, tmp_path) -> dict:
     return env
 
 
-@pytest.fixture
-def server(base, instance, tmp_path):
+# runs a command with its descriptors 3 to 3 + N - 1 taken, so that whatever it opens is numbered past them
+FILL_FDS = """import os, resource, sys
+n = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft < n + 200:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 200, hard))
+for _ in range(n):
+    os.set_inheritable(os.open(os.devnull, os.O_RDONLY), True)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def start_server(env: dict, log: Path, workers: int = 2, fill_fds: int = 0):
+    """`kb serve` on a free port, answering searches; (port, process). The caller stops it.
+    fill_fds: the server starts with that many descriptors open."""
     port = free_port()
-    log = tmp_path / "serve.log"
+    command = [KB, "serve", "--workers", str(workers), "--threads", "4", "--port", str(port)]
+    if fill_fds:
+        command = [sys.executable, "-c", FILL_FDS, str(fill_fds), *command]
     with open(log, "w") as handle:
-        process = subprocess.Popen([KB, "serve", "--workers", "2", "--threads", "4", "--port", str(port)],
-                                   env=base, stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             assert process.poll() is None, log.read_text()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 conn.request("GET", "/api/search?q=thu%E1%BA%BF")
                 if conn.getresponse().status == 200:
                     break
             except OSError:
                 pass
+            finally:
+                conn.close()
             assert time.monotonic() < deadline, "the server did not answer within 30 s:\n" + log.read_text()
             time.sleep(0.2)
+    except BaseException:
+        stop_server(process)
+        raise
+    return port, process
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def server(base, tmp_path):
+    log = tmp_path / "serve.log"
+    port, process = start_server(base, log)
+    try:
         yield port, process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
 
 
 def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_update_write(
@@ -251,6 +282,27 @@ def test_serve_stops_gracefully_on_sigterm(server):
     text = log.read_text()
     assert "Shutting down: Master" in text and text.rstrip().endswith("Stopped."), text
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_one_process_serves_sockets_numbered_past_1023(base, tmp_path):
+    # Each thread's searcher holds every file of the index open: a few hundred on a real corpus, so a
+    # connection's socket may get a descriptor past 1,023. waitress's default select() loop then raised
+    # "filedescriptor out of range in select()" and the server exited. Here the server starts with 1,100
+    # descriptors open, so every socket it opens is numbered past 1,023.
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip(f"the limit on open files ({hard}) is too low for this test")
+    log = tmp_path / "serve.log"
+    port, process = start_server(base, log, workers=1, fill_fds=1100)
+    try:
+        for _ in range(3):
+            assert search_finds(port, "ngân", set())
+        assert process.poll() is None, log.read_text()
+    finally:
+        stop_server(process)
+    assert process.returncode == 0 and "Traceback" not in log.read_text(), log.read_text()
 
 
 def test_several_workers_without_gunicorn_is_a_clear_error(instance, monkeypatch):
