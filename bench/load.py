@@ -1,9 +1,9 @@
-"""Load test of the production WSGI setup on loopback: `kb serve` (waitress) on an instance, a
-bounded Python load generator with a realistic mix — search with facets 70 %, document pages 20 %,
+"""Load test of the production WSGI setup on loopback: `kb serve` (waitress; gunicorn with --workers N)
+on an instance, a bounded Python load generator with a realistic mix — search with facets 70 %, document pages 20 %,
 JSON API 10 % — at several concurrencies. Prints throughput and latency p50/p95/p99 and errors.
 
     .venv/bin/python bench/load.py --instance /tmp/loadinst [--corpus ../shared/corpus/phapdien_articles.jsonl.gz]
-                                   [--clients 1,8,32] [--seconds 20] [--threads 8]
+                                   [--clients 1,8,32] [--seconds 20] [--threads 8] [--workers 1]
 
 The instance is filled with `kb import CORPUS` first when it is empty. Traffic goes only to
 127.0.0.1; every loop is bounded in time and count.
@@ -85,7 +85,8 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (kb serve --threads)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per process (kb serve --threads)")
+    parser.add_argument("--workers", type=int, default=1, help="serving processes (kb serve --workers; 1: waitress)")
     args = parser.parse_args()
     env = dict(os.environ, KB_INSTANCE=args.instance)
     stats = subprocess.run([KB, "stats", "--json"], env=env, capture_output=True, text=True)
@@ -93,7 +94,8 @@ def main() -> None:
         print(f"importing {args.corpus} …", flush=True)
         subprocess.run([KB, "import", args.corpus], env=env, stdout=subprocess.DEVNULL)
     port = free_port()
-    server = subprocess.Popen([KB, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)],
+    server = subprocess.Popen([KB, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads),
+                               "--workers", str(args.workers)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -108,7 +110,8 @@ def main() -> None:
         for word in WORDS:
             conn.request("GET", "/api/search?" + urllib.parse.urlencode({"q": word, "limit": 20}))
             uids += [h["uid"] for h in json.loads(conn.getresponse().read())["hits"]]
-        print(f"server: waitress, {args.threads} threads; {len(uids)} document pages in the mix")
+        kind = "waitress" if args.workers == 1 else f"gunicorn, {args.workers} worker processes of"
+        print(f"server: {kind} {args.threads} threads; {len(uids)} document pages in the mix")
         for clients in [int(c) for c in args.clients.split(",")]:
             out, errors = [], []
             stop_at = time.monotonic() + args.seconds
