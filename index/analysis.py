@@ -42,27 +42,58 @@ def normalise(text: str) -> str:
     return canonical_tones(nfc(text)).lower()
 
 
+class _Memo(dict):
+    """A function of one syllable, remembered: a text has few distinct syllables, many times over."""
+
+    def __init__(self, function, limit: int = 300_000):
+        super().__init__()
+        self.function = function
+        self.limit = limit
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[key] = self.function(key)
+        return value
+
+
+# Tone placement is a property of one syllable (an old-style pair at a syllable's end, not after
+# q), so it is made canonical syllable by syllable, after lowercasing.
+_CANONICAL = _Memo(canonical_tones)
+_FOLDED = _Memo(lambda syllable: syllable.translate(FOLD))
+
+
 def fold_syllable(syllable: str) -> str:
-    return syllable.translate(FOLD)
+    return _FOLDED[syllable]
 
 
 @lru_cache(maxsize=8)
 def _syllables(text: str) -> tuple[tuple[str, int, int], ...]:
     # Cached: the same text is analysed for several fields in a row when a record is indexed.
-    norm = normalise(text)
-    return tuple((m.group(), m.start(), m.end()) for m in _SYLLABLE.finditer(norm))
+    canonical = _CANONICAL
+    return tuple((canonical[m.group()], m.start(), m.end()) for m in _SYLLABLE.finditer(nfc(text).lower()))
 
 
 def syllables(text: str) -> list[str]:
-    return [s for s, _, _ in _syllables(text)]
+    """The accented syllables of a text, as the index holds them."""
+    return list(map(_CANONICAL.__getitem__, _SYLLABLE.findall(nfc(text).lower())))
 
 
 def folded_syllables(text: str) -> list[str]:
-    return [fold_syllable(s) for s, _, _ in _syllables(text)]
+    return list(map(_FOLDED.__getitem__, syllables(text)))
 
 
 def bigrams(tokens: list[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+    return list(map("_".join, zip(tokens, tokens[1:])))
+
+
+def term_lists(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The tokens of a text as the three analyzers below give them: accented syllables, folded
+    syllables, folded bigrams (index.segments indexes with this; tests compare the two)."""
+    accented = syllables(text)
+    folded = list(map(_FOLDED.__getitem__, accented))
+    pairs = bigrams(folded) if len(folded) > 1 else folded[:]
+    return accented, folded, pairs
 
 
 def has_diacritics(text: str) -> bool:
@@ -83,8 +114,9 @@ class SyllableTokenizer(Tokenizer):
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         items = _syllables(value) if tokenize else ((normalise(value), 0, len(value)),)
+        folded = _FOLDED
         for pos, (text, start, end) in enumerate(items):
-            token.text = fold_syllable(text) if self.fold else text
+            token.text = folded[text] if self.fold else text
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:

@@ -30,11 +30,11 @@ from whoosh import formats
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.filedb.filetables import _lengths as _PAIR_LENGTHS
-from whoosh.system import pack_int, pack_uint, pack_ushort
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from index.analysis import _SYLLABLE, FOLD, BigramFilter, SyllableTokenizer, normalise
+from index.analysis import BigramFilter, SyllableTokenizer, term_lists
 
 try:
     import zlib
@@ -58,21 +58,6 @@ def analyzer_kind(analyzer) -> str | None:
                 and isinstance(items[1], BigramFilter)):
             return BIGRAMS
     return None
-
-
-def term_lists(text: str) -> tuple[list[str], list[str], list[str]]:
-    """The tokens of a text as our three analyzers give them: accented, folded, bigrams."""
-    accented = _SYLLABLE.findall(normalise(text))
-    if not accented:
-        return accented, [], []
-    # A syllable never contains a space or a combining mark (\w+ on NFC text), and folding maps a
-    # character to one character, so folding the joined text keeps the syllables apart.
-    folded = " ".join(accented).translate(FOLD).split(" ")
-    if len(folded) == 1:
-        pairs = folded[:]
-    else:
-        pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
-    return accented, folded, pairs
 
 
 class FastSegmentWriter(SegmentWriter):
@@ -248,7 +233,7 @@ class FastSegmentWriter(SegmentWriter):
                     info = _write_term(postings, arr[0::2], arr[1::2], length_bytes)
                 else:
                     info = _write_term(postings, arr, None, length_bytes)
-                terms.add(prefix + tbytes, info.to_bytes())
+                terms.add(prefix + tbytes, info)
             postings.flush()
             terms.flush()
             fieldwriter.finish_field()
@@ -317,9 +302,12 @@ class _TermTable:
         self.out.flush()
 
 
-def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermInfo:
-    """Write one term's posting blocks as W3PostingsWriter would; return its term info."""
-    info = W3TermInfo()
+_TERM_INFO = W3TermInfo._struct   # flags, total weight, doc freq, min/max length byte, max weight, min/max id
+_NOT_INLINED = 0
+
+
+def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
+    """Write one term's posting blocks as W3PostingsWriter would; return its W3TermInfo bytes."""
     start = out.pos
     total = len(ids)
     weight_sum = 0.0
@@ -339,7 +327,7 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermI
             deltas = (block_ids[0],)
         else:
             deltas = [block_ids[0]]
-            deltas.extend(b - a for a, b in zip(block_ids, block_ids[1:]))
+            deltas.extend(map(int.__sub__, block_ids[1:], block_ids))
             deltas = tuple(deltas)
         if block_freqs is None:
             weights = None
@@ -354,10 +342,10 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermI
             weight_sum += float(first)
         else:
             first = block_freqs[0]
-            if all(f == first for f in block_freqs):
+            if block_freqs.count(first) == count:
                 weights = None if first == 1 else float(first)
             else:
-                weights = tuple(float(f) for f in block_freqs)
+                weights = tuple(map(float, block_freqs))
             values = b"".join(map(pack_uint, block_freqs))
             max_weight = float(max(block_freqs))
             weight_sum += float(sum(block_freqs))
@@ -366,11 +354,11 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermI
         elif count == 1:
             low = high = length_bytes[block_ids[0]]
         else:
-            codes = [length_bytes[i] for i in block_ids]
+            codes = bytes(map(length_bytes.__getitem__, block_ids))
             high = max(codes)
             low = min(codes)
             if not low:
-                low = min((c for c in codes if c), default=0)
+                low = min(codes.replace(b"\0", b""), default=0)
         databytes = dumps((deltas, weights, values), 2)
         comp = COMPRESSION if len(databytes) >= COMPRESSION_MIN_SIZE else 0
         if comp:
@@ -388,12 +376,6 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> W3TermI
             max_byte_all = high
     data = b"".join(parts)
     out.write(data)
-    info._weight = weight_sum
-    info._df = total
-    info._minlength = byte_to_length(min_byte_all) if min_byte_all else None
-    info._maxlength = byte_to_length(max_byte_all)
-    info._maxweight = max_weight_all
-    info._minid = ids[0]
-    info._maxid = ids[-1]
-    info.set_extent(start, len(data))
-    return info
+    # W3TermInfo.to_bytes: the length bytes are those of the quantised lengths, i.e. these codes
+    return _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all,
+                           ids[0], ids[-1]) + pack_long(start) + pack_int(len(data))

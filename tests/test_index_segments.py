@@ -13,7 +13,8 @@ from whoosh.writing import SegmentWriter
 from index import build
 from index.schema import make_schema, records
 from index.search import SearchService
-from index.segments import FastSegmentWriter, UnsupportedSchema, term_lists
+from index.analysis import term_lists
+from index.segments import FastSegmentWriter, UnsupportedSchema
 from kb.model import Document
 from kb.store import Store
 
