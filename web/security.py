@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict, deque
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, TooManyRequests
@@ -108,6 +108,10 @@ class _LazyKeySessionInterface(SecureCookieSessionInterface):
                     app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
         return super().get_signing_serializer(app)
 
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when SESSION_COOKIE_SECURE says so, and always on a request that came over HTTPS."""
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
+
 
 # --- rate limits ---------------------------------------------------------------------------------
 class RateLimiter:
@@ -136,6 +140,15 @@ class RateLimiter:
                 return max(0.5, hits[0] + self.window - now)
             hits.append(now)
             return 0.0
+
+    def wait(self, key: str) -> float:
+        """Like `hit`, without counting a hit: 0 when a hit would be allowed now."""
+        if self.limit <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            recent = [t for t in self._hits.get(key, ()) if t > now - self.window]
+            return max(0.5, recent[0] + self.window - now) if len(recent) >= self.limit else 0.0
 
 
 class RateLimited(TooManyRequests):
