@@ -66,6 +66,13 @@ DEFAULTS: dict[str, dict] = {
     "index": {
         "writer_timeout": 60.0,      # seconds a writer waits for the index lock
     },
+    # --- reading uploaded drafts and attachments (kb/readers.py, docs/CHECKER.md, docs/SECURITY.md) --
+    "readers": {
+        "max_unzipped_mb": 100,      # a DOCX whose parts unzip to more than this is refused (zip bombs)
+        "pdf_timeout": 60.0,         # seconds a PDF may take to read (in a child process, killed after); 0: no limit
+        "pdf_max_pages": 500,        # a PDF with more pages is refused
+        "pdf_max_memory_mb": 1024,   # address space of the child process reading a PDF; 0: no limit
+    },
     # --- scrapers and `kb refresh` (scrapers/, docs/SOURCES.md) ------------------------------
     "refresh": {
         "stop_after": 50,            # known unchanged entries in a row, past the watermark, that end a walk

@@ -4,29 +4,67 @@
 does the same for a file. Every problem a user can cause — an empty file, a file too large, binary
 garbage, a broken or scanned PDF, an old .doc — raises `ReadError` with a one-line Vietnamese message;
 nothing else escapes. The format is recognised by the content (magic bytes), the name only breaks ties.
+
+Hostile files (docs/SECURITY.md) are refused with a ReadError too, within bounded time and memory:
+- DOCX: the package is checked before python-docx sees it — at most MAX_ZIP_ENTRIES parts, whose declared
+  sizes add up to at most `readers.max_unzipped_mb` (a zip bomb is refused before anything is unzipped);
+  every part is then unzipped in 1 MB steps, never beyond its declared size (a part lying about its size
+  cannot make one read allocate more), into a fresh uncompressed package that python-docx opens. An XML
+  part with a DOCTYPE or ENTITY declaration (Word never writes one) is refused: no entity is expanded,
+  no external entity fetched (python-docx's parser also has resolve_entities=False).
+- PDF: pypdf runs in a child process (`python -m kb.readers pdf …`) killed after `readers.pdf_timeout`
+  seconds, its address space limited to `readers.pdf_max_memory_mb`; more than `readers.pdf_max_pages`
+  pages is refused.
+- HTML: BeautifulSoup with lxml's HTML parser, which expands no entity declared in the file.
+The limits come from `Limits.from_config(config)`; `Limits()` holds the defaults of kb.config.DEFAULTS.
 """
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from kb.config import DEFAULTS, Config
 from kb.errors import KBError
 from kb.text import nfc
 
 MAX_BYTES = 20 * 1024 * 1024        # an upload larger than this is refused before it is parsed
-MAX_PDF_PAGES = 500
+MAX_PDF_PAGES = DEFAULTS["readers"]["pdf_max_pages"]
 MAX_TEXT_CHARS = 5_000_000           # text extracted beyond this is refused (a zip bomb, a huge PDF)
+MAX_ZIP_ENTRIES = 5000               # parts of a DOCX package (Word writes a few dozen)
 FORMATS = ("docx", "pdf", "text", "html")
+_MB = 1024 * 1024
+_CHUNK = _MB                         # a DOCX part is unzipped this much at a time
 
 
 class ReadError(KBError):
     """An uploaded file cannot be read as a document; the message says why, for the user."""
 
 
-def read_path(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
+@dataclass(frozen=True)
+class Limits:
+    """How much a hostile file may cost (the `readers` section of the configuration)."""
+
+    max_unzipped_mb: float = DEFAULTS["readers"]["max_unzipped_mb"]
+    pdf_timeout: float = DEFAULTS["readers"]["pdf_timeout"]
+    pdf_max_pages: int = DEFAULTS["readers"]["pdf_max_pages"]
+    pdf_max_memory_mb: float = DEFAULTS["readers"]["pdf_max_memory_mb"]
+
+    @classmethod
+    def from_config(cls, config: Config) -> "Limits":
+        section = config.section("readers")
+        return cls(**{name: type(getattr(cls, name))(section[name]) for name in cls.__dataclass_fields__
+                      if name in section})
+
+
+def read_path(path: str | Path, max_bytes: int = MAX_BYTES, limits: Limits | None = None) -> str:
     """The text of the file at `path` (see read_document)."""
     path = Path(path)
     if not path.is_file():
@@ -34,11 +72,12 @@ def read_path(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
     size = path.stat().st_size
     if size > max_bytes:
         raise ReadError(_too_large(size, max_bytes))
-    return read_document(path.read_bytes(), path.name, max_bytes=max_bytes)
+    return read_document(path.read_bytes(), path.name, max_bytes=max_bytes, limits=limits)
 
 
-def read_document(data: bytes, filename: str = "", max_bytes: int = MAX_BYTES) -> str:
+def read_document(data: bytes, filename: str = "", max_bytes: int = MAX_BYTES, limits: Limits | None = None) -> str:
     """The plain text of an uploaded DOCX, PDF, HTML or plain-text file, NFC-normalised."""
+    limits = limits or Limits()
     if not isinstance(data, (bytes, bytearray)):
         raise ReadError("Nội dung tải lên không phải là tệp.")
     if len(data) > max_bytes:
@@ -47,9 +86,9 @@ def read_document(data: bytes, filename: str = "", max_bytes: int = MAX_BYTES) -
         raise ReadError("Tệp rỗng: không có nội dung để kiểm tra.")
     kind = detect_format(data, filename)
     if kind == "docx":
-        text = _read_docx(data)
+        text = _read_docx(data, limits)
     elif kind == "pdf":
-        text = _read_pdf(data)
+        text = _read_pdf(data, limits)
     elif kind == "html":
         text = _read_html(data)
     else:
@@ -142,26 +181,79 @@ def _read_html(data: bytes) -> str:
     return re.sub(r"\n\s*\n+", "\n", soup.get_text())
 
 
-def _read_docx(data: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            if "word/document.xml" not in names:
-                raise ReadError("Tệp nén này không phải là tệp Word (.docx).")
-            info = archive.getinfo("word/document.xml")
-            if info.file_size > 20 * MAX_BYTES:
-                raise ReadError("Tệp Word có nội dung quá lớn để đọc.")
-    except zipfile.BadZipFile:
-        raise ReadError("Tệp Word (.docx) bị hỏng, không mở được.") from None
+def open_docx(data: bytes, limits: Limits | None = None):
+    """The python-docx Document of a DOCX, once its package passed `safe_package` (ReadError otherwise)."""
+    package = safe_package(data, limits or Limits())
     try:
         import docx  # python-docx
-        from docx.oxml.ns import qn
 
-        document = docx.Document(io.BytesIO(data))
-    except ReadError:
-        raise
+        return docx.Document(io.BytesIO(package))
     except Exception as exc:  # python-docx raises many kinds on a malformed package
         raise ReadError(f"Tệp Word (.docx) bị hỏng, không đọc được ({type(exc).__name__}).") from None
+
+
+def safe_package(data: bytes, limits: Limits) -> bytes:
+    """The DOCX package rebuilt uncompressed, after checking that it is not a zip bomb and declares no
+    XML entities. Every part is unzipped in _CHUNK steps and never past its declared size."""
+    limit = int(limits.max_unzipped_mb * _MB)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if "word/document.xml" not in {i.filename for i in infos}:
+                raise ReadError("Tệp nén này không phải là tệp Word (.docx).")
+            if len(infos) > MAX_ZIP_ENTRIES:
+                raise ReadError(f"Tệp Word có quá nhiều thành phần ({len(infos):,}); giới hạn là {MAX_ZIP_ENTRIES:,}.")
+            declared = sum(i.file_size for i in infos)
+            if declared > limit:
+                raise ReadError(_unzipped_too_large(declared, limit))
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as rebuilt:
+                for info in infos:
+                    if info.is_dir():
+                        continue
+                    content = _unzip(archive, info)
+                    if info.filename.lower().endswith((".xml", ".rels")) and _declares_entities(content):
+                        raise ReadError("Tệp Word có khai báo DOCTYPE/ENTITY trong nội dung XML (Word không bao giờ "
+                                        "tạo ra, thường là tệp được sửa để tấn công) nên không được đọc.")
+                    rebuilt.writestr(info.filename, content)
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, NotImplementedError):
+        raise ReadError("Tệp Word (.docx) bị hỏng, không mở được.") from None
+    except RuntimeError:   # an encrypted part
+        raise ReadError("Tệp Word (.docx) được đặt mật khẩu nên không đọc được.") from None
+    return out.getvalue()
+
+
+def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """One part, at most its declared size: zipfile stops there (a longer stream fails its CRC check),
+    and reading in steps keeps each decompression call to _CHUNK bytes of output."""
+    parts = []
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+_DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _declares_entities(content: bytes) -> bool:
+    text = content
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):          # an XML part may be UTF-16
+        text = content.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
+    return bool(_DECLARATION.search(text))
+
+
+def _unzipped_too_large(size: int, limit: int) -> str:
+    return (f"Tệp Word giải nén ra quá lớn ({size / _MB:,.0f} MB; giới hạn là {limit / _MB:,.0f} MB): tệp bị hỏng "
+            "hoặc là một “bom nén”. Hãy lưu lại dự thảo bằng Word rồi tải lên.")
+
+
+def _read_docx(data: bytes, limits: Limits) -> str:
+    from docx.oxml.ns import qn
+
+    document = open_docx(data, limits)
     lines: list[str] = []
     body = document.element.body
     for child in body.iterchildren():
@@ -188,17 +280,94 @@ def _paragraph_text(p, qn) -> str:
     return "".join(parts)
 
 
-def _read_pdf(data: bytes) -> str:
+def _read_pdf(data: bytes, limits: Limits) -> str:
+    text = "\n".join(pdf_pages(data, limits))
+    if len(text) > MAX_TEXT_CHARS:
+        raise ReadError(f"Văn bản quá dài; giới hạn là {MAX_TEXT_CHARS:,} ký tự.")
+    if not text.strip():
+        raise ReadError("Tệp PDF không có lớp chữ (bản chụp/scan): hãy tải lên bản DOCX hoặc PDF có chữ.")
+    return text
+
+
+def pdf_pages(data: bytes, limits: Limits | None = None, max_chars: int = MAX_TEXT_CHARS) -> list[str]:
+    """The text of each page of a PDF (ReadError for a damaged, encrypted, too long or too slow one).
+
+    With `limits.pdf_timeout` > 0 the PDF is read by a child process (`python -m kb.readers`, the PDF on
+    its standard input), killed when it takes longer: pypdf can loop for a very long time on a hostile
+    file, a thread cannot be stopped, and signal.alarm works only in the main thread. A fresh interpreter
+    rather than multiprocessing: forking a threaded web server is unsafe, and multiprocessing's spawn and
+    forkserver re-import the server's main script in every child. It costs about 0.2 s per PDF (starting
+    Python and importing pypdf)."""
+    limits = limits or Limits()
+    if limits.pdf_timeout <= 0 or not sys.executable:
+        return _pdf_pages_quietly(bytes(data), limits.pdf_max_pages, max_chars)
+    root = str(Path(__file__).resolve().parent.parent)          # where `kb` is, installed or not
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    command = [sys.executable, "-m", "kb.readers", "pdf", str(limits.pdf_max_pages), str(max_chars),
+               str(limits.pdf_max_memory_mb)]
+    try:
+        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 env=env, cwd=root)
+    except OSError as exc:
+        raise ReadError(f"Không chạy được bộ đọc PDF ({exc.strerror or type(exc).__name__}).") from None
+    try:
+        out, _ = child.communicate(bytes(data), timeout=limits.pdf_timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise ReadError(f"Đọc tệp PDF quá lâu (quá {limits.pdf_timeout:g} giây) nên đã dừng: tệp có thể bị hỏng "
+                        "hoặc quá phức tạp. Hãy xuất lại thành PDF, hoặc tải lên bản DOCX.") from None
+    finally:
+        if child.poll() is None:        # an exception of ours while it runs: never leave it behind
+            child.kill()
+            child.wait()
+    try:
+        answer = json.loads(out)
+    except ValueError:                  # it died without answering (out of memory, killed)
+        raise ReadError("Tệp PDF bị hỏng hoặc cần quá nhiều bộ nhớ để đọc.") from None
+    if "error" in answer:
+        raise ReadError(answer["error"])
+    return answer["pages"]
+
+
+def _pdf_child(argv: list[str]) -> int:
+    """`python -m kb.readers pdf MAX_PAGES MAX_CHARS MAX_MEMORY_MB`: the PDF on standard input, a JSON
+    object on standard output: {"pages": [text, …]} or {"error": message}."""
+    max_pages, max_chars, max_memory_mb = int(argv[0]), int(argv[1]), float(argv[2])
+    data = sys.stdin.buffer.read()
+    if max_memory_mb > 0:
+        try:
+            import resource
+            limit = int(max_memory_mb * _MB)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ImportError, ValueError, OSError):
+            pass
+    try:
+        answer = {"pages": _pdf_pages_quietly(data, max_pages, max_chars)}
+    except ReadError as exc:
+        answer = {"error": str(exc)}
+    except MemoryError:
+        answer = {"error": "Tệp PDF cần quá nhiều bộ nhớ để đọc (có thể là tệp bị hỏng hoặc cố ý gây quá tải)."}
+    try:
+        out = json.dumps(answer).encode("ascii")      # ASCII: any text (even a lone surrogate) comes back as it was
+    except MemoryError:
+        out = json.dumps({"error": "Tệp PDF cần quá nhiều bộ nhớ để đọc."}).encode("ascii")
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _pdf_pages_quietly(data: bytes, max_pages: int, max_chars: int) -> list[str]:
     logger = logging.getLogger("pypdf")
     level = logger.level
     logger.setLevel(logging.ERROR)  # pypdf logs its repairs of damaged files; the user gets ReadError instead
     try:
-        return _read_pdf_quietly(data)
+        return _pdf_pages(data, max_pages, max_chars)
     finally:
         logger.setLevel(level)
 
 
-def _read_pdf_quietly(data: bytes) -> str:
+def _pdf_pages(data: bytes, max_pages: int, max_chars: int) -> list[str]:
     try:
         from pypdf import PdfReader
 
@@ -212,21 +381,24 @@ def _read_pdf_quietly(data: bytes) -> str:
             except Exception:
                 raise ReadError("Tệp PDF được mã hóa nên không đọc được.") from None
         pages = reader.pages
-        if len(pages) > MAX_PDF_PAGES:
-            raise ReadError(f"Tệp PDF có {len(pages)} trang; giới hạn là {MAX_PDF_PAGES} trang.")
+        if len(pages) > max_pages:
+            raise ReadError(f"Tệp PDF có {len(pages):,} trang; giới hạn là {max_pages:,} trang.")
         texts = []
         total = 0
         for page in pages:
             text = page.extract_text() or ""
             total += len(text)
-            if total > MAX_TEXT_CHARS:
-                raise ReadError(f"Văn bản quá dài; giới hạn là {MAX_TEXT_CHARS:,} ký tự.")
+            if total > max_chars:
+                raise ReadError(f"Văn bản quá dài; giới hạn là {max_chars:,} ký tự.")
             texts.append(text)
-    except ReadError:
+    except (ReadError, MemoryError):
         raise
     except Exception as exc:  # pypdf raises PdfReadError and many others on a damaged file
         raise ReadError(f"Tệp PDF bị hỏng, không đọc được ({type(exc).__name__}).") from None
-    text = "\n".join(texts)
-    if not text.strip():
-        raise ReadError("Tệp PDF không có lớp chữ (bản chụp/scan): hãy tải lên bản DOCX hoặc PDF có chữ.")
-    return text
+    return texts
+
+
+if __name__ == "__main__":            # the PDF reader's child process (pdf_pages)
+    if sys.argv[1:2] == ["pdf"]:
+        sys.exit(_pdf_child(sys.argv[2:]))
+    sys.exit("usage: python -m kb.readers pdf MAX_PAGES MAX_CHARS MAX_MEMORY_MB < file.pdf")

@@ -10,7 +10,7 @@ import click
 from kb.checker import SEVERITY_LABELS, Checker, planned_date
 from kb.citations import display_date
 from kb.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
-from kb.readers import MAX_BYTES, read_document, read_path
+from kb.readers import MAX_BYTES, Limits, read_document, read_path
 from kbcli.main import Context, cli, pass_context
 
 
@@ -30,10 +30,10 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
-        text = read_document(data, "stdin")
+        text = read_document(data, "stdin", limits=Limits.from_config(ctx.config))
         source = None
     else:
-        text = read_path(file)
+        text = read_path(file, limits=Limits.from_config(ctx.config))
         source = file
     report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:

@@ -1,17 +1,19 @@
 """Text of attached files, so that PDF-only and Word-only documents (common for local resolutions)
 become searchable. Pure: bytes in, text out; downloading is the sources' job (through the fetcher).
 
-- PDF with `pypdf`. A PDF without a text layer (a scan) gives no text and is flagged `scanned`.
+- PDF with `pypdf`, in a child process killed after `readers.pdf_timeout` seconds, at most
+  `readers.pdf_max_pages` pages (kb.readers.pdf_pages: a hostile file on a source site must not hang
+  `kb refresh`). A PDF without a text layer (a scan) gives no text and is flagged `scanned`.
   OCR is optional (config `refresh.ocr`): when `pdftoppm` (poppler-utils) and `tesseract` with the
   Vietnamese model (`tesseract-ocr-vie`) are installed, scanned pages are read with them.
-- DOCX with `python-docx`: paragraphs and tables in document order.
+- DOCX with `python-docx`, after kb.readers' checks of the package (no zip bomb, no XML entity
+  declarations): paragraphs and tables in document order.
 - Legacy DOC (Word 97-2003, common on provincial gazettes): read with `antiword` when installed,
   otherwise the attachment is kept without text and a note says why.
 - HTML and plain text files are read directly.
 """
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.articles import split_articles
+from kb.readers import Limits, open_docx, pdf_pages
 from kb.text import nfc
 from scrapers.base import FileRef, html_to_text
 
@@ -51,14 +54,17 @@ def detect_format(content: bytes, name: str = "", content_type: str | None = Non
     return "unknown"
 
 
-def extract_text(content: bytes, name: str = "", content_type: str | None = None, ocr: bool = False) -> Extracted:
-    """The text of one file. Never raises on a bad file: the note says what went wrong."""
+def extract_text(content: bytes, name: str = "", content_type: str | None = None, ocr: bool = False,
+                 limits: Limits | None = None) -> Extracted:
+    """The text of one file. Never raises on a bad file: the note says what went wrong.
+    `limits` (kb.readers.Limits.from_config(config)): defaults when not given."""
     kind = detect_format(content, name, content_type)
+    limits = limits or Limits()
     try:
         if kind == "pdf":
-            return _pdf(content, ocr)
+            return _pdf(content, ocr, limits)
         if kind == "docx":
-            return Extracted(_docx(content), "docx")
+            return Extracted(_docx(content, limits), "docx")
         if kind == "doc":
             return _doc(content)
         if kind == "html":
@@ -81,13 +87,8 @@ def preferred(files: list[FileRef]) -> list[FileRef]:
 
 
 # --- formats ---------------------------------------------------------------------------------------
-def _pdf(content: bytes, ocr: bool) -> Extracted:
-    import pypdf
-
-    reader = pypdf.PdfReader(io.BytesIO(content))
-    if reader.is_encrypted:
-        reader.decrypt("")
-    pages = [page.extract_text() or "" for page in reader.pages]
+def _pdf(content: bytes, ocr: bool, limits: Limits) -> Extracted:
+    pages = pdf_pages(content, limits)
     text = _tidy("\n".join(pages))
     count = len(pages)
     letters = sum(ch.isalpha() for ch in text)
@@ -103,10 +104,8 @@ def _pdf(content: bytes, ocr: bool) -> Extracted:
     return result
 
 
-def _docx(content: bytes) -> str:
-    import docx
-
-    document = docx.Document(io.BytesIO(content))
+def _docx(content: bytes, limits: Limits) -> str:
+    document = open_docx(content, limits)
     lines: list[str] = []
     for block in document.iter_inner_content():
         if hasattr(block, "rows"):

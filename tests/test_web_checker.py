@@ -298,3 +298,28 @@ def test_the_documented_request_example_works(client, spec):
     assert body["on"] == example["on"] and body["citations"][0]["document"]["uid"] == LAW
     form_fields = set(operation["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"])
     assert form_fields == {"file", "text", "on"}
+
+
+# --- hostile uploads (tests/test_readers_safety.py has the details) ------------------------------
+def test_a_hostile_upload_is_a_400_saying_why(client, spec):
+    from test_readers_safety import LOL, document_xml, docx_package, paragraph, pdf, zip_bomb
+    bomb = client.post("/api/check", data={"file": (io.BytesIO(zip_bomb(120)), "du-thao.docx")},
+                       content_type="multipart/form-data")
+    assert conforms(bomb, spec, "/api/check", "post")["status"] == 400
+    assert "giải nén ra quá lớn (120 MB; giới hạn là 100 MB)" in bomb.get_json()["error"]
+    entities = docx_package(document_xml(paragraph("&lol9;"), f"<!DOCTYPE w:document [{LOL}]>"))
+    response = check(client, {"file": (io.BytesIO(entities), "du-thao.docx")}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "DOCTYPE/ENTITY" in parse(response).select_one(".error-message").get_text()
+    assert "Tệp PDF có 501 trang; giới hạn là 500 trang" in client.post(
+        "/api/check", data={"file": (io.BytesIO(pdf(b"BT ET", pages=501)), "dai.pdf")},
+        content_type="multipart/form-data").get_json()["error"]
+
+
+def test_the_readers_settings_of_the_instance_apply_to_uploads(kb_instance, tmp_path):
+    from test_readers_safety import LINE, pdf
+    from web_fixtures import copy_instance
+    instance = copy_instance(kb_instance, tmp_path / "instance", "[readers]\npdf_max_pages = 2\n")
+    client = make_app(instance, CHECK_LIMIT=0).test_client()
+    upload = {"file": (io.BytesIO(pdf(LINE, pages=3)), "ba-trang.pdf")}
+    body = client.post("/api/check", data=upload, content_type="multipart/form-data").get_json()
+    assert body["status"] == 400 and "Tệp PDF có 3 trang; giới hạn là 2 trang" in body["error"]

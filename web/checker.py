@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from kb.checker import ERROR, INFO, SEVERITY_LABELS, WARNING, CheckError, Checker, CheckReport
 from kb.citations import display_date
-from kb.readers import ReadError, read_document
+from kb.readers import Limits, ReadError, read_document
 from kb.store import Store
 from web.common import VN_TZ, first_run_page, instance_state, upload_limit
 from web.search import _cell
@@ -71,7 +71,8 @@ def read_input(text: str, upload) -> tuple[str, str | None]:
     if upload is not None and upload.filename:
         name = clean(upload.filename)[:MAX_FILENAME]
         data = upload.read(current_app.config["UPLOAD_MAX_BYTES"] + 1)
-        return read_document(data, name, max_bytes=current_app.config["UPLOAD_MAX_BYTES"]), name
+        limits = Limits.from_config(current_app.extensions["kb_config"])      # [readers] of the configuration
+        return read_document(data, name, max_bytes=current_app.config["UPLOAD_MAX_BYTES"], limits=limits), name
     if text and text.strip():
         return text.replace("\r\n", "\n"), None
     raise CheckInputError("Chưa có nội dung để kiểm tra: hãy dán nội dung dự thảo vào ô bên dưới, "
