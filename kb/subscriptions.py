@@ -245,16 +245,30 @@ def confirm_url(config: Config, sub: Subscription) -> str:
     return absolute(config, CONFIRM_PATH.format(token=token))
 
 
-def unsubscribe_url(config: Config, sub: Subscription) -> str:
-    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", sub.email, sub.id)))
+def unsubscribe_url(config: Config, sub: Subscription, now: dt.datetime | None = None) -> str:
+    token = make_token(config, "unsubscribe", sub.email, sub.id, link_expiry(config, now))
+    return absolute(config, UNSUBSCRIBE_PATH.format(token=token))
 
 
-def unsubscribe_all_url(config: Config, email: str) -> str:
-    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email)))
+def unsubscribe_all_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
+    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email,
+                                                                     expires=link_expiry(config, now))))
 
 
-def manage_url(config: Config, email: str) -> str:
-    return absolute(config, MANAGE_PATH.format(token=make_token(config, "manage", email)))
+def manage_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
+    return absolute(config, MANAGE_PATH.format(token=make_token(config, "manage", email,
+                                                                expires=link_expiry(config, now))))
+
+
+def link_expiry(config: Config, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the unsubscribe and "manage" links made now stop working: `alerts.link_days` days on, at the
+    end of that day (UTC), so that every link made on one day is the same link. None: never (0 days).
+    Every mail carries fresh links, so only the links of old mails lapse."""
+    days = int(config.get("alerts", "link_days"))
+    if days <= 0:
+        return None
+    day = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).date() + dt.timedelta(days=days + 1)
+    return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -327,8 +341,19 @@ def read_token(config: Config, token: str, action: str, at: dt.datetime | None =
     if not isinstance(payload, dict) or payload.get("a") != action:
         raise invalid
     if payload.get("x") and (at or dt.datetime.now(dt.timezone.utc)).timestamp() > payload["x"]:
-        raise TokenError("Liên kết xác nhận đã hết hạn. Hãy đăng ký theo dõi lại để nhận liên kết mới.")
+        raise TokenError(_EXPIRED[action].format(days=config.get("alerts", "link_days")))
     return payload
+
+
+_FRESH_LINKS = ("Mỗi thư gửi đi đều có liên kết “Hủy theo dõi” và “Quản lý theo dõi” mới: hãy mở liên kết trong "
+                "thư gần nhất bạn nhận được. Nếu không còn thư nào, xin báo quản trị viên của trang để hủy giúp.")
+_EXPIRED = {
+    "confirm": "Liên kết xác nhận đã hết hạn. Hãy đăng ký theo dõi lại để nhận liên kết mới.",
+    "unsubscribe": "Liên kết hủy theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
+                   + _FRESH_LINKS,
+    "manage": "Liên kết quản lý theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
+              + _FRESH_LINKS,
+}
 
 
 # --- reading and writing subscriptions ---------------------------------------------------------
@@ -602,5 +627,5 @@ __all__ = [
     "Subscription", "Subscribed", "SubscriptionError", "TokenError", "AlreadyRunning", "add", "follow_document",
     "subscribe_digest", "get", "list_subscriptions", "remove", "confirm", "unsubscribe", "token_subscriptions",
     "unsubscribe_preview", "confirm_url", "unsubscribe_url", "unsubscribe_all_url", "manage_url", "document_url",
-    "search_url", "search_from_url", "due", "instance_lock",
+    "search_url", "search_from_url", "due", "instance_lock", "link_expiry",
 ]

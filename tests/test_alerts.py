@@ -403,6 +403,32 @@ def test_tokens_forged_misused_expired_or_foreign_are_refused(kb, tmp_path):
     assert email == "a@laichau.example" and listed == []
 
 
+def test_unsubscribe_and_manage_links_expire_after_link_days(kb, tmp_path):
+    store, config = kb.store, kb.config
+    sub = subs.follow_document(store, config, "a@laichau.example", OLD_FEES, confirmed=True).subscription
+    now = dt.datetime.now(UTC)
+    made = now - dt.timedelta(days=100)
+    for url, action in ((subs.unsubscribe_url(config, sub, now=made), "unsubscribe"),
+                        (subs.unsubscribe_all_url(config, sub.email, now=made), "unsubscribe"),
+                        (subs.manage_url(config, sub.email, now=made), "manage")):
+        payload = read_token(config, token(url), action, at=now)               # 100 days on: still good
+        assert payload["x"] == int(subs.link_expiry(config, made).timestamp())
+        lapse = dt.datetime.fromtimestamp(payload["x"], UTC)
+        assert made + dt.timedelta(days=400) < lapse <= made + dt.timedelta(days=401)
+        read_token(config, token(url), action, at=lapse - dt.timedelta(seconds=1))
+        with pytest.raises(TokenError, match="đã hết hạn.*400 ngày.*thư gần nhất"):
+            read_token(config, token(url), action, at=lapse + dt.timedelta(seconds=1))
+    with pytest.raises(TokenError, match="Liên kết hủy theo dõi này đã hết hạn"):
+        unsubscribe(store, config, token(subs.unsubscribe_url(config, sub, now=made)),
+                    now=made + dt.timedelta(days=402))
+    assert subs.get(store, sub.id).status == subs.ACTIVE
+    assert subs.unsubscribe_url(config, sub) == subs.unsubscribe_url(config, sub)   # one link per day
+    legacy = make_token(config, "unsubscribe", sub.email, sub.id)                   # mailed before links expired
+    assert read_token(config, legacy, "unsubscribe", at=now + dt.timedelta(days=5000))["x"] == 0
+    forever = mail_config(tmp_path / "forever", None, KB_ALERTS_LINK_DAYS="0")
+    assert subs.link_expiry(forever) is None
+
+
 def test_secret_key_is_generated_once_privately_unless_configured(tmp_path):
     config = mail_config(tmp_path / "inst", None)
     key = subs.secret_key(config)

@@ -371,3 +371,26 @@ def test_the_list_unsubscribe_header_of_the_confirmation_works_in_one_click(clie
     response = mail_client.post(urlsplit(url).path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200 and parse(response).h1.get_text(strip=True) == "Đã hủy theo dõi"
     assert [s.status for s in stored(instance_copy)] == ["ended"]
+
+
+# --- unsubscribe and "manage" links expire (alerts.link_days) ----------------------------------------
+def test_old_unsubscribe_and_manage_links_lapse_and_say_how_to_get_fresh_ones(instance_copy):
+    config = kbconfig.load(instance_copy, environ={})
+    now = dt.datetime.now(dt.timezone.utc)
+    with Store(instance_copy / "kb.sqlite") as store:
+        sub = subs.follow_document(store, config, ADDRESS, LAW, confirmed=True).subscription
+    mail_client = make_app(instance_copy).test_client(use_cookies=False)
+    old = now - dt.timedelta(days=402)                   # a message of more than 400 days ago
+    for link in (subs.unsubscribe_url(config, sub, now=old), subs.unsubscribe_all_url(config, ADDRESS, now=old),
+                 subs.manage_url(config, ADDRESS, now=old)):
+        tree = page(mail_client, urlsplit(link).path, status=410)
+        assert tree.h1.get_text(strip=True) == "Liên kết đã hết hạn"
+        message = tree.select_one(".error-message").get_text()
+        assert "400 ngày" in message and "thư gần nhất" in message and "quản trị viên" in message
+    one_click = mail_client.post(urlsplit(subs.unsubscribe_url(config, sub, now=old)).path,
+                                 data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 410 and [s.status for s in stored(instance_copy)] == ["active"]
+    recent = now - dt.timedelta(days=398)                # a message within the window: one click still works
+    one_click = mail_client.post(urlsplit(subs.unsubscribe_url(config, sub, now=recent)).path,
+                                 data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and [s.status for s in stored(instance_copy)] == ["ended"]
