@@ -273,6 +273,13 @@ def link_expiry(config: Config, now: dt.datetime | None = None) -> dt.datetime |
 
 # --- tokens ---------------------------------------------------------------------------------
 TOKEN_ACTIONS = ("confirm", "unsubscribe", "manage")
+_LINK_TOKEN = re.compile(r"(/theo-doi/(?:xac-nhan|huy|cua-toi)/)[^/?#\s\"'<>]+")
+
+
+def redact_links(text: str) -> str:
+    """`text` (a path, a URL, a log line) with the token of every e-mail link replaced by "…", so that
+    logs never hold a working link: "/theo-doi/huy/eyJh…" -> "/theo-doi/huy/…" (docs/SECURITY.md)."""
+    return _LINK_TOKEN.sub(r"\1…", text or "")
 
 
 def secret_key(config: Config) -> bytes:
@@ -627,5 +634,5 @@ __all__ = [
     "Subscription", "Subscribed", "SubscriptionError", "TokenError", "AlreadyRunning", "add", "follow_document",
     "subscribe_digest", "get", "list_subscriptions", "remove", "confirm", "unsubscribe", "token_subscriptions",
     "unsubscribe_preview", "confirm_url", "unsubscribe_url", "unsubscribe_all_url", "manage_url", "document_url",
-    "search_url", "search_from_url", "due", "instance_lock", "link_expiry",
+    "search_url", "search_from_url", "due", "instance_lock", "link_expiry", "redact_links",
 ]

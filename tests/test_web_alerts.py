@@ -394,3 +394,23 @@ def test_old_unsubscribe_and_manage_links_lapse_and_say_how_to_get_fresh_ones(in
     one_click = mail_client.post(urlsplit(subs.unsubscribe_url(config, sub, now=recent)).path,
                                  data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200 and [s.status for s in stored(instance_copy)] == ["ended"]
+
+
+def test_an_unexpected_error_on_a_link_page_logs_the_path_without_its_token(instance_copy, monkeypatch, caplog):
+    config = kbconfig.load(instance_copy, environ={})
+    with Store(instance_copy / "kb.sqlite") as store:
+        sub = subs.follow_document(store, config, ADDRESS, LAW, confirmed=True).subscription
+    path = urlsplit(subs.unsubscribe_url(config, sub)).path
+    token = path.rsplit("/", 1)[1]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(subs, "unsubscribe_preview", broken)
+    client = make_app(instance_copy, TESTING=False).test_client()
+    with caplog.at_level("ERROR"):
+        assert client.get(path).status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "unexpected error on /theo-doi/huy/…" in logged and token not in logged
+    assert subs.redact_links(f"GET https://vanban.example{path}?x=1 HTTP/1.1") == \
+        "GET https://vanban.example/theo-doi/huy/…?x=1 HTTP/1.1"

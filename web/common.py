@@ -15,6 +15,7 @@ from index.search import FACET_PARAMS, SearchService
 from kb import vocab
 from kb.errors import KBError
 from kb.store import Store
+from kb.subscriptions import redact_links
 from web.security import CSRFError, RateLimited
 from web.state import BadParameter
 
@@ -218,5 +219,5 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if app.testing:
             raise exc
-        app.logger.exception("unexpected error on %s", request.path)
+        app.logger.exception("unexpected error on %s", redact_links(request.path))   # no working e-mail link in logs
         return _error(500, "Đã có lỗi ngoài dự kiến. Xin thử lại; nếu vẫn lỗi, báo cho quản trị viên.")
