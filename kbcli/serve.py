@@ -8,6 +8,7 @@ Both stop gracefully on SIGTERM and Ctrl+C: requests being served are given time
 """
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -83,20 +84,20 @@ def _raise_open_files_limit() -> None:
 def _serve_waitress(app, host: str, port: int, threads: int) -> None:
     import waitress
 
-    try:
-        # poll(), not select(): select() fails on descriptors past 1,023 ("filedescriptor out of range"),
-        # which the searchers' open index files push the connections' sockets past, and waitress then exits
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="hdnd-kb",
-                                        asyncore_use_poll=hasattr(select, "poll"))   # not on Windows
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-
     def stop(signum, frame):
         raise SystemExit(0)     # waitress's run() ends on it and lets running requests finish (5 s)
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        server.run()            # Ctrl+C (KeyboardInterrupt) ends it the same way
+        # poll(), not select(): select() fails on descriptors past 1,023 ("filedescriptor out of range"),
+        # which the searchers' open index files push the connections' sockets past, and waitress then exits.
+        # Ctrl+C (KeyboardInterrupt) ends run() as SIGTERM does.
+        waitress.serve(app, host=host, port=port, threads=threads, ident="hdnd-kb",
+                       asyncore_use_poll=hasattr(select, "poll"))     # not on Windows
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
