@@ -186,7 +186,7 @@ def _build_part(store: Store, path: Path, after: str, upto: str | None,
             segments.append(_close_segment(writer))
     except BaseException:
         if writer is not None:
-            writer.cancel()
+            _cancel(writer)
         raise
     return segments, count
 
@@ -307,7 +307,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0,
         writer.update_document(**_meta_record(last))
         writer.commit()
     except BaseException:
-        writer.cancel()
+        _cancel(writer)
         raise
     return len(uids)
 
@@ -348,14 +348,20 @@ def check(store: Store, index_dir: Path) -> CheckReport:
 def repair(store: Store, index_dir: Path, uids: Iterable[str]) -> None:
     """Re-index the given uids (present ones re-added, absent ones removed)."""
     ix = open_index(index_dir)
-    writer = ix.writer(timeout=60.0, delay=0.25, compound=False)
+    writer = FastSegmentWriter(ix, timeout=60.0, delay=0.25, compound=False)
     try:
         for uid in uids:
             _replace(writer, store, uid)
         writer.commit()
     except BaseException:
-        writer.cancel()
+        _cancel(writer)
         raise
+
+
+def _cancel(writer) -> None:
+    """Cancel a writer unless its failed commit already did (and keep the commit's error)."""
+    if not writer.is_closed:
+        writer.cancel()
 
 
 def stats(index_dir: Path) -> dict:

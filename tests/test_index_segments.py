@@ -199,3 +199,25 @@ def test_the_update_writer_waits_for_the_lock_then_says_so(stored, tmp_path):
     finally:
         holder.cancel()
     assert build.update(stored, index_dir) == 1
+
+
+@pytest.mark.parametrize("where", ["toc", "postings"])
+def test_an_error_in_the_commit_reaches_the_caller_as_itself(stored, tmp_path, monkeypatch, where):
+    """A failed commit (disk full) cleans up after itself; update's own cancel must not replace
+    the error with "This writer is closed". Nothing is lost: the next update applies the change."""
+    from whoosh import writing
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    stored.delete("test:0003")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    target = (writing.SegmentWriter, "_commit_toc") if where == "toc" else (FastSegmentWriter, "_write_postings")
+    with monkeypatch.context() as patch:
+        patch.setattr(*target, disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            build.update(stored, index_dir)
+    assert not build.check(stored, index_dir).ok
+    assert build.update(stored, index_dir) == 1
+    assert build.check(stored, index_dir).ok
