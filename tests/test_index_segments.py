@@ -221,3 +221,41 @@ def test_an_error_in_the_commit_reaches_the_caller_as_itself(stored, tmp_path, m
     assert not build.check(stored, index_dir).ok
     assert build.update(stored, index_dir) == 1
     assert build.check(stored, index_dir).ok
+
+
+def test_threads_share_one_table_per_index_generation_and_agree(stored, tmp_path):
+    """Each thread has its own searcher (Whoosh needs that), but the column arrays are built once
+    per index generation and shared; after a commit every thread sees the new generation."""
+    import threading
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    service = SearchService(index_dir, check_interval=0)
+    expected = service.search("hội đồng nhân dân", facets=True, per_page=50)
+
+    def run(out):
+        result = service.search("hội đồng nhân dân", facets=True, per_page=50)
+        out.append(([h.uid for h in result.hits], result.total, result.facets, service._state().table))
+
+    def in_threads():
+        outs = []
+        threads = [threading.Thread(target=run, args=(outs,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return outs
+
+    outs = in_threads()
+    assert all((uids, total, facets) == ([h.uid for h in expected.hits], expected.total, expected.facets)
+               for uids, total, facets, _ in outs)
+    tables = [table for *_, table in outs]
+    assert all(t.kind is tables[0].kind and t.postings is not tables[0].postings for t in tables[1:])
+    for i, d in enumerate(make_docs(5, seed=31)):
+        data = d.to_dict()
+        data.update(uid=f"test:{900 + i}", source_id=str(900 + i), number=f"{900 + i}/2025/NQ-HĐND",
+                    title="hội đồng nhân dân " + d.title)
+        stored.upsert(Document.from_dict(data))
+    build.update(stored, index_dir)
+    after = in_threads()
+    assert all(total == expected.total + 5 for _, total, _, _ in after)
+    assert all(t.kind is not tables[0].kind for *_, t in after)
