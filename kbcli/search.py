@@ -78,10 +78,11 @@ def index() -> None:
 
 
 @index.command()
-@click.option("--procs", type=click.IntRange(1, 8), default=1, show_default=True,
-              help="Writer processes for the build.")
+@click.option("--procs", type=click.IntRange(1, 8), default=None,
+              help="Processes writing segments side by side (default: one per CPU core, at most 4; "
+                   "a small store is built in one).")
 @pass_context
-def rebuild(ctx: Context, procs: int) -> None:
+def rebuild(ctx: Context, procs: int | None) -> None:
     """Rebuild the whole index from the store (into a new folder, swapped in when complete)."""
     with click.progressbar(length=ctx.store.count(), label="Indexing", file=sys.stderr) as bar:
         count = build.rebuild(ctx.store, ctx.config.index_dir, progress=bar.update, procs=procs)
