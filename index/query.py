@@ -83,7 +83,8 @@ def parse(text: str) -> ParsedQuery:
     query = ParsedQuery(text=text, accented=has_diacritics(text))
     stripped = re.sub(r"^\s*(?:số|so)\s*:?\s*", "", text, flags=re.I)
     number = parse_number(stripped)
-    if number and re.fullmatch(r"[\w./&()\s–—-]+", stripped) and len(stripped.split()) <= 3 and "/" in stripped:
+    if (number and re.fullmatch(r"[\w./&()\s–—-]+", stripped) and len(stripped.split()) <= 3
+            and ("/" in stripped or number.dashed)):
         query.number = number.canonical
         query.number_only = True
     pending_or = False

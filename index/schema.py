@@ -11,7 +11,7 @@ from whoosh import fields, formats
 from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from kb.model import Document
 
-SCHEMA_VERSION = 5   # 5: tone placement made canonical per syllable after lowercasing
+SCHEMA_VERSION = 6   # 5: tone placement per syllable after lowercasing; 6: number keys v2 (kb.numbers)
 META_ID = "__meta__"
 FIELD_SEPARATOR = "\x1f"   # joins multi-valued facet values (lĩnh vực) in one column
 

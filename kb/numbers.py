@@ -16,17 +16,23 @@ _ETH = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0189": "Đ"})
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]\s*")
 _PREFIX = re.compile(r"^\s*(?:s[ốô]|so)\s*(?:hi[ệe]u|k[ýy]\s*hi[ệe]u)?\s*[:.]?\s*", re.I)
 
+KEY_VERSION = 2   # 2: every letter in codes ("UBTƯMTTQVN"), old dash forms ("73-CP"), "NQ.HĐTP"
+
+_L = r"[^\W\d_]"        # a letter, Vietnamese ones included (Ư, Ơ, Ê …)
 _NUMBER_RE = re.compile(
-    r"""
+    rf"""
     (?<![\w/.])
-    (?P<so>\d{1,5}(?:\.\d{1,3})?[a-zA-Z]?)
-    (?:\s*/\s*(?P<nam>(?:19|20)\d{2}))?
+    (?P<so>\d{{1,5}}(?:\.\d{{1,3}})?[a-zA-Z]?)
+    (?:\s*/\s*(?P<nam>(?:19|20)\d{{2}}))?
     \s*/\s*
-    (?P<kyhieu>[A-Za-zĐđ][A-Za-zĐđ0-9]*(?:(?:-|/|&)[A-Za-zĐđ][A-Za-zĐđ0-9&]*)*)
+    (?P<kyhieu>{_L}[^\W_]*(?:(?:-|/|&){_L}(?:[^\W_]|&)*)*)
     (?![\w])
     """,
     re.X,
 )
+# Before 1990s numbering: "73-CP", "23-L/CTN", "21-LCT/HĐNN8" (a whole number, never in running text)
+_OLD_NUMBER_RE = re.compile(rf"(?P<so>\d{{1,5}})-(?P<kyhieu>{_L}{{1,8}}(?:[-/]{_L}[^\W_]*)*)")
+_CODE_DOT = re.compile(rf"(?<={_L})\.(?={_L})")    # "NQ.HĐTP" is "NQ-HĐTP"
 
 # Codes whose first part names the type (the rest names the issuer).
 TYPE_CODES = {
@@ -46,9 +52,12 @@ class DocNumber:
     code: str             # "NQ-HĐND", "QH15", "QĐ/BGD&ĐT"
     type_code: str | None  # "NQ", "QĐ"; None for "QH15", "CP"
     issuer_code: str | None  # "HĐND", "CP", "QH15"
+    dashed: bool = False     # the old form "73-CP", shown as written
 
     @property
     def canonical(self) -> str:
+        if self.dashed:
+            return f"{self.number}-{self.code}"
         parts = [self.number] + ([str(self.year)] if self.year else []) + [self.code]
         return "/".join(parts)
 
@@ -62,6 +71,7 @@ class DocNumber:
 def _clean(text: str) -> str:
     text = nfc(text).translate(_ETH)
     text = _PREFIX.sub("", text)
+    text = _CODE_DOT.sub("-", text)
     return _DASHES.sub("-", text).strip()
 
 
@@ -82,7 +92,8 @@ def parse_number(text: str) -> DocNumber | None:
     """Parse the first số ký hiệu in `text`; None when there is none ("Không số", a date)."""
     if not text:
         return None
-    match = _NUMBER_RE.search(_clean(text))
+    cleaned = _clean(text)
+    match = _NUMBER_RE.search(cleaned) or _OLD_NUMBER_RE.fullmatch(cleaned)
     if not match:
         return None
     return _from_match(match)
@@ -98,9 +109,10 @@ def find_numbers(text: str) -> list[DocNumber]:
 def _from_match(match: re.Match) -> DocNumber:
     code = _upper_code(match.group("kyhieu"))
     type_code, issuer_code = _split(code)
-    year = int(match.group("nam")) if match.group("nam") else None
+    year = int(match.group("nam")) if match.groupdict().get("nam") else None
     number = match.group("so")
-    return DocNumber(number=number, year=year, code=code, type_code=type_code, issuer_code=issuer_code)
+    return DocNumber(number=number, year=year, code=code, type_code=type_code, issuer_code=issuer_code,
+                     dashed=match.re is _OLD_NUMBER_RE)
 
 
 def number_key(text: str) -> str:

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.errors import StoreError
+from kb.errors import RecordError, StoreError
 from kb.model import Document, Relation, normalise
+from kb.numbers import KEY_VERSION, number_key
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -156,6 +157,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._rekey()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
 
@@ -212,6 +214,32 @@ class Store:
                         self.db.execute(statement)
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
+
+    def _rekey(self) -> None:
+        """Recompute the stored number keys when the số ký hiệu parser changed (numbers.KEY_VERSION):
+        lookups by number and cross-source matching compare keys made by the running version."""
+        wanted = str(KEY_VERSION)
+        if self.get_state("number_keys") == wanted:
+            return
+        with self.transaction():
+            if self.get_state("number_keys") == wanted:   # another process did it meanwhile
+                return
+            rows = self.db.execute("SELECT uid, key, number_key, data FROM documents").fetchall()
+            for row in rows:
+                try:
+                    doc = Document.from_dict(json.loads(row["data"]))
+                except (RecordError, ValueError):   # keep a record this version cannot read as it is
+                    continue
+                if (doc.key, doc.number_key) != (row["key"], row["number_key"]):
+                    self.db.execute("UPDATE documents SET key=?, number_key=? WHERE uid=?",
+                                    (doc.key, doc.number_key, row["uid"]))
+            rows = self.db.execute(
+                "SELECT rowid, target_number, target_key FROM relations WHERE target_number IS NOT NULL").fetchall()
+            for row in rows:
+                key = number_key(row["target_number"])
+                if key != row["target_key"]:
+                    self.db.execute("UPDATE relations SET target_key=? WHERE rowid=?", (key, row["rowid"]))
+            self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES ('number_keys', ?)", (wanted,))
 
     # --- reading ---------------------------------------------------------------------------
     def resolve_uid(self, uid: str) -> str | None:

@@ -238,3 +238,14 @@ def test_title_words_count_for_the_documents_articles(kb):
     result = service.search("tổ chức chính quyền dự toán", unit="article")
     assert result.hits[0].uid == "vbpl:law" and result.hits[0].anchor == "dieu-15"
     assert not result.fallback
+
+
+@pytest.mark.parametrize("variant", ["73-CP", "73-cp", "73 – CP", "Số: 73-CP"])
+def test_an_old_dash_number_finds_its_document(tmp_path, variant):
+    store = Store(tmp_path / "kb.sqlite")
+    store.upsert(doc("phapdien:73", "73-CP", "Nghị định về quản lý đất đai", issuer="Chính phủ",
+                     issued="1993-10-30", doc_type="Nghị định"))
+    store.upsert(FEE)
+    build.rebuild(store, tmp_path / "index")
+    result = SearchService(tmp_path / "index", check_interval=0).search(variant)
+    assert [h.uid for h in result.exact] == ["phapdien:73"] and result.exact[0].number == "73-CP"

@@ -1,6 +1,7 @@
 import pytest
 
 from kb.numbers import find_numbers, number_key, parse_number
+from kb.text import fold
 
 # Real variants listed in shared/pages/SOURCES.md §11.
 CASES = [
@@ -46,3 +47,28 @@ def test_find_numbers_in_running_text():
     text = ("Căn cứ Luật số 06/2026/QH16; Nghị định số 78/2025/NĐ-CP ngày 01/4/2025 và "
             "Nghị quyết số 103/2025/UBTVQH15 ngày 26/9/2025")
     assert [n.canonical for n in find_numbers(text)] == ["06/2026/QH16", "78/2025/NĐ-CP", "103/2025/UBTVQH15"]
+
+
+@pytest.mark.parametrize("text,canonical,key", [
+    ("73-CP", "73-CP", "73/cp"),                       # old numbering, real pháp điển numbers
+    ("73-cp", "73-CP", "73/cp"),
+    ("Số: 73 – CP", "73-CP", "73/cp"),
+    ("23-L/CTN", "23-L/CTN", "23/lctn"),
+    ("21-LCT/HĐNN8", "21-LCT/HĐNN8", "21/lcthdnn8"),
+    ("01/2016/NQ.HĐTP", "01/2016/NQ-HĐTP", "01/2016/nqhdtp"),   # a dot typed for the dash
+    ("01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN", "01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN",
+     "01/2008/nqltbldtbxhbcabvhttdlubtumttqvn"),        # Ư in a code is part of it
+])
+def test_old_forms_dots_and_vietnamese_letters_in_codes(text, canonical, key):
+    assert parse_number(text).canonical == canonical
+    assert number_key(text) == key
+    assert number_key(fold(text)) == key
+
+
+@pytest.mark.parametrize("text", ["2025-2026", "Điều 5-a", "khoản 1-2"])
+def test_a_dash_between_digits_or_in_a_sentence_is_not_an_old_number(text):
+    assert parse_number(text) is None
+
+
+def test_old_forms_are_not_read_in_running_text():
+    assert find_numbers("theo Nghị định 73-CP và khoản 2-a") == []

@@ -191,3 +191,24 @@ def _open_and_write(path: str, i: int, ready) -> None:
     ready.wait(30)  # all four open the new file at the same moment
     with Store(path) as s:
         s.upsert(doc(uid=f"vbpl:{i}", number=f"{i + 1}/2025/NQ-HĐND"))
+
+
+def test_number_keys_made_by_an_older_parser_are_recomputed_on_open(tmp_path):
+    path = tmp_path / "kb.sqlite"
+    with Store(path) as store:
+        store.upsert(Document.from_dict({"uid": "phapdien:73", "number": "73-CP", "title": "Nghị định 73-CP",
+                                         "issuer": "Chính phủ", "issued": "1993-10-30"}))
+        store.upsert(Document.from_dict({
+            "uid": "phapdien:1", "number": "1/2020/NĐ-CP", "title": "Nghị định sửa đổi",
+            "relations": [{"type": "amends", "target_number": "73-CP"}]}))
+        # what session 1's parser stored: "73-CP" did not parse, so its key was the folded text
+        store.db.execute("UPDATE documents SET number_key='73-cp', key='73-cp|chinh phu|1993-10-30' "
+                         "WHERE uid='phapdien:73'")
+        store.db.execute("UPDATE relations SET target_key='73-cp'")
+        store.db.execute("UPDATE state SET value='1' WHERE name='number_keys'")
+    with Store(path) as store:
+        assert [d.uid for d in store.find_by_number("73/cp")] == ["phapdien:73"]
+        assert store.db.execute("SELECT target_key FROM relations").fetchone()[0] == "73/cp"
+        assert store.db.execute("SELECT key FROM documents WHERE uid='phapdien:73'").fetchone()[0] == \
+            "73/cp|chinh phu|1993-10-30"
+        assert store.get_state("number_keys") == "2"
