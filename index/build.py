@@ -25,7 +25,7 @@ from whoosh.writing import LockError
 
 from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
-from index.segments import FastSegmentWriter
+from index.segments import FastSegmentWriter, merge_small_segments
 from kb.store import Store
 
 CURRENT = "CURRENT"
@@ -305,7 +305,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0,
             writer.cancel()
             return 0
         writer.update_document(**_meta_record(last))
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
     except BaseException:
         _cancel(writer)
         raise
@@ -352,7 +352,7 @@ def repair(store: Store, index_dir: Path, uids: Iterable[str]) -> None:
     try:
         for uid in uids:
             _replace(writer, store, uid)
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
     except BaseException:
         _cancel(writer)
         raise

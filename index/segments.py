@@ -379,3 +379,27 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
     # W3TermInfo.to_bytes: the length bytes are those of the quantised lengths, i.e. these codes
     return _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all,
                            ids[0], ids[-1]) + pack_long(start) + pack_int(len(data))
+
+
+MERGE_MAX_RECORDS = 3000   # a segment larger than this is never merged by an update (a rebuild compacts)
+MERGE_AT = 6               # merge the small segments once there are this many
+
+
+def merge_small_segments(writer, segments):
+    """Merge policy for incremental updates (`writer.commit(mergetype=…)`).
+
+    Whoosh's MERGE_SMALL eventually merges the large segments of a full build too, and merging goes
+    through Whoosh's per-posting pool: one update then held the lock for minutes. Here segments
+    without a live record (an update's meta record, replaced by the next update) are dropped, and
+    only segments of at most MERGE_MAX_RECORDS records are merged, once there are MERGE_AT of them."""
+    from whoosh.reading import SegmentReader
+
+    live = [segment for segment in segments if segment.doc_count() > 0]
+    small = [segment for segment in live if segment.doc_count_all() <= MERGE_MAX_RECORDS]
+    if len(small) < MERGE_AT:
+        return live
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [segment for segment in live if segment.doc_count_all() > MERGE_MAX_RECORDS]

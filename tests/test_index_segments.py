@@ -259,3 +259,26 @@ def test_threads_share_one_table_per_index_generation_and_agree(stored, tmp_path
     after = in_threads()
     assert all(total == expected.total + 5 for _, total, _, _ in after)
     assert all(t.kind is not tables[0].kind for *_, t in after)
+
+
+def test_updates_keep_few_segments_and_never_merge_the_large_ones(stored, tmp_path, monkeypatch):
+    from index import segments as seg
+    monkeypatch.setattr(seg, "MERGE_MAX_RECORDS", 60)   # this store's build segment is larger
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    large = {s.segment_id() for s in build.open_index(index_dir)._segments() if s.doc_count_all() > 60}
+    assert large
+    counts = []
+    for round_ in range(20):                           # twenty small refreshes
+        d = make_docs(150, seed=round_)[round_]
+        stored.upsert(d)
+        build.update(stored, index_dir)
+        now = build.open_index(index_dir)._segments()
+        counts.append(len(now))
+        assert large <= {s.segment_id() for s in now}
+    merges = sum(1 for a, b in zip(counts, counts[1:]) if b < a)
+    assert merges >= 2                                 # small segments were merged, the large never
+    assert max(counts) <= len(large) + seg.MERGE_AT + merges   # merged segments may outgrow the limit
+    assert all(s.doc_count() > 0 for s in build.open_index(index_dir)._segments())
+    build.rebuild(stored, tmp_path / "fresh", procs=1)
+    assert postings(build.current_dir(index_dir)) == postings(build.current_dir(tmp_path / "fresh"))
