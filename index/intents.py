@@ -16,9 +16,9 @@ RULES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), h) for p, h in
     (r"\b(dinh nghia|la gi|duoc hieu|hieu nhu the nao|hieu la|giai thich)\b", "giải thích từ ngữ"),
     (r"\b(quy dinh (ve )?(dieu )?gi|pham vi dieu chinh|dieu chinh (nhung )?(van de )?gi)\b", "phạm vi điều chỉnh"),
     (r"\b(ap dung (cho|doi voi) (ai|nhung ai|doi tuong nao|nhung doi tuong nao)|doi tuong ap dung)\b",
-     "đối tượng áp dụng"),
+     "đối tượng áp dụng|phạm vi điều chỉnh"),
     (r"\b(bi cam|nghiem cam|cam thuc hien)\b", "nghiêm cấm"),
-    (r"\b(hieu luc thi hanh|co hieu luc tu|hieu luc tu ngay)\b", "hiệu lực thi hành"),
+    (r"\b(hieu luc thi hanh|co hieu luc tu|hieu luc tu ngay)\b", "hiệu lực thi hành|điều khoản thi hành"),
 ))
 
 _ARTICLE_REF = re.compile(r"\bdieu\s+(\d{1,4}[a-z]?)\b")
@@ -27,7 +27,7 @@ _ARTICLE_REF = re.compile(r"\bdieu\s+(\d{1,4}[a-z]?)\b")
 def heading_hints(query: str) -> list[str]:
     """Headings that answer the kind of question asked."""
     folded = " ".join(fold(query).lower().split())
-    return [heading for pattern, heading in RULES if pattern.search(folded)]
+    return [h for pattern, heading in RULES if pattern.search(folded) for h in heading.split("|")]
 
 
 def article_refs(query: str) -> list[str]:

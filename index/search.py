@@ -11,6 +11,7 @@ second); Searcher.refresh() is never called (it returns stale duplicates in whoo
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -56,7 +57,8 @@ class Weights:
     intent: float = 2.0        # weight of the heading a question's kind points to ("… là gì?")
     rerank: float = 1.0        # share of the best score added for the query's word triples found in order
     rerank_head: float = 0.3   # share of the best score for the article heading's words in the query
-    rerank_depth: int = 50     # how many top candidates the second stage re-scores
+    rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
+    rerank_depth: int = 75     # how many top candidates the second stage re-scores
     long_query: int = 6        # more words than this make a question, not a keyword search …
     min_share: float = 0.3     # … and a question needs only this share of its words to match
 
@@ -462,7 +464,7 @@ class SearchService:
         if result.sort == "relevance" and not browse:
             order = rows[np.lexsort((rows, -scores[rows]))]
             if query is not None:
-                order = self._rerank(state.searcher, order, scores, query)
+                order = self._rerank(state.searcher, table, order, scores, query)
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
@@ -474,31 +476,64 @@ class SearchService:
         result.hits = [self._hit(state.searcher, int(i), float(scores[i]), terms)
                        for i in order[start:start + result.per_page]]
 
-    def _rerank(self, searcher, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
+    def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray,
+                query: ParsedQuery) -> np.ndarray:
         """Second stage: re-score the top candidates with what bag-of-words scoring cannot see.
 
         Questions copy whole stretches of the article that answers them (word triples in order),
-        and often name its heading ("lợi tức được hiểu như thế nào" → "Hoa lợi, lợi tức")."""
+        and often name its heading ("lợi tức được hiểu như thế nào" → "Hoa lợi, lợi tức"). The
+        heading's words count by their rarity among headings ("của", "và", "trong" little), and
+        words of the document's own title count less: in the Luật An ninh mạng nearly every
+        heading says "an ninh mạng", which tells its articles apart from other laws' (the first
+        stage already credits that) but not from each other. An article under the heading the
+        question's kind points to ("… là gì?" → "Giải thích từ ngữ") counts as fully named."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
         if depth < 2:
             return order
+        postings = table.postings
         free = [s for group in query.groups for c in group for s in c.folded]
-        trigrams = set(zip(free, free[1:], free[2:]))
+        trigrams = list(set(zip(free, free[1:], free[2:])))
         words = set(free)
+        hints = [" ".join(folded_syllables(h)) for h in heading_hints(query.text)]
         top = order[:depth]
         best = float(scores[top[0]]) or 1.0
+        # A triple can be in an article only if both its word pairs are (bigram postings, mostly
+        # read and cached by the first stage): only those articles' text is analysed.
+        pair_in: dict[str, np.ndarray] = {}
+        for pair in {p for a, b, c in trigrams for p in (f"{a}_{b}", f"{b}_{c}")}:
+            ids = np.concatenate([postings.get("body_b", pair)[0], postings.get("head_b", pair)[0]])
+            pair_in[pair] = np.isin(top, ids)
+        possible = np.zeros((depth, len(trigrams)), dtype=bool)
+        for j, (a, b, c) in enumerate(trigrams):
+            possible[:, j] = pair_in[f"{a}_{b}"] & pair_in[f"{b}_{c}"]
+        rarity: dict[str, float] = {}
+        titles: dict[str, set[str]] = {}
         boosted = []
-        for row in top:
+        for k, row in enumerate(top):
             stored = searcher.stored_fields(int(row))
-            heading = folded_syllables(stored.get("art_heading") or "")
-            text = folded_syllables(f"{stored.get('art_heading') or ''} {stored.get('content') or ''}")
             score = float(scores[row])
-            if trigrams:
-                found = trigrams & set(zip(text, text[1:], text[2:]))
-                score += w.rerank * best * len(found) / len(trigrams)
-            if len(heading) >= 2:
-                score += w.rerank_head * best * sum(1 for s in heading if s in words) / len(heading)
+            candidates = [trigrams[j] for j in np.nonzero(possible[k])[0]]
+            if candidates:
+                words_in_order = folded_syllables(f"{stored.get('art_heading') or ''} {stored.get('content') or ''}")
+                text = f" {' '.join(words_in_order)} "
+                found = sum(1 for a, b, c in candidates if f" {a} {b} {c} " in text)
+                score += w.rerank * best * found / len(trigrams)
+            heading = folded_syllables(stored.get("art_heading") or "")
+            if hints and any(h in " ".join(heading) for h in hints):
+                score += w.rerank_head * best
+            elif len(heading) >= 2:
+                title = stored.get("title") or ""
+                if title not in titles:
+                    titles[title] = set(folded_syllables(title))
+                weights = []
+                for s in heading:
+                    if s not in rarity:
+                        df = postings.get("head_f", s)[0].size
+                        rarity[s] = max(0.0, math.log(postings.live_count / (df + 1))) + w.idf_floor
+                    weights.append(rarity[s] * (w.rerank_title if s in titles[title] else 1.0))
+                shared = sum(x for s, x in zip(heading, weights) if s in words)
+                score += w.rerank_head * best * shared / (sum(weights) or 1.0)
             boosted.append(score)
         ranked = top[np.argsort(-np.array(boosted), kind="stable")]
         return np.concatenate([ranked, order[depth:]])
