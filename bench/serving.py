@@ -47,7 +47,11 @@ def ensure_filled(env: dict, corpus: str) -> None:
     stats = subprocess.run([KB, "stats", "--json"], env=env, capture_output=True, text=True)
     if stats.returncode != 0 or json.loads(stats.stdout)["documents"] == 0:
         print(f"importing {corpus} (and building the index: minutes) …", flush=True)
-        subprocess.run([KB, "import", corpus], env=env, stdout=subprocess.DEVNULL, check=True)
+        # exit status 1 says some lines were rejected (the corpus has 325 without a document)
+        subprocess.run([KB, "import", corpus], env=env, stdout=subprocess.DEVNULL)
+        stats = subprocess.run([KB, "stats", "--json"], env=env, capture_output=True, text=True, check=True)
+        if json.loads(stats.stdout)["documents"] == 0:
+            sys.exit(f"nothing was imported from {corpus}")
 
 
 def rss_mb(pid: int) -> float:

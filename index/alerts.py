@@ -79,7 +79,7 @@ class SearchMatcher:
 
     def indexed_through(self) -> int:
         """The last change event the index reflects."""
-        meta = build.read_meta(build.open_index(self.index_dir))
+        meta = build.read_meta(self.index_dir)
         return meta.event_id if meta else 0
 
     def close(self) -> None:

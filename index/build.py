@@ -57,22 +57,62 @@ def current_dir(index_dir: Path) -> Path | None:
     except FileNotFoundError:
         return None
     path = index_dir / name
-    return path if name and whoosh_index.exists_in(path) else None
+    return path if name and _toc_exists(path) else None
+
+
+def _toc_exists(path: Path) -> bool:
+    # whoosh's exists_in opens the index; a TOC it lists may be deleted by a concurrent commit
+    # before it opens it (the newer one is there), so a missing file is looked for once more
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return whoosh_index.exists_in(str(path))
+        except FileNotFoundError:
+            time.sleep(0.02 * (attempt + 1))
+    return False
+
+
+OPEN_ATTEMPTS = 5
 
 
 def open_index(index_dir: Path):
     path = current_dir(index_dir)
     if path is None:
         raise IndexError_(f"no search index in {index_dir}; build it with `kb index rebuild`")
-    try:
-        return whoosh_index.open_dir(str(path))
-    except Exception as exc:  # whoosh raises many kinds on damaged files
-        raise IndexError_(f"cannot open the search index in {path}: {exc}; rebuild it with `kb index rebuild`") from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return whoosh_index.open_dir(str(path))
+        except FileNotFoundError:   # a concurrent commit replaced the TOC just read: read the new one
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise IndexError_(f"the search index in {path} changed while it was being opened; "
+                                  "try again") from None
+            time.sleep(0.02 * (attempt + 1))
+        except Exception as exc:  # whoosh raises many kinds on damaged files
+            raise IndexError_(f"cannot open the search index in {path}: {exc}; "
+                              "rebuild it with `kb index rebuild`") from None
+
+
+def open_searcher(index_dir: Path):
+    """A searcher of the current index. A commit may delete the files of merged segments between
+    reading the TOC and opening them; the newer TOC is then read."""
+    for attempt in range(OPEN_ATTEMPTS):
+        ix = open_index(index_dir)
+        try:
+            return ix.searcher()
+        except FileNotFoundError:
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise IndexError_(f"the search index in {index_dir} changed while it was being opened; "
+                                  "try again") from None
+            time.sleep(0.02 * (attempt + 1))
 
 
 def read_meta(ix) -> Meta | None:
-    with ix.searcher() as searcher:
-        stored = searcher.document(id=META_ID)
+    """The meta record of an index (an opened one, or the current one of an index folder)."""
+    if isinstance(ix, (str, Path)):
+        with open_searcher(Path(ix)) as searcher:
+            stored = searcher.document(id=META_ID)
+    else:
+        with ix.searcher() as searcher:
+            stored = searcher.document(id=META_ID)
     if not stored or not stored.get("meta"):
         return None
     data = json.loads(stored["meta"])
@@ -84,7 +124,7 @@ def needs_rebuild(index_dir: Path) -> str | None:
     if current_dir(index_dir) is None:
         return "there is no index yet"
     try:
-        meta = read_meta(open_index(index_dir))
+        meta = read_meta(index_dir)
     except Exception as exc:
         return f"the index cannot be read ({exc})"
     if meta is None or meta.schema != SCHEMA_VERSION:

@@ -271,8 +271,7 @@ class SearchService:
         if stale:
             if getattr(state, "searcher", None) is not None:
                 state.searcher.close()
-            ix = build.open_index(self.index_dir)
-            state.searcher = ix.searcher()
+            state.searcher = build.open_searcher(self.index_dir)
             state.path = current
             state.table = self._table(state.searcher, current)
         state.checked = now

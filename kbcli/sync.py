@@ -21,7 +21,7 @@ def update_index(ctx: Context) -> int:
         total = ctx.store.count()
         with click.progressbar(length=total, label=f"Building the search index ({reason})", file=sys.stderr) as bar:
             return build.rebuild(ctx.store, index_dir, progress=bar.update, if_needed=True)
-    pending = len({e.uid for e in ctx.store.events(since_id=build.read_meta(build.open_index(index_dir)).event_id)})
+    pending = len({e.uid for e in ctx.store.events(since_id=build.read_meta(index_dir).event_id)})
     if not pending:
         return 0
     with click.progressbar(length=pending, label="Updating the search index", file=sys.stderr) as bar:

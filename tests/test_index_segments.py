@@ -282,3 +282,56 @@ def test_updates_keep_few_segments_and_never_merge_the_large_ones(stored, tmp_pa
     assert all(s.doc_count() > 0 for s in build.open_index(index_dir)._segments())
     build.rebuild(stored, tmp_path / "fresh", procs=1)
     assert postings(build.current_dir(index_dir)) == postings(build.current_dir(tmp_path / "fresh"))
+
+
+def test_opening_the_index_while_a_commit_deletes_the_toc_just_listed(stored, tmp_path, monkeypatch):
+    """A commit writes a new TOC and deletes the old one; a reader that listed the old one then
+    finds it gone (seen as a 500 under load). The reader reads the new TOC instead."""
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    real_exists, real_open = whoosh_index.exists_in, whoosh_index.open_dir
+    failures = {"exists": 1, "open": 2}
+
+    def flaky(kind, real):
+        def call(*args, **kwargs):
+            if failures[kind]:
+                failures[kind] -= 1
+                raise FileNotFoundError(2, "No such file or directory", "_MAIN_13.toc")
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(whoosh_index, "exists_in", flaky("exists", real_exists))
+    monkeypatch.setattr(whoosh_index, "open_dir", flaky("open", real_open))
+    assert build.current_dir(index_dir) is not None
+    with build.open_searcher(index_dir) as searcher:
+        assert searcher.doc_count() > 150
+    assert failures == {"exists": 0, "open": 0}
+
+
+def test_searches_and_opens_while_updates_commit(stored, tmp_path):
+    import threading
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    service = SearchService(index_dir, check_interval=0)
+    errors, done = [], threading.Event()
+
+    def search():
+        while not done.is_set():
+            try:
+                build.current_dir(index_dir)
+                service.search("hội đồng", facets=True)
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=search) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for round_ in range(12):
+            stored.upsert(make_docs(150, seed=50 + round_)[round_])
+            build.update(stored, index_dir)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
