@@ -26,6 +26,8 @@ from array import array
 from collections import Counter
 from pickle import dumps
 
+import numpy as np
+
 from whoosh import formats
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
@@ -172,6 +174,47 @@ class FastSegmentWriter(SegmentWriter):
         self.docnum += 1
         self._added_docs = self.docnum
 
+    # Merging older segments ---------------------------------------------------------------------
+
+    def add_reader(self, reader):
+        """Merge a segment (the merge policy's way): stored fields and columns through Whoosh's
+        own code, postings read block by block into the arrays, not through Whoosh's pool."""
+        from whoosh.reading import SegmentReader
+
+        if not isinstance(reader, SegmentReader):
+            return super().add_reader(reader)
+        self._check_state()
+        basedoc = self.docnum
+        names = {name for name in reader.indexed_field_names() if name in self.schema}
+        docmap = self.write_per_doc(set(self.schema.names()) | names, reader)
+        count = reader.doc_count_all()
+        if docmap is None:
+            renumber = np.arange(basedoc, basedoc + count, dtype=np.int64)
+        else:                                   # deleted documents are left out (-1)
+            renumber = np.full(count, -1, dtype=np.int64)
+            for old, new in docmap.items():
+                renumber[old] = new
+        for fieldname, tbytes in reader.all_terms():
+            ids, weights = _read_postings(reader, fieldname, tbytes)
+            new = renumber[ids]
+            keep = new >= 0
+            if not keep.any():
+                continue
+            new = new[keep].astype(np.uint32)
+            posts = self._posts.setdefault(fieldname, {})
+            key = tbytes.decode("utf-8") if self._kinds.get(fieldname) else tbytes
+            arr = posts.get(key)
+            if arr is None:
+                arr = posts[key] = array("I")
+            if type(self.schema[fieldname].format) is formats.Frequency:
+                pairs = np.empty(2 * new.size, dtype=np.uint32)
+                pairs[0::2] = new
+                pairs[1::2] = np.rint(weights[keep]).astype(np.uint32)
+                arr.frombytes(pairs.tobytes())
+            else:
+                arr.frombytes(new.tobytes())
+        self._added = True
+
     # Writing the segment ------------------------------------------------------------------------
 
     def _flush_segment(self):
@@ -179,6 +222,7 @@ class FastSegmentWriter(SegmentWriter):
         pdr = self.per_document_reader() if self.codec.length_stats else None
         try:
             self._take_pool_postings(pdr)
+            self._merged_lengths(pdr)
             self._write_postings()
         finally:
             self.fieldwriter.close()
@@ -191,7 +235,6 @@ class FastSegmentWriter(SegmentWriter):
         if not self.pool.fieldnames:
             return
         schema = self.schema
-        seen_lengths: set[str] = set()
         for fieldname, tbytes, docnum, _weight, vbytes in self.pool.iter_postings():
             if fieldname not in schema or docnum == -1:
                 continue
@@ -203,13 +246,20 @@ class FastSegmentWriter(SegmentWriter):
             arr.append(docnum)
             if type(schema[fieldname].format) is formats.Frequency:
                 arr.append(formats.Frequency().decode_frequency(vbytes))
-            if fieldname not in seen_lengths and pdr is not None:
-                seen_lengths.add(fieldname)
-                lengths = self._lengths.setdefault(fieldname, array("I"))
-                if len(lengths) < self._added_docs:
-                    lengths.frombytes(bytes(lengths.itemsize * (self._added_docs - len(lengths))))
-                for doc in range(self._added_docs, self.docnum):
-                    lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
+
+    def _merged_lengths(self, pdr) -> None:
+        """Field lengths of the documents merged from older segments (numbered after the added ones)."""
+        if pdr is None or self.docnum <= self._added_docs:
+            return
+        for fieldname in self._posts:
+            if not self.schema[fieldname].scorable:
+                continue
+            lengths = self._lengths.setdefault(fieldname, array("I"))
+            if len(lengths) < self._added_docs:
+                lengths.frombytes(bytes(lengths.itemsize * (self._added_docs - len(lengths))))
+            del lengths[self._added_docs:]
+            for doc in range(self._added_docs, self.docnum):
+                lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
 
     def _write_postings(self) -> None:
         fieldwriter = self.fieldwriter
@@ -238,6 +288,28 @@ class FastSegmentWriter(SegmentWriter):
             terms.flush()
             fieldwriter.finish_field()
         self._posts.clear()
+
+
+def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, weights) of every posting of a term in a segment, deleted ones included,
+    read block by block (the matcher's own per-posting calls were the cost of merging)."""
+    matcher = reader._terms.matcher(fieldname, tbytes, reader.schema[fieldname].format)
+    id_parts, weight_parts = [], []
+    while matcher.is_active():
+        matcher._read_data()
+        ids, weights, _values = matcher._data
+        ids = np.cumsum(np.asarray(ids, dtype=np.int64))       # delta-encoded within a block
+        id_parts.append(ids)
+        if weights is None:
+            weight_parts.append(np.ones(ids.size, dtype=np.float64))
+        elif isinstance(weights, float):
+            weight_parts.append(np.full(ids.size, weights, dtype=np.float64))
+        else:
+            weight_parts.append(np.asarray(weights, dtype=np.float64))
+        matcher._next_block()
+    if not id_parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
 BLOCK = 128       # W3Codec's blocklimit
