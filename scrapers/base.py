@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from kb import vocab
 from kb.model import Document, parse_date
 from kb.numbers import parse_number
+from kb.readers import Limits
 from kb.text import fold, nfc
 from scrapers.errors import BadResponse, LayoutChanged
 
@@ -93,6 +94,7 @@ class Source:
         refresh = config.section("refresh") if config is not None else {}
         self.download_attachments = bool(refresh.get("attachments", True))
         self.ocr = bool(refresh.get("ocr", False))
+        self.limits = Limits.from_config(config) if config is not None else Limits()   # attachments' costs
 
     config_section = ""
 

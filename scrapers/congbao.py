@@ -198,7 +198,8 @@ class CongbaoSource(Source):
             referer = {"Referer": self.base_url + "/"}
             for ref in attachments.preferred(files):
                 got_response = self.fetcher.get(ref.url, headers=referer)
-                got = attachments.extract_text(got_response.content, ref.name, got_response.content_type, ocr=self.ocr)
+                got = attachments.extract_text(got_response.content, ref.name, got_response.content_type,
+                                               ocr=self.ocr, limits=self.limits)
                 if attachments.apply(doc, ref, got, NAME):
                     break
         return doc

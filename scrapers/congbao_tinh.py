@@ -251,7 +251,8 @@ class CongbaoTinhSource(Source):
         if self.download_attachments:
             for ref in attachments.preferred([FileRef(**f) for f in entry.data.get("files") or []]):
                 response = self.fetcher.get(ref.url, robots=True)
-                got = attachments.extract_text(response.content, ref.name, response.content_type, ocr=self.ocr)
+                got = attachments.extract_text(response.content, ref.name, response.content_type,
+                                               ocr=self.ocr, limits=self.limits)
                 if attachments.apply(doc, ref, got, NAME):
                     break
         return doc

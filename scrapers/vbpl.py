@@ -330,7 +330,8 @@ class VbplSource(Source):
         readable = [r for r in refs if not r.name.lower().endswith((".html", ".htm"))]  # the body, already read
         for ref in attachments.preferred(readable):
             response = self.fetcher.get(ref.url)       # presigned, expiring URL: fetched now, never stored
-            got = attachments.extract_text(response.content, ref.name, response.content_type, ocr=self.ocr)
+            got = attachments.extract_text(response.content, ref.name, response.content_type,
+                                           ocr=self.ocr, limits=self.limits)
             if attachments.apply(doc, ref, got, "vbpl"):
                 doc.extra["vbpl"]["body"] = f"file {ref.name}"
                 return

@@ -324,6 +324,17 @@ def test_hostile_attachments_become_notes_within_the_limits(secret_file):
     assert entity.text == "" and "DOCTYPE/ENTITY" in entity.note and SECRET not in entity.note
 
 
+def test_the_scrapers_read_attachments_within_the_instance_limits(tmp_path, monkeypatch):
+    from scrapers.vbpl import VbplSource
+    monkeypatch.setenv("KB_READERS_PDF_MAX_PAGES", "3")
+    source = VbplSource(fetcher=None, config=kbconfig.load(tmp_path))
+    assert source.limits.pdf_max_pages == 3
+    refused = extract_text(pdf(LINE, pages=5), "VanBanGoc.pdf", limits=source.limits)
+    assert refused.text == "" and "giới hạn là 3 trang" in refused.note
+    read = extract_text(pdf(LINE, pages=5), "VanBanGoc.pdf")            # the defaults read its 5 pages
+    assert read.pages == 5 and "giới hạn" not in (read.note or "")
+
+
 # --- HTML drafts, scraped pages and feeds -------------------------------------------------------
 def test_an_html_draft_expands_no_entity(secret_file, recorder):
     base, hits = recorder
