@@ -79,6 +79,20 @@ def client(port: int, uids, stop_at: float, seed: int, out: list, errors: list) 
     conn.close()
 
 
+def run_level(port: int, uids: list[str], clients: int, seconds: float) -> tuple[list[float], list[str], float]:
+    """`clients` threads running the mix for `seconds`: (latencies in ms, errors, seconds taken)."""
+    out: list[float] = []
+    errors: list[str] = []
+    stop_at = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(port, uids, stop_at, i, out, errors)) for i in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out, errors, time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instance", required=True)
@@ -113,15 +127,7 @@ def main() -> None:
         kind = "waitress" if args.workers == 1 else f"gunicorn, {args.workers} worker processes of"
         print(f"server: {kind} {args.threads} threads; {len(uids)} document pages in the mix")
         for clients in [int(c) for c in args.clients.split(",")]:
-            out, errors = [], []
-            stop_at = time.monotonic() + args.seconds
-            threads = [threading.Thread(target=client, args=(port, uids, stop_at, i, out, errors)) for i in range(clients)]
-            started = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            took = time.monotonic() - started
+            out, errors, took = run_level(port, uids, clients, args.seconds)
             print(f"{clients:3} clients: {len(out) / took:7.1f} req/s  p50 {statistics.median(out):7.1f} ms  "
                   f"p95 {percentile(out, 95):7.1f} ms  p99 {percentile(out, 99):7.1f} ms  "
                   f"{len(out)} requests, {len(errors)} errors {errors[:3]}", flush=True)

@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load import KB, ROOT, WORDS, client, free_port, percentile  # noqa: E402  (bench/load.py)
+from load import KB, ROOT, WORDS, free_port, percentile, run_level  # noqa: E402  (bench/load.py)
 
 from kb.store import Store  # noqa: E402
 
@@ -167,19 +167,6 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
         except OSError:
             time.sleep(0.3)
     raise SystemExit("kb serve did not answer within 120 s")
-
-
-def run_level(port: int, uids: list[str], clients: int, seconds: float) -> tuple[list[float], list[str], float]:
-    out: list[float] = []
-    errors: list[str] = []
-    stop_at = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(port, uids, stop_at, i, out, errors)) for i in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out, errors, time.monotonic() - started
 
 
 def main() -> None:

@@ -57,18 +57,9 @@ def current_dir(index_dir: Path) -> Path | None:
     except FileNotFoundError:
         return None
     path = index_dir / name
-    return path if name and _toc_exists(path) else None
-
-
-def _toc_exists(path: Path) -> bool:
-    # whoosh's exists_in opens the index; a TOC it lists may be deleted by a concurrent commit
-    # before it opens it (the newer one is there), so a missing file is looked for once more
-    for attempt in range(OPEN_ATTEMPTS):
-        try:
-            return whoosh_index.exists_in(str(path))
-        except FileNotFoundError:
-            time.sleep(0.02 * (attempt + 1))
-    return False
+    # A table of contents (`_MAIN_<generation>.toc`) makes the folder an index; listing is enough
+    # (opening it could meet a TOC a concurrent commit has just replaced).
+    return path if name and next(path.glob("_MAIN_*.toc"), None) is not None else None
 
 
 OPEN_ATTEMPTS = 5

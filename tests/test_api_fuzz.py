@@ -22,9 +22,7 @@ Written with `as_strategy` and hypothesis's `@given` rather than `schema.paramet
 """
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 
 import pytest
 import schemathesis
@@ -37,6 +35,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                status_code_conformance)
 
 from kb.text import nfc
+from test_readers_safety import document_xml, docx_package, paragraph
 from web_fixtures import DECREE, LAW, RESOLUTION, XSS, kb_instance, make_app  # noqa: F401
 
 EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "100"))
@@ -61,24 +60,7 @@ DRAFT = ("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;\n"
 
 def docx_bytes(text: str) -> bytes:
     """A minimal real DOCX holding `text`, one paragraph per line."""
-    paragraphs = "".join(f"<w:p><w:r><w:t>{line}</w:t></w:r></w:p>" for line in text.split("\n"))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-                         'package/2006/content-types"><Default Extension="rels" ContentType="application/'
-                         'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
-                         '"application/xml"/><Override PartName="/word/document.xml" ContentType="application/'
-                         'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-        archive.writestr("_rels/.rels",
-                         '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
-                         '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
-                         'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/'
-                         'document.xml"/></Relationships>')
-        archive.writestr("word/document.xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats'
-                         f'.org/wordprocessingml/2006/main"><w:body>{paragraphs}</w:body></w:document>')
-    return out.getvalue()
+    return docx_package(document_xml("".join(paragraph(line) for line in text.split("\n"))))
 
 
 @pytest.fixture(scope="module")

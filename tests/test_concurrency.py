@@ -157,7 +157,7 @@ def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_n
 
 def test_two_refreshes_started_together_one_says_already_running(site, gateway):
     (first, out1, err1), (second, out2, err2) = together(refresh_args(gateway), refresh_args(gateway))
-    assert sorted([first, second]) == [0, 1]
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
     loser = err1 if first else err2
     assert "Error: kb refresh is already running (process " in loser
     assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
@@ -168,7 +168,7 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
 
 def test_two_digests_started_together_send_one_message(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("digest",), ("digest",))
-    assert sorted([first, second]) == [0, 1]
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
     assert "Error: kb digest is already running (process " in (err1 if first else err2)
     assert f"sent to {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
@@ -176,7 +176,7 @@ def test_two_digests_started_together_send_one_message(site, inbox):
 
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("alerts", "run"), ("alerts", "run"))
-    assert sorted([first, second]) == [0, 1]
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
     assert "Error: kb alerts run is already running (process " in (err1 if first else err2)
     assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
     kb("alerts", "run")

@@ -214,7 +214,12 @@ def server(base, tmp_path):
 def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_update_write(
         server, base, instance, tmp_path):
     port, master, log = server
-    booted = {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", log.read_text())}
+    deadline = time.monotonic() + 30      # the first worker may answer before the second has booted
+    while True:
+        booted = {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", log.read_text())}
+        if len(booted) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert len(booted) == 2 and children(master.pid) == booted, log.read_text()
 
     clients = Clients(port, [f"import:nq-{i}" for i in range(30)])

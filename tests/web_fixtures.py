@@ -13,11 +13,8 @@ local port (aiosmtpd) that keeps what it receives; `form_post` submits a page's 
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import re
 import shutil
-import socket
 from pathlib import Path
 from unittest import mock
 
@@ -28,6 +25,7 @@ from kb import config as kbconfig
 from kb import vocab
 from kb.model import Document
 from kb.store import Store
+from test_mail import free_port, smtp  # noqa: F401  (the local SMTP server; smtp: fixture)
 from web import create_app
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -304,40 +302,6 @@ def copy_instance(source: Path, target: Path, config: str = "") -> Path:
     if config:
         (target / "config.toml").write_text(config, encoding="utf-8")
     return target
-
-
-# --- a real SMTP server on a local port --------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """What the local SMTP server received, parsed."""
-
-    def __init__(self):
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.port = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for rcpt, m in self.received if address in rcpt]
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 def mail_settings(port: int, site: str = "https://vanban.laichau.example", **sections: dict) -> str:

@@ -26,6 +26,7 @@ from kb.mail import Mailer
 from kb.store import Store
 from kb.subscriptions import (FREQUENCIES, FREQUENCY_LABELS, PENDING, Subscribed, Subscription, SubscriptionError,
                               TokenError)
+from web import documents
 from web.common import first_run_page, get_store, instance_state
 from web.search import run_search, search_refusal
 from web.security import csrf_exempt, rate_limited, safe_next
@@ -132,12 +133,7 @@ def follow_search():
 @bp.route("/theo-doi/van-ban/<path:uid>", methods=["GET", "POST"])
 @rate_limited("subscribe")
 def follow_document(uid: str):
-    if instance_state() == "empty":
-        abort(404)
-    store = get_store()
-    doc = store.get(uid)
-    if doc is None:
-        abort(404)
+    store, doc = documents.load(uid)
     values = form_values() if request.method == "POST" else {}
     error, status = None, 200
     back_url = url_for("documents.show", uid=doc.uid)
