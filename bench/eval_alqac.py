@@ -6,6 +6,7 @@ questions as written and with their diacritics removed; plus exact số ký hi�
 Builds a temporary store and index from shared/corpus/alqac_articles.jsonl and runs the 1,465
 questions of alqac_qrels.jsonl through the same Python API the web UI uses.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,6 +66,7 @@ def number_lookups(service: SearchService, path: Path) -> dict:
 
 def _same(a: str, b: str) -> bool:
     from kb.numbers import number_key
+
     return number_key(a) == number_key(b)
 
 
@@ -72,8 +74,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"), help="the shared/ folder")
     parser.add_argument("--numbers", action="store_true", help="also run exact-number lookups on pháp điển")
-    parser.add_argument("--numbers-index", help="an index of phapdien_articles already built (e.g. by bench/speed.py "
-                        "--workdir DIR: DIR/index), instead of building one")
+    parser.add_argument(
+        "--numbers-index",
+        help="an index of phapdien_articles already built (e.g. by bench/speed.py "
+        "--workdir DIR: DIR/index), instead of building one",
+    )
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,8 +91,10 @@ def main() -> None:
             started = time.perf_counter()
             scores = evaluate(service, queries, transform)
             took = time.perf_counter() - started
-            print(f"{label:20} n={scores['queries']}  R@1 {scores['R@1']:.3f}  R@5 {scores['R@5']:.3f}  "
-                  f"R@10 {scores['R@10']:.3f}  MRR@10 {scores['MRR@10']:.3f}  ({took:.1f} s)")
+            print(
+                f"{label:20} n={scores['queries']}  R@1 {scores['R@1']:.3f}  R@5 {scores['R@5']:.3f}  "
+                f"R@10 {scores['R@10']:.3f}  MRR@10 {scores['MRR@10']:.3f}  ({took:.1f} s)"
+            )
         if args.numbers:
             index_dir = Path(args.numbers_index) if args.numbers_index else Path(tmp) / "pd-index"
             if not args.numbers_index:

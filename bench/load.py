@@ -8,6 +8,7 @@ JSON API 10 % — at several concurrencies. Prints throughput and latency p50/p9
 The instance is filled with `kb import CORPUS` first when it is empty. Traffic goes only to
 127.0.0.1; every loop is bounded in time and count.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = str(Path(sys.executable).with_name("kb"))
-WORDS = ["thuế", "đất đai", "hộ tịch", "ngân sách", "giáo dục", "bảo hiểm xã hội", "xây dựng", "môi trường",
-         "công chức", "phí", "khoáng sản", "thủy lợi", "giao thông", "đầu tư công", "y tế", "lao động",
-         "hải quan", "tài sản công", "doanh nghiệp", "hội đồng nhân dân", "xử phạt vi phạm hành chính"]
-FACETS = [("loai", "Thông tư"), ("loai", "Nghị định"), ("loai", "Luật"), ("nam", "2019"), ("nam", "2015"),
-          ("coquan", "Chính phủ"), ("coquan", "Bộ Tài chính"), ("hieuluc", "Chưa xác định")]
+WORDS = [
+    "thuế",
+    "đất đai",
+    "hộ tịch",
+    "ngân sách",
+    "giáo dục",
+    "bảo hiểm xã hội",
+    "xây dựng",
+    "môi trường",
+    "công chức",
+    "phí",
+    "khoáng sản",
+    "thủy lợi",
+    "giao thông",
+    "đầu tư công",
+    "y tế",
+    "lao động",
+    "hải quan",
+    "tài sản công",
+    "doanh nghiệp",
+    "hội đồng nhân dân",
+    "xử phạt vi phạm hành chính",
+]
+FACETS = [
+    ("loai", "Thông tư"),
+    ("loai", "Nghị định"),
+    ("loai", "Luật"),
+    ("nam", "2019"),
+    ("nam", "2015"),
+    ("coquan", "Chính phủ"),
+    ("coquan", "Bộ Tài chính"),
+    ("hieuluc", "Chưa xác định"),
+]
 MAX_REQUESTS = 200_000
 
 
@@ -108,9 +137,23 @@ def main() -> None:
         print(f"importing {args.corpus} …", flush=True)
         subprocess.run([KB, "import", args.corpus], env=env, stdout=subprocess.DEVNULL)
     port = free_port()
-    server = subprocess.Popen([KB, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads),
-                               "--workers", str(args.workers)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            KB,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--threads",
+            str(args.threads),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -128,9 +171,12 @@ def main() -> None:
         print(f"server: {kind} {args.threads} threads; {len(uids)} document pages in the mix")
         for clients in [int(c) for c in args.clients.split(",")]:
             out, errors, took = run_level(port, uids, clients, args.seconds)
-            print(f"{clients:3} clients: {len(out) / took:7.1f} req/s  p50 {statistics.median(out):7.1f} ms  "
-                  f"p95 {percentile(out, 95):7.1f} ms  p99 {percentile(out, 99):7.1f} ms  "
-                  f"{len(out)} requests, {len(errors)} errors {errors[:3]}", flush=True)
+            print(
+                f"{clients:3} clients: {len(out) / took:7.1f} req/s  p50 {statistics.median(out):7.1f} ms  "
+                f"p95 {percentile(out, 95):7.1f} ms  p99 {percentile(out, 99):7.1f} ms  "
+                f"{len(out)} requests, {len(errors)} errors {errors[:3]}",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.wait(10)

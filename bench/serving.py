@@ -18,6 +18,7 @@ the resident memory of the serving processes. The instance is filled with `kb im
 it is empty; it keeps the documents the writer adds. Traffic goes only to 127.0.0.1; every loop is
 bounded in time and count.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ from load import KB, ROOT, WORDS, free_port, percentile, run_level  # noqa: E402
 
 from kb.store import Store  # noqa: E402
 
-VISIBLE_WITHIN = 120.0          # the prober gives up on a document after this long (counted as not seen)
+VISIBLE_WITHIN = 120.0  # the prober gives up on a document after this long (counted as not seen)
 
 
 def ensure_filled(env: dict, corpus: str) -> None:
@@ -75,15 +76,16 @@ def rss_mb(pid: int) -> float:
 class Writer(threading.Thread):
     """`kb import` of changed and new documents every `every` seconds, then probing for the new one."""
 
-    def __init__(self, env: dict, port: int, uids: list[str], db_path: Path, folder: Path, every: float,
-                 changed: int, label: str):
+    def __init__(
+        self, env: dict, port: int, uids: list[str], db_path: Path, folder: Path, every: float, changed: int, label: str
+    ):
         super().__init__(daemon=True)
         self.env, self.port, self.uids, self.db_path, self.folder = env, port, uids, db_path, folder
         self.every, self.changed, self.label = every, changed, label
         self.stop = threading.Event()
-        self.visible: list[float] = []     # seconds from the end of an import to the first search finding it
+        self.visible: list[float] = []  # seconds from the end of an import to the first search finding it
         self.unseen = 0
-        self.imports: list[float] = []     # seconds each import took (store + index update)
+        self.imports: list[float] = []  # seconds each import took (store + index update)
         self.failures: list[str] = []
         self.round = 0
 
@@ -91,11 +93,11 @@ class Writer(threading.Thread):
         """A JSONL file of `changed` stored documents with a changed text and one new document."""
         self.round += 1
         stamp = f"{self.label}{self.round}{int(time.time())}"
-        word = "kiemtra" + "".join("abcdefghij"[int(c)] if c.isdigit() else c for c in stamp)   # one syllable
+        word = "kiemtra" + "".join("abcdefghij"[int(c)] if c.isdigit() else c for c in stamp)  # one syllable
         lines = []
         with Store(self.db_path) as store:
             start = (self.round * self.changed) % max(1, len(self.uids))
-            for uid in (self.uids * 2)[start:start + self.changed]:
+            for uid in (self.uids * 2)[start : start + self.changed]:
                 doc = store.get(uid)
                 if doc is None or not doc.articles:
                     continue
@@ -103,8 +105,14 @@ class Writer(threading.Thread):
                 data["articles"][0]["text"] += f" (sửa đổi lần {stamp})"
                 lines.append(data)
             model = store.get(self.uids[0]).to_dict()
-        model.update(uid=f"import:serving-{stamp}", source="import", source_id=f"serving-{stamp}",
-                     number=f"{self.round}/2099/NQ-HĐND", title=f"Nghị quyết thử nghiệm {word}", relations=[])
+        model.update(
+            uid=f"import:serving-{stamp}",
+            source="import",
+            source_id=f"serving-{stamp}",
+            number=f"{self.round}/2099/NQ-HĐND",
+            title=f"Nghị quyết thử nghiệm {word}",
+            relations=[],
+        )
         model["articles"] = [{"number": "1", "heading": "Phạm vi", "text": f"Nghị quyết này quy định {word}."}]
         lines.append(model)
         path = self.folder / f"batch-{stamp}.jsonl"
@@ -137,8 +145,9 @@ class Writer(threading.Thread):
             if done.returncode != 0 or "locked" in done.stderr.lower():
                 kept = self.folder / f"failed-{stamp_of(path)}.txt"
                 kept.write_text(done.stderr, encoding="utf-8")
-                self.failures.append(f"import exit {done.returncode} (stderr in {kept}): "
-                                     f"{done.stderr.strip().splitlines()[-1:]}")
+                self.failures.append(
+                    f"import exit {done.returncode} (stderr in {kept}): {done.stderr.strip().splitlines()[-1:]}"
+                )
             self.imports.append(ended - began)
             while not self.found(word):
                 if time.monotonic() - ended > VISIBLE_WITHIN:
@@ -186,17 +195,23 @@ def main() -> None:
     db_path = Path(args.instance) / "kb.sqlite"
     with Store(db_path) as store:
         all_uids = [u for u in store.uids() if not u.startswith("import:serving-")]
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
-          f"{os.cpu_count()} CPUs; {len(all_uids)} documents", flush=True)
+    print(
+        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
+        f"{os.cpu_count()} CPUs; {len(all_uids)} documents",
+        flush=True,
+    )
     levels = [int(c) for c in args.clients.split(",")]
     for workers in [int(w) for w in args.workers.split(",")]:
         port = free_port()
         folder = Path(tempfile.mkdtemp(prefix="serving-"))
         log = folder / "serve.log"
         with open(log, "w") as handle:
-            server = subprocess.Popen([KB, "serve", "--port", str(port), "--workers", str(workers),
-                                       "--threads", str(args.threads)],
-                                      env=env, stdout=handle, stderr=subprocess.STDOUT)
+            server = subprocess.Popen(
+                [KB, "serve", "--port", str(port), "--workers", str(workers), "--threads", str(args.threads)],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
         writer = None
         try:
             wait_ready(port, server)
@@ -206,34 +221,48 @@ def main() -> None:
                 conn.request("GET", "/api/search?" + urllib.parse.urlencode({"q": word, "limit": 20}))
                 uids += [h["uid"] for h in json.loads(conn.getresponse().read())["hits"]]
             conn.close()
-            run_level(port, uids, max(levels), 5)            # warm-up: every thread opens its searcher
+            run_level(port, uids, max(levels), 5)  # warm-up: every thread opens its searcher
             name = "waitress" if workers == 1 else "gunicorn gthread"
-            print(f"\n== kb serve --workers {workers} --threads {args.threads} ({name}); "
-                  + ("no writer" if args.no_writer else
-                     f"writer: kb import of {args.changed} changed + 1 new document every {args.every:g} s"),
-                  flush=True)
+            print(
+                f"\n== kb serve --workers {workers} --threads {args.threads} ({name}); "
+                + (
+                    "no writer"
+                    if args.no_writer
+                    else f"writer: kb import of {args.changed} changed + 1 new document every {args.every:g} s"
+                ),
+                flush=True,
+            )
             if not args.no_writer:
                 writer = Writer(env, port, all_uids, db_path, folder, args.every, args.changed, f"w{workers}")
                 writer.start()
             for clients in levels:
                 load = os.getloadavg()[0]
                 out, errors, took = run_level(port, uids, clients, args.seconds)
-                print(f"{clients:3} clients: {len(out) / took:6.1f} req/s  p50 {statistics.median(out):7.1f} ms  "
-                      f"p95 {percentile(out, 95):7.1f} ms  p99 {percentile(out, 99):7.1f} ms  "
-                      f"{len(out)} requests, {len(errors)} errors {errors[:3]}  (load avg {load:.2f})", flush=True)
+                print(
+                    f"{clients:3} clients: {len(out) / took:6.1f} req/s  p50 {statistics.median(out):7.1f} ms  "
+                    f"p95 {percentile(out, 95):7.1f} ms  p99 {percentile(out, 99):7.1f} ms  "
+                    f"{len(out)} requests, {len(errors)} errors {errors[:3]}  (load avg {load:.2f})",
+                    flush=True,
+                )
                 if server.poll() is not None:
                     raise SystemExit(f"kb serve exited with status {server.returncode}; its messages: {log}")
             if writer is not None:
                 writer.stop.set()
                 writer.join(300)
                 v = writer.visible
-                print(f"writer: {len(writer.imports)} imports, each {statistics.median(writer.imports):.1f} s median "
-                      f"(max {max(writer.imports):.1f} s); new document findable after p50 "
-                      f"{statistics.median(v) if v else float('nan'):.2f} s, max {max(v) if v else float('nan'):.2f} s "
-                      f"({len(v)} documents, {writer.unseen} not found within {VISIBLE_WITHIN:.0f} s); "
-                      f"{len(writer.failures)} writer/prober errors {writer.failures[:3]}", flush=True)
-            print(f"serving processes' memory: {rss_mb(server.pid):.0f} MB RSS in all "
-                  f"(load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
+                print(
+                    f"writer: {len(writer.imports)} imports, each {statistics.median(writer.imports):.1f} s median "
+                    f"(max {max(writer.imports):.1f} s); new document findable after p50 "
+                    f"{statistics.median(v) if v else float('nan'):.2f} s, max {max(v) if v else float('nan'):.2f} s "
+                    f"({len(v)} documents, {writer.unseen} not found within {VISIBLE_WITHIN:.0f} s); "
+                    f"{len(writer.failures)} writer/prober errors {writer.failures[:3]}",
+                    flush=True,
+                )
+            print(
+                f"serving processes' memory: {rss_mb(server.pid):.0f} MB RSS in all "
+                f"(load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())})",
+                flush=True,
+            )
         finally:
             if writer is not None:
                 writer.stop.set()

@@ -8,6 +8,7 @@ and the same queries through tantivy as the reference.
 
 Prints one line per measurement. Takes a few minutes on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,9 +71,28 @@ def make_queries(corpus: Path, seed: int = 7) -> dict[str, list[tuple[str, dict]
             if rec.get("doc_type"):
                 types.add(rec["doc_type"])
     topics = sorted(t for t in topics if 2 <= len(t.split()) <= 5)
-    words = ["thuế", "đất", "hộ tịch", "ngân sách", "giáo dục", "bảo hiểm", "xây dựng", "môi trường", "công chức",
-             "phí", "khoáng sản", "thủy lợi", "giao thông", "đầu tư", "y tế", "lao động", "quốc phòng", "hải quan",
-             "tài sản", "doanh nghiệp"]
+    words = [
+        "thuế",
+        "đất",
+        "hộ tịch",
+        "ngân sách",
+        "giáo dục",
+        "bảo hiểm",
+        "xây dựng",
+        "môi trường",
+        "công chức",
+        "phí",
+        "khoáng sản",
+        "thủy lợi",
+        "giao thông",
+        "đầu tư",
+        "y tế",
+        "lao động",
+        "quốc phòng",
+        "hải quan",
+        "tài sản",
+        "doanh nghiệp",
+    ]
     single = [w for w in words if " " not in w] + ["hàng", "kiểm", "nhà", "điện", "rừng", "muối", "nước"]
     sample = rng.sample(topics, min(30, len(topics)))
     return {
@@ -112,9 +132,15 @@ def tantivy_reference(store: Store, workdir: Path, classes, repeat: int) -> dict
     started = time.perf_counter()
     for doc in store.iter_documents():
         for art in doc.articles:
-            writer.add_document(tantivy.Document(title=doc.title, body=f"{art.heading or ''} {art.text}",
-                                                 number=doc.number or "", doc_type=doc.doc_type or "",
-                                                 year=doc.year or 0))
+            writer.add_document(
+                tantivy.Document(
+                    title=doc.title,
+                    body=f"{art.heading or ''} {art.text}",
+                    number=doc.number or "",
+                    doc_type=doc.doc_type or "",
+                    year=doc.year or 0,
+                )
+            )
     writer.commit()
     index.reload()
     print(f"tantivy build: {time.perf_counter() - started:.1f} s")
@@ -131,9 +157,12 @@ def tantivy_reference(store: Store, workdir: Path, classes, repeat: int) -> dict
                 else:
                     query = index.parse_query(text, ["title", "body"], conjunction_by_default=True)
                 if filters.get("doc_type"):
-                    query = tantivy.Query.boolean_query([
-                        (tantivy.Occur.Must, query),
-                        (tantivy.Occur.Must, tantivy.Query.term_query(schema, "doc_type", filters["doc_type"][0]))])
+                    query = tantivy.Query.boolean_query(
+                        [
+                            (tantivy.Occur.Must, query),
+                            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "doc_type", filters["doc_type"][0])),
+                        ]
+                    )
                 result = searcher.search(query, 20, count=True)
                 for _, address in result.hits:
                     searcher.doc(address)
@@ -158,10 +187,14 @@ def main() -> None:
     store = Store(workdir / "kb.sqlite")
     started = time.perf_counter()
     report = import_file(store, corpus)
-    print(f"import: {report.added} documents, {report.articles} articles, {len(report.rejected)} rejected, "
-          f"{time.perf_counter() - started:.1f} s")
-    text_mb = sum(len(a.text.encode()) + len((a.heading or "").encode()) for d in store.iter_documents()
-                  for a in d.articles) / 1e6
+    print(
+        f"import: {report.added} documents, {report.articles} articles, {len(report.rejected)} rejected, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    text_mb = (
+        sum(len(a.text.encode()) + len((a.heading or "").encode()) for d in store.iter_documents() for a in d.articles)
+        / 1e6
+    )
 
     started = time.perf_counter()
     cpu = cpu_seconds()
@@ -169,9 +202,11 @@ def main() -> None:
     took = time.perf_counter() - started
     cpu = cpu_seconds() - cpu
     stats = build.stats(workdir / "index")
-    print(f"build: {took:.1f} s for {text_mb:.1f} MB of text = {text_mb / took:.2f} MB/s "
-          f"(procs={args.procs}; index {stats['size_mb']} MB, {stats['records']} records; "
-          f"CPU {cpu:.1f} s in all = {text_mb / cpu:.2f} MB per CPU-second; load average {load()})")
+    print(
+        f"build: {took:.1f} s for {text_mb:.1f} MB of text = {text_mb / took:.2f} MB/s "
+        f"(procs={args.procs}; index {stats['size_mb']} MB, {stats['records']} records; "
+        f"CPU {cpu:.1f} s in all = {text_mb / cpu:.2f} MB per CPU-second; load average {load()})"
+    )
 
     docs = [d for _, d in zip(range(100), store.iter_documents())]
     for d in docs:
@@ -182,8 +217,10 @@ def main() -> None:
     started = time.perf_counter()
     cpu = cpu_seconds()
     count = build.update(store, workdir / "index")
-    print(f"incremental update: {count} changed documents re-indexed and committed in "
-          f"{time.perf_counter() - started:.2f} s (CPU {cpu_seconds() - cpu:.2f} s; load average {load()})")
+    print(
+        f"incremental update: {count} changed documents re-indexed and committed in "
+        f"{time.perf_counter() - started:.2f} s (CPU {cpu_seconds() - cpu:.2f} s; load average {load()})"
+    )
 
     service = SearchService(workdir / "index")
     before = rss_mb()
@@ -197,11 +234,16 @@ def main() -> None:
         results[name] = (statistics.median(times), percentile(times, 95))
     reference = {} if args.no_tantivy else tantivy_reference(store, workdir, classes, args.repeat)
     for name, (p50, p95) in results.items():
-        ratio = f"  tantivy p95 {reference[name]:.1f} ms, ratio {p95 / max(reference[name], 0.01):.0f}x" \
-            if name in reference else ""
+        ratio = (
+            f"  tantivy p95 {reference[name]:.1f} ms, ratio {p95 / max(reference[name], 0.01):.0f}x"
+            if name in reference
+            else ""
+        )
         print(f"{name:12} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms{ratio}")
-    print(f"memory: RSS {rss_mb():.0f} MB (searcher and caches added {rss_mb() - before:.0f} MB); "
-          f"peak RSS of this benchmark process {peak_mb():.0f} MB (includes the build)")
+    print(
+        f"memory: RSS {rss_mb():.0f} MB (searcher and caches added {rss_mb() - before:.0f} MB); "
+        f"peak RSS of this benchmark process {peak_mb():.0f} MB (includes the build)"
+    )
 
 
 if __name__ == "__main__":

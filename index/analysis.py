@@ -9,6 +9,7 @@ compound differently in different contexts (measured: recall lost), while bigram
 
 Whoosh pickles analyzers into the index, so the classes here must stay at this import path.
 """
+
 from __future__ import annotations
 
 import re
@@ -110,8 +111,19 @@ class SyllableTokenizer(Tokenizer):
     def __eq__(self, other):
         return type(self) is type(other) and self.fold == other.fold
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         items = _syllables(value) if tokenize else ((normalise(value), 0, len(value)),)
         folded = _FOLDED

@@ -6,6 +6,7 @@ Incremental updates apply the store's events after the watermark kept in the ind
 which is written in the same commit as the documents: a crash leaves index and watermark agreeing.
 Segments are written with compound=False, so a searcher maps files instead of loading them.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -40,8 +41,8 @@ class Meta:
 
 @dataclass
 class CheckReport:
-    missing: list[str]     # in the store, not in the index
-    extra: list[str]       # in the index, not in the store
+    missing: list[str]  # in the store, not in the index
+    extra: list[str]  # in the index, not in the store
     watermark: int
     store_event_id: int
 
@@ -72,14 +73,14 @@ def open_index(index_dir: Path):
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return whoosh_index.open_dir(str(path))
-        except FileNotFoundError:   # a concurrent commit replaced the TOC just read: read the new one
+        except FileNotFoundError:  # a concurrent commit replaced the TOC just read: read the new one
             if attempt == OPEN_ATTEMPTS - 1:
-                raise IndexError_(f"the search index in {path} changed while it was being opened; "
-                                  "try again") from None
+                raise IndexError_(f"the search index in {path} changed while it was being opened; try again") from None
             time.sleep(0.02 * (attempt + 1))
         except Exception as exc:  # whoosh raises many kinds on damaged files
-            raise IndexError_(f"cannot open the search index in {path}: {exc}; "
-                              "rebuild it with `kb index rebuild`") from None
+            raise IndexError_(
+                f"cannot open the search index in {path}: {exc}; rebuild it with `kb index rebuild`"
+            ) from None
 
 
 def open_searcher(index_dir: Path):
@@ -91,8 +92,9 @@ def open_searcher(index_dir: Path):
             return ix.searcher()
         except FileNotFoundError:
             if attempt == OPEN_ATTEMPTS - 1:
-                raise IndexError_(f"the search index in {index_dir} changed while it was being opened; "
-                                  "try again") from None
+                raise IndexError_(
+                    f"the search index in {index_dir} changed while it was being opened; try again"
+                ) from None
             time.sleep(0.02 * (attempt + 1))
 
 
@@ -123,7 +125,7 @@ def needs_rebuild(index_dir: Path) -> str | None:
     return None
 
 
-REBUILD_WAIT = 3600.0   # seconds a command that needs the index waits for another process's rebuild
+REBUILD_WAIT = 3600.0  # seconds a command that needs the index waits for another process's rebuild
 
 
 @contextmanager
@@ -144,12 +146,22 @@ def _rebuild_lock(index_dir: Path, wait: float = 0.0):
 
 
 def _meta_record(event_id: int) -> dict:
-    return {"id": META_ID, "kind": "meta", "meta": json.dumps({
-        "schema": SCHEMA_VERSION, "event_id": event_id, "built": time.strftime("%Y-%m-%dT%H:%M:%S")})}
+    return {
+        "id": META_ID,
+        "kind": "meta",
+        "meta": json.dumps(
+            {"schema": SCHEMA_VERSION, "event_id": event_id, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        ),
+    }
 
 
-def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | None = None,
-            procs: int | None = None, if_needed: bool = False) -> int:
+def rebuild(
+    store: Store,
+    index_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    procs: int | None = None,
+    if_needed: bool = False,
+) -> int:
     """Build a new generation from every stored document and make it current. Returns the count.
 
     procs: processes that write segments side by side (None: one per core, at most 4).
@@ -160,7 +172,7 @@ def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | Non
     with _rebuild_lock(index_dir, wait=REBUILD_WAIT if if_needed else 0.0):
         if if_needed and needs_rebuild(index_dir) is None:
             return update(store, index_dir)
-        event_id = store.last_event_id()   # events after this are applied by the next update
+        event_id = store.last_event_id()  # events after this are applied by the next update
         name = f"g-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         path = index_dir / name
         path.mkdir(parents=True)
@@ -181,20 +193,21 @@ def rebuild(store: Store, index_dir: Path, progress: Callable[[int], None] | Non
             shutil.rmtree(path, ignore_errors=True)
             raise
         _remove_old_generations(index_dir, keep=name)
-    update(store, index_dir)   # what was written to the store while we built
+    update(store, index_dir)  # what was written to the store while we built
     return count
 
 
-PART_MIN_BYTES = 4 << 20   # stored bytes below which another process is not worth starting
-SEGMENT_TEXT = 32 << 20   # characters of text per segment: bounds a builder's memory (~10 bytes each)
+PART_MIN_BYTES = 4 << 20  # stored bytes below which another process is not worth starting
+SEGMENT_TEXT = 32 << 20  # characters of text per segment: bounds a builder's memory (~10 bytes each)
 
 
 def _text_size(doc) -> int:
     return sum(len(a.text) for a in doc.articles) if doc.articles else len(doc.text or "")
 
 
-def _build_part(store: Store, path: Path, after: str, upto: str | None,
-                progress: Callable[[int], None] | None = None) -> tuple[list, int]:
+def _build_part(
+    store: Store, path: Path, after: str, upto: str | None, progress: Callable[[int], None] | None = None
+) -> tuple[list, int]:
     """Write the stored documents with uids in (after, upto] as new segments of the index at
     `path`, without committing them: the caller's writer, which holds the lock, lists them."""
     ix = whoosh_index.open_dir(str(path))
@@ -248,6 +261,7 @@ def _build_part_in_child(db_path: str, path: str, after: str, upto: str | None) 
         if pending >= 20:
             _progress_queue.put(pending)
             pending = 0
+
     try:
         result = _build_part(store, Path(path), after, upto, report)
         if pending:
@@ -259,6 +273,7 @@ def _build_part_in_child(db_path: str, path: str, after: str, upto: str | None) 
 
 def _drain(reports, progress: Callable[[int], None] | None) -> None:
     import queue as queue_module
+
     while True:
         try:
             n = reports.get_nowait()
@@ -268,22 +283,22 @@ def _drain(reports, progress: Callable[[int], None] | None) -> None:
             progress(n)
 
 
-def _build_parallel(db_path: Path, path: Path, ranges: list[tuple[str, str | None]],
-                    progress: Callable[[int], None] | None) -> tuple[list, int]:
+def _build_parallel(
+    db_path: Path, path: Path, ranges: list[tuple[str, str | None]], progress: Callable[[int], None] | None
+) -> tuple[list, int]:
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     # fork is quick and needs no importable __main__; a process with threads is never forked
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
-        else "spawn"
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     reports = context.Queue()
     segments: list = []
     count = 0
-    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context,
-                             initializer=_init_worker, initargs=(reports,)) as pool:
-        futures = [pool.submit(_build_part_in_child, str(db_path), str(path), after, upto)
-                   for after, upto in ranges]
+    with ProcessPoolExecutor(
+        max_workers=len(ranges), mp_context=context, initializer=_init_worker, initargs=(reports,)
+    ) as pool:
+        futures = [pool.submit(_build_part_in_child, str(db_path), str(path), after, upto) for after, upto in ranges]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
@@ -293,7 +308,7 @@ def _build_parallel(db_path: Path, path: Path, ranges: list[tuple[str, str | Non
                     for other in pending:
                         other.cancel()
                     raise future.exception()
-    _drain(reports, progress)   # the workers have exited: their last reports are in the queue
+    _drain(reports, progress)  # the workers have exited: their last reports are in the queue
     for future in futures:
         part, n = future.result()
         segments.extend(part)
@@ -308,8 +323,7 @@ def _remove_old_generations(index_dir: Path, keep: str) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def update(store: Store, index_dir: Path, timeout: float = 60.0,
-           progress: Callable[[int], None] | None = None) -> int:
+def update(store: Store, index_dir: Path, timeout: float = 60.0, progress: Callable[[int], None] | None = None) -> int:
     """Apply the store's events after the index's watermark. Returns the number of documents updated.
 
     Builds the index first when there is none, or when its schema is not this version's."""
@@ -346,7 +360,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0,
 def _replace(writer, store: Store, uid: str) -> None:
     writer.delete_by_term("uid", uid)
     doc = store.get(uid)
-    if doc is not None and doc.uid == uid:   # an alias' events are applied to the merged record
+    if doc is not None and doc.uid == uid:  # an alias' events are applied to the merged record
         for record in records(doc):
             writer.add_document(**record)
     elif doc is not None:
@@ -357,8 +371,9 @@ def indexed_uids(index_dir: Path) -> set[str]:
     ix = open_index(index_dir)
     with ix.searcher() as searcher:
         reader = searcher.reader()
-        return {text.decode() if isinstance(text, bytes) else text
-                for text in reader.lexicon("uid")} & _live_uids(searcher)
+        return {text.decode() if isinstance(text, bytes) else text for text in reader.lexicon("uid")} & _live_uids(
+            searcher
+        )
 
 
 def _live_uids(searcher) -> set[str]:
@@ -372,8 +387,9 @@ def check(store: Store, index_dir: Path) -> CheckReport:
     with ix.searcher() as searcher:
         in_index = {f["uid"] for f in searcher.all_stored_fields() if f.get("kind") == "doc"}
     in_store = set(store.uids())
-    return CheckReport(sorted(in_store - in_index), sorted(in_index - in_store),
-                       meta.event_id if meta else 0, store.last_event_id())
+    return CheckReport(
+        sorted(in_store - in_index), sorted(in_index - in_store), meta.event_id if meta else 0, store.last_event_id()
+    )
 
 
 def repair(store: Store, index_dir: Path, uids: Iterable[str]) -> None:
@@ -404,6 +420,12 @@ def stats(index_dir: Path) -> dict:
     with ix.searcher() as searcher:
         records_count = searcher.doc_count() - 1
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-    return {"built": True, "path": str(path), "records": records_count, "size_mb": round(size / 1e6, 1),
-            "schema": meta.schema if meta else None, "event_id": meta.event_id if meta else None,
-            "built_at": meta.built if meta else None}
+    return {
+        "built": True,
+        "path": str(path),
+        "records": records_count,
+        "size_mb": round(size / 1e6, 1),
+        "schema": meta.schema if meta else None,
+        "event_id": meta.event_id if meta else None,
+        "built_at": meta.built if meta else None,
+    }

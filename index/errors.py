@@ -1,4 +1,5 @@
 """Errors of the index package."""
+
 from kb.errors import KBError
 
 

@@ -6,20 +6,26 @@ question such as "An ninh mạng là gì?" or "Luật này áp dụng cho ai?" i
 though it shares few words with it. Each rule: a pattern on the folded question, and the heading
 words whose articles get a bonus. "Điều 6 của Luật …" names the article outright.
 """
+
 from __future__ import annotations
 
 import re
 
 from kb.text import fold
 
-RULES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), h) for p, h in (
-    (r"\b(dinh nghia|la gi|duoc hieu|hieu nhu the nao|hieu la|giai thich)\b", "giải thích từ ngữ"),
-    (r"\b(quy dinh (ve )?(dieu )?gi|pham vi dieu chinh|dieu chinh (nhung )?(van de )?gi)\b", "phạm vi điều chỉnh"),
-    (r"\b(ap dung (cho|doi voi) (ai|nhung ai|doi tuong nao|nhung doi tuong nao)|doi tuong ap dung)\b",
-     "đối tượng áp dụng|phạm vi điều chỉnh"),
-    (r"\b(bi cam|nghiem cam|cam thuc hien)\b", "nghiêm cấm"),
-    (r"\b(hieu luc thi hanh|co hieu luc tu|hieu luc tu ngay)\b", "hiệu lực thi hành|điều khoản thi hành"),
-))
+RULES: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(p), h)
+    for p, h in (
+        (r"\b(dinh nghia|la gi|duoc hieu|hieu nhu the nao|hieu la|giai thich)\b", "giải thích từ ngữ"),
+        (r"\b(quy dinh (ve )?(dieu )?gi|pham vi dieu chinh|dieu chinh (nhung )?(van de )?gi)\b", "phạm vi điều chỉnh"),
+        (
+            r"\b(ap dung (cho|doi voi) (ai|nhung ai|doi tuong nao|nhung doi tuong nao)|doi tuong ap dung)\b",
+            "đối tượng áp dụng|phạm vi điều chỉnh",
+        ),
+        (r"\b(bi cam|nghiem cam|cam thuc hien)\b", "nghiêm cấm"),
+        (r"\b(hieu luc thi hanh|co hieu luc tu|hieu luc tu ngay)\b", "hiệu lực thi hành|điều khoản thi hành"),
+    )
+)
 
 _ARTICLE_REF = re.compile(r"\bdieu\s+(\d{1,4}[a-z]?)\b")
 
@@ -35,8 +41,10 @@ def article_refs(query: str) -> list[str]:
     return _ARTICLE_REF.findall(fold(query).lower())
 
 
-_QUESTION = re.compile(r"(\?|\b(gi|nao|bao nhieu|bao lau|nhu the nao|the nao|ai|tai sao|vi sao|dung hay sai|"
-                       r"co phai|hay khong|duoc khong|khong dung|la gi)\b)")
+_QUESTION = re.compile(
+    r"(\?|\b(gi|nao|bao nhieu|bao lau|nhu the nao|the nao|ai|tai sao|vi sao|dung hay sai|"
+    r"co phai|hay khong|duoc khong|khong dung|la gi)\b)"
+)
 
 
 def is_question(query: str) -> bool:

@@ -10,6 +10,7 @@
 A query that is a số ký hiệu goes straight to that document. Unbalanced quotes are closed at
 the end. An unknown field or an invalid year or date is a QueryError with a message in Vietnamese.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,13 +18,19 @@ from dataclasses import dataclass, field
 
 from index.analysis import folded_syllables, has_diacritics, syllables
 from index.errors import QueryError
-from kb.model import parse_date
 from kb.errors import RecordError
+from kb.model import parse_date
 from kb.numbers import parse_number
 
 FIELDS = {
-    "loai": "doc_type", "coquan": "issuer", "hieuluc": "status", "linhvuc": "linhvuc",
-    "phamvi": "scope", "nam": "year", "ngay": "issued", "so": "number",
+    "loai": "doc_type",
+    "coquan": "issuer",
+    "hieuluc": "status",
+    "linhvuc": "linhvuc",
+    "phamvi": "scope",
+    "nam": "year",
+    "ngay": "issued",
+    "so": "number",
 }
 MAX_QUERY_LENGTH = 1000
 
@@ -50,13 +57,13 @@ class Clause:
 @dataclass
 class ParsedQuery:
     text: str
-    groups: list[list[Clause]] = field(default_factory=list)   # AND of groups, each an OR of clauses
+    groups: list[list[Clause]] = field(default_factory=list)  # AND of groups, each an OR of clauses
     excluded: list[Clause] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)
     ranges: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    number: str | None = None        # a số ký hiệu in the query (so: or the whole query)
-    number_only: bool = False        # the query is nothing but that number
-    accented: bool = False           # the user typed diacritics
+    number: str | None = None  # a số ký hiệu in the query (so: or the whole query)
+    number_only: bool = False  # the query is nothing but that number
+    accented: bool = False  # the user typed diacritics
 
     @property
     def clauses(self) -> list[Clause]:
@@ -83,8 +90,12 @@ def parse(text: str) -> ParsedQuery:
     query = ParsedQuery(text=text, accented=has_diacritics(text))
     stripped = re.sub(r"^\s*(?:số|so)\s*:?\s*", "", text, flags=re.I)
     number = parse_number(stripped)
-    if (number and re.fullmatch(r"[\w./&()\s–—-]+", stripped) and len(stripped.split()) <= 3
-            and ("/" in stripped or number.dashed)):
+    if (
+        number
+        and re.fullmatch(r"[\w./&()\s–—-]+", stripped)
+        and len(stripped.split()) <= 3
+        and ("/" in stripped or number.dashed)
+    ):
         query.number = number.canonical
         query.number_only = True
     pending_or = False
@@ -105,7 +116,7 @@ def parse(text: str) -> ParsedQuery:
             negative = word.startswith("-") and len(word) > 1
             clause = _clause(word[1:] if negative else word, phrase=True)  # "NQ-HĐND" keeps its parts together
         if clause is None:
-            continue   # a lone "-" or punctuation
+            continue  # a lone "-" or punctuation
         if negative:
             query.excluded.append(clause)
         elif pending_or:
@@ -121,7 +132,7 @@ def _add_filter(query: ParsedQuery, name: str, value: str) -> None:
         known = ", ".join(f"{k}:" for k in FIELDS)
         raise QueryError(f"Không hiểu trường “{name}:”. Các trường dùng được: {known}")
     if not value:
-        raise QueryError(f"Trường “{name}:” cần một giá trị, ví dụ {name}:\"…\"")
+        raise QueryError(f'Trường “{name}:” cần một giá trị, ví dụ {name}:"…"')
     target = FIELDS[name]
     if target == "number":
         parsed = parse_number(value)
@@ -141,7 +152,9 @@ def _add_filter(query: ParsedQuery, name: str, value: str) -> None:
         try:
             bounds = [parse_date(part, "ngay") if part else None for part in (low, high)]
         except RecordError:
-            raise QueryError(f"Ngày “{value}” không hợp lệ; viết ngay:2025-01-01..2025-12-31 hoặc ngay:01/07/2025.") from None
+            raise QueryError(
+                f"Ngày “{value}” không hợp lệ; viết ngay:2025-01-01..2025-12-31 hoặc ngay:01/07/2025."
+            ) from None
         query.ranges["issued"] = (bounds[0], bounds[1])
     else:
         query.filters.setdefault(target, []).append(value)

@@ -4,6 +4,7 @@ A document gives one record for itself (kind "doc": title, number, metadata, and
 has no articles) and one record per article (kind "article"), so a hit can be a whole document or
 one Điều of it. Facet values and dates are columns, read per searcher into arrays for fast counting.
 """
+
 from __future__ import annotations
 
 from whoosh import fields, formats
@@ -11,9 +12,9 @@ from whoosh import fields, formats
 from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from kb.model import Document
 
-SCHEMA_VERSION = 6   # 5: tone placement per syllable after lowercasing; 6: number keys v2 (kb.numbers)
+SCHEMA_VERSION = 6  # 5: tone placement per syllable after lowercasing; 6: number keys v2 (kb.numbers)
 META_ID = "__meta__"
-FIELD_SEPARATOR = "\x1f"   # joins multi-valued facet values (lĩnh vực) in one column
+FIELD_SEPARATOR = "\x1f"  # joins multi-valued facet values (lĩnh vực) in one column
 
 
 def make_schema() -> fields.Schema:
@@ -21,7 +22,7 @@ def make_schema() -> fields.Schema:
 
     def text(analyzer, presence_only: bool = False):
         field = fields.TEXT(analyzer=analyzer, phrase=False)
-        if presence_only:   # bonus fields: whether a term occurs is enough (15 % faster builds, same quality)
+        if presence_only:  # bonus fields: whether a term occurs is enough (15 % faster builds, same quality)
             field.format = formats.Existence(field_boost=field.format.field_boost)
         return field
 
@@ -31,12 +32,22 @@ def make_schema() -> fields.Schema:
         kind=fields.ID(stored=True, sortable=True),
         numkey=fields.ID(stored=False),
         # searchable text: title (+ number), article heading, body; accented, folded, bigrams
-        title_a=text(acc, True), title_f=text(fold), title_b=text(bi, True),
-        head_a=text(acc, True), head_f=text(fold), head_b=text(bi, True),
-        body_a=text(acc, True), body_f=text(fold), body_b=text(bi, True),
+        title_a=text(acc, True),
+        title_f=text(fold),
+        title_b=text(bi, True),
+        head_a=text(acc, True),
+        head_f=text(fold),
+        head_b=text(bi, True),
+        body_a=text(acc, True),
+        body_f=text(fold),
+        body_b=text(bi, True),
         # stored for display and snippets
-        number=fields.STORED(), title=fields.STORED(), anchor=fields.STORED(),
-        art_number=fields.STORED(), art_heading=fields.STORED(), content=fields.STORED(),
+        number=fields.STORED(),
+        title=fields.STORED(),
+        anchor=fields.STORED(),
+        art_number=fields.STORED(),
+        art_heading=fields.STORED(),
+        content=fields.STORED(),
         meta=fields.STORED(),
         # columns for facets, filters and sorting
         doc_type=fields.ID(stored=True, sortable=True),
@@ -55,23 +66,53 @@ def records(doc: Document) -> list[dict]:
     """The index records of one document: the document itself, then each article."""
     heading = " ".join(x for x in (doc.doc_type, doc.number, doc.title) if x)
     common = {
-        "uid": doc.uid, "doc_type": doc.doc_type or "", "issuer": doc.issuer or "", "status": doc.status or "",
-        "scope": doc.scope or "", "linhvuc": FIELD_SEPARATOR.join(doc.fields), "year": doc.year or 0,
-        "issued": doc.issued or "", "effective": doc.effective or "", "number": doc.number or "",
+        "uid": doc.uid,
+        "doc_type": doc.doc_type or "",
+        "issuer": doc.issuer or "",
+        "status": doc.status or "",
+        "scope": doc.scope or "",
+        "linhvuc": FIELD_SEPARATOR.join(doc.fields),
+        "year": doc.year or 0,
+        "issued": doc.issued or "",
+        "effective": doc.effective or "",
+        "number": doc.number or "",
         "title": doc.title or doc.number or "",
     }
     body = doc.text if not doc.articles else ""
-    main = dict(common, id=doc.uid, kind="doc", numkey=doc.number_key or "",
-                title_a=heading, title_f=heading, title_b=heading,
-                body_a=body, body_f=body, body_b=body, content=body[:20000])
+    main = dict(
+        common,
+        id=doc.uid,
+        kind="doc",
+        numkey=doc.number_key or "",
+        title_a=heading,
+        title_f=heading,
+        title_b=heading,
+        body_a=body,
+        body_f=body,
+        body_b=body,
+        content=body[:20000],
+    )
     out = [main]
     for art in doc.articles:
         art_head = f"Điều {art.number}. {art.heading or ''}".strip()
         # The document's title is indexed once, on its own record; searches carry its score over
         # to the document's articles (repeating it on every article made the index twice as big).
-        out.append(dict(common, id=f"{doc.uid}#{art.anchor}", kind="article",
-                        head_a=art_head, head_f=art_head, head_b=art_head,
-                        body_a=art.text, body_f=art.text, body_b=art.text,
-                        anchor=art.anchor, art_number=art.number, artnum=art.number.lower(), art_heading=art.heading or "",
-                        content=art.text))
+        out.append(
+            dict(
+                common,
+                id=f"{doc.uid}#{art.anchor}",
+                kind="article",
+                head_a=art_head,
+                head_f=art_head,
+                head_b=art_head,
+                body_a=art.text,
+                body_f=art.text,
+                body_b=art.text,
+                anchor=art.anchor,
+                art_number=art.number,
+                artnum=art.number.lower(),
+                art_heading=art.heading or "",
+                content=art.text,
+            )
+        )
     return out

@@ -9,6 +9,7 @@ files, the analysis, the writers and the stored fields; only the scoring loop is
 This reads the postings blocks of the whoosh3 codec through its matcher's block API, which is why
 whoosh3 is pinned to an exact version.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.util.numlists import delta_decode
 from whoosh.util.numeric import byte_to_length
+from whoosh.util.numlists import delta_decode
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 CACHE_BYTES = 64 * 1024 * 1024
@@ -48,7 +49,7 @@ class Postings:
                 # one byte per document, read in one go (column[i] would be a call per document)
                 stored = min(column._count, leaf.doc_count_all())
                 raw = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
-                out[offset:offset + stored] = _BYTE_TO_LENGTH[raw]
+                out[offset : offset + stored] = _BYTE_TO_LENGTH[raw]
             self._lengths[field] = out
             having = out[self.live & (out > 0)]
             self._avg[field] = float(having.mean()) if having.size else 1.0
@@ -74,7 +75,7 @@ class Postings:
             # are dropped below with the live mask, so read the block matcher underneath.
             while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
                 matcher = matcher.child
-            if not hasattr(matcher, "_read_data"):   # not a whoosh3 block matcher: the slow, public way
+            if not hasattr(matcher, "_read_data"):  # not a whoosh3 block matcher: the slow, public way
                 ids, weights = [], []
                 while matcher.is_active():
                     ids.append(matcher.id())
@@ -118,8 +119,9 @@ class Postings:
             _, (ids, tfs) = self._cache.popitem(last=False)
             self._cached_bytes -= ids.nbytes + tfs.nbytes
 
-    def bm25(self, field: str, term: str, k1: float = 1.2, b: float = 0.75,
-             idf_floor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def bm25(
+        self, field: str, term: str, k1: float = 1.2, b: float = 0.75, idf_floor: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, BM25 contributions) of one term in one field.
 
         idf = log(N / (df + 1)) + idf_floor: with a floor of 1 (Whoosh's formula) even common words

@@ -8,6 +8,7 @@ column arrays, and highlights only the hits shown.
 Searchers are opened once per thread and replaced when the index changed (checked at most once a
 second); Searcher.refresh() is never called (it returns stale duplicates in whoosh forks).
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,14 @@ from kb.numbers import number_key
 from kb.text import fold
 
 FACETS = ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
-FACET_PARAMS = {"doc_type": "loai", "issuer": "coquan", "status": "hieuluc", "year": "nam",
-                "linhvuc": "linhvuc", "scope": "phamvi"}
+FACET_PARAMS = {
+    "doc_type": "loai",
+    "issuer": "coquan",
+    "status": "hieuluc",
+    "year": "nam",
+    "linhvuc": "linhvuc",
+    "scope": "phamvi",
+}
 SORTS = ("relevance", "issued", "effective")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
@@ -45,22 +52,22 @@ class Weights:
     """Ranking parameters, tuned on the ALQAC questions (bench/eval_alqac.py; docs/PERFORMANCE.md)."""
 
     title: float = 1.0
-    head: float = 0.5          # article heading
+    head: float = 0.5  # article heading
     body: float = 1.0
-    accent: float = 0.3        # share of a field's weight added for the exact accented syllable
-    bigram: float = 2.0        # share added for two query words side by side
+    accent: float = 0.3  # share of a field's weight added for the exact accented syllable
+    bigram: float = 2.0  # share added for two query words side by side
     k1: float = 0.9
     b_body: float = 0.75
-    b_short: float = 0.3       # titles and headings are short: little length normalisation
+    b_short: float = 0.3  # titles and headings are short: little length normalisation
     idf_floor: float = 1.0
-    article_ref: float = 0.5   # share of the best score added to the article a query names ("Điều 6")
-    intent: float = 2.0        # weight of the heading a question's kind points to ("… là gì?")
-    rerank: float = 1.0        # share of the best score added for the query's word triples found in order
-    rerank_head: float = 0.3   # share of the best score for the article heading's words in the query
+    article_ref: float = 0.5  # share of the best score added to the article a query names ("Điều 6")
+    intent: float = 2.0  # weight of the heading a question's kind points to ("… là gì?")
+    rerank: float = 1.0  # share of the best score added for the query's word triples found in order
+    rerank_head: float = 0.3  # share of the best score for the article heading's words in the query
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
-    rerank_depth: int = 75     # how many top candidates the second stage re-scores
-    long_query: int = 6        # more words than this make a question, not a keyword search …
-    min_share: float = 0.3     # … and a question needs only this share of its words to match
+    rerank_depth: int = 75  # how many top candidates the second stage re-scores
+    long_query: int = 6  # more words than this make a question, not a keyword search …
+    min_share: float = 0.3  # … and a question needs only this share of its words to match
 
 
 WEIGHTS = Weights()
@@ -69,7 +76,7 @@ WEIGHTS = Weights()
 @dataclass
 class Hit:
     uid: str
-    kind: str                      # "doc" or "article"
+    kind: str  # "doc" or "article"
     number: str
     title: str
     doc_type: str
@@ -78,8 +85,8 @@ class Hit:
     effective: str
     status: str
     score: float
-    snippet: str = ""              # HTML: escaped text with <mark> around matches
-    anchor: str = ""               # article anchor ("dieu-15") for article hits
+    snippet: str = ""  # HTML: escaped text with <mark> around matches
+    anchor: str = ""  # article anchor ("dieu-15") for article hits
     article_number: str = ""
     article_heading: str = ""
 
@@ -97,7 +104,7 @@ class SearchResult:
     unit: str
     sort: str
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    fallback: bool = False          # nothing matched every word; these match any word
+    fallback: bool = False  # nothing matched every word; these match any word
     exact: list[Hit] = field(default_factory=list)  # documents whose số ký hiệu is the query
     took_ms: float = 0.0
 
@@ -125,22 +132,23 @@ class _Table:
             return values
 
         kinds = column("kind")
-        self.kind = np.array([KIND_DOC if k == "doc" else KIND_ARTICLE if k == "article" else 0 for k in kinds],
-                             dtype=np.int8)
+        self.kind = np.array(
+            [KIND_DOC if k == "doc" else KIND_ARTICLE if k == "article" else 0 for k in kinds], dtype=np.int8
+        )
         self.kind[~live] = 0
         self.live = live & (self.kind > 0)
         uids = column("uid")
         self.uid = uids
-        self.uids: list[str] = []          # parent ordinal -> uid
+        self.uids: list[str] = []  # parent ordinal -> uid
         ordinal: dict[str, int] = {}
         parent = np.full(n, -1, dtype=np.int32)
         for i, uid in enumerate(uids):
             if self.kind[i]:
                 parent[i] = ordinal.setdefault(uid, len(ordinal))
         self.uids = list(ordinal)
-        self.parent_of = ordinal           # uid -> parent ordinal
+        self.parent_of = ordinal  # uid -> parent ordinal
         self.parent = parent
-        self.doc_row = np.full(len(self.uids), -1, dtype=np.int64)   # parent ordinal -> its doc record
+        self.doc_row = np.full(len(self.uids), -1, dtype=np.int64)  # parent ordinal -> its doc record
         docs = np.nonzero(self.kind == KIND_DOC)[0]
         self.doc_row[parent[docs]] = docs
         self.by_uid = {uid: int(self.doc_row[o]) for uid, o in ordinal.items() if self.doc_row[o] >= 0}
@@ -155,7 +163,7 @@ class _Table:
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
         self.postings = Postings(reader, self.live)
 
-    def for_thread(self, searcher) -> "_Table":
+    def for_thread(self, searcher) -> _Table:
         """This table for another thread's searcher of the same index generation: the arrays are
         shared (never written after construction); postings are read through that searcher."""
         table = copy.copy(self)
@@ -168,8 +176,9 @@ class _Table:
         self.labels[name] = labels
         self.codes[name] = np.array([index[v] for v in values], dtype=np.int32)
 
-    def restrictions(self, unit: str, filters: dict[str, list[str]], ranges: dict,
-                     uids: set[str] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def restrictions(
+        self, unit: str, filters: dict[str, list[str]], ranges: dict, uids: set[str] | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(base mask, one mask per facet filter). A record is allowed when it passes the base and
         every facet mask; a facet's counts leave out its own mask (disjunctive facets: choosing
         "Nghị quyết" still shows how many "Quyết định" there are)."""
@@ -182,8 +191,11 @@ class _Table:
                     base &= self.year <= int(high)
                 base &= self.year > 0
             else:
-                ok = [i for i, label in enumerate(self.labels["issued"])
-                      if label and (not low or label >= low) and (not high or label <= high)]
+                ok = [
+                    i
+                    for i, label in enumerate(self.labels["issued"])
+                    if label and (not low or label >= low) and (not high or label <= high)
+                ]
                 base &= np.isin(self.codes["issued"], ok)
         if uids is not None:
             base &= np.isin(self.parent, [self.parent_of[u] for u in uids if u in self.parent_of])
@@ -206,7 +218,7 @@ def _column_values(reader, name: str, count: int) -> list:
         data = raw._dbfile.get(raw._basepos, sum(lengths)) if len(lengths) else b""
         values, pos, decoded = [], 0, {}
         for length in lengths:
-            chunk = data[pos:pos + length]
+            chunk = data[pos : pos + length]
             pos += length
             value = decoded.get(chunk)
             if value is None:
@@ -217,8 +229,12 @@ def _column_values(reader, name: str, count: int) -> list:
     return list(reader.column_reader(name))
 
 
-_ABBREVIATIONS = (("hdnd", "hoi dong nhan dan"), ("ubnd", "uy ban nhan dan"), ("ubtvqh", "uy ban thuong vu quoc hoi"),
-                  ("ttg", "thu tuong chinh phu"))
+_ABBREVIATIONS = (
+    ("hdnd", "hoi dong nhan dan"),
+    ("ubnd", "uy ban nhan dan"),
+    ("ubtvqh", "uy ban thuong vu quoc hoi"),
+    ("ttg", "thu tuong chinh phu"),
+)
 
 
 def _norm(value: str) -> str:
@@ -235,7 +251,7 @@ def _expand(value: str) -> str:
 def _matches(name: str, label: str, wanted: list[str]) -> bool:
     if name == "status":
         return label in {vocab.status(v) for v in wanted}
-    if name == "issuer":   # coquan:HĐND matches every HĐND ("Hội đồng nhân dân tỉnh …" too)
+    if name == "issuer":  # coquan:HĐND matches every HĐND ("Hội đồng nhân dân tỉnh …" too)
         return any(_expand(w) in _expand(label) for w in wanted)
     if name == "linhvuc":
         return any(_norm(w) == _norm(v) for v in label.split(FIELD_SEPARATOR) for w in wanted)
@@ -245,7 +261,9 @@ def _matches(name: str, label: str, wanted: list[str]) -> bool:
 def _check_statuses(values: list[str]) -> None:
     for value in values:
         if vocab.status(value) == vocab.UNKNOWN and _norm(value) != _norm(vocab.UNKNOWN):
-            raise QueryError(f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: " + ", ".join(vocab.STATUSES) + ".")
+            raise QueryError(
+                f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: " + ", ".join(vocab.STATUSES) + "."
+            )
 
 
 class SearchService:
@@ -266,8 +284,7 @@ class SearchService:
         if getattr(state, "searcher", None) is not None and now - state.checked < self.check_interval:
             return state
         current = build.current_dir(self.index_dir)
-        stale = (getattr(state, "searcher", None) is None or current != state.path
-                 or not state.searcher.up_to_date())
+        stale = getattr(state, "searcher", None) is None or current != state.path or not state.searcher.up_to_date()
         if stale:
             if getattr(state, "searcher", None) is not None:
                 state.searcher.close()
@@ -285,7 +302,7 @@ class SearchService:
             shared = self._tables.get(key)
             if shared is None:
                 shared = _Table(searcher)
-                self._tables = {key: shared}      # older generations are no longer opened
+                self._tables = {key: shared}  # older generations are no longer opened
                 return shared
         return shared.for_thread(searcher)
 
@@ -296,9 +313,18 @@ class SearchService:
             state.searcher = None
 
     # --- searching ---------------------------------------------------------------------------
-    def search(self, q: str = "", filters: dict[str, list[str]] | None = None, unit: str = "document",
-               sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
-               snippets: bool = True, uids: set[str] | None = None) -> SearchResult:
+    def search(
+        self,
+        q: str = "",
+        filters: dict[str, list[str]] | None = None,
+        unit: str = "document",
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 20,
+        facets: bool = True,
+        snippets: bool = True,
+        uids: set[str] | None = None,
+    ) -> SearchResult:
         """Run a query. Raises QueryError (with a message for users) when it cannot be understood.
 
         `uids` restricts the search to those documents (used to match alerts against what changed)."""
@@ -327,7 +353,9 @@ class SearchService:
             allowed &= mask
         result = SearchResult(q, [], 0, page, per_page, unit, sort)
         if parsed.number:
-            result.exact = [self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)]
+            result.exact = [
+                self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)
+            ]
         scores = np.zeros(table.n, dtype=np.float32)
         terms = query = None
         if parsed.number_only and result.exact:
@@ -351,8 +379,9 @@ class SearchService:
             query = parsed
         if facets:
             result.facets = self._facets(table, found & base, masks)
-        self._collect(result, state, scores, matched, terms, browse=query is None and not parsed.number_only,
-                      query=query)
+        self._collect(
+            result, state, scores, matched, terms, browse=query is None and not parsed.number_only, query=query
+        )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -369,7 +398,7 @@ class SearchService:
         scores = np.zeros(table.n + 1, dtype=np.float32)
         scores[ids] = contrib
         if field.startswith("title_"):
-            scores = scores[table.doc_of]          # n + 1 -> n: each record gets its document's score
+            scores = scores[table.doc_of]  # n + 1 -> n: each record gets its document's score
             return scores, scores > 0
         mask = np.zeros(table.n, dtype=bool)
         mask[ids] = True
@@ -454,8 +483,16 @@ class SearchService:
         return total, matched
 
     # --- ranking, paging, facets -----------------------------------------------------------------
-    def _collect(self, result: SearchResult, state, scores: np.ndarray, matched: np.ndarray,
-                 terms: set[str] | None, browse: bool = False, query: ParsedQuery | None = None) -> None:
+    def _collect(
+        self,
+        result: SearchResult,
+        state,
+        scores: np.ndarray,
+        matched: np.ndarray,
+        terms: set[str] | None,
+        browse: bool = False,
+        query: ParsedQuery | None = None,
+    ) -> None:
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
         if rows.size == 0:
@@ -472,11 +509,11 @@ class SearchService:
             order = order[np.sort(first)]
         result.total = int(order.size)
         start = (result.page - 1) * result.per_page
-        result.hits = [self._hit(state.searcher, int(i), float(scores[i]), terms)
-                       for i in order[start:start + result.per_page]]
+        result.hits = [
+            self._hit(state.searcher, int(i), float(scores[i]), terms) for i in order[start : start + result.per_page]
+        ]
 
-    def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray,
-                query: ParsedQuery) -> np.ndarray:
+    def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
         """Second stage: re-score the top candidates with what bag-of-words scoring cannot see.
 
         Questions copy whole stretches of the article that answers them (word triples in order),
@@ -537,7 +574,9 @@ class SearchService:
         ranked = top[np.argsort(-np.array(boosted), kind="stable")]
         return np.concatenate([ranked, order[depth:]])
 
-    def _facets(self, table: _Table, found: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, list[tuple[str, int]]]:
+    def _facets(
+        self, table: _Table, found: np.ndarray, masks: dict[str, np.ndarray]
+    ) -> dict[str, list[tuple[str, int]]]:
         """Counts of documents per facet value among the matches, each facet without its own filter."""
         out: dict[str, list[tuple[str, int]]] = {}
         cache: dict[frozenset, np.ndarray] = {}
@@ -572,12 +611,19 @@ class SearchService:
     def _hit(self, searcher, docnum: int, score: float, terms: set[str] | None) -> Hit:
         stored = searcher.stored_fields(docnum)
         return Hit(
-            uid=stored.get("uid", ""), kind=stored.get("kind", ""), number=stored.get("number", ""),
-            title=stored.get("title", ""), doc_type=stored.get("doc_type", ""), issuer=stored.get("issuer", ""),
-            issued=stored.get("issued", ""), effective=stored.get("effective", ""), status=stored.get("status", ""),
+            uid=stored.get("uid", ""),
+            kind=stored.get("kind", ""),
+            number=stored.get("number", ""),
+            title=stored.get("title", ""),
+            doc_type=stored.get("doc_type", ""),
+            issuer=stored.get("issuer", ""),
+            issued=stored.get("issued", ""),
+            effective=stored.get("effective", ""),
+            status=stored.get("status", ""),
             score=round(score, 4),
             snippet=snippet(stored.get("content", ""), terms) if terms else "",
-            anchor=stored.get("anchor", "") or "", article_number=stored.get("art_number", "") or "",
+            anchor=stored.get("anchor", "") or "",
+            article_number=stored.get("art_number", "") or "",
             article_heading=stored.get("art_heading", "") or "",
         )
 

@@ -21,6 +21,7 @@ This uses internals of whoosh3 3.54.0, which pyproject.toml pins exactly. A sche
 exactly (positions, vectors, spelling, boosts, another codec) is refused at construction with
 UnsupportedSchema; index.schema's is always written (every index test builds through it).
 """
+
 from __future__ import annotations
 
 from array import array
@@ -28,7 +29,6 @@ from collections import Counter
 from pickle import dumps
 
 import numpy as np
-
 from whoosh import formats
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
@@ -41,7 +41,7 @@ from index.analysis import BigramFilter, SyllableTokenizer, term_lists
 
 try:
     import zlib
-except ImportError:   # pragma: no cover - CPython always has zlib
+except ImportError:  # pragma: no cover - CPython always has zlib
     zlib = None
 
 ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
@@ -57,8 +57,12 @@ def analyzer_kind(analyzer) -> str | None:
         return FOLDED if analyzer.fold else ACCENTED
     if isinstance(analyzer, CompositeAnalyzer):
         items = analyzer.items
-        if (len(items) == 2 and isinstance(items[0], SyllableTokenizer) and items[0].fold
-                and isinstance(items[1], BigramFilter)):
+        if (
+            len(items) == 2
+            and isinstance(items[0], SyllableTokenizer)
+            and items[0].fold
+            and isinstance(items[1], BigramFilter)
+        ):
             return BIGRAMS
     return None
 
@@ -179,7 +183,7 @@ class FastSegmentWriter(SegmentWriter):
         own code, postings read block by block into the arrays, not through Whoosh's pool."""
         from whoosh.reading import SegmentReader
 
-        if not isinstance(reader, SegmentReader):    # a multi-segment reader: its segments in order
+        if not isinstance(reader, SegmentReader):  # a multi-segment reader: its segments in order
             for leaf, _offset in reader.leaf_readers():
                 if not isinstance(leaf, SegmentReader):
                     raise TypeError(f"cannot merge a {type(leaf).__name__}")
@@ -192,7 +196,7 @@ class FastSegmentWriter(SegmentWriter):
         count = reader.doc_count_all()
         if docmap is None:
             renumber = np.arange(basedoc, basedoc + count, dtype=np.int64)
-        else:                                   # deleted documents are left out (-1)
+        else:  # deleted documents are left out (-1)
             renumber = np.full(count, -1, dtype=np.int64)
             for old, new in docmap.items():
                 renumber[old] = new
@@ -240,7 +244,7 @@ class FastSegmentWriter(SegmentWriter):
             lengths = self._lengths.setdefault(fieldname, array("I"))
             if len(lengths) < self._added_docs:
                 lengths.frombytes(bytes(lengths.itemsize * (self._added_docs - len(lengths))))
-            del lengths[self._added_docs:]
+            del lengths[self._added_docs :]
             for doc in range(self._added_docs, self.docnum):
                 lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
 
@@ -281,7 +285,7 @@ def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, n
     while matcher.is_active():
         matcher._read_data()
         ids, weights, _values = matcher._data
-        ids = np.cumsum(np.asarray(ids, dtype=np.int64))       # delta-encoded within a block
+        ids = np.cumsum(np.asarray(ids, dtype=np.int64))  # delta-encoded within a block
         id_parts.append(ids)
         if weights is None:
             weight_parts.append(np.ones(ids.size, dtype=np.float64))
@@ -295,8 +299,8 @@ def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, n
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
-BLOCK = 128       # W3Codec's blocklimit
-COMPRESSION = 3   # W3Codec's compression
+BLOCK = 128  # W3Codec's blocklimit
+COMPRESSION = 3  # W3Codec's compression
 _LENGTH_TABLE = [length_to_byte(n) for n in range(4096)]
 
 
@@ -357,7 +361,7 @@ class _TermTable:
         self.out.flush()
 
 
-_TERM_INFO = W3TermInfo._struct   # flags, total weight, doc freq, min/max length byte, max weight, min/max id
+_TERM_INFO = W3TermInfo._struct  # flags, total weight, doc freq, min/max length byte, max weight, min/max id
 _NOT_INLINED = 0
 
 
@@ -375,8 +379,8 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
             block_ids = ids
             block_freqs = freqs
         else:
-            block_ids = ids[begin:begin + BLOCK]
-            block_freqs = freqs[begin:begin + BLOCK] if freqs is not None else None
+            block_ids = ids[begin : begin + BLOCK]
+            block_freqs = freqs[begin : begin + BLOCK] if freqs is not None else None
         count = len(block_ids)
         if count == 1:
             deltas = (block_ids[0],)
@@ -432,12 +436,15 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
     data = b"".join(parts)
     out.write(data)
     # W3TermInfo.to_bytes: the length bytes are those of the quantised lengths, i.e. these codes
-    return _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all,
-                           ids[0], ids[-1]) + pack_long(start) + pack_int(len(data))
+    return (
+        _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all, ids[0], ids[-1])
+        + pack_long(start)
+        + pack_int(len(data))
+    )
 
 
-MERGE_MAX_RECORDS = 3000   # a segment larger than this is never merged by an update (a rebuild compacts)
-MERGE_AT = 6               # merge the small segments once there are this many
+MERGE_MAX_RECORDS = 3000  # a segment larger than this is never merged by an update (a rebuild compacts)
+MERGE_AT = 6  # merge the small segments once there are this many
 
 
 def merge_small_segments(writer, segments):

@@ -1,12 +1,13 @@
 """Highlighted snippets: the best window of a stored text, HTML-escaped, with only <mark> added."""
+
 from __future__ import annotations
 
 from html import escape
 
 from index.analysis import _SYLLABLE, fold_syllable, normalise
 
-WINDOW = 32          # syllables shown around the best match
-MAX_SCAN = 200_000   # characters of a long text examined
+WINDOW = 32  # syllables shown around the best match
+MAX_SCAN = 200_000  # characters of a long text examined
 
 
 def snippet(text: str, terms: set[str], window: int = WINDOW) -> str:
@@ -16,7 +17,7 @@ def snippet(text: str, terms: set[str], window: int = WINDOW) -> str:
     text = text[:MAX_SCAN]
     norm = normalise(text)
     spans = [(m.start(), m.end(), fold_syllable(m.group())) for m in _SYLLABLE.finditer(norm)]
-    if len(norm) != len(text):   # a rare character changed length when lowercased: show plain text
+    if len(norm) != len(text):  # a rare character changed length when lowercased: show plain text
         return escape(text[:300]) + ("…" if len(text) > 300 else "")
     hits = [i for i, (_, _, s) in enumerate(spans) if s in terms]
     if not spans:

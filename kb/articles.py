@@ -1,4 +1,5 @@
 """Splitting a document's plain text into its articles (Điều), remembering their chapter (Chương)."""
+
 from __future__ import annotations
 
 import re
@@ -20,24 +21,25 @@ def split_articles(text: str) -> list[Article]:
     articles = []
     for i, head in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        body = text[head.end():end]
+        body = text[head.end() : end]
         # A chapter heading between two articles belongs to the next one, not to this body.
         cut = [pos for pos, _ in chapters if head.end() <= pos < end]
         if cut:
-            body = text[head.end():cut[0]]
+            body = text[head.end() : cut[0]]
         chapter = None
         for pos, label in chapters:
             if pos < head.start():
                 chapter = label
-        articles.append(Article(number=head.group(1), heading=head.group(2).strip() or None,
-                                text=body.strip(), chapter=chapter))
+        articles.append(
+            Article(number=head.group(1), heading=head.group(2).strip() or None, text=body.strip(), chapter=chapter)
+        )
     return articles
 
 
 def _chapter_label(match: re.Match, text: str) -> str:
     title = match.group(2).strip()
     if not title:  # "Chương I" on one line, its title on the next
-        rest = text[match.end():].lstrip("\n")
+        rest = text[match.end() :].lstrip("\n")
         nxt = rest.split("\n", 1)[0].strip()
         if nxt and not _ARTICLE.match(nxt):
             title = nxt

@@ -7,6 +7,7 @@ Two record shapes are accepted on import:
   a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles.
 A malformed line is rejected with its line number and reason; every other line is imported.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,7 +35,7 @@ class ImportReport:
     changed: int = 0
     unchanged: int = 0
     articles: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)   # (line number, reason)
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     uids: set[str] = field(default_factory=set)
 
     def count(self, changes) -> None:
@@ -48,7 +49,7 @@ class ImportReport:
                 self.unchanged += 1
 
 
-MAX_DEPTH = 64          # objects and lists nested deeper than this are refused (the schema needs 4)
+MAX_DEPTH = 64  # objects and lists nested deeper than this are refused (the schema needs 4)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -166,7 +167,7 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
     for group in groups.values():
         try:
             doc = group.document()
-        except RecordError as exc:   # reported on the line that began the document
+        except RecordError as exc:  # reported on the line that began the document
             report.rejected.append((group.line, str(exc)))
             continue
         report.articles += len(doc.articles)
@@ -192,11 +193,17 @@ class _Group:
         meta = self.meta
         source, source_id = self.uid.split(":", 1)
         doc = Document(
-            uid=self.uid, source=source, source_id=source_id,
-            number=meta.get("doc_number"), title=meta.get("doc_title") or meta.get("doc_number") or "",
-            doc_type=meta.get("doc_type"), issuer=meta.get("issuer"),
-            issued=_date(meta, "issued_date"), effective=_date(meta, "effective_date"),
-            fields=self.fields, articles=self.articles,
+            uid=self.uid,
+            source=source,
+            source_id=source_id,
+            number=meta.get("doc_number"),
+            title=meta.get("doc_title") or meta.get("doc_number") or "",
+            doc_type=meta.get("doc_type"),
+            issuer=meta.get("issuer"),
+            issued=_date(meta, "issued_date"),
+            effective=_date(meta, "effective_date"),
+            fields=self.fields,
+            articles=self.articles,
         )
         return Document.from_dict(doc.to_dict())
 
@@ -209,8 +216,24 @@ def _source_of(item: dict) -> str:
 
 
 # The fields of article and corpus document records that hold text (a number is taken as its text).
-_CORPUS_TEXT_FIELDS = ("id", "doc_id", "doc_number", "doc_title", "doc_type", "issuer", "article_id", "title",
-                       "text", "chapter", "de_muc", "signer", "status", "field", "gazette_number", "gazette_date")
+_CORPUS_TEXT_FIELDS = (
+    "id",
+    "doc_id",
+    "doc_number",
+    "doc_title",
+    "doc_type",
+    "issuer",
+    "article_id",
+    "title",
+    "text",
+    "chapter",
+    "de_muc",
+    "signer",
+    "status",
+    "field",
+    "gazette_number",
+    "gazette_date",
+)
 
 
 def _corpus_fields(item: dict) -> dict:
@@ -221,7 +244,7 @@ def _corpus_fields(item: dict) -> dict:
         if value is None or isinstance(value, str):
             continue
         if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "text":
-            checked[name] = str(value)   # a number written as a JSON number ("doc_number": 15); never a text
+            checked[name] = str(value)  # a number written as a JSON number ("doc_number": 15); never a text
         else:
             raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
     return checked
@@ -245,7 +268,7 @@ def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
     heading = item.get("title")
     body = nfc(text).strip()
     if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first
-        body = body[len(nfc(heading).strip()):].lstrip(" .:\n")
+        body = body[len(nfc(heading).strip()) :].lstrip(" .:\n")
     number = str(item.get("article_id") or len(group.articles) + 1)
     group.articles.append(Article(number=number, heading=heading, text=body, chapter=item.get("chapter")))
     topic = item.get("de_muc")
@@ -259,12 +282,20 @@ def _corpus_document(item: dict) -> Document:
     text = item.get("text") or ""
     signer = item.get("signer")
     doc = Document(
-        uid=f"{_source_of(item)}:{source_id}", source=_source_of(item), source_id=source_id,
-        number=item.get("doc_number"), title=item.get("doc_title") or "", doc_type=item.get("doc_type"),
-        issuer=item.get("issuer"), issued=_date(item, "issued_date"), effective=_date(item, "effective_date"),
-        status=item.get("status") or "Chưa xác định", fields=[item["field"]] if item.get("field") else [],
+        uid=f"{_source_of(item)}:{source_id}",
+        source=_source_of(item),
+        source_id=source_id,
+        number=item.get("doc_number"),
+        title=item.get("doc_title") or "",
+        doc_type=item.get("doc_type"),
+        issuer=item.get("issuer"),
+        issued=_date(item, "issued_date"),
+        effective=_date(item, "effective_date"),
+        status=item.get("status") or "Chưa xác định",
+        fields=[item["field"]] if item.get("field") else [],
         gazette=" ".join(x for x in (item.get("gazette_number"), item.get("gazette_date")) if x) or None,
-        text=text, articles=split_articles(text),
+        text=text,
+        articles=split_articles(text),
     )
     data = doc.to_dict()
     data["signers"] = [{"name": signer}] if signer else []

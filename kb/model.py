@@ -1,5 +1,6 @@
 """The document model: one record per legal document, with its articles, relations, signers and
 attachments, and its (de)serialisation to the documented JSON schema (docs/SCHEMA.md)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,19 +20,19 @@ ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
 @dataclass
 class Signer:
     name: str
-    title: str | None = None    # chức danh: "Chủ tịch"
-    issuer: str | None = None   # on behalf of which body
+    title: str | None = None  # chức danh: "Chủ tịch"
+    issuer: str | None = None  # on behalf of which body
 
 
 @dataclass
 class Article:
     """One Điều (or a Chương heading's article group member), addressable by its anchor."""
 
-    number: str                 # "15", "1a"
+    number: str  # "15", "1a"
     heading: str | None = None  # "Phạm vi điều chỉnh"
     text: str = ""
     chapter: str | None = None  # "Chương II. QUY ĐỊNH CHUNG"
-    anchor: str = ""            # "dieu-15"; unique within the document
+    anchor: str = ""  # "dieu-15"; unique within the document
 
     def clauses(self) -> list[tuple[str, str]]:
         """The numbered khoản of the article: [("1", "text of khoản 1"), ...]."""
@@ -47,8 +48,8 @@ class Relation:
     target_uid: str | None = None
     target_number: str | None = None
     target_title: str | None = None
-    note: str | None = None     # e.g. "khoản 2 Điều 5"
-    source: str | None = None   # which source reported it
+    note: str | None = None  # e.g. "khoản 2 Điều 5"
+    source: str | None = None  # which source reported it
 
     @property
     def target_key(self) -> str | None:
@@ -62,35 +63,35 @@ class Relation:
 class Attachment:
     name: str
     url: str | None = None
-    kind: str = "other"           # original (scan), main (text), appendix, other
-    text: str | None = None       # extracted text, when any
-    scanned: bool = False         # a PDF without a text layer
+    kind: str = "other"  # original (scan), main (text), appendix, other
+    text: str | None = None  # extracted text, when any
+    scanned: bool = False  # a PDF without a text layer
 
 
 @dataclass
 class Document:
-    uid: str                                # "<source>:<source id>"
+    uid: str  # "<source>:<source id>"
     source: str
     source_id: str
     source_url: str | None = None
-    number: str | None = None               # số ký hiệu
-    title: str = ""                         # trích yếu
-    doc_type: str | None = None             # loại văn bản
-    issuer: str | None = None               # cơ quan ban hành
+    number: str | None = None  # số ký hiệu
+    title: str = ""  # trích yếu
+    doc_type: str | None = None  # loại văn bản
+    issuer: str | None = None  # cơ quan ban hành
     signers: list[Signer] = field(default_factory=list)
-    issued: str | None = None               # ngày ban hành, ISO
-    effective: str | None = None            # ngày có hiệu lực
-    expires: str | None = None              # ngày hết hiệu lực
-    status: str = vocab.UNKNOWN             # tình trạng hiệu lực
-    fields: list[str] = field(default_factory=list)   # lĩnh vực
-    scope: str | None = None                # Trung ương / Địa phương
-    province: str | None = None             # the province (or commune) of a local document
-    gazette: str | None = None              # công báo: number/date
+    issued: str | None = None  # ngày ban hành, ISO
+    effective: str | None = None  # ngày có hiệu lực
+    expires: str | None = None  # ngày hết hiệu lực
+    status: str = vocab.UNKNOWN  # tình trạng hiệu lực
+    fields: list[str] = field(default_factory=list)  # lĩnh vực
+    scope: str | None = None  # Trung ương / Địa phương
+    province: str | None = None  # the province (or commune) of a local document
+    gazette: str | None = None  # công báo: number/date
     text: str = ""
     articles: list[Article] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
-    source_updated: str | None = None       # the source's own last-modified stamp
+    source_updated: str | None = None  # the source's own last-modified stamp
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source that supplied it
     extra: dict = field(default_factory=dict)
 
@@ -134,7 +135,7 @@ class Document:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Document":
+    def from_dict(cls, data: dict) -> Document:
         """Build and normalise a document from the JSON schema; raise RecordError saying what is wrong."""
         if not isinstance(data, dict):
             raise RecordError("a document must be a JSON object")
@@ -150,17 +151,22 @@ class Document:
             raise RecordError(f"'source' and 'source_id' must match uid {uid!r}")
         try:
             doc = cls(
-                uid=uid, source=source, source_id=source_id,
+                uid=uid,
+                source=source,
+                source_id=source_id,
                 source_url=_opt_str(data, "source_url"),
                 number=_opt_str(data, "number"),
                 title=_opt_str(data, "title") or "",
                 doc_type=_opt_str(data, "doc_type"),
                 issuer=_opt_str(data, "issuer"),
                 signers=[Signer(**_obj(s, Signer)) for s in _list(data, "signers")],
-                issued=_date(data, "issued"), effective=_date(data, "effective"), expires=_date(data, "expires"),
+                issued=_date(data, "issued"),
+                effective=_date(data, "effective"),
+                expires=_date(data, "expires"),
                 status=_opt_str(data, "status") or vocab.UNKNOWN,
                 fields=[nfc(_text(f, "'fields'")) for f in _list(data, "fields")],
-                scope=_opt_str(data, "scope"), province=_opt_str(data, "province"),
+                scope=_opt_str(data, "scope"),
+                province=_opt_str(data, "province"),
                 gazette=_opt_str(data, "gazette"),
                 text=_opt_str(data, "text") or "",
                 articles=[Article(**_obj(a, Article)) for a in _list(data, "articles")],
@@ -252,8 +258,8 @@ def _obj(value, kind) -> dict:
     if extra:
         raise RecordError(f"unknown {name} field(s): {', '.join(sorted(extra))}")
     checked = {}
-    for key, item in value.items():   # every field of a signer, article, relation, attachment is text…
-        if key == "scanned":           # …but this flag
+    for key, item in value.items():  # every field of a signer, article, relation, attachment is text…
+        if key == "scanned":  # …but this flag
             if not isinstance(item, bool):
                 raise RecordError(f"'{name}.scanned' must be true or false")
             checked[key] = item

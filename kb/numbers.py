@@ -5,6 +5,7 @@ Format: ``<số>[/<năm>]/<ký hiệu loại>-<ký hiệu cơ quan>``: ``15/2025
 "Số:" prefix, ``Ð`` (Eth) written for ``Đ``, spaces or dashes inside (``56/TTr – SCT``), lowercase
 or unaccented codes (``nq-hdnd``), and numbers without a year.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,9 +17,9 @@ _ETH = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0189": "Đ"})
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]\s*")
 _PREFIX = re.compile(r"^\s*(?:s[ốô]|so)\s*(?:hi[ệe]u|k[ýy]\s*hi[ệe]u)?\s*[:.]?\s*", re.I)
 
-KEY_VERSION = 2   # 2: every letter in codes ("UBTƯMTTQVN"), old dash forms ("73-CP"), "NQ.HĐTP"
+KEY_VERSION = 2  # 2: every letter in codes ("UBTƯMTTQVN"), old dash forms ("73-CP"), "NQ.HĐTP"
 
-_L = r"[^\W\d_]"        # a letter, Vietnamese ones included (Ư, Ơ, Ê …)
+_L = r"[^\W\d_]"  # a letter, Vietnamese ones included (Ư, Ơ, Ê …)
 _NUMBER_RE = re.compile(
     rf"""
     (?<![\w/.])
@@ -32,14 +33,27 @@ _NUMBER_RE = re.compile(
 )
 # Before 1990s numbering: "73-CP", "23-L/CTN", "21-LCT/HĐNN8" (a whole number, never in running text)
 _OLD_NUMBER_RE = re.compile(rf"(?P<so>\d{{1,5}})-(?P<kyhieu>{_L}{{1,8}}(?:[-/]{_L}[^\W_]*)*)")
-_CODE_DOT = re.compile(rf"(?<={_L})\.(?={_L})")    # "NQ.HĐTP" is "NQ-HĐTP"
+_CODE_DOT = re.compile(rf"(?<={_L})\.(?={_L})")  # "NQ.HĐTP" is "NQ-HĐTP"
 
 # Codes whose first part names the type (the rest names the issuer).
 TYPE_CODES = {
-    "NQ": "Nghị quyết", "NQLT": "Nghị quyết liên tịch", "NĐ": "Nghị định", "QĐ": "Quyết định",
-    "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "CT": "Chỉ thị", "PL": "Pháp lệnh",
-    "L": "Lệnh", "VBHN": "Văn bản hợp nhất", "TTR": "Tờ trình", "BC": "Báo cáo", "KH": "Kế hoạch",
-    "TB": "Thông báo", "HD": "Hướng dẫn", "SL": "Sắc lệnh", "CV": "Công văn",
+    "NQ": "Nghị quyết",
+    "NQLT": "Nghị quyết liên tịch",
+    "NĐ": "Nghị định",
+    "QĐ": "Quyết định",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "CT": "Chỉ thị",
+    "PL": "Pháp lệnh",
+    "L": "Lệnh",
+    "VBHN": "Văn bản hợp nhất",
+    "TTR": "Tờ trình",
+    "BC": "Báo cáo",
+    "KH": "Kế hoạch",
+    "TB": "Thông báo",
+    "HD": "Hướng dẫn",
+    "SL": "Sắc lệnh",
+    "CV": "Công văn",
 }
 
 
@@ -47,12 +61,12 @@ TYPE_CODES = {
 class DocNumber:
     """A parsed số ký hiệu. `canonical` is the display form; `key` the matching key."""
 
-    number: str           # "15", "66.14"
-    year: int | None      # 2025, or None for individual documents
-    code: str             # "NQ-HĐND", "QH15", "QĐ/BGD&ĐT"
+    number: str  # "15", "66.14"
+    year: int | None  # 2025, or None for individual documents
+    code: str  # "NQ-HĐND", "QH15", "QĐ/BGD&ĐT"
     type_code: str | None  # "NQ", "QĐ"; None for "QH15", "CP"
     issuer_code: str | None  # "HĐND", "CP", "QH15"
-    dashed: bool = False     # the old form "73-CP", shown as written
+    dashed: bool = False  # the old form "73-CP", shown as written
 
     @property
     def canonical(self) -> str:
@@ -111,8 +125,14 @@ def _from_match(match: re.Match) -> DocNumber:
     type_code, issuer_code = _split(code)
     year = int(match.group("nam")) if match.groupdict().get("nam") else None
     number = match.group("so")
-    return DocNumber(number=number, year=year, code=code, type_code=type_code, issuer_code=issuer_code,
-                     dashed=match.re is _OLD_NUMBER_RE)
+    return DocNumber(
+        number=number,
+        year=year,
+        code=code,
+        type_code=type_code,
+        issuer_code=issuer_code,
+        dashed=match.re is _OLD_NUMBER_RE,
+    )
 
 
 def number_key(text: str) -> str:

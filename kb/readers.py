@@ -18,6 +18,7 @@ Hostile files (docs/SECURITY.md) are refused with a ReadError too, within bounde
 - HTML: BeautifulSoup with lxml's HTML parser, which expands no entity declared in the file.
 The limits come from `Limits.from_config(config)`; `Limits()` holds the defaults of kb.config.DEFAULTS.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,13 +36,13 @@ from kb.config import DEFAULTS, Config
 from kb.errors import KBError
 from kb.text import nfc
 
-MAX_BYTES = 20 * 1024 * 1024        # an upload larger than this is refused before it is parsed
+MAX_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused before it is parsed
 MAX_PDF_PAGES = DEFAULTS["readers"]["pdf_max_pages"]
-MAX_TEXT_CHARS = 5_000_000           # text extracted beyond this is refused (a zip bomb, a huge PDF)
-MAX_ZIP_ENTRIES = 5000               # parts of a DOCX package (Word writes a few dozen)
+MAX_TEXT_CHARS = 5_000_000  # text extracted beyond this is refused (a zip bomb, a huge PDF)
+MAX_ZIP_ENTRIES = 5000  # parts of a DOCX package (Word writes a few dozen)
 FORMATS = ("docx", "pdf", "text", "html")
 _MB = 1024 * 1024
-_CHUNK = _MB                         # a DOCX part is unzipped this much at a time
+_CHUNK = _MB  # a DOCX part is unzipped this much at a time
 
 
 class ReadError(KBError):
@@ -58,10 +59,11 @@ class Limits:
     pdf_max_memory_mb: float = DEFAULTS["readers"]["pdf_max_memory_mb"]
 
     @classmethod
-    def from_config(cls, config: Config) -> "Limits":
+    def from_config(cls, config: Config) -> Limits:
         section = config.section("readers")
-        return cls(**{name: type(getattr(cls, name))(section[name]) for name in cls.__dataclass_fields__
-                      if name in section})
+        return cls(
+            **{name: type(getattr(cls, name))(section[name]) for name in cls.__dataclass_fields__ if name in section}
+        )
 
 
 def read_path(path: str | Path, max_bytes: int = MAX_BYTES, limits: Limits | None = None) -> str:
@@ -163,7 +165,10 @@ def _looks_vietnamese_cp1258(data: bytes) -> bool:
     """cp1258 decodes almost any bytes; accept it only for mostly-ASCII text with few high bytes."""
     sample = data[:20000]
     high = sum(1 for b in sample if b >= 0x80)
-    return high / max(1, len(sample)) < 0.3 and sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13)) > len(sample) * 0.6
+    return (
+        high / max(1, len(sample)) < 0.3
+        and sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13)) > len(sample) * 0.6
+    )
 
 
 def _read_html(data: bytes) -> str:
@@ -213,14 +218,16 @@ def safe_package(data: bytes, limits: Limits) -> bytes:
                         continue
                     content = _unzip(archive, info)
                     if info.filename.lower().endswith((".xml", ".rels")) and _declares_entities(content):
-                        raise ReadError("Tệp Word có khai báo DOCTYPE/ENTITY trong nội dung XML (Word không bao giờ "
-                                        "tạo ra, thường là tệp được sửa để tấn công) nên không được đọc.")
+                        raise ReadError(
+                            "Tệp Word có khai báo DOCTYPE/ENTITY trong nội dung XML (Word không bao giờ "
+                            "tạo ra, thường là tệp được sửa để tấn công) nên không được đọc."
+                        )
                     rebuilt.writestr(info.filename, content)
     except ReadError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, NotImplementedError):
         raise ReadError("Tệp Word (.docx) bị hỏng, không mở được.") from None
-    except RuntimeError:   # an encrypted part
+    except RuntimeError:  # an encrypted part
         raise ReadError("Tệp Word (.docx) được đặt mật khẩu nên không đọc được.") from None
     return out.getvalue()
 
@@ -240,14 +247,16 @@ _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 def _declares_entities(content: bytes) -> bool:
     text = content
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):          # an XML part may be UTF-16
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # an XML part may be UTF-16
         text = content.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
     return bool(_DECLARATION.search(text))
 
 
 def _unzipped_too_large(size: int, limit: int) -> str:
-    return (f"Tệp Word giải nén ra quá lớn ({size / _MB:,.0f} MB; giới hạn là {limit / _MB:,.0f} MB): tệp bị hỏng "
-            "hoặc là một “bom nén”. Hãy lưu lại dự thảo bằng Word rồi tải lên.")
+    return (
+        f"Tệp Word giải nén ra quá lớn ({size / _MB:,.0f} MB; giới hạn là {limit / _MB:,.0f} MB): tệp bị hỏng "
+        "hoặc là một “bom nén”. Hãy lưu lại dự thảo bằng Word rồi tải lên."
+    )
 
 
 def _read_docx(data: bytes, limits: Limits) -> str:
@@ -301,13 +310,21 @@ def pdf_pages(data: bytes, limits: Limits | None = None, max_chars: int = MAX_TE
     limits = limits or Limits()
     if limits.pdf_timeout <= 0 or not sys.executable:
         return _pdf_pages_quietly(bytes(data), limits.pdf_max_pages, max_chars)
-    root = str(Path(__file__).resolve().parent.parent)          # where `kb` is, installed or not
+    root = str(Path(__file__).resolve().parent.parent)  # where `kb` is, installed or not
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    command = [sys.executable, "-m", "kb.readers", "pdf", str(limits.pdf_max_pages), str(max_chars),
-               str(limits.pdf_max_memory_mb)]
+    command = [
+        sys.executable,
+        "-m",
+        "kb.readers",
+        "pdf",
+        str(limits.pdf_max_pages),
+        str(max_chars),
+        str(limits.pdf_max_memory_mb),
+    ]
     try:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                 env=env, cwd=root)
+        child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=root
+        )
     except OSError as exc:
         raise ReadError(f"Không chạy được bộ đọc PDF ({exc.strerror or type(exc).__name__}).") from None
     try:
@@ -315,15 +332,17 @@ def pdf_pages(data: bytes, limits: Limits | None = None, max_chars: int = MAX_TE
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        raise ReadError(f"Đọc tệp PDF quá lâu (quá {limits.pdf_timeout:g} giây) nên đã dừng: tệp có thể bị hỏng "
-                        "hoặc quá phức tạp. Hãy xuất lại thành PDF, hoặc tải lên bản DOCX.") from None
+        raise ReadError(
+            f"Đọc tệp PDF quá lâu (quá {limits.pdf_timeout:g} giây) nên đã dừng: tệp có thể bị hỏng "
+            "hoặc quá phức tạp. Hãy xuất lại thành PDF, hoặc tải lên bản DOCX."
+        ) from None
     finally:
-        if child.poll() is None:        # an exception of ours while it runs: never leave it behind
+        if child.poll() is None:  # an exception of ours while it runs: never leave it behind
             child.kill()
             child.wait()
     try:
         answer = json.loads(out)
-    except ValueError:                  # it died without answering (out of memory, killed)
+    except ValueError:  # it died without answering (out of memory, killed)
         raise ReadError("Tệp PDF bị hỏng hoặc cần quá nhiều bộ nhớ để đọc.") from None
     if "error" in answer:
         raise ReadError(answer["error"])
@@ -338,6 +357,7 @@ def _pdf_child(argv: list[str]) -> int:
     if max_memory_mb > 0:
         try:
             import resource
+
             limit = int(max_memory_mb * _MB)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ImportError, ValueError, OSError):
@@ -349,7 +369,7 @@ def _pdf_child(argv: list[str]) -> int:
     except MemoryError:
         answer = {"error": "Tệp PDF cần quá nhiều bộ nhớ để đọc (có thể là tệp bị hỏng hoặc cố ý gây quá tải)."}
     try:
-        out = json.dumps(answer).encode("ascii")      # ASCII: any text (even a lone surrogate) comes back as it was
+        out = json.dumps(answer).encode("ascii")  # ASCII: any text (even a lone surrogate) comes back as it was
     except MemoryError:
         out = json.dumps({"error": "Tệp PDF cần quá nhiều bộ nhớ để đọc."}).encode("ascii")
     sys.stdout.buffer.write(out)
@@ -398,7 +418,7 @@ def _pdf_pages(data: bytes, max_pages: int, max_chars: int) -> list[str]:
     return texts
 
 
-if __name__ == "__main__":            # the PDF reader's child process (pdf_pages)
+if __name__ == "__main__":  # the PDF reader's child process (pdf_pages)
     if sys.argv[1:2] == ["pdf"]:
         sys.exit(_pdf_child(sys.argv[2:]))
     sys.exit("usage: python -m kb.readers pdf MAX_PAGES MAX_CHARS MAX_MEMORY_MB < file.pdf")

@@ -4,6 +4,7 @@ keeps its previous version and appends change events that alerts, the digest and
 Concurrency: WAL mode (readers never wait for the writer) and a busy timeout, so a refresh and
 searches can run at the same time. The schema is migrated forward on open (PRAGMA user_version).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,11 +103,29 @@ MIGRATIONS: tuple[str, ...] = (
 
 # Event kinds written to the log.
 NEW, TEXT, STATUS, METADATA, REL_ADDED, REL_REMOVED, DELETED = (
-    "new", "text_changed", "status_changed", "metadata_changed", "relation_added", "relation_removed", "deleted",
+    "new",
+    "text_changed",
+    "status_changed",
+    "metadata_changed",
+    "relation_added",
+    "relation_removed",
+    "deleted",
 )
 _METADATA_FIELDS = (
-    "source_url", "number", "title", "doc_type", "issuer", "signers", "issued", "effective", "expires",
-    "fields", "scope", "province", "gazette", "attachments",
+    "source_url",
+    "number",
+    "title",
+    "doc_type",
+    "issuer",
+    "signers",
+    "issued",
+    "effective",
+    "expires",
+    "fields",
+    "scope",
+    "province",
+    "gazette",
+    "attachments",
 )
 _MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "source_updated")
 DEFAULT_PRIORITY = ("vbpl", "congbao", "congbao_tinh")
@@ -140,7 +159,7 @@ class Event:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -177,7 +196,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -222,19 +241,21 @@ class Store:
         if self.get_state("number_keys") == wanted:
             return
         with self.transaction():
-            if self.get_state("number_keys") == wanted:   # another process did it meanwhile
+            if self.get_state("number_keys") == wanted:  # another process did it meanwhile
                 return
             rows = self.db.execute("SELECT uid, key, number_key, data FROM documents").fetchall()
             for row in rows:
                 try:
                     doc = Document.from_dict(json.loads(row["data"]))
-                except (RecordError, ValueError):   # keep a record this version cannot read as it is
+                except (RecordError, ValueError):  # keep a record this version cannot read as it is
                     continue
                 if (doc.key, doc.number_key) != (row["key"], row["number_key"]):
-                    self.db.execute("UPDATE documents SET key=?, number_key=? WHERE uid=?",
-                                    (doc.key, doc.number_key, row["uid"]))
+                    self.db.execute(
+                        "UPDATE documents SET key=?, number_key=? WHERE uid=?", (doc.key, doc.number_key, row["uid"])
+                    )
             rows = self.db.execute(
-                "SELECT rowid, target_number, target_key FROM relations WHERE target_number IS NOT NULL").fetchall()
+                "SELECT rowid, target_number, target_key FROM relations WHERE target_number IS NOT NULL"
+            ).fetchall()
             for row in rows:
                 key = number_key(row["target_number"])
                 if key != row["target_key"]:
@@ -278,7 +299,8 @@ class Store:
             else:
                 rows = self.db.execute(
                     "SELECT uid, data FROM documents WHERE uid > ? AND uid <= ? ORDER BY uid LIMIT ?",
-                    (last, upto, batch)).fetchall()
+                    (last, upto, batch),
+                ).fetchall()
             if not rows:
                 return
             for row in rows:
@@ -332,8 +354,16 @@ class Store:
             params.append(doc.number_key)
         rows = self.db.execute(f"SELECT * FROM relations WHERE ({where}) AND uid != ? ORDER BY uid", (*params, doc.uid))
         return [
-            (r["uid"], Relation(type=r["type"], target_uid=doc.uid, target_number=r["target_number"],
-                                target_title=r["target_title"], note=r["note"]))
+            (
+                r["uid"],
+                Relation(
+                    type=r["type"],
+                    target_uid=doc.uid,
+                    target_number=r["target_number"],
+                    target_title=r["target_title"],
+                    note=r["note"],
+                ),
+            )
             for r in rows
         ]
 
@@ -346,8 +376,9 @@ class Store:
         rows = self.db.execute("SELECT version, saved_at, data FROM versions WHERE uid=? ORDER BY version", (uid,))
         return [(r[0], r[1], Document.from_dict(json.loads(r[2]))) for r in rows]
 
-    def events(self, since_id: int = 0, uid: str | None = None, since: str | None = None,
-               limit: int | None = None) -> list[Event]:
+    def events(
+        self, since_id: int = 0, uid: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[Event]:
         sql, params = "SELECT * FROM events WHERE id > ?", [since_id]
         if uid:
             sql += " AND uid=?"
@@ -358,7 +389,9 @@ class Store:
         sql += " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [Event(r["id"], r["uid"], r["kind"], r["at"], json.loads(r["detail"])) for r in self.db.execute(sql, params)]
+        return [
+            Event(r["id"], r["uid"], r["kind"], r["at"], json.loads(r["detail"])) for r in self.db.execute(sql, params)
+        ]
 
     def last_event_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
@@ -376,7 +409,10 @@ class Store:
             by_type[row[1] or "—"] = by_type.get(row[1] or "—", 0) + 1
             by_status[row[2] or "—"] = by_status.get(row[2] or "—", 0) + 1
         return {
-            "documents": count, "articles": articles, "by_type": by_type, "by_status": by_status,
+            "documents": count,
+            "articles": articles,
+            "by_type": by_type,
+            "by_status": by_status,
             "events": self.db.execute("SELECT count(*) FROM events").fetchone()[0],
             "versions": self.db.execute("SELECT count(*) FROM versions").fetchone()[0],
         }
@@ -452,14 +488,28 @@ class Store:
         if TEXT in change.kinds:
             self._log(merged.uid, TEXT, at, {"version": version + 1})
         if STATUS in change.kinds:
-            self._log(merged.uid, STATUS, at, {"old": existing.status, "new": merged.status,
-                                               "effective": merged.effective, "expires": merged.expires})
+            self._log(
+                merged.uid,
+                STATUS,
+                at,
+                {
+                    "old": existing.status,
+                    "new": merged.status,
+                    "effective": merged.effective,
+                    "expires": merged.expires,
+                },
+            )
         if METADATA in change.kinds:
-            self._log(merged.uid, METADATA, at, {
-                "fields": changed_meta,
-                "old": {n: _canon(getattr(existing, n)) for n in changed_meta if n != "attachments"},
-                "new": {n: _canon(getattr(merged, n)) for n in changed_meta if n != "attachments"},
-            })
+            self._log(
+                merged.uid,
+                METADATA,
+                at,
+                {
+                    "fields": changed_meta,
+                    "old": {n: _canon(getattr(existing, n)) for n in changed_meta if n != "attachments"},
+                    "new": {n: _canon(getattr(merged, n)) for n in changed_meta if n != "attachments"},
+                },
+            )
         for rel in added:
             self._log(merged.uid, REL_ADDED, at, _rel_detail(rel))
             self._log_incoming(merged, rel, REL_ADDED, at)
@@ -479,7 +529,11 @@ class Store:
             value = getattr(doc, name)
             owner = merged.provenance.get(name)
             current = getattr(merged, name)
-            if owner == doc.source or not _has_value(current) or (_has_value(value) and rank > self.priority.get(owner, 0)):
+            if (
+                owner == doc.source
+                or not _has_value(current)
+                or (_has_value(value) and rank > self.priority.get(owner, 0))
+            ):
                 if _has_value(value) or owner == doc.source:
                     setattr(merged, name, value)
                     merged.provenance[name] = doc.source
@@ -504,16 +558,26 @@ class Store:
         else:
             self.db.execute(
                 "UPDATE documents SET key=?, number_key=?, version=?, text_hash=?, data=?"
-                + ("" if keep_version else ", updated_at=?") + " WHERE uid=?",
-                (doc.key, doc.number_key, version, doc.text_hash(), doc.to_json(),
-                 *(() if keep_version else (at,)), doc.uid),
+                + ("" if keep_version else ", updated_at=?")
+                + " WHERE uid=?",
+                (
+                    doc.key,
+                    doc.number_key,
+                    version,
+                    doc.text_hash(),
+                    doc.to_json(),
+                    *(() if keep_version else (at,)),
+                    doc.uid,
+                ),
             )
         self.db.execute("DELETE FROM relations WHERE uid=?", (doc.uid,))
         self.db.executemany(
             "INSERT INTO relations(uid, type, target_uid, target_key, target_number, target_title, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(doc.uid, r.type, r.target_uid, r.target_key, r.target_number, r.target_title, r.note)
-             for r in doc.relations],
+            [
+                (doc.uid, r.type, r.target_uid, r.target_key, r.target_number, r.target_title, r.note)
+                for r in doc.relations
+            ],
         )
 
     def _log(self, uid: str, kind: str, at: str, detail: dict) -> None:
@@ -526,10 +590,19 @@ class Store:
         """Tell the target of a relation too ("amended by Z"), when it is stored."""
         target = self.resolve_target(rel)
         if target and target != holder.uid:
-            self._log(target, kind, at, {
-                "direction": "incoming", "type": rel.type, "from_uid": holder.uid,
-                "from_number": holder.number, "from_title": holder.title, "note": rel.note,
-            })
+            self._log(
+                target,
+                kind,
+                at,
+                {
+                    "direction": "incoming",
+                    "type": rel.type,
+                    "from_uid": holder.uid,
+                    "from_number": holder.number,
+                    "from_title": holder.title,
+                    "note": rel.note,
+                },
+            )
 
     def delete(self, uid: str) -> bool:
         """Remove a document (its versions stay); log a 'deleted' event. False when it was not stored."""
@@ -540,8 +613,10 @@ class Store:
             existing = self.get(real)
             at = now()
             version = self.version_count(real)
-            self.db.execute("INSERT OR REPLACE INTO versions(uid, version, data, saved_at) VALUES (?, ?, ?, ?)",
-                            (real, version, existing.to_json(), at))
+            self.db.execute(
+                "INSERT OR REPLACE INTO versions(uid, version, data, saved_at) VALUES (?, ?, ?, ?)",
+                (real, version, existing.to_json(), at),
+            )
             self.db.execute("DELETE FROM documents WHERE uid=?", (real,))
             self.db.execute("DELETE FROM relations WHERE uid=?", (real,))
             self.db.execute("DELETE FROM aliases WHERE uid=?", (real,))
@@ -556,8 +631,10 @@ class Store:
 
     def finish_run(self, run_id: int, counts: dict, error: str | None = None) -> None:
         with self.transaction():
-            self.db.execute("UPDATE runs SET finished=?, counts=?, error=? WHERE id=?",
-                            (now(), json.dumps(counts, ensure_ascii=False), error, run_id))
+            self.db.execute(
+                "UPDATE runs SET finished=?, counts=?, error=? WHERE id=?",
+                (now(), json.dumps(counts, ensure_ascii=False), error, run_id),
+            )
 
     def runs(self, limit: int = 20) -> list[dict]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
@@ -587,5 +664,10 @@ def _canon(value):
 
 
 def _rel_detail(rel: Relation) -> dict:
-    return {"type": rel.type, "target_uid": rel.target_uid, "target_number": rel.target_number,
-            "target_title": rel.target_title, "note": rel.note}
+    return {
+        "type": rel.type,
+        "target_uid": rel.target_uid,
+        "target_number": rel.target_number,
+        "target_title": rel.target_title,
+        "note": rel.note,
+    }

@@ -6,6 +6,7 @@
   these spellings; both occur hundreds of times in real legal text.
 - `fold` removes every diacritic and folds đ/Đ to d/D (Unicode decomposition leaves đ alone).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ def nfc(text: str) -> str:
     if not text:
         return ""
     text = _CONTROL.sub("", text)
-    text = _ZERO_WIDTH.sub("", text)   # removed before composing: "e\x01\u0301" must become "é"
+    text = _ZERO_WIDTH.sub("", text)  # removed before composing: "e\x01\u0301" must become "é"
     text = unicodedata.normalize("NFC", text)
     return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
 
@@ -42,9 +43,7 @@ def _build_tone_table() -> dict[str, str]:
 _TONE_TABLE = _build_tone_table()
 # An old-style pair is only rewritten at the end of a syllable (no final consonant follows:
 # "hoàn" is correct as written) and "uy" after q keeps its mark on y ("quý" is standard).
-_TONE_RE = re.compile(
-    "(?<![qQ])(" + "|".join(sorted(map(re.escape, _TONE_TABLE), key=len, reverse=True)) + r")(?!\w)"
-)
+_TONE_RE = re.compile("(?<![qQ])(" + "|".join(sorted(map(re.escape, _TONE_TABLE), key=len, reverse=True)) + r")(?!\w)")
 
 
 def canonical_tones(text: str) -> str:

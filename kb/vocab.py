@@ -1,25 +1,61 @@
 """Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types) and the mapping
 from each source's own labels and codes to them (see shared/pages/SOURCES.md §10)."""
+
 from __future__ import annotations
 
 from kb.text import fold, nfc
 
 # --- Loại văn bản -------------------------------------------------------------------------
 DOC_TYPES = (
-    "Hiến pháp", "Bộ luật", "Luật", "Pháp lệnh", "Lệnh", "Nghị quyết", "Nghị quyết liên tịch",
-    "Nghị định", "Quyết định", "Chỉ thị", "Thông tư", "Thông tư liên tịch", "Văn bản hợp nhất",
-    "Sắc lệnh", "Tờ trình", "Báo cáo", "Kế hoạch", "Thông báo", "Công văn", "Hướng dẫn",
-    "Văn bản đính chính", "Bản dịch văn bản", "Khác",
+    "Hiến pháp",
+    "Bộ luật",
+    "Luật",
+    "Pháp lệnh",
+    "Lệnh",
+    "Nghị quyết",
+    "Nghị quyết liên tịch",
+    "Nghị định",
+    "Quyết định",
+    "Chỉ thị",
+    "Thông tư",
+    "Thông tư liên tịch",
+    "Văn bản hợp nhất",
+    "Sắc lệnh",
+    "Tờ trình",
+    "Báo cáo",
+    "Kế hoạch",
+    "Thông báo",
+    "Công văn",
+    "Hướng dẫn",
+    "Văn bản đính chính",
+    "Bản dịch văn bản",
+    "Khác",
 )
 NORMATIVE_TYPES = frozenset(DOC_TYPES[:14])
 
 # Codes in số ký hiệu and in source APIs (vbpl docType.code, file names).
 _DOC_TYPE_CODES = {
-    "HP": "Hiến pháp", "BL": "Bộ luật", "L": "Luật", "LUAT": "Luật", "PL": "Pháp lệnh",
-    "NQ": "Nghị quyết", "NQLT": "Nghị quyết liên tịch", "ND": "Nghị định", "QD": "Quyết định",
-    "CT": "Chỉ thị", "CTHI": "Chỉ thị", "TT": "Thông tư", "TTLT": "Thông tư liên tịch",
-    "VBHN": "Văn bản hợp nhất", "SL": "Sắc lệnh", "TTR": "Tờ trình", "BC": "Báo cáo",
-    "KH": "Kế hoạch", "TB": "Thông báo", "HD": "Hướng dẫn", "CV": "Công văn",
+    "HP": "Hiến pháp",
+    "BL": "Bộ luật",
+    "L": "Luật",
+    "LUAT": "Luật",
+    "PL": "Pháp lệnh",
+    "NQ": "Nghị quyết",
+    "NQLT": "Nghị quyết liên tịch",
+    "ND": "Nghị định",
+    "QD": "Quyết định",
+    "CT": "Chỉ thị",
+    "CTHI": "Chỉ thị",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "VBHN": "Văn bản hợp nhất",
+    "SL": "Sắc lệnh",
+    "TTR": "Tờ trình",
+    "BC": "Báo cáo",
+    "KH": "Kế hoạch",
+    "TB": "Thông báo",
+    "HD": "Hướng dẫn",
+    "CV": "Công văn",
 }
 _DOC_TYPE_BY_FOLDED = {fold(t).lower(): t for t in DOC_TYPES}
 
@@ -53,16 +89,34 @@ STATUSES = (IN_FORCE, PARTLY_EXPIRED, EXPIRED, NOT_YET, SUSPENDED, OBSOLETE, UNK
 
 _STATUS_LABELS = {
     # vbpl gateway effStatus.code
-    "chl": IN_FORCE, "hhl": EXPIRED, "hhl1p": PARTLY_EXPIRED, "hhl1phan": PARTLY_EXPIRED,
-    "cchl": NOT_YET, "tnhl": SUSPENDED, "tnhl1p": SUSPENDED, "tdhl": SUSPENDED, "kcph": OBSOLETE,
+    "chl": IN_FORCE,
+    "hhl": EXPIRED,
+    "hhl1p": PARTLY_EXPIRED,
+    "hhl1phan": PARTLY_EXPIRED,
+    "cchl": NOT_YET,
+    "tnhl": SUSPENDED,
+    "tnhl1p": SUSPENDED,
+    "tdhl": SUSPENDED,
+    "kcph": OBSOLETE,
     # labels seen on vbpl (legacy and new), Công báo, provincial gazettes, commercial portals
-    "con hieu luc": IN_FORCE, "dang hieu luc": IN_FORCE, "dang co hieu luc": IN_FORCE,
-    "van ban dang co hieu luc": IN_FORCE, "co hieu luc": IN_FORCE,
-    "het hieu luc": EXPIRED, "het hieu luc toan bo": EXPIRED,
-    "het hieu luc mot phan": PARTLY_EXPIRED, "het hieu luc 1 phan": PARTLY_EXPIRED,
-    "chua co hieu luc": NOT_YET, "ngung hieu luc": SUSPENDED, "ngung hieu luc mot phan": SUSPENDED,
-    "tam ngung hieu luc": SUSPENDED, "tam dinh chi": SUSPENDED, "dinh chi": SUSPENDED,
-    "khong con phu hop": OBSOLETE, "chua xac dinh": UNKNOWN, "da biet": UNKNOWN,
+    "con hieu luc": IN_FORCE,
+    "dang hieu luc": IN_FORCE,
+    "dang co hieu luc": IN_FORCE,
+    "van ban dang co hieu luc": IN_FORCE,
+    "co hieu luc": IN_FORCE,
+    "het hieu luc": EXPIRED,
+    "het hieu luc toan bo": EXPIRED,
+    "het hieu luc mot phan": PARTLY_EXPIRED,
+    "het hieu luc 1 phan": PARTLY_EXPIRED,
+    "chua co hieu luc": NOT_YET,
+    "ngung hieu luc": SUSPENDED,
+    "ngung hieu luc mot phan": SUSPENDED,
+    "tam ngung hieu luc": SUSPENDED,
+    "tam dinh chi": SUSPENDED,
+    "dinh chi": SUSPENDED,
+    "khong con phu hop": OBSOLETE,
+    "chua xac dinh": UNKNOWN,
+    "da biet": UNKNOWN,
 }
 
 
@@ -95,17 +149,41 @@ RELATION_TYPES: dict[str, tuple[str, str]] = {
 
 # vbpl gateway references[].referenceType (community-derived, SOURCES.md §10.3).
 VBPL_REFERENCE_TYPES = {
-    1: "bai_bo", 2: "huong_dan", 3: "can_cu", 4: "dan_chieu", 5: "dinh_chi", 6: "dinh_chinh",
-    7: "hop_nhat", 8: "bai_bo", 9: "huong_dan", 10: "sua_doi", 12: "thay_the", 14: "lien_quan",
+    1: "bai_bo",
+    2: "huong_dan",
+    3: "can_cu",
+    4: "dan_chieu",
+    5: "dinh_chi",
+    6: "dinh_chinh",
+    7: "hop_nhat",
+    8: "bai_bo",
+    9: "huong_dan",
+    10: "sua_doi",
+    12: "thay_the",
+    14: "lien_quan",
 }
 
 _RELATION_LABELS = {
-    "can cu": "can_cu", "van ban can cu": "can_cu", "vb can cu": "can_cu",
-    "sua doi": "sua_doi", "bo sung": "sua_doi", "sua doi, bo sung": "sua_doi", "sua doi bo sung": "sua_doi",
-    "thay the": "thay_the", "bai bo": "bai_bo", "het hieu luc": "bai_bo", "quy dinh het hieu luc": "bai_bo",
-    "huong dan": "huong_dan", "quy dinh chi tiet": "huong_dan",
-    "hd, qd chi tiet": "huong_dan", "hop nhat": "hop_nhat", "dinh chinh": "dinh_chinh",
-    "dinh chi": "dinh_chi", "dan chieu": "dan_chieu", "lien quan": "lien_quan", "lien quan khac": "lien_quan",
+    "can cu": "can_cu",
+    "van ban can cu": "can_cu",
+    "vb can cu": "can_cu",
+    "sua doi": "sua_doi",
+    "bo sung": "sua_doi",
+    "sua doi, bo sung": "sua_doi",
+    "sua doi bo sung": "sua_doi",
+    "thay the": "thay_the",
+    "bai bo": "bai_bo",
+    "het hieu luc": "bai_bo",
+    "quy dinh het hieu luc": "bai_bo",
+    "huong dan": "huong_dan",
+    "quy dinh chi tiet": "huong_dan",
+    "hd, qd chi tiet": "huong_dan",
+    "hop nhat": "hop_nhat",
+    "dinh chinh": "dinh_chinh",
+    "dinh chi": "dinh_chi",
+    "dan chieu": "dan_chieu",
+    "lien quan": "lien_quan",
+    "lien quan khac": "lien_quan",
 }
 
 

@@ -1,12 +1,13 @@
 """`kb admin`: the password of the web UI's administration pages (/quan-tri/), kept hashed in the instance."""
+
 from __future__ import annotations
 
 import sys
 
 import click
 
-from kb import admin as kbadmin
 from kbcli.main import Context, cli, pass_context
+from web import admin_state as kbadmin
 
 
 @cli.group()
@@ -15,8 +16,11 @@ def admin() -> None:
 
 
 @admin.command("password")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input instead of asking twice.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking twice.",
+)
 @pass_context
 def password(ctx: Context, password_stdin: bool) -> None:
     """Set (or replace) the administrator's password.
@@ -29,13 +33,18 @@ def password(ctx: Context, password_stdin: bool) -> None:
         value = line[:-1] if line.endswith("\n") else line
         value = value[:-1] if value.endswith("\r") else value
     else:
-        value = click.prompt("New administrator password", hide_input=True, value_proc=_acceptable,
-                             confirmation_prompt="Repeat the password", err=True)
+        value = click.prompt(
+            "New administrator password",
+            hide_input=True,
+            value_proc=_acceptable,
+            confirmation_prompt="Repeat the password",
+            err=True,
+        )
     try:
         replaced = kbadmin.load_credentials(config) is not None
     except kbadmin.AdminError:
         replaced = True
-    kbadmin.set_password(config, value)          # AdminError (too short …) becomes a one-line message
+    kbadmin.set_password(config, value)  # AdminError (too short …) becomes a one-line message
     path = kbadmin.password_path(config)
     site = str(config.get("site", "url")).rstrip("/")
     if replaced:
@@ -58,8 +67,10 @@ def _acceptable(value: str) -> str:
 def disable(ctx: Context) -> None:
     """Remove the administrator's password: the administration pages can no longer be reached."""
     if kbadmin.disable(ctx.config):
-        click.echo(f"Administrator password removed ({kbadmin.password_path(ctx.config)}); "
-                   "the administration pages are closed until `kb admin password` sets a new one.")
+        click.echo(
+            f"Administrator password removed ({kbadmin.password_path(ctx.config)}); "
+            "the administration pages are closed until `kb admin password` sets a new one."
+        )
     else:
         click.echo("No administrator password was set; the administration pages were already closed.")
 
@@ -73,7 +84,6 @@ def status(ctx: Context) -> None:
     except kbadmin.AdminError as exc:
         raise click.ClickException(str(exc)) from None
     if creds is None:
-        click.echo("No administrator password: the administration pages are closed (set one with "
-                   "`kb admin password`).")
+        click.echo("No administrator password: the administration pages are closed (set one with `kb admin password`).")
     else:
         click.echo(f"Administrator password set at {creds.set_at} ({kbadmin.password_path(ctx.config)}).")

@@ -1,4 +1,5 @@
 """`kb alerts`: subscriptions managed by administrators, and the run that sends the alerts."""
+
 from __future__ import annotations
 
 import json
@@ -6,12 +7,13 @@ import sys
 
 import click
 
-from index.alerts import run_alerts, subscribe_search
+from index.matching import SearchMatcher, read_query
 from kb import config as kbconfig
-from kb import subscriptions as subs
-from kb.alerts import send_confirmations
-from kb.mail import MailError, Mailer
-from kb.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
+from kb.alerts import delivery
+from kb.alerts import subscriptions as subs
+from kb.alerts.delivery import send_confirmations
+from kb.alerts.mail import Mailer, MailError
+from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
 from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 
@@ -25,32 +27,65 @@ def alerts() -> None:
 
 def _warn_site_url(ctx: Context) -> None:
     if ctx.config.get("site", "url") == kbconfig.DEFAULTS["site"]["url"]:
-        click.echo(f"Note: site.url is the default {ctx.config.get('site', 'url')}; the links in e-mails point "
-                   "there. Set [site] url in config.toml or KB_SITE_URL.", err=True)
+        click.echo(
+            f"Note: site.url is the default {ctx.config.get('site', 'url')}; the links in e-mails point "
+            "there. Set [site] url in config.toml or KB_SITE_URL.",
+            err=True,
+        )
 
 
 @alerts.command("add")
 @click.argument("email")
 @click.option("--query", "-q", metavar="QUERY", help="Alert on this search (the query language of `kb search`).")
-@click.option("--filter", "-f", "filters", multiple=True, metavar="PARAM=VALUE",
-              help="A facet of the search, as in its URL: loai, coquan, hieuluc, nam, linhvuc, phamvi (repeatable).")
+@click.option(
+    "--filter",
+    "-f",
+    "filters",
+    multiple=True,
+    metavar="PARAM=VALUE",
+    help="A facet of the search, as in its URL: loai, coquan, hieuluc, nam, linhvuc, phamvi (repeatable).",
+)
 @click.option("--url", metavar="URL", help="Alert on a search copied from the browser (its q and facet parameters).")
 @click.option("--document", "-d", "uid", metavar="UID", help="Follow one document (its uid, e.g. vbpl:187649).")
 @click.option("--digest", is_flag=True, help="Receive the weekly “Văn bản mới” digest (sent by `kb digest`).")
 @click.option("--label", "-l", default="", help="Why this is followed (shown in the e-mails).")
-@click.option("--every", type=click.Choice(FREQUENCIES), default=None,
-              help=f"How often: immediate (next run), daily, weekly. Default {subs.DEFAULT_FREQUENCY}.")
-@click.option("--confirmed", is_flag=True,
-              help="The address is known to be right (e.g. a Ban's shared mailbox): no confirmation e-mail.")
+@click.option(
+    "--every",
+    type=click.Choice(FREQUENCIES),
+    default=None,
+    help=f"How often: immediate (next run), daily, weekly. Default {subs.DEFAULT_FREQUENCY}.",
+)
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="The address is known to be right (e.g. a Ban's shared mailbox): no confirmation e-mail.",
+)
 @pass_context
-def add(ctx: Context, email: str, query: str | None, filters: tuple[str, ...], url: str | None, uid: str | None,
-        digest: bool, label: str, every: str | None, confirmed: bool) -> None:
+def add(
+    ctx: Context,
+    email: str,
+    query: str | None,
+    filters: tuple[str, ...],
+    url: str | None,
+    uid: str | None,
+    digest: bool,
+    label: str,
+    every: str | None,
+    confirmed: bool,
+) -> None:
     """Subscribe EMAIL to a search, a document or the weekly digest.
 
     Without --confirmed the address gets one confirmation e-mail, and nothing else until the link in
     it is opened."""
-    chosen = [name for name, given in (("--query/--url", query is not None or url is not None or filters),
-                                       ("--document", uid), ("--digest", digest)) if given]
+    chosen = [
+        name
+        for name, given in (
+            ("--query/--url", query is not None or url is not None or filters),
+            ("--document", uid),
+            ("--digest", digest),
+        )
+        if given
+    ]
     if len(chosen) != 1:
         raise click.UsageError("give one of --query (or --url, --filter), --document or --digest")
     store, config = ctx.store, ctx.config
@@ -67,11 +102,21 @@ def add(ctx: Context, email: str, query: str | None, filters: tuple[str, ...], u
         for item in filters:
             param, sep, value = item.partition("=")
             if not sep or param.strip() not in PARAM_FACETS or not value.strip():
-                raise click.UsageError(f"--filter {item!r}: write PARAM=VALUE with PARAM one of "
-                                       f"{', '.join(PARAM_FACETS)}")
+                raise click.UsageError(
+                    f"--filter {item!r}: write PARAM=VALUE with PARAM one of {', '.join(PARAM_FACETS)}"
+                )
             facet_filters.setdefault(PARAM_FACETS[param.strip()], []).append(value.strip())
-        result = subscribe_search(store, config, email, q, facet_filters, label=label, frequency=every,
-                                  confirmed=confirmed)
+        result = subs.subscribe_search(
+            store,
+            config,
+            email,
+            q,
+            facet_filters,
+            read_query=read_query,
+            label=label,
+            frequency=every,
+            confirmed=confirmed,
+        )
     sub = result.subscription
     verb = "Subscribed" if result.created else "Already subscribed"
     click.echo(f"{verb}: #{sub.id} {sub.email} – {sub.describe()} ({sub.frequency}, {sub.status_label})")
@@ -139,15 +184,22 @@ def run(ctx: Context, dry_run: bool) -> None:
     and records it. Safe to run again at any time: nothing is sent twice."""
     sync.update_index(ctx)
     _warn_site_url(ctx)
-    report = run_alerts(ctx.store, ctx.config, dry_run=dry_run)
+    matcher = SearchMatcher(ctx.config.index_dir)
+    try:
+        report = delivery.run_alerts(ctx.store, ctx.config, matcher, dry_run=dry_run)
+    finally:
+        matcher.close()
     if dry_run:
         for sent in report.confirmations + report.messages:
             click.echo(f"--- To: {sent.email}\n--- Subject: {sent.subject}\n")
             click.echo(sent.message.get_body(("plain",)).get_content())
     prefix = "Would send" if dry_run else "Sent"
-    click.echo(f"{prefix} {len(report.confirmations)} confirmation(s) and {len(report.messages)} alert message(s) "
-               f"({sum(m.hits for m in report.messages)} documents); {report.checked} subscription(s) checked"
-               + (f"; {report.lapsed} unconfirmed subscription(s) lapsed" if report.lapsed else "") + ".")
+    click.echo(
+        f"{prefix} {len(report.confirmations)} confirmation(s) and {len(report.messages)} alert message(s) "
+        f"({sum(m.hits for m in report.messages)} documents); {report.checked} subscription(s) checked"
+        + (f"; {report.lapsed} unconfirmed subscription(s) lapsed" if report.lapsed else "")
+        + "."
+    )
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)
     if report.errors:

@@ -1,4 +1,5 @@
 """Commands of the legal-basis checker and the delegation tracker: `kb check`, `kb delegations`."""
+
 from __future__ import annotations
 
 import json
@@ -7,20 +8,27 @@ import textwrap
 
 import click
 
-from kb.checker import SEVERITY_LABELS, Checker, planned_date
-from kb.citations import display_date
-from kb.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
+from kb.dates import vn_date
+from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
+from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
 from kbcli.main import Context, cli, pass_context
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--on", "on", metavar="DATE",
-              help="Planned date of effect of the draft (dd/mm/yyyy or yyyy-mm-dd); default today.")
+@click.option(
+    "--on", "on", metavar="DATE", help="Planned date of effect of the draft (dd/mm/yyyy or yyyy-mm-dd); default today."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "markdown"]), default="table", show_default=True,
-              help="table: for reading; tsv: paste into Word or Excel; markdown: paste into a Markdown document.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "tsv", "markdown"]),
+    default="table",
+    show_default=True,
+    help="table: for reading; tsv: paste into Word or Excel; markdown: paste into a Markdown document.",
+)
 @pass_context
 def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> None:
     """Check the legal bases cited in a draft (DOCX, PDF, HTML or text; '-' reads standard input).
@@ -43,9 +51,11 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     counts = report.counts()
     if fmt == "table":
         click.echo("KẾT QUẢ KIỂM TRA CĂN CỨ PHÁP LÝ" + (f" — {source}" if source else ""))
-        click.echo(f"Ngày dự kiến có hiệu lực: {display_date(report.on)}")
-        click.echo(f"Số văn bản được viện dẫn: {counts['citations']} (xác định được {counts['resolved']}); "
-                   f"{counts['error']} lỗi, {counts['warning']} cảnh báo, {counts['info']} lưu ý.")
+        click.echo(f"Ngày dự kiến có hiệu lực: {vn_date(report.on)}")
+        click.echo(
+            f"Số văn bản được viện dẫn: {counts['citations']} (xác định được {counts['resolved']}); "
+            f"{counts['error']} lỗi, {counts['warning']} cảnh báo, {counts['info']} lưu ý."
+        )
         click.echo("")
     if not rows:
         click.echo("Không tìm thấy trích dẫn văn bản nào trong nội dung." if fmt == "table" else "")
@@ -54,8 +64,13 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
 
 
 @cli.command()
-@click.option("--status", type=click.Choice([OPEN, ANSWERED, "all"]), default="all", show_default=True,
-              help="open: no resolution of the province cites it yet; answered: one does.")
+@click.option(
+    "--status",
+    type=click.Choice([OPEN, ANSWERED, "all"]),
+    default="all",
+    show_default=True,
+    help="open: no resolution of the province cites it yet; answered: one does.",
+)
 @click.option("--field", "field_", metavar="TEXT", help="Only parents in this field (lĩnh vực), accent-insensitive.")
 @click.option("--since", metavar="DATE", help="Only parents in force (or issued) on or after this date.")
 @click.option("--province", metavar="NAME", help="Province whose resolutions answer (default: province.name).")
@@ -63,18 +78,32 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--format", "fmt", type=click.Choice(["table", "tsv", "markdown"]), default="table", show_default=True)
 @pass_context
-def delegations(ctx: Context, status: str, field_: str | None, since: str | None, province: str | None,
-                limit: int | None, as_json: bool, fmt: str) -> None:
+def delegations(
+    ctx: Context,
+    status: str,
+    field_: str | None,
+    since: str | None,
+    province: str | None,
+    limit: int | None,
+    as_json: bool,
+    fmt: str,
+) -> None:
     """Provisions of central documents that assign the provincial HĐND to regulate or decide, newest first,
     and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
-    items = track_delegations(ctx.store, province, status=None if status == "all" else status, field=field_,
-                              since=since_iso)
+    items = track_delegations(
+        ctx.store, province, status=None if status == "all" else status, field=field_, since=since_iso
+    )
     shown = items[:limit] if limit else items
     if as_json:
-        click.echo(json.dumps({"province": province, "count": len(items), "items": [d.to_dict() for d in shown]},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"province": province, "count": len(items), "items": [d.to_dict() for d in shown]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     open_count = sum(1 for d in items if d.status == OPEN)
     if fmt == "table":
@@ -87,14 +116,20 @@ def delegations(ctx: Context, status: str, field_: str | None, since: str | None
         return
     rows = []
     for i, d in enumerate(shown, 1):
-        answers = "; ".join(f"{a.number or a.title} ({display_date(a.issued)})" for a in d.answers)
+        answers = "; ".join(f"{a.number or a.title} ({vn_date(a.issued)})" for a in d.answers)
         if not answers and d.related:
             answers = "Có thể liên quan: " + "; ".join(a.number or a.title for a in d.related)
-        rows.append({
-            "STT": str(i), "Văn bản giao": d.parent_label, "Điều, khoản": d.provision,
-            "Có hiệu lực từ": display_date(d.parent_effective), "Nội dung giao": d.excerpt,
-            "Tình trạng": STATUS_LABELS[d.status], "Nghị quyết của tỉnh": answers,
-        })
+        rows.append(
+            {
+                "STT": str(i),
+                "Văn bản giao": d.parent_label,
+                "Điều, khoản": d.provision,
+                "Có hiệu lực từ": vn_date(d.parent_effective),
+                "Nội dung giao": d.excerpt,
+                "Tình trạng": STATUS_LABELS[d.status],
+                "Nghị quyết của tỉnh": answers,
+            }
+        )
     click.echo(_render(rows, fmt))
 
 
@@ -109,8 +144,10 @@ def _render(rows: list[dict[str, str]], fmt: str) -> str:
         clean = [[" ".join(str(row[h]).split()) for h in headers] for row in rows]
         return "\n".join(["\t".join(headers)] + ["\t".join(r) for r in clean])
     if fmt == "markdown":
+
         def cell(value: str) -> str:
             return " ".join(str(value).split()).replace("|", "\\|")
+
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
         lines += ["| " + " | ".join(cell(row[h]) for h in headers) + " |" for row in rows]
         return "\n".join(lines)

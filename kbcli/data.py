@@ -1,4 +1,5 @@
 """Commands that move data in and out of the store: import, export, stats."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from pathlib import Path
 import click
 
 from kb import jsonl
-from kbcli.main import Context, cli, pass_context
 from kbcli import sync
+from kbcli.main import Context, cli, pass_context
 
 
 @cli.command("import")
@@ -29,8 +30,10 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
         size = os.path.getsize(path)
         with click.progressbar(length=size, label=f"Importing {Path(path).name}", file=sys.stderr) as bar:
             report = jsonl.import_file(ctx.store, path, progress=bar.update)
-        click.echo(f"{path}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged "
-                   f"({report.articles} articles)")
+        click.echo(
+            f"{path}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged "
+            f"({report.articles} articles)"
+        )
         if report.rejected:
             failed = True
             for number, reason in report.rejected[:20]:
@@ -45,8 +48,13 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
 
 
 @cli.command()
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="File to write (.jsonl or .jsonl.gz); default standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="File to write (.jsonl or .jsonl.gz); default standard output.",
+)
 @pass_context
 def export(ctx: Context, output: str) -> None:
     """Write every document as JSON Lines in the documented schema (docs/SCHEMA.md)."""

@@ -1,4 +1,5 @@
 """`kb digest`: the weekly "Văn bản mới" digest, written to a file and/or mailed."""
+
 from __future__ import annotations
 
 import sys
@@ -6,19 +7,29 @@ from pathlib import Path
 
 import click
 
-from kb.digest import digest_for, render_html, render_text, send_digest
-from kb.mail import Mailer
-from kb.subscriptions import DIGEST, list_subscriptions
+from kb.alerts.digest import digest_for, render_html, render_text, send_digest
+from kb.alerts.mail import Mailer
+from kb.alerts.subscriptions import DIGEST, list_subscriptions
 from kbcli.alerts import _warn_site_url
 from kbcli.main import Context, cli, pass_context
 
 
 @cli.command()
 @click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W10; default the last complete week.")
-@click.option("--to", "to", multiple=True, metavar="ADDRESS",
-              help="Mail it to this address (repeatable, or comma-separated), every time it is run.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
-              help="Write it to FILE: HTML when the name ends in .html or .htm, else plain text; '-' prints it.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Mail it to this address (repeatable, or comma-separated), every time it is run.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    metavar="FILE",
+    help="Write it to FILE: HTML when the name ends in .html or .htm, else plain text; '-' prints it.",
+)
 @pass_context
 def digest(ctx: Context, week: str | None, to: tuple[str, ...], out: str | None) -> None:
     """Build the "Văn bản mới" digest of a week and send it.
@@ -42,8 +53,11 @@ def digest(ctx: Context, week: str | None, to: tuple[str, ...], out: str | None)
     if out and not addresses:
         return
     if not addresses and not any(s.active for s in list_subscriptions(ctx.store, kind=DIGEST)):
-        click.echo("No one receives the digest yet: subscribe addresses with `kb alerts add ADDRESS --digest`, "
-                   "or give --to ADDRESS or --out FILE.", err=True)
+        click.echo(
+            "No one receives the digest yet: subscribe addresses with `kb alerts add ADDRESS --digest`, "
+            "or give --to ADDRESS or --out FILE.",
+            err=True,
+        )
         return
     _warn_site_url(ctx)
     with Mailer(config) as mailer:

@@ -1,4 +1,5 @@
 """The `kb` click group: instance selection, error handling, and registration of the commands."""
+
 from __future__ import annotations
 
 import sys
@@ -49,8 +50,13 @@ class KBGroup(click.Group):
 
 
 @click.group(cls=KBGroup)
-@click.option("--instance", "-i", envvar="KB_INSTANCE", type=click.Path(file_okay=False),
-              help="Instance folder holding the database, the index and config.toml (default ./instance).")
+@click.option(
+    "--instance",
+    "-i",
+    envvar="KB_INSTANCE",
+    type=click.Path(file_okay=False),
+    help="Instance folder holding the database, the index and config.toml (default ./instance).",
+)
 @click.version_option(package_name="hdnd-kb")
 @click.pass_context
 def cli(ctx: click.Context, instance: str | None) -> None:

@@ -1,4 +1,5 @@
 """`kb refresh`: collect new and changed documents from the public sources into the store."""
+
 from __future__ import annotations
 
 import signal
@@ -7,8 +8,8 @@ import sys
 import click
 
 from kb.errors import RecordError
+from kb.locks import instance_lock
 from kb.model import parse_date
-from kb.subscriptions import instance_lock
 from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 from scrapers import SOURCES, build
@@ -19,23 +20,53 @@ from scrapers.refresh import Refresher, SourceReport
 
 @cli.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--source", "-s", "source_options", multiple=True, metavar="SOURCE",
-              help="A source to refresh (same as the SOURCE argument; may be repeated).")
-@click.option("--since", metavar="DATE",
-              help="Walk back to DATE (YYYY-MM-DD or dd/mm/yyyy) instead of stopping at known documents.")
+@click.option(
+    "--source",
+    "-s",
+    "source_options",
+    multiple=True,
+    metavar="SOURCE",
+    help="A source to refresh (same as the SOURCE argument; may be repeated).",
+)
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Walk back to DATE (YYYY-MM-DD or dd/mm/yyyy) instead of stopping at known documents.",
+)
 @click.option("--full", is_flag=True, help="Walk every listing to its end and re-read every relevant document.")
-@click.option("--base-url", "base_urls", multiple=True, metavar="[SOURCE=]URL",
-              help="Use URL instead of the configured base URL (a mirror or a local server). "
-                   "A bare URL needs exactly one source.")
-@click.option("--record", "record_dir", type=click.Path(file_okay=False),
-              help="Save every response received (URL, status, headers, body) in this folder.")
-@click.option("--replay", "replay_dir", type=click.Path(file_okay=False, exists=True),
-              help="Answer every request from a folder written by --record, without the network.")
+@click.option(
+    "--base-url",
+    "base_urls",
+    multiple=True,
+    metavar="[SOURCE=]URL",
+    help="Use URL instead of the configured base URL (a mirror or a local server). "
+    "A bare URL needs exactly one source.",
+)
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False),
+    help="Save every response received (URL, status, headers, body) in this folder.",
+)
+@click.option(
+    "--replay",
+    "replay_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Answer every request from a folder written by --record, without the network.",
+)
 @click.option("--no-index", is_flag=True, help="Store only; leave the search index for a later update.")
 @pass_context
-def refresh(ctx: Context, sources: tuple[str, ...], source_options: tuple[str, ...], since: str | None,
-            full: bool, base_urls: tuple[str, ...], record_dir: str | None, replay_dir: str | None,
-            no_index: bool) -> None:
+def refresh(
+    ctx: Context,
+    sources: tuple[str, ...],
+    source_options: tuple[str, ...],
+    since: str | None,
+    full: bool,
+    base_urls: tuple[str, ...],
+    record_dir: str | None,
+    replay_dir: str | None,
+    no_index: bool,
+) -> None:
     """Collect new and changed documents from the public sources.
 
     SOURCE is one of vbpl, congbao, congbao_tinh (default: sources.enabled). Incremental: each
@@ -57,14 +88,20 @@ def refresh(ctx: Context, sources: tuple[str, ...], source_options: tuple[str, .
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
-    with instance_lock(config, "refresh", "kb refresh"):   # two refreshes must not walk the same sources
+    with instance_lock(config, "refresh", "kb refresh"):  # two refreshes must not walk the same sources
         fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
         relevance = Relevance.from_config(config)
         settings = config.section("refresh")
-        refresher = Refresher(ctx.store, full=full, since=since, stop_after=settings.get("stop_after", 50),
-                              max_failures=settings.get("max_failures", 10), progress=_Progress())
+        refresher = Refresher(
+            ctx.store,
+            full=full,
+            since=since,
+            stop_after=settings.get("stop_after", 50),
+            max_failures=settings.get("max_failures", 10),
+            progress=_Progress(),
+        )
         previous = signal.getsignal(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, _terminate)   # systemd stop / kill: end like Ctrl-C, store consistent
+        signal.signal(signal.SIGTERM, _terminate)  # systemd stop / kill: end like Ctrl-C, store consistent
         reports: list[SourceReport] = []
         try:
             for name in names:
@@ -92,7 +129,8 @@ def _base_urls(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
             result[names[0]] = value
         else:
             raise click.ClickException(
-                f"--base-url {value}: name the source (--base-url SOURCE=URL) when refreshing several sources")
+                f"--base-url {value}: name the source (--base-url SOURCE=URL) when refreshing several sources"
+            )
     return result
 
 
@@ -116,8 +154,9 @@ class _Progress:
         self.last = 0
 
     def __call__(self, report: SourceReport, done: bool) -> None:
-        line = (f"{report.source}: {report.seen} seen, {report.new} new, {report.changed} changed, "
-                f"{report.failed} failed")
+        line = (
+            f"{report.source}: {report.seen} seen, {report.new} new, {report.changed} changed, {report.failed} failed"
+        )
         if self.tty:
             click.echo("\r" + line.ljust(78), nl=done, err=True)
         elif not done and report.seen - self.last >= 100:

@@ -1,4 +1,5 @@
 """Commands for searching and for the search index: search, index rebuild|update|check|stats."""
+
 from __future__ import annotations
 
 import json
@@ -17,39 +18,64 @@ _TAGS = re.compile(r"</?mark>")
 
 @cli.command()
 @click.argument("query", nargs=-1)
-@click.option("--unit", type=click.Choice(UNITS), default="document", show_default=True,
-              help="Whole documents, or single articles (Điều).")
+@click.option(
+    "--unit",
+    type=click.Choice(UNITS),
+    default="document",
+    show_default=True,
+    help="Whole documents, or single articles (Điều).",
+)
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--loai", multiple=True, help="Loại văn bản, e.g. --loai \"Thông tư\".")
+@click.option("--loai", multiple=True, help='Loại văn bản, e.g. --loai "Thông tư".')
 @click.option("--coquan", multiple=True, help="Cơ quan ban hành (part of the name is enough).")
-@click.option("--hieuluc", multiple=True, help="Tình trạng hiệu lực, e.g. \"còn hiệu lực\".")
+@click.option("--hieuluc", multiple=True, help='Tình trạng hiệu lực, e.g. "còn hiệu lực".')
 @click.option("--nam", multiple=True, help="Năm ban hành.")
 @click.option("--linhvuc", multiple=True, help="Lĩnh vực.")
 @click.option("--phamvi", multiple=True, help="Trung ương or Địa phương.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
-def search(ctx: Context, query: tuple[str, ...], unit, sort, limit, page, loai, coquan, hieuluc, nam,
-           linhvuc, phamvi, as_json) -> None:
+def search(
+    ctx: Context, query: tuple[str, ...], unit, sort, limit, page, loai, coquan, hieuluc, nam, linhvuc, phamvi, as_json
+) -> None:
     """Search the knowledge base.
 
     QUERY uses the same language as the web search box: words (all must match), "quoted phrases",
     -exclusions, OR, and fields such as loai:"Thông tư" coquan:HĐND nam:2020..2025. A số ký hiệu
     (15/2025/NQ-HĐND, with or without diacritics) finds that document."""
     sync.update_index(ctx) if build.needs_rebuild(ctx.config.index_dir) else None
-    filters = {name: list(values) for name, values in (
-        ("doc_type", loai), ("issuer", coquan), ("status", hieuluc), ("year", nam),
-        ("linhvuc", linhvuc), ("scope", phamvi)) if values}
+    filters = {
+        name: list(values)
+        for name, values in (
+            ("doc_type", loai),
+            ("issuer", coquan),
+            ("status", hieuluc),
+            ("year", nam),
+            ("linhvuc", linhvuc),
+            ("scope", phamvi),
+        )
+        if values
+    }
     service = SearchService(ctx.config.index_dir)
     result = service.search(" ".join(query), filters=filters, unit=unit, sort=sort, page=page, per_page=limit)
     if as_json:
-        click.echo(json.dumps({
-            "query": result.query, "total": result.total, "page": result.page, "pages": result.pages,
-            "fallback": result.fallback, "exact": [h.to_dict() for h in result.exact],
-            "hits": [h.to_dict() for h in result.hits],
-            "facets": {FACET_PARAMS[k]: v for k, v in result.facets.items()},
-        }, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "query": result.query,
+                    "total": result.total,
+                    "page": result.page,
+                    "pages": result.pages,
+                    "fallback": result.fallback,
+                    "exact": [h.to_dict() for h in result.exact],
+                    "hits": [h.to_dict() for h in result.hits],
+                    "facets": {FACET_PARAMS[k]: v for k, v in result.facets.items()},
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if result.exact:
         click.echo("Số ký hiệu khớp: " + "; ".join(f"{h.number} — {h.title} [{h.uid}]" for h in result.exact))
@@ -69,6 +95,7 @@ def search(ctx: Context, query: tuple[str, ...], unit, sort, limit, page, loai, 
 
 def _plain(snippet_html: str) -> str:
     import html
+
     return html.unescape(_TAGS.sub("", snippet_html))
 
 
@@ -78,9 +105,13 @@ def index() -> None:
 
 
 @index.command()
-@click.option("--procs", type=click.IntRange(1, 8), default=None,
-              help="Processes writing segments side by side (default: one per CPU core, at most 4; "
-                   "a small store is built in one).")
+@click.option(
+    "--procs",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Processes writing segments side by side (default: one per CPU core, at most 4; "
+    "a small store is built in one).",
+)
 @pass_context
 def rebuild(ctx: Context, procs: int | None) -> None:
     """Rebuild the whole index from the store (into a new folder, swapped in when complete)."""
@@ -103,8 +134,10 @@ def update(ctx: Context) -> None:
 def check(ctx: Context, repair: bool) -> None:
     """Compare the index with the store: documents missing from it or left in it."""
     report = build.check(ctx.store, ctx.config.index_dir)
-    click.echo(f"Store: {len(ctx.store.uids())} documents; index watermark event {report.watermark}"
-               f" of {report.store_event_id}.")
+    click.echo(
+        f"Store: {len(ctx.store.uids())} documents; index watermark event {report.watermark}"
+        f" of {report.store_event_id}."
+    )
     for uid in report.missing[:20]:
         click.echo(f"missing from the index: {uid}")
     for uid in report.extra[:20]:
@@ -117,8 +150,10 @@ def check(ctx: Context, repair: bool) -> None:
         sync.update_index(ctx)
         click.echo("Repaired.")
         return
-    click.echo(f"{len(report.missing)} missing, {len(report.extra)} extra; run `kb index check --repair` "
-               "or `kb index rebuild`.")
+    click.echo(
+        f"{len(report.missing)} missing, {len(report.extra)} extra; run `kb index check --repair` "
+        "or `kb index rebuild`."
+    )
     sys.exit(1)
 
 

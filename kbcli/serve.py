@@ -6,6 +6,7 @@ worker class (`--threads` per worker), on Linux and other Unix systems. The app 
 after the fork (no preloading), so each worker opens its own SQLite connections and index searchers.
 Both stop gracefully on SIGTERM and Ctrl+C: requests being served are given time to finish.
 """
+
 from __future__ import annotations
 
 import errno
@@ -19,21 +20,32 @@ import click
 from index import build
 from kbcli.main import Context, cli, pass_context
 
-GRACEFUL_SECONDS = 30      # a worker being stopped finishes its requests for at most this long
-WORKER_TIMEOUT = 120       # a gunicorn worker whose main loop is silent this long is restarted
+GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
+WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
 # (gthread workers report from their main loop, not from the request threads: a long request, such as
 # a checker upload of a large PDF, does not count against this; only a worker that is stuck does)
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 for every network interface).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every network interface)."
+)
 @click.option("--port", default=8080, type=click.IntRange(0, 65535), show_default=True, help="TCP port.")
-@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True,
-              help="Processes serving requests. 1: waitress, one process (any OS). More: gunicorn, one process "
-                   "per worker (Linux/Unix), for more requests per second; about one per CPU core.")
-@click.option("--threads", default=4, type=click.IntRange(1, 64), show_default=True,
-              help="Requests served at the same time by each process.")
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    show_default=True,
+    help="Processes serving requests. 1: waitress, one process (any OS). More: gunicorn, one process "
+    "per worker (Linux/Unix), for more requests per second; about one per CPU core.",
+)
+@click.option(
+    "--threads",
+    default=4,
+    type=click.IntRange(1, 64),
+    show_default=True,
+    help="Requests served at the same time by each process.",
+)
 @pass_context
 def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web UI and the JSON API of this instance (waitress, or gunicorn with --workers > 1).
@@ -46,21 +58,27 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
 
     config = ctx.config
     _raise_open_files_limit()
-    app = create_app({"INSTANCE": str(config.instance)})   # checks the configuration before serving
+    app = create_app({"INSTANCE": str(config.instance)})  # checks the configuration before serving
     if not config.db_path.exists():
-        click.echo(f"The instance {config.instance} is empty: add documents with `kb refresh` or `kb import`.",
-                   err=True)
+        click.echo(
+            f"The instance {config.instance} is empty: add documents with `kb refresh` or `kb import`.", err=True
+        )
     elif build.current_dir(config.index_dir) is None:
         click.echo("There is no search index yet: build it with `kb index rebuild`.", err=True)
     shown = "localhost" if host in ("127.0.0.1", "::1") else (f"[{host}]" if ":" in host else host)
     if workers == 1:
-        click.echo(f"Serving {config.instance} on http://{shown}:{port}/ with waitress, {threads} threads "
-                   "(Ctrl+C to stop)", err=True)
+        click.echo(
+            f"Serving {config.instance} on http://{shown}:{port}/ with waitress, {threads} threads (Ctrl+C to stop)",
+            err=True,
+        )
         _serve_waitress(app, host, port, threads)
     else:
-        del app     # each worker creates its own after the fork
-        click.echo(f"Serving {config.instance} on http://{shown}:{port}/ with gunicorn, {workers} worker "
-                   f"processes of {threads} threads (Ctrl+C to stop)", err=True)
+        del app  # each worker creates its own after the fork
+        click.echo(
+            f"Serving {config.instance} on http://{shown}:{port}/ with gunicorn, {workers} worker "
+            f"processes of {threads} threads (Ctrl+C to stop)",
+            err=True,
+        )
         _serve_gunicorn(str(config.instance), host, port, workers, threads)
     click.echo("Stopped.", err=True)
 
@@ -70,7 +88,7 @@ def _raise_open_files_limit() -> None:
     and so does every process: raise the soft limit on open files (often 1,024) to the hard limit."""
     try:
         import resource
-    except ImportError:         # Windows
+    except ImportError:  # Windows
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
@@ -85,15 +103,16 @@ def _serve_waitress(app, host: str, port: int, threads: int) -> None:
     import waitress
 
     def stop(signum, frame):
-        raise SystemExit(0)     # waitress's run() ends on it and lets running requests finish (5 s)
+        raise SystemExit(0)  # waitress's run() ends on it and lets running requests finish (5 s)
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         # poll(), not select(): select() fails on descriptors past 1,023 ("filedescriptor out of range"),
         # which the searchers' open index files push the connections' sockets past, and waitress then exits.
         # Ctrl+C (KeyboardInterrupt) ends run() as SIGTERM does.
-        waitress.serve(app, host=host, port=port, threads=threads, ident="hdnd-kb",
-                       asyncore_use_poll=hasattr(select, "poll"))     # not on Windows
+        waitress.serve(
+            app, host=host, port=port, threads=threads, ident="hdnd-kb", asyncore_use_poll=hasattr(select, "poll")
+        )  # not on Windows
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -105,11 +124,12 @@ def _serve_waitress(app, host: str, port: int, threads: int) -> None:
 def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: int) -> None:
     try:
         from gunicorn.app.base import BaseApplication
-    except ImportError as exc:      # not installed, or Windows (gunicorn needs fcntl and fork)
+    except ImportError as exc:  # not installed, or Windows (gunicorn needs fcntl and fork)
         where = "on Windows" if sys.platform == "win32" else "here"
         raise click.ClickException(
             f"--workers {workers} needs gunicorn, which cannot be used {where} ({exc}); "
-            "serve with --workers 1 (waitress) instead, with more --threads if needed") from None
+            "serve with --workers 1 (waitress) instead, with more --threads if needed"
+        ) from None
 
     class Server(BaseApplication):
         """gunicorn configured from the command's options (not from gunicorn's command line)."""
@@ -120,11 +140,11 @@ def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: 
                 "workers": workers,
                 "worker_class": "gthread",
                 "threads": threads,
-                "preload_app": False,           # the app, its SQLite connections and searchers: per worker
+                "preload_app": False,  # the app, its SQLite connections and searchers: per worker
                 "timeout": WORKER_TIMEOUT,
                 "graceful_timeout": GRACEFUL_SECONDS,
                 "keepalive": 5,
-                "limit_request_line": 8190,     # gunicorn's maximum; long Vietnamese queries are long URLs
+                "limit_request_line": 8190,  # gunicorn's maximum; long Vietnamese queries are long URLs
                 # proxy headers are the app's business (web.proxy_count), as with waitress
                 "forwarded_allow_ips": "",
                 "secure_scheme_headers": {},
@@ -144,8 +164,8 @@ def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: 
     master = os.getpid()
     try:
         Server().run()
-    except SystemExit as exc:       # the arbiter exits when it stops; 0 is a normal stop
-        if os.getpid() != master:   # a worker (forked inside run()) ends here: let it exit as it asked
+    except SystemExit as exc:  # the arbiter exits when it stops; 0 is a normal stop
+        if os.getpid() != master:  # a worker (forked inside run()) ends here: let it exit as it asked
             raise
         if exc.code not in (0, None):
             raise click.ClickException(f"gunicorn stopped with status {exc.code} (see the messages above)") from None

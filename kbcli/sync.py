@@ -1,4 +1,5 @@
 """Keeping the search index in step with the store after every command that changes the store."""
+
 from __future__ import annotations
 
 import sys

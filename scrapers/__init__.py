@@ -8,6 +8,7 @@ pure parsers (`parse_*(text, url)`) and a `Source` class that fetches through th
 | `congbao`      | `scrapers/congbao.py`     | national Official Gazette, congbao.chinhphu.vn (RSS + pages)|
 | `congbao_tinh` | `scrapers/congbao_tinh.py`| a provincial Official Gazette on Lotus Domino `congbao.nsf` |
 """
+
 from __future__ import annotations
 
 from scrapers import congbao, congbao_tinh, vbpl
@@ -20,8 +21,9 @@ SOURCES: dict[str, type[Source]] = {
 }
 
 
-def build(name: str, fetcher, config, base_url: str | None = None, relevance: Relevance | None = None,
-          today=None) -> Source:
+def build(
+    name: str, fetcher, config, base_url: str | None = None, relevance: Relevance | None = None, today=None
+) -> Source:
     """The source `name` configured from a kb Config, fetching through `fetcher`."""
     try:
         cls = SOURCES[name]

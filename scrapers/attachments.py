@@ -12,6 +12,7 @@ become searchable. Pure: bytes in, text out; downloading is the sources' job (th
   otherwise the attachment is kept without text and a note says why.
 - HTML and plain text files are read directly.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -25,16 +26,16 @@ from kb.readers import Limits, open_docx, pdf_pages
 from kb.text import nfc
 from scrapers.base import FileRef, html_to_text
 
-SCANNED_LETTERS_PER_PAGE = 20     # fewer letters than this per page on average: a scan
+SCANNED_LETTERS_PER_PAGE = 20  # fewer letters than this per page on average: a scan
 
 
 @dataclass
 class Extracted:
     text: str = ""
-    format: str = ""                  # pdf, docx, doc, html, txt, unknown
+    format: str = ""  # pdf, docx, doc, html, txt, unknown
     scanned: bool = False
     pages: int | None = None
-    note: str | None = None           # why there is no text, or how it was obtained (OCR)
+    note: str | None = None  # why there is no text, or how it was obtained (OCR)
 
 
 def detect_format(content: bytes, name: str = "", content_type: str | None = None) -> str:
@@ -54,8 +55,9 @@ def detect_format(content: bytes, name: str = "", content_type: str | None = Non
     return "unknown"
 
 
-def extract_text(content: bytes, name: str = "", content_type: str | None = None, ocr: bool = False,
-                 limits: Limits | None = None) -> Extracted:
+def extract_text(
+    content: bytes, name: str = "", content_type: str | None = None, ocr: bool = False, limits: Limits | None = None
+) -> Extracted:
     """The text of one file. Never raises on a bad file: the note says what went wrong.
     `limits` (kb.readers.Limits.from_config(config)): defaults when not given."""
     kind = detect_format(content, name, content_type)
@@ -78,11 +80,13 @@ def extract_text(content: bytes, name: str = "", content_type: str | None = None
 
 def preferred(files: list[FileRef]) -> list[FileRef]:
     """Files in the order worth reading: the main text (DOCX, then DOC) before PDFs, appendices last."""
+
     def rank(ref: FileRef):
         name = ref.name.lower()
         fmt = 0 if name.endswith(".docx") else 1 if name.endswith(".doc") else 2 if name.endswith(".pdf") else 3
         kind = {"main": 0, "original": 1, "other": 2, "appendix": 3}.get(ref.kind, 2)
         return (kind == 3, fmt, kind)
+
     return sorted((f for f in files if f.url), key=rank)
 
 
@@ -142,8 +146,12 @@ def _ocr(content: bytes) -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as folder:
         pdf = Path(folder) / "in.pdf"
         pdf.write_bytes(content)
-        subprocess.run([pdftoppm, "-r", "200", "-png", str(pdf), str(Path(folder) / "page")],
-                       capture_output=True, timeout=600, check=False)
+        subprocess.run(
+            [pdftoppm, "-r", "200", "-png", str(pdf), str(Path(folder) / "page")],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
         texts = []
         for image in sorted(Path(folder).glob("page*.png")):
             done = subprocess.run([tesseract, str(image), "stdout", "-l", "vie"], capture_output=True, timeout=600)

@@ -2,6 +2,7 @@
 refresh engine drives, the relevance filter, and small pure helpers (HTML to text, required-field
 and required-element lookups that raise `LayoutChanged`, signer and province splitting).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,21 +30,21 @@ class Entry:
     without fetching the document, and to fetch it later (also from the retry queue: JSON-safe)."""
 
     source_id: str
-    fingerprint: str                  # changes when the source changes the document (id + stamp/status)
-    sort_key: str | None = None       # ISO date or datetime the listing is sorted by (newest first)
+    fingerprint: str  # changes when the source changes the document (id + stamp/status)
+    sort_key: str | None = None  # ISO date or datetime the listing is sorted by (newest first)
     url: str | None = None
     number: str | None = None
     title: str = ""
     doc_type: str | None = None
     issuer: str | None = None
-    cursor: int | None = None         # where an interrupted walk can resume (vbpl: the page)
+    cursor: int | None = None  # where an interrupted walk can resume (vbpl: the page)
     data: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Entry":
+    def from_json(cls, data: dict) -> Entry:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
@@ -53,7 +54,7 @@ class FileRef:
 
     name: str
     url: str | None = None
-    kind: str = "other"               # original, main, appendix, other (kb.model.ATTACHMENT_KINDS)
+    kind: str = "other"  # original, main, appendix, other (kb.model.ATTACHMENT_KINDS)
     size: int | None = None
 
 
@@ -64,14 +65,15 @@ class Feed:
     RSS validators for a conditional GET); a feed that wants something kept sets `new_state`."""
 
     name = "all"
-    trusted_local = False             # every local document listed here belongs to the province
+    trusted_local = False  # every local document listed here belongs to the province
 
     def __init__(self) -> None:
         self.state: dict = {}
         self.new_state: dict | None = None
 
-    def entries(self, resume: int | None = None, since: str | None = None,
-                watermark: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self, resume: int | None = None, since: str | None = None, watermark: str | None = None
+    ) -> Iterator[Entry]:
         raise NotImplementedError
 
 
@@ -83,8 +85,14 @@ class Source:
     name = ""
     default_base_url = ""
 
-    def __init__(self, fetcher, config=None, base_url: str | None = None, relevance: "Relevance | None" = None,
-                 today: dt.date | None = None):
+    def __init__(
+        self,
+        fetcher,
+        config=None,
+        base_url: str | None = None,
+        relevance: Relevance | None = None,
+        today: dt.date | None = None,
+    ):
         self.fetcher = fetcher
         self.config = config
         self.settings = dict(config.section(self.config_section)) if config is not None else {}
@@ -94,7 +102,7 @@ class Source:
         refresh = config.section("refresh") if config is not None else {}
         self.download_attachments = bool(refresh.get("attachments", True))
         self.ocr = bool(refresh.get("ocr", False))
-        self.limits = Limits.from_config(config) if config is not None else Limits()   # attachments' costs
+        self.limits = Limits.from_config(config) if config is not None else Limits()  # attachments' costs
 
     config_section = ""
 
@@ -128,17 +136,27 @@ class Relevance:
         self.local_types = {vocab.doc_type(t) for t in local_types if t}
 
     @classmethod
-    def from_config(cls, config) -> "Relevance":
+    def from_config(cls, config) -> Relevance:
         rel = config.section("relevance")
         provinces = list(rel.get("provinces") or []) or [config.get("province", "name")]
         central_types = rel.get("central_types")
-        return cls(all=rel.get("all", False), central_types=central_types if central_types else None,
-                   issuers=rel.get("issuers") or (), provinces=provinces, local_types=rel.get("local_types") or ())
+        return cls(
+            all=rel.get("all", False),
+            central_types=central_types if central_types else None,
+            issuers=rel.get("issuers") or (),
+            provinces=provinces,
+            local_types=rel.get("local_types") or (),
+        )
 
     def fingerprint(self) -> str:
         """Changes when the settings change, so entries skipped as irrelevant are looked at again."""
-        data = [self.all, sorted(self.central_types), self.issuers, [_folded(p) for p in self.provinces],
-                sorted(self.local_types)]
+        data = [
+            self.all,
+            sorted(self.central_types),
+            self.issuers,
+            [_folded(p) for p in self.provinces],
+            sorted(self.local_types),
+        ]
         return hashlib.sha1(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:10]
 
     def mentions_province(self, *texts: str | None) -> bool:
@@ -170,7 +188,7 @@ class Relevance:
             if trusted_local:
                 return True
             named = doc.province or province_of(doc.issuer)
-            if named:   # the issuer names its province: that decides, not a mention in the title
+            if named:  # the issuer names its province: that decides, not a mention in the title
                 return self.mentions_province(named)
             return self.mentions_province(doc.issuer, doc.title)
         if doc.doc_type and doc.doc_type not in self.central_types:
@@ -234,8 +252,32 @@ def clean(text: str | None) -> str:
     return " ".join(nfc(text or "").split())
 
 
-_BLOCKS = ("p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-           "article", "header", "footer", "blockquote", "pre", "dd", "dt", "td", "th", "center")
+_BLOCKS = (
+    "p",
+    "div",
+    "tr",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "td",
+    "th",
+    "center",
+)
 _CSS_LINE = re.compile(r"^\s*(@[\w-]+|[^{}]*\{[^{}]*:[^{}]*\}?|[\w-]+\s*:\s*[^:]+;)\s*$")
 
 
@@ -262,7 +304,8 @@ def usable_text(text: str, minimum: int = 200) -> bool:
 
 _SIGNER_TITLE = re.compile(
     r"^(?P<title>.*(?:UBND|HĐND|TTHĐND|Chủ tịch|Chủ nhiệm|Bộ trưởng|Thứ trưởng|Thủ tướng|Giám đốc|"
-    r"Chánh văn phòng|Tổng Bí thư|Chủ tịch nước|Trưởng ban|Phó Trưởng ban))\s+(?P<name>\S.*)$")
+    r"Chánh văn phòng|Tổng Bí thư|Chủ tịch nước|Trưởng ban|Phó Trưởng ban))\s+(?P<name>\S.*)$"
+)
 
 
 def split_signer(text: str | None, issuer: str | None = None):
@@ -301,6 +344,7 @@ def guarded(source: str, listing: bool):
     response (a string where an object was, null where a list was) must not escape as a TypeError
     naming neither source nor URL. On a listing it means the layout changed (the source stops); on
     one document's response it fails that document only."""
+
     def wrap(parse):
         @functools.wraps(parse)
         def run(text, url, *args, **kwargs):
@@ -311,5 +355,7 @@ def guarded(source: str, listing: bool):
                 if listing:
                     raise LayoutChanged(source, "the expected structure", url, detail) from None
                 raise BadResponse(f"{source}: unexpected structure in {url} ({detail})", url) from None
+
         return run
+
     return wrap

@@ -22,6 +22,7 @@ fixtures of that structure (tests/fixtures/scrapers/congbao/).
 History:
 - 2026-11-26: written from SOURCES.md §3.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -42,12 +43,27 @@ NAME = "congbao"
 DEFAULT_BASE_URL = "https://congbao.chinhphu.vn"
 RSS_PATH = "/cac-van-ban-moi-ban-hanh.rss"
 _ID = re.compile(r"-(\d+)\.htm(?:[?#].*)?$")
-_CODES = {"nd": "NĐ", "qd": "QĐ", "hdnd": "HĐND", "bgddt": "BGDĐT", "ttg": "TTg", "ttr": "TTr",
-          "bkhdt": "BKHĐT", "bnnptnt": "BNNPTNT", "qdtt": "QĐTT"}
+_CODES = {
+    "nd": "NĐ",
+    "qd": "QĐ",
+    "hdnd": "HĐND",
+    "bgddt": "BGDĐT",
+    "ttg": "TTg",
+    "ttr": "TTr",
+    "bkhdt": "BKHĐT",
+    "bnnptnt": "BNNPTNT",
+    "qdtt": "QĐTT",
+}
 _LABELS = {
-    "loai van ban": "doc_type", "so ky hieu": "number", "co quan ban hanh": "issuer", "trich yeu": "title",
-    "nguoi ky": "signer", "ngay ban hanh": "issued", "ngay hieu luc": "effective",
-    "ngay co hieu luc": "effective", "cong bao": "gazette",
+    "loai van ban": "doc_type",
+    "so ky hieu": "number",
+    "co quan ban hanh": "issuer",
+    "trich yeu": "title",
+    "nguoi ky": "signer",
+    "ngay ban hanh": "issued",
+    "ngay hieu luc": "effective",
+    "ngay co hieu luc": "effective",
+    "cong bao": "gazette",
 }
 
 
@@ -62,9 +78,13 @@ def parse_slug(url: str) -> tuple[str | None, str | None, str | None]:
     kind, _, rest = slug.partition("-so-")
     parts = [p for p in rest.split("-") if p]
     number = None
-    if len(parts) > 2 and parts[0].isdigit() and re.fullmatch(r"\d{1,3}", parts[1]) \
-            and re.fullmatch(r"(19|20)\d{2}", parts[2]):
-        parts = [f"{parts[0]}.{parts[1]}"] + parts[2:]      # 66.14/2026/NQ-CP is written 66-14-2026-nq-cp
+    if (
+        len(parts) > 2
+        and parts[0].isdigit()
+        and re.fullmatch(r"\d{1,3}", parts[1])
+        and re.fullmatch(r"(19|20)\d{2}", parts[2])
+    ):
+        parts = [f"{parts[0]}.{parts[1]}"] + parts[2:]  # 66.14/2026/NQ-CP is written 66-14-2026-nq-cp
     if parts and re.fullmatch(r"\d+(\.\d+)?", parts[0]):
         head = [parts[0]]
         tail = parts[1:]
@@ -94,9 +114,18 @@ def parse_rss(text: str, url: str) -> list[Entry]:
             continue
         title = " ".join(html_to_text(_child(item, "description", raw=True)).split()) or _child(item, "title")
         published = _rss_date(_child(item, "pubDate"))
-        entries.append(Entry(source_id=doc_id, fingerprint=f"{published}|{fold(title)[:200]}",
-                             sort_key=published, url=page.split("?")[0].split("#")[0], number=number,
-                             title=title, doc_type=doc_type, data={"url": page.split("#")[0]}))
+        entries.append(
+            Entry(
+                source_id=doc_id,
+                fingerprint=f"{published}|{fold(title)[:200]}",
+                sort_key=published,
+                url=page.split("?")[0].split("#")[0],
+                number=number,
+                title=title,
+                doc_type=doc_type,
+                data={"url": page.split("#")[0]},
+            )
+        )
     if items and not entries:
         raise LayoutChanged(NAME, "item links of the form '/van-ban/…-<id>.htm'", url)
     return entries
@@ -134,11 +163,20 @@ def parse_document(html: str, url: str) -> tuple[Document, list[FileRef]]:
     issuer = values.get("issuer")
     signer = split_signer(values.get("signer"), issuer)
     doc = Document(
-        uid=f"{NAME}:{doc_id}", source=NAME, source_id=doc_id, source_url=url.split("?")[0],
-        number=values.get("number") or slug_number, title=values.get("title", ""),
-        doc_type=values.get("doc_type") or slug_type, issuer=issuer, signers=[signer] if signer else [],
-        issued=_date(values.get("issued")), effective=_date(values.get("effective")),
-        status=vocab.UNKNOWN, scope=vocab.scope_of(issuer), gazette=values.get("gazette"),
+        uid=f"{NAME}:{doc_id}",
+        source=NAME,
+        source_id=doc_id,
+        source_url=url.split("?")[0],
+        number=values.get("number") or slug_number,
+        title=values.get("title", ""),
+        doc_type=values.get("doc_type") or slug_type,
+        issuer=issuer,
+        signers=[signer] if signer else [],
+        issued=_date(values.get("issued")),
+        effective=_date(values.get("effective")),
+        status=vocab.UNKNOWN,
+        scope=vocab.scope_of(issuer),
+        gazette=values.get("gazette"),
         attachments=[Attachment(name=f.name, kind=f.kind) for f in files],
     )
     return doc, files
@@ -167,18 +205,21 @@ def _rss_date(value: str) -> str | None:
 class CongbaoFeed(Feed):
     name = "rss"
 
-    def __init__(self, source: "CongbaoSource"):
+    def __init__(self, source: CongbaoSource):
         super().__init__()
         self.source = source
 
     def entries(self, resume=None, since=None, watermark=None) -> Iterator[Entry]:
         url = self.source.base_url + RSS_PATH
-        response = self.source.fetcher.get(url, robots=True, etag=self.state.get("etag"),
-                                           last_modified=self.state.get("last_modified"))
+        response = self.source.fetcher.get(
+            url, robots=True, etag=self.state.get("etag"), last_modified=self.state.get("last_modified")
+        )
         if response.not_modified:
             return
         entries = parse_rss(response.text, url)
-        self.new_state = {k: v for k, v in {"etag": response.etag, "last_modified": response.last_modified}.items() if v}
+        self.new_state = {
+            k: v for k, v in {"etag": response.etag, "last_modified": response.last_modified}.items() if v
+        }
         yield from entries
 
 
@@ -198,8 +239,9 @@ class CongbaoSource(Source):
             referer = {"Referer": self.base_url + "/"}
             for ref in attachments.preferred(files):
                 got_response = self.fetcher.get(ref.url, headers=referer)
-                got = attachments.extract_text(got_response.content, ref.name, got_response.content_type,
-                                               ocr=self.ocr, limits=self.limits)
+                got = attachments.extract_text(
+                    got_response.content, ref.name, got_response.content_type, ocr=self.ocr, limits=self.limits
+                )
                 if attachments.apply(doc, ref, got, NAME):
                     break
         return doc

@@ -22,6 +22,7 @@ code (SOURCES.md §5.1), not from a saved page: tests use a hand-made page of th
 History:
 - 2026-11-26: written against the real Sơn La pages of August 2026 saved in shared/pages.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,19 @@ from kb.model import Attachment, Document
 from kb.numbers import parse_number
 from kb.text import fold
 from scrapers import attachments
-from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, fingerprint_of, guarded, iso_date,
-                           require_one, split_signer)
+from scrapers.base import (
+    Entry,
+    Feed,
+    FileRef,
+    Source,
+    clean,
+    file_kind,
+    fingerprint_of,
+    guarded,
+    iso_date,
+    require_one,
+    split_signer,
+)
 from scrapers.errors import LayoutChanged
 
 NAME = "congbao_tinh"
@@ -45,19 +57,29 @@ _UNID = re.compile(r"ParentUNID=([0-9A-Fa-f]{32})")
 _ISSUE = re.compile(r"Số\s+(?P<no>.+?)\s+Ngày\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})", re.I)
 _EMPTY_VIEW = re.compile(r"No documents found|Không tìm thấy", re.I)
 _LABELS = {
-    "so ky hieu": "number", "so, ky hieu": "number", "ngay ban hanh": "issued", "co quan ban hanh": "issuer",
-    "nguoi ky": "signer", "loai van ban": "doc_type", "linh vuc": "fields", "trich yeu": "title",
-    "ngay hieu luc": "effective", "ngay co hieu luc": "effective", "ngay het hieu luc": "expires",
-    "tinh trang hieu luc": "status", "cong bao": "gazette", "trang": "page",
+    "so ky hieu": "number",
+    "so, ky hieu": "number",
+    "ngay ban hanh": "issued",
+    "co quan ban hanh": "issuer",
+    "nguoi ky": "signer",
+    "loai van ban": "doc_type",
+    "linh vuc": "fields",
+    "trich yeu": "title",
+    "ngay hieu luc": "effective",
+    "ngay co hieu luc": "effective",
+    "ngay het hieu luc": "expires",
+    "tinh trang hieu luc": "status",
+    "cong bao": "gazette",
+    "trang": "page",
 }
 
 
 @dataclass
 class Issue:
-    doccate: str          # the view category, URL-encoded as the page writes it: '2026%2FNo.%7B47%7D'
-    label: str            # 'Số 47 Ngày 25/7/2026'
-    number: str | None    # '47', '44 + 45'
-    date: str | None      # ISO
+    doccate: str  # the view category, URL-encoded as the page writes it: '2026%2FNo.%7B47%7D'
+    label: str  # 'Số 47 Ngày 25/7/2026'
+    number: str | None  # '47', '44 + 45'
+    date: str | None  # ISO
     url: str | None
 
 
@@ -76,10 +98,15 @@ def parse_issues(html: str, url: str) -> list[Issue]:
         label = clean(span.get("value") or "")
         match = _ISSUE.search(label)
         link = span.find_parent("a")
-        issues.append(Issue(doccate=span["doccate"], label=label,
-                            number=clean(match.group("no")) if match else None,
-                            date=iso_date(match.group("date")) if match else None,
-                            url=urljoin(url, link["href"]) if link and link.get("href") else None))
+        issues.append(
+            Issue(
+                doccate=span["doccate"],
+                label=label,
+                number=clean(match.group("no")) if match else None,
+                date=iso_date(match.group("date")) if match else None,
+                url=urljoin(url, link["href"]) if link and link.get("href") else None,
+            )
+        )
     return issues
 
 
@@ -87,7 +114,7 @@ def parse_issues(html: str, url: str) -> list[Issue]:
 def parse_gazette_documents(html: str, url: str, issue: Issue | None = None) -> list[Entry]:
     """Documents of one gazette issue (`DocumentsByGazette` view), in the order printed."""
     if "<table" not in html.lower():
-        html = f"<table>{html}</table>"   # the view answers bare rows
+        html = f"<table>{html}</table>"  # the view answers bare rows
     soup = BeautifulSoup(html, "lxml")
     links = soup.select("a[href*='ParentUNID=']")
     if not links:
@@ -120,21 +147,43 @@ def parse_gazette_documents(html: str, url: str, issue: Issue | None = None) -> 
         title = clean(" ".join(title_parts))
         parsed = parse_number(notation_text)
         number = parsed.canonical if parsed else (notation_text or None)
-        issued = iso_date(clean(cells[0].get_text())) if cells and re.fullmatch(
-            r"\d{1,2}/\d{1,2}/\d{4}", clean(cells[0].get_text())) else None
-        files = [FileRef(name=clean(a.get_text()) or unquote(a["href"].rsplit("/", 1)[-1]), url=urljoin(url, a["href"]),
-                         kind=file_kind(clean(a.get_text())))
-                 for a in row.select("div.download-links a[href]")]
+        issued = (
+            iso_date(clean(cells[0].get_text()))
+            if cells and re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", clean(cells[0].get_text()))
+            else None
+        )
+        files = [
+            FileRef(
+                name=clean(a.get_text()) or unquote(a["href"].rsplit("/", 1)[-1]),
+                url=urljoin(url, a["href"]),
+                kind=file_kind(clean(a.get_text())),
+            )
+            for a in row.select("div.download-links a[href]")
+        ]
         page = clean(cells[-1].get_text()) if cells and clean(cells[-1].get_text()).isdigit() else None
-        data = {"unid": unid, "issued": issued, "cate": cate_text, "issuer": issuer, "section": section,
-                "page": page, "gazette": issue.label if issue else None,
-                "files": [{"name": f.name, "url": f.url, "kind": f.kind} for f in files]}
-        entries.append(Entry(
-            source_id=unid, fingerprint=fingerprint_of(number, issued, cate_text, title, [f.name for f in files]),
-            sort_key=(issue.date if issue and issue.date else issued),
-            url=urljoin(url, f"NoiDung?openForm&ParentUNID={unid}"), number=number, title=title,
-            doc_type=cate_text, issuer=issuer, data=data,
-        ))
+        data = {
+            "unid": unid,
+            "issued": issued,
+            "cate": cate_text,
+            "issuer": issuer,
+            "section": section,
+            "page": page,
+            "gazette": issue.label if issue else None,
+            "files": [{"name": f.name, "url": f.url, "kind": f.kind} for f in files],
+        }
+        entries.append(
+            Entry(
+                source_id=unid,
+                fingerprint=fingerprint_of(number, issued, cate_text, title, [f.name for f in files]),
+                sort_key=(issue.date if issue and issue.date else issued),
+                url=urljoin(url, f"NoiDung?openForm&ParentUNID={unid}"),
+                number=number,
+                title=title,
+                doc_type=cate_text,
+                issuer=issuer,
+                data=data,
+            )
+        )
     return entries
 
 
@@ -169,17 +218,36 @@ def build_document(entry: Entry, attributes: dict[str, str], province: str, sour
     fields = [clean(f) for f in re.split(r"[;,]", attributes.get("fields", "")) if clean(f)]
     files = [FileRef(**f) for f in data.get("files") or []]
     return Document(
-        uid=f"{NAME}:{entry.source_id}", source=NAME, source_id=entry.source_id, source_url=source_url,
-        number=attributes.get("number") or entry.number, title=attributes.get("title") or entry.title,
-        doc_type=attributes.get("doc_type") or data.get("cate"), issuer=issuer,
+        uid=f"{NAME}:{entry.source_id}",
+        source=NAME,
+        source_id=entry.source_id,
+        source_url=source_url,
+        number=attributes.get("number") or entry.number,
+        title=attributes.get("title") or entry.title,
+        doc_type=attributes.get("doc_type") or data.get("cate"),
+        issuer=issuer,
         signers=[signer] if signer else [],
-        issued=_date(attributes.get("issued")) or data.get("issued"), effective=_date(attributes.get("effective")),
+        issued=_date(attributes.get("issued")) or data.get("issued"),
+        effective=_date(attributes.get("effective")),
         expires=_date(attributes.get("expires")),
-        status=vocab.status(attributes.get("status")), fields=fields, scope=vocab.LOCAL, province=province,
+        status=vocab.status(attributes.get("status")),
+        fields=fields,
+        scope=vocab.LOCAL,
+        province=province,
         gazette=gazette,
         attachments=[Attachment(name=f.name, url=f.url, kind=f.kind) for f in files],
-        extra={NAME: {k: v for k, v in {"unid": entry.source_id, "category": data.get("cate"),
-                                         "section": data.get("section"), "page": page}.items() if v}},
+        extra={
+            NAME: {
+                k: v
+                for k, v in {
+                    "unid": entry.source_id,
+                    "category": data.get("cate"),
+                    "section": data.get("section"),
+                    "page": page,
+                }.items()
+                if v
+            }
+        },
     )
 
 
@@ -187,7 +255,10 @@ def _full_issuer(issuer: str | None, province: str) -> str | None:
     """'UBND Tỉnh' -> 'UBND Tỉnh Sơn La' (the gazette leaves its own province implicit)."""
     if not issuer:
         return None
-    if re.fullmatch(r"(UBND|HĐND|Thường trực HĐND|Ủy ban nhân dân|Hội đồng nhân dân)\s+tỉnh", issuer, re.I) and province:
+    if (
+        re.fullmatch(r"(UBND|HĐND|Thường trực HĐND|Ủy ban nhân dân|Hội đồng nhân dân)\s+tỉnh", issuer, re.I)
+        and province
+    ):
         return f"{issuer} {province}"
     return issuer
 
@@ -200,9 +271,9 @@ def _date(value: str | None) -> str | None:
 # --- the source ---------------------------------------------------------------------------------------
 class GazetteFeed(Feed):
     name = "gazettes"
-    trusted_local = True   # everything in the province's own gazette is the province's
+    trusted_local = True  # everything in the province's own gazette is the province's
 
-    def __init__(self, source: "CongbaoTinhSource"):
+    def __init__(self, source: CongbaoTinhSource):
         super().__init__()
         self.source = source
 
@@ -231,13 +302,14 @@ class CongbaoTinhSource(Source):
         super().__init__(fetcher, config, base_url, relevance, today)
         path = (self.settings.get("path") or "congbao.nsf").strip("/")
         self.root = f"{self.base_url}/{path}" if self.base_url else ""
-        self.province = self.settings.get("province") or (
-            config.get("province", "name") if config is not None else "")
+        self.province = self.settings.get("province") or (config.get("province", "name") if config is not None else "")
 
     def not_configured(self) -> str | None:
         if not self.base_url:
-            return ("no provincial gazette configured (set gazette.base_url, e.g. "
-                    "https://congbao.sonla.gov.vn, or KB_GAZETTE_BASE_URL)")
+            return (
+                "no provincial gazette configured (set gazette.base_url, e.g. "
+                "https://congbao.sonla.gov.vn, or KB_GAZETTE_BASE_URL)"
+            )
         return None
 
     def feeds(self) -> list[Feed]:
@@ -251,8 +323,9 @@ class CongbaoTinhSource(Source):
         if self.download_attachments:
             for ref in attachments.preferred([FileRef(**f) for f in entry.data.get("files") or []]):
                 response = self.fetcher.get(ref.url, robots=True)
-                got = attachments.extract_text(response.content, ref.name, response.content_type,
-                                               ocr=self.ocr, limits=self.limits)
+                got = attachments.extract_text(
+                    response.content, ref.name, response.content_type, ocr=self.ocr, limits=self.limits
+                )
                 if attachments.apply(doc, ref, got, NAME):
                     break
         return doc

@@ -7,6 +7,7 @@ turns it into one short line. "Unchanged", "not relevant" and "skipped" are retu
 - LayoutChanged: the source no longer looks the way the parser knows (a field or a selector is
   missing). It stops the whole source, naming the source, the field or selector and the URL.
 """
+
 from __future__ import annotations
 
 from kb.errors import KBError

@@ -19,6 +19,7 @@ A `Fetcher` is built once per refresh and injected into every source. It gives:
   `replay_dir`: responses are answered from such a recording, in the order they were recorded,
   without the network (no delays, no back-off sleeps).
 """
+
 from __future__ import annotations
 
 import base64
@@ -142,8 +143,8 @@ class Fetcher:
         self._replay: dict[str, list[dict]] | None = None
         self._replay_pos: dict[str, int] = {}
         self._record_seq = 0
-        self.requests = 0            # requests sent (or replayed), retries included
-        self.slept = 0.0             # seconds spent waiting (delays and back-off)
+        self.requests = 0  # requests sent (or replayed), retries included
+        self.slept = 0.0  # seconds spent waiting (delays and back-off)
         if self.record_dir:
             self.record_dir.mkdir(parents=True, exist_ok=True)
             self._record_seq = len(list(self.record_dir.glob("*.json")))
@@ -151,16 +152,20 @@ class Fetcher:
             raise FetchError(f"no recording to replay: {self.replay_dir} is not a folder", str(self.replay_dir))
 
     @classmethod
-    def from_config(cls, config, record_dir=None, replay_dir=None, **overrides) -> "Fetcher":
+    def from_config(cls, config, record_dir=None, replay_dir=None, **overrides) -> Fetcher:
         """A fetcher with the [http] settings of a kb Config."""
         http = config.section("http")
         options = dict(
-            user_agent=http.get("user_agent", "hdnd-kb"), delay=http.get("delay", 1.0),
-            timeout=http.get("timeout", 30.0), retries=http.get("retries", 4),
-            backoff=http.get("backoff", 1.0), max_wait=http.get("max_wait", 300.0),
+            user_agent=http.get("user_agent", "hdnd-kb"),
+            delay=http.get("delay", 1.0),
+            timeout=http.get("timeout", 30.0),
+            retries=http.get("retries", 4),
+            backoff=http.get("backoff", 1.0),
+            max_wait=http.get("max_wait", 300.0),
             verify=http.get("ca_bundle") or True,
             max_bytes=int(float(http.get("max_mb", 50)) * 1024 * 1024),
-            record_dir=record_dir, replay_dir=replay_dir,
+            record_dir=record_dir,
+            replay_dir=replay_dir,
         )
         options.update(overrides)
         return cls(**options)
@@ -208,8 +213,9 @@ class Fetcher:
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 what = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 if last:
-                    raise FetchError(f"{method} {full_url}: {what} after {attempts} attempt(s): {_short(exc)}",
-                                     full_url) from None
+                    raise FetchError(
+                        f"{method} {full_url}: {what} after {attempts} attempt(s): {_short(exc)}", full_url
+                    ) from None
                 self._pause(self._backoff(attempt))
                 continue
             if 200 <= response.status < 300 or response.status == 304:
@@ -217,16 +223,24 @@ class Fetcher:
             if response.status in RETRY_STATUSES:
                 wait = _retry_after(response.headers.get("Retry-After"))
                 if wait is not None and wait > self.max_wait:
-                    raise FetchError(f"{method} {full_url}: HTTP {response.status}; the server asks to wait "
-                                     f"{wait:.0f} s (more than http.max_wait={self.max_wait:.0f} s)",
-                                     full_url, response.status)
+                    raise FetchError(
+                        f"{method} {full_url}: HTTP {response.status}; the server asks to wait "
+                        f"{wait:.0f} s (more than http.max_wait={self.max_wait:.0f} s)",
+                        full_url,
+                        response.status,
+                    )
                 if last:
-                    raise FetchError(f"{method} {full_url}: HTTP {response.status} {response.reason}".rstrip()
-                                     + f" after {attempts} attempt(s)", full_url, response.status)
+                    raise FetchError(
+                        f"{method} {full_url}: HTTP {response.status} {response.reason}".rstrip()
+                        + f" after {attempts} attempt(s)",
+                        full_url,
+                        response.status,
+                    )
                 self._pause(wait if wait is not None else self._backoff(attempt))
                 continue
-            raise FetchError(f"{method} {full_url}: HTTP {response.status} {response.reason}".rstrip(),
-                             full_url, response.status)
+            raise FetchError(
+                f"{method} {full_url}: HTTP {response.status} {response.reason}".rstrip(), full_url, response.status
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- internals ----------------------------------------------------------------------------
@@ -235,8 +249,14 @@ class Fetcher:
         if self.replay_dir:
             return self._replayed(method, url, body)
         raw = self.session.request(
-            method, url, json=json_body, headers=headers, timeout=(self.timeout, self.timeout),
-            verify=self.verify, stream=True, allow_redirects=True,
+            method,
+            url,
+            json=json_body,
+            headers=headers,
+            timeout=(self.timeout, self.timeout),
+            verify=self.verify,
+            stream=True,
+            allow_redirects=True,
         )
         try:
             chunks, size = [], 0
@@ -247,8 +267,14 @@ class Fetcher:
                 chunks.append(chunk)
         finally:
             raw.close()
-        response = Response(method, raw.url or url, raw.status_code, CaseInsensitiveDict(raw.headers),
-                            b"".join(chunks), raw.reason or "")
+        response = Response(
+            method,
+            raw.url or url,
+            raw.status_code,
+            CaseInsensitiveDict(raw.headers),
+            b"".join(chunks),
+            raw.reason or "",
+        )
         if self.record_dir:
             self._record(method, url, body, response)
         return response
@@ -272,7 +298,7 @@ class Fetcher:
         self._sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.backoff * (2 ** attempt), self.max_wait)
+        return min(self.backoff * (2**attempt), self.max_wait)
 
     def _robots_allow(self, url: str) -> bool:
         origin = _origin(url)
@@ -307,9 +333,15 @@ class Fetcher:
         except UnicodeDecodeError:
             text, encoding = base64.b64encode(response.content).decode("ascii"), "base64"
         record = {
-            "method": method, "url": url, "request_body": body.decode("utf-8", errors="replace") or None,
-            "status": response.status, "reason": response.reason, "final_url": response.url,
-            "headers": dict(response.headers), "encoding": encoding, "body": text,
+            "method": method,
+            "url": url,
+            "request_body": body.decode("utf-8", errors="replace") or None,
+            "status": response.status,
+            "reason": response.reason,
+            "final_url": response.url,
+            "headers": dict(response.headers),
+            "encoding": encoding,
+            "body": text,
         }
         path = self.record_dir / f"{self._record_seq:05d}-{key[:12]}.json"
         path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -333,10 +365,17 @@ class Fetcher:
         pos = self._replay_pos.get(key, 0)
         self._replay_pos[key] = pos + 1
         record = records[min(pos, len(records) - 1)]
-        content = (base64.b64decode(record["body"]) if record.get("encoding") == "base64"
-                   else record["body"].encode("utf-8"))
-        return Response(method, record.get("final_url") or url, int(record["status"]),
-                        CaseInsensitiveDict(record.get("headers") or {}), content, record.get("reason") or "")
+        content = (
+            base64.b64decode(record["body"]) if record.get("encoding") == "base64" else record["body"].encode("utf-8")
+        )
+        return Response(
+            method,
+            record.get("final_url") or url,
+            int(record["status"]),
+            CaseInsensitiveDict(record.get("headers") or {}),
+            content,
+            record.get("reason") or "",
+        )
 
 
 def _request_key(method: str, url: str, body: bytes) -> str:

@@ -18,6 +18,7 @@ that stop a whole source (its listing cannot be read, its layout changed, too ma
 row failed) end that source with one message; the caller runs the other sources. Ctrl-C or a kill
 leaves the store consistent: every document is one transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,9 @@ class SourceReport:
     failed: int = 0
     not_relevant: int = 0
     requests: int = 0
-    error: str | None = None           # the source stopped: why (one line)
+    error: str | None = None  # the source stopped: why (one line)
     not_configured: str | None = None  # the source was not run: why
-    stopped_early: bool = False        # a walk reached known territory and stopped
+    stopped_early: bool = False  # a walk reached known territory and stopped
     failures: list[dict] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     run_id: int | None = None
@@ -53,15 +54,24 @@ class SourceReport:
         return self.error is None
 
     def counts(self) -> dict:
-        return {"seen": self.seen, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
-                "failed": self.failed, "not_relevant": self.not_relevant, "requests": self.requests,
-                "failures": self.failures[:100]}
+        return {
+            "seen": self.seen,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "not_relevant": self.not_relevant,
+            "requests": self.requests,
+            "failures": self.failures[:100],
+        }
 
     def summary(self) -> str:
         if self.not_configured:
             return f"{self.source}: skipped — {self.not_configured}"
-        line = (f"{self.source}: {self.seen} seen, {self.new} new, {self.changed} changed, "
-                f"{self.unchanged} unchanged, {self.failed} failed")
+        line = (
+            f"{self.source}: {self.seen} seen, {self.new} new, {self.changed} changed, "
+            f"{self.unchanged} unchanged, {self.failed} failed"
+        )
         if self.not_relevant:
             line += f" ({self.not_relevant} not relevant)"
         line += f"; {self.requests} requests"
@@ -71,8 +81,16 @@ class SourceReport:
 class Refresher:
     """Runs one refresh of sources into a store."""
 
-    def __init__(self, store: Store, *, full: bool = False, since: str | None = None, stop_after: int = 50,
-                 max_failures: int = 10, progress: Callable[[SourceReport, bool], None] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        full: bool = False,
+        since: str | None = None,
+        stop_after: int = 50,
+        max_failures: int = 10,
+        progress: Callable[[SourceReport, bool], None] | None = None,
+    ):
         self.store = store
         self.full = full
         self.since = since
@@ -132,7 +150,7 @@ class _Run:
 
     # --- the retry queue ------------------------------------------------------------------------
     def retry_failed(self) -> None:
-        for source_id, queued in list(self.retry.items()):
+        for _source_id, queued in list(self.retry.items()):
             entry = Entry.from_json(queued.get("entry") or {})
             if not entry.source_id:
                 continue
@@ -158,12 +176,19 @@ class _Run:
                 top = entry.sort_key
             if entry.cursor is not None and entry.cursor != cursor:
                 cursor = entry.cursor
-                self.store.set_state(walk_key, json.dumps(
-                    {**state, "pending": {"top": top, "cursor": cursor, "started": now()}}))
+                self.store.set_state(
+                    walk_key, json.dumps({**state, "pending": {"top": top, "cursor": cursor, "started": now()}})
+                )
             outcome = self.process(entry, feed.trusted_local)
             known_in_row = known_in_row + 1 if outcome in ("known", "duplicate") else 0
-            if (not self.r.full and not since and watermark and entry.sort_key
-                    and entry.sort_key <= watermark and known_in_row >= self.r.stop_after):
+            if (
+                not self.r.full
+                and not since
+                and watermark
+                and entry.sort_key
+                and entry.sort_key <= watermark
+                and known_in_row >= self.r.stop_after
+            ):
                 self.report.stopped_early = True
                 break
         # The walk is complete: move the watermark (a --since walk only when it reached known ground).
@@ -240,15 +265,21 @@ class _Run:
         queued = self.retry.get(entry.source_id, {})
         attempts = int(queued.get("attempts", 0)) + 1
         if attempts <= MAX_RETRY_ATTEMPTS:
-            self.retry[entry.source_id] = {"entry": entry.to_json(), "trusted_local": trusted_local,
-                                           "attempts": attempts, "error": message, "at": now()}
+            self.retry[entry.source_id] = {
+                "entry": entry.to_json(),
+                "trusted_local": trusted_local,
+                "attempts": attempts,
+                "error": message,
+                "at": now(),
+            }
         else:
             self.retry.pop(entry.source_id, None)
         self.store.set_state(self.retry_key, json.dumps(self.retry, ensure_ascii=False))
         self.failures_in_row += 1
         if self.failures_in_row >= self.r.max_failures:
-            raise _SourceStopped(f"{self.name}: stopped after {self.failures_in_row} documents in a row failed; "
-                                 f"last: {message}")
+            raise _SourceStopped(
+                f"{self.name}: stopped after {self.failures_in_row} documents in a row failed; last: {message}"
+            )
 
     def _forget_retry(self, source_id: str) -> None:
         if source_id in self.retry:

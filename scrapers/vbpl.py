@@ -25,6 +25,7 @@ a 401 that needs one retry after visiting the vbpl.vn page of the document (sess
 History:
 - 2026-11-26: written against the real responses of April 2026 saved in shared/pages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -34,8 +35,20 @@ from kb import vocab
 from kb.articles import split_articles
 from kb.model import Attachment, Document, Relation, Signer
 from scrapers import attachments
-from scrapers.base import (Entry, Feed, FileRef, Source, clean, file_kind, guarded, html_to_text, iso_date, province_of,
-                           require, usable_text)
+from scrapers.base import (
+    Entry,
+    Feed,
+    FileRef,
+    Source,
+    clean,
+    file_kind,
+    guarded,
+    html_to_text,
+    iso_date,
+    province_of,
+    require,
+    usable_text,
+)
 from scrapers.errors import BadResponse, FetchError, LayoutChanged
 from scrapers.http import parse_json
 
@@ -43,9 +56,20 @@ NAME = "vbpl"
 DEFAULT_BASE_URL = "https://vbpl-bientap-gateway.moj.gov.vn/api/qtdc/public"
 DEFAULT_SITE_URL = "https://vbpl.vn"
 _LIST_FIELDS = ("id", "docNum", "title", "issueDate", "updatedDate", "effStatus")
-_DETAIL_FIELDS = ("docNum", "title", "docType", "issueDate", "effFrom", "effTo", "effStatus", "agencyName",
-                  "documentContent", "documentIssues", "references")
-_HTML_FILE_TYPES = {"5", "MARKDOWN"}   # documentRelatedList entries that are the HTML body itself
+_DETAIL_FIELDS = (
+    "docNum",
+    "title",
+    "docType",
+    "issueDate",
+    "effFrom",
+    "effTo",
+    "effStatus",
+    "agencyName",
+    "documentContent",
+    "documentIssues",
+    "references",
+)
+_HTML_FILE_TYPES = {"5", "MARKDOWN"}  # documentRelatedList entries that are the HTML body itself
 _PLACEHOLDER_FILES = {"template.pdf"}
 
 
@@ -55,8 +79,11 @@ def _envelope(text_or_payload, url: str, method: str = "GET"):
     if not isinstance(payload, dict):
         raise LayoutChanged(NAME, "a JSON object", url, f"got {type(payload).__name__}")
     if payload.get("success") is False:
-        raise BadResponse(f"{method} {url}: the gateway answered success=false: "
-                          f"{clean(str(payload.get('message') or payload.get('messageCode') or ''))[:160]}", url)
+        raise BadResponse(
+            f"{method} {url}: the gateway answered success=false: "
+            f"{clean(str(payload.get('message') or payload.get('messageCode') or ''))[:160]}",
+            url,
+        )
     return require(payload, "data", NAME, url)
 
 
@@ -80,17 +107,19 @@ def parse_list(text, url: str, sort_by: str = "", site_url: str = DEFAULT_SITE_U
         status = (item.get("effStatus") or {}).get("code") or (item.get("effStatus") or {}).get("name")
         updated = item.get("updatedDate")
         sort_key = item.get(sort_by) if sort_by else (updated or item.get("issueDate"))
-        entries.append(Entry(
-            source_id=doc_id,
-            fingerprint=f"{updated}|{status}|{item.get('effTo')}",
-            sort_key=str(sort_key) if sort_key else None,
-            url=detail_url(doc_id, site_url),
-            number=clean(item.get("docNum")) or None,
-            title=clean(item.get("title")),
-            doc_type=clean((item.get("docType") or {}).get("name")) or None,
-            issuer=clean(item.get("agencyName")) or None,
-            data={"id": doc_id},
-        ))
+        entries.append(
+            Entry(
+                source_id=doc_id,
+                fingerprint=f"{updated}|{status}|{item.get('effTo')}",
+                sort_key=str(sort_key) if sort_key else None,
+                url=detail_url(doc_id, site_url),
+                number=clean(item.get("docNum")) or None,
+                title=clean(item.get("title")),
+                doc_type=clean((item.get("docType") or {}).get("name")) or None,
+                issuer=clean(item.get("agencyName")) or None,
+                data={"id": doc_id},
+            )
+        )
     return entries, total if isinstance(total, int) else None
 
 
@@ -106,13 +135,21 @@ def parse_detail(text, url: str, site_url: str = DEFAULT_SITE_URL) -> Document:
     doc_type = d.get("docType") or {}
     status = d.get("effStatus") or {}
     issuer = clean(d.get("agencyName")) or clean((d.get("organization") or {}).get("name")) or None
-    issues = sorted((i for i in d.get("documentIssues") or [] if isinstance(i, dict)),
-                    key=lambda i: (i.get("orderIndex") is None, i.get("orderIndex") or 0))
+    issues = sorted(
+        (i for i in d.get("documentIssues") or [] if isinstance(i, dict)),
+        key=lambda i: (i.get("orderIndex") is None, i.get("orderIndex") or 0),
+    )
     if not issuer and issues:
         issuer = clean(issues[0].get("agencyName")) or None
-    signers = [Signer(name=clean(i.get("personName")), title=clean(i.get("jobTitleName")) or None,
-                      issuer=clean(i.get("agencyName")) or None)
-               for i in issues if clean(i.get("personName"))]
+    signers = [
+        Signer(
+            name=clean(i.get("personName")),
+            title=clean(i.get("jobTitleName")) or None,
+            issuer=clean(i.get("agencyName")) or None,
+        )
+        for i in issues
+        if clean(i.get("personName"))
+    ]
     fields = []
     for item in (d.get("documentFields") or []) + (d.get("documentMajors") or []):
         name = clean((item or {}).get("name") or ((item or {}).get("majorType") or {}).get("name"))
@@ -133,11 +170,16 @@ def parse_detail(text, url: str, site_url: str = DEFAULT_SITE_URL) -> Document:
         code = require(ref, "referenceType", NAME, url, "data.references[].referenceType")
         target_id = str(target.get("id")).strip() if target.get("id") not in (None, "") else None
         known = isinstance(code, int) and code in vocab.VBPL_REFERENCE_TYPES
-        relations.append(Relation(
-            type=vocab.relation_type(code), target_uid=f"{NAME}:{target_id}" if target_id else None,
-            target_number=clean(target.get("docNum")) or None, target_title=clean(target.get("title")) or None,
-            note=None if known else f"vbpl referenceType {code}", source=NAME,
-        ))
+        relations.append(
+            Relation(
+                type=vocab.relation_type(code),
+                target_uid=f"{NAME}:{target_id}" if target_id else None,
+                target_number=clean(target.get("docNum")) or None,
+                target_title=clean(target.get("title")) or None,
+                note=None if known else f"vbpl referenceType {code}",
+                source=NAME,
+            )
+        )
 
     files = []
     for item in d.get("documentRelatedList") or []:
@@ -154,23 +196,43 @@ def parse_detail(text, url: str, site_url: str = DEFAULT_SITE_URL) -> Document:
 
     public = iso_date(d.get("publicDate"), "publicDate")
     doc = Document(
-        uid=f"{NAME}:{doc_id}", source=NAME, source_id=doc_id, source_url=detail_url(doc_id, site_url),
-        number=clean(d.get("docNum")) or None, title=clean(d.get("title")),
+        uid=f"{NAME}:{doc_id}",
+        source=NAME,
+        source_id=doc_id,
+        source_url=detail_url(doc_id, site_url),
+        number=clean(d.get("docNum")) or None,
+        title=clean(d.get("title")),
         doc_type=clean(doc_type.get("name")) or clean(doc_type.get("code")) or None,
-        issuer=issuer, signers=signers,
-        issued=iso_date(d.get("issueDate"), "issueDate"), effective=iso_date(d.get("effFrom"), "effFrom"),
+        issuer=issuer,
+        signers=signers,
+        issued=iso_date(d.get("issueDate"), "issueDate"),
+        effective=iso_date(d.get("effFrom"), "effFrom"),
         expires=iso_date(d.get("effTo"), "effTo"),
         status=vocab.status(status.get("code") or status.get("name")),
-        fields=fields, scope=vocab.scope_of(issuer), province=province_of(issuer),
+        fields=fields,
+        scope=vocab.scope_of(issuer),
+        province=province_of(issuer),
         gazette=f"Công báo ngày {public[8:10]}/{public[5:7]}/{public[:4]}" if public else None,
-        text=body, articles=split_articles(body) if body else [], relations=relations, attachments=files,
+        text=body,
+        articles=split_articles(body) if body else [],
+        relations=relations,
+        attachments=files,
         source_updated=clean(d.get("updatedDate")) or None,
-        extra={"vbpl": {k: v for k, v in {
-            "doc_type_code": doc_type.get("code"), "status_code": status.get("code"),
-            "status_name": status.get("name"), "organization_code": (d.get("organization") or {}).get("code"),
-            "has_content": d.get("hasContent"), "body": body_state,
-            "consolidated": d.get("isConsolidatedDocument"),
-        }.items() if v is not None}},
+        extra={
+            "vbpl": {
+                k: v
+                for k, v in {
+                    "doc_type_code": doc_type.get("code"),
+                    "status_code": status.get("code"),
+                    "status_name": status.get("name"),
+                    "organization_code": (d.get("organization") or {}).get("code"),
+                    "has_content": d.get("hasContent"),
+                    "body": body_state,
+                    "consolidated": d.get("isConsolidatedDocument"),
+                }.items()
+                if v is not None
+            }
+        },
     )
     if not (doc.title or doc.number):
         raise LayoutChanged(NAME, "a title or a number (data.title, data.docNum are empty)", url)
@@ -223,22 +285,29 @@ def parse_files(text, url: str) -> list[FileRef]:
         link = item.get("presignedUrl") or item.get("url")
         if not name or not link:
             continue
-        refs.append(FileRef(name=name, url=link, kind=file_kind(name, str(item.get("relatedType") or "")),
-                            size=item.get("size") if isinstance(item.get("size"), int) else None))
+        refs.append(
+            FileRef(
+                name=name,
+                url=link,
+                kind=file_kind(name, str(item.get("relatedType") or "")),
+                size=item.get("size") if isinstance(item.get("size"), int) else None,
+            )
+        )
     return refs
 
 
 # --- the source ---------------------------------------------------------------------------------------
 class VbplFeed(Feed):
-    def __init__(self, source: "VbplSource", name: str, filters: dict, trusted_local: bool = False):
+    def __init__(self, source: VbplSource, name: str, filters: dict, trusted_local: bool = False):
         super().__init__()
         self.source, self.name, self.filters, self.trusted_local = source, name, filters, trusted_local
 
-    def entries(self, resume: int | None = None, since: str | None = None,
-                watermark: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self, resume: int | None = None, since: str | None = None, watermark: str | None = None
+    ) -> Iterator[Entry]:
         src = self.source
         url = f"{src.base_url}/doc/all"
-        page = max(1, (resume or 1) - 1)     # one page back: deletions may have shifted items up
+        page = max(1, (resume or 1) - 1)  # one page back: deletions may have shifted items up
         seen: set[str] = set()
         while True:
             body = {"pageNumber": page, "pageSize": src.page_size, **self.filters}
@@ -248,7 +317,7 @@ class VbplFeed(Feed):
             entries, total = parse_list(payload, url, src.sort_by, src.site_url)
             fresh = [e for e in entries if e.source_id not in seen]
             if not fresh:
-                return                       # empty page, or a page number past the end repeating page 1
+                return  # empty page, or a page number past the end repeating page 1
             for entry in fresh:
                 seen.add(entry.source_id)
                 entry.cursor = page
@@ -282,8 +351,11 @@ class VbplSource(Source):
             feeds.append(VbplFeed(self, "local", {"agencyIds": self.local_agency_ids}, trusted_local=True))
         else:
             for keyword in self.local_keywords:
-                feeds.append(VbplFeed(self, f"local:{keyword}",
-                                      {"keyword": keyword, "optionDoc": "title", "matchMode": "all_words"}))
+                feeds.append(
+                    VbplFeed(
+                        self, f"local:{keyword}", {"keyword": keyword, "optionDoc": "title", "matchMode": "all_words"}
+                    )
+                )
         return feeds
 
     def call(self, method: str, url: str, payload=None, doc_id: str | None = None):
@@ -300,8 +372,12 @@ class VbplSource(Source):
                 response = self.fetcher.request(method, url, json_body=payload, headers=self.headers)
             except FetchError as again:
                 if again.status in (401, 403):
-                    raise FetchError(f"{method} {url}: HTTP {again.status} even after visiting {page} "
-                                     f"(the gateway wants a browser session)", url, again.status) from None
+                    raise FetchError(
+                        f"{method} {url}: HTTP {again.status} even after visiting {page} "
+                        f"(the gateway wants a browser session)",
+                        url,
+                        again.status,
+                    ) from None
                 raise
         return parse_json(response.text, response.url or url, method)
 
@@ -329,9 +405,10 @@ class VbplSource(Source):
                 doc.attachments.append(Attachment(name=ref.name, kind=ref.kind))
         readable = [r for r in refs if not r.name.lower().endswith((".html", ".htm"))]  # the body, already read
         for ref in attachments.preferred(readable):
-            response = self.fetcher.get(ref.url)       # presigned, expiring URL: fetched now, never stored
-            got = attachments.extract_text(response.content, ref.name, response.content_type,
-                                           ocr=self.ocr, limits=self.limits)
+            response = self.fetcher.get(ref.url)  # presigned, expiring URL: fetched now, never stored
+            got = attachments.extract_text(
+                response.content, ref.name, response.content_type, ocr=self.ocr, limits=self.limits
+            )
             if attachments.apply(doc, ref, got, "vbpl"):
                 doc.extra["vbpl"]["body"] = f"file {ref.name}"
                 return

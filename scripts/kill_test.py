@@ -43,6 +43,7 @@ Inputs (read in place, never copied into the project):
 
 Exit status 0 when every run passed, 1 otherwise. `--json FILE` writes every run's record.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,10 +76,15 @@ from kb.errors import KBError  # noqa: E402
 from kb.store import Store  # noqa: E402
 
 PHASES = ("startup", "storing", "indexing", "after")
-SEARCHES = [("", "document"), ("quy định", "document"), ("nghị quyết hội đồng nhân dân", "document"),
-            ("trách nhiệm", "article"), ("thuế", "article")]
+SEARCHES = [
+    ("", "document"),
+    ("quy định", "document"),
+    ("nghị quyết hội đồng nhân dân", "document"),
+    ("trách nhiệm", "article"),
+    ("thuế", "article"),
+]
 REAL_IDS = ("187649", "19761", "188001")
-PAGE_SIZE = 10          # vbpl.page_size of every run: several pages, so a kill can land between two
+PAGE_SIZE = 10  # vbpl.page_size of every run: several pages, so a kill can land between two
 
 
 # --- the recorded refresh --------------------------------------------------------------------------
@@ -95,7 +101,7 @@ class Gateway:
             payload = json.loads(raw.decode("utf-8"), strict=False)
             for k in range(copies):
                 if k == 0:
-                    new_id, body = doc_id, raw                      # the real response, byte for byte
+                    new_id, body = doc_id, raw  # the real response, byte for byte
                     data = payload["data"]
                 else:
                     variant = copy.deepcopy(payload)
@@ -114,14 +120,26 @@ class Gateway:
                     body = json.dumps(variant, ensure_ascii=False).encode("utf-8")
                 self.details[new_id] = body
                 self.trees[new_id] = tree
-                items.append({
-                    "id": new_id, "title": data["title"], "docAbs": None, "docNum": data["docNum"],
-                    "docType": data["docType"], "issueDate": data["issueDate"], "effFrom": data["effFrom"],
-                    "effTo": data["effTo"], "publicDate": data.get("publicDate"),
-                    "updatedDate": updated if k else payload["data"]["updatedDate"],
-                    "effStatus": data["effStatus"], "documentMajors": [], "isNew": False,
-                    "documentRelatedList": data.get("documentRelatedList"), "sourceDocumentId": None,
-                    "isLw": data.get("isLw")})
+                items.append(
+                    {
+                        "id": new_id,
+                        "title": data["title"],
+                        "docAbs": None,
+                        "docNum": data["docNum"],
+                        "docType": data["docType"],
+                        "issueDate": data["issueDate"],
+                        "effFrom": data["effFrom"],
+                        "effTo": data["effTo"],
+                        "publicDate": data.get("publicDate"),
+                        "updatedDate": updated if k else payload["data"]["updatedDate"],
+                        "effStatus": data["effStatus"],
+                        "documentMajors": [],
+                        "isNew": False,
+                        "documentRelatedList": data.get("documentRelatedList"),
+                        "sourceDocumentId": None,
+                        "isLw": data.get("isLw"),
+                    }
+                )
         items.sort(key=lambda item: item["updatedDate"] or "", reverse=True)
         self.items = items
 
@@ -129,14 +147,20 @@ class Gateway:
         if method == "POST" and path == "/doc/all":
             query = json.loads(body or b"{}")
             size, page = int(query.get("pageSize") or 10), max(1, int(query.get("pageNumber") or 1))
-            items = self.items[(page - 1) * size: page * size] or self.items[:size]   # past the end: page 1
+            items = self.items[(page - 1) * size : page * size] or self.items[:size]  # past the end: page 1
             # no `total`: the walk ends on the page past the end, so a resumed walk finds it recorded too
-            return 200, json.dumps({"success": True, "statusCode": 200, "message": "OK", "data": {
-                "current": page, "pageNumber": page - 1, "pageSize": size, "items": items}},
-                ensure_ascii=False).encode("utf-8")
+            return 200, json.dumps(
+                {
+                    "success": True,
+                    "statusCode": 200,
+                    "message": "OK",
+                    "data": {"current": page, "pageNumber": page - 1, "pageSize": size, "items": items},
+                },
+                ensure_ascii=False,
+            ).encode("utf-8")
         for prefix, table in (("/doc/provision/tree/", self.trees), ("/doc/", self.details)):
-            if method == "GET" and path.startswith(prefix) and path[len(prefix):] in table:
-                return 200, table[path[len(prefix):]]
+            if method == "GET" and path.startswith(prefix) and path[len(prefix) :] in table:
+                return 200, table[path[len(prefix) :]]
         return 404, b'{"success": false, "statusCode": 404, "message": "Not found", "data": null}'
 
 
@@ -181,22 +205,30 @@ def environment(instance: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     # the `kb` of this checkout, even when the virtualenv's editable install points at another one
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env.update(KB_INSTANCE=str(instance), KB_RELEVANCE_ALL="true", KB_VBPL_PAGE_SIZE=str(PAGE_SIZE),
-               KB_REFRESH_ATTACHMENTS="false", KB_HTTP_DELAY="0", KB_HTTP_RETRIES="0", KB_HTTP_TIMEOUT="5")
+    env.update(
+        KB_INSTANCE=str(instance),
+        KB_RELEVANCE_ALL="true",
+        KB_VBPL_PAGE_SIZE=str(PAGE_SIZE),
+        KB_REFRESH_ATTACHMENTS="false",
+        KB_HTTP_DELAY="0",
+        KB_HTTP_RETRIES="0",
+        KB_HTTP_TIMEOUT="5",
+    )
     return env
 
 
 def run_kb(args: list[str], instance: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([kb_executable(), *args], env=environment(instance), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [kb_executable(), *args], env=environment(instance), capture_output=True, text=True, timeout=timeout
+    )
 
 
 @dataclass
 class Variant:
     name: str
     args: list[str]
-    ok_codes: tuple[int, ...]      # the exit codes of a clean run (an import with rejected lines exits 1)
-    indexes: bool = True           # False: run with --no-index (the index is left behind on purpose)
+    ok_codes: tuple[int, ...]  # the exit codes of a clean run (an import with rejected lines exits 1)
+    indexes: bool = True  # False: run with --no-index (the index is left behind on purpose)
 
 
 # --- state of an instance ----------------------------------------------------------------------------
@@ -210,8 +242,14 @@ def snapshot(instance: Path) -> dict:
             digest.update(doc.to_json().encode("utf-8") + b"\n")
         stats = store.stats()
         kinds = collections.Counter(r[0] for r in store.db.execute("SELECT kind FROM events"))
-        return {"documents": len(uids), "articles": stats["articles"], "digest": digest.hexdigest(),
-                "uids": uids, "events": dict(sorted(kinds.items())), "versions": stats["versions"]}
+        return {
+            "documents": len(uids),
+            "articles": stats["articles"],
+            "digest": digest.hexdigest(),
+            "uids": uids,
+            "events": dict(sorted(kinds.items())),
+            "versions": stats["versions"],
+        }
 
 
 def document_count(db: Path) -> int:
@@ -250,8 +288,7 @@ def index_state(store: Store, index_dir: Path) -> IndexState:
         report = build.check(store, index_dir)
     except (IndexError_, KBError) as exc:
         return IndexState(present=True, error=str(exc), store_event_id=store.last_event_id())
-    return IndexState(True, len(report.missing), len(report.extra), report.watermark, report.store_event_id,
-                      report.ok)
+    return IndexState(True, len(report.missing), len(report.extra), report.watermark, report.store_event_id, report.ok)
 
 
 def search_hits_outside_store(store: Store, index_dir: Path) -> list[str]:
@@ -290,17 +327,26 @@ class RunRecord:
     index_behind: bool = False
     missing: int = 0
     extra: int = 0
-    drift: bool = False               # the index disagrees with the store beyond its watermark lag
+    drift: bool = False  # the index disagrees with the store beyond its watermark lag
     bad_hits: int = 0
-    repair: str = ""                  # "", "check --repair", "rebuild"
+    repair: str = ""  # "", "check --repair", "rebuild"
     repaired_ok: bool | None = None
     rerun_code: int | None = None
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
 
-def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], reference: dict,
-            duration: float, work: Path, rng: random.Random, repair_first: bool) -> RunRecord:
+def one_run(
+    number: int,
+    variant: Variant,
+    start: str,
+    starts: dict[str, Path],
+    reference: dict,
+    duration: float,
+    work: Path,
+    rng: random.Random,
+    repair_first: bool,
+) -> RunRecord:
     began = time.monotonic()
     instance = work / f"run-{number:04d}"
     shutil.rmtree(instance, ignore_errors=True)
@@ -312,8 +358,13 @@ def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], 
 
     log = work / f"run-{number:04d}.stderr"
     with open(log, "w+", encoding="utf-8") as err:
-        process = subprocess.Popen([kb_executable(), *variant.args], env=environment(instance),
-                                   stdout=subprocess.DEVNULL, stderr=err, text=True)
+        process = subprocess.Popen(
+            [kb_executable(), *variant.args],
+            env=environment(instance),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
         started = time.monotonic()
         deadline = started + record.kill_after
         while process.poll() is None and time.monotonic() < deadline:
@@ -355,7 +406,7 @@ def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], 
             fail(f"{state.missing} document(s) missing from the index although its watermark is up to date")
         try:
             bad = search_hits_outside_store(store, index_dir)
-        except Exception as exc:   # noqa: BLE001 - any failure to search is a finding
+        except Exception as exc:  # noqa: BLE001 - any failure to search is a finding
             fail(f"searching after the kill failed: {type(exc).__name__}: {exc}")
             bad = []
         record.bad_hits = len(bad)
@@ -378,8 +429,10 @@ def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], 
             checked = run_kb(["index", "check"], instance)
             consistent = not (record.missing or record.extra or record.index_behind)
             if consistent != (checked.returncode == 0):
-                fail(f"`kb index check` exited {checked.returncode} on an index that "
-                     f"{'agrees' if consistent else 'disagrees'}: {checked.stdout.strip()[-200:]}")
+                fail(
+                    f"`kb index check` exited {checked.returncode} on an index that "
+                    f"{'agrees' if consistent else 'disagrees'}: {checked.stdout.strip()[-200:]}"
+                )
             if checked.returncode != 0:
                 record.repair = "check --repair"
                 repaired = run_kb(["index", "check", "--repair"], instance)
@@ -432,7 +485,7 @@ def one_run(number: int, variant: Variant, start: str, starts: dict[str, Path], 
 def finish(record: RunRecord, began: float, instance: Path) -> RunRecord:
     record.seconds = round(time.monotonic() - began, 1)
     if not record.failures:
-        shutil.rmtree(instance, ignore_errors=True)    # failed runs are kept for inspection
+        shutil.rmtree(instance, ignore_errors=True)  # failed runs are kept for inspection
     return record
 
 
@@ -442,8 +495,11 @@ def make_import_file(corpus: Path, work: Path, docs: int) -> tuple[Path, Path]:
     articles = work / "subset-articles.jsonl"
     base_articles = work / "base-articles.jsonl"
     seen: list[str] = []
-    with gzip.open(corpus, "rt", encoding="utf-8") as src, open(articles, "w", encoding="utf-8") as out, \
-            open(base_articles, "w", encoding="utf-8") as base:
+    with (
+        gzip.open(corpus, "rt", encoding="utf-8") as src,
+        open(articles, "w", encoding="utf-8") as out,
+        open(base_articles, "w", encoding="utf-8") as base,
+    ):
         for line in src:
             try:
                 doc_id = json.loads(line).get("doc_id")
@@ -482,18 +538,20 @@ def prepare(args) -> tuple[list[Variant], dict[str, Path], Path]:
 
     # the recording of one refresh, made once against the local gateway
     recording = work / "recording"
-    url_file = work / "recording-url.txt"      # a replay must name the same base URL as the recording
+    url_file = work / "recording-url.txt"  # a replay must name the same base URL as the recording
     if not recording.exists():
         gateway = Gateway(pages, args.refresh_copies)
         server = serve(gateway)
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        result = run_kb(["refresh", "vbpl", "--base-url", url, "--record", str(recording), "--no-index"],
-                        work / "scratch-record")
+        result = run_kb(
+            ["refresh", "vbpl", "--base-url", url, "--record", str(recording), "--no-index"], work / "scratch-record"
+        )
         if result.returncode != 0:
             sys.exit(f"recording the refresh failed: {result.stdout}{result.stderr}")
         # A walk that resumes in the middle reads past the end once more than a fresh walk does (the gateway
         # answers a page past the end with page 1 again, new to a walk that began later): record those pages.
         from scrapers.http import Fetcher
+
         fetcher = Fetcher(delay=0, retries=0, record_dir=recording)
         last = -(-len(gateway.items) // PAGE_SIZE)
         for page in range(last + 1, last + 4):
@@ -510,14 +568,17 @@ def prepare(args) -> tuple[list[Variant], dict[str, Path], Path]:
         shutil.rmtree(path, ignore_errors=True)
     starts["empty"].mkdir()
     if base_articles.stat().st_size:
-        result = run_kb(["import", str(base_articles)], starts["base"])   # stored and indexed
+        result = run_kb(["import", str(base_articles)], starts["base"])  # stored and indexed
         if result.returncode not in (0, 1):
             sys.exit(f"preparing the base instance failed: {result.stderr}")
     else:
         shutil.copytree(starts["empty"], starts["base"], dirs_exist_ok=True)
     variants = [
-        Variant("refresh", ["refresh", "vbpl", "--base-url", url_file.read_text(encoding="utf-8"),
-                            "--replay", str(recording)], (0,)),
+        Variant(
+            "refresh",
+            ["refresh", "vbpl", "--base-url", url_file.read_text(encoding="utf-8"), "--replay", str(recording)],
+            (0,),
+        ),
         Variant("import", ["import", str(export)], (0, 1)),
         # the whole real corpus file, read in place; --no-index: its first index build alone takes minutes
         Variant("import-corpus", ["import", str(corpus), "--no-index"], (0, 1), indexes=False),
@@ -526,22 +587,41 @@ def prepare(args) -> tuple[list[Variant], dict[str, Path], Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=60, help="runs in all (default 60)")
-    parser.add_argument("--variants", default="refresh,import",
-                        help="comma-separated: refresh, import, import-corpus (the whole 42 544-article corpus "
-                             "file with --no-index: the kill hits the store's batches)")
-    parser.add_argument("--shared", default=str(ROOT.parent / "shared"),
-                        help="the shared/ folder with pages/ and corpus/ (default ../shared beside the checkout)")
+    parser.add_argument(
+        "--variants",
+        default="refresh,import",
+        help="comma-separated: refresh, import, import-corpus (the whole 42 544-article corpus "
+        "file with --no-index: the kill hits the store's batches)",
+    )
+    parser.add_argument(
+        "--shared",
+        default=str(ROOT.parent / "shared"),
+        help="the shared/ folder with pages/ and corpus/ (default ../shared beside the checkout)",
+    )
     parser.add_argument("--work", help="working folder (default a new temporary folder)")
-    parser.add_argument("--import-docs", type=int, default=300,
-                        help="documents of phapdien_articles.jsonl.gz in the import input (0 = all 3 590)")
-    parser.add_argument("--refresh-copies", type=int, default=40,
-                        help="how many times each real vbpl document is served (under other ids)")
-    parser.add_argument("--empty-every", type=int, default=4,
-                        help="every N-th run of a variant starts from an empty instance (first index build), the others from "
-                             "the base instance (incremental index update)")
+    parser.add_argument(
+        "--import-docs",
+        type=int,
+        default=300,
+        help="documents of phapdien_articles.jsonl.gz in the import input (0 = all 3 590)",
+    )
+    parser.add_argument(
+        "--refresh-copies",
+        type=int,
+        default=40,
+        help="how many times each real vbpl document is served (under other ids)",
+    )
+    parser.add_argument(
+        "--empty-every",
+        type=int,
+        default=4,
+        help="every N-th run of a variant starts from an empty instance (first index build), the others from "
+        "the base instance (incremental index update)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (printed; reuse it to repeat a series)")
     parser.add_argument("--json", help="write every run's record to this file")
     args = parser.parse_args(argv)
@@ -572,9 +652,12 @@ def main(argv: list[str] | None = None) -> int:
                 state = index_state(store, instance / "index")
             if (variant.indexes and not state.ok) or state.extra or state.error:
                 sys.exit(f"after a clean {variant.name} run the index disagrees with the store: {state}")
-            print(f"clean {variant.name} from {start}: {durations[variant.name, start]:.1f} s, "
-                  f"{references[variant.name, start]['documents']} documents, "
-                  f"{references[variant.name, start]['articles']} articles", flush=True)
+            print(
+                f"clean {variant.name} from {start}: {durations[variant.name, start]:.1f} s, "
+                f"{references[variant.name, start]['documents']} documents, "
+                f"{references[variant.name, start]['articles']} articles",
+                flush=True,
+            )
             shutil.rmtree(instance)
 
     records: list[RunRecord] = []
@@ -582,27 +665,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for number in range(1, args.runs + 1):
             variant = chosen[(number - 1) % len(chosen)]
-            nth = (number - 1) // len(chosen) + 1                   # the nth run of this variant
+            nth = (number - 1) // len(chosen) + 1  # the nth run of this variant
             start = "empty" if args.empty_every and nth % args.empty_every == 0 else "base"
-            record = one_run(number, variant, start, starts, references[variant.name, start],
-                             durations[variant.name, start], work, rng, repair_first=nth % 2 == 0)
+            record = one_run(
+                number,
+                variant,
+                start,
+                starts,
+                references[variant.name, start],
+                durations[variant.name, start],
+                work,
+                rng,
+                repair_first=nth % 2 == 0,
+            )
             records.append(record)
-            if record.exited_after is not None:   # the machine is faster now than during the clean run
+            if record.exited_after is not None:  # the machine is faster now than during the clean run
                 durations[variant.name, start] = (durations[variant.name, start] + record.exited_after) / 2
             status = "FAIL " + "; ".join(record.failures) if record.failures else "ok"
-            print(f"run {number:3d} {variant.name:<13} from {start:<5} kill at {record.kill_after:5.1f} s "
-                  f"{'(had exited)' if not record.killed else '':<12} phase {record.phase:<8} "
-                  f"index {'behind' if record.index_behind else 'level' if record.index_present else 'none':<6} "
-                  f"{('repair: ' + record.repair) if record.repair else '':<22} {record.seconds:5.1f} s  {status}",
-                  flush=True)
-    except KeyboardInterrupt:                  # Ctrl-C: the summary of the runs done so far
+            print(
+                f"run {number:3d} {variant.name:<13} from {start:<5} kill at {record.kill_after:5.1f} s "
+                f"{'(had exited)' if not record.killed else '':<12} phase {record.phase:<8} "
+                f"index {'behind' if record.index_behind else 'level' if record.index_present else 'none':<6} "
+                f"{('repair: ' + record.repair) if record.repair else '':<22} {record.seconds:5.1f} s  {status}",
+                flush=True,
+            )
+    except KeyboardInterrupt:  # Ctrl-C: the summary of the runs done so far
         print(f"\ninterrupted after {len(records)} run(s)")
 
     print_summary(records, seed, args)
     print(f"\n{len(records)} runs in {(time.monotonic() - began) / 60:.1f} min")
     if args.json:
-        Path(args.json).write_text(json.dumps({"seed": seed, "args": vars(args),
-                                               "runs": [asdict(r) for r in records]}, indent=1), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps({"seed": seed, "args": vars(args), "runs": [asdict(r) for r in records]}, indent=1),
+            encoding="utf-8",
+        )
     failed = [r for r in records if r.failures]
     if not failed:
         shutil.rmtree(work, ignore_errors=True) if not args.work else None
@@ -610,9 +706,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_summary(records: list[RunRecord], seed: int, args) -> None:
-    print("\nSummary (seed %d)" % seed)
-    header = f"{'variant':<14}{'runs':>5}{'killed':>8}" + "".join(f"{p:>10}" for p in PHASES) + \
-        f"{'behind':>8}{'drift':>7}{'badhits':>9}{'repaired':>10}{'failed':>8}"
+    print(f"\nSummary (seed {seed})")
+    header = (
+        f"{'variant':<14}{'runs':>5}{'killed':>8}"
+        + "".join(f"{p:>10}" for p in PHASES)
+        + f"{'behind':>8}{'drift':>7}{'badhits':>9}{'repaired':>10}{'failed':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name in sorted({r.variant for r in records}) + ["all"]:
@@ -620,13 +719,18 @@ def print_summary(records: list[RunRecord], seed: int, args) -> None:
         killed = [r for r in rows if r.killed]
         phases = collections.Counter(r.phase for r in killed)
         repaired = sum(1 for r in rows if r.repair and r.repaired_ok)
-        print(f"{name:<14}{len(rows):>5}{len(killed):>8}" + "".join(f"{phases.get(p, 0):>10}" for p in PHASES)
-              + f"{sum(r.index_behind for r in rows):>8}{sum(r.drift for r in rows):>7}"
-              f"{sum(r.bad_hits for r in rows):>9}{repaired:>10}{sum(bool(r.failures) for r in rows):>8}")
+        print(
+            f"{name:<14}{len(rows):>5}{len(killed):>8}"
+            + "".join(f"{phases.get(p, 0):>10}" for p in PHASES)
+            + f"{sum(r.index_behind for r in rows):>8}{sum(r.drift for r in rows):>7}"
+            f"{sum(r.bad_hits for r in rows):>9}{repaired:>10}{sum(bool(r.failures) for r in rows):>8}"
+        )
     print("\nbehind: the kill left the index behind the store's events (expected; the next update catches up)")
     print("drift: the index disagreed with the store beyond that (a failure); badhits: search hits the store lacks")
-    print("repaired: runs where `kb index check --repair` / `kb index rebuild` was run on the killed state and "
-          "left an index that agrees with the store")
+    print(
+        "repaired: runs where `kb index check --repair` / `kb index rebuild` was run on the killed state and "
+        "left an index that agrees with the store"
+    )
     for r in records:
         if r.failures:
             print(f"run {r.number} ({r.variant} from {r.start}, kill at {r.kill_after} s, phase {r.phase}):")

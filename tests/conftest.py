@@ -1,4 +1,5 @@
 """Shared fixtures: the location of ../shared, a temporary store, a click runner on a temporary instance."""
+
 from __future__ import annotations
 
 import os

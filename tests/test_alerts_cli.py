@@ -1,16 +1,17 @@
 """`kb alerts add|list|remove|run` through click's runner, on a temporary instance, mailing to a real
 local SMTP server."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
+from test_mail import SITE, free_port, smtp, text_part  # noqa: F401  (smtp: fixture)
 
 from kb import config as kbconfig
-from kb.subscriptions import instance_lock
+from kb.locks import instance_lock
 from kbcli.main import cli
-from test_mail import SITE, free_port, smtp, text_part  # noqa: F401  (smtp: fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alerts"
 OLD_FEES = "congbao_tinh:laichau-05-2024"
@@ -18,8 +19,12 @@ OLD_FEES = "congbao_tinh:laichau-05-2024"
 
 @pytest.fixture
 def env(instance, monkeypatch, smtp):
-    for name, value in {"KB_SITE_URL": SITE, "KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(smtp.port),
-                        "KB_MAIL_FROM": "vanban@laichau.example"}.items():
+    for name, value in {
+        "KB_SITE_URL": SITE,
+        "KB_SMTP_HOST": "127.0.0.1",
+        "KB_SMTP_PORT": str(smtp.port),
+        "KB_MAIL_FROM": "vanban@laichau.example",
+    }.items():
         monkeypatch.setenv(name, value)
     return instance
 
@@ -32,8 +37,11 @@ def kb(runner, *args: str, code: int = 0):
 
 def new_central_documents(tmp_path) -> Path:
     """The week's central decrees and circular (new documents only: nothing already indexed changes)."""
-    lines = [line for line in (FIXTURES / "week.jsonl").read_text(encoding="utf-8").splitlines()
-             if json.loads(line)["uid"] in ("vbpl:9101-2026-nd-cp", "vbpl:9104-2026-nd-cp", "vbpl:9102-2026-tt-btc")]
+    lines = [
+        line
+        for line in (FIXTURES / "week.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["uid"] in ("vbpl:9101-2026-nd-cp", "vbpl:9104-2026-nd-cp", "vbpl:9102-2026-tt-btc")
+    ]
     path = tmp_path / "new.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -44,20 +52,55 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
     out = kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí", "--every", "immediate").output
     assert "Subscribed: #1 a@laichau.example – tìm kiếm “học phí” (immediate, Chờ xác nhận)" in out
     assert "Confirmation e-mail sent to a@laichau.example." in out
-    confirmation, = smtp.messages
+    (confirmation,) = smtp.messages
     assert confirmation["Subject"].startswith("Xác nhận đăng ký theo dõi văn bản")
     assert f"{SITE}/theo-doi/xac-nhan/" in text_part(confirmation)
-    out = kb(runner, "alerts", "add", "Ban.KTNS@laichau.example", "--url",
-             f"{SITE}/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&phamvi=Trung+%C6%B0%C6%A1ng", "--every", "immediate",
-             "--confirmed", "--label", "Ban Kinh tế - Ngân sách").output
-    assert "Subscribed: #2 ban.ktns@laichau.example – tìm kiếm “học phí” (Phạm vi: Trung ương) (immediate, Đang theo dõi)" in out
+    out = kb(
+        runner,
+        "alerts",
+        "add",
+        "Ban.KTNS@laichau.example",
+        "--url",
+        f"{SITE}/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&phamvi=Trung+%C6%B0%C6%A1ng",
+        "--every",
+        "immediate",
+        "--confirmed",
+        "--label",
+        "Ban Kinh tế - Ngân sách",
+    ).output
+    assert (
+        "Subscribed: #2 ban.ktns@laichau.example – tìm kiếm “học phí” (Phạm vi: Trung ương) (immediate, Đang theo dõi)"
+        in out
+    )
     kb(runner, "alerts", "add", "ban.vhxh@laichau.example", "--document", OLD_FEES, "--confirmed")
-    kb(runner, "alerts", "add", "ban.ktns@laichau.example", "--filter", "loai=Nghị định", "--filter",
-       "linhvuc=Nông nghiệp", "--confirmed", "--every", "immediate")
-    again = kb(runner, "alerts", "add", "ban.ktns@laichau.example", "--filter", "loai=Nghị định", "--filter",
-               "linhvuc=Nông nghiệp", "--confirmed", "--every", "immediate").output
+    kb(
+        runner,
+        "alerts",
+        "add",
+        "ban.ktns@laichau.example",
+        "--filter",
+        "loai=Nghị định",
+        "--filter",
+        "linhvuc=Nông nghiệp",
+        "--confirmed",
+        "--every",
+        "immediate",
+    )
+    again = kb(
+        runner,
+        "alerts",
+        "add",
+        "ban.ktns@laichau.example",
+        "--filter",
+        "loai=Nghị định",
+        "--filter",
+        "linhvuc=Nông nghiệp",
+        "--confirmed",
+        "--every",
+        "immediate",
+    ).output
     assert again.startswith("Already subscribed: #4")
-    assert len(smtp.messages) == 1                           # confirmed addresses get no confirmation
+    assert len(smtp.messages) == 1  # confirmed addresses get no confirmation
 
     listing = kb(runner, "alerts", "list").output
     assert [line.split()[0] for line in listing.splitlines() if line.startswith("#")] == ["#1", "#2", "#3", "#4"]
@@ -65,11 +108,14 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
     data = json.loads(kb(runner, "alerts", "list", "--json", "--email", "ban.ktns@laichau.example").output)
     assert [(d["id"], d["kind"], d["query"], d["filters"], d["status"]) for d in data] == [
         (2, "search", "học phí", {"scope": ["Trung ương"]}, "active"),
-        (4, "search", "", {"doc_type": ["Nghị định"], "linhvuc": ["Nông nghiệp"]}, "active")]
+        (4, "search", "", {"doc_type": ["Nghị định"], "linhvuc": ["Nông nghiệp"]}, "active"),
+    ]
 
     kb(runner, "import", str(new_central_documents(tmp_path)))
     out = kb(runner, "alerts", "run").output
-    assert "Sent 0 confirmation(s) and 1 alert message(s) (2 documents); 2 subscription(s) checked." in out   # #3 is daily: not due yet
+    assert (
+        "Sent 0 confirmation(s) and 1 alert message(s) (2 documents); 2 subscription(s) checked." in out
+    )  # #3 is daily: not due yet
     alert = smtp.messages[1]
     assert alert["To"] == "ban.ktns@laichau.example"
     assert alert["Subject"] == "Theo dõi văn bản: 2 cập nhật trong 2 mục theo dõi"
@@ -84,18 +130,21 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
     assert "Đã hủy" in kb(runner, "alerts", "list", "--all").output
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["a@laichau.example", "--query", ""], 1, "Không thể theo dõi một tìm kiếm không có điều kiện"),
-    (["a@laichau.example", "--query", "-phí"], 1, "Không thể theo dõi một tìm kiếm không có điều kiện"),
-    (["khong-phai-dia-chi", "--query", "học phí"], 1, "Địa chỉ e-mail “khong-phai-dia-chi” không hợp lệ."),
-    (["a@laichau.example", "--query", "mucluc:x"], 1, "Không hiểu trường “mucluc:”"),
-    (["a@laichau.example", "--document", "vbpl:0"], 1, "Không có văn bản “vbpl:0” trong cơ sở dữ liệu."),
-    (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' is not one of"),
-    (["a@laichau.example", "--digest", "--every", "daily"], 2, "the digest is weekly"),
-    (["a@laichau.example"], 2, "give one of --query"),
-    (["a@laichau.example", "--query", "học phí", "--document", OLD_FEES], 2, "give one of --query"),
-    (["a@laichau.example", "--filter", "loaivb=Luật"], 2, "write PARAM=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["a@laichau.example", "--query", ""], 1, "Không thể theo dõi một tìm kiếm không có điều kiện"),
+        (["a@laichau.example", "--query", "-phí"], 1, "Không thể theo dõi một tìm kiếm không có điều kiện"),
+        (["khong-phai-dia-chi", "--query", "học phí"], 1, "Địa chỉ e-mail “khong-phai-dia-chi” không hợp lệ."),
+        (["a@laichau.example", "--query", "mucluc:x"], 1, "Không hiểu trường “mucluc:”"),
+        (["a@laichau.example", "--document", "vbpl:0"], 1, "Không có văn bản “vbpl:0” trong cơ sở dữ liệu."),
+        (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' is not one of"),
+        (["a@laichau.example", "--digest", "--every", "daily"], 2, "the digest is weekly"),
+        (["a@laichau.example"], 2, "give one of --query"),
+        (["a@laichau.example", "--query", "học phí", "--document", OLD_FEES], 2, "give one of --query"),
+        (["a@laichau.example", "--filter", "loaivb=Luật"], 2, "write PARAM=VALUE"),
+    ],
+)
 def test_add_refuses_bad_input_clearly(runner, env, smtp, args, code, message):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     result = kb(runner, "alerts", "add", *args, code=code)
@@ -119,7 +168,7 @@ def test_confirmation_waits_for_the_mail_server(runner, env, smtp, monkeypatch):
 def test_dry_run_and_default_site_url_note(runner, env, smtp, monkeypatch):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     monkeypatch.delenv("KB_SITE_URL")
-    monkeypatch.setenv("KB_SMTP_PORT", str(free_port()))        # a dry run needs no mail server
+    monkeypatch.setenv("KB_SMTP_PORT", str(free_port()))  # a dry run needs no mail server
     kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí")
     out = kb(runner, "alerts", "run", "--dry-run").output
     assert "Note: site.url is the default http://127.0.0.1:8080" in out
@@ -149,7 +198,8 @@ def test_docs_cover_every_command_option_setting_and_path():
             assert f"`{section}.{key}`" in docs and f"KB_{section.upper()}_{key.upper()}" in docs, key
     for key in ("security", "timeout", "ca_bundle", "host", "port", "user", "password"):
         assert f"KB_SMTP_{key.upper()}" in docs, key
-    from kb import subscriptions
+    from kb.alerts import subscriptions
+
     for name in dir(subscriptions):
         if name.endswith("_PATH"):
             path = getattr(subscriptions, name).split("{")[0]

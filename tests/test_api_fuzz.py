@@ -20,6 +20,7 @@ The rate limits are switched off in the fuzzed app (CHECK_LIMIT=0): the fuzz mus
 Written with `as_strategy` and hypothesis's `@given` rather than `schema.parametrize()`: schemathesis
 4.32's pytest integration reads `Function._nodeid`, which pytest 9 no longer has.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,17 +31,27 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_headers_conformance, response_schema_conformance,
-                                               status_code_conformance)
-
-from kb.text import nfc
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from test_readers_safety import document_xml, docx_package, paragraph
 from web_fixtures import DECREE, LAW, RESOLUTION, XSS, kb_instance, make_app  # noqa: F401
 
+from kb.text import nfc
+
 EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "100"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 
 # Every operation of the description, with the modes that apply: a free-text path parameter and an
@@ -52,10 +63,12 @@ OPERATIONS = [
     ("GET", "/api/delegations", (POSITIVE, NEGATIVE)),
     ("GET", "/api/openapi.json", (POSITIVE,)),
 ]
-DRAFT = ("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;\n"
-         "Căn cứ Nghị định số 81/2021/NĐ-CP ngày 28 tháng 8 năm 2021 của Chính phủ;\n"
-         "Căn cứ Nghị quyết số 05/2023/NQ-HĐND ngày 20 tháng 7 năm 2023 của Hội đồng nhân dân tỉnh Lai Châu;\n"
-         "Điều 1. Mức thu học phí theo khoản 2 Điều 99 Luật Giáo dục số 43/2019/QH14.")
+DRAFT = (
+    "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;\n"
+    "Căn cứ Nghị định số 81/2021/NĐ-CP ngày 28 tháng 8 năm 2021 của Chính phủ;\n"
+    "Căn cứ Nghị quyết số 05/2023/NQ-HĐND ngày 20 tháng 7 năm 2023 của Hội đồng nhân dân tỉnh Lai Châu;\n"
+    "Điều 1. Mức thu học phí theo khoản 2 Điều 99 Luật Giáo dục số 43/2019/QH14."
+)
 
 
 def docx_bytes(text: str) -> bytes:
@@ -84,7 +97,9 @@ def _invalid_on_the_wire(case) -> bool:
     for name, value in (case.query or {}).items():
         if isinstance(value, dict) or (isinstance(value, list) and name in single):
             return False
-        if any(isinstance(v, str) and v and not nfc(v).strip() for v in (value if isinstance(value, list) else [value])):
+        if any(
+            isinstance(v, str) and v and not nfc(v).strip() for v in (value if isinstance(value, list) else [value])
+        ):
             return False
     return True
 
@@ -97,16 +112,25 @@ def strategy(operation, mode):
         return base.filter(_invalid_on_the_wire)
     label = f"{operation.method.upper()} {operation.path}"
     anchored = {
-        "GET /api/search": [operation.as_strategy(query=q) for q in (
-            {"q": "học phí"}, {"q": "05/2023/NQ-HĐND"}, {"q": "học phí", "unit": "article"},
-            {"q": "bến xe", "limit": 5})],
-        "GET /api/documents/{uid}": [operation.as_strategy(path_parameters={"uid": uid})
-                                     for uid in (LAW, DECREE, RESOLUTION, XSS, "vbpl:9001")],
+        "GET /api/search": [
+            operation.as_strategy(query=q)
+            for q in (
+                {"q": "học phí"},
+                {"q": "05/2023/NQ-HĐND"},
+                {"q": "học phí", "unit": "article"},
+                {"q": "bến xe", "limit": 5},
+            )
+        ],
+        "GET /api/documents/{uid}": [
+            operation.as_strategy(path_parameters={"uid": uid}) for uid in (LAW, DECREE, RESOLUTION, XSS, "vbpl:9001")
+        ],
         "POST /api/check": [
             operation.as_strategy(body={"text": DRAFT, "on": "2025-01-01"}, media_type="application/json"),
-            operation.as_strategy(body={"file": docx_bytes(DRAFT), "on": "01/01/2025"},
-                                  media_type="multipart/form-data"),
-            operation.as_strategy(body={"text": DRAFT}, media_type="application/x-www-form-urlencoded")],
+            operation.as_strategy(
+                body={"file": docx_bytes(DRAFT), "on": "01/01/2025"}, media_type="multipart/form-data"
+            ),
+            operation.as_strategy(body={"text": DRAFT}, media_type="application/x-www-form-urlencoded"),
+        ],
         "GET /api/delegations": [operation.as_strategy(query={"status": s}) for s in ("open", "answered")],
     }.get(label, [])
     return st.one_of(base, *anchored)
@@ -117,15 +141,23 @@ def test_every_operation_of_the_description_is_fuzzed(api_schema):
     assert described == {(method, path) for method, path, _ in OPERATIONS}
 
 
-@pytest.mark.parametrize("method, path, mode", [(m, p, mode) for m, p, modes in OPERATIONS for mode in modes],
-                         ids=lambda v: getattr(v, "value", v))
+@pytest.mark.parametrize(
+    "method, path, mode",
+    [(m, p, mode) for m, p, modes in OPERATIONS for mode in modes],
+    ids=lambda v: getattr(v, "value", v),
+)
 def test_the_api_keeps_its_description(api_schema, method, path, mode):
     operation = api_schema[path][method]
 
     @given(case=strategy(operation, mode))
-    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink),
-              suppress_health_check=(HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=(HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large),
+    )
     def fuzz(case):
         case.call_and_validate(checks=CHECKS)
 

@@ -1,12 +1,26 @@
 """The legal-basis checker on realistic drafts against a small store with known statuses and relations,
 the upload readers, and the `kb check` command."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-from kb.checker import (ERROR, EXPIRED, INFO, IN_FORCE, NOT_FOUND, NOT_YET, REPEALED, REPLACED, WARNING, CheckError,
-                        Checker, check_text, name_key)
+from kb.legal.checker import (
+    ERROR,
+    EXPIRED,
+    IN_FORCE,
+    INFO,
+    NOT_FOUND,
+    NOT_YET,
+    REPEALED,
+    REPLACED,
+    WARNING,
+    Checker,
+    CheckError,
+    check_text,
+    name_key,
+)
 from kb.model import Document
 from kb.readers import ReadError, read_document, read_path
 from kbcli.main import cli
@@ -36,6 +50,7 @@ def codes(check):
 
 # --- the draft with known defects ------------------------------------------------------------
 
+
 def test_every_defect_of_the_draft_is_found(kb):
     report = check_text((FIXTURES / "du_thao_nghi_quyet.txt").read_text(encoding="utf-8"), kb, on=ON)
     rows = by_label(report)
@@ -43,12 +58,18 @@ def test_every_defect_of_the_draft_is_found(kb):
 
     replaced = rows["Luật Tổ chức chính quyền địa phương ngày 19/06/2015"]
     assert (replaced.match, replaced.document.number, replaced.state, replaced.since) == (
-        "name+date", "77/2015/QH13", REPLACED, "2025-06-16")
+        "name+date",
+        "77/2015/QH13",
+        REPLACED,
+        "2025-06-16",
+    )
     assert replaced.by.number == "72/2025/QH15" and codes(replaced) == ["replaced"]
 
     amended = rows["Luật Ban hành văn bản quy phạm pháp luật số 64/2025/QH15"]
     assert amended.state == IN_FORCE and codes(amended) == ["amended_not_cited"]
-    assert [(a.document.number, a.cited, a.effective) for a in amended.amendments] == [("87/2025/QH15", False, "2025-07-01")]
+    assert [(a.document.number, a.cited, a.effective) for a in amended.amendments] == [
+        ("87/2025/QH15", False, "2025-07-01")
+    ]
     assert amended.findings[0].severity == WARNING
 
     not_yet = rows["Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15"]
@@ -91,8 +112,10 @@ def test_the_corrected_draft_has_no_error_or_warning(kb):
 
 
 def test_status_depends_on_the_planned_date(kb):
-    text = "Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;\n" \
-           "Căn cứ Nghị định số 02/2003/NĐ-CP ngày 14 tháng 01 năm 2003 của Chính phủ;"
+    text = (
+        "Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;\n"
+        "Căn cứ Nghị định số 02/2003/NĐ-CP ngày 14 tháng 01 năm 2003 của Chính phủ;"
+    )
     later = check_text(text, kb, on="01/03/2026")
     assert [c.state for c in later.checks] == [IN_FORCE, REPLACED]
     earlier = check_text(text, kb, on="2024-01-01")
@@ -102,11 +125,30 @@ def test_status_depends_on_the_planned_date(kb):
 
 
 def test_expiry_date_and_expired_status(store):
-    store.upsert(Document.from_dict({"uid": "t:1", "number": "10/2020/NQ-HĐND", "title": "Chính sách A",
-                                     "issued": "2020-01-01", "effective": "2020-02-01", "expires": "2025-12-31",
-                                     "status": "Hết hiệu lực toàn bộ"}))
-    store.upsert(Document.from_dict({"uid": "t:2", "number": "11/2020/NQ-HĐND", "title": "Chính sách B",
-                                     "issued": "2020-01-01", "status": "Hết hiệu lực toàn bộ"}))
+    store.upsert(
+        Document.from_dict(
+            {
+                "uid": "t:1",
+                "number": "10/2020/NQ-HĐND",
+                "title": "Chính sách A",
+                "issued": "2020-01-01",
+                "effective": "2020-02-01",
+                "expires": "2025-12-31",
+                "status": "Hết hiệu lực toàn bộ",
+            }
+        )
+    )
+    store.upsert(
+        Document.from_dict(
+            {
+                "uid": "t:2",
+                "number": "11/2020/NQ-HĐND",
+                "title": "Chính sách B",
+                "issued": "2020-01-01",
+                "status": "Hết hiệu lực toàn bộ",
+            }
+        )
+    )
     text = "Căn cứ Nghị quyết số 10/2020/NQ-HĐND; Nghị quyết số 11/2020/NQ-HĐND;"
     report = check_text(text, store, on="2026-01-05")
     assert [(c.state, c.since) for c in report.checks] == [(EXPIRED, "2025-12-31"), (EXPIRED, None)]
@@ -115,22 +157,43 @@ def test_expiry_date_and_expired_status(store):
 
 def test_a_typo_in_the_number_is_found_through_type_and_date(store):
     """The real decision 107/2003/QĐ-BTC cites "Nghị định số 77/CP ngày 01/7/2003"; the decree is 77/2003/NĐ-CP."""
-    store.upsert(Document.from_dict({"uid": "t:77", "number": "77/2003/NĐ-CP", "doc_type": "Nghị định",
-                                     "title": "Quy định chức năng, nhiệm vụ của Bộ Tài chính", "issued": "2003-07-01",
-                                     "effective": "2003-07-26", "expires": "2008-07-01",
-                                     "status": "Hết hiệu lực toàn bộ"}))
-    report = check_text("Căn cứ Nghị định số 77/CP ngày 01/7/2003 của Chính phủ quy định chức năng;", store,
-                        on="2003-09-06")
+    store.upsert(
+        Document.from_dict(
+            {
+                "uid": "t:77",
+                "number": "77/2003/NĐ-CP",
+                "doc_type": "Nghị định",
+                "title": "Quy định chức năng, nhiệm vụ của Bộ Tài chính",
+                "issued": "2003-07-01",
+                "effective": "2003-07-26",
+                "expires": "2008-07-01",
+                "status": "Hết hiệu lực toàn bộ",
+            }
+        )
+    )
+    report = check_text(
+        "Căn cứ Nghị định số 77/CP ngày 01/7/2003 của Chính phủ quy định chức năng;", store, on="2003-09-06"
+    )
     (check,) = report.checks
     assert (check.match, check.document.number) == ("number_typo", "77/2003/NĐ-CP")
     assert codes(check) == ["number_mismatch", "upcoming"] and check.findings[0].severity == ERROR
 
 
 def test_a_law_not_stored_is_not_taken_for_an_older_law_of_the_same_name(store):
-    store.upsert(Document.from_dict({"uid": "t:87", "number": "87/2015/QH13", "doc_type": "Luật", "issued": "2015-11-20",
-                                     "title": "Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân"}))
-    report = check_text("Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;", store,
-                        on=ON)
+    store.upsert(
+        Document.from_dict(
+            {
+                "uid": "t:87",
+                "number": "87/2015/QH13",
+                "doc_type": "Luật",
+                "issued": "2015-11-20",
+                "title": "Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân",
+            }
+        )
+    )
+    report = check_text(
+        "Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;", store, on=ON
+    )
     (check,) = report.checks
     assert check.document is None and check.state == NOT_FOUND
     assert codes(check) == ["not_found", "same_name_other_date"] and check.candidates[0].number == "87/2015/QH13"
@@ -152,15 +215,30 @@ def test_a_law_by_name_only_picks_the_one_in_force_and_says_so(kb):
 
 def test_a_number_shared_by_two_provinces_is_resolved_by_date_or_left_ambiguous(store):
     for uid, place, issued in (("t:hue", "thành phố Huế", "2026-03-31"), ("t:dn", "tỉnh Đồng Nai", "2026-04-10")):
-        store.upsert(Document.from_dict({"uid": uid, "number": "01/2026/NQ-HĐND", "title": "Quy chế làm việc",
-                                         "issuer": f"Hội đồng nhân dân {place}", "issued": issued,
-                                         "effective": issued, "status": "Còn hiệu lực"}))
-    dated = check_text("theo Nghị quyết số 01/2026/NQ-HĐND ngày 10/4/2026 của HĐND tỉnh Đồng Nai", store, on="2026-05-01")
+        store.upsert(
+            Document.from_dict(
+                {
+                    "uid": uid,
+                    "number": "01/2026/NQ-HĐND",
+                    "title": "Quy chế làm việc",
+                    "issuer": f"Hội đồng nhân dân {place}",
+                    "issued": issued,
+                    "effective": issued,
+                    "status": "Còn hiệu lực",
+                }
+            )
+        )
+    dated = check_text(
+        "theo Nghị quyết số 01/2026/NQ-HĐND ngày 10/4/2026 của HĐND tỉnh Đồng Nai", store, on="2026-05-01"
+    )
     assert dated.checks[0].document.uid == "t:dn" and dated.checks[0].findings == []
     bare = check_text("theo Nghị quyết số 01/2026/NQ-HĐND", store, on="2026-05-01")
     assert bare.checks[0].document is None and codes(bare.checks[0]) == ["ambiguous"]
     assert {c.uid for c in bare.checks[0].candidates} == {"t:hue", "t:dn"}
-    assert Checker(store, province="Huế").check("theo Nghị quyết số 01/2026/NQ-HĐND", "2026-05-01").checks[0].document.uid == "t:hue"
+    assert (
+        Checker(store, province="Huế").check("theo Nghị quyết số 01/2026/NQ-HĐND", "2026-05-01").checks[0].document.uid
+        == "t:hue"
+    )
 
 
 def test_a_cited_article_that_does_not_exist(kb):
@@ -176,8 +254,14 @@ def test_report_is_json_and_has_a_table(kb):
     assert first["state"] == "replaced" and first["findings"][0]["severity_label"] == "Lỗi"
     assert first["citation"]["start"] < first["citation"]["end"]
     rows = report.rows()
-    assert list(rows[0]) == ["STT", "Văn bản được viện dẫn", "Vị trí", "Văn bản trong CSDL", "Tình trạng ngày 15/02/2026",
-                             "Nhận xét"]
+    assert list(rows[0]) == [
+        "STT",
+        "Văn bản được viện dẫn",
+        "Vị trí",
+        "Văn bản trong CSDL",
+        "Tình trạng ngày 15/02/2026",
+        "Nhận xét",
+    ]
     assert rows[0]["Tình trạng ngày 15/02/2026"] == "Bị thay thế từ ngày 16/06/2025"
 
 
@@ -255,15 +339,18 @@ def test_reads_plain_text_in_utf8_utf16_and_html():
     assert read_document(html.encode(), "a.html").split("\n")[:2] == ["Căn cứ Luật A;", "Căn cứ Luật B;"]
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"", "a.txt", "Tệp rỗng"),
-    (b"   \n ", "a.txt", "Tệp rỗng"),
-    (bytes(range(256)) * 40, "a.bin", "không phải là văn bản"),
-    (b"%PDF-1.4\n1 0 obj garbage", "a.pdf", "PDF bị hỏng"),
-    (b"PK\x03\x04 not really a zip", "a.docx", "bị hỏng"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "a.doc", ".doc"),
-    (b"plain text", "a.pdf", "không phải là tệp PDF"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"", "a.txt", "Tệp rỗng"),
+        (b"   \n ", "a.txt", "Tệp rỗng"),
+        (bytes(range(256)) * 40, "a.bin", "không phải là văn bản"),
+        (b"%PDF-1.4\n1 0 obj garbage", "a.pdf", "PDF bị hỏng"),
+        (b"PK\x03\x04 not really a zip", "a.docx", "bị hỏng"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "a.doc", ".doc"),
+        (b"plain text", "a.pdf", "không phải là tệp PDF"),
+    ],
+)
 def test_bad_uploads_give_a_clear_error(data, name, message):
     with pytest.raises(ReadError) as err:
         read_document(data, name)
@@ -287,6 +374,7 @@ def test_read_path_refuses_a_large_file_before_reading_it(tmp_path):
 
 # --- the command -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def loaded(runner):
     result = runner.invoke(cli, ["import", "--no-index", str(FIXTURES / "store.jsonl")])
@@ -309,10 +397,16 @@ def test_kb_check_prints_a_table_and_json(loaded):
 
 
 def test_kb_check_reads_stdin_and_reports_user_errors_in_one_line(loaded, tmp_path):
-    result = loaded.invoke(cli, ["check", "-", "--on", "2026-02-15", "--format", "markdown"],
-                           input="Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;")
+    result = loaded.invoke(
+        cli,
+        ["check", "-", "--on", "2026-02-15", "--format", "markdown"],
+        input="Căn cứ Luật Hoạt động giám sát của Quốc hội và Hội đồng nhân dân số 121/2025/QH15;",
+    )
     assert result.exit_code == 0 and "| 1 |" in result.output and "Chưa có hiệu lực" in result.output
-    for args, message in ((["check", "-"], "Tệp rỗng"), (["check", str(tmp_path / "none.docx")], "Không tìm thấy tệp"),
-                          (["check", "-", "--on", "32/01/2026"], "không hợp lệ")):
+    for args, message in (
+        (["check", "-"], "Tệp rỗng"),
+        (["check", str(tmp_path / "none.docx")], "Không tìm thấy tệp"),
+        (["check", "-", "--on", "32/01/2026"], "không hợp lệ"),
+    ):
         result = loaded.invoke(cli, args, input="")
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output

@@ -2,19 +2,19 @@
 
 Measurements (printed with -s):  .venv/bin/pytest tests/test_citations.py -k "labelled or phapdien" -s
 """
+
 import gzip
 import json
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-import pytest
+from conftest import shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_file
-from kb.checker import name_key
-from kb.citations import ArticleRef, extract_citations, is_party_number, parse_locator
+from kb.legal.checker import name_key
+from kb.legal.citations import ArticleRef, extract_citations, is_party_number, parse_locator
 from kb.numbers import number_key
 from kb.readers import read_path
 
@@ -29,19 +29,26 @@ def one(text):
 
 # --- forms ----------------------------------------------------------------------------------
 
+
 def test_number_date_issuer_and_title():
-    c = one("Căn cứ Nghị định số 78/2025/NĐ-CP ngày 01 tháng 4 năm 2025 của Chính phủ quy định chi tiết "
-            "một số điều của Luật Ban hành văn bản quy phạm pháp luật;")
-    assert (c.doc_type, c.number, c.date, c.issuer, c.role) == ("Nghị định", "78/2025/NĐ-CP", "2025-04-01",
-                                                               "Chính phủ", "basis")
+    c = one(
+        "Căn cứ Nghị định số 78/2025/NĐ-CP ngày 01 tháng 4 năm 2025 của Chính phủ quy định chi tiết "
+        "một số điều của Luật Ban hành văn bản quy phạm pháp luật;"
+    )
+    assert (c.doc_type, c.number, c.date, c.issuer, c.role) == (
+        "Nghị định",
+        "78/2025/NĐ-CP",
+        "2025-04-01",
+        "Chính phủ",
+        "basis",
+    )
     assert c.title == "quy định chi tiết một số điều của Luật Ban hành văn bản quy phạm pháp luật"
     assert c.raw == "Nghị định số 78/2025/NĐ-CP ngày 01 tháng 4 năm 2025 của Chính phủ"
 
 
 def test_law_by_name_and_date_wrapped_over_lines():
     c = one("Căn cứ Luật Tổ chức chính\nquyền địa phương ngày 19 tháng 6 năm 2015;")
-    assert (c.doc_type, c.number, c.name, c.date) == ("Luật", None, "Luật Tổ chức chính quyền địa phương",
-                                                     "2015-06-19")
+    assert (c.doc_type, c.number, c.name, c.date) == ("Luật", None, "Luật Tổ chức chính quyền địa phương", "2015-06-19")
 
 
 def test_law_by_name_and_year_and_several_on_one_line():
@@ -53,10 +60,12 @@ def test_law_by_name_and_year_and_several_on_one_line():
 def test_law_name_then_number_and_amending_law_name():
     found = extract_citations(
         "Căn cứ Luật Tổ chức chính quyền địa phương số 72/2025/QH15;\n"
-        "Căn cứ Luật sửa đổi, bổ sung một số điều của Luật Ban hành văn bản quy phạm\n pháp luật số 87/2025/QH15;")
+        "Căn cứ Luật sửa đổi, bổ sung một số điều của Luật Ban hành văn bản quy phạm\n pháp luật số 87/2025/QH15;"
+    )
     assert [(c.name, c.number) for c in found] == [
         ("Luật Tổ chức chính quyền địa phương", "72/2025/QH15"),
-        ("Luật sửa đổi, bổ sung một số điều của Luật Ban hành văn bản quy phạm pháp luật", "87/2025/QH15")]
+        ("Luật sửa đổi, bổ sung một số điều của Luật Ban hành văn bản quy phạm pháp luật", "87/2025/QH15"),
+    ]
 
 
 def test_law_by_name_alone_counts_only_as_a_basis():
@@ -67,19 +76,25 @@ def test_law_by_name_alone_counts_only_as_a_basis():
 def test_amendment_chain():
     found = extract_citations(
         "Căn cứ Luật Ngân sách nhà nước ngày 25 tháng 6 năm 2015, đã được sửa đổi, bổ sung bởi Luật số "
-        "59/2020/QH14 và Luật số 56/2024/QH15;\nCăn cứ Nghị định số 163/2016/NĐ-CP;")
+        "59/2020/QH14 và Luật số 56/2024/QH15;\nCăn cứ Nghị định số 163/2016/NĐ-CP;"
+    )
     assert [(c.number or c.name, c.role, c.amends) for c in found] == [
-        ("Luật Ngân sách nhà nước", "basis", None), ("59/2020/QH14", "amending", 0), ("56/2024/QH15", "amending", 0),
-        ("163/2016/NĐ-CP", "basis", None)]
+        ("Luật Ngân sách nhà nước", "basis", None),
+        ("59/2020/QH14", "amending", 0),
+        ("56/2024/QH15", "amending", 0),
+        ("163/2016/NĐ-CP", "basis", None),
+    ]
 
 
 def test_amendment_chain_in_running_text_with_articles():
     found = extract_citations(
         "theo quy định tại khoản 2 Điều 60 Luật Quản lý thuế ngày 29 tháng 11 năm 2006 được sửa đổi, bổ sung tại "
-        "khoản 18 Điều 1 Luật sửa đổi, bổ sung một số điều của Luật Quản lý thuế ngày 20 tháng 11 năm 2012.")
+        "khoản 18 Điều 1 Luật sửa đổi, bổ sung một số điều của Luật Quản lý thuế ngày 20 tháng 11 năm 2012."
+    )
     assert [(c.name, c.date, [a.label() for a in c.articles], c.amends) for c in found] == [
         ("Luật Quản lý thuế", "2006-11-29", ["khoản 2 Điều 60"], None),
-        ("Luật sửa đổi, bổ sung một số điều của Luật Quản lý thuế", "2012-11-20", ["khoản 18 Điều 1"], 0)]
+        ("Luật sửa đổi, bổ sung một số điều của Luật Quản lý thuế", "2012-11-20", ["khoản 18 Điều 1"], 0),
+    ]
 
 
 def test_article_references():
@@ -91,21 +106,29 @@ def test_article_references():
 
 
 def test_list_of_numbers_after_a_plural_heading():
-    found = extract_citations("Căn cứ các Nghị định của Chính phủ: Số 02/2003/NĐ-CP ngày 14 tháng 01 năm 2003; "
-                              "số 114/2009/NĐ-CP ngày 23 tháng 12 năm 2009;")
+    found = extract_citations(
+        "Căn cứ các Nghị định của Chính phủ: Số 02/2003/NĐ-CP ngày 14 tháng 01 năm 2003; "
+        "số 114/2009/NĐ-CP ngày 23 tháng 12 năm 2009;"
+    )
     assert [(c.doc_type, c.number, c.date) for c in found] == [
-        ("Nghị định", "02/2003/NĐ-CP", "2003-01-14"), ("Nghị định", "114/2009/NĐ-CP", "2009-12-23")]
+        ("Nghị định", "02/2003/NĐ-CP", "2003-01-14"),
+        ("Nghị định", "114/2009/NĐ-CP", "2009-12-23"),
+    ]
 
 
 def test_number_written_in_title_is_a_nested_citation():
-    found = extract_citations("Căn cứ Nghị định số 114/2009/NĐ-CP ngày 23 tháng 12 năm 2009 về sửa đổi, bổ sung "
-                              "một số điều của Nghị định số 02/2003/NĐ-CP;")
+    found = extract_citations(
+        "Căn cứ Nghị định số 114/2009/NĐ-CP ngày 23 tháng 12 năm 2009 về sửa đổi, bổ sung "
+        "một số điều của Nghị định số 02/2003/NĐ-CP;"
+    )
     assert [(c.number, c.parent) for c in found] == [("114/2009/NĐ-CP", None), ("02/2003/NĐ-CP", 0)]
 
 
 def test_the_texts_own_number_and_self_references_are_not_citations():
-    text = ("Số: 15/2026/NQ-HĐND\nNGHỊ QUYẾT\nCăn cứ Luật Đất đai số 31/2024/QH15;\nĐiều 1. Nghị quyết này quy định..."
-            "\n(Ban hành kèm theo Nghị quyết số 15/2026/NQ-HĐND ngày 10 tháng 4 năm 2026)\nĐiều 2. Luật này, Nghị định này.")
+    text = (
+        "Số: 15/2026/NQ-HĐND\nNGHỊ QUYẾT\nCăn cứ Luật Đất đai số 31/2024/QH15;\nĐiều 1. Nghị quyết này quy định..."
+        "\n(Ban hành kèm theo Nghị quyết số 15/2026/NQ-HĐND ngày 10 tháng 4 năm 2026)\nĐiều 2. Luật này, Nghị định này."
+    )
     assert [c.number for c in extract_citations(text)] == ["31/2024/QH15"]
 
 
@@ -121,22 +144,31 @@ def test_number_variants():
 
 
 def test_pháp_điển_citation_line():
-    c = one("(Điều 1 Thông tư số 33/2018/TT-BTC Quy định mức thu, chế độ thu, nộp; lệ phí cấp Giấy phép "
-            "ngày 30/03/2018 của Bộ Tài chính, có hiệu lực thi hành kể từ ngày 14/05/2018)")
+    c = one(
+        "(Điều 1 Thông tư số 33/2018/TT-BTC Quy định mức thu, chế độ thu, nộp; lệ phí cấp Giấy phép "
+        "ngày 30/03/2018 của Bộ Tài chính, có hiệu lực thi hành kể từ ngày 14/05/2018)"
+    )
     assert (c.number, c.date, c.issuer, c.effective, c.articles) == (
-        "33/2018/TT-BTC", "2018-03-30", "Bộ Tài chính", "2018-05-14", [ArticleRef("1")])
+        "33/2018/TT-BTC",
+        "2018-03-30",
+        "Bộ Tài chính",
+        "2018-05-14",
+        [ArticleRef("1")],
+    )
 
 
 def test_role_of_considered_documents_and_body():
-    found = extract_citations("Căn cứ Nghị định số 60/2024/NĐ-CP;\nXét Tờ trình số 15/TTr-UBND ngày 20/01/2026 "
-                              "của Ủy ban nhân dân tỉnh;\nQUYẾT NGHỊ:\nĐiều 1. Theo Điều 7 Nghị định số 60/2024/NĐ-CP.")
+    found = extract_citations(
+        "Căn cứ Nghị định số 60/2024/NĐ-CP;\nXét Tờ trình số 15/TTr-UBND ngày 20/01/2026 "
+        "của Ủy ban nhân dân tỉnh;\nQUYẾT NGHỊ:\nĐiều 1. Theo Điều 7 Nghị định số 60/2024/NĐ-CP."
+    )
     assert [c.role for c in found] == ["basis", "considered", "body"]
 
 
 def test_spans_point_into_the_original_text_even_when_it_is_decomposed():
     text = unicodedata.normalize("NFD", "Căn cứ Nghị định số 78/2025/NĐ-CP ngày 01 tháng 4 năm 2025;") + "\u00a0x"
     c = one(text)
-    assert c.raw == text[c.start:c.end]
+    assert c.raw == text[c.start : c.end]
     assert unicodedata.normalize("NFC", c.raw) == "Nghị định số 78/2025/NĐ-CP ngày 01 tháng 4 năm 2025"
 
 
@@ -145,12 +177,41 @@ def test_invalid_date_is_kept_as_written():
     assert c.date is None and c.date_text == "ngày 31 tháng 02 năm 2020" and c.year == 2020
 
 
-_FRAGMENTS = st.sampled_from([
-    "Căn cứ ", "Luật ", "Nghị định số ", "12/2020/QH14", " ngày 01/4/2025", " ngày 31 tháng 2 năm 2020", ";", "\n",
-    "khoản 2 Điều 5 ", "đã được sửa đổi, bổ sung bởi ", "Số: ", " của Chính phủ", " năm 2015", "Tổ chức", "điểm a, b ",
-    "(", ")", "Luật sửa đổi, bổ sung một số điều của ", "27-NQ/TW", "73-CP", "số 85/2017/nđ-cp", "Xét ", "\u0301",
-    "\u00a0", "\r\n", "Ð", "–", "/", "QĐ/BGD &ĐT", "về ", "có hiệu lực thi hành kể từ ngày 01/01/2020",
-])
+_FRAGMENTS = st.sampled_from(
+    [
+        "Căn cứ ",
+        "Luật ",
+        "Nghị định số ",
+        "12/2020/QH14",
+        " ngày 01/4/2025",
+        " ngày 31 tháng 2 năm 2020",
+        ";",
+        "\n",
+        "khoản 2 Điều 5 ",
+        "đã được sửa đổi, bổ sung bởi ",
+        "Số: ",
+        " của Chính phủ",
+        " năm 2015",
+        "Tổ chức",
+        "điểm a, b ",
+        "(",
+        ")",
+        "Luật sửa đổi, bổ sung một số điều của ",
+        "27-NQ/TW",
+        "73-CP",
+        "số 85/2017/nđ-cp",
+        "Xét ",
+        "\u0301",
+        "\u00a0",
+        "\r\n",
+        "Ð",
+        "–",
+        "/",
+        "QĐ/BGD &ĐT",
+        "về ",
+        "có hiệu lực thi hành kể từ ngày 01/01/2020",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -158,14 +219,17 @@ _FRAGMENTS = st.sampled_from([
 def test_never_crashes_and_spans_are_exact(text):
     for c in extract_citations(text):
         assert 0 <= c.start < c.end <= len(text)
-        assert c.raw == text[c.start:c.end]
+        assert c.raw == text[c.start : c.end]
         assert c.role in ("basis", "amending", "considered", "body")
 
 
 def test_large_input_is_linear_enough():
     import time
-    block = ("Căn cứ Nghị định số 163/2016/NĐ-CP ngày 21 tháng 12 năm 2016 của Chính phủ quy định chi tiết;\n"
-             "Điều 1. Nội dung theo khoản 2 Điều 5 Luật Đất đai ngày 18 tháng 01 năm 2024 và nhiều chữ khác nữa.\n")
+
+    block = (
+        "Căn cứ Nghị định số 163/2016/NĐ-CP ngày 21 tháng 12 năm 2016 của Chính phủ quy định chi tiết;\n"
+        "Điều 1. Nội dung theo khoản 2 Điều 5 Luật Đất đai ngày 18 tháng 01 năm 2024 và nhiều chữ khác nữa.\n"
+    )
     text = block * 2000  # ~400 kB
     started = time.perf_counter()
     found = extract_citations(text)
@@ -175,6 +239,7 @@ def test_large_input_is_linear_enough():
 
 # --- real documents ----------------------------------------------------------------------------
 
+
 def test_real_hdnd_resolution_preamble_matches_its_recorded_basis_documents():
     """Huế's resolution 187649 cites five documents in its preamble; vbpl records the very same five as the
     căn cứ (reference type 3) of Đồng Nai's resolution 188001 on the same subject (Quy chế làm việc)."""
@@ -183,8 +248,14 @@ def test_real_hdnd_resolution_preamble_matches_its_recorded_basis_documents():
     detail = detail.get("data", detail)
     recorded = {number_key(r["targetDocument"]["docNum"]) for r in detail["references"] if r.get("referenceType") == 3}
     basis = [c for c in extract_citations(text) if c.role == "basis"]
-    assert {number_key(c.number) for c in basis} == recorded == {number_key(n) for n in (
-        "72/2025/QH15", "64/2025/QH15", "87/2025/QH15", "121/2025/QH15", "103/2025/UBTVQH15")}
+    assert (
+        {number_key(c.number) for c in basis}
+        == recorded
+        == {
+            number_key(n)
+            for n in ("72/2025/QH15", "64/2025/QH15", "87/2025/QH15", "121/2025/QH15", "103/2025/UBTVQH15")
+        }
+    )
     assert basis[4].issuer == "Ủy ban Thường vụ Quốc hội"
 
 
@@ -194,11 +265,15 @@ def test_real_lai_chau_decision_preamble():
     assert [(c.name or c.number, c.date or c.year) for c in basis] == [
         ("Luật Tổ chức HĐND và UBND", "2003-11-26"),
         ("Luật Ban hành Văn bản Quy phạm pháp luật của HĐND, UBND", 2004),
-        ("Luật Thương mại", 2005), ("Luật Đấu thầu", 2013), ("Luật Quản lý, sử dụng tài sản Nhà nước", 2008),
-        ("02/2003/NĐ-CP", "2003-01-14"), ("114/2009/NĐ-CP", "2009-12-23")]
+        ("Luật Thương mại", 2005),
+        ("Luật Đấu thầu", 2013),
+        ("Luật Quản lý, sử dụng tài sản Nhà nước", 2008),
+        ("02/2003/NĐ-CP", "2003-01-14"),
+        ("114/2009/NĐ-CP", "2009-12-23"),
+    ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jsonl(name: str) -> dict:
     with gzip.open(shared_file("corpus", name), "rt", encoding="utf-8") as f:
         return {r["id"]: r for r in map(json.loads, f)}
@@ -258,9 +333,11 @@ def test_precision_and_recall_on_the_hand_labelled_set():
     precision = t["identified"] / t["extracted"]
     recall = t["identified"] / t["expected"]
     exact_recall = t["exact"] / t["expected"]
-    print(f"\nlabelled set: {t['expected']} citations in hand-labelled texts, {t['extracted']} extracted; "
-          f"document identified: precision {precision:.3f}, recall {recall:.3f}; "
-          f"all fields right (number/name, date, articles): {t['exact']} = recall {exact_recall:.3f}")
+    print(
+        f"\nlabelled set: {t['expected']} citations in hand-labelled texts, {t['extracted']} extracted; "
+        f"document identified: precision {precision:.3f}, recall {recall:.3f}; "
+        f"all fields right (number/name, date, articles): {t['exact']} = recall {exact_recall:.3f}"
+    )
     for where, expected in t["misses"]:
         print("  not matched exactly:", where, expected)
     assert precision >= 0.95 and recall >= 0.93 and exact_recall >= 0.88
@@ -268,7 +345,9 @@ def test_precision_and_recall_on_the_hand_labelled_set():
 
 def test_phapdien_source_citations_name_their_document():
     """Every pháp điển article carries "(Điều N <loại> số <số ký hiệu> …)"; the corpus recorded the number."""
-    records = [r for r in _jsonl("phapdien_articles.jsonl.gz").values() if r.get("source_citation") and r.get("doc_number")]
+    records = [
+        r for r in _jsonl("phapdien_articles.jsonl.gz").values() if r.get("source_citation") and r.get("doc_number")
+    ]
     found = first = articles = 0
     for r in records:
         citations = extract_citations(r["source_citation"])
@@ -276,8 +355,12 @@ def test_phapdien_source_citations_name_their_document():
         found += number_key(r["doc_number"]) in keys
         if citations and keys and keys[0] == number_key(r["doc_number"]):
             first += 1
-            articles += bool(citations[0].articles) and f"Điều {citations[0].articles[0].article}" == r.get("source_article")
-    print(f"\npháp điển: {len(records)} source_citation lines; number found in {found} ({found / len(records):.4f}); "
-          f"first citation is it in {first}; its article right in {articles}")
+            articles += bool(citations[0].articles) and f"Điều {citations[0].articles[0].article}" == r.get(
+                "source_article"
+            )
+    print(
+        f"\npháp điển: {len(records)} source_citation lines; number found in {found} ({found / len(records):.4f}); "
+        f"first citation is it in {first}; its article right in {articles}"
+    )
     assert found / len(records) > 0.998
     assert articles / len(records) > 0.995

@@ -1,6 +1,7 @@
 import json
 
 from conftest import shared_file
+
 from kb.model import Document
 from kbcli.main import cli
 

@@ -4,6 +4,7 @@ and a local SMTP server that answers slowly (so a run holds its lock long enough
 
 Nothing may be corrupted, duplicated or missed; a second run of a command that must not overlap stops at
 once with "… is already running (process N); lock file …" and exit status 1."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,26 +19,30 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-
-from index import build
-from kb import config as kbconfig
-from kb.store import Store
-from kb.subscriptions import instance_lock
 from test_mail import Inbox, free_port
 from test_scrapers_http import no_internet  # noqa: F401 (fixture)
 from test_scrapers_refresh import all_provinces, fast, gateway  # noqa: F401 (fixtures)
 
+from index import build
+from kb import config as kbconfig
+from kb.locks import instance_lock
+from kb.store import Store
+
 KB = str(Path(sys.executable).parent / "kb")
 FIXTURES = Path(__file__).parent / "fixtures" / "alerts"
 SITE = "https://vanban.laichau.example"
-FEES = "a@laichau.example"           # follows the search "học phí" (the week's fixtures change its results)
-RULES = "b@laichau.example"          # follows "quy chế làm việc" (two documents the refresh brings)
-DIGEST = "d@laichau.example"         # receives the weekly digest
+FEES = "a@laichau.example"  # follows the search "học phí" (the week's fixtures change its results)
+RULES = "b@laichau.example"  # follows "quy chế làm việc" (two documents the refresh brings)
+DIGEST = "d@laichau.example"  # receives the weekly digest
 # what a sequential run alerts: three new documents, and the old resolution the new one replaces
-FEES_ALERTS = ["congbao_tinh:laichau-05-2024", "congbao_tinh:laichau-12-2026", "congbao_tinh:sonla-20-2026",
-               "vbpl:9101-2026-nd-cp"]
-SLOW_DETAIL = 0.5                    # seconds the gateway takes per document: a refresh lasts a few seconds
-SLOW_SMTP = 2.0                      # seconds the mail server takes per message
+FEES_ALERTS = [
+    "congbao_tinh:laichau-05-2024",
+    "congbao_tinh:laichau-12-2026",
+    "congbao_tinh:sonla-20-2026",
+    "vbpl:9101-2026-nd-cp",
+]
+SLOW_DETAIL = 0.5  # seconds the gateway takes per document: a refresh lasts a few seconds
+SLOW_SMTP = 2.0  # seconds the mail server takes per message
 
 
 class SlowInbox(Inbox):
@@ -67,7 +72,7 @@ def template(tmp_path_factory) -> Path:
     kb("alerts", "add", FEES, "--query", "học phí", "--every", "immediate", "--confirmed", env=env)
     kb("alerts", "add", RULES, "--query", "quy chế làm việc", "--every", "immediate", "--confirmed", env=env)
     kb("alerts", "add", DIGEST, "--digest", "--confirmed", env=env)
-    with Store(folder / "kb.sqlite") as store:   # subscribed weeks ago: has not received last week's digest
+    with Store(folder / "kb.sqlite") as store:  # subscribed weeks ago: has not received last week's digest
         store.db.execute("UPDATE alert_subscriptions SET sent_through=NULL WHERE kind='digest'")
     kb("import", str(FIXTURES / "week.jsonl"), env=env)
     return folder
@@ -77,15 +82,21 @@ def template(tmp_path_factory) -> Path:
 def site(template, instance, gateway, all_provinces, inbox, monkeypatch):
     """A copy of the template; mail to the slow server; a gateway that is slow for each document."""
     shutil.copytree(template, instance)
-    for name, value in {"KB_SITE_URL": SITE, "KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(inbox.port),
-                        "KB_SMTP_TIMEOUT": "30", "KB_MAIL_FROM": "vanban@laichau.example"}.items():
+    for name, value in {
+        "KB_SITE_URL": SITE,
+        "KB_SMTP_HOST": "127.0.0.1",
+        "KB_SMTP_PORT": str(inbox.port),
+        "KB_SMTP_TIMEOUT": "30",
+        "KB_MAIL_FROM": "vanban@laichau.example",
+    }.items():
         monkeypatch.setenv(name, value)
 
     @gateway.server.route("GET", r"/doc/(?P<doc_id>[^/]+)")
     def slow_detail(seen, doc_id):
         time.sleep(SLOW_DETAIL)
         return gateway.serve(gateway.details, doc_id, seen)
-    gateway.server.routes.insert(0, gateway.server.routes.pop())      # before the fast route
+
+    gateway.server.routes.insert(0, gateway.server.routes.pop())  # before the fast route
     return instance
 
 
@@ -96,8 +107,9 @@ def kb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([KB, *args], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [KB, *args], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def together(*commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
@@ -130,7 +142,9 @@ def sent(store: Store, email: str) -> list[str]:
     """The uids alerted to `email`, one entry per time a document was sent."""
     rows = store.db.execute(
         "SELECT s.uid FROM alert_sent s JOIN alert_subscriptions a ON a.id = s.subscription_id WHERE a.email=?"
-        " ORDER BY s.uid", (email,))
+        " ORDER BY s.uid",
+        (email,),
+    )
     return [r[0] for r in rows]
 
 
@@ -157,18 +171,18 @@ def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_n
 
 def test_two_refreshes_started_together_one_says_already_running(site, gateway):
     (first, out1, err1), (second, out2, err2) = together(refresh_args(gateway), refresh_args(gateway))
-    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     loser = err1 if first else err2
     assert "Error: kb refresh is already running (process " in loser
     assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
     assert "vbpl: 5 seen, 5 new" in (out2 if first else out1)
     with check_store(site, documents=3 + 6 + 5) as store:
-        assert [r["source"] for r in store.runs()] == ["vbpl"]          # one run walked the source
+        assert [r["source"] for r in store.runs()] == ["vbpl"]  # one run walked the source
 
 
 def test_two_digests_started_together_send_one_message(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("digest",), ("digest",))
-    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     assert "Error: kb digest is already running (process " in (err1 if first else err2)
     assert f"sent to {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
@@ -176,7 +190,7 @@ def test_two_digests_started_together_send_one_message(site, inbox):
 
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("alerts", "run"), ("alerts", "run"))
-    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)   # both outputs if not
+    assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     assert "Error: kb alerts run is already running (process " in (err1 if first else err2)
     assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
     kb("alerts", "run")
@@ -185,11 +199,14 @@ def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
         assert sent(store, FEES) == FEES_ALERTS
 
 
-@pytest.mark.parametrize("name,what,args", [
-    ("refresh", "kb refresh", ("refresh", "vbpl", "--no-index")),
-    ("digest", "kb digest", ("digest",)),
-    ("alerts", "kb alerts run", ("alerts", "run")),
-])
+@pytest.mark.parametrize(
+    "name,what,args",
+    [
+        ("refresh", "kb refresh", ("refresh", "vbpl", "--no-index")),
+        ("digest", "kb digest", ("digest",)),
+        ("alerts", "kb alerts run", ("alerts", "run")),
+    ],
+)
 def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, name, what, args, inbox):
     config = kbconfig.load()
     with instance_lock(config, name, what):
@@ -198,7 +215,8 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert time.monotonic() - began < 30
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"Error: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}")
+        f"Error: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
+    )
     assert not inbox.received
     with Store(site / "kb.sqlite") as store:
         assert store.runs() == [] and store.count() == 9

@@ -5,10 +5,12 @@ from kb.errors import ConfigError
 
 
 def test_defaults_then_file_then_environment(tmp_path):
-    (tmp_path / "config.toml").write_text('[smtp]\nhost = "mail.local"\nport = 2525\n[province]\nname = "Sơn La"\n',
-                                          encoding="utf-8")
-    cfg = config.load(tmp_path, environ={"KB_SMTP_PORT": "587", "KB_SMTP_STARTTLS": "true",
-                                         "KB_SOURCES_ENABLED": "vbpl, congbao"})
+    (tmp_path / "config.toml").write_text(
+        '[smtp]\nhost = "mail.local"\nport = 2525\n[province]\nname = "Sơn La"\n', encoding="utf-8"
+    )
+    cfg = config.load(
+        tmp_path, environ={"KB_SMTP_PORT": "587", "KB_SMTP_STARTTLS": "true", "KB_SOURCES_ENABLED": "vbpl, congbao"}
+    )
     assert cfg.get("smtp", "host") == "mail.local"
     assert cfg.get("smtp", "port") == 587
     assert cfg.get("smtp", "starttls") is True

@@ -1,16 +1,19 @@
 """Regressions found by the crash-consistency script (scripts/kill_test.py, docs/RELIABILITY.md): each test
 reproduces, without killing anything, the state a SIGKILL left behind."""
+
 from __future__ import annotations
+
+from test_scrapers_http import no_internet  # noqa: F401 (fixture)
+from test_scrapers_refresh import all_provinces, fast, gateway  # noqa: F401 (fixtures)
 
 from index import build
 from kb.store import Store
 from kbcli.main import cli
-from test_scrapers_http import no_internet  # noqa: F401 (fixture)
-from test_scrapers_refresh import all_provinces, fast, gateway  # noqa: F401 (fixtures)
 
 
 def test_a_refresh_that_finds_nothing_new_brings_an_index_left_behind_up_to_date(
-        runner, gateway, all_provinces, instance):
+    runner, gateway, all_provinces, instance
+):
     # A refresh killed after storing its documents but before updating the index leaves the index
     # behind the store (--no-index leaves the same state). The rerun finds nothing new; it must still
     # bring the index up to date, or the stored documents stay unsearchable until something else changes.

@@ -1,5 +1,6 @@
 """The fast segment writer writes exactly what Whoosh's writer writes; parallel and incremental
 builds hold the same postings as a single full build."""
+
 import hashlib
 import random
 import shutil
@@ -11,16 +12,18 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from index import build
+from index.analysis import term_lists
 from index.schema import make_schema, records
 from index.search import SearchService
-from index.analysis import term_lists
 from index.segments import FastSegmentWriter, UnsupportedSchema
 from kb.model import Document
 from kb.store import Store
 
-SYLLABLES = ("hội đồng nhân dân tỉnh quyết định dự toán ngân sách địa phương Ủy ban thoả thuận hoà giải "
-             "Đắk Lắk quyền hạn nhiệm vụ căn cứ luật tổ chức chính quyền thu học phí giáo dục 2025 "
-             "15/2025/NQ-HĐND khoản điểm Điều chương đất đai").split()
+SYLLABLES = (
+    "hội đồng nhân dân tỉnh quyết định dự toán ngân sách địa phương Ủy ban thoả thuận hoà giải "
+    "Đắk Lắk quyền hạn nhiệm vụ căn cứ luật tổ chức chính quyền thu học phí giáo dục 2025 "
+    "15/2025/NQ-HĐND khoản điểm Điều chương đất đai"
+).split()
 
 
 def make_docs(count: int, seed: int = 5) -> list[Document]:
@@ -29,20 +32,33 @@ def make_docs(count: int, seed: int = 5) -> list[Document]:
     rng = random.Random(seed)
     docs = []
     for i in range(count):
-        def text(n):
+
+        def text(n, i=i):
             words = [rng.choice(SYLLABLES[: rng.randint(3, len(SYLLABLES))]) for _ in range(n)]
             words.append(f"hiếm{i}x{rng.randint(0, 99)}")
             out = " ".join(words)
             return unicodedata.normalize("NFD", out) if rng.random() < 0.2 else out
-        articles = [{"number": str(a + 1), "heading": text(rng.randint(0, 6)), "text": text(rng.randint(1, 120))}
-                    for a in range(rng.randint(0, 6))]
-        docs.append(Document.from_dict({
-            "uid": f"test:{i:04d}", "number": f"{i}/2025/NQ-HĐND", "title": text(rng.randint(1, 15)),
-            "issuer": rng.choice(["Quốc hội", "HĐND tỉnh Lai Châu", "Chính phủ"]),
-            "issued": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "status": "Còn hiệu lực",
-            "doc_type": rng.choice(["Luật", "Nghị quyết", "Nghị định"]),
-            "fields": rng.sample(["Giáo dục", "Đất đai", "Tài chính"], rng.randint(0, 2)),
-            "text": "" if articles else text(rng.randint(0, 200)), "articles": articles}))
+
+        articles = [
+            {"number": str(a + 1), "heading": text(rng.randint(0, 6)), "text": text(rng.randint(1, 120))}
+            for a in range(rng.randint(0, 6))
+        ]
+        docs.append(
+            Document.from_dict(
+                {
+                    "uid": f"test:{i:04d}",
+                    "number": f"{i}/2025/NQ-HĐND",
+                    "title": text(rng.randint(1, 15)),
+                    "issuer": rng.choice(["Quốc hội", "HĐND tỉnh Lai Châu", "Chính phủ"]),
+                    "issued": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    "status": "Còn hiệu lực",
+                    "doc_type": rng.choice(["Luật", "Nghị quyết", "Nghị định"]),
+                    "fields": rng.sample(["Giáo dục", "Đất đai", "Tài chính"], rng.randint(0, 2)),
+                    "text": "" if articles else text(rng.randint(0, 200)),
+                    "articles": articles,
+                }
+            )
+        )
     return docs
 
 
@@ -75,8 +91,15 @@ def test_the_fast_writer_writes_the_same_bytes_as_whoosh(tmp_path):
 
 def test_term_lists_equal_the_analyzers_tokens():
     schema = make_schema()
-    for text in ("Hội đồng nhân dân tỉnh Đắk Lắk thoả thuận", unicodedata.normalize("NFD", "Uỷ ban hoà giải"),
-                 "một", "", "  --  ", "15/2025/NQ-HĐND ngày 10/7/2025", "a\u0301b"):
+    for text in (
+        "Hội đồng nhân dân tỉnh Đắk Lắk thoả thuận",
+        unicodedata.normalize("NFD", "Uỷ ban hoà giải"),
+        "một",
+        "",
+        "  --  ",
+        "15/2025/NQ-HĐND ngày 10/7/2025",
+        "a\u0301b",
+    ):
         accented, folded, pairs = term_lists(text)
         assert accented == [t.text for t in schema["body_a"].analyzer(text)]
         assert folded == [t.text for t in schema["body_f"].analyzer(text)]
@@ -115,8 +138,8 @@ def stored(tmp_path):
 
 def test_a_parallel_build_holds_what_a_single_build_holds(stored, tmp_path, monkeypatch):
     assert build.rebuild(stored, tmp_path / "one", procs=1) == 150
-    monkeypatch.setattr(build, "PART_MIN_BYTES", 1)       # this small store in two processes,
-    monkeypatch.setattr(build, "SEGMENT_TEXT", 20_000)    # each writing several segments
+    monkeypatch.setattr(build, "PART_MIN_BYTES", 1)  # this small store in two processes,
+    monkeypatch.setattr(build, "SEGMENT_TEXT", 20_000)  # each writing several segments
     seen = []
     assert build.rebuild(stored, tmp_path / "two", procs=2, progress=seen.append) == 150
     assert sum(seen) == 150
@@ -133,8 +156,8 @@ def test_incremental_updates_and_merges_hold_what_a_full_build_holds(stored, tmp
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     changed = make_docs(150, seed=9)
-    for round_ in range(6):                          # several small segments, then merges
-        for d in changed[round_ * 20:(round_ + 1) * 20]:
+    for round_ in range(6):  # several small segments, then merges
+        for d in changed[round_ * 20 : (round_ + 1) * 20]:
             stored.upsert(d)
         stored.delete(f"test:{140 + round_:04d}")
         assert build.update(stored, index_dir) == 21
@@ -150,7 +173,7 @@ def test_a_merge_of_segments_writes_the_same_bytes_as_whoosh(stored, tmp_path, a
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     for round_ in range(3):
-        for d in make_docs(30, seed=round_)[round_ * 10:(round_ + 1) * 10]:
+        for d in make_docs(30, seed=round_)[round_ * 10 : (round_ + 1) * 10]:
             stored.upsert(d)
         build.update(stored, index_dir)
     extra = [r for d in make_docs(added, seed=77) for r in records(d)]
@@ -171,7 +194,7 @@ def test_a_merge_of_segments_writes_the_same_bytes_as_whoosh(stored, tmp_path, a
 def test_a_segment_holding_only_the_meta_record_leaves_facets_right(stored, tmp_path):
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
-    stored.delete("test:0001")                       # the update writes no document, only the meta record
+    stored.delete("test:0001")  # the update writes no document, only the meta record
     assert build.update(stored, index_dir) == 1
     service = SearchService(index_dir, check_interval=0)
     result = service.search("", filters={"doc_type": ["Luật"]}, facets=True)
@@ -184,7 +207,7 @@ def test_a_schema_it_cannot_write_exactly_is_refused_and_the_lock_released(tmp_p
     ix = whoosh_index.create_in(str(tmp_path), wfields.Schema(body=wfields.TEXT(phrase=True)))
     with pytest.raises(UnsupportedSchema, match="format Positions"):
         FastSegmentWriter(ix)
-    writer = ix.writer(timeout=0)                    # not locked
+    writer = ix.writer(timeout=0)  # not locked
     writer.cancel()
 
 
@@ -206,6 +229,7 @@ def test_an_error_in_the_commit_reaches_the_caller_as_itself(stored, tmp_path, m
     """A failed commit (disk full) cleans up after itself; update's own cancel must not replace
     the error with "This writer is closed". Nothing is lost: the next update applies the change."""
     from whoosh import writing
+
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     stored.delete("test:0003")
@@ -227,6 +251,7 @@ def test_threads_share_one_table_per_index_generation_and_agree(stored, tmp_path
     """Each thread has its own searcher (Whoosh needs that), but the column arrays are built once
     per index generation and shared; after a commit every thread sees the new generation."""
     import threading
+
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     service = SearchService(index_dir, check_interval=0)
@@ -246,14 +271,20 @@ def test_threads_share_one_table_per_index_generation_and_agree(stored, tmp_path
         return outs
 
     outs = in_threads()
-    assert all((uids, total, facets) == ([h.uid for h in expected.hits], expected.total, expected.facets)
-               for uids, total, facets, _ in outs)
+    assert all(
+        (uids, total, facets) == ([h.uid for h in expected.hits], expected.total, expected.facets)
+        for uids, total, facets, _ in outs
+    )
     tables = [table for *_, table in outs]
     assert all(t.kind is tables[0].kind and t.postings is not tables[0].postings for t in tables[1:])
     for i, d in enumerate(make_docs(5, seed=31)):
         data = d.to_dict()
-        data.update(uid=f"test:{900 + i}", source_id=str(900 + i), number=f"{900 + i}/2025/NQ-HĐND",
-                    title="hội đồng nhân dân " + d.title)
+        data.update(
+            uid=f"test:{900 + i}",
+            source_id=str(900 + i),
+            number=f"{900 + i}/2025/NQ-HĐND",
+            title="hội đồng nhân dân " + d.title,
+        )
         stored.upsert(Document.from_dict(data))
     build.update(stored, index_dir)
     after = in_threads()
@@ -263,13 +294,14 @@ def test_threads_share_one_table_per_index_generation_and_agree(stored, tmp_path
 
 def test_updates_keep_few_segments_and_never_merge_the_large_ones(stored, tmp_path, monkeypatch):
     from index import segments as seg
-    monkeypatch.setattr(seg, "MERGE_MAX_RECORDS", 60)   # this store's build segment is larger
+
+    monkeypatch.setattr(seg, "MERGE_MAX_RECORDS", 60)  # this store's build segment is larger
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     large = {s.segment_id() for s in build.open_index(index_dir)._segments() if s.doc_count_all() > 60}
     assert large
     counts = []
-    for round_ in range(20):                           # twenty small refreshes
+    for round_ in range(20):  # twenty small refreshes
         d = make_docs(150, seed=round_)[round_]
         stored.upsert(d)
         build.update(stored, index_dir)
@@ -277,8 +309,8 @@ def test_updates_keep_few_segments_and_never_merge_the_large_ones(stored, tmp_pa
         counts.append(len(now))
         assert large <= {s.segment_id() for s in now}
     merges = sum(1 for a, b in zip(counts, counts[1:]) if b < a)
-    assert merges >= 2                                 # small segments were merged, the large never
-    assert max(counts) <= len(large) + seg.MERGE_AT + merges   # merged segments may outgrow the limit
+    assert merges >= 2  # small segments were merged, the large never
+    assert max(counts) <= len(large) + seg.MERGE_AT + merges  # merged segments may outgrow the limit
     assert all(s.doc_count() > 0 for s in build.open_index(index_dir)._segments())
     build.rebuild(stored, tmp_path / "fresh", procs=1)
     assert postings(build.current_dir(index_dir)) == postings(build.current_dir(tmp_path / "fresh"))
@@ -307,6 +339,7 @@ def test_opening_the_index_while_a_commit_deletes_the_toc_just_listed(stored, tm
 
 def test_searches_and_opens_while_updates_commit(stored, tmp_path):
     import threading
+
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     service = SearchService(index_dir, check_interval=0)
@@ -339,7 +372,7 @@ def test_adding_a_whole_multi_segment_reader_writes_the_same_bytes_as_whoosh(sto
     bytes column), so it is given the segments one by one; ours takes the whole reader."""
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
-    for round_ in range(3):                            # three more segments, one with deletions
+    for round_ in range(3):  # three more segments, one with deletions
         stored.upsert(make_docs(40, seed=round_)[round_ * 10])
         build.update(stored, index_dir)
     source = build.open_index(index_dir)

@@ -2,16 +2,26 @@ import gzip
 import json
 
 import pytest
-
 from conftest import shared_file
+
 from kb import jsonl
 from kb.errors import KBError
 from kb.model import Document
 from kb.store import Store
 
-ARTICLE = {"id": "alqac:1-2020-qh14:1", "doc_id": "1-2020-qh14", "doc_number": "1/2020/QH14",
-           "doc_type": "Luật", "doc_title": "Luật Thử", "issuer": "Quốc hội", "issued_date": "2020-01-01",
-           "effective_date": "2021-01-01", "article_id": "1", "title": "Phạm vi", "text": "Phạm vi\n\nLuật này quy định."}
+ARTICLE = {
+    "id": "alqac:1-2020-qh14:1",
+    "doc_id": "1-2020-qh14",
+    "doc_number": "1/2020/QH14",
+    "doc_type": "Luật",
+    "doc_title": "Luật Thử",
+    "issuer": "Quốc hội",
+    "issued_date": "2020-01-01",
+    "effective_date": "2021-01-01",
+    "article_id": "1",
+    "title": "Phạm vi",
+    "text": "Phạm vi\n\nLuật này quy định.",
+}
 
 
 def write_lines(path, lines):
@@ -21,17 +31,23 @@ def write_lines(path, lines):
 
 def test_article_records_are_grouped_into_documents(store, tmp_path):
     second = dict(ARTICLE, id="alqac:1-2020-qh14:2", article_id="2", title="Đối tượng", text="Đối tượng\n\nCơ quan.")
-    path = write_lines(tmp_path / "a.jsonl", [json.dumps(ARTICLE, ensure_ascii=False), json.dumps(second, ensure_ascii=False)])
+    path = write_lines(
+        tmp_path / "a.jsonl", [json.dumps(ARTICLE, ensure_ascii=False), json.dumps(second, ensure_ascii=False)]
+    )
     report = jsonl.import_file(store, path)
     assert (report.added, report.articles, report.rejected) == (1, 2, [])
     doc = store.get("alqac:1-2020-qh14")
     assert doc.number == "1/2020/QH14" and doc.issued == "2020-01-01" and doc.effective == "2021-01-01"
     assert [(a.number, a.heading, a.text) for a in doc.articles] == [
-        ("1", "Phạm vi", "Luật này quy định."), ("2", "Đối tượng", "Cơ quan.")]
+        ("1", "Phạm vi", "Luật này quy định."),
+        ("2", "Đối tượng", "Cơ quan."),
+    ]
 
 
 def test_bad_line_in_the_middle_is_rejected_and_the_rest_imported(store, tmp_path):
-    docs = [Document.from_dict({"uid": f"t:{i}", "title": f"Văn bản {i}", "number": f"{i}/2025/NQ-HĐND"}) for i in range(5)]
+    docs = [
+        Document.from_dict({"uid": f"t:{i}", "title": f"Văn bản {i}", "number": f"{i}/2025/NQ-HĐND"}) for i in range(5)
+    ]
     lines = [d.to_json() for d in docs]
     lines.insert(2, '{"uid": "t:bad", "title": "x", "issued": "2025-13-45"}')
     lines.insert(4, '{"uid": "t:broken", "title": ')
@@ -87,9 +103,18 @@ def test_whole_document_records_are_split_into_articles(store):
 def test_export_then_import_gives_identical_records(tmp_path):
     first = Store(tmp_path / "one.sqlite")
     jsonl.import_file(first, shared_file("corpus", "alqac_articles.jsonl"))
-    first.upsert(Document.from_dict({"uid": "vbpl:1", "title": "NQ", "number": "1/2026/NQ-HĐND", "issuer": "HĐND tỉnh Lai Châu",
-                                     "relations": [{"type": "can_cu", "target_number": "72/2025/QH15"}],
-                                     "signers": [{"name": "A", "title": "Chủ tịch"}]}))
+    first.upsert(
+        Document.from_dict(
+            {
+                "uid": "vbpl:1",
+                "title": "NQ",
+                "number": "1/2026/NQ-HĐND",
+                "issuer": "HĐND tỉnh Lai Châu",
+                "relations": [{"type": "can_cu", "target_number": "72/2025/QH15"}],
+                "signers": [{"name": "A", "title": "Chủ tịch"}],
+            }
+        )
+    )
     out = tmp_path / "export.jsonl.gz"
     with jsonl.open_export(out, compress=True) as handle:
         assert jsonl.export(first, handle) == 24

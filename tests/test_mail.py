@@ -2,6 +2,7 @@
 Vietnamese subjects, login, STARTTLS, the file outbox, and failures that say what went wrong.
 
 The `smtp` fixture and `mail_config` are also used by the alert and digest tests."""
+
 from __future__ import annotations
 
 import email
@@ -17,8 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from kb import config as kbconfig
+from kb.alerts.mail import Mailer, MailError, build_message, esc, html_document, settings
 from kb.errors import ConfigError
-from kb.mail import MailError, Mailer, build_message, esc, html_document, settings
 
 SITE = "https://vanban.laichau.example"
 
@@ -67,9 +68,14 @@ def smtp():
 
 def mail_config(folder: Path, port: int | None, **env: str) -> kbconfig.Config:
     """A configuration for tests: the instance `folder`, SMTP on 127.0.0.1:`port`, a real-looking site."""
-    environ = {"KB_SITE_URL": SITE, "KB_MAIL_FROM": "Văn phòng HĐND tỉnh <vanban@laichau.example>",
-               "KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(port or 25), "KB_SMTP_TIMEOUT": "5",
-               "KB_PROVINCE_NAME": "Lai Châu"}
+    environ = {
+        "KB_SITE_URL": SITE,
+        "KB_MAIL_FROM": "Văn phòng HĐND tỉnh <vanban@laichau.example>",
+        "KB_SMTP_HOST": "127.0.0.1",
+        "KB_SMTP_PORT": str(port or 25),
+        "KB_SMTP_TIMEOUT": "5",
+        "KB_PROVINCE_NAME": "Lai Châu",
+    }
     environ.update(env)
     return kbconfig.load(folder, environ=environ)
 
@@ -84,19 +90,24 @@ def html_part(msg) -> str:
 
 def test_message_headers_parts_and_vietnamese_subject(tmp_path, smtp):
     config = mail_config(tmp_path, smtp.port)
-    msg = build_message(config, "ban.vhxh@laichau.example", "Thông báo theo dõi: Nghị quyết về học phí",
-                        "Nội dung thư", html_document("Tiêu đề", "<p>Nội dung thư</p>"),
-                        unsubscribe=f"{SITE}/theo-doi/huy/abc.def")
+    msg = build_message(
+        config,
+        "ban.vhxh@laichau.example",
+        "Thông báo theo dõi: Nghị quyết về học phí",
+        "Nội dung thư",
+        html_document("Tiêu đề", "<p>Nội dung thư</p>"),
+        unsubscribe=f"{SITE}/theo-doi/huy/abc.def",
+    )
     with Mailer(config) as mailer:
         mailer.send(msg)
         assert mailer.sent == 1
-    (sender, rcpt, got), = smtp.received
+    ((sender, rcpt, got),) = smtp.received
     assert sender == "vanban@laichau.example" and rcpt == ["ban.vhxh@laichau.example"]
-    smtp.raw[0].decode("ascii")                                 # 7-bit clean: any server takes it
+    smtp.raw[0].decode("ascii")  # 7-bit clean: any server takes it
     raw_subject = email.message_from_bytes(smtp.raw[0], policy=email.policy.compat32)["Subject"]
-    assert raw_subject.lower().startswith("=?utf-8?")           # encoded on the wire (RFC 2047) …
+    assert raw_subject.lower().startswith("=?utf-8?")  # encoded on the wire (RFC 2047) …
     assert str(make_header(decode_header(raw_subject))) == "Thông báo theo dõi: Nghị quyết về học phí"
-    assert got["Subject"] == "Thông báo theo dõi: Nghị quyết về học phí"   # … and read back intact
+    assert got["Subject"] == "Thông báo theo dõi: Nghị quyết về học phí"  # … and read back intact
     assert got["From"].addresses[0].display_name == "Văn phòng HĐND tỉnh"
     assert got["List-Unsubscribe"] == f"<{SITE}/theo-doi/huy/abc.def>"
     assert got["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -112,10 +123,14 @@ def test_one_connection_for_many_messages_and_reconnect(tmp_path, smtp):
     with Mailer(config) as mailer:
         for n in range(3):
             mailer.send(build_message(config, f"a{n}@laichau.example", "Thư", "x"))
-        mailer._smtp.close()                       # the server dropped the idle connection
+        mailer._smtp.close()  # the server dropped the idle connection
         mailer.send(build_message(config, "b@laichau.example", "Thư", "x"))
-    assert [r for _, r, _ in smtp.received] == [["a0@laichau.example"], ["a1@laichau.example"],
-                                                 ["a2@laichau.example"], ["b@laichau.example"]]
+    assert [r for _, r, _ in smtp.received] == [
+        ["a0@laichau.example"],
+        ["a1@laichau.example"],
+        ["a2@laichau.example"],
+        ["b@laichau.example"],
+    ]
 
 
 def test_login(tmp_path):
@@ -126,8 +141,14 @@ def test_login(tmp_path):
         seen.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"dung-mat-khau", handled=False)
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-                            auth_require_tls=False, auth_required=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
     controller.start()
     try:
         good = mail_config(tmp_path, controller.port, KB_SMTP_USER="vanban", KB_SMTP_PASSWORD="dung-mat-khau")
@@ -147,17 +168,41 @@ def test_starttls_with_an_internal_ca(tmp_path):
     import ssl
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True)
     controller.start()
     try:
-        trusted = mail_config(tmp_path, controller.port, KB_SMTP_HOST="localhost", KB_SMTP_SECURITY="starttls",
-                              KB_SMTP_CA_BUNDLE=str(cert))
+        trusted = mail_config(
+            tmp_path,
+            controller.port,
+            KB_SMTP_HOST="localhost",
+            KB_SMTP_SECURITY="starttls",
+            KB_SMTP_CA_BUNDLE=str(cert),
+        )
         with Mailer(trusted) as mailer:
             mailer.send(build_message(trusted, "a@laichau.example", "Thư", "x"))
         assert len(inbox.received) == 1
@@ -165,7 +210,7 @@ def test_starttls_with_an_internal_ca(tmp_path):
         with pytest.raises(MailError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             Mailer(untrusted).send(build_message(untrusted, "a@laichau.example", "Thư", "x"))
         plain = mail_config(tmp_path, controller.port, KB_SMTP_HOST="localhost", KB_SMTP_SECURITY="none")
-        with pytest.raises(MailError, match="STARTTLS"):       # the server insists on TLS
+        with pytest.raises(MailError, match="STARTTLS"):  # the server insists on TLS
             Mailer(plain).send(build_message(plain, "a@laichau.example", "Thư", "x"))
         assert len(inbox.received) == 1
     finally:
@@ -183,7 +228,7 @@ def test_outbox_folder_instead_of_smtp(tmp_path):
 
 
 def test_unreachable_server_and_bad_settings_are_clear_errors(tmp_path):
-    config = mail_config(tmp_path, free_port())           # nothing listens there
+    config = mail_config(tmp_path, free_port())  # nothing listens there
     with pytest.raises(MailError, match=r"cannot connect to the mail server 127\.0\.0\.1:\d+ \(none\)"):
         Mailer(config).send(build_message(config, "a@laichau.example", "Thư", "x"))
     with pytest.raises(ConfigError, match="KB_SMTP_SECURITY"):
@@ -211,5 +256,8 @@ def test_refused_recipient_is_named(tmp_path):
 
 
 def test_esc_escapes_markup_and_quotes():
-    assert esc('<script>alert("x")</script> & \'y\'') == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;"
+    assert (
+        esc("<script>alert(\"x\")</script> & 'y'")
+        == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;"
+    )
     assert esc(None) == ""

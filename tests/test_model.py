@@ -6,18 +6,25 @@ from kb.model import Article, Document
 
 
 def make(**overrides) -> dict:
-    data = {"uid": "vbpl:188001", "number": "01/2026/NQ-HĐND", "title": "Nghị quyết ban hành Quy chế",
-            "issuer": "HĐND Tỉnh Đồng Nai", "issued": "2026-01-09", "status": "CHL"}
+    data = {
+        "uid": "vbpl:188001",
+        "number": "01/2026/NQ-HĐND",
+        "title": "Nghị quyết ban hành Quy chế",
+        "issuer": "HĐND Tỉnh Đồng Nai",
+        "issued": "2026-01-09",
+        "status": "CHL",
+    }
     data.update(overrides)
     return data
 
 
 def test_from_dict_normalises_vocabularies_and_text():
-    doc = Document.from_dict(make(number="Số: 01/2026/NQ – HĐND", issued="2026-01-09T00:00:00",
-                                  title="  Nghị  quyết\nban hành  "))
+    doc = Document.from_dict(
+        make(number="Số: 01/2026/NQ – HĐND", issued="2026-01-09T00:00:00", title="  Nghị  quyết\nban hành  ")
+    )
     assert doc.source == "vbpl" and doc.source_id == "188001"
     assert doc.number == "01/2026/NQ-HĐND"
-    assert doc.doc_type == "Nghị quyết"      # from the number's type code
+    assert doc.doc_type == "Nghị quyết"  # from the number's type code
     assert doc.status == "Còn hiệu lực"
     assert doc.scope == "Địa phương"
     assert doc.issued == "2026-01-09"
@@ -25,9 +32,13 @@ def test_from_dict_normalises_vocabularies_and_text():
 
 
 def test_round_trip_through_dict():
-    doc = Document.from_dict(make(articles=[{"number": "1", "heading": "Phạm vi", "text": "1. Một\n2. Hai"}],
-                                  relations=[{"type": 3, "target_number": "103/2025/UBTVQH15"}],
-                                  signers=[{"name": "Tôn Ngọc Hạnh", "title": "Chủ tịch"}]))
+    doc = Document.from_dict(
+        make(
+            articles=[{"number": "1", "heading": "Phạm vi", "text": "1. Một\n2. Hai"}],
+            relations=[{"type": 3, "target_number": "103/2025/UBTVQH15"}],
+            signers=[{"name": "Tôn Ngọc Hạnh", "title": "Chủ tịch"}],
+        )
+    )
     again = Document.from_dict(doc.to_dict())
     assert again == doc
     assert again.relations[0].type == "can_cu"
@@ -48,17 +59,20 @@ def test_duplicate_article_numbers_get_unique_anchors():
     assert [a.anchor for a in doc.articles] == ["dieu-1", "dieu-1-2"]
 
 
-@pytest.mark.parametrize("data,reason", [
-    ({"title": "x"}, "uid"),
-    (make(uid="noprefix"), "uid"),
-    (make(title="", number=None), "title"),
-    (make(issued="31/02/2025"), "not a valid date"),
-    (make(issued="yesterday"), "not a date"),
-    (make(colour="red"), "unknown field"),
-    (make(articles=[{"number": "1", "txt": "x"}]), "unknown article field"),
-    (make(articles="Điều 1"), "must be a list"),
-    (make(title=5.5j if False else ["a"]), "must be a string"),
-])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        ({"title": "x"}, "uid"),
+        (make(uid="noprefix"), "uid"),
+        (make(title="", number=None), "title"),
+        (make(issued="31/02/2025"), "not a valid date"),
+        (make(issued="yesterday"), "not a date"),
+        (make(colour="red"), "unknown field"),
+        (make(articles=[{"number": "1", "txt": "x"}]), "unknown article field"),
+        (make(articles="Điều 1"), "must be a list"),
+        (make(title=5.5j if False else ["a"]), "must be a string"),
+    ],
+)
 def test_invalid_records_say_what_is_wrong(data, reason):
     with pytest.raises(RecordError, match=reason):
         Document.from_dict(data)
@@ -69,12 +83,17 @@ def test_vietnamese_dates_are_accepted():
 
 
 def test_split_articles_with_chapters():
-    text = ("QUỐC HỘI\nLuật số: 1/2025/QH15\nChương I\nNHỮNG QUY ĐỊNH CHUNG\nĐiều 1. Phạm vi điều chỉnh\n"
-            "Luật này quy định...\nĐiều 2. Đối tượng áp dụng\n1. Cơ quan.\n2. Tổ chức.\n"
-            "Chương II. TỔ CHỨC\nĐiều 3. Hội đồng\nNội dung.")
+    text = (
+        "QUỐC HỘI\nLuật số: 1/2025/QH15\nChương I\nNHỮNG QUY ĐỊNH CHUNG\nĐiều 1. Phạm vi điều chỉnh\n"
+        "Luật này quy định...\nĐiều 2. Đối tượng áp dụng\n1. Cơ quan.\n2. Tổ chức.\n"
+        "Chương II. TỔ CHỨC\nĐiều 3. Hội đồng\nNội dung."
+    )
     arts = split_articles(text)
     assert [(a.number, a.heading) for a in arts] == [
-        ("1", "Phạm vi điều chỉnh"), ("2", "Đối tượng áp dụng"), ("3", "Hội đồng")]
+        ("1", "Phạm vi điều chỉnh"),
+        ("2", "Đối tượng áp dụng"),
+        ("3", "Hội đồng"),
+    ]
     assert arts[0].chapter == "Chương I. NHỮNG QUY ĐỊNH CHUNG"
     assert arts[2].chapter == "Chương II. TỔ CHỨC"
     assert "Chương II" not in arts[1].text

@@ -27,7 +27,12 @@ def test_parse_real_variants(text, canonical, number, year, type_code, issuer):
     parsed = parse_number(text)
     assert parsed is not None
     assert (parsed.canonical, parsed.number, parsed.year, parsed.type_code, parsed.issuer_code) == (
-        canonical, number, year, type_code, issuer)
+        canonical,
+        number,
+        year,
+        type_code,
+        issuer,
+    )
 
 
 @pytest.mark.parametrize("text", ["01/7/2003", "31/12/2024", "Không số", "", "Nghị quyết về ngân sách"])
@@ -36,29 +41,43 @@ def test_dates_and_sentinels_are_not_numbers(text):
 
 
 def test_every_written_variant_has_the_same_key():
-    variants = ["15/2025/NQ-HĐND", "15/2025/nq-hdnd", "15/2025/NQ-HDND", "Số: 15/2025/NQ – HĐND",
-                "15/2025/NQ-HÐND", " 15 / 2025 / NQ-HĐND "]
+    variants = [
+        "15/2025/NQ-HĐND",
+        "15/2025/nq-hdnd",
+        "15/2025/NQ-HDND",
+        "Số: 15/2025/NQ – HĐND",
+        "15/2025/NQ-HÐND",
+        " 15 / 2025 / NQ-HĐND ",
+    ]
     assert len({number_key(v) for v in variants}) == 1
     assert number_key("16/2025/NQ-HĐND") != number_key("15/2025/NQ-HĐND")
     assert number_key("15/2024/NQ-HĐND") != number_key("15/2025/NQ-HĐND")
 
 
 def test_find_numbers_in_running_text():
-    text = ("Căn cứ Luật số 06/2026/QH16; Nghị định số 78/2025/NĐ-CP ngày 01/4/2025 và "
-            "Nghị quyết số 103/2025/UBTVQH15 ngày 26/9/2025")
+    text = (
+        "Căn cứ Luật số 06/2026/QH16; Nghị định số 78/2025/NĐ-CP ngày 01/4/2025 và "
+        "Nghị quyết số 103/2025/UBTVQH15 ngày 26/9/2025"
+    )
     assert [n.canonical for n in find_numbers(text)] == ["06/2026/QH16", "78/2025/NĐ-CP", "103/2025/UBTVQH15"]
 
 
-@pytest.mark.parametrize("text,canonical,key", [
-    ("73-CP", "73-CP", "73/cp"),                       # old numbering, real pháp điển numbers
-    ("73-cp", "73-CP", "73/cp"),
-    ("Số: 73 – CP", "73-CP", "73/cp"),
-    ("23-L/CTN", "23-L/CTN", "23/lctn"),
-    ("21-LCT/HĐNN8", "21-LCT/HĐNN8", "21/lcthdnn8"),
-    ("01/2016/NQ.HĐTP", "01/2016/NQ-HĐTP", "01/2016/nqhdtp"),   # a dot typed for the dash
-    ("01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN", "01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN",
-     "01/2008/nqltbldtbxhbcabvhttdlubtumttqvn"),        # Ư in a code is part of it
-])
+@pytest.mark.parametrize(
+    "text,canonical,key",
+    [
+        ("73-CP", "73-CP", "73/cp"),  # old numbering, real pháp điển numbers
+        ("73-cp", "73-CP", "73/cp"),
+        ("Số: 73 – CP", "73-CP", "73/cp"),
+        ("23-L/CTN", "23-L/CTN", "23/lctn"),
+        ("21-LCT/HĐNN8", "21-LCT/HĐNN8", "21/lcthdnn8"),
+        ("01/2016/NQ.HĐTP", "01/2016/NQ-HĐTP", "01/2016/nqhdtp"),  # a dot typed for the dash
+        (
+            "01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN",
+            "01/2008/NQLT-BLĐTBXH-BCA-BVHTTDL-UBTƯMTTQVN",
+            "01/2008/nqltbldtbxhbcabvhttdlubtumttqvn",
+        ),  # Ư in a code is part of it
+    ],
+)
 def test_old_forms_dots_and_vietnamese_letters_in_codes(text, canonical, key):
     assert parse_number(text).canonical == canonical
     assert number_key(text) == key

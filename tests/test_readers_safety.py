@@ -11,6 +11,7 @@ within bounded time and memory — never the content of a local file, never a re
   one that needs too much memory, and the same from a thread (the web server's case).
 - HTML drafts and scraped pages (lxml's HTML and XML parsers through BeautifulSoup) expand no entity.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -33,13 +34,16 @@ from scrapers.attachments import extract_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 SECRET = "bí-mật-không-được-lộ-7f3a"
-LOL = ('<!ENTITY lol "lollollollollollollollollollol">'
-       + "".join(f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">' for i in range(1, 10)))
+LOL = '<!ENTITY lol "lollollollollollollollollollol">' + "".join(
+    f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">' for i in range(1, 10)
+)
 
 
 def document_xml(body: str, doctype: str = "") -> str:
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{doctype}'
-            f'<w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>')
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{doctype}'
+        f'<w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
+    )
 
 
 def paragraph(text: str) -> str:
@@ -50,17 +54,21 @@ def docx_package(document: str | bytes, extra: dict[str, bytes] | None = None) -
     """A minimal DOCX (content types, relationships, word/document.xml) with `document` as its body part."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-                         'package/2006/content-types"><Default Extension="rels" ContentType="application/'
-                         'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
-                         '"application/xml"/><Override PartName="/word/document.xml" ContentType="application/'
-                         'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-        archive.writestr("_rels/.rels",
-                         '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
-                         '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
-                         'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/'
-                         'document.xml"/></Relationships>')
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+            '"application/xml"/><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
+            '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/'
+            'document.xml"/></Relationships>',
+        )
         archive.writestr("word/document.xml", document)
         for name, content in (extra or {}).items():
             archive.writestr(name, content)
@@ -109,8 +117,9 @@ def python_docx_text(data: bytes) -> str:
 # --- XML entities in a DOCX --------------------------------------------------------------------
 def test_the_installed_python_docx_parser_does_not_resolve_entities():
     from docx.oxml.parser import parse_xml
+
     element = parse_xml(f'<!DOCTYPE x [<!ENTITY e "{SECRET}">]><w:t xmlns:w="{W}">a&e;b</w:t>'.encode())
-    assert SECRET not in "".join(element.itertext())             # the reference stays a reference
+    assert SECRET not in "".join(element.itertext())  # the reference stays a reference
 
 
 def test_an_external_file_entity_is_refused_and_never_read(secret_file):
@@ -118,20 +127,22 @@ def test_an_external_file_entity_is_refused_and_never_read(secret_file):
     data = docx_package(document_xml(paragraph("Căn cứ &xxe; Luật Giáo dục"), doctype))
     with pytest.raises(ReadError, match="DOCTYPE/ENTITY"):
         read_document(data, "du-thao.docx")
-    assert SECRET not in python_docx_text(data)                  # and python-docx alone does not read it
+    assert SECRET not in python_docx_text(data)  # and python-docx alone does not read it
 
 
 def test_an_external_url_entity_or_dtd_is_refused_and_never_fetched(recorder):
     base, hits = recorder
-    for doctype in (f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{base}/entity">]>',
-                    f'<!DOCTYPE w:document SYSTEM "{base}/external.dtd">',
-                    f'<!DOCTYPE w:document [<!ENTITY % p SYSTEM "{base}/param.dtd"> %p;]>'):
+    for doctype in (
+        f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{base}/entity">]>',
+        f'<!DOCTYPE w:document SYSTEM "{base}/external.dtd">',
+        f'<!DOCTYPE w:document [<!ENTITY % p SYSTEM "{base}/param.dtd"> %p;]>',
+    ):
         data = docx_package(document_xml(paragraph("Căn cứ &xxe; &inner; Luật"), doctype))
         with pytest.raises(ReadError, match="DOCTYPE/ENTITY"):
             read_document(data, "du-thao.docx")
         try:
             assert SECRET not in python_docx_text(data)
-        except Exception:          # python-docx may refuse the undefined entity: fine, as long as nothing is fetched
+        except Exception:  # python-docx may refuse the undefined entity: fine, as long as nothing is fetched
             pass
     time.sleep(0.2)
     assert hits == []
@@ -143,8 +154,8 @@ def test_an_entity_bomb_is_refused_at_once_and_python_docx_does_not_expand_it():
     with pytest.raises(ReadError, match="DOCTYPE/ENTITY"):
         read_document(data, "bom.docx")
     try:
-        text = python_docx_text(data)                             # 10^9 "lol"s if it expanded them
-    except etree.XMLSyntaxError as exc:                           # libxml2 2.11+ refuses the amplification itself
+        text = python_docx_text(data)  # 10^9 "lol"s if it expanded them
+    except etree.XMLSyntaxError as exc:  # libxml2 2.11+ refuses the amplification itself
         assert "amplification" in str(exc)
         text = ""
     assert time.monotonic() - started < 5 and text.count("lol") < 100
@@ -158,10 +169,16 @@ def test_a_doctype_in_another_xml_part_is_refused_too():
 
 
 def test_an_ordinary_docx_is_still_read():
-    data = docx_package(document_xml(paragraph("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;")
-                                     + paragraph("Điều 1. &lt;!DOCTYPE&gt; là chữ, không phải khai báo")))
+    data = docx_package(
+        document_xml(
+            paragraph("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;")
+            + paragraph("Điều 1. &lt;!DOCTYPE&gt; là chữ, không phải khai báo")
+        )
+    )
     assert read_document(data, "du-thao.docx").split("\n") == [
-        "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;", "Điều 1. <!DOCTYPE> là chữ, không phải khai báo"]
+        "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;",
+        "Điều 1. <!DOCTYPE> là chữ, không phải khai báo",
+    ]
 
 
 # --- zip bombs ---------------------------------------------------------------------------------
@@ -171,7 +188,7 @@ def zip_bomb(megabytes: int) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         with archive.open("word/document.xml", "w", force_zip64=True) as part:
-            part.write(document_xml("").encode()[:-len("</w:body></w:document>")])
+            part.write(document_xml("").encode()[: -len("</w:body></w:document>")])
             block = b" " * (1024 * 1024)
             for _ in range(megabytes):
                 part.write(block)
@@ -180,7 +197,7 @@ def zip_bomb(megabytes: int) -> bytes:
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unzipped():
-    data = zip_bomb(120)                                          # 120 MB unzipped, 0.1 MB zipped
+    data = zip_bomb(120)  # 120 MB unzipped, 0.1 MB zipped
     assert len(data) < 1024 * 1024
     tracemalloc.start()
     started = time.monotonic()
@@ -191,7 +208,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unzipped():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 1 and peak < 10 * 1024 * 1024               # nothing was unzipped
+    assert elapsed < 1 and peak < 10 * 1024 * 1024  # nothing was unzipped
     with pytest.raises(ReadError, match="giới hạn là 5 MB"):
         read_document(zip_bomb(8), "bom.docx", limits=Limits(max_unzipped_mb=5))
 
@@ -200,9 +217,9 @@ def test_a_part_lying_about_its_size_is_never_unzipped_past_it():
     """The central directory says 1,000 bytes; the stream holds 120 MB. zipfile stops at the declared
     size (then the CRC fails), and we unzip in 1 MB steps: memory stays small."""
     data = bytearray(zip_bomb(120))
-    entry = data.rfind(b"PK\x01\x02")               # the central directory header of word/document.xml (last)
-    assert data[entry + 46:entry + 46 + 17] == b"word/document.xml"
-    struct.pack_into("<I", data, entry + 24, 1000)                        # its uncompressed size
+    entry = data.rfind(b"PK\x01\x02")  # the central directory header of word/document.xml (last)
+    assert data[entry + 46 : entry + 46 + 17] == b"word/document.xml"
+    struct.pack_into("<I", data, entry + 24, 1000)  # its uncompressed size
     assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("word/document.xml").file_size == 1000
     tracemalloc.start()
     try:
@@ -223,13 +240,17 @@ def test_too_many_parts_are_refused():
 # --- PDF: pages, time, memory -------------------------------------------------------------------
 def pdf(content: bytes, pages: int = 1) -> bytes:
     """A PDF of `pages` pages, each drawing `content` (a content stream) with Helvetica."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (" ".join(f"{3 + 2 * i} 0 R" for i in range(pages)).encode(),
-                                                              pages)]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (" ".join(f"{3 + 2 * i} 0 R" for i in range(pages)).encode(), pages),
+    ]
     font = 3 + 2 * pages
     for i in range(pages):
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>"
-                       b" /Contents %d 0 R >>" % (font, 4 + 2 * i))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>"
+            b" /Contents %d 0 R >>" % (font, 4 + 2 * i)
+        )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out = io.BytesIO()
@@ -246,7 +267,7 @@ def pdf(content: bytes, pages: int = 1) -> bytes:
 
 
 LINE = b"BT /F1 12 Tf 20 800 Td (Dieu 1. Pham vi dieu chinh) Tj ET"
-SLOW = pdf(b"BT /F1 12 Tf 10 10 Td (Dieu 1) Tj ET\n" * 40_000)      # 1.5 MB; several seconds of pypdf
+SLOW = pdf(b"BT /F1 12 Tf 10 10 Td (Dieu 1) Tj ET\n" * 40_000)  # 1.5 MB; several seconds of pypdf
 
 
 def kb_children() -> list[int]:
@@ -281,7 +302,7 @@ def test_a_slow_pdf_is_stopped_at_the_time_limit_and_its_reader_killed():
     with pytest.raises(ReadError, match=r"Đọc tệp PDF quá lâu \(quá 0.5 giây\)"):
         read_document(SLOW, "cham.pdf", limits=Limits(pdf_timeout=0.5))
     assert time.monotonic() - started < 5
-    assert kb_children() == []                                  # killed and reaped, not left running
+    assert kb_children() == []  # killed and reaped, not left running
 
 
 def test_a_pdf_needing_too_much_memory_is_refused():
@@ -298,9 +319,11 @@ def test_pdfs_are_read_safely_from_threads_as_the_web_server_does():
         except ReadError as exc:
             results[name] = exc
 
-    threads = [threading.Thread(target=read, args=("ok", pdf(LINE), Limits())),
-               threading.Thread(target=read, args=("slow", SLOW, Limits(pdf_timeout=0.5))),
-               threading.Thread(target=read, args=("ok2", pdf(LINE, 3), Limits()))]
+    threads = [
+        threading.Thread(target=read, args=("ok", pdf(LINE), Limits())),
+        threading.Thread(target=read, args=("slow", SLOW, Limits(pdf_timeout=0.5))),
+        threading.Thread(target=read, args=("ok2", pdf(LINE, 3), Limits())),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -326,20 +349,23 @@ def test_hostile_attachments_become_notes_within_the_limits(secret_file):
 
 def test_the_scrapers_read_attachments_within_the_instance_limits(tmp_path, monkeypatch):
     from scrapers.vbpl import VbplSource
+
     monkeypatch.setenv("KB_READERS_PDF_MAX_PAGES", "3")
     source = VbplSource(fetcher=None, config=kbconfig.load(tmp_path))
     assert source.limits.pdf_max_pages == 3
     refused = extract_text(pdf(LINE, pages=5), "VanBanGoc.pdf", limits=source.limits)
     assert refused.text == "" and "giới hạn là 3 trang" in refused.note
-    read = extract_text(pdf(LINE, pages=5), "VanBanGoc.pdf")            # the defaults read its 5 pages
+    read = extract_text(pdf(LINE, pages=5), "VanBanGoc.pdf")  # the defaults read its 5 pages
     assert read.pages == 5 and "giới hạn" not in (read.note or "")
 
 
 # --- HTML drafts, scraped pages and feeds -------------------------------------------------------
 def test_an_html_draft_expands_no_entity(secret_file, recorder):
     base, hits = recorder
-    html = (f'<!DOCTYPE html [<!ENTITY xxe SYSTEM "file://{secret_file}"><!ENTITY web SYSTEM "{base}/x">{LOL}]>'
-            '<html><body><p>Căn cứ &xxe; &web; &lol9; Luật Giáo dục</p></body></html>').encode()
+    html = (
+        f'<!DOCTYPE html [<!ENTITY xxe SYSTEM "file://{secret_file}"><!ENTITY web SYSTEM "{base}/x">{LOL}]>'
+        "<html><body><p>Căn cứ &xxe; &web; &lol9; Luật Giáo dục</p></body></html>"
+    ).encode()
     started = time.monotonic()
     text = read_document(html, "du-thao.html")
     assert "Luật Giáo dục" in text and SECRET not in text and text.count("lol") < 100
@@ -352,16 +378,19 @@ def test_scraped_pages_and_feeds_expand_no_entity(secret_file, recorder):
     from scrapers.base import html_to_text
     from scrapers.congbao import parse_rss
     from scrapers.errors import ScraperError
+
     base, hits = recorder
     doctype = f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret_file}"><!ENTITY web SYSTEM "{base}/x">{LOL}]>'
     page = html_to_text(f"{doctype}<html><body><p>Điều 1. &xxe; &web; &lol9;</p></body></html>")
     assert "Điều 1." in page and SECRET not in page and page.count("lol") < 100
-    feed = (f'<?xml version="1.0"?>{doctype}<rss><channel><item><title>&xxe;&web;&lol9;</title>'
-            '<link>https://congbao.chinhphu.vn/van-ban/nghi-dinh-so-1-2025-nd-cp-1.htm</link></item></channel></rss>')
+    feed = (
+        f'<?xml version="1.0"?>{doctype}<rss><channel><item><title>&xxe;&web;&lol9;</title>'
+        "<link>https://congbao.chinhphu.vn/van-ban/nghi-dinh-so-1-2025-nd-cp-1.htm</link></item></channel></rss>"
+    )
     try:
         entries = parse_rss(feed, "https://congbao.chinhphu.vn/rss")
         assert all(SECRET not in e.title and e.title.count("lol") < 100 for e in entries)
-    except ScraperError as exc:                                  # a feed with a DTD reads as a changed layout
+    except ScraperError as exc:  # a feed with a DTD reads as a changed layout
         assert SECRET not in str(exc)
     time.sleep(0.2)
     assert hits == []
@@ -372,5 +401,6 @@ def test_the_limits_are_configurable(tmp_path):
     assert Limits() == Limits(max_unzipped_mb=100, pdf_timeout=60.0, pdf_max_pages=500, pdf_max_memory_mb=1024)
     (tmp_path / "config.toml").write_text("[readers]\npdf_max_pages = 20\nmax_unzipped_mb = 10\n", encoding="utf-8")
     config = kbconfig.load(tmp_path, environ={"KB_READERS_PDF_TIMEOUT": "5"})
-    assert Limits.from_config(config) == Limits(max_unzipped_mb=10, pdf_timeout=5.0, pdf_max_pages=20,
-                                                pdf_max_memory_mb=1024)
+    assert Limits.from_config(config) == Limits(
+        max_unzipped_mb=10, pdf_timeout=5.0, pdf_max_pages=20, pdf_max_memory_mb=1024
+    )

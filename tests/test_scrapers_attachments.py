@@ -1,4 +1,5 @@
 """Text of attachments: PDF with a text layer, scanned PDF (flagged), DOCX, DOC without antiword."""
+
 from __future__ import annotations
 
 import io
@@ -6,14 +7,19 @@ import shutil
 
 import docx
 import pytest
+from test_scrapers_http import make_pdf
 
 from scrapers.attachments import detect_format, extract_text, preferred
 from scrapers.base import FileRef
-from test_scrapers_http import make_pdf
 
-LINES = ["NGHỊ QUYẾT", "Ban hành Quy chế làm việc của Hội đồng nhân dân tỉnh",
-         "Điều 1. Phạm vi điều chỉnh", "Quy chế này quy định nhiệm vụ, quyền hạn của Hội đồng nhân dân tỉnh.",
-         "Điều 2. Hiệu lực thi hành", "Nghị quyết này có hiệu lực kể từ ngày 10 tháng 4 năm 2026."]
+LINES = [
+    "NGHỊ QUYẾT",
+    "Ban hành Quy chế làm việc của Hội đồng nhân dân tỉnh",
+    "Điều 1. Phạm vi điều chỉnh",
+    "Quy chế này quy định nhiệm vụ, quyền hạn của Hội đồng nhân dân tỉnh.",
+    "Điều 2. Hiệu lực thi hành",
+    "Nghị quyết này có hiệu lực kể từ ngày 10 tháng 4 năm 2026.",
+]
 
 
 def test_pdf_text_layer_is_extracted_in_nfc():
@@ -62,13 +68,25 @@ def test_a_corrupt_file_is_a_note_not_a_crash():
 
 
 def test_preferred_reads_word_before_pdf_and_appendices_last():
-    files = [FileRef("PL01.pdf", "u1", "appendix"), FileRef("VanBanGoc.pdf", "u2", "original"),
-             FileRef("nq.docx", "u3", "main"), FileRef("no-url.docx", None, "main")]
+    files = [
+        FileRef("PL01.pdf", "u1", "appendix"),
+        FileRef("VanBanGoc.pdf", "u2", "original"),
+        FileRef("nq.docx", "u3", "main"),
+        FileRef("no-url.docx", None, "main"),
+    ]
     assert [f.name for f in preferred(files)] == ["nq.docx", "VanBanGoc.pdf", "PL01.pdf"]
 
 
-@pytest.mark.parametrize("name,kind", [("VanBanGoc_01.2026.pdf", "original"), ("QD so 1782.docx", "main"),
-                                        ("Phu luc 1.xlsx", "appendix"), ("x.zip", "other")])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("VanBanGoc_01.2026.pdf", "original"),
+        ("QD so 1782.docx", "main"),
+        ("Phu luc 1.xlsx", "appendix"),
+        ("x.zip", "other"),
+    ],
+)
 def test_file_kinds(name, kind):
     from scrapers.base import file_kind
+
     assert file_kind(name) == kind

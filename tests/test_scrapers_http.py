@@ -1,6 +1,7 @@
 """The polite HTTP client (scrapers/http.py) against a real local HTTP server, and the helpers the
 other scraper tests share: `LocalServer` (http.server on 127.0.0.1, port 0, with injectable faults),
 `make_pdf` (a small PDF with a real text layer, or a scan without one), and `no_internet`."""
+
 from __future__ import annotations
 
 import io
@@ -100,14 +101,16 @@ class LocalServer:
         def register(fn):
             self.routes.append((method, re.compile(pattern + r"$"), fn))
             return fn
+
         return register
 
     def fault(self, pattern: str, *faults: str):
         self.faults.append((re.compile(pattern), list(faults)))
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Seen]:
-        return [s for s in self.log if (method is None or s.method == method)
-                and (path is None or re.search(path, s.path))]
+        return [
+            s for s in self.log if (method is None or s.method == method) and (path is None or re.search(path, s.path))
+        ]
 
     def _take_fault(self, path: str) -> str | None:
         with self.lock:
@@ -120,8 +123,9 @@ class LocalServer:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        seen = Seen(handler.command, parts.path, parse_qs(parts.query, keep_blank_values=True), body,
-                    dict(handler.headers))
+        seen = Seen(
+            handler.command, parts.path, parse_qs(parts.query, keep_blank_values=True), body, dict(handler.headers)
+        )
         with self.lock:
             self.log.append(seen)
         fault = self._take_fault(parts.path)
@@ -138,8 +142,11 @@ class LocalServer:
         elif fault and fault.startswith("429"):
             reply = Reply(429, b"slow down", {"Retry-After": fault.split(":")[1]}, "text/plain")
         elif fault == "html":
-            reply = Reply(200, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-                          content_type="text/html")
+            reply = Reply(
+                200,
+                "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+                content_type="text/html",
+            )
         if reply is None:
             for method, pattern, fn in self.routes:
                 match = pattern.match(parts.path)
@@ -174,22 +181,24 @@ def make_pdf(pages: list[list[str]], scanned: bool = False) -> bytes:
     """A small PDF. Text pages carry a real text layer (a Type0 font with a ToUnicode map, so any
     Vietnamese text extracts exactly); a `scanned` PDF has only an image on each page."""
     chars = sorted({ord(c) for lines in pages for line in lines for c in line} or {32})
-    cmap = ["/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
-            "1 begincodespacerange <0000> <FFFF> endcodespacerange"]
+    cmap = [
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+        "1 begincodespacerange <0000> <FFFF> endcodespacerange",
+    ]
     for i in range(0, len(chars), 100):
-        chunk = chars[i:i + 100]
+        chunk = chars[i : i + 100]
         cmap += [f"{len(chunk)} beginbfchar"] + [f"<{c:04X}> <{c:04X}>" for c in chunk] + ["endbfchar"]
     cmap += ["endcmap CMapName currentdict /CMap defineresource pop end end"]
     objects: dict[int, bytes] = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
         3: b"<< /Type /Font /Subtype /Type0 /BaseFont /KBTest /Encoding /Identity-H /DescendantFonts [4 0 R]"
-           b" /ToUnicode 5 0 R >>",
+        b" /ToUnicode 5 0 R >>",
         4: b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /KBTest /CIDSystemInfo << /Registry (Adobe)"
-           b" /Ordering (Identity) /Supplement 0 >> /DW 500 >>",
+        b" /Ordering (Identity) /Supplement 0 >> /DW 500 >>",
         6: b"<< /Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8"
-           b" /Length 4 >>\nstream\n\x80\x40\x40\x80\nendstream",
+        b" /Length 4 >>\nstream\n\x80\x40\x40\x80\nendstream",
     }
     stream = "\n".join(cmap).encode()
     objects[5] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
@@ -203,11 +212,16 @@ def make_pdf(pages: list[list[str]], scanned: bool = False) -> bytes:
             ops = b"q 500 0 0 700 50 70 cm /Im1 Do Q"
             resources = "/XObject << /Im1 6 0 R >>"
         else:
-            ops = ("BT /F1 11 Tf 14 TL 40 800 Td\n" + "\n".join(
-                "<" + "".join(f"{ord(c):04X}" for c in line) + "> Tj T*" for line in lines) + "\nET").encode()
+            ops = (
+                "BT /F1 11 Tf 14 TL 40 800 Td\n"
+                + "\n".join("<" + "".join(f"{ord(c):04X}" for c in line) + "> Tj T*" for line in lines)
+                + "\nET"
+            ).encode()
             resources = "/Font << /F1 3 0 R >>"
-        objects[page] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << {resources} >>"
-                         f" /Contents {content} 0 R >>").encode()
+        objects[page] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << {resources} >>"
+            f" /Contents {content} 0 R >>"
+        ).encode()
         objects[content] = b"<< /Length %d >>\nstream\n" % len(ops) + ops + b"\nendstream"
     objects[2] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>".encode()
     out = io.BytesIO()
@@ -232,6 +246,7 @@ def fetcher(**options) -> Fetcher:
 
 
 # --- the fetcher ---------------------------------------------------------------------------------
+
 
 def test_retries_5xx_then_succeeds_and_names_the_url_when_it_gives_up(server):
     server.route("GET", "/ok")(lambda seen: Reply(body=b'{"a": 1}'))
@@ -279,8 +294,11 @@ def test_a_timeout_is_retried_and_finally_reported_with_the_url(server):
 
 
 def test_connection_errors_say_what_happened():
-    with pytest.raises(FetchError, match=r"GET http://127.0.0.1:9/x: connection failed after 1 attempt\(s\): "
-                                         r"Failed to establish a new connection: \[Errno 111\] Connection refused$"):
+    with pytest.raises(
+        FetchError,
+        match=r"GET http://127.0.0.1:9/x: connection failed after 1 attempt\(s\): "
+        r"Failed to establish a new connection: \[Errno 111\] Connection refused$",
+    ):
         fetcher(retries=0).get("http://127.0.0.1:9/x")
 
 
@@ -321,25 +339,28 @@ def test_user_agent_conditional_get_and_304(server):
 
 
 def test_robots_txt_is_respected_for_html_sites(server):
-    server.route("GET", "/robots.txt")(lambda seen: Reply(body="User-agent: *\nDisallow: /private/\n",
-                                                          content_type="text/plain"))
+    server.route("GET", "/robots.txt")(
+        lambda seen: Reply(body="User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    )
     server.route("GET", "/public/page")(lambda seen: Reply(body="<html></html>", content_type="text/html"))
     f = fetcher()
     assert f.get(server.url + "/public/page", robots=True).status == 200
     with pytest.raises(RobotsDisallowed, match="/private/x: disallowed by robots.txt"):
         f.get(server.url + "/private/x", robots=True)
-    assert len(server.requests(path="/robots.txt")) == 1        # read once per host
+    assert len(server.requests(path="/robots.txt")) == 1  # read once per host
     assert not server.requests(path="/private/x")
 
 
 def test_unreadable_robots_txt_disallows_and_missing_one_allows(server):
     server.route("GET", "/robots.txt")(lambda seen: Reply(503, b"down"))
-    with pytest.raises(RobotsDisallowed, match=r"/page: not fetched, robots.txt of .* could not be read \(GET .*/robots.txt: HTTP 503"):
+    with pytest.raises(
+        RobotsDisallowed, match=r"/page: not fetched, robots.txt of .* could not be read \(GET .*/robots.txt: HTTP 503"
+    ):
         fetcher(retries=0).get(server.url + "/page", robots=True)
     other = LocalServer()
     try:
         other.route("GET", "/page")(lambda seen: Reply(body=b"ok", content_type="text/html"))
-        assert fetcher().get(other.url + "/page", robots=True).status == 200   # robots.txt: 404
+        assert fetcher().get(other.url + "/page", robots=True).status == 200  # robots.txt: 404
     finally:
         other.close()
 
@@ -353,11 +374,11 @@ def test_record_then_replay_without_the_network(server, tmp_path):
     assert recorder.post_json(server.url + "/doc/all", {"pageNumber": 2}).json() == {"page": 2}
     pdf = recorder.get(server.url + "/file.pdf").content
     recorded = sorted((tmp_path / "rec").glob("*.json"))
-    assert len(recorded) == 4                                  # the 500 is recorded too
+    assert len(recorded) == 4  # the 500 is recorded too
     first = json.loads(recorded[0].read_text(encoding="utf-8"))
     assert first["url"] == server.url + "/doc/all" and first["status"] == 500 and "headers" in first
 
-    server.close()                                             # no network from here on
+    server.close()  # no network from here on
     replayer = fetcher(replay_dir=tmp_path / "rec", sleep=lambda s: pytest.fail("replay must not sleep"))
     assert replayer.post_json(server.url + "/doc/all", {"pageNumber": 1}).json() == {"page": 1}
     assert replayer.post_json(server.url + "/doc/all", {"pageNumber": 2}).json() == {"page": 2}

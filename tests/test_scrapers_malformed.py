@@ -11,6 +11,7 @@ nothing of a malformed response is stored; the other documents are; no traceback
 tests/test_scrapers_parsers.py and tests/test_scrapers_refresh.py already cover a renamed field in the
 vbpl list and detail, success=false, a truncated or HTML vbpl document, a missing selector in each HTML
 parser, an empty Domino view; this file adds the systematic variants and the other sources end to end."""
+
 from __future__ import annotations
 
 import copy
@@ -18,17 +19,25 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_file
+from test_scrapers_http import LocalServer, no_internet  # noqa: F401 (fixture)
+from test_scrapers_refresh import (  # noqa: F401
+    UUIDS,
+    CongbaoSite,
+    GazetteSite,
+    all_provinces,
+    fast,
+    gateway,
+    open_store,
+    summary_line,
+)
+
 from kb.errors import RecordError
 from kbcli.main import cli
 from scrapers import congbao, congbao_tinh, vbpl
 from scrapers.errors import ScraperError
-from test_scrapers_http import LocalServer, no_internet  # noqa: F401 (fixture)
-from test_scrapers_refresh import (UUIDS, CongbaoSite, GazetteSite, all_provinces, fast, gateway,  # noqa: F401
-                                   open_store, summary_line)
 
-pytestmark = pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning")   # XML junk given to HTML parsers
+pytestmark = pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning")  # XML junk given to HTML parsers
 FIXTURES = Path(__file__).parent / "fixtures" / "scrapers"
 CONGBAO = "https://congbao.chinhphu.vn"
 SONLA = "https://congbao.sonla.gov.vn/congbao.nsf"
@@ -45,33 +54,85 @@ def read(path: Path) -> str:
 
 JSON_CASES = [
     ("vbpl_list", lambda: shared("vbpl_api_doc_all_page1_sample.json"), lambda t: vbpl.parse_list(t, GW + "/doc/all")),
-    *[(f"vbpl_detail_{i[:8]}", (lambda i=i: shared(f"vbpl_api_doc_{i}.json")),
-       (lambda t, i=i: vbpl.parse_detail(t, f"{GW}/doc/{i}"))) for i in ("187649", "188001", "19761")],
-    *[(f"vbpl_detail_{i[:8]}", (lambda i=i: FIXTURES / "vbpl" / f"doc_{i}.json"),
-       (lambda t, i=i: vbpl.parse_detail(t, f"{GW}/doc/{i}"))) for i in UUIDS],
-    *[(f"vbpl_tree_{i}", (lambda i=i: shared(f"vbpl_api_provision_tree_{i}.json")),
-       (lambda t, i=i: vbpl.parse_tree(t, f"{GW}/doc/provision/tree/{i}"))) for i in ("187649", "188001", "19761")],
+    *[
+        (
+            f"vbpl_detail_{i[:8]}",
+            (lambda i=i: shared(f"vbpl_api_doc_{i}.json")),
+            (lambda t, i=i: vbpl.parse_detail(t, f"{GW}/doc/{i}")),
+        )
+        for i in ("187649", "188001", "19761")
+    ],
+    *[
+        (
+            f"vbpl_detail_{i[:8]}",
+            (lambda i=i: FIXTURES / "vbpl" / f"doc_{i}.json"),
+            (lambda t, i=i: vbpl.parse_detail(t, f"{GW}/doc/{i}")),
+        )
+        for i in UUIDS
+    ],
+    *[
+        (
+            f"vbpl_tree_{i}",
+            (lambda i=i: shared(f"vbpl_api_provision_tree_{i}.json")),
+            (lambda t, i=i: vbpl.parse_tree(t, f"{GW}/doc/provision/tree/{i}")),
+        )
+        for i in ("187649", "188001", "19761")
+    ],
     ("vbpl_files", lambda: FIXTURES / "vbpl" / "files_188001.json", lambda t: vbpl.parse_files(t, GW + "/files")),
 ]
 HTML_CASES = [
-    ("congbao_rss", lambda: FIXTURES / "congbao" / "cac-van-ban-moi-ban-hanh.rss",
-     lambda t: congbao.parse_rss(t, CONGBAO + congbao.RSS_PATH), "xml"),
-    *[(f"congbao_document_{n[:12]}", (lambda n=n: FIXTURES / "congbao" / f"{n}.htm"),
-       (lambda t, n=n: congbao.parse_document(t, f"{CONGBAO}/van-ban/{n}.htm")), "lxml")
-      for n in ("nghi-quyet-so-66-14-2026-nq-cp-52001", "thong-tu-so-05-2026-tt-btp-51990")],
-    ("congbao_tinh_issues", lambda: shared("congbao_sonla_gazettes_by_year_2026.html"),
-     lambda t: congbao_tinh.parse_issues(t, f"{SONLA}/GazettesByYearMonth?openView&RestrictToCategory=2026"), "lxml"),
-    ("congbao_tinh_documents", lambda: shared("congbao_sonla_documents_by_gazette_sample.html"),
-     lambda t: congbao_tinh.parse_gazette_documents(t, f"{SONLA}/DocumentsByGazette?openView"), "lxml"),
-    ("congbao_tinh_attributes", lambda: FIXTURES / "congbao_tinh" / "ThuocTinh_2979FBD220E3084E47258E33002A7EF2.html",
-     lambda t: congbao_tinh.parse_attributes(t, f"{SONLA}/ThuocTinh?openForm&ParentUNID=2979FBD2"), "lxml"),
+    (
+        "congbao_rss",
+        lambda: FIXTURES / "congbao" / "cac-van-ban-moi-ban-hanh.rss",
+        lambda t: congbao.parse_rss(t, CONGBAO + congbao.RSS_PATH),
+        "xml",
+    ),
+    *[
+        (
+            f"congbao_document_{n[:12]}",
+            (lambda n=n: FIXTURES / "congbao" / f"{n}.htm"),
+            (lambda t, n=n: congbao.parse_document(t, f"{CONGBAO}/van-ban/{n}.htm")),
+            "lxml",
+        )
+        for n in ("nghi-quyet-so-66-14-2026-nq-cp-52001", "thong-tu-so-05-2026-tt-btp-51990")
+    ],
+    (
+        "congbao_tinh_issues",
+        lambda: shared("congbao_sonla_gazettes_by_year_2026.html"),
+        lambda t: congbao_tinh.parse_issues(t, f"{SONLA}/GazettesByYearMonth?openView&RestrictToCategory=2026"),
+        "lxml",
+    ),
+    (
+        "congbao_tinh_documents",
+        lambda: shared("congbao_sonla_documents_by_gazette_sample.html"),
+        lambda t: congbao_tinh.parse_gazette_documents(t, f"{SONLA}/DocumentsByGazette?openView"),
+        "lxml",
+    ),
+    (
+        "congbao_tinh_attributes",
+        lambda: FIXTURES / "congbao_tinh" / "ThuocTinh_2979FBD220E3084E47258E33002A7EF2.html",
+        lambda t: congbao_tinh.parse_attributes(t, f"{SONLA}/ThuocTinh?openForm&ParentUNID=2979FBD2"),
+        "lxml",
+    ),
 ]
-JUNK = ["", "   \n", "null", "[]", "{}", "0", '"OK"', "\x00\x01\x02", "\ufffd\ufffd PNG \ufffd",
-        "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
-        "<html><body><h1>Hệ thống đang bảo trì</h1></body></html>",
-        '{"success": false, "statusCode": 500, "message": "Lỗi hệ thống", "data": null}',
-        '{"success": true, "data": null}', '{"success": true, "data": []}', '{"success": true, "data": {}}',
-        '<?xml version="1.0"?><rss><channel></channel></rss>']
+JUNK = [
+    "",
+    "   \n",
+    "null",
+    "[]",
+    "{}",
+    "0",
+    '"OK"',
+    "\x00\x01\x02",
+    "\ufffd\ufffd PNG \ufffd",
+    "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+    "<html><body><h1>Hệ thống đang bảo trì</h1></body></html>",
+    '{"success": false, "statusCode": 500, "message": "Lỗi hệ thống", "data": null}',
+    '{"success": true, "data": null}',
+    '{"success": true, "data": []}',
+    '{"success": true, "data": {}}',
+    '<?xml version="1.0"?><rss><channel></channel></rss>',
+]
 
 
 def outcome(parser, text: str, allowed: tuple[type[BaseException], ...] = (ScraperError, RecordError)) -> str | None:
@@ -95,8 +156,9 @@ def cuts(text: str, count: int = 25) -> list[str]:
     return [text[:n] for n in range(0, len(text), step)]
 
 
-ALL_CASES = [(name, source, parser) for name, source, parser in JSON_CASES] + \
-            [(name, source, parser) for name, source, parser, _ in HTML_CASES]
+ALL_CASES = [(name, source, parser) for name, source, parser in JSON_CASES] + [
+    (name, source, parser) for name, source, parser, _ in HTML_CASES
+]
 
 
 @pytest.mark.parametrize("name,source,parser", ALL_CASES, ids=[c[0] for c in ALL_CASES])
@@ -157,8 +219,7 @@ def test_every_json_field_removed_or_null_raises_only_scraper_errors(name, sourc
 WRONG_TYPES = ["x", 0, True, [], {}, ["x"], {"x": 1}]
 
 
-@pytest.mark.parametrize("name,source,parser", [
-    pytest.param(*case, id=case[0]) for case in JSON_CASES])
+@pytest.mark.parametrize("name,source,parser", [pytest.param(*case, id=case[0]) for case in JSON_CASES])
 def test_every_json_value_of_the_wrong_type_raises_only_scraper_errors(name, source, parser):
     data = _shorter(json.loads(read(source()), strict=False))
     for replacement in WRONG_TYPES:
@@ -174,7 +235,7 @@ def test_every_html_element_removed_emptied_or_stripped_raises_only_scraper_erro
     text = read(source())
     count = len(BeautifulSoup(text, kind).find_all(True))
     escaped = {}
-    for index in range(0, count, max(1, count // 60)):         # at most about 60 elements of a long page
+    for index in range(0, count, max(1, count // 60)):  # at most about 60 elements of a long page
         for mutation in ("removed", "emptied", "attributes stripped", "attributes garbled"):
             soup = BeautifulSoup(text, kind)
             element = soup.find_all(True)[index]
@@ -208,25 +269,29 @@ def test_an_impossible_date_in_a_gazette_issue_label_is_a_record_error_naming_it
 
 # --- end to end ---------------------------------------------------------------------------------------
 
-def test_vbpl_malformed_tree_and_wrongly_typed_detail_fail_only_their_documents(runner, gateway, all_provinces,
-                                                                               instance):
+
+def test_vbpl_malformed_tree_and_wrongly_typed_detail_fail_only_their_documents(
+    runner, gateway, all_provinces, instance
+):
     # 188001 has no HTML body: its text comes from the provision tree, here an error page
     gateway.server.fault(r"^/doc/provision/tree/188001$", "html")
     detail = json.loads(gateway.details["19761"].decode("utf-8"), strict=False)
-    detail["data"]["effStatus"] = "CHL"                        # a code where an object was
+    detail["data"]["effStatus"] = "CHL"  # a code where an object was
     gateway.details["19761"] = json.dumps(detail, ensure_ascii=False).encode("utf-8")
     args = ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output                # failed documents do not fail the source
+    assert result.exit_code == 0, result.output  # failed documents do not fail the source
     assert "Traceback" not in result.output
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 3 new, 0 changed, 0 unchanged, 2 failed")
-    assert (f"vbpl: failed 188001: GET {gateway.url}/doc/provision/tree/188001: an HTML page ('502 Bad Gateway') "
-            "where JSON was expected") in result.output
+    assert (
+        f"vbpl: failed 188001: GET {gateway.url}/doc/provision/tree/188001: an HTML page ('502 Bad Gateway') "
+        "where JSON was expected"
+    ) in result.output
     assert "vbpl: failed 19761: " in result.output
     with open_store(instance) as store:
         assert store.uids() == sorted(["vbpl:187649", *(f"vbpl:{u}" for u in UUIDS)])
         assert store.integrity_check() == "ok"
-    gateway.details["19761"] = shared("vbpl_api_doc_19761.json").read_bytes()   # the source is well again
+    gateway.details["19761"] = shared("vbpl_api_doc_19761.json").read_bytes()  # the source is well again
     result = runner.invoke(cli, args)
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 2 new")
     with open_store(instance) as store:
@@ -241,12 +306,14 @@ def test_congbao_error_page_stops_the_source_with_one_line_and_the_next_run_stor
         args = ["refresh", "congbao", "--base-url", site.url, "--no-index"]
         result = runner.invoke(cli, args)
         assert result.exit_code == 1 and "Traceback" not in result.output
-        assert (f"Error: congbao: layout changed: selector 'div.row > span.name' not found in {site.url}{page}"
-                in result.output)
+        assert (
+            f"Error: congbao: layout changed: selector 'div.row > span.name' not found in {site.url}{page}"
+            in result.output
+        )
         with open_store(instance) as store:
             assert "congbao:51990" not in store and store.integrity_check() == "ok"
             assert store.runs()[0]["error"].startswith("congbao: layout changed")
-        result = runner.invoke(cli, args)                      # the page is back
+        result = runner.invoke(cli, args)  # the page is back
         assert result.exit_code == 0, result.output
         with open_store(instance) as store:
             assert store.uids() == ["congbao:51990", "congbao:52001"]
@@ -261,7 +328,7 @@ def test_congbao_rss_cut_short_stores_the_complete_items_only(runner, fast, inst
         result = runner.invoke(cli, ["refresh", "congbao", "--base-url", site.url, "--no-index"])
         assert "Traceback" not in result.output
         with open_store(instance) as store:
-            for uid in store.uids():                           # whatever was stored is whole
+            for uid in store.uids():  # whatever was stored is whole
                 doc = store.get(uid)
                 assert doc.number and doc.title and doc.issued
     finally:
@@ -269,8 +336,9 @@ def test_congbao_rss_cut_short_stores_the_complete_items_only(runner, fast, inst
 
 
 @pytest.mark.parametrize("where", ["issues", "documents", "attributes"])
-def test_congbao_tinh_error_page_or_cut_page_stops_the_source_and_stores_nothing_of_it(runner, fast, instance,
-                                                                                      monkeypatch, where):
+def test_congbao_tinh_error_page_or_cut_page_stops_the_source_and_stores_nothing_of_it(
+    runner, fast, instance, monkeypatch, where
+):
     site = GazetteSite(LocalServer())
     try:
         monkeypatch.setenv("KB_GAZETTE_BASE_URL", site.url)
@@ -283,13 +351,13 @@ def test_congbao_tinh_error_page_or_cut_page_stops_the_source_and_stores_nothing
         assert "Traceback" not in result.output
         with open_store(instance) as store:
             assert store.integrity_check() == "ok"
-            if where == "attributes":                          # the first document's attributes were cut short
+            if where == "attributes":  # the first document's attributes were cut short
                 assert result.exit_code in (0, 1)
                 for uid in store.uids():
                     assert store.get(uid).number
             else:
                 assert result.exit_code == 1
-                assert f"Error: congbao_tinh: layout changed: selector" in result.output
+                assert "Error: congbao_tinh: layout changed: selector" in result.output
                 assert f"{site.url}/congbao.nsf/{path}" in result.output
                 assert store.count() == 0
     finally:

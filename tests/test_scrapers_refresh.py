@@ -1,6 +1,7 @@
 """`kb refresh` end to end against a real local HTTP server (http.server on 127.0.0.1) that replays the
 real vbpl gateway responses of ../shared/pages, the real Sơn La gazette pages, and hand-made
 fixtures where nothing real is saved (tests/fixtures/scrapers, see its README)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,24 +20,34 @@ from urllib.parse import unquote
 
 import docx
 import pytest
-
 from conftest import shared_file
+from test_scrapers_http import LocalServer, Reply, make_pdf, no_internet  # noqa: F401 (fixture)
+
 from kb import config as kbconfig
 from kb.store import Store
 from kbcli.main import cli
 from scrapers import build
 from scrapers.http import Fetcher
 from scrapers.refresh import Refresher
-from test_scrapers_http import LocalServer, Reply, make_pdf, no_internet  # noqa: F401 (fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scrapers"
 REAL_IDS = ("187649", "188001", "19761")
 UUIDS = ("af28f900-429e-11f1-ac02-3babf827b65c", "c94b9430-424b-11f1-b2c9-df1b860af5cf")
-PDF_188001 = [["HỘI ĐỒNG NHÂN DÂN TỈNH ĐỒNG NAI", "Số: 01/2026/NQ-HĐND", "NGHỊ QUYẾT",
-               "Ban hành Quy chế làm việc của Hội đồng nhân dân tỉnh Đồng Nai khóa XI, nhiệm kỳ 2026 - 2031",
-               "Điều 1. Ban hành kèm theo Nghị quyết này Quy chế làm việc của Hội đồng nhân dân tỉnh."],
-              ["Điều 2. Hiệu lực thi hành", "Nghị quyết này có hiệu lực kể từ ngày 10 tháng 4 năm 2026.",
-               "Điều 3. Tổ chức thực hiện", "Giao Thường trực Hội đồng nhân dân tỉnh tổ chức thực hiện."]]
+PDF_188001 = [
+    [
+        "HỘI ĐỒNG NHÂN DÂN TỈNH ĐỒNG NAI",
+        "Số: 01/2026/NQ-HĐND",
+        "NGHỊ QUYẾT",
+        "Ban hành Quy chế làm việc của Hội đồng nhân dân tỉnh Đồng Nai khóa XI, nhiệm kỳ 2026 - 2031",
+        "Điều 1. Ban hành kèm theo Nghị quyết này Quy chế làm việc của Hội đồng nhân dân tỉnh.",
+    ],
+    [
+        "Điều 2. Hiệu lực thi hành",
+        "Nghị quyết này có hiệu lực kể từ ngày 10 tháng 4 năm 2026.",
+        "Điều 3. Tổ chức thực hiện",
+        "Giao Thường trực Hội đồng nhân dân tỉnh tổ chức thực hiện.",
+    ],
+]
 
 
 def load(path: Path) -> dict:
@@ -46,10 +57,24 @@ def load(path: Path) -> dict:
 def list_item(detail: dict) -> dict:
     """A `POST /doc/all` item for a detail response, with the keys of the real list items."""
     d = detail["data"]
-    return {"id": d["id"], "title": d["title"], "docAbs": None, "docNum": d["docNum"], "docType": d["docType"],
-            "issueDate": d["issueDate"], "effFrom": d["effFrom"], "effTo": d["effTo"], "publicDate": d["publicDate"],
-            "updatedDate": d["updatedDate"], "effStatus": d["effStatus"], "documentMajors": [], "isNew": False,
-            "documentRelatedList": d["documentRelatedList"], "sourceDocumentId": None, "isLw": d["isLw"]}
+    return {
+        "id": d["id"],
+        "title": d["title"],
+        "docAbs": None,
+        "docNum": d["docNum"],
+        "docType": d["docType"],
+        "issueDate": d["issueDate"],
+        "effFrom": d["effFrom"],
+        "effTo": d["effTo"],
+        "publicDate": d["publicDate"],
+        "updatedDate": d["updatedDate"],
+        "effStatus": d["effStatus"],
+        "documentMajors": [],
+        "isNew": False,
+        "documentRelatedList": d["documentRelatedList"],
+        "sourceDocumentId": None,
+        "isLw": d["isLw"],
+    }
 
 
 class Gateway:
@@ -63,12 +88,12 @@ class Gateway:
         self.trees: dict[str, bytes] = {}
         self.files: dict[str, bytes] = {}
         self.blobs: dict[str, bytes] = {}
-        for doc_id in REAL_IDS:   # the real responses, byte for byte
+        for doc_id in REAL_IDS:  # the real responses, byte for byte
             self.details[doc_id] = shared_file("pages", f"vbpl_api_doc_{doc_id}.json").read_bytes()
             self.trees[doc_id] = shared_file("pages", f"vbpl_api_provision_tree_{doc_id}.json").read_bytes()
         for doc_id in UUIDS:
             self.details[doc_id] = (FIXTURES / "vbpl" / f"doc_{doc_id}.json").read_bytes()
-        self.trees[UUIDS[0]] = self.trees["188001"]           # the real empty tree
+        self.trees[UUIDS[0]] = self.trees["188001"]  # the real empty tree
         self.files["188001"] = (FIXTURES / "vbpl" / "files_188001.json").read_bytes()
         self.files[UUIDS[0]] = (FIXTURES / "vbpl" / f"files_{UUIDS[0]}.json").read_bytes()
         self.blobs["vbpl/188001/VanBanGoc_01.2026.NQ-HĐND. NGHI QUYET QUY CHE HDND.pdf"] = make_pdf(PDF_188001)
@@ -80,23 +105,41 @@ class Gateway:
         self.require_session = False
         server.route("POST", "/doc/all")(self.doc_all)
         server.route("GET", r"/doc/provision/tree/(?P<doc_id>[^/]+)")(
-            lambda seen, doc_id: self.serve(self.trees, doc_id, seen))
+            lambda seen, doc_id: self.serve(self.trees, doc_id, seen)
+        )
         server.route("GET", r"/doc/minio/buckets/vbpl/folders/(?P<doc_id>[^/]+)/files")(
-            lambda seen, doc_id: self.serve(self.files, doc_id, seen))
+            lambda seen, doc_id: self.serve(self.files, doc_id, seen)
+        )
         server.route("GET", r"/doc/(?P<doc_id>[^/]+)")(lambda seen, doc_id: self.serve(self.details, doc_id, seen))
         server.route("GET", r"/s3/(?P<key>.+)")(self.s3)
-        server.route("GET", r"/site(?P<page>/.*)")(self.site_page)      # vbpl.vn: home and document pages
+        server.route("GET", r"/site(?P<page>/.*)")(self.site_page)  # vbpl.vn: home and document pages
 
     def doc_all(self, seen):
         if self.require_session and "session=ok" not in seen.headers.get("Cookie", ""):
             return Reply(401, b'{"success": false, "statusCode": 401, "message": "Unauthorized"}')
         body = seen.json
         size, page = int(body.get("pageSize") or 10), max(1, int(body.get("pageNumber") or 1))
-        items = self.items[(page - 1) * size: page * size] or self.items[:size]   # past the end: page 1 again
-        return Reply(body=json.dumps({
-            "success": True, "statusCode": 200, "message": "OK", "messageCode": "ok", "debugMessage": "",
-            "data": {"current": page, "total": self.total if self.total is not None else len(self.items),
-                     "pageNumber": page - 1, "pageSize": size, "items": items}, "total": 1}, ensure_ascii=False))
+        items = self.items[(page - 1) * size : page * size] or self.items[:size]  # past the end: page 1 again
+        return Reply(
+            body=json.dumps(
+                {
+                    "success": True,
+                    "statusCode": 200,
+                    "message": "OK",
+                    "messageCode": "ok",
+                    "debugMessage": "",
+                    "data": {
+                        "current": page,
+                        "total": self.total if self.total is not None else len(self.items),
+                        "pageNumber": page - 1,
+                        "pageSize": size,
+                        "items": items,
+                    },
+                    "total": 1,
+                },
+                ensure_ascii=False,
+            )
+        )
 
     def serve(self, table, doc_id, seen):
         if self.require_session and "session=ok" not in seen.headers.get("Cookie", ""):
@@ -110,8 +153,11 @@ class Gateway:
         return Reply(body=data, content_type="application/pdf") if data else Reply(404, b"NoSuchKey")
 
     def site_page(self, seen, page):
-        return Reply(body="<html><head><title>vbpl.vn</title></head><body><div id='__next'></div></body></html>",
-                     headers={"Set-Cookie": "session=ok; Path=/"}, content_type="text/html; charset=utf-8")
+        return Reply(
+            body="<html><head><title>vbpl.vn</title></head><body><div id='__next'></div></body></html>",
+            headers={"Set-Cookie": "session=ok; Path=/"},
+            content_type="text/html; charset=utf-8",
+        )
 
     # --- changing the source between runs --------------------------------------------------------
     def set_status(self, doc_id: str, code: str, name: str, updated: str) -> None:
@@ -133,8 +179,13 @@ def load_bytes(data: bytes) -> dict:
 @pytest.fixture
 def fast(monkeypatch, instance):
     """Tiny delays and timeouts for tests; the instance fixture already cleared other KB_ variables."""
-    for name, value in {"KB_HTTP_DELAY": "0", "KB_HTTP_BACKOFF": "0.01", "KB_HTTP_TIMEOUT": "2",
-                        "KB_HTTP_RETRIES": "3", "KB_HTTP_MAX_WAIT": "5"}.items():
+    for name, value in {
+        "KB_HTTP_DELAY": "0",
+        "KB_HTTP_BACKOFF": "0.01",
+        "KB_HTTP_TIMEOUT": "2",
+        "KB_HTTP_RETRIES": "3",
+        "KB_HTTP_MAX_WAIT": "5",
+    }.items():
         monkeypatch.setenv(name, value)
     return instance
 
@@ -164,7 +215,10 @@ def summary_line(output: str, source: str) -> str:
 
 # --- done when ------------------------------------------------------------------------------------
 
-def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says(runner, gateway, all_provinces, instance):
+
+def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says(
+    runner, gateway, all_provinces, instance
+):
     result = runner.invoke(cli, ["refresh", "--base-url", gateway.url, "--source", "vbpl"])
     assert result.exit_code == 0, result.output
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 5 new, 0 changed, 0 unchanged, 0 failed")
@@ -175,25 +229,48 @@ def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says
             assert doc is not None, doc_id
             assert doc.number == raw["docNum"]
             assert (doc.issued, doc.effective, doc.expires) == (
-                raw["issueDate"][:10], raw["effFrom"][:10], raw["effTo"][:10] if raw["effTo"] else None)
+                raw["issueDate"][:10],
+                raw["effFrom"][:10],
+                raw["effTo"][:10] if raw["effTo"] else None,
+            )
             assert doc.status == "Còn hiệu lực" and raw["effStatus"]["name"] == "Còn hiệu lực"
             assert doc.issuer == raw["agencyName"]
             assert [(s.name, s.title, s.issuer) for s in doc.signers] == [
-                (i["personName"], i["jobTitleName"], i["agencyName"]) for i in raw["documentIssues"]]
+                (i["personName"], i["jobTitleName"], i["agencyName"]) for i in raw["documentIssues"]
+            ]
             assert [(r.type, r.target_uid, r.target_number, r.target_title) for r in doc.relations] == [
-                ("can_cu" if r["referenceType"] == 3 else r["referenceType"], "vbpl:" + r["targetDocument"]["id"],
-                 r["targetDocument"]["docNum"], r["targetDocument"]["title"]) for r in raw["references"]]
+                (
+                    "can_cu" if r["referenceType"] == 3 else r["referenceType"],
+                    "vbpl:" + r["targetDocument"]["id"],
+                    r["targetDocument"]["docNum"],
+                    r["targetDocument"]["title"],
+                )
+                for r in raw["references"]
+            ]
             assert doc.source_updated == raw["updatedDate"]
         # The same facts, written out.
         huế, đồng_nai, btc = (store.get(f"vbpl:{i}") for i in REAL_IDS)
         assert (huế.number, huế.issuer, huế.issued, huế.effective) == (
-            "01/2026/NQ-HĐND", "HĐND Thành phố Huế", "2026-03-31", "2026-04-10")
+            "01/2026/NQ-HĐND",
+            "HĐND Thành phố Huế",
+            "2026-03-31",
+            "2026-04-10",
+        )
         assert [s.name for s in huế.signers] == ["Phạm Đức Tiến"] and huế.relations == []
         assert len(huế.articles) == 38 and huế.text.startswith("HỘI ĐỒNG NHÂN DÂN")
         assert [s.name for s in đồng_nai.signers] == ["Tôn Ngọc Hạnh"]
         assert [r.target_number for r in đồng_nai.relations] == [
-            "64/2025/QH15", "72/2025/QH15", "87/2025/QH15", "121/2025/QH15", "103/2025/UBTVQH15"]
-        assert (btc.number, btc.issuer, [s.title for s in btc.signers]) == ("107/2003/QĐ-BTC", "Bộ Tài chính", ["Thứ trưởng"])
+            "64/2025/QH15",
+            "72/2025/QH15",
+            "87/2025/QH15",
+            "121/2025/QH15",
+            "103/2025/UBTVQH15",
+        ]
+        assert (btc.number, btc.issuer, [s.title for s in btc.signers]) == (
+            "107/2003/QĐ-BTC",
+            "Bộ Tài chính",
+            ["Thứ trưởng"],
+        )
         # PDF-only: the text comes from the PDF file (no HTML body, empty provision tree).
         assert [a.number for a in đồng_nai.articles] == ["1", "2", "3"]
         assert "Quy chế làm việc của Hội đồng nhân dân tỉnh Đồng Nai" in đồng_nai.text
@@ -207,7 +284,8 @@ def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says
 
 
 def test_second_run_with_one_status_changed_gives_one_event_and_fetches_only_that_document(
-        runner, gateway, all_provinces, instance):
+    runner, gateway, all_provinces, instance
+):
     args = ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"]
     assert runner.invoke(cli, args).exit_code == 0
     with open_store(instance) as store:
@@ -230,16 +308,18 @@ def test_second_run_with_one_status_changed_gives_one_event_and_fetches_only_tha
 
 
 def test_default_relevance_takes_central_documents_and_skips_other_provinces_without_fetching(
-        runner, gateway, instance, monkeypatch):
-    monkeypatch.setenv("KB_SOURCES_ENABLED", "vbpl,congbao_tinh")       # no SOURCE: the enabled ones
+    runner, gateway, instance, monkeypatch
+):
+    monkeypatch.setenv("KB_SOURCES_ENABLED", "vbpl,congbao_tinh")  # no SOURCE: the enabled ones
     result = runner.invoke(cli, ["refresh", "--base-url", f"vbpl={gateway.url}", "--no-index"])
-    assert result.exit_code == 0, result.output                          # an unconfigured gazette is a note
+    assert result.exit_code == 0, result.output  # an unconfigured gazette is a note
     assert "congbao_tinh: skipped — no provincial gazette configured" in result.output
     assert summary_line(result.output, "vbpl").startswith(
-        "vbpl: 5 seen, 2 new, 0 changed, 0 unchanged, 0 failed (3 not relevant)")
+        "vbpl: 5 seen, 2 new, 0 changed, 0 unchanged, 0 failed (3 not relevant)"
+    )
     with open_store(instance) as store:
         assert store.uids() == ["vbpl:19761", f"vbpl:{UUIDS[1]}"]
-    for doc_id in ("187649", "188001", UUIDS[0]):           # decided from the list alone
+    for doc_id in ("187649", "188001", UUIDS[0]):  # decided from the list alone
         assert gateway.requests_for(doc_id) == []
     bodies = [s.json for s in gateway.server.requests("POST", "/doc/all")]
     assert {"agencyLevel": "TRUNG_UONG"}.items() <= bodies[0].items()
@@ -252,47 +332,50 @@ def test_a_401_is_retried_once_after_visiting_the_vbpl_page(runner, gateway, all
     assert result.exit_code == 0, result.output
     assert "5 new" in result.output
     site_visits = [s for s in gateway.server.log if s.path.startswith("/site/")]
-    assert len(site_visits) == 1                      # the session cookie then serves every request
+    assert len(site_visits) == 1  # the session cookie then serves every request
 
 
 # --- faults ---------------------------------------------------------------------------------------
 
+
 def test_transient_faults_are_retried_and_a_bad_document_is_recorded_skipped_and_retried_next_run(
-        runner, gateway, all_provinces, instance, monkeypatch):
+    runner, gateway, all_provinces, instance, monkeypatch
+):
     args = ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"]
     assert runner.invoke(cli, args).exit_code == 0
     gateway.set_status("187649", "HHL1P", "Hết hiệu lực một phần", "2026-07-02T08:00:00")
     gateway.set_status("19761", "HHL", "Hết hiệu lực toàn bộ", "2026-07-03T08:00:00")
     monkeypatch.setenv("KB_HTTP_TIMEOUT", "0.4")
     monkeypatch.setenv("KB_HTTP_RETRIES", "4")
-    gateway.server.fault(r"^/doc/187649$", "timeout:0.8", "500", "close", "429:1")   # all transient
-    gateway.server.fault(r"^/doc/19761$", "truncate")                                 # a cut JSON body
+    gateway.server.fault(r"^/doc/187649$", "timeout:0.8", "500", "close", "429:1")  # all transient
+    gateway.server.fault(r"^/doc/19761$", "truncate")  # a cut JSON body
     started = time.monotonic()
     result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output       # a failed document does not fail the source
-    assert time.monotonic() - started >= 1.0            # Retry-After: 1 was honoured
+    assert result.exit_code == 0, result.output  # a failed document does not fail the source
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1 was honoured
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 1 changed, 3 unchanged, 1 failed")
     assert f"vbpl: failed 19761: GET {gateway.url}/doc/19761: invalid JSON" in result.output
     with open_store(instance) as store:
         assert store.get("vbpl:187649").status == "Hết hiệu lực một phần"
-        assert store.get("vbpl:19761").status == "Còn hiệu lực"           # the stored version is kept
+        assert store.get("vbpl:19761").status == "Còn hiệu lực"  # the stored version is kept
         assert store.runs()[0]["counts"]["failures"][0]["id"] == "19761"
 
     gateway.server.log.clear()
-    gateway.server.fault(r"^/doc/19761$", "html")                          # an HTML error page this time
+    gateway.server.fault(r"^/doc/19761$", "html")  # an HTML error page this time
     result = runner.invoke(cli, args)
     assert "an HTML page ('502 Bad Gateway') where JSON was expected" in result.output
     gateway.server.log.clear()
-    result = runner.invoke(cli, args)                                      # the source has recovered
+    result = runner.invoke(cli, args)  # the source has recovered
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 1 changed, 4 unchanged, 0 failed")
-    assert gateway.server.log[0].path == "/doc/19761"                      # the retry queue goes first
+    assert gateway.server.log[0].path == "/doc/19761"  # the retry queue goes first
     with open_store(instance) as store:
         assert store.get("vbpl:19761").status == "Hết hiệu lực toàn bộ"
         assert store.get_state("vbpl:retry") == "{}"
 
 
 def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what_is_stored(
-        runner, gateway, all_provinces, instance):
+    runner, gateway, all_provinces, instance
+):
     args = ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"]
     assert runner.invoke(cli, args).exit_code == 0
     with open_store(instance) as store:
@@ -301,14 +384,16 @@ def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what
         item["effectStatus"] = item.pop("effStatus")
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
-    assert (f"Error: vbpl: layout changed: field 'data.items[].effStatus' not found in {gateway.url}/doc/all"
-            in result.output)
+    assert (
+        f"Error: vbpl: layout changed: field 'data.items[].effStatus' not found in {gateway.url}/doc/all"
+        in result.output
+    )
     assert "Traceback" not in result.output
     with open_store(instance) as store:
         assert {uid: store.get(uid).to_json() for uid in store.uids()} == before
         assert store.runs()[0]["error"].startswith("vbpl: layout changed")
 
-    for item in gateway.items:                                           # a detail changes shape instead
+    for item in gateway.items:  # a detail changes shape instead
         item["effStatus"] = item.pop("effectStatus")
     gateway.set_status("19761", "HHL", "Hết hiệu lực toàn bộ", "2026-07-03T08:00:00")
     detail = load_bytes(gateway.details["19761"])
@@ -335,8 +420,19 @@ def test_a_failing_source_does_not_stop_the_others(runner, gateway, all_province
     congbao = CongbaoSite(LocalServer())
     try:
         gateway.server.fault(r"^/doc/all$", "500", "500", "500", "500")
-        result = runner.invoke(cli, ["refresh", "vbpl", "congbao", "--base-url", f"vbpl={gateway.url}",
-                                     "--base-url", f"congbao={congbao.url}", "--no-index"])
+        result = runner.invoke(
+            cli,
+            [
+                "refresh",
+                "vbpl",
+                "congbao",
+                "--base-url",
+                f"vbpl={gateway.url}",
+                "--base-url",
+                f"congbao={congbao.url}",
+                "--no-index",
+            ],
+        )
         assert result.exit_code == 1
         assert f"Error: vbpl: POST {gateway.url}/doc/all: HTTP 500" in result.output
         assert summary_line(result.output, "congbao").startswith("congbao: 3 seen, 2 new")
@@ -348,10 +444,14 @@ def test_html_error_page_instead_of_the_list_fails_the_source_and_names_the_url(
     gateway.server.fault(r"^/doc/all$", "html")
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
-    assert f"Error: vbpl: POST {gateway.url}/doc/all: an HTML page ('502 Bad Gateway') where JSON was expected" in result.output
+    assert (
+        f"Error: vbpl: POST {gateway.url}/doc/all: an HTML page ('502 Bad Gateway') where JSON was expected"
+        in result.output
+    )
 
 
 # --- interruption, resumption, stopping -------------------------------------------------------------
+
 
 class Interrupting(Fetcher):
     """Raises KeyboardInterrupt (Ctrl-C) before its n-th request."""
@@ -380,14 +480,14 @@ def test_ctrl_c_leaves_the_store_consistent_and_the_next_run_resumes_at_the_page
         assert store.uids() == sorted(["vbpl:187649", "vbpl:19761", f"vbpl:{UUIDS[0]}", f"vbpl:{UUIDS[1]}"])
         assert store.runs()[0]["error"] == "interrupted"
         assert json.loads(store.get_state("vbpl:walk:all"))["pending"]["cursor"] == 3
-        for uid in store.uids():                     # each stored document has its fingerprint: consistent
+        for uid in store.uids():  # each stored document has its fingerprint: consistent
             assert store.get_state(f"vbpl:fp:{uid.split(':', 1)[1]}")
 
         gateway.server.log.clear()
         report = Refresher(store).run(build("vbpl", Fetcher(delay=0), config, base_url=gateway.url))
         assert (report.new, report.failed, report.error) == (1, 0, None)
         pages = [s.json["pageNumber"] for s in gateway.server.requests("POST", "/doc/all")]
-        assert pages[0] == 2                           # resumed one page before where it stopped
+        assert pages[0] == 2  # resumed one page before where it stopped
         assert len(store.uids()) == 5
         assert [e.kind for e in store.events()].count("new") == 5
         assert "pending" not in json.loads(store.get_state("vbpl:walk:all"))
@@ -403,12 +503,15 @@ def count_documents(db: Path) -> int:
         return 0
 
 
-def test_a_killed_refresh_process_leaves_a_consistent_store_and_the_next_run_completes(gateway, all_provinces, instance):
+def test_a_killed_refresh_process_leaves_a_consistent_store_and_the_next_run_completes(
+    gateway, all_provinces, instance
+):
     @gateway.server.route("GET", r"/doc/(?P<doc_id>[^/]+)")
     def slow_detail(seen, doc_id):
         time.sleep(0.4)
         return gateway.serve(gateway.details, doc_id, seen)
-    gateway.server.routes.insert(0, gateway.server.routes.pop())      # before the fast route
+
+    gateway.server.routes.insert(0, gateway.server.routes.pop())  # before the fast route
     kb = str(Path(sys.executable).parent / "kb")
     env = dict(os.environ)
     command = [kb, "refresh", "vbpl", "--base-url", gateway.url, "--no-index"]
@@ -418,7 +521,7 @@ def test_a_killed_refresh_process_leaves_a_consistent_store_and_the_next_run_com
     stored = 0
     while time.monotonic() < deadline and stored < 2:
         time.sleep(0.05)
-        stored = count_documents(db)     # read-only: opening a Store here would race its creation
+        stored = count_documents(db)  # read-only: opening a Store here would race its creation
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     assert 2 <= stored < 5, "the process should have been killed in the middle"
@@ -454,17 +557,22 @@ def test_the_walk_stops_at_known_documents_past_the_watermark(gateway, fast, mon
         assert [s.path for s in gateway.server.requests("GET")] == [f"/doc/{newest['data']['id']}"]
 
 
-def test_record_then_replay_gives_the_same_store_without_the_network(runner, gateway, all_provinces, instance, tmp_path,
-                                                                     monkeypatch):
+def test_record_then_replay_gives_the_same_store_without_the_network(
+    runner, gateway, all_provinces, instance, tmp_path, monkeypatch
+):
     recording = tmp_path / "recording"
-    result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--record", str(recording), "--no-index"])
+    result = runner.invoke(
+        cli, ["refresh", "vbpl", "--base-url", gateway.url, "--record", str(recording), "--no-index"]
+    )
     assert result.exit_code == 0, result.output
     with open_store(instance) as store:
         recorded = {uid: store.get(uid).to_dict() for uid in store.uids()}
     gateway.server.close()
     other = tmp_path / "other"
     monkeypatch.setenv("KB_INSTANCE", str(other))
-    result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--replay", str(recording), "--no-index"])
+    result = runner.invoke(
+        cli, ["refresh", "vbpl", "--base-url", gateway.url, "--replay", str(recording), "--no-index"]
+    )
     assert result.exit_code == 0, result.output
     with Store(other / "kb.sqlite") as store:
         replayed = {uid: store.get(uid).to_dict() for uid in store.uids()}
@@ -477,12 +585,16 @@ def test_cli_errors(runner, fast):
     result = runner.invoke(cli, ["refresh", "vbpl", "congbao", "--base-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "name the source (--base-url SOURCE=URL)" in result.output
     result = runner.invoke(cli, ["refresh", "congbao_tinh"])
-    assert result.exit_code == 1 and "Error: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
+    assert (
+        result.exit_code == 1
+        and "Error: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
+    )
     result = runner.invoke(cli, ["refresh", "vbpl", "--since", "31/13/2026"])
     assert result.exit_code == 1 and "not a valid date" in result.output
 
 
 # --- congbao.chinhphu.vn ----------------------------------------------------------------------------
+
 
 class CongbaoSite:
     """congbao.chinhphu.vn (and its file CDN under /cdn) from the hand-made fixtures."""
@@ -491,11 +603,24 @@ class CongbaoSite:
         self.server = server
         self.url = server.url
         folder = FIXTURES / "congbao"
-        text = lambda name: (folder / name).read_text(encoding="utf-8").replace("{base}", self.url).replace(
-            "{cdn}", self.url + "/cdn")
+
+        def text(name):
+            return (
+                (folder / name)
+                .read_text(encoding="utf-8")
+                .replace("{base}", self.url)
+                .replace("{cdn}", self.url + "/cdn")
+            )
+
         document = docx.Document()
-        for line in ["CHÍNH PHỦ", "NGHỊ QUYẾT", "Điều 1. Phạm vi điều chỉnh", "Nghị quyết này quy định biện pháp xử lý.",
-                     "Điều 2. Hiệu lực thi hành", "Nghị quyết này có hiệu lực từ ngày ký."]:
+        for line in [
+            "CHÍNH PHỦ",
+            "NGHỊ QUYẾT",
+            "Điều 1. Phạm vi điều chỉnh",
+            "Nghị quyết này quy định biện pháp xử lý.",
+            "Điều 2. Hiệu lực thi hành",
+            "Nghị quyết này có hiệu lực từ ngày ký.",
+        ]:
             document.add_paragraph(line)
         buffer = io.BytesIO()
         document.save(buffer)
@@ -505,13 +630,22 @@ class CongbaoSite:
         def rss(seen):
             if seen.headers.get("If-None-Match") == '"rss-1"':
                 return Reply(304, b"")
-            return Reply(body=text("cac-van-ban-moi-ban-hanh.rss"), headers={"ETag": '"rss-1"'},
-                         content_type="application/rss+xml; charset=utf-8")
+            return Reply(
+                body=text("cac-van-ban-moi-ban-hanh.rss"),
+                headers={"ETag": '"rss-1"'},
+                content_type="application/rss+xml; charset=utf-8",
+            )
 
         server.route("GET", r"/van-ban/(?P<name>[^/]+)\.htm")(
-            lambda seen, name: Reply(body=text(f"{name}.htm"), content_type="text/html; charset=utf-8")
-            if (folder / f"{name}.htm").exists() else Reply(404, b"", content_type="text/html"))
-        server.route("GET", "/robots.txt")(lambda seen: Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"))
+            lambda seen, name: (
+                Reply(body=text(f"{name}.htm"), content_type="text/html; charset=utf-8")
+                if (folder / f"{name}.htm").exists()
+                else Reply(404, b"", content_type="text/html")
+            )
+        )
+        server.route("GET", "/robots.txt")(
+            lambda seen: Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain")
+        )
 
         @server.route("GET", "/cdn/api/download/stream")
         def download(seen):
@@ -529,17 +663,22 @@ def test_congbao_rss_pages_and_files_with_a_conditional_get(runner, fast, instan
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
         assert summary_line(result.output, "congbao").startswith(
-            "congbao: 3 seen, 2 new, 0 changed, 0 unchanged, 0 failed (1 not relevant)")
-        assert not site.server.requests(path="thong-bao")                 # a Thông báo is not fetched
+            "congbao: 3 seen, 2 new, 0 changed, 0 unchanged, 0 failed (1 not relevant)"
+        )
+        assert not site.server.requests(path="thong-bao")  # a Thông báo is not fetched
         with open_store(instance) as store:
             nq = store.get("congbao:52001")
-            assert (nq.number, nq.issuer, nq.issued, nq.status) == ("66.14/2026/NQ-CP", "Chính phủ", "2026-02-10",
-                                                                   "Chưa xác định")
+            assert (nq.number, nq.issuer, nq.issued, nq.status) == (
+                "66.14/2026/NQ-CP",
+                "Chính phủ",
+                "2026-02-10",
+                "Chưa xác định",
+            )
             assert [a.number for a in nq.articles] == ["1", "2"] and nq.gazette == "Số 301 + 302, ngày 20/02/2026"
             tt = store.get("congbao:51990")
             assert [(s.name, s.title) for s in tt.signers] == [("Lê Văn C", "Thứ trưởng")]
         site.server.log.clear()
-        result = runner.invoke(cli, args)                                  # nothing new: 304
+        result = runner.invoke(cli, args)  # nothing new: 304
         assert summary_line(result.output, "congbao").startswith("congbao: 0 seen")
         assert [s.path for s in site.server.log if s.path != "/robots.txt"] == ["/cac-van-ban-moi-ban-hanh.rss"]
     finally:
@@ -549,20 +688,32 @@ def test_congbao_rss_pages_and_files_with_a_conditional_get(runner, fast, instan
 def test_the_same_document_from_vbpl_and_congbao_becomes_one_record(runner, gateway, all_provinces, instance):
     site = CongbaoSite(LocalServer())
     try:
-        result = runner.invoke(cli, ["refresh", "vbpl", "congbao", "--base-url", f"vbpl={gateway.url}",
-                                     "--base-url", f"congbao={site.url}", "--no-index"])
+        result = runner.invoke(
+            cli,
+            [
+                "refresh",
+                "vbpl",
+                "congbao",
+                "--base-url",
+                f"vbpl={gateway.url}",
+                "--base-url",
+                f"congbao={site.url}",
+                "--no-index",
+            ],
+        )
         assert result.exit_code == 0, result.output
         with open_store(instance) as store:
             merged = store.get("congbao:52001")
-            assert merged.uid == f"vbpl:{UUIDS[1]}"                            # one record, reachable both ways
-            assert merged.status == "Còn hiệu lực"                              # the gazette's "unknown" never wins
-            assert merged.gazette == "Công báo ngày 20/02/2026"                 # vbpl ranks higher
+            assert merged.uid == f"vbpl:{UUIDS[1]}"  # one record, reachable both ways
+            assert merged.status == "Còn hiệu lực"  # the gazette's "unknown" never wins
+            assert merged.gazette == "Công báo ngày 20/02/2026"  # vbpl ranks higher
             assert store.count() == 6
     finally:
         site.server.close()
 
 
 # --- the provincial gazette (Lotus Domino congbao.nsf) -----------------------------------------------
+
 
 class GazetteSite:
     """congbao.sonla.gov.vn from its real saved pages; ThuocTinh of other documents is generated
@@ -575,23 +726,38 @@ class GazetteSite:
         self.url = server.url
         year_page = shared_file("pages", "congbao_sonla_gazettes_by_year_2026.html").read_text(encoding="utf-8")
         issue_page = shared_file("pages", "congbao_sonla_documents_by_gazette_sample.html").read_text(encoding="utf-8")
-        template = (FIXTURES / "congbao_tinh" / "ThuocTinh_2979FBD220E3084E47258E33002A7EF2.html").read_text(encoding="utf-8")
-        rows = re.findall(r"<td style='width: 80px; vertical-align: top'>([^<]+)</td><td[^>]*><a href='NoiDung\?openForm"
-                          r"&ParentUNID=([0-9A-F]{32})'><span class='doc-cate'>([^<]+)</span> <span class='doc-notation'>"
-                          r"số ([^<]+)</span>([^<]+)</a>", issue_page)
+        template = (FIXTURES / "congbao_tinh" / "ThuocTinh_2979FBD220E3084E47258E33002A7EF2.html").read_text(
+            encoding="utf-8"
+        )
+        rows = re.findall(
+            r"<td style='width: 80px; vertical-align: top'>([^<]+)</td><td[^>]*><a href='NoiDung\?openForm"
+            r"&ParentUNID=([0-9A-F]{32})'><span class='doc-cate'>([^<]+)</span> <span class='doc-notation'>"
+            r"số ([^<]+)</span>([^<]+)</a>",
+            issue_page,
+        )
         document = docx.Document()
-        for line in ["ỦY BAN NHÂN DÂN TỈNH SƠN LA", "QUYẾT ĐỊNH", "Điều 1. Quy định khung số lượng phòng chuyên môn.",
-                     "Điều 2. Quyết định này có hiệu lực kể từ ngày ký."]:
+        for line in [
+            "ỦY BAN NHÂN DÂN TỈNH SƠN LA",
+            "QUYẾT ĐỊNH",
+            "Điều 1. Quy định khung số lượng phòng chuyên môn.",
+            "Điều 2. Quyết định này có hiệu lực kể từ ngày ký.",
+        ]:
             document.add_paragraph(line)
         buffer = io.BytesIO()
         document.save(buffer)
 
         server.route("GET", "/congbao.nsf/GazettesByYearMonth")(
-            lambda seen: Reply(body=year_page if seen.query.get("RestrictToCategory") == ["2026"] else self.EMPTY,
-                               content_type="text/html; charset=utf-8"))
+            lambda seen: Reply(
+                body=year_page if seen.query.get("RestrictToCategory") == ["2026"] else self.EMPTY,
+                content_type="text/html; charset=utf-8",
+            )
+        )
         server.route("GET", "/congbao.nsf/DocumentsByGazette")(
-            lambda seen: Reply(body=issue_page if seen.query.get("RestrictToCategory") == ["2026/No.{47}"] else self.EMPTY,
-                               content_type="text/html; charset=utf-8"))
+            lambda seen: Reply(
+                body=issue_page if seen.query.get("RestrictToCategory") == ["2026/No.{47}"] else self.EMPTY,
+                content_type="text/html; charset=utf-8",
+            )
+        )
 
         @server.route("GET", "/congbao.nsf/ThuocTinh")
         def attributes(seen):
@@ -606,9 +772,11 @@ class GazetteSite:
             return Reply(body=page, content_type="text/html; charset=utf-8")
 
         server.route("GET", r"/congbao.nsf/(?P<unid>[0-9A-F]{32})/\$file/(?P<name>.+)")(
-            lambda seen, unid, name: Reply(body=buffer.getvalue() if name.endswith(".docx")
-                                           else b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512,
-                                           content_type="application/octet-stream"))
+            lambda seen, unid, name: Reply(
+                body=buffer.getvalue() if name.endswith(".docx") else b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512,
+                content_type="application/octet-stream",
+            )
+        )
 
 
 def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(runner, fast, instance, monkeypatch):
@@ -617,15 +785,20 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
         monkeypatch.setenv("KB_GAZETTE_BASE_URL", site.url)
         monkeypatch.setenv("KB_GAZETTE_PROVINCE", "Sơn La")
         monkeypatch.setenv("KB_GAZETTE_FIRST_YEAR", "2026")
-        monkeypatch.setattr("shutil.which", lambda name: None)            # no antiword: .doc files keep no text
+        monkeypatch.setattr("shutil.which", lambda name: None)  # no antiword: .doc files keep no text
         result = runner.invoke(cli, ["refresh", "congbao_tinh", "--no-index"])
         assert result.exit_code == 0, result.output
         assert summary_line(result.output, "congbao_tinh").startswith(
-            "congbao_tinh: 11 seen, 11 new, 0 changed, 0 unchanged, 0 failed")
+            "congbao_tinh: 11 seen, 11 new, 0 changed, 0 unchanged, 0 failed"
+        )
         with open_store(instance) as store:
             doc = store.get("congbao_tinh:2979FBD220E3084E47258E33002A7EF2")
             assert (doc.number, doc.issuer, doc.province, doc.status) == (
-                "37/2026/QĐ-UBND", "UBND Tỉnh Sơn La", "Sơn La", "Còn hiệu lực")
+                "37/2026/QĐ-UBND",
+                "UBND Tỉnh Sơn La",
+                "Sơn La",
+                "Còn hiệu lực",
+            )
             assert doc.gazette == "Số 47 Ngày 25/7/2026, trang 4" and doc.text == ""
             with_docx = store.get("congbao_tinh:0812CA146F5FEC7447258E3D002529A0")
             assert (with_docx.number, with_docx.doc_type) == ("1782/QĐ-UBND", "Quyết định")
@@ -633,9 +806,13 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
         monkeypatch.setenv("KB_REFRESH_STOP_AFTER", "5")
         site.server.log.clear()
         result = runner.invoke(cli, ["refresh", "congbao_tinh", "--no-index"])
-        assert summary_line(result.output, "congbao_tinh").startswith("congbao_tinh: 5 seen, 0 new, 0 changed, 5 unchanged")
+        assert summary_line(result.output, "congbao_tinh").startswith(
+            "congbao_tinh: 5 seen, 0 new, 0 changed, 5 unchanged"
+        )
         assert [s.path for s in site.server.log if s.path != "/robots.txt"] == [
-            "/congbao.nsf/GazettesByYearMonth", "/congbao.nsf/DocumentsByGazette"]
+            "/congbao.nsf/GazettesByYearMonth",
+            "/congbao.nsf/DocumentsByGazette",
+        ]
     finally:
         site.server.close()
 
@@ -643,7 +820,7 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
 def test_since_walks_back_to_a_date_and_full_rereads_everything(runner, gateway, all_provinces, instance):
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--since", "28/04/2026", "--no-index"])
     assert result.exit_code == 0, result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 seen, 2 new")      # updated on 28/4 only
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 seen, 2 new")  # updated on 28/4 only
     with open_store(instance) as store:
         assert store.uids() == sorted(f"vbpl:{u}" for u in UUIDS)
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
@@ -651,8 +828,7 @@ def test_since_walks_back_to_a_date_and_full_rereads_everything(runner, gateway,
     gateway.server.log.clear()
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--full", "--no-index"])
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 0 changed, 5 unchanged")
-    assert {s.path for s in gateway.server.requests("GET", r"^/doc/[^/]+$")} == {
-        f"/doc/{i}" for i in REAL_IDS + UUIDS}
+    assert {s.path for s in gateway.server.requests("GET", r"^/doc/[^/]+$")} == {f"/doc/{i}" for i in REAL_IDS + UUIDS}
 
 
 def test_docs_mention_every_refresh_option_and_setting():

@@ -6,6 +6,7 @@ processes, and a second writer (`kb index update`) runs beside them.
 No request may fail (anything but 2xx, a connection error, a lock timeout); both workers must keep
 serving (none restarted); every new document must become findable through the search API, in every
 worker. How long that took is printed (run with -s), never asserted: the machine is shared."""
+
 from __future__ import annotations
 
 import http.client
@@ -26,14 +27,16 @@ from click.testing import CliRunner
 from kbcli.main import cli
 
 KB = str(Path(sys.executable).parent / "kb")
-ROUNDS = 3                 # imports of new documents, one after another
+ROUNDS = 3  # imports of new documents, one after another
 NEW_PER_ROUND = 2
-CHANGED_PER_ROUND = 3      # base documents whose text changes in each import (deletes in the index)
+CHANGED_PER_ROUND = 3  # base documents whose text changes in each import (deletes in the index)
 CLIENTS = 4
-VISIBLE_WITHIN = 30.0      # generous bound: a failure means "never", not "slow"
-WORDS = ("ngân sách địa phương học phí giáo dục đất đai thuế phí lệ phí hội đồng nhân dân tỉnh quyết định quy"
-         " định mức thu chi hỗ trợ người dân cán bộ công chức viên chức xây dựng giao thông y tế").split()
-TAGS = ("kiemtraalpha", "kiemtrabeta", "kiemtragamma", "kiemtradelta")   # one unique word per round
+VISIBLE_WITHIN = 30.0  # generous bound: a failure means "never", not "slow"
+WORDS = (
+    "ngân sách địa phương học phí giáo dục đất đai thuế phí lệ phí hội đồng nhân dân tỉnh quyết định quy"
+    " định mức thu chi hỗ trợ người dân cán bộ công chức viên chức xây dựng giao thông y tế"
+).split()
+TAGS = ("kiemtraalpha", "kiemtrabeta", "kiemtragamma", "kiemtradelta")  # one unique word per round
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gunicorn workers and /proc: Linux only"),
@@ -49,12 +52,24 @@ def free_port() -> int:
 def document(i: int, tag: str = "", version: int = 0) -> dict:
     """A provincial resolution with five articles; `tag` is a word found nowhere else."""
     words = [WORDS[(i * 7 + k * 3 + version) % len(WORDS)] for k in range(60)]
-    articles = [{"number": str(a), "heading": " ".join(words[a:a + 4]),
-                 "text": " ".join(words[a * 5:] + words[:a * 5]) + (f" {tag}" if tag else "") + f" phiên bản {version}"}
-                for a in range(1, 6)]
-    return {"uid": f"import:nq-{i}", "number": f"{i}/2024/NQ-HĐND",
-            "title": f"Nghị quyết quy định {' '.join(words[:6])} {tag}".strip(), "doc_type": "Nghị quyết",
-            "issuer": "HĐND tỉnh Lai Châu", "issued": "2024-05-01", "status": "Còn hiệu lực", "articles": articles}
+    articles = [
+        {
+            "number": str(a),
+            "heading": " ".join(words[a : a + 4]),
+            "text": " ".join(words[a * 5 :] + words[: a * 5]) + (f" {tag}" if tag else "") + f" phiên bản {version}",
+        }
+        for a in range(1, 6)
+    ]
+    return {
+        "uid": f"import:nq-{i}",
+        "number": f"{i}/2024/NQ-HĐND",
+        "title": f"Nghị quyết quy định {' '.join(words[:6])} {tag}".strip(),
+        "doc_type": "Nghị quyết",
+        "issuer": "HĐND tỉnh Lai Châu",
+        "issued": "2024-05-01",
+        "status": "Còn hiệu lực",
+        "articles": articles,
+    }
 
 
 def write_jsonl(path: Path, docs: list[dict]) -> Path:
@@ -95,15 +110,19 @@ class Clients:
     def path(self, n: int) -> str:
         word = WORDS[(self.count + n) % len(WORDS)]
         uid = urllib.parse.quote(self.uids[(self.count * 3 + n) % len(self.uids)], safe=":")
-        return [f"/api/search?q={urllib.parse.quote(word)}&limit=20",
-                f"/tim-kiem?q={urllib.parse.quote(word)}&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt",
-                f"/van-ban/{uid}", f"/api/documents/{uid}", "/van-ban-moi",
-                f"/tim-kiem?q={urllib.parse.quote(word)}&unit=article"][(self.count + n) % 6]
+        return [
+            f"/api/search?q={urllib.parse.quote(word)}&limit=20",
+            f"/tim-kiem?q={urllib.parse.quote(word)}&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt",
+            f"/van-ban/{uid}",
+            f"/api/documents/{uid}",
+            "/van-ban-moi",
+            f"/tim-kiem?q={urllib.parse.quote(word)}&unit=article",
+        ][(self.count + n) % 6]
 
     def run(self, n: int) -> None:
         conn, sent = None, 0
         while not self.stop.is_set():
-            if conn is None or sent % 5 == 0:     # new connections now and then: accepted by either worker
+            if conn is None or sent % 5 == 0:  # new connections now and then: accepted by either worker
                 if conn is not None:
                     conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -129,7 +148,7 @@ class Clients:
 
 
 def search_finds(port: int, word: str, uids: set[str]) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)      # a new connection: either worker
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # a new connection: either worker
     try:
         conn.request("GET", f"/api/search?q={urllib.parse.quote(word)}&limit=20")
         response = conn.getresponse()
@@ -212,9 +231,10 @@ def server(base, tmp_path):
 
 
 def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_update_write(
-        server, base, instance, tmp_path):
+    server, base, instance, tmp_path
+):
     port, master, log = server
-    deadline = time.monotonic() + 30      # the first worker may answer before the second has booted
+    deadline = time.monotonic() + 30  # the first worker may answer before the second has booted
     while True:
         booted = {int(p) for p in re.findall(r"Booting worker with pid: (\d+)", log.read_text())}
         if len(booted) == 2 or time.monotonic() > deadline:
@@ -229,7 +249,7 @@ def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_up
     updates: list[subprocess.CompletedProcess] = []
     writing = threading.Event()
 
-    def second_writer():        # `kb index update` again and again, beside the imports' own updates
+    def second_writer():  # `kb index update` again and again, beside the imports' own updates
         while not writing.is_set():
             updates.append(run_kb("index", "update", env=base))
 
@@ -241,21 +261,24 @@ def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_up
         for round_ in range(ROUNDS):
             tag = TAGS[round_]
             new = [document(100 + round_ * 10 + k, tag) for k in range(NEW_PER_ROUND)]
-            changed = [document((round_ * CHANGED_PER_ROUND + k) % 30, version=round_ + 1)
-                       for k in range(CHANGED_PER_ROUND)]
+            changed = [
+                document((round_ * CHANGED_PER_ROUND + k) % 30, version=round_ + 1) for k in range(CHANGED_PER_ROUND)
+            ]
             done = run_kb("import", str(write_jsonl(tmp_path / f"new-{round_}.jsonl", new + changed)), env=base)
-            committed = time.monotonic()            # the store and the index update are committed
+            committed = time.monotonic()  # the store and the index update are committed
             imports.append(done)
             assert done.returncode == 0, done.stderr
             wanted = {d["uid"] for d in new}
             while not search_finds(port, tag, wanted):
-                assert time.monotonic() - committed < VISIBLE_WITHIN, f"{wanted} not found {VISIBLE_WITHIN} s after the import"
+                assert time.monotonic() - committed < VISIBLE_WITHIN, (
+                    f"{wanted} not found {VISIBLE_WITHIN} s after the import"
+                )
                 time.sleep(0.1)
             visible_after.append(time.monotonic() - committed)
     finally:
         writing.set()
         updater.join(150)
-        time.sleep(1.5)             # searchers of threads that were idle notice the last commit too
+        time.sleep(1.5)  # searchers of threads that were idle notice the last commit too
         clients.stop.set()
         for thread in clients.threads:
             thread.join(90)
@@ -264,8 +287,10 @@ def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_up
     for round_ in range(ROUNDS):
         wanted = {f"import:nq-{100 + round_ * 10 + k}" for k in range(NEW_PER_ROUND)}
         assert all(search_finds(port, TAGS[round_], wanted) for _ in range(12))
-    print(f"\n{clients.count} requests by {CLIENTS} clients, {len(updates)} `kb index update` runs;"
-          f" new documents findable {', '.join(f'{s:.2f}' for s in visible_after)} s after each import ended")
+    print(
+        f"\n{clients.count} requests by {CLIENTS} clients, {len(updates)} `kb index update` runs;"
+        f" new documents findable {', '.join(f'{s:.2f}' for s in visible_after)} s after each import ended"
+    )
 
     assert clients.failures == [], clients.failures[:10]
     assert clients.count > 50
@@ -274,8 +299,8 @@ def test_two_worker_processes_serve_without_errors_while_imports_and_an_index_up
         assert "locked" not in done.stderr.lower() and "Traceback" not in done.stderr, done.stderr
     text = log.read_text()
     assert not re.search(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|locked", text), text
-    assert children(master.pid) == booted, text          # no worker died or was restarted
-    for pid in booted:                                   # and each of them served searches
+    assert children(master.pid) == booted, text  # no worker died or was restarted
+    for pid in booted:  # and each of them served searches
         assert open_index_files(pid, instance / "index") > 0, f"worker {pid} holds no searcher"
 
 
@@ -311,7 +336,7 @@ def test_one_process_serves_sockets_numbered_past_1023(base, tmp_path):
 
 
 def test_several_workers_without_gunicorn_is_a_clear_error(instance, monkeypatch):
-    monkeypatch.setitem(sys.modules, "gunicorn.app.base", None)      # as on Windows, or not installed
+    monkeypatch.setitem(sys.modules, "gunicorn.app.base", None)  # as on Windows, or not installed
     result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--port", str(free_port())])
     assert result.exit_code == 1
     assert "Error: --workers 2 needs gunicorn, which cannot be used" in result.output

@@ -9,9 +9,16 @@ from kb.store import Store
 
 
 def doc(**overrides) -> Document:
-    data = {"uid": "vbpl:1", "number": "15/2025/NQ-HĐND", "title": "Nghị quyết quy định mức chi",
-            "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10", "effective": "2025-07-20",
-            "status": "Còn hiệu lực", "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng."}
+    data = {
+        "uid": "vbpl:1",
+        "number": "15/2025/NQ-HĐND",
+        "title": "Nghị quyết quy định mức chi",
+        "issuer": "HĐND tỉnh Lai Châu",
+        "issued": "2025-07-10",
+        "effective": "2025-07-20",
+        "status": "Còn hiệu lực",
+        "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng.",
+    }
     data.update(overrides)
     return Document.from_dict(data)
 
@@ -40,7 +47,11 @@ def test_status_change_records_old_and_new(store):
     assert change.kinds == [st.STATUS]
     assert (change.old_status, change.new_status) == ("Còn hiệu lực", "Hết hiệu lực toàn bộ")
     [event] = store.events(mark)
-    assert event.kind == st.STATUS and event.detail["old"] == "Còn hiệu lực" and event.detail["new"] == "Hết hiệu lực toàn bộ"
+    assert (
+        event.kind == st.STATUS
+        and event.detail["old"] == "Còn hiệu lực"
+        and event.detail["new"] == "Hết hiệu lực toàn bộ"
+    )
 
 
 def test_text_change_keeps_previous_version(store):
@@ -81,8 +92,15 @@ def test_relation_added_and_removed_both_ways(store):
 def test_relation_to_unstored_target_resolves_when_it_arrives(store):
     store.upsert(doc(relations=[{"type": "can_cu", "target_number": "72/2025/QH15"}]))
     assert store.resolve_target(store.get("vbpl:1").relations[0]) is None
-    store.upsert(doc(uid="vbpl:law", number="72/2025/QH15", title="Luật Tổ chức chính quyền địa phương",
-                     issuer="Quốc hội", issued="2025-06-16"))
+    store.upsert(
+        doc(
+            uid="vbpl:law",
+            number="72/2025/QH15",
+            title="Luật Tổ chức chính quyền địa phương",
+            issuer="Quốc hội",
+            issued="2025-06-16",
+        )
+    )
     assert store.resolve_target(store.get("vbpl:1").relations[0]) == "vbpl:law"
     assert [h for h, _ in store.incoming("vbpl:law")] == ["vbpl:1"]
 
@@ -95,21 +113,40 @@ def test_same_number_in_two_provinces_stays_two_documents(store):
 
 def test_same_document_from_two_sources_becomes_one_record(store):
     store.upsert(doc())
-    change = store.upsert(Document.from_dict({
-        "uid": "congbao_tinh:ABC", "number": "15/2025/nq-hdnd", "title": "NQ mức chi (công báo)",
-        "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10", "gazette": "Số 12, trang 3",
-        "status": "Đang hiệu lực"}))
+    change = store.upsert(
+        Document.from_dict(
+            {
+                "uid": "congbao_tinh:ABC",
+                "number": "15/2025/nq-hdnd",
+                "title": "NQ mức chi (công báo)",
+                "issuer": "HĐND tỉnh Lai Châu",
+                "issued": "2025-07-10",
+                "gazette": "Số 12, trang 3",
+                "status": "Đang hiệu lực",
+            }
+        )
+    )
     assert change.uid == "vbpl:1" and change.kinds == [st.METADATA]
-    merged = store.get("congbao_tinh:ABC")      # the alias finds the merged record
+    merged = store.get("congbao_tinh:ABC")  # the alias finds the merged record
     assert merged.uid == "vbpl:1" and store.count() == 1
-    assert merged.title == "Nghị quyết quy định mức chi"   # vbpl ranks higher than the gazette
-    assert merged.gazette == "Số 12, trang 3"                # filled from the gazette
+    assert merged.title == "Nghị quyết quy định mức chi"  # vbpl ranks higher than the gazette
+    assert merged.gazette == "Số 12, trang 3"  # filled from the gazette
     assert merged.provenance["title"] == "vbpl" and merged.provenance["gazette"] == "congbao_tinh"
     # a higher-ranked source overwrites a lower one's value
-    store.upsert(Document.from_dict({"uid": "vbpl:1", "number": "15/2025/NQ-HĐND", "title": "Nghị quyết quy định mức chi",
-                                     "issuer": "HĐND tỉnh Lai Châu", "issued": "2025-07-10",
-                                     "gazette": "Số 12", "status": "CHL",
-                                     "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng."}))
+    store.upsert(
+        Document.from_dict(
+            {
+                "uid": "vbpl:1",
+                "number": "15/2025/NQ-HĐND",
+                "title": "Nghị quyết quy định mức chi",
+                "issuer": "HĐND tỉnh Lai Châu",
+                "issued": "2025-07-10",
+                "gazette": "Số 12",
+                "status": "CHL",
+                "text": "Điều 1. Mức chi\nMức chi là 100 nghìn đồng.",
+            }
+        )
+    )
     assert store.get("vbpl:1").gazette == "Số 12"
 
 
@@ -196,19 +233,38 @@ def _open_and_write(path: str, i: int, ready) -> None:
 def test_number_keys_made_by_an_older_parser_are_recomputed_on_open(tmp_path):
     path = tmp_path / "kb.sqlite"
     with Store(path) as store:
-        store.upsert(Document.from_dict({"uid": "phapdien:73", "number": "73-CP", "title": "Nghị định 73-CP",
-                                         "issuer": "Chính phủ", "issued": "1993-10-30"}))
-        store.upsert(Document.from_dict({
-            "uid": "phapdien:1", "number": "1/2020/NĐ-CP", "title": "Nghị định sửa đổi",
-            "relations": [{"type": "amends", "target_number": "73-CP"}]}))
+        store.upsert(
+            Document.from_dict(
+                {
+                    "uid": "phapdien:73",
+                    "number": "73-CP",
+                    "title": "Nghị định 73-CP",
+                    "issuer": "Chính phủ",
+                    "issued": "1993-10-30",
+                }
+            )
+        )
+        store.upsert(
+            Document.from_dict(
+                {
+                    "uid": "phapdien:1",
+                    "number": "1/2020/NĐ-CP",
+                    "title": "Nghị định sửa đổi",
+                    "relations": [{"type": "amends", "target_number": "73-CP"}],
+                }
+            )
+        )
         # what session 1's parser stored: "73-CP" did not parse, so its key was the folded text
-        store.db.execute("UPDATE documents SET number_key='73-cp', key='73-cp|chinh phu|1993-10-30' "
-                         "WHERE uid='phapdien:73'")
+        store.db.execute(
+            "UPDATE documents SET number_key='73-cp', key='73-cp|chinh phu|1993-10-30' WHERE uid='phapdien:73'"
+        )
         store.db.execute("UPDATE relations SET target_key='73-cp'")
         store.db.execute("UPDATE state SET value='1' WHERE name='number_keys'")
     with Store(path) as store:
         assert [d.uid for d in store.find_by_number("73/cp")] == ["phapdien:73"]
         assert store.db.execute("SELECT target_key FROM relations").fetchone()[0] == "73/cp"
-        assert store.db.execute("SELECT key FROM documents WHERE uid='phapdien:73'").fetchone()[0] == \
-            "73/cp|chinh phu|1993-10-30"
+        assert (
+            store.db.execute("SELECT key FROM documents WHERE uid='phapdien:73'").fetchone()[0]
+            == "73/cp|chinh phu|1993-10-30"
+        )
         assert store.get_state("number_keys") == "2"

@@ -14,8 +14,15 @@ def test_nfc_drops_control_and_zero_width_characters():
 
 
 def test_old_and_new_tone_placement_meet():
-    for old, new in [("thoả thuận", "thỏa thuận"), ("hoà giải", "hòa giải"), ("Uỷ ban", "Ủy ban"),
-                     ("Toà án", "Tòa án"), ("khoẻ", "khỏe"), ("HOÀ", "HÒA"), ("hoạ", "họa")]:
+    for old, new in [
+        ("thoả thuận", "thỏa thuận"),
+        ("hoà giải", "hòa giải"),
+        ("Uỷ ban", "Ủy ban"),
+        ("Toà án", "Tòa án"),
+        ("khoẻ", "khỏe"),
+        ("HOÀ", "HÒA"),
+        ("hoạ", "họa"),
+    ]:
         assert canonical_tones(old) == new
         assert canonical_tones(new) == new
 

@@ -6,16 +6,16 @@ def test_doc_types_from_labels_and_codes():
     assert vocab.doc_type("nghi quyet") == "Nghị quyết"
     assert vocab.doc_type("NQ") == "Nghị quyết"
     assert vocab.doc_type("QĐ") == "Quyết định"
-    assert vocab.doc_type("CThi") == "Chỉ thị"   # vbpl code
+    assert vocab.doc_type("CThi") == "Chỉ thị"  # vbpl code
     assert vocab.doc_type("Nghị quyết của Quốc hội") == "Nghị quyết"
     assert vocab.doc_type(None) is None
 
 
 def test_statuses_from_every_source():
-    assert vocab.status("CHL") == vocab.IN_FORCE                   # vbpl effStatus.code
+    assert vocab.status("CHL") == vocab.IN_FORCE  # vbpl effStatus.code
     assert vocab.status("HHL1P") == vocab.PARTLY_EXPIRED
     assert vocab.status("Hết hiệu lực toàn bộ") == vocab.EXPIRED
-    assert vocab.status("Đang hiệu lực") == vocab.IN_FORCE         # Công báo Sơn La
+    assert vocab.status("Đang hiệu lực") == vocab.IN_FORCE  # Công báo Sơn La
     assert vocab.status("Hết hiệu lực 1 phần") == vocab.PARTLY_EXPIRED
     assert vocab.status("KCPH") == vocab.OBSOLETE
     assert vocab.status("something new") == vocab.UNKNOWN

@@ -2,6 +2,7 @@
 the command line, the login (wrong passwords, throttling, session rotation, expiry, logout, safe `next`),
 every admin route closed without a login, CSRF on every admin POST, the dashboard, a refresh really
 started as a separate `kb refresh` process, the sources written into config.toml, ending a subscription."""
+
 import os
 import re
 import stat
@@ -12,17 +13,17 @@ import unicodedata
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from web_fixtures import LAW, copy_instance, free_port, kb_instance, make_app, page, parse, texts  # noqa: F401
 from werkzeug.security import check_password_hash
 
-from kb import admin as kbadmin
 from kb import config as kbconfig
-from kb import subscriptions as subs
+from kb.alerts import subscriptions as subs
 from kb.store import Store
 from kbcli.main import cli
 from web import admin as web_admin
+from web import admin_state as kbadmin
 from web import create_app
 from web.security import CSRF_FIELD
-from web_fixtures import LAW, copy_instance, free_port, kb_instance, make_app, page, parse, texts  # noqa: F401
 
 PASSWORD = "Hội đồng nhân dân tỉnh 2026"
 LOGIN = "/quan-tri/dang-nhap"
@@ -100,6 +101,7 @@ def sample(rule: str) -> str:
 # --- the password, from the command line ----------------------------------------------------------------
 def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(tmp_path):
     from click.testing import CliRunner
+
     folder = tmp_path / "instance"
     runner = CliRunner()
     env = {"KB_INSTANCE": str(folder)}
@@ -115,12 +117,13 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     creds = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
     assert creds.password_hash.startswith("scrypt:")
     assert check_password_hash(creds.password_hash, PASSWORD)
-    assert creds.verify(PASSWORD) and creds.verify(unicodedata.normalize("NFD", PASSWORD))   # typed decomposed
+    assert creds.verify(PASSWORD) and creds.verify(unicodedata.normalize("NFD", PASSWORD))  # typed decomposed
     assert not creds.verify(PASSWORD.upper()) and not creds.verify("") and not creds.verify(PASSWORD[:-1])
 
     # asked twice on a terminal; a short one is asked again at once
-    second = runner.invoke(cli, ["admin", "password"], env=env,
-                           input="ngắn\nmột mật khẩu khác hẳn\nmột mật khẩu khác hẳn\n")
+    second = runner.invoke(
+        cli, ["admin", "password"], env=env, input="ngắn\nmột mật khẩu khác hẳn\nmột mật khẩu khác hẳn\n"
+    )
     assert second.exit_code == 0, second.output
     assert "at least 10 characters" in second.output and "replaced" in second.output
     replaced = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
@@ -136,7 +139,7 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     again = runner.invoke(cli, ["admin", "disable"], env=env)
     assert again.exit_code == 0 and "No administrator password" in again.output
     assert "No administrator password" in runner.invoke(cli, ["admin", "status"], env=env).output
-    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []          # no temporary file left
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
 def test_the_password_is_nowhere_in_the_instance_nor_in_the_cookie(instance, admin):
@@ -174,7 +177,7 @@ def test_without_a_password_nothing_is_reachable_and_the_page_says_how_to_set_on
 
 def test_a_damaged_password_file_keeps_the_administration_closed(instance, admin):
     (instance / "admin.json").write_text("{ không phải JSON", encoding="utf-8")
-    assert admin.get("/quan-tri/").status_code == 302                    # the open session ends too
+    assert admin.get("/quan-tri/").status_code == 302  # the open session ends too
     tree = page(admin, LOGIN)
     assert "bị hỏng" in tree.select_one(".admin-closed").get_text()
     token = token_of(admin, "/kiem-tra-can-cu")
@@ -184,13 +187,21 @@ def test_a_damaged_password_file_keeps_the_administration_closed(instance, admin
 # --- every route closed without the login ---------------------------------------------------------------
 def test_the_admin_blueprint_has_the_expected_routes():
     endpoints = {endpoint for endpoint, _, _ in ADMIN_RULES}
-    assert {"admin.dashboard", "admin.refresh", "admin.sources", "admin.subscriptions",
-            "admin.end_subscription"} | OPEN <= endpoints
+    assert {
+        "admin.dashboard",
+        "admin.refresh",
+        "admin.sources",
+        "admin.subscriptions",
+        "admin.end_subscription",
+    } | OPEN <= endpoints
     assert OPEN == web_admin.OPEN_ENDPOINTS
 
 
-@pytest.mark.parametrize("endpoint, rule, method", [r for r in ADMIN_RULES if r[0] not in OPEN],
-                         ids=[f"{m} {r}" for e, r, m in ADMIN_RULES if e not in OPEN])
+@pytest.mark.parametrize(
+    "endpoint, rule, method",
+    [r for r in ADMIN_RULES if r[0] not in OPEN],
+    ids=[f"{m} {r}" for e, r, m in ADMIN_RULES if e not in OPEN],
+)
 def test_every_admin_route_refuses_without_login(instance, client, endpoint, rule, method):
     url = sample(rule)
     config_before = (instance / "config.toml").read_text(encoding="utf-8")
@@ -200,7 +211,7 @@ def test_every_admin_route_refuses_without_login(instance, client, endpoint, rul
         location = urlsplit(response.headers["Location"])
         assert location.path == LOGIN and parse_qs(location.query)["next"] == [url + "?tat-ca=1"]
     else:
-        token = token_of(client)                                          # a session with a CSRF token, not logged in
+        token = token_of(client)  # a session with a CSRF token, not logged in
         response = client.post(url, data={CSRF_FIELD: token, "id": "1", "source": "vbpl"})
         assert response.status_code == 403, (url, response.status_code)
         assert "Cần đăng nhập quản trị" in parse(response).select_one(".error-message").get_text()
@@ -210,8 +221,11 @@ def test_every_admin_route_refuses_without_login(instance, client, endpoint, rul
     assert not (instance / kbadmin.REFRESH_LOG).exists()
 
 
-@pytest.mark.parametrize("endpoint, rule, method", [r for r in ADMIN_RULES if r[2] == "POST"],
-                         ids=[f"POST {r}" for e, r, m in ADMIN_RULES if m == "POST"])
+@pytest.mark.parametrize(
+    "endpoint, rule, method",
+    [r for r in ADMIN_RULES if r[2] == "POST"],
+    ids=[f"POST {r}" for e, r, m in ADMIN_RULES if m == "POST"],
+)
 def test_every_admin_post_requires_the_csrf_token_even_when_logged_in(instance, admin, endpoint, rule, method):
     config_before = (instance / "config.toml").read_text(encoding="utf-8")
     for data in ({}, {CSRF_FIELD: "x" * 43}):
@@ -221,7 +235,7 @@ def test_every_admin_post_requires_the_csrf_token_even_when_logged_in(instance, 
     assert (instance / "config.toml").read_text(encoding="utf-8") == config_before
     assert [s.status for s in subscriptions_of(instance)] == ["active", "pending"]
     assert not (instance / kbadmin.REFRESH_LOG).exists()
-    assert admin.get("/quan-tri/").status_code == 200                    # still logged in: not a logout
+    assert admin.get("/quan-tri/").status_code == 200  # still logged in: not a logout
 
 
 def test_the_json_api_is_untouched_by_the_login(client):
@@ -236,11 +250,11 @@ def test_login_rotates_the_session_and_the_pages_open(client):
     assert response.status_code == 302 and response.headers["Location"] == "/quan-tri/theo-doi"
     tree = page(client, "/quan-tri/")
     after = tree.find("input", attrs={"name": CSRF_FIELD})["value"]
-    assert after != before                                               # a new session at login
-    assert client.post("/quan-tri/cap-nhat", data={CSRF_FIELD: before}).status_code == 400   # the old token is gone
+    assert after != before  # a new session at login
+    assert client.post("/quan-tri/cap-nhat", data={CSRF_FIELD: before}).status_code == 400  # the old token is gone
     assert texts(tree.select(".admin-nav a")) == ["Tổng quan", "Nguồn dữ liệu", "Theo dõi qua e-mail"]
     assert tree.select_one("meta[name=robots]")["content"] == "noindex, nofollow"
-    assert client.get(LOGIN).headers["Location"] == "/quan-tri/"          # already logged in
+    assert client.get(LOGIN).headers["Location"] == "/quan-tri/"  # already logged in
 
 
 def test_a_wrong_password_is_refused(instance, client):
@@ -257,29 +271,41 @@ def test_failed_logins_are_throttled_per_address_with_429(instance):
     client = app.test_client()
     for _ in range(3):
         assert login(client, password="không phải mật khẩu").status_code == 403
-    blocked = login(client)                                               # even the right one, once blocked
+    blocked = login(client)  # even the right one, once blocked
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
     message = parse(blocked).select_one(".error-message").get_text()
     assert message.startswith("Bạn đã đăng nhập sai quá nhiều lần") and "phút" in message
     assert client.get("/quan-tri/").status_code == 302
-    other = app.test_client()                                             # another address is not blocked
+    other = app.test_client()  # another address is not blocked
     response = login(other, environ_base={"REMOTE_ADDR": "10.0.0.7"})
     assert response.status_code == 302 and response.headers["Location"] == "/quan-tri/"
-    for _ in range(4):                                                    # successes are not counted
+    for _ in range(4):  # successes are not counted
         assert login(app.test_client(), environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 302
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/quan-tri/theo-doi", "/quan-tri/theo-doi"),
-    ("/quan-tri/theo-doi?tat-ca=1", "/quan-tri/theo-doi?tat-ca=1"),
-    ("//evil.example/quan-tri/", "/quan-tri/"), ("https://evil.example/", "/quan-tri/"),
-    ("/\\evil.example", "/quan-tri/"), ("\\\\evil.example", "/quan-tri/"), ("javascript:alert(1)", "/quan-tri/"),
-    ("http:/evil.example", "/quan-tri/"), ("evil.example", "/quan-tri/"), ("/\t/evil.example", "/quan-tri/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/quan-tri/theo-doi", "/quan-tri/theo-doi"),
+        ("/quan-tri/theo-doi?tat-ca=1", "/quan-tri/theo-doi?tat-ca=1"),
+        ("//evil.example/quan-tri/", "/quan-tri/"),
+        ("https://evil.example/", "/quan-tri/"),
+        ("/\\evil.example", "/quan-tri/"),
+        ("\\\\evil.example", "/quan-tri/"),
+        ("javascript:alert(1)", "/quan-tri/"),
+        ("http:/evil.example", "/quan-tri/"),
+        ("evil.example", "/quan-tri/"),
+        ("/\t/evil.example", "/quan-tri/"),
+    ],
+)
 def test_next_only_leads_to_a_path_of_this_site(client, target, expected):
-    tree = page(client, LOGIN + "?" + f"next={target}".replace("?", "%3F").replace("&", "%26")
-                .replace("\\", "%5C").replace("\t", "%09"))
+    tree = page(
+        client,
+        LOGIN
+        + "?"
+        + f"next={target}".replace("?", "%3F").replace("&", "%26").replace("\\", "%5C").replace("\t", "%09"),
+    )
     form = tree.select_one("form.admin-login")
     fields = {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
     fields.update(password=PASSWORD, next=target)
@@ -298,12 +324,12 @@ def test_the_session_expires_after_the_lifetime(instance, admin, monkeypatch):
     monkeypatch.setattr(web_admin, "now", time.time)
     tree = page(admin, response.headers["Location"])
     assert "Phiên đăng nhập quản trị đã hết hạn" in " ".join(texts(tree.select(".notice")))
-    assert admin.get("/quan-tri/").status_code == 302                    # the expired login is gone for good
+    assert admin.get("/quan-tri/").status_code == 302  # the expired login is gone for good
 
 
 def test_a_new_password_ends_every_open_session(instance, admin):
     assert admin.get("/quan-tri/").status_code == 200
-    kbadmin.set_password(kbconfig.load(instance, environ={}), PASSWORD)   # even the same password
+    kbadmin.set_password(kbconfig.load(instance, environ={}), PASSWORD)  # even the same password
     assert admin.get("/quan-tri/").status_code == 302
     assert login(admin).status_code == 302 and admin.get("/quan-tri/").status_code == 200
     kbadmin.disable(kbconfig.load(instance, environ={}))
@@ -330,7 +356,9 @@ def test_the_session_cookie_is_secure_over_https_only(instance):
     page_ = secure.get(LOGIN, base_url="https://vanban.laichau.example")
     assert "Secure" in page_.headers["Set-Cookie"]
     token = parse(page_).find("input", attrs={"name": CSRF_FIELD})["value"]
-    response = secure.post(LOGIN, data={CSRF_FIELD: token, "password": PASSWORD}, base_url="https://vanban.laichau.example")
+    response = secure.post(
+        LOGIN, data={CSRF_FIELD: token, "password": PASSWORD}, base_url="https://vanban.laichau.example"
+    )
     assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
 
 
@@ -341,7 +369,7 @@ def test_the_dashboard_shows_sources_runs_and_subscriptions(instance, admin):
         store.finish_run(first, {"seen": 120, "new": 7, "changed": 2, "failed": 0})
         second = store.start_run("congbao")
         store.finish_run(second, {"seen": 3, "new": 0, "changed": 0, "failed": 1}, error="congbao: cannot connect")
-        store.start_run("vbpl")                                           # killed: never finished
+        store.start_run("vbpl")  # killed: never finished
     tree = page(admin, "/quan-tri/")
     assert tree.h1.get_text(strip=True) == "Quản trị"
     rows = [texts(tr.select("td")) for tr in tree.select("table.runs tbody tr")]
@@ -363,7 +391,7 @@ def test_the_dashboard_of_an_empty_instance(tmp_path):
     assert login(client).status_code == 302
     for url in ("/quan-tri/", "/quan-tri/nguon", "/quan-tri/theo-doi"):
         page(client, url)
-    assert not (folder / "kb.sqlite").exists()                           # the administration creates no store
+    assert not (folder / "kb.sqlite").exists()  # the administration creates no store
 
 
 # --- refresh ---------------------------------------------------------------------------------------------
@@ -383,7 +411,9 @@ def test_refresh_starts_kb_refresh_as_a_separate_process(instance, app, admin, m
     port = free_port()
     (instance / "config.toml").write_text(
         f'[sources]\nenabled = ["congbao"]\n[congbao]\nbase_url = "http://127.0.0.1:{port}"\n'
-        '[http]\nretries = 0\ndelay = 0\ntimeout = 5\n', encoding="utf-8")
+        "[http]\nretries = 0\ndelay = 0\ntimeout = 5\n",
+        encoding="utf-8",
+    )
     for name in list(os.environ):
         if name.startswith("KB_") and name != "KB_SHARED":
             monkeypatch.delenv(name)
@@ -413,13 +443,13 @@ def test_refresh_starts_kb_refresh_as_a_separate_process(instance, app, admin, m
     row = texts(tree.select("table.runs tbody tr")[0].select("td"))
     assert row[0] == "congbao" and row[-1].startswith("Lỗi")
     assert "exit status 1" in tree.select_one(".admin-log pre").get_text()
-    assert tree.select_one("form.admin-refresh")                         # may start again
+    assert tree.select_one("form.admin-refresh")  # may start again
 
 
 def test_no_second_refresh_while_one_runs(instance, app, admin):
     config = kbconfig.load(instance, environ={})
     token = page(admin, "/quan-tri/").find("input", attrs={"name": CSRF_FIELD})["value"]
-    with subs.instance_lock(config, "refresh", "kb refresh"):           # what `kb refresh` holds while it runs
+    with subs.instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
         tree = page(admin, "/quan-tri/")
         assert f"Đang cập nhật từ các nguồn (tiến trình {os.getpid()})" in " ".join(texts(tree.select(".notice")))
         assert not tree.select("form.admin-refresh")
@@ -448,13 +478,15 @@ def test_sources_are_enabled_and_disabled_in_config_toml(instance, admin):
     response = admin.post("/quan-tri/nguon", data={CSRF_FIELD: token, "source": ["congbao_tinh", "vbpl"]})
     assert response.status_code == 302 and response.headers["Location"] == "/quan-tri/nguon"
     text = (instance / "config.toml").read_text(encoding="utf-8")
-    assert text == CONFIG.replace('enabled = ["vbpl", "congbao"]', 'enabled = ["vbpl", "congbao_tinh"]')   # comments kept
+    assert text == CONFIG.replace(
+        'enabled = ["vbpl", "congbao"]', 'enabled = ["vbpl", "congbao_tinh"]'
+    )  # comments kept
     assert stat.S_IMODE((instance / "config.toml").stat().st_mode) == mode
     assert kbconfig.load(instance, environ={}).get("sources", "enabled") == ["vbpl", "congbao_tinh"]
     tree, form, token = sources_form(admin)
     assert "Đã lưu. Lần cập nhật sau sẽ lấy từ: vbpl, congbao_tinh." in " ".join(texts(tree.select(".notice")))
     assert {i["value"] for i in form.select("input[checked]")} == {"vbpl", "congbao_tinh"}
-    assert admin.post("/quan-tri/nguon", data={CSRF_FIELD: token}).status_code == 302          # none: allowed
+    assert admin.post("/quan-tri/nguon", data={CSRF_FIELD: token}).status_code == 302  # none: allowed
     assert tomllib.loads((instance / "config.toml").read_text(encoding="utf-8"))["sources"]["enabled"] == []
     assert "Không nguồn nào được bật" in " ".join(texts(page(admin, "/quan-tri/nguon").select(".notice")))
 
@@ -466,7 +498,7 @@ def test_an_unknown_source_or_an_uneditable_file_changes_nothing(instance, admin
     assert response.status_code == 400
     assert "Không có nguồn evil" in parse(response).select_one(".error-message").get_text()
     assert (instance / "config.toml").read_text(encoding="utf-8") == before
-    inline = 'sources = { enabled = ["vbpl"] }\n'                       # valid TOML that cannot be edited line by line
+    inline = 'sources = { enabled = ["vbpl"] }\n'  # valid TOML that cannot be edited line by line
     (instance / "config.toml").write_text(inline, encoding="utf-8")
     response = admin.post("/quan-tri/nguon", data={CSRF_FIELD: token, "source": ["congbao"]})
     assert response.status_code == 400
@@ -475,13 +507,18 @@ def test_an_unknown_source_or_an_uneditable_file_changes_nothing(instance, admin
     assert [p.name for p in instance.iterdir() if p.name.startswith(".")] == []
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("", '[sources]\nenabled = ["vbpl"]\n'),
-    ('[site]\nurl = "https://x.example"', '[site]\nurl = "https://x.example"\n\n[sources]\nenabled = ["vbpl"]\n'),
-    ('[sources]\npriority = ["congbao"]\n', '[sources]\nenabled = ["vbpl"]\npriority = ["congbao"]\n'),
-    ('[sources]\nenabled = [\n  "congbao",  # national\n  "congbao_tinh",\n]\n[http]\ndelay = 2\n',
-     '[sources]\nenabled = ["vbpl"]\n[http]\ndelay = 2\n'),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", '[sources]\nenabled = ["vbpl"]\n'),
+        ('[site]\nurl = "https://x.example"', '[site]\nurl = "https://x.example"\n\n[sources]\nenabled = ["vbpl"]\n'),
+        ('[sources]\npriority = ["congbao"]\n', '[sources]\nenabled = ["vbpl"]\npriority = ["congbao"]\n'),
+        (
+            '[sources]\nenabled = [\n  "congbao",  # national\n  "congbao_tinh",\n]\n[http]\ndelay = 2\n',
+            '[sources]\nenabled = ["vbpl"]\n[http]\ndelay = 2\n',
+        ),
+    ],
+)
 def test_set_enabled_sources_changes_one_line(tmp_path, text, expected):
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
     kbadmin.set_enabled_sources(kbconfig.load(tmp_path, environ={}), ["vbpl"])
@@ -490,6 +527,7 @@ def test_set_enabled_sources_changes_one_line(tmp_path, text, expected):
 
 def test_the_admin_source_list_is_the_scrapers_registry():
     from scrapers import SOURCES
+
     assert list(kbadmin.SOURCES) == list(SOURCES)
     for name, cls in SOURCES.items():
         assert kbadmin.SOURCES[name].section == (cls.config_section or name), name
@@ -500,10 +538,14 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
     tree = page(admin, "/quan-tri/theo-doi")
     rows = tree.select("table.subscriptions tbody tr")
     assert len(rows) == 2
-    digest, document = (texts(r.select("td")) for r in rows)            # newest first
+    digest, document = (texts(r.select("td")) for r in rows)  # newest first
     assert document[1:3] == ["ban.vhxh@laichau.gov.vn", "Văn bản"]
     assert "Luật Giáo dục" in document[3] and "Ghi chú: Học phí" in document[3]
-    assert document[4] == "hằng ngày" and document[5] == "Đang theo dõi" and re.match(r"\d\d:\d\d \d\d/\d\d/20\d\d", document[6])
+    assert (
+        document[4] == "hằng ngày"
+        and document[5] == "Đang theo dõi"
+        and re.match(r"\d\d:\d\d \d\d/\d\d/20\d\d", document[6])
+    )
     assert digest[1:3] == ["chuyenvien@laichau.gov.vn", "Bản tin tuần"] and digest[5] == "Chờ xác nhận"
     assert rows[1].select_one("td.sub-what a")["href"] == f"/van-ban/{LAW}"
     form = rows[1].select_one("form")
@@ -518,7 +560,7 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
     everything = page(admin, "/quan-tri/theo-doi?tat-ca=1")
     row = everything.select_one(f"tr#muc-{ended.id}")
     assert "Đã hủy" in row.get_text() and "bởi quản trị" in row.get_text() and not row.select("form")
-    response = admin.post("/quan-tri/theo-doi/ket-thuc", data=fields)           # twice: nothing more
+    response = admin.post("/quan-tri/theo-doi/ket-thuc", data=fields)  # twice: nothing more
     assert response.status_code == 302
     assert "đã kết thúc từ trước" in " ".join(texts(page(admin, "/quan-tri/theo-doi").select(".notice")))
     for bad, status in (("999", 404), ("abc", 400), ("", 400)):

@@ -6,6 +6,7 @@ a source turned off and written into config.toml, a subscription ended, logout b
 The Content-Security-Policy is in force: every violation is recorded (a listener added by the driver,
 outside the page) and must be none; no other console error is allowed. No refresh is started (it
 would use the network). Screenshots go to test-artifacts/admin-*.png."""
+
 import json
 import os
 import subprocess
@@ -15,26 +16,35 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from test_web_browser import (  # noqa: F401
+    ARTIFACTS,
+    CHROMEDRIVER,
+    CHROMIUM,
+    base_url,
+    browser,
+    monkeypatch_module,
+    severe_console_errors,
+    wait,
+)
+from web_fixtures import LAW, copy_instance, kb_instance, make_app  # noqa: F401
 
 from kb import config as kbconfig
-from kb import subscriptions as subs
+from kb.alerts import subscriptions as subs
 from kb.store import Store
-from test_web_browser import (ARTIFACTS, CHROMEDRIVER, CHROMIUM, base_url, browser,  # noqa: F401
-                              monkeypatch_module, severe_console_errors, wait)
-from web_fixtures import LAW, copy_instance, kb_instance, make_app  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists()),
-    reason=f"{CHROMEDRIVER} or {CHROMIUM} is missing: apt-get install chromium chromium-driver "
-           "(.ci/run installs them)",
+    reason=f"{CHROMEDRIVER} or {CHROMIUM} is missing: apt-get install chromium chromium-driver (.ci/run installs them)",
 )
 
 PASSWORD = "Mật khẩu quản trị Lai Châu 2026"
 LOGIN = "/quan-tri/dang-nhap"
 FOLLOWER, DIGEST_READER = "ban.vhxh@laichau.gov.vn", "chuyenvien@laichau.gov.vn"
-CONFIG = ('# the instance of the admin browser test\n[mail]\noutbox = "outbox"   # no SMTP\n\n'
-          '[sources]\n# what kb refresh visits\nenabled = ["vbpl", "congbao"]\n'
-          'priority = ["vbpl", "congbao", "congbao_tinh"]\n')
+CONFIG = (
+    '# the instance of the admin browser test\n[mail]\noutbox = "outbox"   # no SMTP\n\n'
+    '[sources]\n# what kb refresh visits\nenabled = ["vbpl", "congbao"]\n'
+    'priority = ["vbpl", "congbao", "congbao_tinh"]\n'
+)
 # Injected by the driver before any script of each page (CDP scripts are not bound by the page's CSP):
 # every CSP violation is kept in localStorage, which outlives the navigations of the same origin.
 CSP_RECORDER = """
@@ -49,8 +59,9 @@ document.addEventListener("securitypolicyviolation", function (e) {
 def kb_command(instance: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     """The installed `kb` command (the venv's entry point, else the same CLI through this Python)."""
     script = Path(sys.executable).with_name("kb")
-    command = ([str(script)] if script.exists()
-               else [sys.executable, "-c", "from kbcli.main import cli; cli(prog_name='kb')"])
+    command = (
+        [str(script)] if script.exists() else [sys.executable, "-c", "from kbcli.main import cli; cli(prog_name='kb')"]
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env["KB_INSTANCE"] = str(instance)
     return subprocess.run(command + list(args), input=stdin, env=env, capture_output=True, text=True, timeout=60)
@@ -61,7 +72,7 @@ def instance(kb_instance, tmp_path_factory, monkeypatch_module):
     """A copy of the test knowledge base with two sources on, two subscriptions (one followed document,
     confirmed; one weekly digest, pending) and the administrator password set from the command line."""
     for name in list(os.environ):
-        if name.startswith("KB_") and name != "KB_SHARED":       # e.g. KB_SOURCES_ENABLED would win over the file
+        if name.startswith("KB_") and name != "KB_SHARED":  # e.g. KB_SOURCES_ENABLED would win over the file
             monkeypatch_module.delenv(name)
     folder = copy_instance(kb_instance, tmp_path_factory.mktemp("admin-browser") / "instance", CONFIG)
     config = kbconfig.load(folder, environ={})
@@ -102,12 +113,14 @@ def path_of(driver) -> str:
 
 def notices(driver) -> list[str]:
     from selenium.webdriver.common.by import By
+
     return [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
 
 
 def log_in(driver, base_url: str) -> None:
     """Open the dashboard, logging in first when needed."""
     from selenium.webdriver.common.by import By
+
     driver.get(base_url + "/quan-tri/")
     if urlsplit(driver.current_url).path == LOGIN:
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
@@ -118,6 +131,7 @@ def log_in(driver, base_url: str) -> None:
 
 def assert_at_login(driver, next_: str = "/quan-tri/") -> None:
     from selenium.webdriver.common.by import By
+
     url = urlsplit(driver.current_url)
     assert url.path == LOGIN and parse_qs(url.query).get("next") == [next_], driver.current_url
     assert driver.find_element(By.TAG_NAME, "h1").text == "Đăng nhập quản trị"
@@ -135,25 +149,27 @@ def test_closed_without_login_then_wrong_and_right_password(driver, base_url):
     assert driver.find_element(By.CSS_SELECTOR, "form.admin-login button[type=submit]").text == "Đăng nhập"
     hint = driver.find_elements(By.CSS_SELECTOR, ".narrow p.muted")[-1].text
     assert hint == "Quên mật khẩu? Đặt mật khẩu mới trên máy chủ bằng lệnh kb admin password."
-    assert driver.switch_to.active_element.get_attribute("id") == "password"          # autofocus
+    assert driver.switch_to.active_element.get_attribute("id") == "password"  # autofocus
     driver.save_screenshot(str(ARTIFACTS / "admin-login.png"))
 
     driver.find_element(By.ID, "password").send_keys(PASSWORD + "x")
     driver.find_element(By.CSS_SELECTOR, "form.admin-login button[type=submit]").click()
-    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".error-box .error-message").text
-         == "Mật khẩu không đúng.")
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".error-box .error-message").text == "Mật khẩu không đúng.")
     assert urlsplit(driver.current_url).path == LOGIN
-    assert driver.find_element(By.ID, "password").get_attribute("value") == ""          # not sent back
+    assert driver.find_element(By.ID, "password").get_attribute("value") == ""  # not sent back
     driver.save_screenshot(str(ARTIFACTS / "admin-login-refused.png"))
     # the refusal is a 403 page, which Chromium reports in the console; nothing else is allowed
     assert console_errors(driver, LOGIN + " - Failed to load resource: the server responded with a status of 403") == []
 
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)                           # `next` was kept
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)  # `next` was kept
     driver.find_element(By.CSS_SELECTOR, "form.admin-login button[type=submit]").click()
     wait(driver, lambda d: urlsplit(d.current_url).path == "/quan-tri/")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Quản trị"
     assert [a.text for a in driver.find_elements(By.CSS_SELECTOR, ".admin-nav a")] == [
-        "Tổng quan", "Nguồn dữ liệu", "Theo dõi qua e-mail"]
+        "Tổng quan",
+        "Nguồn dữ liệu",
+        "Theo dõi qua e-mail",
+    ]
     assert driver.find_element(By.ID, "nguon").text == "Nguồn dữ liệu"
     sources = [li.text for li in driver.find_elements(By.CSS_SELECTOR, ".admin-sources li")]
     assert sources[0].startswith("vbpl – ") and "Đang bật" in sources[0]
@@ -161,7 +177,7 @@ def test_closed_without_login_then_wrong_and_right_password(driver, base_url):
     assert driver.find_element(By.ID, "theo-doi").text == "Theo dõi qua e-mail"
     counts = driver.find_element(By.CSS_SELECTOR, "#theo-doi + p").text
     assert "Đang theo dõi: 1" in counts and "Chờ xác nhận: 1" in counts
-    assert driver.find_element(By.CSS_SELECTOR, "form.admin-refresh button").text == "Cập nhật ngay"   # not pressed
+    assert driver.find_element(By.CSS_SELECTOR, "form.admin-refresh button").text == "Cập nhật ngay"  # not pressed
     driver.save_screenshot(str(ARTIFACTS / "admin-dashboard.png"))
     assert console_errors(driver) == [] and csp_violations(driver) == []
 
@@ -174,8 +190,10 @@ def test_turn_a_source_off(driver, base_url, instance):
     wait(driver, lambda d: urlsplit(d.current_url).path == "/quan-tri/nguon")
 
     def boxes():
-        return {b.get_attribute("value"): b.is_selected()
-                for b in driver.find_elements(By.CSS_SELECTOR, "form.admin-sources-form input[name=source]")}
+        return {
+            b.get_attribute("value"): b.is_selected()
+            for b in driver.find_elements(By.CSS_SELECTOR, "form.admin-sources-form input[name=source]")
+        }
 
     assert boxes() == {"vbpl": True, "congbao": True, "congbao_tinh": False}
     driver.find_element(By.CSS_SELECTOR, "form.admin-sources-form input[name=source][value=congbao]").click()
@@ -188,7 +206,7 @@ def test_turn_a_source_off(driver, base_url, instance):
 
     text = (instance / "config.toml").read_text(encoding="utf-8")
     assert tomllib.loads(text)["sources"]["enabled"] == ["vbpl"]
-    assert text == CONFIG.replace('enabled = ["vbpl", "congbao"]', 'enabled = ["vbpl"]')     # the rest kept
+    assert text == CONFIG.replace('enabled = ["vbpl", "congbao"]', 'enabled = ["vbpl"]')  # the rest kept
 
     driver.find_element(By.LINK_TEXT, "Tổng quan").click()
     wait(driver, lambda d: urlsplit(d.current_url).path == "/quan-tri/")
@@ -215,15 +233,17 @@ def test_end_a_subscription(driver, base_url, instance):
     message = f"Đã kết thúc mục theo dõi số {followed.id} của {FOLLOWER}."
     wait(driver, lambda d: message in notices(d))
     assert path_of(driver) == "/quan-tri/theo-doi"
-    assert not driver.find_elements(By.ID, f"muc-{followed.id}")                # the ended one is hidden
-    assert [r.find_element(By.CSS_SELECTOR, ".sub-email").text
-            for r in driver.find_elements(By.CSS_SELECTOR, "table.subscriptions tbody tr")] == [DIGEST_READER]
+    assert not driver.find_elements(By.ID, f"muc-{followed.id}")  # the ended one is hidden
+    assert [
+        r.find_element(By.CSS_SELECTOR, ".sub-email").text
+        for r in driver.find_elements(By.CSS_SELECTOR, "table.subscriptions tbody tr")
+    ] == [DIGEST_READER]
 
     driver.find_element(By.LINK_TEXT, "Hiện cả mục đã hủy").click()
     wait(driver, lambda d: parse_qs(urlsplit(d.current_url).query) == {"tat-ca": ["1"]})
     row = driver.find_element(By.ID, f"muc-{followed.id}")
     assert "Đã hủy" in row.text and "bởi quản trị" in row.text
-    assert not row.find_elements(By.TAG_NAME, "form")                             # no second "Kết thúc"
+    assert not row.find_elements(By.TAG_NAME, "form")  # no second "Kết thúc"
     driver.save_screenshot(str(ARTIFACTS / "admin-subscriptions-ended.png"))
     with Store(instance / "kb.sqlite") as store:
         ended = subs.get(store, followed.id)
@@ -243,7 +263,7 @@ def test_logout_closes_the_pages_again(driver, base_url):
     assert not driver.find_elements(By.CSS_SELECTOR, ".admin-nav")
     driver.save_screenshot(str(ARTIFACTS / "admin-logged-out.png"))
 
-    driver.back()                                    # the dashboard is no-store: Back asks the server again
+    driver.back()  # the dashboard is no-store: Back asks the server again
     wait(driver, lambda d: urlsplit(d.current_url).path == LOGIN)
     assert_at_login(driver)
     for url in ("/quan-tri/", "/quan-tri/nguon", "/quan-tri/theo-doi"):

@@ -1,22 +1,36 @@
 """E-mail alerts in the web UI: the "Theo dõi tìm kiếm này" and "Theo dõi văn bản" forms, the
 confirmation e-mail received by a real SMTP server on a local port, the pages the e-mails link to
 (confirm, one-click unsubscribe, the list of one's subscriptions), and every refusal with its message."""
+
 import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from test_alerts import subscribe_search
+from web_fixtures import (  # noqa: F401
+    LAW,
+    RESOLUTION,
+    copy_instance,
+    form_post,
+    free_port,
+    kb_instance,
+    mail_settings,
+    make_app,
+    page,
+    parse,
+    smtp,
+    text_part,
+    texts,
+)
 
-from index.alerts import subscribe_search
 from kb import config as kbconfig
-from kb import subscriptions as subs
+from kb.alerts import subscriptions as subs
+from kb.alerts.subscriptions import MATCH_ALL_MESSAGE
 from kb.store import Store
-from kb.subscriptions import MATCH_ALL_MESSAGE
-from web_fixtures import (LAW, RESOLUTION, copy_instance, form_post, free_port, kb_instance, mail_settings,  # noqa: F401
-                          make_app, page, parse, smtp, text_part, texts)
 
 ADDRESS = "ban.vhxh@laichau.gov.vn"
-SEARCH = "/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt"      # q=học phí, loai=Nghị quyết
+SEARCH = "/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt"  # q=học phí, loai=Nghị quyết
 
 
 @pytest.fixture
@@ -57,7 +71,7 @@ def test_every_search_with_a_query_or_filter_offers_the_follow_form(client):
     form = box.form
     action = urlsplit(form["action"])
     assert action.path == "/theo-doi/tim-kiem"
-    assert parse_qs(action.query) == {"q": ["học phí"], "loai": ["Nghị quyết"]}     # the page's search, no paging
+    assert parse_qs(action.query) == {"q": ["học phí"], "loai": ["Nghị quyết"]}  # the page's search, no paging
     assert form.find("input", attrs={"name": "csrf_token"})["value"]
     email = form.find("input", attrs={"name": "email"})
     assert email["type"] == "email" and email.has_attr("required")
@@ -65,15 +79,18 @@ def test_every_search_with_a_query_or_filter_offers_the_follow_form(client):
     assert radios == {"immediate": False, "daily": True, "weekly": False}
     assert texts(form.select("fieldset.frequency label")) == ["ngay khi có thay đổi", "hằng ngày", "hằng tuần"]
     dated = page(client, "/tim-kiem?loai=Lu%E1%BA%ADt&tu=01/01/2019&sort=issued&page=1")
-    assert parse_qs(urlsplit(dated.select_one("#theo-doi form")["action"]).query) == {"loai": ["Luật"], "tu": ["2019-01-01"]}
+    assert parse_qs(urlsplit(dated.select_one("#theo-doi form")["action"]).query) == {
+        "loai": ["Luật"],
+        "tu": ["2019-01-01"],
+    }
 
 
 def test_a_search_that_cannot_be_an_alert_says_why_instead_of_a_form(client):
-    tree = page(client, "/tim-kiem?q=-ph%C3%AD")                   # exclusions only: nearly every document
+    tree = page(client, "/tim-kiem?q=-ph%C3%AD")  # exclusions only: nearly every document
     box = tree.select_one("details#theo-doi")
     assert box.select_one(".follow-refusal").get_text(strip=True) == MATCH_ALL_MESSAGE
     assert box.form is None
-    assert page(client, "/").select_one("#theo-doi") is None         # browsing everything: nothing to follow
+    assert page(client, "/").select_one("#theo-doi") is None  # browsing everything: nothing to follow
 
 
 def test_every_document_page_offers_follow_document(client):
@@ -92,20 +109,28 @@ def test_follow_a_search_confirm_by_email_list_and_remove(client, instance_copy,
     assert tree.h1.get_text(strip=True) == "Kiểm tra hộp thư của bạn"
     assert tree.select_one(".mail-sent").get_text(" ", strip=True) == f"Đã gửi thư xác nhận tới {ADDRESS} ."
     summary = dict(zip(texts(tree.select(".sub-summary dt")), texts(tree.select(".sub-summary dd"))))
-    assert summary == {"Theo dõi": "Tìm kiếm “học phí” (Loại văn bản: Nghị quyết)",
-                       "Ghi chú": "Học phí – thẩm tra kỳ họp cuối năm", "Gửi thông báo": "hằng tuần"}
+    assert summary == {
+        "Theo dõi": "Tìm kiếm “học phí” (Loại văn bản: Nghị quyết)",
+        "Ghi chú": "Học phí – thẩm tra kỳ họp cuối năm",
+        "Gửi thông báo": "hằng tuần",
+    }
     back = urlsplit(tree.select_one(".outcome a.button")["href"])
     assert back.path == "/tim-kiem" and parse_qs(back.query) == {"q": ["học phí"], "loai": ["Nghị quyết"]}
     [sub] = stored(instance_copy)
     assert (sub.kind, sub.query, sub.filters, sub.frequency, sub.status) == (
-        "search", "học phí", {"doc_type": ["Nghị quyết"]}, "weekly", "pending")
-    assert sub.confirm_sent_at                                     # recorded as asked
+        "search",
+        "học phí",
+        {"doc_type": ["Nghị quyết"]},
+        "weekly",
+        "pending",
+    )
+    assert sub.confirm_sent_at  # recorded as asked
 
     [message] = smtp.to(ADDRESS)
     assert message["Subject"].startswith("Xác nhận đăng ký theo dõi văn bản")
     confirm = link_path(text_part(message), "xac-nhan")
 
-    tree = page(client, confirm)                                   # GET shows, does not confirm
+    tree = page(client, confirm)  # GET shows, does not confirm
     assert tree.h1.get_text(strip=True) == "Xác nhận đăng ký theo dõi"
     assert "Tìm kiếm “học phí” (Loại văn bản: Nghị quyết)" in texts(tree.select(".sub-summary dd"))
     assert stored(instance_copy)[0].status == "pending"
@@ -133,8 +158,10 @@ def test_asking_twice_sends_one_message_and_a_followed_item_says_so(client, inst
     assert tree.h1.get_text(strip=True) == "Kiểm tra hộp thư của bạn"
     assert "đã được gửi tới" in tree.select_one(".mail-earlier").get_text(" ", strip=True)
     assert len(smtp.to(ADDRESS)) == 1 and len(stored(instance_copy)) == 1
-    client.post(link_path(text_part(smtp.to(ADDRESS)[0]), "xac-nhan"),
-                data={"csrf_token": page(client, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]})
+    client.post(
+        link_path(text_part(smtp.to(ADDRESS)[0]), "xac-nhan"),
+        data={"csrf_token": page(client, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]},
+    )
     tree = parse(subscribe_from_search(client, frequency="immediate"))
     assert tree.h1.get_text(strip=True) == "Bạn đã theo dõi mục này"
     [sub] = stored(instance_copy)
@@ -152,7 +179,7 @@ def test_follow_a_document_and_the_digest(client, instance_copy, smtp):
     assert tree.h1.get_text(strip=True) == "Kiểm tra hộp thư của bạn"
     kinds = {(s.kind, s.uid, s.frequency) for s in stored(instance_copy)}
     assert kinds == {("document", RESOLUTION, "immediate"), ("digest", None, "weekly")}
-    assert len(smtp.to(ADDRESS)) == 2                       # one confirmation per request, each sent at once
+    assert len(smtp.to(ADDRESS)) == 2  # one confirmation per request, each sent at once
 
 
 def test_one_click_unsubscribe_without_cookie_or_csrf_token(instance_copy):
@@ -161,12 +188,13 @@ def test_one_click_unsubscribe_without_cookie_or_csrf_token(instance_copy):
         sub = subs.follow_document(store, config, ADDRESS, LAW, confirmed=True).subscription
     path = urlsplit(subs.unsubscribe_url(config, sub)).path
     client = make_app(instance_copy).test_client()
-    tree = page(client, path)                                       # GET: a page with a button; nothing ends
+    tree = page(client, path)  # GET: a page with a button; nothing ends
     assert tree.h1.get_text(strip=True) == "Hủy theo dõi" and tree.select_one("button.danger")
     assert stored(instance_copy)[0].status == "active"
     mail_client = make_app(instance_copy).test_client(use_cookies=False)
-    response = mail_client.post(path, data="List-Unsubscribe=One-Click",
-                                content_type="application/x-www-form-urlencoded")
+    response = mail_client.post(
+        path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200
     assert parse(response).h1.get_text(strip=True) == "Đã hủy theo dõi"
     assert stored(instance_copy)[0].status == "ended"
@@ -191,13 +219,16 @@ def test_unsubscribe_all_of_an_address(instance_copy):
 
 
 # --- refusals: a clear message, nothing stored, nothing sent ------------------------------------
-@pytest.mark.parametrize("url, data, message", [
-    (SEARCH, {"email": "khong-phai-email"}, "Địa chỉ e-mail “khong-phai-email” không hợp lệ."),
-    (SEARCH, {"email": "a@b..vn"}, "không hợp lệ"),
-    (SEARCH, {"email": ""}, "Địa chỉ e-mail “(trống)” không hợp lệ."),
-    (SEARCH, {"label": "x" * 260}, "Ghi chú dài quá 200 ký tự."),
-    (SEARCH, {"frequency": "hourly"}, "Tần suất “hourly” không có"),
-])
+@pytest.mark.parametrize(
+    "url, data, message",
+    [
+        (SEARCH, {"email": "khong-phai-email"}, "Địa chỉ e-mail “khong-phai-email” không hợp lệ."),
+        (SEARCH, {"email": "a@b..vn"}, "không hợp lệ"),
+        (SEARCH, {"email": ""}, "Địa chỉ e-mail “(trống)” không hợp lệ."),
+        (SEARCH, {"label": "x" * 260}, "Ghi chú dài quá 200 ký tự."),
+        (SEARCH, {"frequency": "hourly"}, "Tần suất “hourly” không có"),
+    ],
+)
 def test_refused_subscriptions_show_the_form_again_with_the_reason(client, instance_copy, smtp, url, data, message):
     response = subscribe_from_search(client, url, **data)
     assert response.status_code == 400
@@ -205,7 +236,7 @@ def test_refused_subscriptions_show_the_form_again_with_the_reason(client, insta
     assert message in tree.select_one(".error-box .error-message").get_text()
     form = tree.select_one("form.follow-form")
     expected_email = data.get("email", ADDRESS)
-    assert form.find("input", attrs={"name": "email"})["value"] == expected_email      # what was typed stays
+    assert form.find("input", attrs={"name": "email"})["value"] == expected_email  # what was typed stays
     assert not stored(instance_copy) and not smtp.received
 
 
@@ -244,7 +275,9 @@ def test_too_many_subscriptions_for_one_address(kb_instance, tmp_path, smtp):
 def test_an_unknown_document_cannot_be_followed(client):
     page(client, "/theo-doi/van-ban/vbpl:khong-co", status=404)
     token = page(client, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]
-    assert client.post("/theo-doi/van-ban/vbpl:khong-co", data={"csrf_token": token, "email": ADDRESS}).status_code == 404
+    assert (
+        client.post("/theo-doi/van-ban/vbpl:khong-co", data={"csrf_token": token, "email": ADDRESS}).status_code == 404
+    )
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, instance_copy, smtp):
@@ -258,7 +291,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, in
         assert "tải lại trang" in tree.select_one(".error-message").get_text()
         back = urlsplit(tree.find("a", string="Quay lại biểu mẫu")["href"])
         assert back.path == "/theo-doi/tim-kiem" and parse_qs(back.query) == {"q": ["học phí"]}
-    other = make_app(instance_copy).test_client()                  # another browser's token
+    other = make_app(instance_copy).test_client()  # another browser's token
     token = page(other, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]
     assert client.post("/theo-doi/tim-kiem?q=x", data={"csrf_token": token, "email": ADDRESS}).status_code == 400
     assert not stored(instance_copy) and not smtp.received
@@ -267,13 +300,15 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, in
 # --- the links: forged, cut, expired, for another action -----------------------------------------------
 def test_bad_links_are_explained_never_an_error_page(client, instance_copy):
     config = kbconfig.load(instance_copy, environ={})
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     with Store(instance_copy / "kb.sqlite") as store:
         old = subscribe_search(store, config, ADDRESS, "học phí", now=past).subscription
         fresh = subs.follow_document(store, config, ADDRESS, LAW).subscription
     expired = urlsplit(subs.confirm_url(config, old)).path
     for method in ("get", "post"):
-        response = getattr(client, method)(expired, **({"data": {"csrf_token": csrf(client)}} if method == "post" else {}))
+        response = getattr(client, method)(
+            expired, **({"data": {"csrf_token": csrf(client)}} if method == "post" else {})
+        )
         assert response.status_code == 410
         tree = parse(response)
         assert tree.h1.get_text(strip=True) == "Liên kết đã hết hạn"
@@ -282,10 +317,10 @@ def test_bad_links_are_explained_never_an_error_page(client, instance_copy):
     body, _, signature = good.rsplit("/", 1)[1].partition(".")
     forged_payload = subs._b64(b'{"a":"confirm","e":"ke.gian@example.com","s":2,"x":0}')
     bad_links = [
-        good[:-6],                                                     # cut when copied
-        f"/theo-doi/xac-nhan/{forged_payload}.{signature}",           # another payload, the old signature
+        good[:-6],  # cut when copied
+        f"/theo-doi/xac-nhan/{forged_payload}.{signature}",  # another payload, the old signature
         "/theo-doi/xac-nhan/khong-phai-token",
-        good.replace("/xac-nhan/", "/huy/"),                          # a confirmation token used to unsubscribe
+        good.replace("/xac-nhan/", "/huy/"),  # a confirmation token used to unsubscribe
         good.replace("/xac-nhan/", "/cua-toi/"),
         "/theo-doi/cua-toi/" + "A" * 3000,
     ]
@@ -293,9 +328,13 @@ def test_bad_links_are_explained_never_an_error_page(client, instance_copy):
         tree = page(client, link, status=400)
         assert tree.h1.get_text(strip=True) == "Liên kết không dùng được", link
         assert "Liên kết không hợp lệ" in tree.select_one(".error-message").get_text(), link
-    assert client.post(bad_links[3], data="List-Unsubscribe=One-Click",
-                       content_type="application/x-www-form-urlencoded").status_code == 400
-    assert {s.status for s in stored(instance_copy)} == {"pending"}       # nothing confirmed, nothing ended
+    assert (
+        client.post(
+            bad_links[3], data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        ).status_code
+        == 400
+    )
+    assert {s.status for s in stored(instance_copy)} == {"pending"}  # nothing confirmed, nothing ended
 
 
 def csrf(client) -> str:
@@ -304,13 +343,13 @@ def csrf(client) -> str:
 
 # --- delivery problems ----------------------------------------------------------------------------
 def test_mail_server_down_the_page_says_it_will_be_sent_later(kb_instance, tmp_path):
-    folder = copy_instance(kb_instance, tmp_path / "i", mail_settings(free_port()))     # nothing listens there
+    folder = copy_instance(kb_instance, tmp_path / "i", mail_settings(free_port()))  # nothing listens there
     client = make_app(folder).test_client()
     tree = parse(subscribe_from_search(client))
     assert tree.h1.get_text(strip=True) == "Kiểm tra hộp thư của bạn"
     assert "hệ thống sẽ tự gửi" in tree.select_one(".mail-later").get_text()
     [sub] = stored(folder)
-    assert sub.status == "pending" and sub.confirm_sent_at is None         # kb alerts run will send it
+    assert sub.status == "pending" and sub.confirm_sent_at is None  # kb alerts run will send it
 
 
 def test_outbox_folder_instead_of_smtp(kb_instance, tmp_path):
@@ -331,10 +370,11 @@ def test_subscription_requests_are_rate_limited_per_address(kb_instance, tmp_pat
     assert "quá nhiều lần" in parse(response).select_one(".error-message").get_text()
     assert len(stored(folder)) == 2
     tree = page(client, SEARCH)
-    other = form_post(client, tree, "#theo-doi form", {"email": "b@laichau.gov.vn"},
-                      environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert other.status_code == 200                          # another computer is not held back
-    assert page(client, "/theo-doi/tim-kiem?q=x").select_one("form.follow-form")     # GET is never limited
+    other = form_post(
+        client, tree, "#theo-doi form", {"email": "b@laichau.gov.vn"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert other.status_code == 200  # another computer is not held back
+    assert page(client, "/theo-doi/tim-kiem?q=x").select_one("form.follow-form")  # GET is never limited
 
 
 # --- escaping and redirects -----------------------------------------------------------------------
@@ -346,8 +386,18 @@ def test_what_was_typed_is_shown_escaped(client):
     assert not tree.find("img") and "a<img src=x>b@x.vn" in tree.select_one(".error-message").get_text()
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
-                                    "javascript:alert(1)", " //evil.example", "/%0a/evil", "\t/\t/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        " //evil.example",
+        "/%0a/evil",
+        "\t/\t/evil.example",
+    ],
+)
 def test_unsubscribe_never_redirects_off_site(instance_copy, target):
     config = kbconfig.load(instance_copy, environ={})
     with Store(instance_copy / "kb.sqlite") as store:
@@ -355,7 +405,7 @@ def test_unsubscribe_never_redirects_off_site(instance_copy, target):
     client = make_app(instance_copy).test_client()
     path = urlsplit(subs.unsubscribe_url(config, sub)).path
     response = client.post(path, data={"next": target})
-    if target == "/%0a/evil":                                # a path of this site: allowed
+    if target == "/%0a/evil":  # a path of this site: allowed
         assert response.status_code == 303 and response.headers["Location"] == "/%0a/evil"
     else:
         assert response.status_code == 200, response.headers.get("Location")
@@ -376,23 +426,28 @@ def test_the_list_unsubscribe_header_of_the_confirmation_works_in_one_click(clie
 # --- unsubscribe and "manage" links expire (alerts.link_days) ----------------------------------------
 def test_old_unsubscribe_and_manage_links_lapse_and_say_how_to_get_fresh_ones(instance_copy):
     config = kbconfig.load(instance_copy, environ={})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with Store(instance_copy / "kb.sqlite") as store:
         sub = subs.follow_document(store, config, ADDRESS, LAW, confirmed=True).subscription
     mail_client = make_app(instance_copy).test_client(use_cookies=False)
-    old = now - dt.timedelta(days=402)                   # a message of more than 400 days ago
-    for link in (subs.unsubscribe_url(config, sub, now=old), subs.unsubscribe_all_url(config, ADDRESS, now=old),
-                 subs.manage_url(config, ADDRESS, now=old)):
+    old = now - dt.timedelta(days=402)  # a message of more than 400 days ago
+    for link in (
+        subs.unsubscribe_url(config, sub, now=old),
+        subs.unsubscribe_all_url(config, ADDRESS, now=old),
+        subs.manage_url(config, ADDRESS, now=old),
+    ):
         tree = page(mail_client, urlsplit(link).path, status=410)
         assert tree.h1.get_text(strip=True) == "Liên kết đã hết hạn"
         message = tree.select_one(".error-message").get_text()
         assert "400 ngày" in message and "thư gần nhất" in message and "quản trị viên" in message
-    one_click = mail_client.post(urlsplit(subs.unsubscribe_url(config, sub, now=old)).path,
-                                 data={"List-Unsubscribe": "One-Click"})
+    one_click = mail_client.post(
+        urlsplit(subs.unsubscribe_url(config, sub, now=old)).path, data={"List-Unsubscribe": "One-Click"}
+    )
     assert one_click.status_code == 410 and [s.status for s in stored(instance_copy)] == ["active"]
-    recent = now - dt.timedelta(days=398)                # a message within the window: one click still works
-    one_click = mail_client.post(urlsplit(subs.unsubscribe_url(config, sub, now=recent)).path,
-                                 data={"List-Unsubscribe": "One-Click"})
+    recent = now - dt.timedelta(days=398)  # a message within the window: one click still works
+    one_click = mail_client.post(
+        urlsplit(subs.unsubscribe_url(config, sub, now=recent)).path, data={"List-Unsubscribe": "One-Click"}
+    )
     assert one_click.status_code == 200 and [s.status for s in stored(instance_copy)] == ["ended"]
 
 
@@ -412,5 +467,7 @@ def test_an_unexpected_error_on_a_link_page_logs_the_path_without_its_token(inst
         assert client.get(path).status_code == 500
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "unexpected error on /theo-doi/huy/…" in logged and token not in logged
-    assert subs.redact_links(f"GET https://vanban.example{path}?x=1 HTTP/1.1") == \
-        "GET https://vanban.example/theo-doi/huy/…?x=1 HTTP/1.1"
+    assert (
+        subs.redact_links(f"GET https://vanban.example{path}?x=1 HTTP/1.1")
+        == "GET https://vanban.example/theo-doi/huy/…?x=1 HTTP/1.1"
+    )

@@ -1,14 +1,27 @@
 """The JSON API and its OpenAPI description (checked against what the endpoints really do), and the
 OpenSearch description."""
+
 import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import pytest
+from web_fixtures import (  # noqa: F401
+    AMENDMENT,
+    DECREE,
+    LAW,
+    REPLACEMENT,
+    RESOLUTION,
+    XSS,
+    XSS_TEXT,
+    app,
+    client,
+    conforms,
+    kb_instance,
+    make_app,
+)
 
 from kb import vocab
-from web_fixtures import (AMENDMENT, DECREE, LAW, REPLACEMENT, RESOLUTION, XSS, XSS_TEXT, app, client,  # noqa: F401
-                          conforms, kb_instance, make_app)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +36,12 @@ def test_search_returns_hits_with_everything_a_client_needs(client, spec):
     body = conforms(client.get("/api/search?q=học+phí"), spec, "/api/search")
     assert body["total"] == 5 and body["pages"] == 1 and body["links"]["next"] is None
     law = next(h for h in body["hits"] if h["uid"] == LAW)
-    assert (law["number"], law["title"], law["doc_type"], law["issuer"]) == ("43/2019/QH14", "Luật Giáo dục", "Luật", "Quốc hội")
+    assert (law["number"], law["title"], law["doc_type"], law["issuer"]) == (
+        "43/2019/QH14",
+        "Luật Giáo dục",
+        "Luật",
+        "Quốc hội",
+    )
     assert (law["issued"], law["effective"], law["status"]) == ("2019-06-14", "2020-07-01", vocab.IN_FORCE)
     assert law["url"] == f"http://localhost/van-ban/{LAW}"
     assert law["article"]["url"].startswith(f"http://localhost/van-ban/{LAW}#dieu-")
@@ -75,7 +93,7 @@ def test_search_by_number_gives_the_exact_document(client, spec):
 def test_snippets_are_escaped_html(client, spec):
     body = conforms(client.get("/api/search?q=tham+quan"), spec, "/api/search")
     hit = next(h for h in body["hits"] if h["uid"] == XSS)
-    assert XSS_TEXT in hit["title"]                                  # JSON carries the text as it is
+    assert XSS_TEXT in hit["title"]  # JSON carries the text as it is
     assert "<script>" not in hit["snippet"] and "&lt;script&gt;" in hit["snippet"]
     assert XSS_TEXT in hit["snippet_text"]
 
@@ -115,9 +133,12 @@ def test_unknown_document_is_a_json_404(client, spec):
 
 # --- the description matches the endpoints --------------------------------------------------
 def test_every_api_route_is_described_and_every_description_is_a_route(app, spec):
-    rules = {(re.sub(r"<(?:path:)?(\w+)>", r"{\1}", r.rule), method.lower())
-             for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and r.rule != "/api/"
-             for method in r.methods - {"HEAD", "OPTIONS"}}      # "/api/": the human-readable page about the API
+    rules = {
+        (re.sub(r"<(?:path:)?(\w+)>", r"{\1}", r.rule), method.lower())
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/") and r.rule != "/api/"
+        for method in r.methods - {"HEAD", "OPTIONS"}
+    }  # "/api/": the human-readable page about the API
     assert rules == {(path, method) for path, item in spec["paths"].items() for method in item}
 
 
@@ -142,7 +163,7 @@ def test_an_undocumented_parameter_is_refused_by_name(client, spec):
     assert body["status"] == 400 and "limt" in body["error"]
     documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     accepted = set(body["error"].split("Các tham số dùng được: ")[1].rstrip(".").split(", "))
-    assert accepted == documented                   # what the endpoint says it takes is what is described
+    assert accepted == documented  # what the endpoint says it takes is what is described
 
 
 def test_documented_limits_are_enforced(client, spec):
@@ -191,6 +212,7 @@ def test_opensearch_description(client):
 
 def test_api_page_for_people(client):
     from web_fixtures import page
+
     tree = page(client, "/api/")
     assert tree.find("a", href="http://localhost/api/openapi.json")
 
@@ -199,13 +221,18 @@ def test_api_page_for_people(client):
 def test_a_form_part_whose_name_cannot_be_read_is_a_400_not_a_500(client, spec):
     """A multipart part named with a line break comes out of Werkzeug named None; sorting the unknown
     field names with it raised TypeError (a 500)."""
-    body = (b"--XYZ\r\nContent-Disposition: form-data; name=\"a\nb\"\r\n\r\nnull\r\n"
-            b"--XYZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nC\xc4\x83n c\xe1\xbb\xa9\r\n--XYZ--\r\n")
+    body = (
+        b'--XYZ\r\nContent-Disposition: form-data; name="a\nb"\r\n\r\nnull\r\n'
+        b'--XYZ\r\nContent-Disposition: form-data; name="text"\r\n\r\nC\xc4\x83n c\xe1\xbb\xa9\r\n--XYZ--\r\n'
+    )
     response = client.post("/api/check", data=body, content_type="multipart/form-data; boundary=XYZ")
     body = conforms(response, spec, "/api/check", "post")
     assert body["status"] == 400 and "Trường không được hỗ trợ: (tên không đọc được)" in body["error"]
-    alone = client.post("/api/check", data=b"--XYZ\r\nContent-Disposition: form-data; name=\"\n\"\r\n\r\nx\r\n--XYZ--\r\n",
-                        content_type="multipart/form-data; boundary=XYZ")
+    alone = client.post(
+        "/api/check",
+        data=b'--XYZ\r\nContent-Disposition: form-data; name="\n"\r\n\r\nx\r\n--XYZ--\r\n',
+        content_type="multipart/form-data; boundary=XYZ",
+    )
     assert conforms(alone, spec, "/api/check", "post")["status"] == 400
 
 
@@ -230,8 +257,12 @@ def test_every_query_parameter_may_be_sent_empty_as_described(client, spec, path
 def test_a_form_encoded_check_is_described(client, spec):
     content = spec["paths"]["/api/check"]["post"]["requestBody"]["content"]
     assert set(content["application/x-www-form-urlencoded"]["schema"]["properties"]) == {"text", "on"}
-    body = conforms(client.post("/api/check", data={"text": "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;"}),
-                    spec, "/api/check", "post")
+    body = conforms(
+        client.post("/api/check", data={"text": "Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;"}),
+        spec,
+        "/api/check",
+        "post",
+    )
     assert body["citations"][0]["document"]["uid"] == LAW
 
 

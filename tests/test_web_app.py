@@ -1,4 +1,5 @@
 """The app factory's configuration order, the first-run pages, and `kb serve` (waitress)."""
+
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from web_fixtures import kb_instance, make_app, page  # noqa: F401
 
 from index import build
 from kb import config as kbconfig
@@ -16,14 +18,13 @@ from kb.model import Document
 from kb.store import Store
 from kbcli.main import cli
 from web import create_app
-from web_fixtures import kb_instance, make_app, page  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- configuration: defaults < instance config.toml < environment < test config ---------------
 def test_configuration_order(instance, monkeypatch):
-    assert create_app().config["PER_PAGE"] == 20                      # the default
+    assert create_app().config["PER_PAGE"] == 20  # the default
     assert create_app().config["INSTANCE"] == str(instance.resolve())  # KB_INSTANCE, read at create time
     instance.mkdir(parents=True)
     (instance / "config.toml").write_text('[site]\nname = "Tra cứu HĐND"\n[web]\nper_page = 7\n', encoding="utf-8")
@@ -48,8 +49,13 @@ def test_site_name_and_page_size_are_used(kb_instance):
 def test_importing_web_reads_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "later"))
     code = "import web, web.search, web.documents, web.api, web.feeds, web.recent; print('ok')"
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.stdout.strip() == "ok", result.stderr
     assert not (tmp_path / "later").exists() and not (tmp_path / "instance").exists()
 
@@ -67,7 +73,7 @@ def test_first_run_page_explains_how_to_fill_the_instance(tmp_path):
     body = client.get("/api/search?q=x").get_json()
     assert body["status"] == 503 and "kb import" in body["error"]
     page(client, "/van-ban/vbpl:1", status=404)
-    assert not (folder / "kb.sqlite").exists()                    # the web app never creates the store
+    assert not (folder / "kb.sqlite").exists()  # the web app never creates the store
 
 
 def test_documents_but_no_index_says_to_build_it(tmp_path):
@@ -79,7 +85,7 @@ def test_documents_but_no_index_says_to_build_it(tmp_path):
     assert tree.h1.get_text() == "Chưa có chỉ mục tìm kiếm"
     assert "kb index rebuild" in tree.select_one(".firstrun pre").get_text()
     assert client.get("/api/search?q=x").status_code == 503
-    assert page(client, "/van-ban/t:1").h1.get_text(strip=True) == "Nghị quyết về học phí"   # the store still reads
+    assert page(client, "/van-ban/t:1").h1.get_text(strip=True) == "Nghị quyết về học phí"  # the store still reads
     with Store(conf.db_path) as store:
         build.rebuild(store, conf.index_dir)
     assert page(make_app(conf.instance).test_client(), "/tim-kiem?q=học+phí").select("li.hit")
@@ -95,7 +101,9 @@ def test_the_app_sees_an_index_update_without_a_restart(tmp_path):
     client = app.test_client()
     assert client.get("/api/search?q=trước+bạ").get_json()["total"] == 0
     with Store(conf.db_path) as store:
-        store.upsert(Document.from_dict({"uid": "t:2", "number": "2/2025/NQ-HĐND", "title": "Nghị quyết về lệ phí trước bạ"}))
+        store.upsert(
+            Document.from_dict({"uid": "t:2", "number": "2/2025/NQ-HĐND", "title": "Nghị quyết về lệ phí trước bạ"})
+        )
         build.update(store, conf.index_dir)
     assert client.get("/api/search?q=trước+bạ").get_json()["total"] == 1
 
@@ -103,6 +111,7 @@ def test_the_app_sees_an_index_update_without_a_restart(tmp_path):
 # --- kb serve ------------------------------------------------------------------------------------
 def test_kb_serve_hands_the_app_to_waitress(runner, instance, monkeypatch):
     import waitress
+
     seen = {}
     monkeypatch.setattr(waitress, "serve", lambda app, **options: seen.update(app=app, **options))
     result = runner.invoke(cli, ["serve", "--port", "9999", "--host", "0.0.0.0"])
@@ -125,9 +134,22 @@ def test_kb_serve_serves_over_http_with_waitress(kb_instance, tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from kbcli.main import cli; cli()", "--instance", str(kb_instance),
-         "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from kbcli.main import cli; cli()",
+            "--instance",
+            str(kb_instance),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -137,9 +159,11 @@ def test_kb_serve_serves_over_http_with_waitress(kb_instance, tmp_path):
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"kb serve did not answer: {process.stdout.read() if process.poll() is not None else ''}")
+                    pytest.fail(
+                        f"kb serve did not answer: {process.stdout.read() if process.poll() is not None else ''}"
+                    )
                 time.sleep(0.2)
-        assert server == "hdnd-kb"                                      # waitress, not a development server
+        assert server == "hdnd-kb"  # waitress, not a development server
         tree = BeautifulSoup(body, "html.parser")
         assert tree.select_one(".results-count").get_text(strip=True) == "Tìm thấy 5 văn bản"
     finally:
@@ -149,6 +173,7 @@ def test_kb_serve_serves_over_http_with_waitress(kb_instance, tmp_path):
 
 def test_docs_mention_every_route_setting_and_option(kb_instance):
     from web import WEB_DEFAULTS
+
     docs = (ROOT / "docs" / "WEB.md").read_text(encoding="utf-8")
     for key in WEB_DEFAULTS:
         assert f"`{key.lower()}`" in docs and f"KB_WEB_{key}" in docs, key
@@ -157,7 +182,7 @@ def test_docs_mention_every_route_setting_and_option(kb_instance):
         if rule.endpoint == "static":
             continue
         shown = rule.rule.replace("<path:uid>", "<uid>").replace("<int:version>", "<n>")
-        assert (f"`{shown}`" in docs or f"`{shown}?" in docs or f"GET {shown}`" in docs), rule.rule
+        assert f"`{shown}`" in docs or f"`{shown}?" in docs or f"GET {shown}`" in docs, rule.rule
     for option in ("--host", "--port", "--threads"):
         assert option in docs, option
 
@@ -168,8 +193,16 @@ def test_search_after_a_changed_document_was_reindexed(tmp_path):
         store.upsert(Document.from_dict({"uid": "t:1", "number": "1/2025/NQ-HĐND", "title": "Nghị quyết về học phí"}))
         store.upsert(Document.from_dict({"uid": "t:2", "number": "2/2025/NQ-HĐND", "title": "Nghị quyết về lệ phí"}))
         build.rebuild(store, conf.index_dir)
-        store.upsert(Document.from_dict({"uid": "t:1", "number": "1/2025/NQ-HĐND",
-                                         "title": "Nghị quyết về học phí mầm non", "status": "Còn hiệu lực"}))
+        store.upsert(
+            Document.from_dict(
+                {
+                    "uid": "t:1",
+                    "number": "1/2025/NQ-HĐND",
+                    "title": "Nghị quyết về học phí mầm non",
+                    "status": "Còn hiệu lực",
+                }
+            )
+        )
         build.update(store, conf.index_dir)
     tree = page(make_app(conf.instance).test_client(), "/tim-kiem?q=học+phí+mầm+non")
     assert [a["href"] for a in tree.select("li.hit .hit-title a")] == ["/van-ban/t:1"]

@@ -1,26 +1,26 @@
 """Bad input never gives a 500: every page answers a normal page (saying what was ignored or what
 is wrong), and the API a 400 JSON error naming the parameter."""
+
 import pytest
 from bs4 import BeautifulSoup
-
 from web_fixtures import LAW, app, client, kb_instance, page  # noqa: F401
 
 # (raw query string, what the API must say: None for a 200, else a word of its 400 message)
 CASES = [
-    ('q=%22h%E1%BB%8Dc+ph%C3%AD', None),                       # "học phí   (unbalanced quote)
-    ("q=-", None),                                             # a lone minus
+    ("q=%22h%E1%BB%8Dc+ph%C3%AD", None),  # "học phí   (unbalanced quote)
+    ("q=-", None),  # a lone minus
     ("q=--+-+%22%22+OR", None),
     ("q=" + "x" * 10_000, "quá dài"),
     ("q=" + "h%E1%BB%8Dc+" * 2_000, "quá dài"),
-    ("q=%00%01%07%1B%5B31m+h%E1%BB%8Dc", None),                # control characters
-    ("q=%FF%FE%ED%A0%80", None),                               # not UTF-8
-    ("q=loai%3A%22%22", "loai"),                               # a field without a value
-    ("q=foo%3Abar", "foo"),                                    # an unknown field
+    ("q=%00%01%07%1B%5B31m+h%E1%BB%8Dc", None),  # control characters
+    ("q=%FF%FE%ED%A0%80", None),  # not UTF-8
+    ("q=loai%3A%22%22", "loai"),  # a field without a value
+    ("q=foo%3Abar", "foo"),  # an unknown field
     ("q=nam%3Aabcd", "abcd"),
     ("q=ngay%3A31%2F02%2F2025", "31/02/2025"),
     ("q=so%3Aabc", "abc"),
     ("q=((*%3F%5C))", None),
-    ("loai=Kh%C3%B4ng+c%C3%B3", None),                         # an unknown facet value: no results
+    ("loai=Kh%C3%B4ng+c%C3%B3", None),  # an unknown facet value: no results
     ("coquan=" + "a" * 5_000, None),
     ("hieuluc=bogus", "hieuluc"),
     ("nam=abc", "nam"),
@@ -30,7 +30,7 @@ CASES = [
     ("page=0", "page"),
     ("page=1e3", "page"),
     ("page=" + "9" * 5_000, "page"),
-    ("page=%D9%A1", "page"),                                   # an Arabic-Indic digit
+    ("page=%D9%A1", "page"),  # an Arabic-Indic digit
     ("limit=abc", "limit"),
     ("limit=0", "limit"),
     ("limit=100000", "limit"),
@@ -53,7 +53,7 @@ def test_search_page_is_a_normal_page(client, raw, problem):
     if response.status_code == 400:
         message = tree.select_one(".error-box .error-message").get_text()
         assert problem and problem in message
-    elif problem and problem not in ("limit",):          # ignored on pages, and said so
+    elif problem and problem not in ("limit",):  # ignored on pages, and said so
         said = " ".join(n.get_text() for n in tree.select("p.notice"))
         assert problem in said, said
 
@@ -91,14 +91,22 @@ def test_unbalanced_quote_still_searches(client):
 def test_long_query_message_is_shown_on_the_page(client):
     tree = page(client, "/tim-kiem?q=" + "x" * 10_000, status=400)
     assert "Câu truy vấn quá dài (10000 ký tự)" in tree.select_one(".error-message").get_text()
-    assert tree.select_one("input[name=q]")["value"] == "x" * 10_000     # kept, so it can be shortened
+    assert tree.select_one("input[name=q]")["value"] == "x" * 10_000  # kept, so it can be shortened
 
 
-@pytest.mark.parametrize("path,status", [
-    ("/van-ban/%00", 404), ("/van-ban/" + "x" * 5_000, 404), ("/van-ban/../../etc/passwd", 404),
-    ("/van-ban/%FF%FE", 404), (f"/van-ban/{LAW}/phien-ban/abc", 404), (f"/van-ban/{LAW}/phien-ban/-1", 404),
-    (f"/van-ban/{LAW}/phien-ban/99999999999999999999", 404), ("/khong-co-trang-nay", 404),
-])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/van-ban/%00", 404),
+        ("/van-ban/" + "x" * 5_000, 404),
+        ("/van-ban/../../etc/passwd", 404),
+        ("/van-ban/%FF%FE", 404),
+        (f"/van-ban/{LAW}/phien-ban/abc", 404),
+        (f"/van-ban/{LAW}/phien-ban/-1", 404),
+        (f"/van-ban/{LAW}/phien-ban/99999999999999999999", 404),
+        ("/khong-co-trang-nay", 404),
+    ],
+)
 def test_odd_paths_are_404_pages(client, path, status):
     tree = page(client, path, status=status)
     assert tree.select_one("form.search-form input[name=q]")
@@ -124,14 +132,19 @@ def test_follow_and_delegation_pages_never_fail(client, raw, problem):
         assert response.status_code in (200, 400), (url, response.status_code)
         assert response.mimetype == "text/html"
     response = client.get("/api/delegations?" + raw)
-    assert response.status_code in (200, 400) and response.get_json()["status" if response.status_code == 400
-                                                                       else "count"] is not None
+    assert (
+        response.status_code in (200, 400)
+        and response.get_json()["status" if response.status_code == 400 else "count"] is not None
+    )
 
 
 @pytest.fixture(scope="module")
 def writable_client(kb_instance, tmp_path_factory):
     from web_fixtures import copy_instance, make_app
-    folder = copy_instance(kb_instance, tmp_path_factory.mktemp("bad-input") / "instance", '[mail]\noutbox = "outbox"\n')
+
+    folder = copy_instance(
+        kb_instance, tmp_path_factory.mktemp("bad-input") / "instance", '[mail]\noutbox = "outbox"\n'
+    )
     return make_app(folder, SUBSCRIBE_LIMIT=0, CHECK_LIMIT=0).test_client()
 
 
@@ -141,17 +154,24 @@ def test_subscribing_to_any_search_is_a_page_or_a_refusal(writable_client, raw, 
     response = writable_client.post("/theo-doi/tim-kiem?" + raw, data={"csrf_token": token, "email": "a@b.vn"})
     assert response.status_code in (200, 400), response.status_code
     tree = BeautifulSoup(response.get_data(as_text=True), "html.parser")
-    assert tree.h1.get_text(strip=True) in ("Kiểm tra hộp thư của bạn", "Bạn đã theo dõi mục này", "Theo dõi tìm kiếm này")
+    assert tree.h1.get_text(strip=True) in (
+        "Kiểm tra hộp thư của bạn",
+        "Bạn đã theo dõi mục này",
+        "Theo dõi tìm kiếm này",
+    )
 
 
-@pytest.mark.parametrize("data", [
-    {"email": "a@b.vn", "label": "\x00\x1b[31m", "frequency": "daily"},
-    {"email": "a@b.vn\r\nBcc: x@y.vn"},
-    {"email": "a" * 10_000 + "@b.vn"},
-    {"email": "ä@b.vn"},
-    {"email": ["a@b.vn", "c@d.vn"]},
-    {"frequency": "\x00"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "a@b.vn", "label": "\x00\x1b[31m", "frequency": "daily"},
+        {"email": "a@b.vn\r\nBcc: x@y.vn"},
+        {"email": "a" * 10_000 + "@b.vn"},
+        {"email": "ä@b.vn"},
+        {"email": ["a@b.vn", "c@d.vn"]},
+        {"frequency": "\x00"},
+    ],
+)
 def test_odd_subscription_fields_are_refused_or_cleaned(writable_client, data):
     token = page(writable_client, "/kiem-tra-can-cu").find("input", attrs={"name": "csrf_token"})["value"]
     response = writable_client.post(f"/theo-doi/van-ban/{LAW}", data={"csrf_token": token, **data})
@@ -160,11 +180,18 @@ def test_odd_subscription_fields_are_refused_or_cleaned(writable_client, data):
         assert response.status_code == 400
 
 
-@pytest.mark.parametrize("text, on", [
-    ("\x00" * 1000, ""), ("Căn cứ " * 10_000, "01/01/2025"), ("Căn cứ Luật số /QH; Nghị định số ;;; ngày 99 tháng 99 năm 9999", ""),
-    ("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;", "\x00"), ("Căn cứ", "9999-99-99"), ("Căn cứ", "0/0/0"),
-    ("\ud800" if False else "Điều 5 " * 5000, "01/01/0001"),
-])
+@pytest.mark.parametrize(
+    "text, on",
+    [
+        ("\x00" * 1000, ""),
+        ("Căn cứ " * 10_000, "01/01/2025"),
+        ("Căn cứ Luật số /QH; Nghị định số ;;; ngày 99 tháng 99 năm 9999", ""),
+        ("Căn cứ Luật Giáo dục ngày 14 tháng 6 năm 2019;", "\x00"),
+        ("Căn cứ", "9999-99-99"),
+        ("Căn cứ", "0/0/0"),
+        ("\ud800" if False else "Điều 5 " * 5000, "01/01/0001"),
+    ],
+)
 def test_any_pasted_text_or_date_is_a_report_or_a_refusal(writable_client, text, on):
     token = page(writable_client, "/kiem-tra-can-cu").find("input", attrs={"name": "csrf_token"})["value"]
     response = writable_client.post("/kiem-tra-can-cu", data={"csrf_token": token, "text": text, "on": on})
@@ -173,12 +200,21 @@ def test_any_pasted_text_or_date_is_a_report_or_a_refusal(writable_client, text,
     assert api.status_code in (200, 400) and api.mimetype == "application/json"
 
 
-@pytest.mark.parametrize("path,status", [
-    ("/theo-doi/xac-nhan/%00", 400), ("/theo-doi/huy/" + "x" * 5_000, 400), ("/theo-doi/cua-toi/.", 400),
-    ("/theo-doi/cua-toi/%FF%FE.%FF", 400), ("/theo-doi/van-ban/%00", 404), ("/van-ban-moi/tuan/%00", 404),
-    ("/van-ban-moi/tuan/0000-W01", 404), ("/van-ban-moi/tuan/9999-W52", 404), ("/van-ban-moi/tuan/2025-W00", 404),
-    ("/van-ban-moi/tuan/" + "9" * 500 + "-W01", 404),
-])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/theo-doi/xac-nhan/%00", 400),
+        ("/theo-doi/huy/" + "x" * 5_000, 400),
+        ("/theo-doi/cua-toi/.", 400),
+        ("/theo-doi/cua-toi/%FF%FE.%FF", 400),
+        ("/theo-doi/van-ban/%00", 404),
+        ("/van-ban-moi/tuan/%00", 404),
+        ("/van-ban-moi/tuan/0000-W01", 404),
+        ("/van-ban-moi/tuan/9999-W52", 404),
+        ("/van-ban-moi/tuan/2025-W00", 404),
+        ("/van-ban-moi/tuan/" + "9" * 500 + "-W01", 404),
+    ],
+)
 def test_odd_paths_of_the_new_pages(client, path, status):
     response = client.get(path)
     assert response.status_code == status, (path, response.status_code)

@@ -4,6 +4,7 @@
 anchors, checks the phone layout, follows a search by e-mail and confirms it, checks a draft's legal
 bases, and saves screenshots under test-artifacts/. The Content-Security-Policy is in force: any
 inline script or style would show as a console error."""
+
 import email
 import email.policy
 import re
@@ -13,7 +14,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-
 from web_fixtures import RESOLUTION, copy_instance, digest_week, kb_instance, make_app, weekly_instance  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def instance(weekly_instance, tmp_path_factory):
     """A copy of the test knowledge base (with a week of news) whose e-mails go to an outbox folder."""
-    return copy_instance(weekly_instance, tmp_path_factory.mktemp("browser") / "instance",
-                         '[mail]\noutbox = "outbox"\n')
+    return copy_instance(
+        weekly_instance, tmp_path_factory.mktemp("browser") / "instance", '[mail]\noutbox = "outbox"\n'
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def app(instance):
 def base_url(app):
     """The app served by waitress in a thread on a free port of 127.0.0.1."""
     from waitress.server import create_server
+
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -57,13 +59,23 @@ def browser(base_url, tmp_path_factory, monkeypatch_module):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    monkeypatch_module.setenv("SE_OFFLINE", "true")          # Selenium Manager must never download anything
+    monkeypatch_module.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 "--disable-extensions", "--lang=vi", "--window-size=1366,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--disable-extensions",
+        "--lang=vi",
+        "--window-size=1366,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -84,15 +96,19 @@ def wait(driver, condition, timeout=20):
     """Until `condition` holds; an element of the page being left (stale) counts as "not yet"."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                         ).until(condition)
+
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(condition)
 
 
 def in_viewport(driver, element_id: str) -> dict:
     return driver.execute_script(
         "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
         "const bar = document.querySelector('.doc-sections').getBoundingClientRect();"
-        "return {top: r.top, bottom: r.bottom, height: window.innerHeight, bar: bar.bottom};", element_id)
+        "return {top: r.top, bottom: r.bottom, height: window.innerHeight, bar: bar.bottom};",
+        element_id,
+    )
 
 
 def severe_console_errors(driver) -> list[str]:
@@ -105,7 +121,7 @@ def test_search_facet_document_and_article_anchor(browser, base_url):
 
     driver = browser
     driver.get(base_url + "/")
-    assert driver.switch_to.active_element.get_attribute("name") == "q"     # focus starts in the search box
+    assert driver.switch_to.active_element.get_attribute("name") == "q"  # focus starts in the search box
     driver.switch_to.active_element.send_keys("học phí", Keys.ENTER)
     wait(driver, lambda d: "q=" in d.current_url)
     assert parse_qs(urlsplit(driver.current_url).query)["q"] == ["học phí"]
@@ -113,8 +129,11 @@ def test_search_facet_document_and_article_anchor(browser, base_url):
     assert count == "Tìm thấy 5 văn bản"
     driver.save_screenshot(str(ARTIFACTS / "browser-search.png"))
 
-    facet = next(a for a in driver.find_elements(By.CSS_SELECTOR, 'section.facet[data-facet="loai"] a.facet-value')
-                 if "Nghị quyết" in a.text)
+    facet = next(
+        a
+        for a in driver.find_elements(By.CSS_SELECTOR, 'section.facet[data-facet="loai"] a.facet-value')
+        if "Nghị quyết" in a.text
+    )
     facet.click()
     wait(driver, lambda d: "loai=" in d.current_url)
     assert parse_qs(urlsplit(driver.current_url).query) == {"q": ["học phí"], "loai": ["Nghị quyết"]}
@@ -129,7 +148,7 @@ def test_search_facet_document_and_article_anchor(browser, base_url):
     assert unquote(urlsplit(driver.current_url).path) == f"/van-ban/{RESOLUTION}"
     assert urlsplit(driver.current_url).fragment == anchor
     box = in_viewport(driver, anchor)
-    assert box["bar"] <= box["top"] < box["height"], box           # shown, and not under the sticky bar
+    assert box["bar"] <= box["top"] < box["height"], box  # shown, and not under the sticky bar
     assert driver.execute_script("return document.querySelector(':target').id") == anchor
     driver.save_screenshot(str(ARTIFACTS / "browser-document-anchor.png"))
 
@@ -144,7 +163,7 @@ def test_search_facet_document_and_article_anchor(browser, base_url):
     driver.get(base_url + f"/van-ban/{RESOLUTION}")
     assert driver.find_element(By.CSS_SELECTOR, ".doc-status .badge").text == "Hết hiệu lực toàn bộ"
     colour = driver.find_element(By.CSS_SELECTOR, ".doc-status .badge").value_of_css_property("color")
-    assert colour in ("rgba(165, 29, 29, 1)", "rgb(165, 29, 29)")    # red for "hết hiệu lực toàn bộ"
+    assert colour in ("rgba(165, 29, 29, 1)", "rgb(165, 29, 29)")  # red for "hết hiệu lực toàn bộ"
     driver.save_screenshot(str(ARTIFACTS / "browser-document.png"))
     assert not severe_console_errors(driver)
 
@@ -155,17 +174,20 @@ def test_pages_fit_a_phone_screen(browser, base_url):
     driver = browser
     driver.set_window_size(390, 844)
     try:
-        for name, url in (("search", "/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD"), ("document", f"/van-ban/{RESOLUTION}"),
-                          ("recent", "/van-ban-moi?khoang=30")):
+        for name, url in (
+            ("search", "/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD"),
+            ("document", f"/van-ban/{RESOLUTION}"),
+            ("recent", "/van-ban-moi?khoang=30"),
+        ):
             driver.get(base_url + url)
-            if name == "search":                                        # options folded: results come first
+            if name == "search":  # options folded: results come first
                 assert driver.find_element(By.CSS_SELECTOR, "details.search-more").get_attribute("open") is None
             width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-            assert width[0] <= width[1], (name, width)                  # no sideways scrolling
+            assert width[0] <= width[1], (name, width)  # no sideways scrolling
             driver.save_screenshot(str(ARTIFACTS / f"browser-phone-{name}.png"))
         driver.get(base_url + f"/van-ban/{RESOLUTION}")
         toc = driver.find_element(By.CSS_SELECTOR, ".toc details")
-        assert toc.get_attribute("open") is None                        # folded on a phone (app.js)
+        assert toc.get_attribute("open") is None  # folded on a phone (app.js)
     finally:
         driver.set_window_size(1366, 900)
 
@@ -175,8 +197,9 @@ def test_scraped_script_does_not_run(browser, base_url):
     driver.get(base_url + "/tim-kiem?q=tham+quan")
     driver.get(base_url + "/van-ban/import:xss-1")
     from selenium.common.exceptions import NoAlertPresentException
+
     with pytest.raises(NoAlertPresentException):
-        driver.switch_to.alert.text
+        driver.switch_to.alert.text  # noqa: B018  (reading it raises when no alert is open)
     assert "<script>alert(1)</script>" in driver.find_element("css selector", "h1").text
 
 
@@ -189,7 +212,7 @@ def test_follow_a_search_by_email_and_confirm_it(browser, base_url, instance):
     driver.switch_to.active_element.send_keys("học phí", Keys.ENTER)
     wait(driver, lambda d: "q=" in d.current_url)
     box = driver.find_element(By.CSS_SELECTOR, "details#theo-doi")
-    assert box.get_attribute("open") is None                      # folded until wanted
+    assert box.get_attribute("open") is None  # folded until wanted
     box.find_element(By.TAG_NAME, "summary").click()
     form = box.find_element(By.TAG_NAME, "form")
     form.find_element(By.NAME, "email").send_keys("ban.vhxh@laichau.gov.vn")
@@ -246,14 +269,14 @@ def test_check_a_pasted_draft(browser, base_url):
     header = driver.find_element(By.CSS_SELECTOR, "table.report thead").text
     assert "Tình trạng ngày 01/01/2025" in header
     copy = driver.find_element(By.CSS_SELECTOR, "[data-copy-table]")
-    assert copy.is_displayed()                                    # app.js ran under the CSP and offers copying
+    assert copy.is_displayed()  # app.js ran under the CSP and offers copying
     copy.click()
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".copy-status").text)
     driver.save_screenshot(str(ARTIFACTS / "browser-check-report.png"))
     driver.set_window_size(390, 844)
     try:
         width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], width                        # the wide table scrolls inside its box
+        assert width[0] <= width[1], width  # the wide table scrolls inside its box
         driver.save_screenshot(str(ARTIFACTS / "browser-phone-check.png"))
     finally:
         driver.set_window_size(1366, 900)

@@ -3,14 +3,25 @@ uploaded (DOCX), against the test knowledge base where the cited documents have 
 stored, one cited with a wrong date, one expired and replaced, one amended with the amendment not cited,
 one not yet in force); the report table, its CSV/TSV downloads, every refusal, and POST /api/check
 against its OpenAPI description."""
+
 import csv
 import datetime as dt
 import io
 
 import pytest
-
-from web_fixtures import (AMENDMENT, DECREE, LAW, RESOLUTION, XSS_TEXT, conforms, kb_instance, make_app,  # noqa: F401
-                          page, parse, texts)
+from web_fixtures import (  # noqa: F401
+    AMENDMENT,
+    DECREE,
+    LAW,
+    RESOLUTION,
+    XSS_TEXT,
+    conforms,
+    kb_instance,
+    make_app,
+    page,
+    parse,
+    texts,
+)
 
 DRAFT = """HỘI ĐỒNG NHÂN DÂN
 TỈNH LAI CHÂU
@@ -86,26 +97,46 @@ def test_a_pasted_draft_gives_the_report_table(client):
         ["7", "khoản 2 Điều 99 Luật Giáo dục số 43/2019/QH14", "Nội dung"],
     ]
     states = [r[4] for r in rows[1:]]
-    assert states == ["Không có trong CSDL", "Còn hiệu lực", "Hết hiệu lực một phần", "Còn hiệu lực",
-                      "Chưa có hiệu lực (từ ngày 01/09/2099)", "Không kiểm tra", "Còn hiệu lực"]
+    assert states == [
+        "Không có trong CSDL",
+        "Còn hiệu lực",
+        "Hết hiệu lực một phần",
+        "Còn hiệu lực",
+        "Chưa có hiệu lực (từ ngày 01/09/2099)",
+        "Không kiểm tra",
+        "Còn hiệu lực",
+    ]
     notes = [r[5] for r in rows[1:]]
     assert notes[0].startswith("[Cảnh báo] Không tìm thấy văn bản này trong cơ sở dữ liệu")
     assert notes[1] == "Không phát hiện vấn đề"
-    assert notes[2].startswith("[Lỗi] Ngày ban hành ghi trong dự thảo (28/08/2021) khác ngày ban hành của văn bản "
-                               "trong CSDL (27/08/2021).")
+    assert notes[2].startswith(
+        "[Lỗi] Ngày ban hành ghi trong dự thảo (28/08/2021) khác ngày ban hành của văn bản trong CSDL (27/08/2021)."
+    )
     assert "[Cảnh báo] Văn bản đã được sửa đổi, bổ sung bởi Nghị quyết số 12/2024/NQ-HĐND" in notes[3]
     assert "dự thảo chưa viện dẫn văn bản này" in notes[3]
     assert notes[4].startswith("[Lỗi]") and "01/09/2099" in notes[4]
     body = tree.select("table.report tbody tr")
-    assert body[1].find("a")["href"] == f"/van-ban/{LAW}"              # the stored document, linked
+    assert body[1].find("a")["href"] == f"/van-ban/{LAW}"  # the stored document, linked
     assert body[2].find("a")["href"] == f"/van-ban/{DECREE}"
     assert body[3].find("a")["href"] == f"/van-ban/{RESOLUTION}"
-    assert [tr["class"][0] for tr in body] == ["sev-warning", "sev-ok", "sev-error", "sev-warning", "sev-error",
-                                               "sev-info", "sev-ok"]
-    assert texts(tree.select(".report-counts li")) == ["7 trích dẫn", "5 tìm thấy trong CSDL", "2 lỗi", "3 cảnh báo",
-                                                       "3 lưu ý"]
+    assert [tr["class"][0] for tr in body] == [
+        "sev-warning",
+        "sev-ok",
+        "sev-error",
+        "sev-warning",
+        "sev-error",
+        "sev-info",
+        "sev-ok",
+    ]
+    assert texts(tree.select(".report-counts li")) == [
+        "7 trích dẫn",
+        "5 tìm thấy trong CSDL",
+        "2 lỗi",
+        "3 cảnh báo",
+        "3 lưu ý",
+    ]
     assert tree.select_one(".report-date strong").get_text() == "01/01/2025"
-    assert tree.select_one("textarea[name=text]").get_text() == DRAFT      # kept, to correct and check again
+    assert tree.select_one("textarea[name=text]").get_text() == DRAFT  # kept, to correct and check again
     assert tree.select_one("input[name=on]")["value"] == "01/01/2025"
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -114,18 +145,22 @@ def test_the_planned_date_changes_the_findings(client):
     rows = table(parse(check(client, {"text": DRAFT, "on": "2026-09-01"})))
     assert rows[0][4] == "Tình trạng ngày 01/09/2026"
     assert rows[4][4] == "Hết hiệu lực từ ngày 01/08/2025" and rows[4][5].startswith("[Lỗi] Đã hết hiệu lực")
-    assert check(client, {"text": DRAFT, "on": ""}).status_code == 200      # empty: today
+    assert check(client, {"text": DRAFT, "on": ""}).status_code == 200  # empty: today
 
 
 def test_an_uploaded_docx_is_read_and_shown(client):
     import docx
+
     document = docx.Document()
     for line in DRAFT.splitlines():
         document.add_paragraph(line)
     data = io.BytesIO()
     document.save(data)
-    response = check(client, {"file": (io.BytesIO(data.getvalue()), "du-thao-nghi-quyet.docx"), "on": "01/01/2025"},
-                     content_type="multipart/form-data")
+    response = check(
+        client,
+        {"file": (io.BytesIO(data.getvalue()), "du-thao-nghi-quyet.docx"), "on": "01/01/2025"},
+        content_type="multipart/form-data",
+    )
     tree = parse(response)
     assert tree.select_one("#report-title").get_text(strip=True) == "Kết quả kiểm tra: du-thao-nghi-quyet.docx"
     assert [r[4] for r in table(tree)[1:]][:3] == ["Không có trong CSDL", "Còn hiệu lực", "Hết hiệu lực một phần"]
@@ -133,8 +168,15 @@ def test_an_uploaded_docx_is_read_and_shown(client):
 
 
 def test_a_file_wins_over_pasted_text_and_says_so(client):
-    response = check(client, {"text": "Căn cứ Luật Đất đai ngày 18 tháng 01 năm 2024;", "on": "01/01/2025",
-                              "file": (io.BytesIO(DRAFT.encode()), "du-thao.txt")}, content_type="multipart/form-data")
+    response = check(
+        client,
+        {
+            "text": "Căn cứ Luật Đất đai ngày 18 tháng 01 năm 2024;",
+            "on": "01/01/2025",
+            "file": (io.BytesIO(DRAFT.encode()), "du-thao.txt"),
+        },
+        content_type="multipart/form-data",
+    )
     tree = parse(response)
     assert "Đã kiểm tra nội dung tệp du-thao.txt" in tree.select_one("p.notice").get_text()
     assert len(table(tree)) == 8
@@ -165,16 +207,22 @@ def test_a_draft_without_citations_says_so(client):
     assert not tree.select("table.report") and not tree.select(".report-actions")
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"text": "   ", "on": "01/01/2025"}, "Chưa có nội dung để kiểm tra"),
-    ({"text": DRAFT, "on": "31/02/2026"}, "Ngày dự kiến có hiệu lực không hợp lệ"),
-    ({"text": DRAFT, "on": "mai"}, "Ngày dự kiến có hiệu lực không hợp lệ"),
-    ({"file": (io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600), "du-thao.doc")}, "Tệp Word cũ (.doc)"),
-    ({"file": (io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"), "du-thao.pdf")}, "PDF"),
-    ({"file": (io.BytesIO(b"PK\x03\x04 not really a zip"), "du-thao.docx")}, "Tệp Word (.docx) bị hỏng"),
-    ({"file": (io.BytesIO(bytes(range(256)) * 40), "anh.txt")}, "không phải là văn bản"),
-    ({"file": (io.BytesIO(b""), "rong.txt")}, "Tệp rỗng"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"text": "   ", "on": "01/01/2025"}, "Chưa có nội dung để kiểm tra"),
+        ({"text": DRAFT, "on": "31/02/2026"}, "Ngày dự kiến có hiệu lực không hợp lệ"),
+        ({"text": DRAFT, "on": "mai"}, "Ngày dự kiến có hiệu lực không hợp lệ"),
+        (
+            {"file": (io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600), "du-thao.doc")},
+            "Tệp Word cũ (.doc)",
+        ),
+        ({"file": (io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"), "du-thao.pdf")}, "PDF"),
+        ({"file": (io.BytesIO(b"PK\x03\x04 not really a zip"), "du-thao.docx")}, "Tệp Word (.docx) bị hỏng"),
+        ({"file": (io.BytesIO(bytes(range(256)) * 40), "anh.txt")}, "không phải là văn bản"),
+        ({"file": (io.BytesIO(b""), "rong.txt")}, "Tệp rỗng"),
+    ],
+)
 def test_refusals_say_what_to_do_and_keep_the_form(client, data, message):
     response = check(client, data, content_type="multipart/form-data")
     assert response.status_code == 400
@@ -190,7 +238,7 @@ def test_scraped_and_pasted_markup_is_escaped(client):
     tree = parse(check(client, {"text": draft, "on": "01/01/2025"}))
     assert not tree.find("script", src=False)
     assert tree.select_one("textarea[name=text]").get_text() == draft
-    assert XSS_TEXT in tree.select_one("table.report tbody").get_text()        # the stored title, as text
+    assert XSS_TEXT in tree.select_one("table.report tbody").get_text()  # the stored title, as text
 
 
 def test_a_post_without_the_csrf_token_is_refused(client):
@@ -220,7 +268,7 @@ def test_checks_are_rate_limited_per_address(kb_instance):
     assert "kiểm tra căn cứ quá nhiều lần" in parse(response).select_one(".error-message").get_text()
     api = client.post("/api/check", json={"text": DRAFT})
     assert api.status_code == 429 and "quá nhiều lần" in api.get_json()["error"]
-    assert page(client, "/kiem-tra-can-cu").select_one("form#check-form")          # GET is never limited
+    assert page(client, "/kiem-tra-can-cu").select_one("form#check-form")  # GET is never limited
 
 
 def test_an_empty_instance_explains_how_to_fill_it(tmp_path):
@@ -232,7 +280,7 @@ def test_an_empty_instance_explains_how_to_fill_it(tmp_path):
 
 # --- POST /api/check ---------------------------------------------------------------------------
 def test_api_check_with_json(client, spec):
-    fresh = make_app(client.application.config["INSTANCE"]).test_client(use_cookies=False)   # no session, no token
+    fresh = make_app(client.application.config["INSTANCE"]).test_client(use_cookies=False)  # no session, no token
     response = fresh.post("/api/check", json={"text": DRAFT, "on": "2025-01-01"})
     body = conforms(response, spec, "/api/check", "post")
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
@@ -240,7 +288,10 @@ def test_api_check_with_json(client, spec):
     assert body["counts"] == {"citations": 7, "error": 2, "warning": 3, "info": 3, "resolved": 5}
     decree = body["citations"][2]
     assert (decree["citation"]["number"], decree["citation"]["date"], decree["document"]["uid"]) == (
-        "81/2021/NĐ-CP", "2021-08-28", DECREE)
+        "81/2021/NĐ-CP",
+        "2021-08-28",
+        DECREE,
+    )
     assert [f["code"] for f in decree["findings"]] == ["date_mismatch", "partly_expired"]
     resolution = body["citations"][3]
     assert resolution["amendments"][0]["document"]["uid"] == AMENDMENT
@@ -250,26 +301,37 @@ def test_api_check_with_json(client, spec):
 
 
 def test_api_check_with_an_upload(client, spec):
-    response = client.post("/api/check", data={"file": (io.BytesIO(DRAFT.encode("utf-8")), "du-thao.txt"),
-                                               "on": "01/01/2025"}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/check",
+        data={"file": (io.BytesIO(DRAFT.encode("utf-8")), "du-thao.txt"), "on": "01/01/2025"},
+        content_type="multipart/form-data",
+    )
     body = conforms(response, spec, "/api/check", "post")
     assert (body["source"], body["on"], body["counts"]["citations"]) == ("du-thao.txt", "2025-01-01", 7)
     form = conforms(client.post("/api/check", data={"text": DRAFT}), spec, "/api/check", "post")
     assert form["counts"]["citations"] == 7 and form["on"] == dt.date.today().isoformat()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"json": {"text": DRAFT, "ngay": "2025-01-01"}}, "Trường không được hỗ trợ: ngay"),
-    ({"json": {"text": 5}}, "Trường text phải là chuỗi ký tự."),
-    ({"json": {"on": "2025-01-01"}}, "Không có nội dung để kiểm tra"),
-    ({"json": ["Căn cứ"]}, "Nội dung JSON không hợp lệ"),
-    ({"data": "{not json", "content_type": "application/json"}, "Nội dung JSON không hợp lệ"),
-    ({"json": {"text": DRAFT, "on": "2025-02-30"}}, "Ngày dự kiến có hiệu lực không hợp lệ"),
-    ({"data": DRAFT, "content_type": "text/plain"}, "multipart/form-data"),
-    ({"data": {"file": (io.BytesIO(b"\xd0\xcf\x11\xe0" + b"\0" * 100), "a.doc")}, "content_type": "multipart/form-data"},
-     "Tệp Word cũ"),
-    ({"data": {"text": DRAFT, "extra": "x"}}, "Trường không được hỗ trợ: extra"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"json": {"text": DRAFT, "ngay": "2025-01-01"}}, "Trường không được hỗ trợ: ngay"),
+        ({"json": {"text": 5}}, "Trường text phải là chuỗi ký tự."),
+        ({"json": {"on": "2025-01-01"}}, "Không có nội dung để kiểm tra"),
+        ({"json": ["Căn cứ"]}, "Nội dung JSON không hợp lệ"),
+        ({"data": "{not json", "content_type": "application/json"}, "Nội dung JSON không hợp lệ"),
+        ({"json": {"text": DRAFT, "on": "2025-02-30"}}, "Ngày dự kiến có hiệu lực không hợp lệ"),
+        ({"data": DRAFT, "content_type": "text/plain"}, "multipart/form-data"),
+        (
+            {
+                "data": {"file": (io.BytesIO(b"\xd0\xcf\x11\xe0" + b"\0" * 100), "a.doc")},
+                "content_type": "multipart/form-data",
+            },
+            "Tệp Word cũ",
+        ),
+        ({"data": {"text": DRAFT, "extra": "x"}}, "Trường không được hỗ trợ: extra"),
+    ],
+)
 def test_api_check_refusals(client, spec, kwargs, message):
     body = conforms(client.post("/api/check", **kwargs), spec, "/api/check", "post")
     assert body["status"] == 400 and message in body["error"]
@@ -283,8 +345,8 @@ def test_api_check_oversized_is_a_json_413(kb_instance, spec):
 
 
 def test_a_long_pasted_draft_is_accepted(client):
-    long_draft = DRAFT + "Nội dung chi tiết của dự thảo, không viện dẫn văn bản nào. " * 12_000   # about 0.8 MB
-    assert len(long_draft.encode()) > 500_000                       # beyond Werkzeug's default form field limit
+    long_draft = DRAFT + "Nội dung chi tiết của dự thảo, không viện dẫn văn bản nào. " * 12_000  # about 0.8 MB
+    assert len(long_draft.encode()) > 500_000  # beyond Werkzeug's default form field limit
     response = check(client, {"text": long_draft, "on": "01/01/2025"})
     assert response.status_code == 200 and len(table(parse(response))) == 8
 
@@ -303,21 +365,29 @@ def test_the_documented_request_example_works(client, spec):
 # --- hostile uploads (tests/test_readers_safety.py has the details) ------------------------------
 def test_a_hostile_upload_is_a_400_saying_why(client, spec):
     from test_readers_safety import LOL, document_xml, docx_package, paragraph, pdf, zip_bomb
-    bomb = client.post("/api/check", data={"file": (io.BytesIO(zip_bomb(120)), "du-thao.docx")},
-                       content_type="multipart/form-data")
+
+    bomb = client.post(
+        "/api/check", data={"file": (io.BytesIO(zip_bomb(120)), "du-thao.docx")}, content_type="multipart/form-data"
+    )
     assert conforms(bomb, spec, "/api/check", "post")["status"] == 400
     assert "giải nén ra quá lớn (120 MB; giới hạn là 100 MB)" in bomb.get_json()["error"]
     entities = docx_package(document_xml(paragraph("&lol9;"), f"<!DOCTYPE w:document [{LOL}]>"))
     response = check(client, {"file": (io.BytesIO(entities), "du-thao.docx")}, content_type="multipart/form-data")
     assert response.status_code == 400 and "DOCTYPE/ENTITY" in parse(response).select_one(".error-message").get_text()
-    assert "Tệp PDF có 501 trang; giới hạn là 500 trang" in client.post(
-        "/api/check", data={"file": (io.BytesIO(pdf(b"BT ET", pages=501)), "dai.pdf")},
-        content_type="multipart/form-data").get_json()["error"]
+    assert (
+        "Tệp PDF có 501 trang; giới hạn là 500 trang"
+        in client.post(
+            "/api/check",
+            data={"file": (io.BytesIO(pdf(b"BT ET", pages=501)), "dai.pdf")},
+            content_type="multipart/form-data",
+        ).get_json()["error"]
+    )
 
 
 def test_the_readers_settings_of_the_instance_apply_to_uploads(kb_instance, tmp_path):
     from test_readers_safety import LINE, pdf
     from web_fixtures import copy_instance
+
     instance = copy_instance(kb_instance, tmp_path / "instance", "[readers]\npdf_max_pages = 2\n")
     client = make_app(instance, CHECK_LIMIT=0).test_client()
     upload = {"file": (io.BytesIO(pdf(LINE, pages=3)), "ba-trang.pdf")}

@@ -1,14 +1,26 @@
 """The weekly "Văn bản mới" digest as a page per ISO week: its sections on a known week of news (a new
 central decree assigning the provincial HĐND, a new resolution of the province, one of another province,
 a circular that expired), an empty week, bad and future weeks, and the form to receive it by e-mail."""
+
 import datetime as dt
 
-from kb.digest import EMPTY_WEEK
-from kb.subscriptions import iso_week
-from web_fixtures import (CENTRAL, CIRCULAR, LOCAL, OTHER_PROVINCE, VN_TZ, XSS_TEXT, digest_week, make_app,  # noqa: F401
-                          page, texts, weekly_instance)
-
 import pytest
+from web_fixtures import (  # noqa: F401
+    CENTRAL,
+    CIRCULAR,
+    LOCAL,
+    OTHER_PROVINCE,
+    VN_TZ,
+    XSS_TEXT,
+    digest_week,
+    make_app,
+    page,
+    texts,
+    weekly_instance,
+)
+
+from kb.alerts.digest import EMPTY_WEEK
+from kb.dates import iso_week
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +43,9 @@ def test_the_digest_of_a_week_lists_its_news_by_section(client):
     tree = page(client, f"/van-ban-moi/tuan/{week}")
     sunday = monday + dt.timedelta(days=6)
     number = int(week.split("W")[1])
-    assert tree.h1.get_text(strip=True) == (f"Văn bản mới – tuần {number}/{week[:4]} "
-                                            f"({monday.strftime('%d/%m')} – {sunday.strftime('%d/%m/%Y')})")
+    assert tree.h1.get_text(strip=True) == (
+        f"Văn bản mới – tuần {number}/{week[:4]} ({monday.strftime('%d/%m')} – {sunday.strftime('%d/%m/%Y')})"
+    )
     assert tree.select_one("a[aria-current=page]").get_text(strip=True) == "Văn bản mới"
 
     central = tree.select_one("#trung-uong")
@@ -41,7 +54,7 @@ def test_the_digest_of_a_week_lists_its_news_by_section(client):
 
     local = tree.select_one("#dia-phuong")
     assert local.h2.get_text(strip=True) == "2. Văn bản mới của tỉnh Lai Châu"
-    assert links(local) == [f"/van-ban/{LOCAL}"]                   # not the resolution of Sơn La
+    assert links(local) == [f"/van-ban/{LOCAL}"]  # not the resolution of Sơn La
     assert XSS_TEXT in local.get_text() and not tree.find("script", src=False)
 
     status = tree.select_one("#hieu-luc")
@@ -57,8 +70,10 @@ def test_the_digest_of_a_week_lists_its_news_by_section(client):
 
     [assignment] = tree.select("#giao-hdnd .assignment")
     assert assignment.find("a", href=f"/van-ban/{CENTRAL}#dieu-5").get_text(strip=True) == "Khoản 1 Điều 5 (Mức hỗ trợ)"
-    assert assignment.blockquote.get_text(strip=True) == \
-        "Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn."
+    assert (
+        assignment.blockquote.get_text(strip=True)
+        == "Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn."
+    )
     assert tree.select_one("#giao-hdnd").find("a", href="/giao-hdnd-quy-dinh")
 
 
@@ -78,16 +93,19 @@ def test_weeks_link_to_the_weeks_around_them(client):
     current = iso_week(monday + dt.timedelta(days=7))
     assert tree.find("a", rel="prev")["href"] == f"/van-ban-moi/tuan/{previous}"
     assert tree.find("a", rel="next")["href"] == f"/van-ban-moi/tuan/{current}"
-    this_week = page(client, f"/van-ban-moi/tuan/{current}")        # the week in progress: so marked, no "next"
+    this_week = page(client, f"/van-ban-moi/tuan/{current}")  # the week in progress: so marked, no "next"
     assert this_week.find("a", rel="next") is None
     assert "Tuần chưa kết thúc" in this_week.select_one("p.notice").get_text()
 
 
-@pytest.mark.parametrize("week, message", [
-    ("2026-W99", "Năm 2026 không có tuần 99."),
-    ("tuan-truoc", "Tuần “tuan-truoc” không hợp lệ"),
-    ("<script>", "Tuần “<script>” không hợp lệ"),
-])
+@pytest.mark.parametrize(
+    "week, message",
+    [
+        ("2026-W99", "Năm 2026 không có tuần 99."),
+        ("tuan-truoc", "Tuần “tuan-truoc” không hợp lệ"),
+        ("<script>", "Tuần “<script>” không hợp lệ"),
+    ],
+)
 def test_bad_weeks_are_a_404_that_says_why(client, week, message):
     tree = page(client, f"/van-ban-moi/tuan/{week}", status=404)
     assert message in tree.select_one(".error-message").get_text()

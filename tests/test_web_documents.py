@@ -1,17 +1,33 @@
 """The document page: metadata with sources, status with dates, text with a table of contents and
 article anchors, relations both ways, history with a readable text diff, attachments, print view."""
+
 import pytest
+from web_fixtures import (  # noqa: F401
+    AMENDMENT,
+    DECREE,
+    LAW,
+    REPLACEMENT,
+    RESOLUTION,
+    XSS,
+    XSS_TEXT,
+    app,
+    client,
+    kb_instance,
+    make_app,
+    page,
+    texts,
+)
 
 from kb import vocab
 from kb.model import Document
 from web.diff import diff_lines
-from web_fixtures import (AMENDMENT, DECREE, LAW, REPLACEMENT, RESOLUTION, XSS, XSS_TEXT, app, client,  # noqa: F401
-                          kb_instance, make_app, page, texts)
 
 
 def meta(tree) -> dict[str, str]:
-    return {row.dt.get_text(strip=True): " ".join(row.dd.get_text(" ", strip=True).split())
-            for row in tree.select("dl.meta .meta-row")}
+    return {
+        row.dt.get_text(strip=True): " ".join(row.dd.get_text(" ", strip=True).split())
+        for row in tree.select("dl.meta .meta-row")
+    }
 
 
 def test_metadata_with_source_and_link_to_the_original(client):
@@ -37,7 +53,7 @@ def test_a_field_from_another_source_says_so(client):
     status_row = next(r for r in tree.select("dl.meta .meta-row") if r.dt.get_text() == "Tình trạng hiệu lực")
     assert "theo Công báo Chính phủ" in status_row.select_one(".provenance").get_text()
     number_row = next(r for r in tree.select("dl.meta .meta-row") if r.dt.get_text() == "Số ký hiệu")
-    assert number_row.select_one(".provenance") is None     # the document's own source is said once
+    assert number_row.select_one(".provenance") is None  # the document's own source is said once
 
 
 def test_status_badge_with_dates(client):
@@ -54,17 +70,23 @@ def test_status_badge_with_dates(client):
 def test_table_of_contents_links_to_an_anchor_per_article(client):
     tree = page(client, f"/van-ban/{LAW}")
     toc = tree.select("nav.toc a")
-    assert texts(toc) == ["Điều 1. Phạm vi điều chỉnh", "Điều 2. Mục tiêu giáo dục",
-                          "Điều 99. Học phí, chi phí dịch vụ giáo dục", "Điều 100. Chế độ thu, quản lý học phí"]
+    assert texts(toc) == [
+        "Điều 1. Phạm vi điều chỉnh",
+        "Điều 2. Mục tiêu giáo dục",
+        "Điều 99. Học phí, chi phí dịch vụ giáo dục",
+        "Điều 100. Chế độ thu, quản lý học phí",
+    ]
     for link in toc:
         target = tree.find(id=link["href"][1:])
         assert target is not None and target.name == "section" and "article" in target["class"]
-    assert texts(tree.select("nav.toc .toc-chapter")) == ["Chương I. NHỮNG QUY ĐỊNH CHUNG",
-                                                          "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC"]
+    assert texts(tree.select("nav.toc .toc-chapter")) == [
+        "Chương I. NHỮNG QUY ĐỊNH CHUNG",
+        "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC",
+    ]
     article = tree.find(id="dieu-99")
     assert article.select_one("a.anchor-link")["href"] == "#dieu-99"
     assert texts(article.select("p"))[0].startswith("1. Học phí là khoản tiền")
-    assert len(article.select("p")) == 2                   # one paragraph per line
+    assert len(article.select("p")) == 2  # one paragraph per line
 
 
 def test_preamble_of_the_text_is_kept_before_the_articles(client):
@@ -83,7 +105,7 @@ def test_relations_both_ways_grouped_by_type(client):
     out = relation_groups(tree.select_one(".relations-out"))
     assert list(out) == ["Căn cứ"]
     stored = {li.a["href"]: li for li in out["Căn cứ"] if li.a}
-    assert set(stored) == {f"/van-ban/{DECREE}", f"/van-ban/{LAW}"}    # the decree found by number only
+    assert set(stored) == {f"/van-ban/{DECREE}", f"/van-ban/{LAW}"}  # the decree found by number only
     assert stored[f"/van-ban/{DECREE}"].select_one(".badge").get_text() == vocab.PARTLY_EXPIRED
     unstored = [li for li in out["Căn cứ"] if "unstored" in li["class"]]
     assert len(unstored) == 1 and not unstored[0].a
@@ -115,8 +137,9 @@ def test_history_lists_every_change_with_a_link_to_the_text_diff(client):
     metadata = next(e for e in events if "event-metadata_changed" in e["class"])
     assert "Ngày hết hiệu lực: (trống) → 01/08/2025" in metadata.get_text()
     incoming = [e for e in events if "event-relation_added" in e["class"]]
-    assert any(e.a and e.a["href"] == f"/van-ban/{AMENDMENT}" and "Được sửa đổi, bổ sung bởi" in e.get_text()
-               for e in incoming)
+    assert any(
+        e.a and e.a["href"] == f"/van-ban/{AMENDMENT}" and "Được sửa đổi, bổ sung bởi" in e.get_text() for e in incoming
+    )
     text = next(e for e in events if "event-text_changed" in e["class"])
     diff_url = text.a["href"]
     assert diff_url == f"/van-ban/{RESOLUTION}/phien-ban/2"
@@ -124,13 +147,16 @@ def test_history_lists_every_change_with_a_link_to_the_text_diff(client):
     diff = page(client, diff_url)
     assert texts(diff.select(".diff del")) == ["300.000"]
     assert texts(diff.select(".diff ins")) == ["320.000"]
-    assert (diff.select_one(".diff-del-count").get_text(), diff.select_one(".diff-ins-count").get_text()) == ("−1", "+1")
+    assert (diff.select_one(".diff-del-count").get_text(), diff.select_one(".diff-ins-count").get_text()) == (
+        "−1",
+        "+1",
+    )
     assert diff.select(".diff-skip") or diff.select(".diff-same")
 
 
 def test_diff_of_a_version_that_does_not_exist_is_404(client):
     page(client, f"/van-ban/{RESOLUTION}/phien-ban/9", status=404)
-    page(client, f"/van-ban/{RESOLUTION}/phien-ban/1", status=404)    # nothing before version 1
+    page(client, f"/van-ban/{RESOLUTION}/phien-ban/1", status=404)  # nothing before version 1
 
 
 def test_diff_lines_marks_words_and_collapses_unchanged_paragraphs():
@@ -160,6 +186,7 @@ def test_print_view_is_the_text_without_the_site_around_it(client):
     response = client.get(print_url)
     assert response.status_code == 200
     from bs4 import BeautifulSoup
+
     printed = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert printed.find("link", rel="stylesheet")["href"].endswith("print.css")
     assert not printed.select("header.site-header, nav, form, aside")
@@ -190,6 +217,7 @@ def test_an_alias_redirects_to_the_merged_document(tmp_path):
     from index import build
     from kb import config as kbconfig
     from kb.store import Store
+
     conf = kbconfig.load(tmp_path / "instance", environ={})
     base = dict(number="7/2024/NQ-HĐND", title="Nghị quyết về phí", issuer="HĐND tỉnh Lai Châu", issued="2024-05-02")
     with Store(conf.db_path) as store:

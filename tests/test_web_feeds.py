@@ -1,14 +1,13 @@
 """Atom feeds of any search and of "Văn bản mới": well-formed Atom 1.0 with the required elements,
 read the same by feedparser, escaped, and stable ids."""
+
 import re
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 import pytest
-
-from web_fixtures import (LAW, REPLACEMENT, RESOLUTION, XSS, XSS_TEXT, app, client, kb_instance,  # noqa: F401
-                          make_app)
+from web_fixtures import LAW, REPLACEMENT, RESOLUTION, XSS, XSS_TEXT, app, client, kb_instance, make_app  # noqa: F401
 
 A = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -18,7 +17,7 @@ def valid_atom(response) -> ET.Element:
     """Check RFC 4287's requirements that a reader relies on; return the feed element."""
     assert response.status_code == 200
     assert response.mimetype == "application/atom+xml"
-    root = ET.fromstring(response.data)                     # well-formed, or this raises
+    root = ET.fromstring(response.data)  # well-formed, or this raises
     assert root.tag == f"{A}feed"
 
     def one(parent, tag):
@@ -56,7 +55,7 @@ def test_search_feed_is_the_same_search_newest_first(client):
     response = client.get("/tim-kiem.atom?q=học+phí")
     root = valid_atom(response)
     links = [e.find(f"{A}link").get("href") for e in entries(root)]
-    assert links[0] == f"http://localhost/van-ban/{REPLACEMENT}"          # issued 2025: newest first
+    assert links[0] == f"http://localhost/van-ban/{REPLACEMENT}"  # issued 2025: newest first
     assert links[-1] == f"http://localhost/van-ban/{LAW}"
     assert len(links) == 5
     self_link = next(l.get("href") for l in root.findall(f"{A}link") if l.get("rel") == "self")
@@ -82,7 +81,7 @@ def test_entry_updated_is_the_documents_last_change(client):
     root = valid_atom(client.get("/tim-kiem.atom?q=05/2023/NQ-HĐND"))
     entry = next(e for e in entries(root) if e.find(f"{A}link").get("href").endswith(RESOLUTION))
     assert entry.find(f"{A}published").text == "2023-07-20T00:00:00+07:00"
-    assert entry.find(f"{A}updated").text > "2025"                         # changed recently, not on issue day
+    assert entry.find(f"{A}updated").text > "2025"  # changed recently, not on issue day
 
 
 def test_recent_feed_has_an_entry_per_changed_document(client):
@@ -108,9 +107,9 @@ def test_feed_ids_are_stable(client):
 def test_scraped_markup_stays_text_in_the_feed(client):
     root = valid_atom(client.get("/tim-kiem.atom?q=tham+quan"))
     entry = next(e for e in entries(root) if e.find(f"{A}link").get("href").endswith(XSS))
-    assert XSS_TEXT in entry.find(f"{A}title").text                       # text, not markup
+    assert XSS_TEXT in entry.find(f"{A}title").text  # text, not markup
     assert entry.find(f"{A}title").get("type") in (None, "text")
-    assert not list(entry.find(f"{A}summary"))                            # no child elements
+    assert not list(entry.find(f"{A}summary"))  # no child elements
     assert "<mark>" not in entry.find(f"{A}summary").text
 
 
@@ -127,7 +126,9 @@ def test_invalid_utf8_never_breaks_the_xml(client, raw):
 def test_a_configured_site_url_is_used_for_links(kb_instance):
     client = make_app(kb_instance, SITE_URL="https://vbpl.hdnd.example.vn", SITE_URL_SET=True).test_client()
     root = valid_atom(client.get("/tim-kiem.atom?q=học+phí"))
-    assert all(e.find(f"{A}link").get("href").startswith("https://vbpl.hdnd.example.vn/van-ban/") for e in entries(root))
+    assert all(
+        e.find(f"{A}link").get("href").startswith("https://vbpl.hdnd.example.vn/van-ban/") for e in entries(root)
+    )
     self_link = next(l.get("href") for l in root.findall(f"{A}link") if l.get("rel") == "self")
     assert self_link.startswith("https://vbpl.hdnd.example.vn/tim-kiem.atom?q=")
 

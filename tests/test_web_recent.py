@@ -1,10 +1,25 @@
-""""Văn bản mới": documents added or changed in the last 7 / 30 days, grouped by day, with facets."""
+""" "Văn bản mới": documents added or changed in the last 7 / 30 days, grouped by day, with facets."""
+
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
+from web_fixtures import (  # noqa: F401
+    AMENDMENT,
+    DECREE,
+    LAW,
+    REPLACEMENT,
+    RESOLUTION,
+    XSS,
+    XSS_TEXT,
+    app,
+    client,
+    kb_instance,
+    make_app,
+    page,
+    texts,
+)
+
 from kb import vocab
-from web_fixtures import (AMENDMENT, DECREE, LAW, REPLACEMENT, RESOLUTION, XSS, XSS_TEXT, app, client,  # noqa: F401
-                          kb_instance, make_app, page, texts)
 
 
 def uids(tree) -> list[str]:
@@ -26,10 +41,12 @@ def test_last_seven_days_grouped_by_day_newest_first(client):
 
 def test_a_status_change_is_shown_with_old_and_new_status(client):
     tree = page(client, "/van-ban-moi")
-    change = next(li for li in tree.select("li.change") if li.select_one(".change-title a")["href"].endswith(RESOLUTION))
+    change = next(
+        li for li in tree.select("li.change") if li.select_one(".change-title a")["href"].endswith(RESOLUTION)
+    )
     kinds = texts(change.select(".change-kinds .kind"))
     assert {"Đổi hiệu lực", "Sửa nội dung", "Thêm quan hệ"} <= set(kinds)
-    assert "Mới" not in kinds                                  # it was added 10 days ago
+    assert "Mới" not in kinds  # it was added 10 days ago
     assert [b.get_text() for b in change.select(".status-change .badge")] == [vocab.IN_FORCE, vocab.EXPIRED]
     new = next(li for li in tree.select("li.change") if li.select_one(".change-title a")["href"].endswith(REPLACEMENT))
     assert texts(new.select(".kind")) == ["Mới"]
@@ -39,17 +56,26 @@ def test_thirty_days_adds_older_changes_only(client):
     tree = page(client, "/van-ban-moi?khoang=30")
     found = set(uids(tree))
     assert {LAW, DECREE, RESOLUTION, AMENDMENT, REPLACEMENT, XSS} <= found
-    assert len(found) == 9                      # and three UBND decisions from 12 days ago, not the 45-day-old ones
+    assert len(found) == 9  # and three UBND decisions from 12 days ago, not the 45-day-old ones
     assert tree.select_one(".periods .current").get_text() == "30 ngày qua"
 
 
 def test_same_facets_with_counts_that_filter(client):
     tree = page(client, "/van-ban-moi?khoang=30")
     facet = tree.select_one('section.facet[data-facet="loai"]')
-    counts = {a.select_one(".facet-label").get_text(): int(a.select_one(".count").get_text())
-              for a in facet.select("a.facet-value")}
+    counts = {
+        a.select_one(".facet-label").get_text(): int(a.select_one(".count").get_text())
+        for a in facet.select("a.facet-value")
+    }
     assert counts == {"Quyết định": 4, "Nghị quyết": 3, "Luật": 1, "Nghị định": 1}
-    assert {s["data-facet"] for s in tree.select("section.facet")} == {"loai", "coquan", "hieuluc", "nam", "linhvuc", "phamvi"}
+    assert {s["data-facet"] for s in tree.select("section.facet")} == {
+        "loai",
+        "coquan",
+        "hieuluc",
+        "nam",
+        "linhvuc",
+        "phamvi",
+    }
     link = next(a for a in facet.select("a.facet-value") if "Nghị quyết" in a.get_text())
     assert parse_qs(urlsplit(link["href"]).query) == {"khoang": ["30"], "loai": ["Nghị quyết"]}
     narrowed = page(client, link["href"])
@@ -86,6 +112,7 @@ def test_deleted_and_escaped_documents(tmp_path):
     from kb import config as kbconfig
     from kb.model import Document
     from kb.store import Store
+
     conf = kbconfig.load(tmp_path / "instance", environ={})
     with Store(conf.db_path) as store:
         store.upsert(Document.from_dict({"uid": "t:1", "number": "1/2025/QĐ-UBND", "title": f"Quyết định {XSS_TEXT}"}))

@@ -10,6 +10,7 @@ Test modules import the fixtures they use: `from web_fixtures import kb_instance
 Tests that write (subscriptions) work on a copy (`copy_instance`); `smtp` is a real SMTP server on a
 local port (aiosmtpd) that keeps what it receives; `form_post` submits a page's form as a browser would.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,18 +20,24 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from test_mail import free_port, smtp  # noqa: F401  (the local SMTP server; smtp: fixture)
 
 from index import build
 from kb import config as kbconfig
 from kb import vocab
 from kb.model import Document
 from kb.store import Store
-from test_mail import free_port, smtp  # noqa: F401  (the local SMTP server; smtp: fixture)
 from web import create_app
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 LAW, DECREE, RESOLUTION, AMENDMENT, REPLACEMENT, XSS = (
-    "vbpl:1001", "vbpl:2001", "congbao_tinh:LC-2023-05", "vbpl:3001", "vbpl:3002", "import:xss-1")
+    "vbpl:1001",
+    "vbpl:2001",
+    "congbao_tinh:LC-2023-05",
+    "vbpl:3001",
+    "vbpl:3002",
+    "import:xss-1",
+)
 XSS_TEXT = "<script>alert(1)</script>"
 FILLERS = 25
 
@@ -45,24 +52,45 @@ def _doc(**data) -> Document:
 
 def law() -> Document:
     return _doc(
-        uid=LAW, source_url="https://vbpl.vn/TW/Pages/vbpqen-toanvan.aspx?ItemID=1001",
-        number="43/2019/QH14", title="Luật Giáo dục", doc_type="Luật", issuer="Quốc hội",
+        uid=LAW,
+        source_url="https://vbpl.vn/TW/Pages/vbpqen-toanvan.aspx?ItemID=1001",
+        number="43/2019/QH14",
+        title="Luật Giáo dục",
+        doc_type="Luật",
+        issuer="Quốc hội",
         signers=[{"name": "Nguyễn Thị Kim Ngân", "title": "Chủ tịch Quốc hội"}],
-        issued="2019-06-14", effective="2020-07-01", status=vocab.IN_FORCE, fields=["Giáo dục"],
+        issued="2019-06-14",
+        effective="2020-07-01",
+        status=vocab.IN_FORCE,
+        fields=["Giáo dục"],
         articles=[
-            {"number": "1", "heading": "Phạm vi điều chỉnh", "chapter": "Chương I. NHỮNG QUY ĐỊNH CHUNG",
-             "text": "Luật này quy định về hệ thống giáo dục quốc dân; cơ sở giáo dục, nhà giáo, người học;"
-                     " quản lý nhà nước về giáo dục."},
-            {"number": "2", "heading": "Mục tiêu giáo dục", "chapter": "Chương I. NHỮNG QUY ĐỊNH CHUNG",
-             "text": "Mục tiêu giáo dục nhằm phát triển toàn diện con người Việt Nam có đạo đức, tri thức."},
-            {"number": "99", "heading": "Học phí, chi phí dịch vụ giáo dục",
-             "chapter": "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC",
-             "text": "1. Học phí là khoản tiền mà người học phải nộp để chi trả một phần hoặc toàn bộ chi phí"
-                     " của dịch vụ giáo dục, đào tạo.\n2. Hội đồng nhân dân cấp tỉnh quyết định khung học phí"
-                     " đối với cơ sở giáo dục công lập trên địa bàn."},
-            {"number": "100", "heading": "Chế độ thu, quản lý học phí",
-             "chapter": "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC",
-             "text": "Chính phủ quy định chi tiết chế độ thu, quản lý và sử dụng học phí."},
+            {
+                "number": "1",
+                "heading": "Phạm vi điều chỉnh",
+                "chapter": "Chương I. NHỮNG QUY ĐỊNH CHUNG",
+                "text": "Luật này quy định về hệ thống giáo dục quốc dân; cơ sở giáo dục, nhà giáo, người học;"
+                " quản lý nhà nước về giáo dục.",
+            },
+            {
+                "number": "2",
+                "heading": "Mục tiêu giáo dục",
+                "chapter": "Chương I. NHỮNG QUY ĐỊNH CHUNG",
+                "text": "Mục tiêu giáo dục nhằm phát triển toàn diện con người Việt Nam có đạo đức, tri thức.",
+            },
+            {
+                "number": "99",
+                "heading": "Học phí, chi phí dịch vụ giáo dục",
+                "chapter": "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC",
+                "text": "1. Học phí là khoản tiền mà người học phải nộp để chi trả một phần hoặc toàn bộ chi phí"
+                " của dịch vụ giáo dục, đào tạo.\n2. Hội đồng nhân dân cấp tỉnh quyết định khung học phí"
+                " đối với cơ sở giáo dục công lập trên địa bàn.",
+            },
+            {
+                "number": "100",
+                "heading": "Chế độ thu, quản lý học phí",
+                "chapter": "Chương VIII. ĐẦU TƯ VÀ TÀI CHÍNH TRONG GIÁO DỤC",
+                "text": "Chính phủ quy định chi tiết chế độ thu, quản lý và sử dụng học phí.",
+            },
         ],
         provenance={"status": "congbao"},
     )
@@ -70,19 +98,32 @@ def law() -> Document:
 
 def decree() -> Document:
     return _doc(
-        uid=DECREE, source_url="https://vbpl.vn/TW/Pages/vbpq-toanvan.aspx?ItemID=2001",
+        uid=DECREE,
+        source_url="https://vbpl.vn/TW/Pages/vbpq-toanvan.aspx?ItemID=2001",
         number="81/2021/NĐ-CP",
         title="Nghị định quy định về cơ chế thu, quản lý học phí đối với cơ sở giáo dục thuộc hệ thống giáo dục quốc dân",
-        doc_type="Nghị định", issuer="Chính phủ", issued="2021-08-27", effective="2021-10-15",
-        status=vocab.PARTLY_EXPIRED, fields=["Giáo dục", "Tài chính"],
+        doc_type="Nghị định",
+        issuer="Chính phủ",
+        issued="2021-08-27",
+        effective="2021-10-15",
+        status=vocab.PARTLY_EXPIRED,
+        fields=["Giáo dục", "Tài chính"],
         articles=[
-            {"number": "1", "heading": "Phạm vi điều chỉnh",
-             "text": "Nghị định này quy định về cơ chế thu, quản lý học phí đối với cơ sở giáo dục."},
-            {"number": "9", "heading": "Khung học phí",
-             "text": "Hội đồng nhân dân cấp tỉnh quyết định mức học phí cụ thể trong khung học phí."},
+            {
+                "number": "1",
+                "heading": "Phạm vi điều chỉnh",
+                "text": "Nghị định này quy định về cơ chế thu, quản lý học phí đối với cơ sở giáo dục.",
+            },
+            {
+                "number": "9",
+                "heading": "Khung học phí",
+                "text": "Hội đồng nhân dân cấp tỉnh quyết định mức học phí cụ thể trong khung học phí.",
+            },
         ],
-        relations=[{"type": "huong_dan", "target_uid": LAW, "target_number": "43/2019/QH14", "note": "Điều 99, Điều 100"},
-                   {"type": "can_cu", "target_uid": LAW, "target_number": "43/2019/QH14"}],
+        relations=[
+            {"type": "huong_dan", "target_uid": LAW, "target_number": "43/2019/QH14", "note": "Điều 99, Điều 100"},
+            {"type": "can_cu", "target_uid": LAW, "target_number": "43/2019/QH14"},
+        ],
     )
 
 
@@ -90,75 +131,128 @@ def resolution(version: int) -> Document:
     """The province's học phí resolution; version 2 lost force and had its text corrected."""
     level = "300.000 đồng/tháng" if version == 1 else "320.000 đồng/tháng"
     return _doc(
-        uid=RESOLUTION, source_url="https://congbao.laichau.gov.vn/congbao.nsf/LC-2023-05",
+        uid=RESOLUTION,
+        source_url="https://congbao.laichau.gov.vn/congbao.nsf/LC-2023-05",
         number="05/2023/NQ-HĐND",
         title="Nghị quyết quy định mức thu học phí đối với cơ sở giáo dục công lập trên địa bàn tỉnh Lai Châu"
-              " năm học 2023-2024",
-        doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Lai Châu",
+        " năm học 2023-2024",
+        doc_type="Nghị quyết",
+        issuer="Hội đồng nhân dân tỉnh Lai Châu",
         signers=[{"name": "Giàng A Tính", "title": "Chủ tịch"}],
-        issued="2023-07-20", effective="2023-08-01", expires="2025-08-01" if version == 2 else None,
-        status=vocab.IN_FORCE if version == 1 else vocab.EXPIRED, fields=["Giáo dục"], province="Lai Châu",
+        issued="2023-07-20",
+        effective="2023-08-01",
+        expires="2025-08-01" if version == 2 else None,
+        status=vocab.IN_FORCE if version == 1 else vocab.EXPIRED,
+        fields=["Giáo dục"],
+        province="Lai Châu",
         gazette="Công báo tỉnh Lai Châu số 15, ngày 01/08/2023",
         text="HỘI ĐỒNG NHÂN DÂN TỈNH LAI CHÂU\nKHÓA XV, KỲ HỌP THỨ MƯỜI HAI\n"
-             "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;\n"
-             "Căn cứ Nghị định số 81/2021/NĐ-CP của Chính phủ;\nQUYẾT NGHỊ:\n"
-             "Điều 1. Phạm vi điều chỉnh\nNghị quyết này quy định mức thu học phí đối với cơ sở giáo dục công lập.\n"
-             f"Điều 2. Mức thu học phí\n1. Mức thu học phí đối với giáo dục mầm non khu vực thành thị là {level}.\n"
-             "2. Mức thu học phí đối với trung học cơ sở khu vực nông thôn là 100.000 đồng/tháng.\n"
-             "Điều 3. Tổ chức thực hiện\nGiao Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này.",
+        "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;\n"
+        "Căn cứ Nghị định số 81/2021/NĐ-CP của Chính phủ;\nQUYẾT NGHỊ:\n"
+        "Điều 1. Phạm vi điều chỉnh\nNghị quyết này quy định mức thu học phí đối với cơ sở giáo dục công lập.\n"
+        f"Điều 2. Mức thu học phí\n1. Mức thu học phí đối với giáo dục mầm non khu vực thành thị là {level}.\n"
+        "2. Mức thu học phí đối với trung học cơ sở khu vực nông thôn là 100.000 đồng/tháng.\n"
+        "Điều 3. Tổ chức thực hiện\nGiao Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này.",
         articles=[
-            {"number": "1", "heading": "Phạm vi điều chỉnh",
-             "text": "Nghị quyết này quy định mức thu học phí đối với cơ sở giáo dục công lập."},
-            {"number": "2", "heading": "Mức thu học phí",
-             "text": f"1. Mức thu học phí đối với giáo dục mầm non khu vực thành thị là {level}.\n"
-                     "2. Mức thu học phí đối với trung học cơ sở khu vực nông thôn là 100.000 đồng/tháng."},
-            {"number": "3", "heading": "Tổ chức thực hiện",
-             "text": "Giao Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này."},
+            {
+                "number": "1",
+                "heading": "Phạm vi điều chỉnh",
+                "text": "Nghị quyết này quy định mức thu học phí đối với cơ sở giáo dục công lập.",
+            },
+            {
+                "number": "2",
+                "heading": "Mức thu học phí",
+                "text": f"1. Mức thu học phí đối với giáo dục mầm non khu vực thành thị là {level}.\n"
+                "2. Mức thu học phí đối với trung học cơ sở khu vực nông thôn là 100.000 đồng/tháng.",
+            },
+            {
+                "number": "3",
+                "heading": "Tổ chức thực hiện",
+                "text": "Giao Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này.",
+            },
         ],
         relations=[
-            {"type": "can_cu", "target_number": "81/2021/NĐ-CP"},          # stored, found by number
+            {"type": "can_cu", "target_number": "81/2021/NĐ-CP"},  # stored, found by number
             {"type": "can_cu", "target_uid": LAW, "target_number": "43/2019/QH14"},
-            {"type": "can_cu", "target_number": "77/2015/QH13",              # not stored
-             "target_title": "Luật Tổ chức chính quyền địa phương"},
+            {
+                "type": "can_cu",
+                "target_number": "77/2015/QH13",  # not stored
+                "target_title": "Luật Tổ chức chính quyền địa phương",
+            },
         ],
         attachments=[
-            {"name": "05-2023-NQ-HDND.pdf", "url": "https://congbao.laichau.gov.vn/files/05-2023.pdf",
-             "kind": "original", "scanned": True},
-            {"name": "Phụ lục mức thu.docx", "url": "https://congbao.laichau.gov.vn/files/05-2023-pl.docx",
-             "kind": "appendix", "text": "Phụ lục: mức thu học phí theo vùng."},
+            {
+                "name": "05-2023-NQ-HDND.pdf",
+                "url": "https://congbao.laichau.gov.vn/files/05-2023.pdf",
+                "kind": "original",
+                "scanned": True,
+            },
+            {
+                "name": "Phụ lục mức thu.docx",
+                "url": "https://congbao.laichau.gov.vn/files/05-2023-pl.docx",
+                "kind": "appendix",
+                "text": "Phụ lục: mức thu học phí theo vùng.",
+            },
         ],
     )
 
 
 def amendment() -> Document:
     return _doc(
-        uid=AMENDMENT, number="12/2024/NQ-HĐND",
+        uid=AMENDMENT,
+        number="12/2024/NQ-HĐND",
         title="Nghị quyết sửa đổi, bổ sung một số điều của Nghị quyết số 05/2023/NQ-HĐND về mức thu học phí",
-        doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Lai Châu", issued="2024-08-15",
-        effective="2024-09-01", status=vocab.IN_FORCE, fields=["Giáo dục"], province="Lai Châu",
-        articles=[{"number": "1", "heading": "Sửa đổi Điều 2",
-                   "text": "Sửa đổi khoản 1 Điều 2 Nghị quyết số 05/2023/NQ-HĐND về mức thu học phí mầm non."}],
-        relations=[{"type": "sua_doi", "target_uid": RESOLUTION, "target_number": "05/2023/NQ-HĐND",
-                    "note": "khoản 1 Điều 2"}],
+        doc_type="Nghị quyết",
+        issuer="Hội đồng nhân dân tỉnh Lai Châu",
+        issued="2024-08-15",
+        effective="2024-09-01",
+        status=vocab.IN_FORCE,
+        fields=["Giáo dục"],
+        province="Lai Châu",
+        articles=[
+            {
+                "number": "1",
+                "heading": "Sửa đổi Điều 2",
+                "text": "Sửa đổi khoản 1 Điều 2 Nghị quyết số 05/2023/NQ-HĐND về mức thu học phí mầm non.",
+            }
+        ],
+        relations=[
+            {"type": "sua_doi", "target_uid": RESOLUTION, "target_number": "05/2023/NQ-HĐND", "note": "khoản 1 Điều 2"}
+        ],
     )
 
 
 def replacement() -> Document:
     return _doc(
-        uid=REPLACEMENT, number="20/2025/NQ-HĐND",
+        uid=REPLACEMENT,
+        number="20/2025/NQ-HĐND",
         title="Nghị quyết quy định mức thu học phí năm học 2025-2026 trên địa bàn tỉnh Lai Châu",
-        doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Lai Châu", issued="2025-07-10",
-        effective="2099-09-01", status=vocab.NOT_YET, fields=["Giáo dục"], province="Lai Châu",
-        articles=[{"number": "1", "heading": "Mức thu học phí",
-                   "text": "Mức thu học phí năm học 2025-2026 áp dụng theo Phụ lục kèm theo Nghị quyết này."}],
+        doc_type="Nghị quyết",
+        issuer="Hội đồng nhân dân tỉnh Lai Châu",
+        issued="2025-07-10",
+        effective="2099-09-01",
+        status=vocab.NOT_YET,
+        fields=["Giáo dục"],
+        province="Lai Châu",
+        articles=[
+            {
+                "number": "1",
+                "heading": "Mức thu học phí",
+                "text": "Mức thu học phí năm học 2025-2026 áp dụng theo Phụ lục kèm theo Nghị quyết này.",
+            }
+        ],
         relations=[{"type": "thay_the", "target_uid": RESOLUTION, "target_number": "05/2023/NQ-HĐND"}],
     )
 
 
 def hostile() -> Document:
     return _doc(
-        uid=XSS, number="99/2024/QĐ-UBND", title=f"{XSS_TEXT} Quyết định thu phí tham quan <b>danh thắng</b>",
-        doc_type="Quyết định", issuer="Ủy ban nhân dân tỉnh Lai Châu", issued="2024-03-01",
+        uid=XSS,
+        number="99/2024/QĐ-UBND",
+        title=f"{XSS_TEXT} Quyết định thu phí tham quan <b>danh thắng</b>",
+        doc_type="Quyết định",
+        issuer="Ủy ban nhân dân tỉnh Lai Châu",
+        issued="2024-03-01",
         status=vocab.SUSPENDED,
         text=f"Điều 1. Phí tham quan\nThu phí tham quan {XSS_TEXT} danh thắng <img src=x onerror=alert(2)> Pu Sam Cáp.",
     )
@@ -168,20 +262,36 @@ def filler(i: int) -> Document:
     year = 2018 + i % 7
     status = (vocab.IN_FORCE, vocab.EXPIRED, vocab.OBSOLETE, vocab.UNKNOWN)[i % 4]
     return _doc(
-        uid=f"vbpl:9{i:03d}", number=f"{i + 1}/{year}/QĐ-UBND",
+        uid=f"vbpl:9{i:03d}",
+        number=f"{i + 1}/{year}/QĐ-UBND",
         title=f"Quyết định ban hành giá dịch vụ xe ra, vào bến xe khách số {i + 1} trên địa bàn tỉnh Lai Châu",
-        doc_type="Quyết định", issuer="Ủy ban nhân dân tỉnh Lai Châu", issued=f"{year}-0{1 + i % 9}-1{i % 10}",
-        status=status, fields=["Giao thông vận tải"],
-        articles=[{"number": "1", "heading": "Giá dịch vụ",
-                   "text": f"Giá dịch vụ xe ra, vào bến xe khách loại {i + 1} là {10 + i}.000 đồng/lượt."}],
+        doc_type="Quyết định",
+        issuer="Ủy ban nhân dân tỉnh Lai Châu",
+        issued=f"{year}-0{1 + i % 9}-1{i % 10}",
+        status=status,
+        fields=["Giao thông vận tải"],
+        articles=[
+            {
+                "number": "1",
+                "heading": "Giá dịch vụ",
+                "text": f"Giá dịch vụ xe ra, vào bến xe khách loại {i + 1} là {10 + i}.000 đồng/lượt.",
+            }
+        ],
     )
 
 
 def fill_store(store: Store) -> None:
     """Store every document at its own (past) time, then the status and text change of the resolution."""
-    steps = [(45, [filler(i) for i in range(FILLERS - 3)]), (12, [filler(i) for i in range(FILLERS - 3, FILLERS)]),
-             (20, [law(), decree()]), (10, [resolution(1)]), (3, [hostile()]), (2, [amendment()]),
-             (1.5, [resolution(2)]), (0.02, [replacement()])]
+    steps = [
+        (45, [filler(i) for i in range(FILLERS - 3)]),
+        (12, [filler(i) for i in range(FILLERS - 3, FILLERS)]),
+        (20, [law(), decree()]),
+        (10, [resolution(1)]),
+        (3, [hostile()]),
+        (2, [amendment()]),
+        (1.5, [resolution(2)]),
+        (0.02, [replacement()]),
+    ]
     for days_ago, docs in steps:
         with mock.patch("kb.store.now", return_value=_at(days_ago)):
             for doc in docs:
@@ -203,48 +313,89 @@ CENTRAL, LOCAL, OTHER_PROVINCE, CIRCULAR = "vbpl:5001", "congbao_tinh:LC-W-30", 
 
 def digest_week() -> tuple[str, dt.date]:
     """The last complete ISO week (Vietnam time) and its Monday: the week the news below happened in."""
-    from kb.digest import last_week, parse_week
+    from kb.alerts.digest import last_week, parse_week
+
     week = last_week(dt.datetime.now(VN_TZ).date())
     return week, parse_week(week)[0]
 
 
 def _local(day: dt.date, hour: int = 10) -> str:
-    return dt.datetime.combine(day, dt.time(hour), VN_TZ).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.combine(day, dt.time(hour), VN_TZ).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def weekly_news(monday: dt.date) -> list[tuple[str, Document]]:
     """(when stored, document): a new central decree that assigns the provincial HĐND (also coming into
     force soon), a new resolution of the province (with <script> in its title), one of another province,
     and a circular that expired during the week."""
-    d = lambda days: (monday + dt.timedelta(days=days)).isoformat()   # noqa: E731
+    d = lambda days: (monday + dt.timedelta(days=days)).isoformat()  # noqa: E731
     year = monday.year
     central = _doc(
-        uid=CENTRAL, number=f"15/{year}/NĐ-CP", doc_type="Nghị định", issuer="Chính phủ",
-        title="Nghị định quy định chính sách hỗ trợ phát triển hợp tác xã nông nghiệp", issued=d(-10),
-        effective=d(26), status=vocab.NOT_YET, fields=["Nông nghiệp"], scope=vocab.CENTRAL,
+        uid=CENTRAL,
+        number=f"15/{year}/NĐ-CP",
+        doc_type="Nghị định",
+        issuer="Chính phủ",
+        title="Nghị định quy định chính sách hỗ trợ phát triển hợp tác xã nông nghiệp",
+        issued=d(-10),
+        effective=d(26),
+        status=vocab.NOT_YET,
+        fields=["Nông nghiệp"],
+        scope=vocab.CENTRAL,
         articles=[
-            {"number": "1", "heading": "Phạm vi điều chỉnh", "text": "Nghị định này quy định chính sách hỗ trợ hợp tác xã."},
-            {"number": "5", "heading": "Mức hỗ trợ",
-             "text": "1. Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn.\n"
-                     "2. Ngân sách trung ương hỗ trợ theo quy định của Luật Ngân sách nhà nước."},
-        ])
+            {
+                "number": "1",
+                "heading": "Phạm vi điều chỉnh",
+                "text": "Nghị định này quy định chính sách hỗ trợ hợp tác xã.",
+            },
+            {
+                "number": "5",
+                "heading": "Mức hỗ trợ",
+                "text": "1. Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể cho hợp tác xã trên địa bàn.\n"
+                "2. Ngân sách trung ương hỗ trợ theo quy định của Luật Ngân sách nhà nước.",
+            },
+        ],
+    )
     local = _doc(
-        uid=LOCAL, number=f"30/{year}/NQ-HĐND", doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Lai Châu",
-        title=f"{XSS_TEXT} Nghị quyết quy định mức chi công tác phí trên địa bàn tỉnh Lai Châu", issued=d(-3),
-        effective=d(1), status=vocab.IN_FORCE, fields=["Tài chính"], province="Lai Châu", scope=vocab.LOCAL)
+        uid=LOCAL,
+        number=f"30/{year}/NQ-HĐND",
+        doc_type="Nghị quyết",
+        issuer="Hội đồng nhân dân tỉnh Lai Châu",
+        title=f"{XSS_TEXT} Nghị quyết quy định mức chi công tác phí trên địa bàn tỉnh Lai Châu",
+        issued=d(-3),
+        effective=d(1),
+        status=vocab.IN_FORCE,
+        fields=["Tài chính"],
+        province="Lai Châu",
+        scope=vocab.LOCAL,
+    )
     other = _doc(
-        uid=OTHER_PROVINCE, number=f"31/{year}/NQ-HĐND", doc_type="Nghị quyết", issuer="Hội đồng nhân dân tỉnh Sơn La",
-        title="Nghị quyết quy định mức chi tiếp khách trên địa bàn tỉnh Sơn La", issued=d(-2), status=vocab.IN_FORCE,
-        province="Sơn La", scope=vocab.LOCAL)
+        uid=OTHER_PROVINCE,
+        number=f"31/{year}/NQ-HĐND",
+        doc_type="Nghị quyết",
+        issuer="Hội đồng nhân dân tỉnh Sơn La",
+        title="Nghị quyết quy định mức chi tiếp khách trên địa bàn tỉnh Sơn La",
+        issued=d(-2),
+        status=vocab.IN_FORCE,
+        province="Sơn La",
+        scope=vocab.LOCAL,
+    )
     circular = dict(
-        uid=CIRCULAR, number="40/2017/TT-BTC", doc_type="Thông tư", issuer="Bộ Tài chính",
-        title="Thông tư quy định chế độ công tác phí, chế độ chi hội nghị", issued="2017-04-28",
-        effective="2017-07-01", fields=["Tài chính"], scope=vocab.CENTRAL)
-    return [(_local(monday - dt.timedelta(days=21)), _doc(**circular, status=vocab.IN_FORCE)),
-            (_local(monday + dt.timedelta(days=2)), central),
-            (_local(monday + dt.timedelta(days=3)), local),
-            (_local(monday + dt.timedelta(days=3), 11), other),
-            (_local(monday + dt.timedelta(days=4)), _doc(**circular, status=vocab.EXPIRED, expires=d(4)))]
+        uid=CIRCULAR,
+        number="40/2017/TT-BTC",
+        doc_type="Thông tư",
+        issuer="Bộ Tài chính",
+        title="Thông tư quy định chế độ công tác phí, chế độ chi hội nghị",
+        issued="2017-04-28",
+        effective="2017-07-01",
+        fields=["Tài chính"],
+        scope=vocab.CENTRAL,
+    )
+    return [
+        (_local(monday - dt.timedelta(days=21)), _doc(**circular, status=vocab.IN_FORCE)),
+        (_local(monday + dt.timedelta(days=2)), central),
+        (_local(monday + dt.timedelta(days=3)), local),
+        (_local(monday + dt.timedelta(days=3), 11), other),
+        (_local(monday + dt.timedelta(days=4)), _doc(**circular, status=vocab.EXPIRED, expires=d(4))),
+    ]
 
 
 def build_weekly_instance(folder: Path) -> Path:
@@ -306,8 +457,10 @@ def copy_instance(source: Path, target: Path, config: str = "") -> Path:
 
 def mail_settings(port: int, site: str = "https://vanban.laichau.example", **sections: dict) -> str:
     """A config.toml sending mail through 127.0.0.1:`port`, with links under `site`."""
-    text = (f'[site]\nurl = "{site}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\ntimeout = 5\n'
-            '[mail]\nfrom = "Văn phòng HĐND tỉnh <vanban@laichau.example>"\n')
+    text = (
+        f'[site]\nurl = "{site}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\ntimeout = 5\n'
+        '[mail]\nfrom = "Văn phòng HĐND tỉnh <vanban@laichau.example>"\n'
+    )
     for name, values in sections.items():
         text += f"[{name}]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
     return text
@@ -356,10 +509,18 @@ def check(value, schema, spec, path="$"):
     types = schema.get("type")
     if types:
         types = types if isinstance(types, list) else [types]
-        kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict,
-                 "array": list, "null": type(None)}
-        ok = any(isinstance(value, kinds[t]) and not (t in ("integer", "number") and isinstance(value, bool))
-                 for t in types)
+        kinds = {
+            "string": str,
+            "integer": int,
+            "number": (int, float),
+            "boolean": bool,
+            "object": dict,
+            "array": list,
+            "null": type(None),
+        }
+        ok = any(
+            isinstance(value, kinds[t]) and not (t in ("integer", "number") and isinstance(value, bool)) for t in types
+        )
         assert ok, f"{path}: {value!r} is not {types}"
     if value is None:
         return
@@ -401,7 +562,6 @@ def conforms(response, spec, path: str, method: str = "get"):
     return body
 
 
-
 def form_post(client, tree, selector: str, data: dict | None = None, **kwargs):
     """Submit the form `selector` of a parsed page: its hidden fields (the CSRF token among them), its
     checked radio buttons, then `data`; to its action (or the page's own address)."""
@@ -416,6 +576,7 @@ def form_post(client, tree, selector: str, data: dict | None = None, **kwargs):
 
 def parse(response):
     from bs4 import BeautifulSoup
+
     assert response.mimetype == "text/html", response.mimetype
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 

@@ -12,6 +12,7 @@ when the app is created, never at import time, in this order (later wins):
 
 The app only reads the store and the index; commands of `kb` write them.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -19,19 +20,19 @@ from flask import Flask
 from kb import config as kbconfig
 
 WEB_DEFAULTS = {
-    "PER_PAGE": 20,            # results per page on the search page
-    "API_MAX_LIMIT": 100,      # largest `limit` of /api/search
-    "CSV_MAX_ROWS": 5000,      # rows of a CSV export
-    "FEED_ENTRIES": 50,        # entries of an Atom feed
-    "RECENT_MAX": 2000,        # documents examined by "Văn bản mới" (most recently changed first)
+    "PER_PAGE": 20,  # results per page on the search page
+    "API_MAX_LIMIT": 100,  # largest `limit` of /api/search
+    "CSV_MAX_ROWS": 5000,  # rows of a CSV export
+    "FEED_ENTRIES": 50,  # entries of an Atom feed
+    "RECENT_MAX": 2000,  # documents examined by "Văn bản mới" (most recently changed first)
     "RECENT_PER_PAGE": 50,
     "DELEGATIONS_PER_PAGE": 50,  # items per page of "Giao HĐND tỉnh quy định" and /api/delegations
-    "MAX_UPLOAD_MB": 20,       # largest upload or request body (413 beyond it); the checker's file limit
-    "SUBSCRIBE_LIMIT": 10,     # subscription requests per client address per RATE_WINDOW (0: no limit)
-    "CHECK_LIMIT": 30,         # checks (page, downloads, POST /api/check) per client address per RATE_WINDOW
-    "RATE_WINDOW": 600,        # seconds
-    "PROXY_COUNT": 0,          # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
-    "CONFIRM_MAIL_WAIT": 8,    # seconds a subscription page waits for its confirmation e-mail to go out
+    "MAX_UPLOAD_MB": 20,  # largest upload or request body (413 beyond it); the checker's file limit
+    "SUBSCRIBE_LIMIT": 10,  # subscription requests per client address per RATE_WINDOW (0: no limit)
+    "CHECK_LIMIT": 30,  # checks (page, downloads, POST /api/check) per client address per RATE_WINDOW
+    "RATE_WINDOW": 600,  # seconds
+    "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    "CONFIRM_MAIL_WAIT": 8,  # seconds a subscription page waits for its confirmation e-mail to go out
 }
 
 
@@ -59,14 +60,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     limit = int(float(app.config["MAX_UPLOAD_MB"]) * 1048576)
     app.config["UPLOAD_MAX_BYTES"] = limit
     if "MAX_CONTENT_LENGTH" not in test_config and not app.config.get("MAX_CONTENT_LENGTH"):
-        app.config["MAX_CONTENT_LENGTH"] = limit + 64 * 1024      # the file, the form's fields, multipart framing
+        app.config["MAX_CONTENT_LENGTH"] = limit + 64 * 1024  # the file, the form's fields, multipart framing
     if "MAX_FORM_MEMORY_SIZE" not in test_config:
-        app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]   # a pasted draft is one field
+        app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]  # a pasted draft is one field
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["kb_config"] = kb_config
     if int(app.config["PROXY_COUNT"]) > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.json.ensure_ascii = False

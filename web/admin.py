@@ -2,7 +2,7 @@
 end every subscription (docs/WEB.md, "Quản trị / Administration").
 
 - **Login.** One administrator password, set on the server with `kb admin password`; only its hash is
-  kept (<instance>/admin.json, kb.admin). Without it, every page here says how to set one and nothing
+  kept (<instance>/admin.json, web.admin_state). Without it, every page here says how to set one and nothing
   else can be reached. A login is remembered in Flask's signed session cookie (the key derived from the
   instance's secret, HttpOnly, SameSite=Lax, Secure over HTTPS) with the time of the login and the
   password's `epoch`: it lasts ADMIN_SESSION_HOURS, and a new password ends it. The session is cleared
@@ -15,9 +15,10 @@ end every subscription (docs/WEB.md, "Quản trị / Administration").
   outlives this one), never inside the web process; its output goes to <instance>/admin-refresh.log.
   `kb refresh` holds <instance>/refresh.lock: while it is held (whoever started it), no second one starts.
 - **Sources** are `[sources] enabled` of <instance>/config.toml, rewritten atomically by
-  `kb.admin.set_enabled_sources` (the only line changed); `kb refresh` reads it at its next run.
-- **Subscriptions**: all of them, and "Kết thúc" (kb.subscriptions.remove, ended_by="admin").
+  `web.admin_state.set_enabled_sources` (the only line changed); `kb refresh` reads it at its next run.
+- **Subscriptions**: all of them, and "Kết thúc" (kb.alerts.subscriptions.remove, ended_by="admin").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,30 +31,30 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 
-from kb import admin as kbadmin
 from kb import config as kbconfig
-from kb import subscriptions as subs
+from kb.alerts import subscriptions as subs
+from kb.alerts.subscriptions import FREQUENCY_LABELS, STATUS_LABELS, SubscriptionError
+from kb.dates import VN_TZ
 from kb.store import Store
-from kb.subscriptions import FREQUENCY_LABELS, STATUS_LABELS, SubscriptionError
-from web.common import VN_TZ, get_store
+from web import admin_state as kbadmin
+from web.common import get_store
 from web.security import RateLimited, RateLimiter, csrf_token, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
 SESSION_KEY = "admin"
-OPEN_ENDPOINTS = {"admin.login", "admin.logout"}     # reachable without a login (logout only clears one's session)
+OPEN_ENDPOINTS = {"admin.login", "admin.logout"}  # reachable without a login (logout only clears one's session)
 DEFAULTS = {
-    "ADMIN_SESSION_HOURS": 8,      # a login lasts this long
-    "ADMIN_LOGIN_LIMIT": 5,        # failed logins per client address per ADMIN_LOGIN_WINDOW (then 429)
-    "ADMIN_LOGIN_WINDOW": 900,     # seconds
-    "ADMIN_RUNS": 30,              # runs listed on the dashboard
+    "ADMIN_SESSION_HOURS": 8,  # a login lasts this long
+    "ADMIN_LOGIN_LIMIT": 5,  # failed logins per client address per ADMIN_LOGIN_WINDOW (then 429)
+    "ADMIN_LOGIN_WINDOW": 900,  # seconds
+    "ADMIN_RUNS": 30,  # runs listed on the dashboard
 }
 REFRESH_CODE = "from kbcli.main import cli; cli(prog_name='kb')"
 LOG_START, LOG_END = "=== kb refresh started", "=== kb refresh ended"
-LOG_MAX_BYTES = 1_000_000          # the log is moved to admin-refresh.log.1 beyond this, when a refresh starts
+LOG_MAX_BYTES = 1_000_000  # the log is moved to admin-refresh.log.1 beyond this, when a refresh starts
 LOG_TAIL_LINES = 60
 KIND_LABELS = {subs.SEARCH: "Tìm kiếm", subs.DOCUMENT: "Văn bản", subs.DIGEST: "Bản tin tuần"}
 NEED_LOGIN = "Cần đăng nhập quản trị để làm việc này. Hãy đăng nhập rồi làm lại."
@@ -81,8 +82,9 @@ def setup(state) -> None:
     app = state.app
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
-    app.extensions["kb_admin"] = AdminState(RateLimiter(int(app.config["ADMIN_LOGIN_LIMIT"]),
-                                                        float(app.config["ADMIN_LOGIN_WINDOW"])))
+    app.extensions["kb_admin"] = AdminState(
+        RateLimiter(int(app.config["ADMIN_LOGIN_LIMIT"]), float(app.config["ADMIN_LOGIN_WINDOW"]))
+    )
 
 
 def admin_state() -> AdminState:
@@ -113,7 +115,7 @@ def logged_in() -> bool:
     if creds is None or not isinstance(data, dict):
         return False
     if not hmac.compare_digest(str(data.get("epoch", "")).encode(), creds.epoch.encode()):
-        return False                                   # the password was changed since this login
+        return False  # the password was changed since this login
     at = data.get("at")
     if not isinstance(at, (int, float)):
         return False
@@ -172,9 +174,8 @@ def login():
     if not creds.verify(request.form.get("password", "")):
         limiter.hit(_client())
         current_app.logger.warning("administration: failed login from %s", _client())
-        return render_template("admin_login.html", closed=False, next=target,
-                               error="Mật khẩu không đúng."), 403
-    session.clear()                                    # a new session: nothing of before the login is kept
+        return render_template("admin_login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
+    session.clear()  # a new session: nothing of before the login is kept
     session[SESSION_KEY] = {"epoch": creds.epoch, "at": now()}
     csrf_token()
     current_app.logger.info("administration: login from %s", _client())
@@ -202,8 +203,11 @@ def _fresh_config() -> kbconfig.Config:
 def refresh_state(config: kbconfig.Config) -> dict:
     pid = kbadmin.refresh_running(config)
     starting = pid is None and admin_state().child_running()
-    return {"running": pid is not None or starting, "pid": pid or (admin_state().child.pid if starting else None),
-            "starting": starting}
+    return {
+        "running": pid is not None or starting,
+        "pid": pid or (admin_state().child.pid if starting else None),
+        "starting": starting,
+    }
 
 
 def run_rows(store: Store | None, running: bool) -> list[dict]:
@@ -215,7 +219,7 @@ def run_rows(store: Store | None, running: bool) -> list[dict]:
         elif running and not rows:
             outcome, css = "Đang chạy", "tag-muted"
         else:
-            outcome, css = "Bị ngắt", "tag-warn"          # killed, or still running in another instance's lock
+            outcome, css = "Bị ngắt", "tag-warn"  # killed, or still running in another instance's lock
         rows.append({"run": run, "counts": counts, "outcome": outcome, "css": css})
     return rows
 
@@ -230,7 +234,7 @@ def log_tail(config: kbconfig.Config) -> list[str]:
     except FileNotFoundError:
         return []
     starts = [i for i, line in enumerate(lines) if line.startswith(LOG_START)]
-    lines = lines[starts[-1]:] if starts else lines
+    lines = lines[starts[-1] :] if starts else lines
     lines = [line.rsplit("\r", 1)[-1] for line in lines]
     return lines[-LOG_TAIL_LINES:]
 
@@ -242,11 +246,18 @@ def source_rows(config: kbconfig.Config, store: Store | None) -> list[dict]:
     rows = []
     for name, info in kbadmin.SOURCES.items():
         settings = config.section(info.section)
-        rows.append({"name": name, "title": info.title, "enabled": name in enabled,
-                     "base_url": str(settings.get("base_url") or ""), "section": info.section,
-                     "problem": kbadmin.source_problem(config, name),
-                     "priority": priority.index(name) + 1 if name in priority else None,
-                     "last": last.get(name)})
+        rows.append(
+            {
+                "name": name,
+                "title": info.title,
+                "enabled": name in enabled,
+                "base_url": str(settings.get("base_url") or ""),
+                "section": info.section,
+                "problem": kbadmin.source_problem(config, name),
+                "priority": priority.index(name) + 1 if name in priority else None,
+                "last": last.get(name),
+            }
+        )
     return rows
 
 
@@ -258,10 +269,18 @@ def dashboard():
     subscriptions = subs.list_subscriptions(store, include_ended=True) if store else []
     counts = {status: sum(1 for s in subscriptions if s.status == status) for status in STATUS_LABELS}
     unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
-    return render_template("admin_dashboard.html", refresh=state, runs=run_rows(store, state["running"]),
-                           sources=source_rows(config, store), unknown_sources=unknown, log=log_tail(config),
-                           sub_counts=counts, status_labels=STATUS_LABELS, has_store=store is not None,
-                           overridden=kbadmin.sources_overridden())
+    return render_template(
+        "admin_dashboard.html",
+        refresh=state,
+        runs=run_rows(store, state["running"]),
+        sources=source_rows(config, store),
+        unknown_sources=unknown,
+        log=log_tail(config),
+        sub_counts=counts,
+        status_labels=STATUS_LABELS,
+        has_store=store is not None,
+        overridden=kbadmin.sources_overridden(),
+    )
 
 
 def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
@@ -279,9 +298,16 @@ def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
     with open(log, "a", encoding="utf-8") as handle:
         handle.write(f"{LOG_START} at {started} from the administration pages (client {_client()}) ===\n")
         handle.flush()
-        child = subprocess.Popen([sys.executable, "-c", REFRESH_CODE, "refresh"], stdin=subprocess.DEVNULL,
-                                 stdout=handle, stderr=subprocess.STDOUT, cwd=str(config.instance), env=env,
-                                 start_new_session=True, close_fds=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", REFRESH_CODE, "refresh"],
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=str(config.instance),
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
 
     def reap() -> None:
         status = child.wait()
@@ -301,8 +327,11 @@ def refresh():
         pid = kbadmin.refresh_running(config)
         if pid is not None or state.child_running():
             shown = pid or state.child.pid
-            flash(f"Một lần cập nhật đang chạy (tiến trình {shown}); chưa bắt đầu lần mới. "
-                  "Đợi nó xong rồi bấm lại nếu cần.", "warn")
+            flash(
+                f"Một lần cập nhật đang chạy (tiến trình {shown}); chưa bắt đầu lần mới. "
+                "Đợi nó xong rồi bấm lại nếu cần.",
+                "warn",
+            )
             return redirect(url_for("admin.dashboard"))
         try:
             state.child = start_refresh(config)
@@ -310,8 +339,11 @@ def refresh():
             current_app.logger.error("administration: cannot start kb refresh: %s", exc)
             return _refuse(500, f"Không khởi động được lệnh cập nhật: {exc}", "Không khởi động được")
         current_app.logger.info("administration: kb refresh started (process %s) by %s", state.child.pid, _client())
-    flash(f"Đã bắt đầu cập nhật từ các nguồn (tiến trình {state.child.pid}). Tải lại trang này để xem tiến độ; "
-          "văn bản mới có thể tìm được ngay khi lệnh xong.", "ok")
+    flash(
+        f"Đã bắt đầu cập nhật từ các nguồn (tiến trình {state.child.pid}). Tải lại trang này để xem tiến độ; "
+        "văn bản mới có thể tìm được ngay khi lệnh xong.",
+        "ok",
+    )
     return redirect(url_for("admin.dashboard"))
 
 
@@ -329,14 +361,23 @@ def sources():
         else:
             current_app.logger.info("administration: sources.enabled = %s (%s) by %s", chosen, path, _client())
             on = [n for n in kbadmin.SOURCES if n in chosen]
-            flash(("Đã lưu. Lần cập nhật sau sẽ lấy từ: " + ", ".join(on) + ".") if on else
-                  "Đã lưu. Không nguồn nào được bật: lệnh cập nhật sẽ không lấy gì.", "ok")
+            flash(
+                ("Đã lưu. Lần cập nhật sau sẽ lấy từ: " + ", ".join(on) + ".")
+                if on
+                else "Đã lưu. Không nguồn nào được bật: lệnh cập nhật sẽ không lấy gì.",
+                "ok",
+            )
             return redirect(url_for("admin.sources"))
     store = _store()
     unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
-    return render_template("admin_sources.html", sources=source_rows(config, store), error=error,
-                           unknown_sources=unknown, overridden=kbadmin.sources_overridden(),
-                           config_path=str(config.instance / "config.toml")), status
+    return render_template(
+        "admin_sources.html",
+        sources=source_rows(config, store),
+        error=error,
+        unknown_sources=unknown,
+        overridden=kbadmin.sources_overridden(),
+        config_path=str(config.instance / "config.toml"),
+    ), status
 
 
 # --- subscriptions --------------------------------------------------------------------------------
@@ -346,8 +387,13 @@ def subscriptions():
     show_all = request.args.get("tat-ca") == "1"
     rows = subs.list_subscriptions(store, include_ended=show_all) if store else []
     rows.sort(key=lambda s: s.id, reverse=True)
-    return render_template("admin_subscriptions.html", rows=rows, show_all=show_all, kind_labels=KIND_LABELS,
-                           frequency_labels=FREQUENCY_LABELS)
+    return render_template(
+        "admin_subscriptions.html",
+        rows=rows,
+        show_all=show_all,
+        kind_labels=KIND_LABELS,
+        frequency_labels=FREQUENCY_LABELS,
+    )
 
 
 @bp.post("/theo-doi/ket-thuc")

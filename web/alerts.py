@@ -7,6 +7,7 @@ authorisation, no login. A new subscription's confirmation e-mail is sent at onc
 page waits for up to CONFIRM_MAIL_WAIT seconds; if the mail server cannot be reached, the next
 `kb alerts run` sends it (the subscription stays "not asked yet").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,18 +15,34 @@ import re
 import threading
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, get_flashed_messages, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from index.alerts import subscribe_search
 from index.errors import QueryError
-from kb import subscriptions as subs
-from kb.alerts import send_confirmations
+from index.matching import read_query
+from kb.alerts import subscriptions as subs
+from kb.alerts.delivery import send_confirmations
+from kb.alerts.mail import Mailer
+from kb.alerts.subscriptions import (
+    FREQUENCIES,
+    FREQUENCY_LABELS,
+    PENDING,
+    Subscribed,
+    Subscription,
+    SubscriptionError,
+    TokenError,
+)
 from kb.errors import KBError
-from kb.mail import Mailer
 from kb.store import Store
-from kb.subscriptions import (FREQUENCIES, FREQUENCY_LABELS, PENDING, Subscribed, Subscription, SubscriptionError,
-                              TokenError)
 from web import documents
 from web.common import first_run_page, get_store, instance_state
 from web.search import run_search, search_refusal
@@ -35,7 +52,7 @@ from web.state import clean, read_state
 bp = Blueprint("alerts", __name__)
 
 MAX_EMAIL = 320
-_mail_lock = threading.Lock()       # one confirmation mailing at a time: two quick requests send one message
+_mail_lock = threading.Lock()  # one confirmation mailing at a time: two quick requests send one message
 
 
 def kb_config():
@@ -45,9 +62,11 @@ def kb_config():
 def form_values() -> dict:
     """What the person typed (kept to show the form again after a refusal)."""
     frequency = request.form.get("frequency") or subs.DEFAULT_FREQUENCY
-    return {"email": clean(request.form.get("email", "")).strip()[:MAX_EMAIL],
-            "label": " ".join(clean(request.form.get("label", "")).split())[:subs.MAX_LABEL + 50],
-            "frequency": frequency[:20]}
+    return {
+        "email": clean(request.form.get("email", "")).strip()[:MAX_EMAIL],
+        "label": " ".join(clean(request.form.get("label", "")).split())[: subs.MAX_LABEL + 50],
+        "frequency": frequency[:20],
+    }
 
 
 @bp.app_context_processor
@@ -67,14 +86,17 @@ def send_confirmation(email: str) -> str:
 
     def work() -> None:
         try:
-            with _mail_lock, Store(app.config["DB_PATH"], app.config["SOURCE_PRIORITY"]) as store, \
-                    Mailer(config) as mailer:
+            with (
+                _mail_lock,
+                Store(app.config["DB_PATH"], app.config["SOURCE_PRIORITY"]) as store,
+                Mailer(config) as mailer,
+            ):
                 report = send_confirmations(store, config, mailer, email=email)
             outcome["errors"] = list(report.errors)
             outcome["sent"] = len(report.confirmations)
-        except KBError as exc:                      # ConfigError (mail settings), StoreError
+        except KBError as exc:  # ConfigError (mail settings), StoreError
             outcome["errors"] = [str(exc)]
-        except Exception as exc:                    # never lose the page over a mail problem
+        except Exception as exc:  # never lose the page over a mail problem
             app.logger.exception("confirmation mail to %s", email)
             outcome["errors"] = [f"{type(exc).__name__}: {exc}"]
 
@@ -84,7 +106,9 @@ def send_confirmation(email: str) -> str:
     if thread.is_alive():
         return "sending"
     if outcome.get("errors"):
-        app.logger.warning("confirmation mail not sent now (kb alerts run will retry): %s", "; ".join(outcome["errors"]))
+        app.logger.warning(
+            "confirmation mail not sent now (kb alerts run will retry): %s", "; ".join(outcome["errors"])
+        )
         return "later"
     return "sent" if outcome.get("sent") else "earlier"
 
@@ -92,10 +116,17 @@ def send_confirmation(email: str) -> str:
 def _done(result: Subscribed, back_url: str, back_label: str):
     sub = result.subscription
     mail = send_confirmation(sub.email) if sub.status == PENDING else None
-    return render_template("subscribed.html", result=result, sub=sub, mail=mail, back_url=back_url,
-                           back_label=back_label, frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
-                           confirm_days=int(kb_config().get("alerts", "confirm_days")),
-                           asked_at=sub.confirm_sent_at)
+    return render_template(
+        "subscribed.html",
+        result=result,
+        sub=sub,
+        mail=mail,
+        back_url=back_url,
+        back_label=back_label,
+        frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
+        confirm_days=int(kb_config().get("alerts", "confirm_days")),
+        asked_at=sub.confirm_sent_at,
+    )
 
 
 # --- "Theo dõi tìm kiếm này" -----------------------------------------------------------------------
@@ -113,8 +144,16 @@ def follow_search():
     error, status = None, 200
     if request.method == "POST":
         try:
-            result = subscribe_search(get_store(), kb_config(), values["email"], state.query_text(), state.filters,
-                                      label=values["label"], frequency=values["frequency"])
+            result = subs.subscribe_search(
+                get_store(),
+                kb_config(),
+                values["email"],
+                state.query_text(),
+                state.filters,
+                read_query=read_query,
+                label=values["label"],
+                frequency=values["frequency"],
+            )
         except (SubscriptionError, QueryError) as exc:
             error, status = str(exc), 400
         else:
@@ -125,8 +164,17 @@ def follow_search():
             total = run_search(state, per_page=1, facets=False, snippets=False).total
         except QueryError:
             total = None
-    return render_template("follow.html", kind="search", state=state, refusal=refusal, error=error, values=values,
-                           total=total, back_url=back_url, action=url_for("alerts.follow_search", **search_args)), status
+    return render_template(
+        "follow.html",
+        kind="search",
+        state=state,
+        refusal=refusal,
+        error=error,
+        values=values,
+        total=total,
+        back_url=back_url,
+        action=url_for("alerts.follow_search", **search_args),
+    ), status
 
 
 # --- "Theo dõi văn bản" ----------------------------------------------------------------------------
@@ -139,14 +187,23 @@ def follow_document(uid: str):
     back_url = url_for("documents.show", uid=doc.uid)
     if request.method == "POST":
         try:
-            result = subs.follow_document(store, kb_config(), values["email"], doc.uid, label=values["label"],
-                                          frequency=values["frequency"])
+            result = subs.follow_document(
+                store, kb_config(), values["email"], doc.uid, label=values["label"], frequency=values["frequency"]
+            )
         except SubscriptionError as exc:
             error, status = str(exc), 400
         else:
             return _done(result, back_url, "Quay lại văn bản")
-    return render_template("follow.html", kind="document", doc=doc, error=error, values=values, refusal=None,
-                           back_url=back_url, action=url_for("alerts.follow_document", uid=doc.uid)), status
+    return render_template(
+        "follow.html",
+        kind="document",
+        doc=doc,
+        error=error,
+        values=values,
+        refusal=None,
+        back_url=back_url,
+        action=url_for("alerts.follow_document", uid=doc.uid),
+    ), status
 
 
 # --- the weekly digest ---------------------------------------------------------------------------
@@ -165,8 +222,15 @@ def follow_digest():
             error, status = str(exc), 400
         else:
             return _done(result, back_url, "Xem bản tin tuần trước")
-    return render_template("follow.html", kind="digest", error=error, values=values, refusal=None,
-                           back_url=back_url, action=url_for("alerts.follow_digest")), status
+    return render_template(
+        "follow.html",
+        kind="digest",
+        error=error,
+        values=values,
+        refusal=None,
+        back_url=back_url,
+        action=url_for("alerts.follow_digest"),
+    ), status
 
 
 # --- the links in the e-mails --------------------------------------------------------------------
@@ -175,9 +239,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,200}")
 
 def checked_token(token: str, action: str) -> str:
     """The token when it is made of the characters a token has; else the library's TokenError for an
-    invalid link (kb.subscriptions.read_token fails with TypeError on non-ASCII text)."""
+    invalid link (kb.alerts.subscriptions.read_token fails with TypeError on non-ASCII text)."""
     if not _TOKEN.fullmatch(token or ""):
-        subs.read_token(kb_config(), "", action)        # raises TokenError("Liên kết không hợp lệ: …")
+        subs.read_token(kb_config(), "", action)  # raises TokenError("Liên kết không hợp lệ: …")
     return token
 
 
@@ -186,7 +250,7 @@ def _token_error(exc: TokenError, token: str, action: str):
     expired = False
     if _TOKEN.fullmatch(token or ""):
         try:
-            subs.read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            subs.read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             expired = True
         except TokenError:
             pass
@@ -230,25 +294,34 @@ def confirm(token: str):
         checked_token(token, "confirm")
         if request.method == "POST":
             sub = subs.confirm(store, config, token)
-            return render_template("confirmed.html", sub=sub, links=_links(sub),
-                                   manage=_path(subs.manage_url(config, sub.email)),
-                                   frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency))
+            return render_template(
+                "confirmed.html",
+                sub=sub,
+                links=_links(sub),
+                manage=_path(subs.manage_url(config, sub.email)),
+                frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
+            )
         payload = subs.read_token(config, token, "confirm")
     except TokenError as exc:
         return _token_error(exc, token, "confirm")
-    except SubscriptionError as exc:            # ended meanwhile
+    except SubscriptionError as exc:  # ended meanwhile
         return render_template("link_error.html", message=str(exc), expired=False, status=410), 410
     sub = subs.get(store, payload["s"])
     if sub is None or sub.email != payload["e"]:
-        return render_template("link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.",
-                               expired=False, status=404), 404
-    return render_template("confirm.html", sub=sub, links=_links(sub),
-                           manage=_path(subs.manage_url(config, sub.email)),
-                           frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency))
+        return render_template(
+            "link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.", expired=False, status=404
+        ), 404
+    return render_template(
+        "confirm.html",
+        sub=sub,
+        links=_links(sub),
+        manage=_path(subs.manage_url(config, sub.email)),
+        frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
+    )
 
 
 @bp.route("/theo-doi/huy/<token>", methods=["GET", "POST"])
-@csrf_exempt   # RFC 8058: the mail client posts "List-Unsubscribe=One-Click" with no cookie; the token is the proof
+@csrf_exempt  # RFC 8058: the mail client posts "List-Unsubscribe=One-Click" with no cookie; the token is the proof
 def unsubscribe(token: str):
     """GET: what would end, and a "Hủy theo dõi" button; POST (the button, or a mail client's one-click
     request): end it. Ending what has ended already is no error."""
@@ -260,17 +333,29 @@ def unsubscribe(token: str):
             ended = subs.unsubscribe(store, config, token)
             target = safe_next(request.form.get("next"), "")
             if target:
-                flash(("Đã hủy theo dõi: " + "; ".join(s.name for s in ended)) if ended else
-                      "Mục này đã được hủy từ trước.")
+                flash(
+                    ("Đã hủy theo dõi: " + "; ".join(s.name for s in ended))
+                    if ended
+                    else "Mục này đã được hủy từ trước."
+                )
                 return redirect(target, 303)
-            return render_template("unsubscribed.html", ended=ended, email=payload["e"],
-                                   manage=_path(subs.manage_url(config, payload["e"])))
+            return render_template(
+                "unsubscribed.html",
+                ended=ended,
+                email=payload["e"],
+                manage=_path(subs.manage_url(config, payload["e"])),
+            )
         email, targets = subs.unsubscribe_preview(store, config, token)
     except TokenError as exc:
         return _token_error(exc, token, "unsubscribe")
     active = [s for s in targets if not s.ended_at]
-    return render_template("unsubscribe.html", email=email, targets=active, every=not payload["s"],
-                           manage=_path(subs.manage_url(config, email)))
+    return render_template(
+        "unsubscribe.html",
+        email=email,
+        targets=active,
+        every=not payload["s"],
+        manage=_path(subs.manage_url(config, email)),
+    )
 
 
 @bp.route("/theo-doi/cua-toi/<token>")
@@ -282,7 +367,11 @@ def manage(token: str):
         email, items = subs.token_subscriptions(store, config, checked_token(token, "manage"))
     except TokenError as exc:
         return _token_error(exc, token, "manage")
-    rows = [{"sub": s, "links": _links(s), "frequency": FREQUENCY_LABELS.get(s.frequency, s.frequency)}
-            for s in items]
-    return render_template("manage.html", email=email, rows=rows, messages=get_flashed_messages(),
-                           unsubscribe_all=_path(subs.unsubscribe_all_url(config, email)))
+    rows = [{"sub": s, "links": _links(s), "frequency": FREQUENCY_LABELS.get(s.frequency, s.frequency)} for s in items]
+    return render_template(
+        "manage.html",
+        email=email,
+        rows=rows,
+        messages=get_flashed_messages(),
+        unsubscribe_all=_path(subs.unsubscribe_all_url(config, email)),
+    )

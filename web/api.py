@@ -2,6 +2,7 @@
 /api/documents/<uid>, POST /api/check (the legal-basis checker), GET /api/delegations (the delegation
 tracker), and its OpenAPI description at /api/openapi.json (web/openapi.py).
 Errors are JSON {"error": message in Vietnamese, "status": code}."""
+
 from __future__ import annotations
 
 import html
@@ -11,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from index.search import FACET_PARAMS, Hit, SearchResult
 from kb import vocab
-from kb.checker import CheckError
+from kb.legal.checker import CheckError
 from kb.readers import ReadError
 from web.checker import CheckInputError, read_input, run_check
 from web.common import absolute, external_url, get_store, instance_state
@@ -24,8 +25,10 @@ from web.state import BadParameter, read_state
 bp = Blueprint("api", __name__)
 
 _TAGS = re.compile(r"</?mark>")
-EMPTY_MESSAGE = ("Cơ sở dữ liệu chưa có văn bản: chạy `kb refresh` (thu thập từ các nguồn) hoặc "
-                 "`kb import TỆP.jsonl` (nhập từ tệp) trên máy chủ.")
+EMPTY_MESSAGE = (
+    "Cơ sở dữ liệu chưa có văn bản: chạy `kb refresh` (thu thập từ các nguồn) hoặc "
+    "`kb import TỆP.jsonl` (nhập từ tệp) trên máy chủ."
+)
 
 
 @bp.after_request
@@ -44,8 +47,12 @@ def hit_json(hit: Hit, unit: str) -> dict:
     doc_url = external_url("documents.show", uid=hit.uid)
     article = None
     if hit.kind == "article" and hit.anchor:
-        article = {"number": hit.article_number, "heading": _none(hit.article_heading), "anchor": hit.anchor,
-                   "url": external_url("documents.show", uid=hit.uid, _anchor=hit.anchor)}
+        article = {
+            "number": hit.article_number,
+            "heading": _none(hit.article_heading),
+            "anchor": hit.anchor,
+            "url": external_url("documents.show", uid=hit.uid, _anchor=hit.anchor),
+        }
     return {
         "uid": hit.uid,
         "number": _none(hit.number),
@@ -71,9 +78,9 @@ def search_json(result: SearchResult, state) -> dict:
         "atom": absolute(state.url("feeds.search_feed")),
         "csv": absolute(state.url("search.results_csv")),
         "next": absolute(state.url("api.search", page=state.page + 1, limit=state.limit))
-        if state.page < result.pages else None,
-        "prev": absolute(state.url("api.search", page=state.page - 1, limit=state.limit))
-        if state.page > 1 else None,
+        if state.page < result.pages
+        else None,
+        "prev": absolute(state.url("api.search", page=state.page - 1, limit=state.limit)) if state.page > 1 else None,
     }
     return {
         "query": state.q,
@@ -90,8 +97,9 @@ def search_json(result: SearchResult, state) -> dict:
         "took_ms": round(result.took_ms, 1),
         "exact": [hit_json(h, "document") for h in result.exact],
         "hits": [hit_json(h, result.unit) for h in result.hits],
-        "facets": {FACET_PARAMS[f]: [{"value": v, "count": c} for v, c in values]
-                   for f, values in result.facets.items()},
+        "facets": {
+            FACET_PARAMS[f]: [{"value": v, "count": c} for v, c in values] for f, values in result.facets.items()
+        },
         "links": links,
     }
 
@@ -128,10 +136,18 @@ def document(uid: str):
         holder = store.get(holder_uid)
         if holder is None or holder.uid == doc.uid:
             continue
-        incoming.append({"type": rel.type, "label": vocab.relation_label(rel.type, inverse=True),
-                         "uid": holder.uid, "number": holder.number, "title": holder.title,
-                         "status": holder.status, "note": rel.note,
-                         "url": external_url("documents.show", uid=holder.uid)})
+        incoming.append(
+            {
+                "type": rel.type,
+                "label": vocab.relation_label(rel.type, inverse=True),
+                "uid": holder.uid,
+                "number": holder.number,
+                "title": holder.title,
+                "status": holder.status,
+                "note": rel.note,
+                "url": external_url("documents.show", uid=holder.uid),
+            }
+        )
     data["incoming"] = incoming
     return jsonify(data)
 
@@ -149,8 +165,9 @@ def _check_input() -> tuple[str, str | None, str | None]:
             raise BadParameter('Nội dung JSON không hợp lệ: cần một đối tượng {"text": "…", "on": "2026-05-01"}.')
         unknown = sorted(k for k in body if k not in CHECK_JSON_KEYS)
         if unknown:
-            raise BadParameter(f"Trường không được hỗ trợ: {', '.join(unknown)}. "
-                               f"Các trường dùng được: {', '.join(CHECK_JSON_KEYS)}.")
+            raise BadParameter(
+                f"Trường không được hỗ trợ: {', '.join(unknown)}. Các trường dùng được: {', '.join(CHECK_JSON_KEYS)}."
+            )
         for key in CHECK_JSON_KEYS:
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise BadParameter(f"Trường {key} phải là chuỗi ký tự.")
@@ -160,22 +177,30 @@ def _check_input() -> tuple[str, str | None, str | None]:
         return text, body.get("on"), (body.get("source") or None)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         # A part whose name Werkzeug cannot read (a line break in it) comes back named None: unknown too.
-        unknown = sorted({"(tên không đọc được)" if k is None else k
-                          for k in [*request.form, *request.files] if k not in CHECK_FORM_KEYS})
+        unknown = sorted(
+            {
+                "(tên không đọc được)" if k is None else k
+                for k in [*request.form, *request.files]
+                if k not in CHECK_FORM_KEYS
+            }
+        )
         if unknown:
-            raise BadParameter(f"Trường không được hỗ trợ: {', '.join(unknown)}. "
-                               f"Các trường dùng được: {', '.join(CHECK_FORM_KEYS)}.")
+            raise BadParameter(
+                f"Trường không được hỗ trợ: {', '.join(unknown)}. Các trường dùng được: {', '.join(CHECK_FORM_KEYS)}."
+            )
         upload = request.files.get("file")
         if not (upload and upload.filename) and not request.form.get("text", "").strip():
             raise CheckInputError(NO_TEXT)
         text, source = read_input(request.form.get("text", ""), upload)
         return text, request.form.get("on"), source
-    raise BadParameter("Gửi nội dung dạng application/json ({\"text\": \"…\", \"on\": \"…\"}) "
-                       "hoặc multipart/form-data (trường file hoặc text, và on).")
+    raise BadParameter(
+        'Gửi nội dung dạng application/json ({"text": "…", "on": "…"}) '
+        "hoặc multipart/form-data (trường file hoặc text, và on)."
+    )
 
 
 @bp.route("/api/check", methods=["POST"])
-@csrf_exempt          # an API for other programs: it changes nothing (rate limited instead)
+@csrf_exempt  # an API for other programs: it changes nothing (rate limited instead)
 @rate_limited("check")
 def check():
     """The legal-basis check of a draft: the report as `kb check --json` prints it."""
@@ -196,13 +221,17 @@ def _answer_json(answer) -> dict:
 @bp.route("/api/delegations")
 def delegations():
     """The delegation tracker: clauses assigning the provincial HĐND to regulate or decide."""
-    f = read_filters(request.args, strict=True, per_page=current_app.config["DELEGATIONS_PER_PAGE"],
-                     max_limit=current_app.config["API_MAX_LIMIT"])
+    f = read_filters(
+        request.args,
+        strict=True,
+        per_page=current_app.config["DELEGATIONS_PER_PAGE"],
+        max_limit=current_app.config["API_MAX_LIMIT"],
+    )
     if instance_state() == "empty":
         return jsonify({"error": EMPTY_MESSAGE, "status": 503}), 503
     items = all_delegations()
     chosen = select(items, f)
-    shown = chosen[(f.page - 1) * f.limit: f.page * f.limit]
+    shown = chosen[(f.page - 1) * f.limit : f.page * f.limit]
     counts = summary(items, f)["status"]
     out = []
     for d in shown:
@@ -211,11 +240,17 @@ def delegations():
         data["answers"] = [_answer_json(a) for a in d.answers]
         data["related"] = [_answer_json(a) for a in d.related]
         out.append(data)
-    return jsonify({
-        "province": current_app.config["PROVINCE"], "count": len(chosen), "page": f.page, "limit": f.limit,
-        "pages": max(1, -(-len(chosen) // f.limit)), "counts": {s: counts.get(s, 0) for s in STATUSES},
-        "items": out,
-    })
+    return jsonify(
+        {
+            "province": current_app.config["PROVINCE"],
+            "count": len(chosen),
+            "page": f.page,
+            "limit": f.limit,
+            "pages": max(1, -(-len(chosen) // f.limit)),
+            "counts": {s: counts.get(s, 0) for s in STATUSES},
+            "items": out,
+        }
+    )
 
 
 @bp.route("/api/openapi.json")
@@ -226,5 +261,4 @@ def openapi():
 @bp.route("/api/")
 def docs():
     """A short page in Vietnamese describing the API, with examples."""
-    return render_template("api.html", openapi_url=external_url("api.openapi"),
-                           base=absolute("/").rstrip("/"))
+    return render_template("api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))

@@ -2,25 +2,24 @@
 planned date of effect, and get the table of its citations with the status of each cited document on
 that date — to copy into a báo cáo thẩm tra, or download as CSV (Excel) or TSV (Word).
 
-The app keeps one `kb.checker.Checker` (it caches the catalogue of every stored document) with its own
+The app keeps one `kb.legal.checker.Checker` (it caches the catalogue of every stored document) with its own
 store connection, used under a lock; POST /api/check (web/api.py) and the delegation tracker
 (web/delegations.py) share it.
 """
+
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import threading
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from kb.checker import ERROR, INFO, SEVERITY_LABELS, WARNING, CheckError, Checker, CheckReport
-from kb.citations import display_date
+from kb.dates import VN_TZ, vn_date
+from kb.legal.checker import ERROR, INFO, SEVERITY_LABELS, WARNING, Checker, CheckError, CheckReport
 from kb.readers import Limits, ReadError, read_document
 from kb.store import Store
-from web.common import VN_TZ, first_run_page, instance_state, upload_limit
-from web.search import _cell
+from kb.tables import to_csv, to_tsv
+from web.common import first_run_page, instance_state, upload_limit
 from web.security import rate_limited
 from web.state import clean
 
@@ -71,12 +70,14 @@ def read_input(text: str, upload) -> tuple[str, str | None]:
     if upload is not None and upload.filename:
         name = clean(upload.filename)[:MAX_FILENAME]
         data = upload.read(current_app.config["UPLOAD_MAX_BYTES"] + 1)
-        limits = Limits.from_config(current_app.extensions["kb_config"])      # [readers] of the configuration
+        limits = Limits.from_config(current_app.extensions["kb_config"])  # [readers] of the configuration
         return read_document(data, name, max_bytes=current_app.config["UPLOAD_MAX_BYTES"], limits=limits), name
     if text and text.strip():
         return text.replace("\r\n", "\n"), None
-    raise CheckInputError("Chưa có nội dung để kiểm tra: hãy dán nội dung dự thảo vào ô bên dưới, "
-                          "hoặc chọn tệp DOCX, PDF hay văn bản thuần (.txt).")
+    raise CheckInputError(
+        "Chưa có nội dung để kiểm tra: hãy dán nội dung dự thảo vào ô bên dưới, "
+        "hoặc chọn tệp DOCX, PDF hay văn bản thuần (.txt)."
+    )
 
 
 def table(report: CheckReport) -> tuple[list[str], list[dict]]:
@@ -85,33 +86,41 @@ def table(report: CheckReport) -> tuple[list[str], list[dict]]:
     headers = list(rows[0]) if rows else []
     out = []
     for check, row in zip(report.checks, rows):
-        out.append({
-            "cells": row, "check": check, "severity": check.severity or "ok",
-            "findings": [{"severity": f.severity, "label": SEVERITY_LABELS[f.severity], "message": f.message}
-                         for f in check.findings],
-        })
+        out.append(
+            {
+                "cells": row,
+                "check": check,
+                "severity": check.severity or "ok",
+                "findings": [
+                    {"severity": f.severity, "label": SEVERITY_LABELS[f.severity], "message": f.message}
+                    for f in check.findings
+                ],
+            }
+        )
     return headers, out
 
 
 def export(report: CheckReport, fmt: str, source: str | None) -> Response:
     """The table as CSV (UTF-8 with a BOM, for Excel) or TSV (for Word's "Convert Text to Table")."""
     rows = report.rows()
-    headers = list(rows[0]) if rows else ["STT", "Văn bản được viện dẫn", "Vị trí", "Văn bản trong CSDL",
-                                          f"Tình trạng ngày {display_date(report.on)}", "Nhận xét"]
-    out = io.StringIO()
-    out.write("\ufeff")
+    headers = (
+        list(rows[0])
+        if rows
+        else [
+            "STT",
+            "Văn bản được viện dẫn",
+            "Vị trí",
+            "Văn bản trong CSDL",
+            f"Tình trạng ngày {vn_date(report.on)}",
+            "Nhận xét",
+        ]
+    )
+    table = [[row[h] for h in headers] for row in rows]
     if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(headers)
-        for row in rows:
-            writer.writerow([_cell(" ".join(str(row[h]).split())) for h in headers])
-        mimetype = "text/csv"
+        body, mimetype = to_csv(headers, table), "text/csv"
     else:
-        out.write("\t".join(headers) + "\r\n")
-        for row in rows:
-            out.write("\t".join(_cell(" ".join(str(row[h]).split())) for h in headers) + "\r\n")
-        mimetype = "text/tab-separated-values"
-    response = Response(out.getvalue(), mimetype=mimetype)
+        body, mimetype = to_tsv(headers, table), "text/tab-separated-values"
+    response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=kiem-tra-can-cu-{report.on}.{fmt}"
     return response
 
@@ -134,19 +143,31 @@ def page():
         try:
             text, source = read_input(pasted, upload)
             if source and pasted.strip():
-                notices.append(f"Đã kiểm tra nội dung tệp {source}; phần văn bản dán trong ô được thay bằng nội dung tệp.")
+                notices.append(
+                    f"Đã kiểm tra nội dung tệp {source}; phần văn bản dán trong ô được thay bằng nội dung tệp."
+                )
             values["text"] = text
             report = run_check(text, values["on"], source)
         except (ReadError, CheckError, CheckInputError) as exc:
             error, status = str(exc), 400
         else:
-            values["on"] = display_date(report.on)
+            values["on"] = vn_date(report.on)
             fmt = request.form.get("format", "")
             if fmt in FORMATS:
                 return export(report, fmt, source)
     headers, rows = table(report) if report else ([], [])
     return render_template(
-        "check.html", values=values, report=report, error=error, notices=notices, headers=headers, rows=rows,
-        counts=report.counts() if report else {}, severity_labels=SEVERITY_LABELS, ERROR=ERROR, WARNING=WARNING,
-        INFO=INFO, max_mb=upload_limit(),
+        "check.html",
+        values=values,
+        report=report,
+        error=error,
+        notices=notices,
+        headers=headers,
+        rows=rows,
+        counts=report.counts() if report else {},
+        severity_labels=SEVERITY_LABELS,
+        ERROR=ERROR,
+        WARNING=WARNING,
+        INFO=INFO,
+        max_mb=upload_limit(),
     ), status

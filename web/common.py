@@ -1,5 +1,6 @@
 """What every blueprint shares: the per-request store, the app's search service, the state of the
 instance (empty, no index, ready), template filters, and error pages (HTML, or JSON under /api)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,17 +14,20 @@ from index import build
 from index.errors import IndexError_, QueryError
 from index.search import FACET_PARAMS, SearchService
 from kb import vocab
+from kb.alerts.subscriptions import redact_links
+from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
-from kb.subscriptions import redact_links
 from web.security import CSRFError, RateLimited
 from web.state import BadParameter
 
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7 all year
-
 STATUS_CLASSES = {
-    vocab.IN_FORCE: "in-force", vocab.PARTLY_EXPIRED: "partly", vocab.EXPIRED: "expired",
-    vocab.NOT_YET: "not-yet", vocab.SUSPENDED: "suspended", vocab.OBSOLETE: "obsolete",
+    vocab.IN_FORCE: "in-force",
+    vocab.PARTLY_EXPIRED: "partly",
+    vocab.EXPIRED: "expired",
+    vocab.NOT_YET: "not-yet",
+    vocab.SUSPENDED: "suspended",
+    vocab.OBSOLETE: "obsolete",
     vocab.UNKNOWN: "unknown",
 }
 SOURCE_NAMES = {
@@ -34,8 +38,12 @@ SOURCE_NAMES = {
     "import": "Nhập từ tệp",
 }
 FACET_LABELS = {
-    "doc_type": "Loại văn bản", "issuer": "Cơ quan ban hành", "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành", "linhvuc": "Lĩnh vực", "scope": "Trung ương / địa phương",
+    "doc_type": "Loại văn bản",
+    "issuer": "Cơ quan ban hành",
+    "status": "Tình trạng hiệu lực",
+    "year": "Năm ban hành",
+    "linhvuc": "Lĩnh vực",
+    "scope": "Trung ương / địa phương",
 }
 
 
@@ -74,8 +82,7 @@ def instance_state() -> str:
 
 def first_run_page():
     """The page shown instead of an empty search on an instance that has nothing to search yet."""
-    return render_template("firstrun.html", state=instance_state(),
-                           instance=current_app.config["INSTANCE"]), 200
+    return render_template("firstrun.html", state=instance_state(), instance=current_app.config["INSTANCE"]), 200
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -97,14 +104,6 @@ def wants_json() -> bool:
 
 
 # --- template filters ------------------------------------------------------------------------
-def vn_date(value: str | None) -> str:
-    """'2025-03-12' -> '12/03/2025' (the Vietnamese way); '' for nothing."""
-    if not value:
-        return ""
-    try:
-        return dt.date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
-    except ValueError:
-        return value
 
 
 def local_time(value: str | None) -> dt.datetime | None:
@@ -116,7 +115,7 @@ def local_time(value: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(VN_TZ)
 
 
@@ -144,8 +143,9 @@ def number_format(value: int) -> str:
 def _error(status: int, message: str, title: str | None = None, back: str | None = None):
     if wants_json():
         return make_response(jsonify({"error": message, "status": status}), status)
-    return make_response(render_template("error.html", status=status, title=title or message, message=message,
-                                         back=back), status)
+    return make_response(
+        render_template("error.html", status=status, title=title or message, message=message, back=back), status
+    )
 
 
 _HTTP_MESSAGES = {
@@ -163,8 +163,10 @@ def upload_limit() -> str:
 
 
 def _too_large_message() -> str:
-    return (f"Tệp hoặc nội dung gửi lên quá lớn: giới hạn là {upload_limit()} MB. Hãy tải lên tệp nhỏ hơn "
-            "(ví dụ lưu dự thảo dưới dạng DOCX thay vì PDF bản quét), hoặc chỉ dán phần căn cứ và nội dung cần kiểm tra.")
+    return (
+        f"Tệp hoặc nội dung gửi lên quá lớn: giới hạn là {upload_limit()} MB. Hãy tải lên tệp nhỏ hơn "
+        "(ví dụ lưu dự thảo dưới dạng DOCX thay vì PDF bản quét), hoặc chỉ dán phần căn cứ và nội dung cần kiểm tra."
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -184,13 +186,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         message = _HTTP_MESSAGES.get(exc.code, exc.name)
-        own = bool(exc.description) and (exc.description is not type(exc).description
-                                         or isinstance(exc, (CSRFError, RateLimited)))
+        own = bool(exc.description) and (
+            exc.description is not type(exc).description or isinstance(exc, (CSRFError, RateLimited))
+        )
         if exc.code == 413:
             message = _too_large_message()
         elif exc.code in (400, 429) and own:
             message = exc.description
-        back = request.full_path.rstrip("?") if request.method == "POST" and exc.code in (400, 413, 429) and not wants_json() else None
+        back = (
+            request.full_path.rstrip("?")
+            if request.method == "POST" and exc.code in (400, 413, 429) and not wants_json()
+            else None
+        )
         title = "Chưa gửi được biểu mẫu" if isinstance(exc, CSRFError) else _HTTP_TITLES.get(exc.code)
         response = _error(exc.code or 500, message, title, back=back)
         if getattr(exc, "retry_after", None):
@@ -207,8 +214,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(IndexError_)
     def index_error(exc: IndexError_):
-        return _error(503, "Chỉ mục tìm kiếm chưa sẵn sàng: chạy lệnh `kb index rebuild` trên máy chủ.",
-                      "Chỉ mục tìm kiếm chưa sẵn sàng")
+        return _error(
+            503,
+            "Chỉ mục tìm kiếm chưa sẵn sàng: chạy lệnh `kb index rebuild` trên máy chủ.",
+            "Chỉ mục tìm kiếm chưa sẵn sàng",
+        )
 
     @app.errorhandler(KBError)
     def kb_error(exc: KBError):
@@ -219,5 +229,5 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if app.testing:
             raise exc
-        app.logger.exception("unexpected error on %s", redact_links(request.path))   # no working e-mail link in logs
+        app.logger.exception("unexpected error on %s", redact_links(request.path))  # no working e-mail link in logs
         return _error(500, "Đã có lỗi ngoài dự kiến. Xin thử lại; nếu vẫn lỗi, báo cho quản trị viên.")

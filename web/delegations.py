@@ -4,6 +4,7 @@ of the province answers each — a page with filters (status, lĩnh vực, since
 
 `track_delegations` reads every document, so its result is kept until the store changes
 (`Store.last_event_id()`); it shares the app's checker and its catalogue (web/checker.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from kb.delegation import ANSWERED, OPEN, STATUS_LABELS, Delegation, track_delegations
 from kb.errors import RecordError
+from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, Delegation, track_delegations
 from kb.model import parse_date
 from kb.text import fold
 from web.checker import shared
@@ -44,7 +45,7 @@ def all_delegations() -> list[Delegation]:
 class Filters:
     status: str | None = None
     linhvuc: str = ""
-    since: str = ""                  # ISO
+    since: str = ""  # ISO
     page: int = 1
     limit: int = 50
     notices: list[str] = field(default_factory=list)
@@ -79,15 +80,18 @@ def read_filters(args: MultiDict, strict: bool, per_page: int, max_limit: int = 
     if strict:
         unknown = sorted(k for k in args if k not in known)
         if unknown:
-            raise BadParameter(f"Tham số không được hỗ trợ: {', '.join(unknown)}. "
-                               f"Các tham số dùng được: {', '.join(sorted(known))}.")
+            raise BadParameter(
+                f"Tham số không được hỗ trợ: {', '.join(unknown)}. Các tham số dùng được: {', '.join(sorted(known))}."
+            )
     status = args.get("status", "")
     if status:
         if status in STATUSES:
             out.status = status
         else:
-            problem(f"Tình trạng “{clean(status)[:40]}” (tham số status) không có; dùng open (chưa ban hành) "
-                    "hoặc answered (đã ban hành).")
+            problem(
+                f"Tình trạng “{clean(status)[:40]}” (tham số status) không có; dùng open (chưa ban hành) "
+                "hoặc answered (đã ban hành)."
+            )
     out.linhvuc = " ".join(clean(args.get("linhvuc", "")).split())[:200]
     raw = clean(args.get("tu", "")).strip()
     if raw:
@@ -95,7 +99,7 @@ def read_filters(args: MultiDict, strict: bool, per_page: int, max_limit: int = 
             out.since = parse_date(raw, "tu")
         except RecordError:
             problem(f"Ngày “{raw[:40]}” (tham số tu) không hợp lệ: viết theo dạng 31/01/2025 hoặc 2025-01-31.")
-    for name, low, high, default in (("page", 1, MAX_PAGE, 1), ("limit", 1, max_limit, per_page)):
+    for name, low, high, _default in (("page", 1, MAX_PAGE, 1), ("limit", 1, max_limit, per_page)):
         text = (args.get(name) or "").strip()
         if name == "limit" and not strict:
             continue
@@ -119,10 +123,13 @@ def _since_ok(item: Delegation, since: str) -> bool:
 
 def select(items: list[Delegation], f: Filters, status: bool = True, field_: bool = True) -> list[Delegation]:
     """The items passing the filters (the same rules as track_delegations' own filters)."""
-    return [d for d in items
-            if (not status or f.status is None or d.status == f.status)
-            and (not field_ or not f.linhvuc or _field_ok(d, f.linhvuc))
-            and (not f.since or _since_ok(d, f.since))]
+    return [
+        d
+        for d in items
+        if (not status or f.status is None or d.status == f.status)
+        and (not field_ or not f.linhvuc or _field_ok(d, f.linhvuc))
+        and (not f.since or _since_ok(d, f.since))
+    ]
 
 
 def summary(items: list[Delegation], f: Filters) -> dict:
@@ -147,10 +154,19 @@ def page():
     chosen = select(items, f)
     pages = max(1, -(-len(chosen) // f.limit))
     page_no = min(f.page, pages)
-    shown = chosen[(page_no - 1) * f.limit: page_no * f.limit]
+    shown = chosen[(page_no - 1) * f.limit : page_no * f.limit]
     counts = summary(items, f)
     return render_template(
-        "delegations.html", f=f, items=shown, total=len(chosen), all_count=len(items), counts=counts,
-        page=page_no, pages=pages, first=(page_no - 1) * f.limit + 1, status_labels=STATUS_LABELS,
-        OPEN=OPEN, ANSWERED=ANSWERED,
+        "delegations.html",
+        f=f,
+        items=shown,
+        total=len(chosen),
+        all_count=len(items),
+        counts=counts,
+        page=page_no,
+        pages=pages,
+        first=(page_no - 1) * f.limit + 1,
+        status_labels=STATUS_LABELS,
+        OPEN=OPEN,
+        ANSWERED=ANSWERED,
     )

@@ -1,5 +1,6 @@
 """A readable diff of two versions of a document's text: paragraphs compared with difflib, and
 inside a changed paragraph the words that changed. Returns plain data; templates escape it."""
+
 from __future__ import annotations
 
 import difflib
@@ -8,8 +9,8 @@ from dataclasses import dataclass, field
 
 from kb.model import Document
 
-CONTEXT = 2            # unchanged paragraphs shown around a change
-MAX_LINES = 20_000     # paragraphs compared (longer texts are cut)
+CONTEXT = 2  # unchanged paragraphs shown around a change
+MAX_LINES = 20_000  # paragraphs compared (longer texts are cut)
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 
@@ -67,7 +68,7 @@ def diff_lines(old: list[str], new: list[str], context: int = CONTEXT) -> TextDi
             if len(same) > head + tail + 1:
                 blocks += [Block("same", line) for line in same[:head]]
                 blocks.append(Block("skip", count=len(same) - head - tail))
-                blocks += [Block("same", line) for line in same[len(same) - tail:]] if tail else []
+                blocks += [Block("same", line) for line in same[len(same) - tail :]] if tail else []
             else:
                 blocks += [Block("same", line) for line in same]
             continue

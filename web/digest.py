@@ -1,6 +1,7 @@
 """The weekly "Văn bản mới" digest as a page, one per ISO week (/van-ban-moi/tuan/2026-W10): the same
-digest `kb digest` mails (kb.digest.digest_for), rendered with the site's templates, and a form to
+digest `kb digest` mails (kb.alerts.digest.digest_for), rendered with the site's templates, and a form to
 receive it by e-mail every week."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +9,9 @@ import threading
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
-from kb.digest import STATUS_PARTS, Digest, DigestError, digest_for, last_week, parse_week, summary
-from kb.subscriptions import iso_week
-from web.common import VN_TZ, first_run_page, get_store, instance_state
+from kb.alerts.digest import STATUS_PARTS, Digest, DigestError, digest_for, last_week, parse_week, summary
+from kb.dates import VN_TZ, iso_week
+from web.common import first_run_page, get_store, instance_state
 
 bp = Blueprint("digest", __name__)
 
@@ -52,19 +53,23 @@ def week(week: str):
     try:
         try:
             start, _ = parse_week(week)
-        except (OverflowError, ValueError):           # year 9999: its Sunday is past the last date
+        except (OverflowError, ValueError):  # year 9999: its Sunday is past the last date
             raise DigestError(f"Tuần “{week}” chưa bắt đầu (hôm nay là {day.strftime('%d/%m/%Y')}).") from None
         canonical = iso_week(start)
         if week != canonical:
             return redirect(url_for("digest.week", week=canonical), 301)
         digest = cached_digest(canonical, day)
     except DigestError as exc:
-        return render_template("error.html", status=404, title="Không có bản tin của tuần này",
-                               message=str(exc), back=None), 404
+        return render_template(
+            "error.html", status=404, title="Không có bản tin của tuần này", message=str(exc), back=None
+        ), 404
     previous = iso_week(start - dt.timedelta(days=7))
     following = start + dt.timedelta(days=7)
     return render_template(
-        "digest.html", digest=digest, summary=summary(digest), status_parts=STATUS_PARTS,
+        "digest.html",
+        digest=digest,
+        summary=summary(digest),
+        status_parts=STATUS_PARTS,
         previous_url=url_for("digest.week", week=previous),
         next_url=url_for("digest.week", week=iso_week(following)) if following <= day else None,
         latest_url=url_for("digest.latest"),

@@ -1,5 +1,6 @@
 """The document page (metadata with sources, status, text with a table of contents and an anchor
 per article, relations both ways, history, attachments), its print view and its version diffs."""
+
 from __future__ import annotations
 
 import re
@@ -15,17 +16,33 @@ from web.diff import diff_documents
 bp = Blueprint("documents", __name__)
 
 FIELD_LABELS = {
-    "source_url": "Đường dẫn nguồn", "number": "Số ký hiệu", "title": "Trích yếu", "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành", "signers": "Người ký", "issued": "Ngày ban hành",
-    "effective": "Ngày có hiệu lực", "expires": "Ngày hết hiệu lực", "fields": "Lĩnh vực", "scope": "Phạm vi",
-    "province": "Địa phương", "gazette": "Công báo", "attachments": "Tệp đính kèm",
-    "status": "Tình trạng hiệu lực", "text": "Nội dung", "articles": "Các điều", "source_updated": "Cập nhật tại nguồn",
+    "source_url": "Đường dẫn nguồn",
+    "number": "Số ký hiệu",
+    "title": "Trích yếu",
+    "doc_type": "Loại văn bản",
+    "issuer": "Cơ quan ban hành",
+    "signers": "Người ký",
+    "issued": "Ngày ban hành",
+    "effective": "Ngày có hiệu lực",
+    "expires": "Ngày hết hiệu lực",
+    "fields": "Lĩnh vực",
+    "scope": "Phạm vi",
+    "province": "Địa phương",
+    "gazette": "Công báo",
+    "attachments": "Tệp đính kèm",
+    "status": "Tình trạng hiệu lực",
+    "text": "Nội dung",
+    "articles": "Các điều",
+    "source_updated": "Cập nhật tại nguồn",
 }
 ATTACHMENT_KINDS = {"original": "Bản gốc (bản chụp)", "main": "Văn bản", "appendix": "Phụ lục", "other": "Tệp khác"}
 EVENT_LABELS = {
-    "new": "Đưa vào cơ sở dữ liệu", "text_changed": "Nội dung thay đổi",
-    "status_changed": "Tình trạng hiệu lực thay đổi", "metadata_changed": "Thông tin văn bản thay đổi",
-    "relation_added": "Thêm quan hệ văn bản", "relation_removed": "Bỏ quan hệ văn bản",
+    "new": "Đưa vào cơ sở dữ liệu",
+    "text_changed": "Nội dung thay đổi",
+    "status_changed": "Tình trạng hiệu lực thay đổi",
+    "metadata_changed": "Thông tin văn bản thay đổi",
+    "relation_added": "Thêm quan hệ văn bản",
+    "relation_removed": "Bỏ quan hệ văn bản",
     "deleted": "Bị xóa khỏi cơ sở dữ liệu",
 }
 _HEADING = re.compile(r"^[ \t]*(?:Chương|CHƯƠNG|Điều|Phần|PHẦN)[ \t]+\S", re.M)
@@ -44,7 +61,7 @@ def load(uid: str) -> tuple[Store, Document]:
 @bp.route("/van-ban/<path:uid>")
 def show(uid: str):
     store, doc = load(uid)
-    if doc.uid != uid:   # an alias (the same document at another source): one address per document
+    if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
     return render_template("document.html", **page_data(store, doc))
 
@@ -69,15 +86,22 @@ def version_diff(uid: str, version: int):
         abort(404)
     saved = {number: at for number, at, _ in rows}
     old, new = versions[version - 1], versions[version]
-    return render_template("diff.html", doc=doc, version=version, old=old, new=new,
-                           diff=diff_documents(old, new), saved_at=saved.get(version - 1))
+    return render_template(
+        "diff.html",
+        doc=doc,
+        version=version,
+        old=old,
+        new=new,
+        diff=diff_documents(old, new),
+        saved_at=saved.get(version - 1),
+    )
 
 
 def page_data(store: Store, doc: Document, history: bool = True) -> dict:
     preamble = ""
     if doc.articles and doc.text:
         first = _HEADING.search(doc.text)
-        preamble = doc.text[:first.start()].strip() if first else ""
+        preamble = doc.text[: first.start()].strip() if first else ""
     outgoing, incoming = _outgoing(store, doc), _incoming(store, doc)
     return {
         "doc": doc,
@@ -112,14 +136,16 @@ def _outgoing(store: Store, doc: Document) -> list[dict]:
     groups: dict[str, list[dict]] = {}
     for rel in doc.relations:
         target = _linked(store, store.resolve_target(rel))
-        groups.setdefault(rel.type, []).append({
-            "uid": target.uid if target else None,
-            "number": (target.number if target else None) or rel.target_number,
-            "title": (target.title if target else None) or rel.target_title,
-            "doc_type": target.doc_type if target else None,
-            "status": target.status if target else None,
-            "note": rel.note,
-        })
+        groups.setdefault(rel.type, []).append(
+            {
+                "uid": target.uid if target else None,
+                "number": (target.number if target else None) or rel.target_number,
+                "title": (target.title if target else None) or rel.target_title,
+                "doc_type": target.doc_type if target else None,
+                "status": target.status if target else None,
+                "note": rel.note,
+            }
+        )
     return _ordered(groups, inverse=False)
 
 
@@ -135,17 +161,26 @@ def _incoming(store: Store, doc: Document) -> list[dict]:
         holder = store.get(holder_uid)
         if holder is None:
             continue
-        groups.setdefault(rel.type, []).append({
-            "uid": holder.uid, "number": holder.number, "title": holder.title, "doc_type": holder.doc_type,
-            "status": holder.status, "note": rel.note, "issued": holder.issued,
-        })
+        groups.setdefault(rel.type, []).append(
+            {
+                "uid": holder.uid,
+                "number": holder.number,
+                "title": holder.title,
+                "doc_type": holder.doc_type,
+                "status": holder.status,
+                "note": rel.note,
+                "issued": holder.issued,
+            }
+        )
     return _ordered(groups, inverse=True)
 
 
 def _ordered(groups: dict[str, list[dict]], inverse: bool) -> list[dict]:
     order = list(vocab.RELATION_TYPES)
-    return [{"type": t, "label": vocab.relation_label(t, inverse=inverse), "items": groups[t]}
-            for t in sorted(groups, key=lambda t: order.index(t) if t in order else len(order))]
+    return [
+        {"type": t, "label": vocab.relation_label(t, inverse=inverse), "items": groups[t]}
+        for t in sorted(groups, key=lambda t: order.index(t) if t in order else len(order))
+    ]
 
 
 def _history(store: Store, doc: Document) -> list[dict]:
@@ -156,8 +191,17 @@ def _history(store: Store, doc: Document) -> list[dict]:
 def describe(event: Event) -> dict:
     """An event as a label and detail lines for people."""
     d = event.detail or {}
-    item = {"id": event.id, "kind": event.kind, "at": event.at, "label": EVENT_LABELS.get(event.kind, event.kind),
-            "lines": [], "old_status": None, "new_status": None, "version": None, "link": None}
+    item = {
+        "id": event.id,
+        "kind": event.kind,
+        "at": event.at,
+        "label": EVENT_LABELS.get(event.kind, event.kind),
+        "lines": [],
+        "old_status": None,
+        "new_status": None,
+        "version": None,
+        "link": None,
+    }
     if event.kind == "new":
         item["new_status"] = d.get("status")
     elif event.kind == "text_changed":

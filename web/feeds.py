@@ -1,5 +1,6 @@
 """Atom feeds (RFC 4287): of any search (/tim-kiem.atom with the search's own query string, newest
 documents first unless a sort is given) and of "Văn bản mới" (/van-ban-moi.atom, one entry per change)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,7 @@ def _x(text) -> str:
 def _iso(value: str | None) -> str:
     """An RFC 3339 timestamp from a stored timestamp or an ISO date (midnight, Vietnam time)."""
     if not value:
-        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if len(value) == 10:
         return f"{value}T00:00:00+07:00"
     return value
@@ -71,8 +72,7 @@ def atom(title: str, self_url: str, html_url: str, entries: list[dict], subtitle
                 add(node, "category", term=term)
         add(node, "summary", entry.get("summary", ""), type="text")
     body = ET.tostring(feed, encoding="unicode", xml_declaration=False)
-    return Response('<?xml version="1.0" encoding="utf-8"?>\n' + body,
-                    mimetype="application/atom+xml")
+    return Response('<?xml version="1.0" encoding="utf-8"?>\n' + body, mimetype="application/atom+xml")
 
 
 def _latest_change(uid: str) -> str | None:
@@ -87,13 +87,26 @@ def _hit_entry(hit: Hit, article: bool) -> dict:
     title = f"{head} – {hit.title}" if head else hit.title
     if article and hit.article_number:
         title += f" – Điều {hit.article_number}" + (f". {hit.article_heading}" if hit.article_heading else "")
-    facts = [x for x in (hit.issuer, f"ban hành {vn_date(hit.issued)}" if hit.issued else "",
-                         f"tình trạng: {hit.status}" if hit.status else "") if x]
+    facts = [
+        x
+        for x in (
+            hit.issuer,
+            f"ban hành {vn_date(hit.issued)}" if hit.issued else "",
+            f"tình trạng: {hit.status}" if hit.status else "",
+        )
+        if x
+    ]
     snippet = html.unescape(_TAGS.sub("", hit.snippet)) if hit.snippet else ""
     issued = _iso(hit.issued) if hit.issued else None
-    return {"id": url, "title": title, "url": url, "updated": _iso(_latest_change(hit.uid) or hit.issued),
-            "published": issued, "summary": "; ".join(facts) + (f"\n{snippet}" if snippet else ""),
-            "categories": [hit.doc_type, hit.status]}
+    return {
+        "id": url,
+        "title": title,
+        "url": url,
+        "updated": _iso(_latest_change(hit.uid) or hit.issued),
+        "published": issued,
+        "summary": "; ".join(facts) + (f"\n{snippet}" if snippet else ""),
+        "categories": [hit.doc_type, hit.status],
+    }
 
 
 @bp.route("/tim-kiem.atom")
@@ -112,8 +125,13 @@ def search_feed():
         result = run_search(state, sort=state.sort if state.sort_given else "issued")
         entries = [_hit_entry(hit, state.unit == "article") for hit in result.hits]
     filters = "; ".join(f"{v}" for values in state.filters.values() for v in values)
-    return atom(f"{current_app.config['SITE_NAME']} – Tìm kiếm: {label}", self_url, html_url, entries,
-                subtitle=f"Bộ lọc: {filters}" if filters else "")
+    return atom(
+        f"{current_app.config['SITE_NAME']} – Tìm kiếm: {label}",
+        self_url,
+        html_url,
+        entries,
+        subtitle=f"Bộ lọc: {filters}" if filters else "",
+    )
 
 
 @bp.route("/van-ban-moi.atom")
@@ -136,13 +154,23 @@ def recent_feed():
             lines = [kinds]
             if item.old_status and item.new_status:
                 lines.append(f"Tình trạng hiệu lực: {item.old_status} → {item.new_status}")
-            lines.append("; ".join(x for x in (s.issuer, f"ban hành {vn_date(s.issued)}" if s.issued else "",
-                                                s.status) if x))
-            entries.append({
-                "id": f"{url}#thay-doi-{item.last_event_id}",
-                "title": f"[{kinds}] " + (f"{head} – {s.title}" if head else s.title),
-                "url": url, "updated": item.at, "summary": "\n".join(x for x in lines if x),
-                "categories": [s.doc_type, s.status] + [recent_view.KIND_LABELS.get(k, k) for k in item.kinds],
-            })
-    return atom(f"{current_app.config['SITE_NAME']} – Văn bản mới ({days} ngày)", self_url, html_url, entries,
-                subtitle="Văn bản được thêm hoặc thay đổi")
+            lines.append(
+                "; ".join(x for x in (s.issuer, f"ban hành {vn_date(s.issued)}" if s.issued else "", s.status) if x)
+            )
+            entries.append(
+                {
+                    "id": f"{url}#thay-doi-{item.last_event_id}",
+                    "title": f"[{kinds}] " + (f"{head} – {s.title}" if head else s.title),
+                    "url": url,
+                    "updated": item.at,
+                    "summary": "\n".join(x for x in lines if x),
+                    "categories": [s.doc_type, s.status] + [recent_view.KIND_LABELS.get(k, k) for k in item.kinds],
+                }
+            )
+    return atom(
+        f"{current_app.config['SITE_NAME']} – Văn bản mới ({days} ngày)",
+        self_url,
+        html_url,
+        entries,
+        subtitle="Văn bản được thêm hoặc thay đổi",
+    )

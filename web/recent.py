@@ -1,5 +1,6 @@
-""""Văn bản mới": the documents added or changed in the last 7 or 30 days, grouped by day, with the
+""" "Văn bản mới": the documents added or changed in the last 7 or 30 days, grouped by day, with the
 same facets as the search (counted here from the store's change events), and its Atom feed."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,21 +10,33 @@ from dataclasses import dataclass, field
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from index.search import FACET_PARAMS, FACETS
+from kb.dates import VN_TZ
 from kb.store import Event
 from kb.text import fold
-from web.common import VN_TZ, first_run_page, get_store, instance_state, local_time
+from web.common import first_run_page, get_store, instance_state, local_time
 from web.state import read_state
 
 bp = Blueprint("recent", __name__)
 
 PERIODS = (7, 30)
 KIND_LABELS = {
-    "new": "Mới", "text_changed": "Sửa nội dung", "status_changed": "Đổi hiệu lực",
-    "metadata_changed": "Cập nhật thông tin", "relation_added": "Thêm quan hệ",
-    "relation_removed": "Bỏ quan hệ", "deleted": "Đã xóa",
+    "new": "Mới",
+    "text_changed": "Sửa nội dung",
+    "status_changed": "Đổi hiệu lực",
+    "metadata_changed": "Cập nhật thông tin",
+    "relation_added": "Thêm quan hệ",
+    "relation_removed": "Bỏ quan hệ",
+    "deleted": "Đã xóa",
 }
-KIND_ORDER = ("deleted", "status_changed", "new", "text_changed", "metadata_changed", "relation_added",
-              "relation_removed")   # the most telling first
+KIND_ORDER = (
+    "deleted",
+    "status_changed",
+    "new",
+    "text_changed",
+    "metadata_changed",
+    "relation_added",
+    "relation_removed",
+)  # the most telling first
 _CACHE_LIMIT = 50_000
 _cache_lock = threading.Lock()
 
@@ -47,15 +60,20 @@ class Summary:
     def values(self, facet: str) -> list[str]:
         if facet == "linhvuc":
             return self.fields
-        value = {"doc_type": self.doc_type, "issuer": self.issuer, "status": self.status,
-                 "year": self.year, "scope": self.scope}[facet]
+        value = {
+            "doc_type": self.doc_type,
+            "issuer": self.issuer,
+            "status": self.status,
+            "year": self.year,
+            "scope": self.scope,
+        }[facet]
         return [value] if value else []
 
 
 @dataclass
 class Item:
     summary: Summary
-    at: str                                  # latest change in the period (UTC ISO)
+    at: str  # latest change in the period (UTC ISO)
     events: list[Event] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     old_status: str | None = None
@@ -69,9 +87,9 @@ class Item:
 @dataclass
 class RecentResult:
     days: int
-    items: list[Item]                        # newest change first, all of them (filtered)
+    items: list[Item]  # newest change first, all of them (filtered)
     facets: dict[str, list[tuple[str, int]]]
-    capped: bool                             # more documents changed than RECENT_MAX
+    capped: bool  # more documents changed than RECENT_MAX
 
 
 def period(raw: str | None) -> int:
@@ -81,7 +99,7 @@ def period(raw: str | None) -> int:
 def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
     """Documents changed in the last `days` days, filtered, with facet counts over the filtered set."""
     store = get_store()
-    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="seconds")
     by_uid: dict[str, Item] = {}
     for event in store.events(since=since):
         item = by_uid.get(event.uid)
@@ -115,12 +133,22 @@ def _summary(store, item: Item) -> Summary:
     doc = store.get(item.summary.uid)
     if doc is None:
         last = next((e.detail for e in reversed(item.events) if e.kind == "deleted"), {})
-        summary = Summary(item.summary.uid, number=last.get("number") or "", title=last.get("title") or "",
-                          deleted=True)
+        summary = Summary(
+            item.summary.uid, number=last.get("number") or "", title=last.get("title") or "", deleted=True
+        )
     else:
-        summary = Summary(doc.uid, doc.number or "", doc.title, doc.doc_type or "", doc.issuer or "",
-                          doc.status or "", doc.issued or "", str(doc.year or ""), list(doc.fields),
-                          doc.scope or "")
+        summary = Summary(
+            doc.uid,
+            doc.number or "",
+            doc.title,
+            doc.doc_type or "",
+            doc.issuer or "",
+            doc.status or "",
+            doc.issued or "",
+            str(doc.year or ""),
+            list(doc.fields),
+            doc.scope or "",
+        )
     with _cache_lock:
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
@@ -160,8 +188,9 @@ def _facets(items: list[Item]) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
-def recent_url(days: int, filters: dict[str, list[str]], page: int = 1, endpoint: str = "recent.recent",
-               **extra) -> str:
+def recent_url(
+    days: int, filters: dict[str, list[str]], page: int = 1, endpoint: str = "recent.recent", **extra
+) -> str:
     args: dict[str, list[str]] = {}
     if days != PERIODS[0]:
         args["khoang"] = [str(days)]
@@ -193,7 +222,7 @@ def recent():
     per_page = current_app.config["RECENT_PER_PAGE"]
     pages = max(1, -(-len(result.items) // per_page))
     page = min(state.page, pages)
-    shown = result.items[(page - 1) * per_page: page * per_page]
+    shown = result.items[(page - 1) * per_page : page * per_page]
     groups: list[dict] = []
     for item in shown:
         moment = local_time(item.at)
@@ -206,17 +235,37 @@ def recent():
         values = list(result.facets.get(facet, []))
         present = {v for v, _ in values}
         values += [(v, 0) for v in state.filters.get(facet, []) if v not in present]
-        items = [{"value": v, "count": c, "selected": v in state.filters.get(facet, []),
-                  "url": recent_url(days, _toggle(state.filters, facet, v))} for v, c in values]
+        items = [
+            {
+                "value": v,
+                "count": c,
+                "selected": v in state.filters.get(facet, []),
+                "url": recent_url(days, _toggle(state.filters, facet, v)),
+            }
+            for v, c in values
+        ]
         items.sort(key=lambda i: not i["selected"])
         if items:
             facets.append({"name": facet, "items": items})
-    chips = [(facet, value, recent_url(days, _toggle(state.filters, facet, value)))
-             for facet, values in state.filters.items() for value in values]
+    chips = [
+        (facet, value, recent_url(days, _toggle(state.filters, facet, value)))
+        for facet, values in state.filters.items()
+        for value in values
+    ]
     return render_template(
-        "recent.html", result=result, groups=groups, facets=facets, active_chips=chips, days=days, periods=PERIODS,
-        period_urls={p: recent_url(p, state.filters) for p in PERIODS}, notice_list=state.notices,
-        page=page, pages=pages, kind_labels=KIND_LABELS, today=dt.datetime.now(VN_TZ).date(),
+        "recent.html",
+        result=result,
+        groups=groups,
+        facets=facets,
+        active_chips=chips,
+        days=days,
+        periods=PERIODS,
+        period_urls={p: recent_url(p, state.filters) for p in PERIODS},
+        notice_list=state.notices,
+        page=page,
+        pages=pages,
+        kind_labels=KIND_LABELS,
+        today=dt.datetime.now(VN_TZ).date(),
         page_urls={n: recent_url(days, state.filters, n) for n in range(1, pages + 1)},
         feed_url=recent_url(days, state.filters, endpoint="feeds.recent_feed"),
     )

@@ -1,43 +1,61 @@
 """The search page (one box, facets, date range, sort, pages) and the same search as CSV, and the
 OpenSearch description. The Atom feed of a search is in web/feeds.py, its JSON in web/api.py."""
+
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from index.alerts import check_query
 from index.analysis import has_diacritics
 from index.errors import QueryError
+from index.matching import read_query
 from index.query import parse
 from index.search import FACETS, SearchResult
-from kb.subscriptions import SubscriptionError
+from kb.alerts.subscriptions import SubscriptionError, check_search
+from kb.tables import to_csv
 from kb.text import fold
 from web.common import external_url, first_run_page, get_search, instance_state
 from web.state import SORT_LABELS, UNIT_LABELS, BadParameter, SearchState, read_state
 
 bp = Blueprint("search", __name__)
 
-CSV_COLUMNS = ("so_ky_hieu", "loai_van_ban", "trich_yeu", "co_quan_ban_hanh", "ngay_ban_hanh",
-               "ngay_co_hieu_luc", "tinh_trang_hieu_luc", "dieu", "tieu_de_dieu", "uid", "url")
+CSV_COLUMNS = (
+    "so_ky_hieu",
+    "loai_van_ban",
+    "trich_yeu",
+    "co_quan_ban_hanh",
+    "ngay_ban_hanh",
+    "ngay_co_hieu_luc",
+    "tinh_trang_hieu_luc",
+    "dieu",
+    "tieu_de_dieu",
+    "uid",
+    "url",
+)
 _FIELD_TOKEN = re.compile(r'\b[A-Za-z]+:(?:"[^"]*"?|\S+)')
 
 
-def run_search(state: SearchState, per_page: int | None = None, facets: bool = True,
-               snippets: bool = True, sort: str | None = None) -> SearchResult:
+def run_search(
+    state: SearchState, per_page: int | None = None, facets: bool = True, snippets: bool = True, sort: str | None = None
+) -> SearchResult:
     """The search service's answer for this state (QueryError when the query cannot be understood)."""
     return get_search().search(
-        state.query_text(), filters=state.filters, unit=state.unit, sort=sort or state.sort,
-        page=state.page, per_page=per_page or state.limit, facets=facets, snippets=snippets,
+        state.query_text(),
+        filters=state.filters,
+        unit=state.unit,
+        sort=sort or state.sort,
+        page=state.page,
+        per_page=per_page or state.limit,
+        facets=facets,
+        snippets=snippets,
     )
 
 
 def search_refusal(state: SearchState) -> str | None:
     """Why this search cannot become an e-mail alert (a match-all or unreadable query), else None."""
     try:
-        check_query(state.query_text(), state.filters)
+        check_search(state.query_text(), state.filters, read_query)
     except (SubscriptionError, QueryError) as exc:
         return str(exc)
     return None
@@ -62,14 +80,25 @@ def results():
         error = str(exc)
     if result is not None and _goes_to_document(state, result):
         return redirect(url_for("documents.show", uid=result.exact[0].uid))
-    suggestions = _suggestions(state) if result is not None and not result.hits and not state.is_empty \
-        and result.total == 0 else []
+    suggestions = (
+        _suggestions(state)
+        if result is not None and not result.hits and not state.is_empty and result.total == 0
+        else []
+    )
     return render_template(
-        "search.html", state=state, result=result, error=error, suggestions=suggestions,
-        facets=_facet_lists(state, result), sort_labels=SORT_LABELS, unit_labels=UNIT_LABELS,
+        "search.html",
+        state=state,
+        result=result,
+        error=error,
+        suggestions=suggestions,
+        facets=_facet_lists(state, result),
+        sort_labels=SORT_LABELS,
+        unit_labels=UNIT_LABELS,
         pages=_page_links(state, result) if result else [],
-        feed_url=state.url("feeds.search_feed"), csv_url=state.url("search.results_csv"),
-        json_url=state.url("api.search"), follow_refusal=None if state.is_empty else search_refusal(state),
+        feed_url=state.url("feeds.search_feed"),
+        csv_url=state.url("search.results_csv"),
+        json_url=state.url("api.search"),
+        follow_refusal=None if state.is_empty else search_refusal(state),
         follow_url=url_for("alerts.follow_search", **state.args(sort="relevance", unit="document").to_dict(flat=False)),
     ), (400 if error else 200)
 
@@ -94,8 +123,10 @@ def _facet_lists(state: SearchState, result: SearchResult | None) -> list[dict]:
         for value in state.filters.get(facet, []):
             if value not in present:
                 values.append((value, 0))
-        items = [{"value": v, "count": c, "selected": state.selected(facet, v),
-                  "url": state.toggle_url(facet, v)} for v, c in values]
+        items = [
+            {"value": v, "count": c, "selected": state.selected(facet, v), "url": state.toggle_url(facet, v)}
+            for v, c in values
+        ]
         items.sort(key=lambda item: not item["selected"])
         if items:
             out.append({"name": facet, "items": items})
@@ -138,13 +169,19 @@ def _suggestions(state: SearchState, max_trials: int = 8) -> list[dict]:
     out = []
     if has_diacritics(q):
         result = trial({"q": fold(q)})
-        out.append({"kind": "nodiacritics", "label": fold(q), "count": result.total if result else 0,
-                    "url": state.url(q=fold(q))})
+        out.append(
+            {
+                "kind": "nodiacritics",
+                "label": fold(q),
+                "count": result.total if result else 0,
+                "url": state.url(q=fold(q)),
+            }
+        )
     if '"' in q:
         result = trial({"q": unquoted})
         if result and result.total and not result.fallback:
             out.append({"kind": "unquoted", "label": unquoted, "count": result.total, "url": state.url(q=unquoted)})
-    variants: list[list[str]] = [words[:i] + words[i + 1:] for i in range(len(words) - 1, -1, -1)]
+    variants: list[list[str]] = [words[:i] + words[i + 1 :] for i in range(len(words) - 1, -1, -1)]
     variants += [words[:n] for n in range(len(words) - 2, 0, -1)]
     seen, fewer, found, trials = set(), [], [], 0
     for variant in variants:
@@ -154,15 +191,21 @@ def _suggestions(state: SearchState, max_trials: int = 8) -> list[dict]:
         seen.add(text)
         trials += 1
         result = trial({"q": text})
-        if result and result.total and not result.fallback:   # every remaining word is found
+        if result and result.total and not result.fallback:  # every remaining word is found
             found.append(set(variant))
             fewer.append({"kind": "fewer", "label": text, "count": result.total, "url": state.url(q=text)})
     out += sorted(fewer, key=lambda s: -len(s["label"].split()))[:3]
     if state.has_filters:
         result = trial({"filters": {}, "date_from": "", "date_to": ""})
         if result and result.total:
-            out.append({"kind": "nofilters", "label": q, "count": result.total,
-                        "url": state.url(filters={}, date_from="", date_to="")})
+            out.append(
+                {
+                    "kind": "nofilters",
+                    "label": q,
+                    "count": result.total,
+                    "url": state.url(filters={}, date_from="", date_to=""),
+                }
+            )
     return out
 
 
@@ -175,10 +218,7 @@ def results_csv():
     if instance_state() != "ready":
         return Response("Chưa có dữ liệu.\n", 503, mimetype="text/plain")
     limit = current_app.config["CSV_MAX_ROWS"]
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    table: list[list] = []
     rows, page = 0, 1
     sort = state.sort if state.sort_given or state.q else "issued"
     while rows < limit:
@@ -187,35 +227,48 @@ def results_csv():
         for hit in result.hits:
             if rows >= limit:
                 break
-            url = external_url("documents.show", uid=hit.uid, _anchor=hit.anchor or None) \
-                if state.unit == "article" else external_url("documents.show", uid=hit.uid)
-            writer.writerow([_cell(x) for x in (
-                hit.number, hit.doc_type, hit.title, hit.issuer, hit.issued, hit.effective, hit.status,
-                hit.article_number if state.unit == "article" else "",
-                hit.article_heading if state.unit == "article" else "", hit.uid, url)])
+            url = (
+                external_url("documents.show", uid=hit.uid, _anchor=hit.anchor or None)
+                if state.unit == "article"
+                else external_url("documents.show", uid=hit.uid)
+            )
+            table.append(
+                [
+                    x
+                    for x in (
+                        hit.number,
+                        hit.doc_type,
+                        hit.title,
+                        hit.issuer,
+                        hit.issued,
+                        hit.effective,
+                        hit.status,
+                        hit.article_number if state.unit == "article" else "",
+                        hit.article_heading if state.unit == "article" else "",
+                        hit.uid,
+                        url,
+                    )
+                ]
+            )
             rows += 1
         if page >= result.pages:
             break
         page += 1
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(to_csv(CSV_COLUMNS, table), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=ket-qua-tim-kiem.csv"
     return response
-
-
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "@", "\t", "\r") else text
 
 
 @bp.route("/opensearch.xml")
 def opensearch():
     """OpenSearch description: lets browsers add this site as a search engine."""
     xml = render_template(
-        "opensearch.xml", html_url=external_url("search.results") + "?q={searchTerms}",
+        "opensearch.xml",
+        html_url=external_url("search.results") + "?q={searchTerms}",
         atom_url=external_url("feeds.search_feed") + "?q={searchTerms}",
         json_url=external_url("api.search") + "?q={searchTerms}",
         icon_url=external_url("static", filename="favicon.svg"),
-        home_url=external_url("search.results"), self_url=external_url("search.opensearch"),
+        home_url=external_url("search.results"),
+        self_url=external_url("search.opensearch"),
     )
     return Response(xml, mimetype="application/opensearchdescription+xml")

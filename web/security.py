@@ -14,6 +14,7 @@ Rate limits are per client address (request.remote_addr; set PROXY_COUNT when be
 so that X-Forwarded-For is used) and per process: N requests per RATE_WINDOW seconds, a sliding
 window. Several worker processes each keep their own count.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,10 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, TooManyRequests
 
 CSRF_FIELD = "csrf_token"
-CSRF_MESSAGE = ("Biểu mẫu đã hết hạn hoặc trình duyệt không gửi cookie của trang này, nên yêu cầu bị từ chối "
-                "để bảo vệ bạn. Hãy tải lại trang (F5) rồi gửi lại.")
+CSRF_MESSAGE = (
+    "Biểu mẫu đã hết hạn hoặc trình duyệt không gửi cookie của trang này, nên yêu cầu bị từ chối "
+    "để bảo vệ bạn. Hãy tải lại trang (F5) rồi gửi lại."
+)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -103,7 +106,8 @@ class _LazyKeySessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             with self._lock:
                 if not app.secret_key:
-                    from kb.subscriptions import secret_key
+                    from kb.alerts.subscriptions import secret_key
+
                     base = secret_key(app.extensions["kb_config"])
                     app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
         return super().get_signing_serializer(app)
@@ -163,6 +167,7 @@ RATE_WHAT = {"subscribe": "gửi yêu cầu theo dõi", "check": "kiểm tra că
 
 def rate_limited(name: str):
     """Decorator: POSTs to this view count against the `name` limit (SUBSCRIBE_LIMIT, CHECK_LIMIT)."""
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -172,7 +177,9 @@ def rate_limited(name: str):
                 if wait:
                     raise RateLimited(wait, RATE_WHAT[name])
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 
@@ -183,8 +190,12 @@ def safe_next(target: str | None, fallback: str) -> str:
     if not target:
         return fallback
     text = str(target).strip()
-    if (not text.startswith("/") or text.startswith("//") or "\\" in text
-            or any(ord(c) < 32 or ord(c) == 127 for c in text)):
+    if (
+        not text.startswith("/")
+        or text.startswith("//")
+        or "\\" in text
+        or any(ord(c) < 32 or ord(c) == 127 for c in text)
+    ):
         return fallback
     parts = urlsplit(text)
     if parts.scheme or parts.netloc:
@@ -213,5 +224,15 @@ def init_app(app: Flask) -> None:
         return response
 
 
-__all__ = ["CSRF_FIELD", "CSRFError", "RateLimiter", "RateLimited", "csrf_exempt", "csrf_field", "csrf_token",
-           "init_app", "rate_limited", "safe_next"]
+__all__ = [
+    "CSRF_FIELD",
+    "CSRFError",
+    "RateLimiter",
+    "RateLimited",
+    "csrf_exempt",
+    "csrf_field",
+    "csrf_token",
+    "init_app",
+    "rate_limited",
+    "safe_next",
+]

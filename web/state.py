@@ -5,6 +5,7 @@ Parameters: q, the facet filters (loai, coquan, hieuluc, nam, linhvuc, phamvi; r
 range of ngày ban hành (tu, den: YYYY-MM-DD or dd/mm/yyyy), sort, unit (document | article), page,
 and for the API limit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,13 +19,16 @@ from kb.errors import RecordError
 from kb.model import parse_date
 from kb.text import nfc
 
-PARAM_FACETS = {param: facet for facet, param in FACET_PARAMS.items()}   # "loai" -> "doc_type"
-SORT_LABELS = {"relevance": "Phù hợp nhất", "issued": "Ngày ban hành mới nhất",
-               "effective": "Ngày có hiệu lực mới nhất"}
+PARAM_FACETS = {param: facet for facet, param in FACET_PARAMS.items()}  # "loai" -> "doc_type"
+SORT_LABELS = {
+    "relevance": "Phù hợp nhất",
+    "issued": "Ngày ban hành mới nhất",
+    "effective": "Ngày có hiệu lực mới nhất",
+}
 UNIT_LABELS = {"document": "Văn bản", "article": "Điều"}
 MAX_PAGE = 10_000
-MAX_VALUES = 20          # values of one facet parameter kept
-MAX_VALUE_LENGTH = 200   # characters of one facet value kept
+MAX_VALUES = 20  # values of one facet parameter kept
+MAX_VALUE_LENGTH = 200  # characters of one facet value kept
 
 
 class BadParameter(ValueError):
@@ -34,14 +38,14 @@ class BadParameter(ValueError):
 @dataclass
 class SearchState:
     q: str = ""
-    filters: dict[str, list[str]] = field(default_factory=dict)   # facet name -> values
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values
     date_from: str = ""
     date_to: str = ""
     sort: str = "relevance"
     unit: str = "document"
     page: int = 1
     limit: int = 20
-    notices: list[str] = field(default_factory=list)   # what was wrong with the URL and was ignored
+    notices: list[str] = field(default_factory=list)  # what was wrong with the URL and was ignored
     sort_given: bool = False
 
     # --- what the search service gets ---------------------------------------------------------
@@ -66,16 +70,21 @@ class SearchState:
             for value in values:
                 out.append((facet, value, self.url(filters=self._without(facet, value))))
         if self.date_from or self.date_to:
-            out.append(("date", f"{self.date_from or '…'} – {self.date_to or '…'}",
-                        self.url(date_from="", date_to="")))
+            out.append(("date", f"{self.date_from or '…'} – {self.date_to or '…'}", self.url(date_from="", date_to="")))
         return out
 
     # --- writing it back ----------------------------------------------------------------------
     def args(self, **changes) -> MultiDict:
         """The query string of this state with some parts changed (page goes back to 1 unless given)."""
         state = {
-            "q": self.q, "filters": self.filters, "date_from": self.date_from, "date_to": self.date_to,
-            "sort": self.sort, "unit": self.unit, "page": 1, "limit": None,
+            "q": self.q,
+            "filters": self.filters,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "sort": self.sort,
+            "unit": self.unit,
+            "page": 1,
+            "limit": None,
         }
         state.update(changes)
         out = MultiDict()
@@ -123,8 +132,9 @@ def clean(text: str) -> str:
     return nfc(text or "").replace("\n", " ").replace("\t", " ")
 
 
-def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_limit: int = 100,
-               allowed_extra: tuple[str, ...] = ()) -> SearchState:
+def read_state(
+    args: MultiDict, strict: bool = False, per_page: int = 20, max_limit: int = 100, allowed_extra: tuple[str, ...] = ()
+) -> SearchState:
     """The search state of a query string.
 
     strict (the API): an invalid parameter raises BadParameter saying what is wrong.
@@ -140,8 +150,9 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
         known = {"q", "tu", "den", "sort", "unit", "page", "limit", *PARAM_FACETS, *allowed_extra}
         unknown = sorted(k for k in args if k not in known and not k.startswith("_"))
         if unknown:
-            raise BadParameter(f"Tham số không được hỗ trợ: {', '.join(unknown)}. "
-                               f"Các tham số dùng được: {', '.join(sorted(known))}.")
+            raise BadParameter(
+                f"Tham số không được hỗ trợ: {', '.join(unknown)}. Các tham số dùng được: {', '.join(sorted(known))}."
+            )
     state.q = clean(args.get("q", ""))
     for param, facet in PARAM_FACETS.items():
         values = []
@@ -153,8 +164,10 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
                 problem(f"Năm ban hành “{value}” (tham số nam) không hợp lệ: viết bốn chữ số, ví dụ nam=2025.")
                 continue
             if facet == "status" and value not in vocab.STATUSES and vocab.status(value) == vocab.UNKNOWN:
-                problem(f"Tình trạng hiệu lực “{value}” (tham số hieuluc) không có. "
-                        f"Các giá trị: {', '.join(vocab.STATUSES)}.")
+                problem(
+                    f"Tình trạng hiệu lực “{value}” (tham số hieuluc) không có. "
+                    f"Các giá trị: {', '.join(vocab.STATUSES)}."
+                )
                 continue
             values.append(vocab.status(value) if facet == "status" else value)
         if values:
@@ -166,8 +179,10 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
         try:
             setattr(state, attr, parse_date(raw, name))
         except RecordError:
-            problem(f"Ngày “{raw[:40]}” ({'từ ngày' if name == 'tu' else 'đến ngày'}, tham số {name}) không hợp lệ: "
-                    "viết theo dạng 31/01/2025 hoặc 2025-01-31.")
+            problem(
+                f"Ngày “{raw[:40]}” ({'từ ngày' if name == 'tu' else 'đến ngày'}, tham số {name}) không hợp lệ: "
+                "viết theo dạng 31/01/2025 hoặc 2025-01-31."
+            )
     if state.date_from and state.date_to and state.date_from > state.date_to:
         problem("Khoảng ngày không hợp lệ (tham số tu, den): “từ ngày” phải trước “đến ngày”.")
         state.date_from = state.date_to = ""
@@ -182,7 +197,9 @@ def read_state(args: MultiDict, strict: bool = False, per_page: int = 20, max_li
         if unit in UNITS:
             state.unit = unit
         else:
-            problem(f"Đơn vị “{clean(unit)[:50]}” (tham số unit) không có; dùng document (văn bản) hoặc article (điều).")
+            problem(
+                f"Đơn vị “{clean(unit)[:50]}” (tham số unit) không có; dùng document (văn bản) hoặc article (điều)."
+            )
     state.page = _int(args.get("page"), "page", 1, MAX_PAGE, 1, problem)
     if strict:
         state.limit = _int(args.get("limit"), "limit", 1, max_limit, per_page, problem)
@@ -193,7 +210,12 @@ def _int(raw: str | None, name: str, low: int, high: int, default: int, problem)
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if len(text) > 9 or not text.lstrip("-").isascii() or not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+    if (
+        len(text) > 9
+        or not text.lstrip("-").isascii()
+        or not text.lstrip("-").isdigit()
+        or not low <= int(text) <= high
+    ):
         problem(f"Tham số {name}=“{clean(raw)[:20]}” không hợp lệ: cần một số nguyên từ {low} đến {high}.")
         return default
     return int(text)

@@ -5,7 +5,7 @@ whether each cited document can still be relied on on the draft's planned date o
     report.to_dict()                                        # JSON for the API
     report.rows()                                           # the table for a báo cáo thẩm tra
 
-For every citation found by `kb.citations.extract_citations` the checker
+For every citation found by `kb.legal.citations.extract_citations` the checker
 1. resolves it to a stored document — by số ký hiệu (and date and issuer when the number is shared),
    by type + name + date when there is no number, and, when the number is not stored, by type + date
    (a typo in the number) — with a confidence and the candidates when it stays ambiguous;
@@ -17,6 +17,7 @@ For every citation found by `kb.citations.extract_citations` the checker
 A document not in the knowledge base is a finding, never an error. Everything is read from the store
 (relations held by other documents: `Store.incoming`), nothing is written.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from kb import vocab
-from kb.citations import ArticleRef, Citation, display_date, extract_citations, is_party_number, parse_locator
+from kb.dates import vn_date
 from kb.errors import KBError, RecordError
+from kb.legal.citations import ArticleRef, Citation, extract_citations, is_party_number, parse_locator
 from kb.model import Document, parse_date
 from kb.numbers import number_key, parse_number
 from kb.store import Store
@@ -37,14 +39,26 @@ SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo", INFO: "Lưu ý"}
 
 # States of a cited document on the planned date.
 IN_FORCE, NOT_YET, EXPIRED, REPLACED, REPEALED = "in_force", "not_yet", "expired", "replaced", "repealed"
-SUSPENDED, PARTLY, UNKNOWN, NOT_FOUND, NOT_CHECKED = "suspended", "partly_expired", "unknown", "not_found", "not_checked"
+SUSPENDED, PARTLY, UNKNOWN, NOT_FOUND, NOT_CHECKED = (
+    "suspended",
+    "partly_expired",
+    "unknown",
+    "not_found",
+    "not_checked",
+)
 STATE_LABELS = {
-    IN_FORCE: "Còn hiệu lực", NOT_YET: "Chưa có hiệu lực", EXPIRED: "Hết hiệu lực", REPLACED: "Bị thay thế",
-    REPEALED: "Bị bãi bỏ", SUSPENDED: "Ngưng hiệu lực", PARTLY: "Hết hiệu lực một phần", UNKNOWN: "Chưa xác định",
-    NOT_FOUND: "Không có trong CSDL", NOT_CHECKED: "Không kiểm tra",
+    IN_FORCE: "Còn hiệu lực",
+    NOT_YET: "Chưa có hiệu lực",
+    EXPIRED: "Hết hiệu lực",
+    REPLACED: "Bị thay thế",
+    REPEALED: "Bị bãi bỏ",
+    SUSPENDED: "Ngưng hiệu lực",
+    PARTLY: "Hết hiệu lực một phần",
+    UNKNOWN: "Chưa xác định",
+    NOT_FOUND: "Không có trong CSDL",
+    NOT_CHECKED: "Không kiểm tra",
 }
-ROLE_LABELS = {"basis": "Căn cứ", "amending": "Căn cứ (văn bản sửa đổi)", "considered": "Xét",
-               "body": "Nội dung"}
+ROLE_LABELS = {"basis": "Căn cứ", "amending": "Căn cứ (văn bản sửa đổi)", "considered": "Xét", "body": "Nội dung"}
 
 # Documents that are not legal bases: reported, but not looked up as such.
 NON_NORMATIVE = {"Tờ trình", "Báo cáo", "Kế hoạch", "Thông báo", "Công văn", "Kết luận", "Hướng dẫn"}
@@ -73,9 +87,10 @@ class DocRef:
     status: str
 
     @classmethod
-    def of(cls, doc: Document) -> "DocRef":
-        return cls(doc.uid, doc.number, doc.title, doc.doc_type, doc.issuer, doc.issued, doc.effective,
-                   doc.expires, doc.status)
+    def of(cls, doc: Document) -> DocRef:
+        return cls(
+            doc.uid, doc.number, doc.title, doc.doc_type, doc.issuer, doc.issued, doc.effective, doc.expires, doc.status
+        )
 
     @property
     def label(self) -> str:
@@ -86,7 +101,7 @@ class DocRef:
             if self.title:
                 return f"{head} ({self.title})" if len(self.title) < 90 else f"{head} ({self.title[:87]}…)"
             return head
-        return self.title + (f" ngày {display_date(self.issued)}" if self.issued else "")
+        return self.title + (f" ngày {vn_date(self.issued)}" if self.issued else "")
 
     def to_dict(self) -> dict:
         return asdict(self) | {"label": self.label}
@@ -94,14 +109,19 @@ class DocRef:
 
 @dataclass
 class Finding:
-    code: str            # stable identifier: "replaced", "amended_not_cited", "date_mismatch", …
-    severity: str        # "error", "warning" or "info"
-    message: str         # Vietnamese, for the report
+    code: str  # stable identifier: "replaced", "amended_not_cited", "date_mismatch", …
+    severity: str  # "error", "warning" or "info"
+    message: str  # Vietnamese, for the report
     related: list[DocRef] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "severity_label": SEVERITY_LABELS[self.severity],
-                "message": self.message, "related": [r.to_dict() for r in self.related]}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "severity_label": SEVERITY_LABELS[self.severity],
+            "message": self.message,
+            "related": [r.to_dict() for r in self.related],
+        }
 
 
 @dataclass
@@ -114,20 +134,24 @@ class Amendment:
     cited: bool
 
     def to_dict(self) -> dict:
-        return {"document": self.document.to_dict(), "effective": self.effective, "note": self.note,
-                "cited": self.cited}
+        return {
+            "document": self.document.to_dict(),
+            "effective": self.effective,
+            "note": self.note,
+            "cited": self.cited,
+        }
 
 
 @dataclass
 class CitationCheck:
     citation: Citation
-    match: str                      # number, number+date, name+date, name+year, name, number_typo, date_typo, none, skipped
-    confidence: float               # 0..1: how sure the resolution is
+    match: str  # number, number+date, name+date, name+year, name, number_typo, date_typo, none, skipped
+    confidence: float  # 0..1: how sure the resolution is
     document: DocRef | None
     candidates: list[DocRef]
-    state: str                      # IN_FORCE, NOT_YET, …
-    since: str | None               # from when the state holds (ISO), when known
-    by: DocRef | None               # the replacing / repealing document
+    state: str  # IN_FORCE, NOT_YET, …
+    since: str | None  # from when the state holds (ISO), when known
+    by: DocRef | None  # the replacing / repealing document
     amendments: list[Amendment]
     findings: list[Finding]
 
@@ -135,9 +159,9 @@ class CitationCheck:
     def state_label(self) -> str:
         label = STATE_LABELS[self.state]
         if self.state == NOT_YET and self.since:
-            return f"{label} (từ ngày {display_date(self.since)})"
+            return f"{label} (từ ngày {vn_date(self.since)})"
         if self.state in (EXPIRED, REPLACED, REPEALED, SUSPENDED) and self.since:
-            return f"{label} từ ngày {display_date(self.since)}"
+            return f"{label} từ ngày {vn_date(self.since)}"
         return label
 
     @property
@@ -149,21 +173,27 @@ class CitationCheck:
 
     def to_dict(self) -> dict:
         return {
-            "citation": self.citation.to_dict(), "match": self.match, "confidence": round(self.confidence, 2),
+            "citation": self.citation.to_dict(),
+            "match": self.match,
+            "confidence": round(self.confidence, 2),
             "document": self.document.to_dict() if self.document else None,
-            "candidates": [c.to_dict() for c in self.candidates], "state": self.state,
-            "state_label": self.state_label, "since": self.since, "by": self.by.to_dict() if self.by else None,
-            "amendments": [a.to_dict() for a in self.amendments], "findings": [f.to_dict() for f in self.findings],
+            "candidates": [c.to_dict() for c in self.candidates],
+            "state": self.state,
+            "state_label": self.state_label,
+            "since": self.since,
+            "by": self.by.to_dict() if self.by else None,
+            "amendments": [a.to_dict() for a in self.amendments],
+            "findings": [f.to_dict() for f in self.findings],
             "severity": self.severity,
         }
 
 
 @dataclass
 class CheckReport:
-    on: str                          # planned date of effect, ISO
+    on: str  # planned date of effect, ISO
     checks: list[CitationCheck]
     text_chars: int
-    source: str | None = None        # file name, when the text came from one
+    source: str | None = None  # file name, when the text came from one
 
     @property
     def findings(self) -> list[tuple[int, Finding]]:
@@ -171,15 +201,20 @@ class CheckReport:
         return [(i, f) for i, check in enumerate(self.checks, 1) for f in check.findings]
 
     def counts(self) -> dict[str, int]:
-        counts = {"citations": len(self.checks), ERROR: 0, WARNING: 0, INFO: 0,
-                  "resolved": sum(1 for c in self.checks if c.document)}
+        counts = {
+            "citations": len(self.checks),
+            ERROR: 0,
+            WARNING: 0,
+            INFO: 0,
+            "resolved": sum(1 for c in self.checks if c.document),
+        }
         for _, f in self.findings:
             counts[f.severity] += 1
         return counts
 
     def rows(self) -> list[dict[str, str]]:
         """One row per citation, with Vietnamese column names, ready for a table in a báo cáo thẩm tra."""
-        on = display_date(self.on)
+        on = vn_date(self.on)
         rows = []
         for i, check in enumerate(self.checks, 1):
             c = check.citation
@@ -192,16 +227,26 @@ class CheckReport:
             if not check.document and check.candidates:
                 stored = "Gần đúng trong CSDL: " + "; ".join(d.label for d in check.candidates[:3])
             notes = [f"[{SEVERITY_LABELS[f.severity]}] {f.message}" for f in check.findings]
-            rows.append({
-                "STT": str(i), "Văn bản được viện dẫn": cited, "Vị trí": ROLE_LABELS.get(c.role, c.role),
-                "Văn bản trong CSDL": stored, f"Tình trạng ngày {on}": check.state_label,
-                "Nhận xét": " ".join(notes) if notes else "Không phát hiện vấn đề",
-            })
+            rows.append(
+                {
+                    "STT": str(i),
+                    "Văn bản được viện dẫn": cited,
+                    "Vị trí": ROLE_LABELS.get(c.role, c.role),
+                    "Văn bản trong CSDL": stored,
+                    f"Tình trạng ngày {on}": check.state_label,
+                    "Nhận xét": " ".join(notes) if notes else "Không phát hiện vấn đề",
+                }
+            )
         return rows
 
     def to_dict(self) -> dict:
-        return {"on": self.on, "source": self.source, "text_chars": self.text_chars, "counts": self.counts(),
-                "citations": [c.to_dict() for c in self.checks]}
+        return {
+            "on": self.on,
+            "source": self.source,
+            "text_chars": self.text_chars,
+            "counts": self.counts(),
+            "citations": [c.to_dict() for c in self.checks],
+        }
 
 
 # --- the catalogue: what name and date look-ups need, read once ----------------------------------
@@ -266,14 +311,18 @@ class Catalogue:
 
 
 _ABBREVIATIONS = (
-    (r"\bhdnd\b", "hoi dong nhan dan"), (r"\bubnd\b", "uy ban nhan dan"),
-    (r"\bvbqppl\b", "van ban quy pham phap luat"), (r"\bqppl\b", "quy pham phap luat"),
-    (r"\bubtvqh\b", "uy ban thuong vu quoc hoi"), (r"\bnsnn\b", "ngan sach nha nuoc"),
+    (r"\bhdnd\b", "hoi dong nhan dan"),
+    (r"\bubnd\b", "uy ban nhan dan"),
+    (r"\bvbqppl\b", "van ban quy pham phap luat"),
+    (r"\bqppl\b", "quy pham phap luat"),
+    (r"\bubtvqh\b", "uy ban thuong vu quoc hoi"),
+    (r"\bnsnn\b", "ngan sach nha nuoc"),
 )
 _TYPE_PREFIX = re.compile(r"^(?:bo luat|luat|phap lenh|hien phap|nghi quyet|nghi dinh|quyet dinh|thong tu)\s+")
 _NAME_NOISE = re.compile(
     r"\bso\s+\S*\d\S*|\bnam\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\b|\bnuoc cong hoa xa hoi chu nghia viet nam\b"
-    r"|\bngay\s+\d{1,2}\s*(?:thang\s+\d{1,2}\s+nam|/\d{1,2}/)\s*\d{4}\b|\bcua quoc hoi\b$")
+    r"|\bngay\s+\d{1,2}\s*(?:thang\s+\d{1,2}\s+nam|/\d{1,2}/)\s*\d{4}\b|\bcua quoc hoi\b$"
+)
 
 
 def name_key(title: str | None, doc_type: str | None = None) -> str:
@@ -312,8 +361,20 @@ class Checker:
         checks: list[CitationCheck] = []
         amendments_reported: set[str] = set()
         for citation, (match, confidence, doc, candidates, findings) in zip(citations, resolved):
-            checks.append(self._check_one(citation, match, confidence, doc, candidates, findings, planned,
-                                          cited_uids, cited_keys, amendments_reported))
+            checks.append(
+                self._check_one(
+                    citation,
+                    match,
+                    confidence,
+                    doc,
+                    candidates,
+                    findings,
+                    planned,
+                    cited_uids,
+                    cited_keys,
+                    amendments_reported,
+                )
+            )
         return CheckReport(on=planned, checks=checks, text_chars=len(text), source=source)
 
     # resolution ---------------------------------------------------------------------------
@@ -321,8 +382,17 @@ class Checker:
         """(match, confidence, document, candidates, findings) for one citation."""
         findings: list[Finding] = []
         if c.number and is_party_number(c.number):
-            return "skipped", 0.0, None, [], [Finding(
-                "party_document", INFO, "Văn bản của Đảng: không thuộc phạm vi cơ sở dữ liệu văn bản pháp luật.")]
+            return (
+                "skipped",
+                0.0,
+                None,
+                [],
+                [
+                    Finding(
+                        "party_document", INFO, "Văn bản của Đảng: không thuộc phạm vi cơ sở dữ liệu văn bản pháp luật."
+                    )
+                ],
+            )
         if c.number:
             docs = self.store.find_by_number(number_key(c.number))
             if docs:
@@ -331,16 +401,26 @@ class Checker:
             typo = self._number_typo(c)
             if typo is not None:
                 doc = typo
-                findings.append(Finding(
-                    "number_mismatch", ERROR,
-                    f"Số ký hiệu ghi trong dự thảo ({c.number}) khác số ký hiệu của văn bản trong CSDL "
-                    f"({doc.number}) có cùng loại và ngày ban hành.", [DocRef.of(doc)]))
+                findings.append(
+                    Finding(
+                        "number_mismatch",
+                        ERROR,
+                        f"Số ký hiệu ghi trong dự thảo ({c.number}) khác số ký hiệu của văn bản trong CSDL "
+                        f"({doc.number}) có cùng loại và ngày ban hành.",
+                        [DocRef.of(doc)],
+                    )
+                )
                 return "number_typo", 0.6, doc, [], findings
             others = self._same_name(c)
             if others:
-                findings.append(Finding(
-                    "same_name_other_date", INFO,
-                    "CSDL chỉ có văn bản cùng tên khác số: " + "; ".join(d.label for d in others[:4]) + ".", others))
+                findings.append(
+                    Finding(
+                        "same_name_other_date",
+                        INFO,
+                        "CSDL chỉ có văn bản cùng tên khác số: " + "; ".join(d.label for d in others[:4]) + ".",
+                        others,
+                    )
+                )
             return "none", 0.0, None, others, findings
         if c.name:
             return self._by_name(c, on)
@@ -349,55 +429,90 @@ class Checker:
     def _pick_numbered(self, c: Citation, docs: list[Document], on: str):
         findings: list[Finding] = []
         if len(docs) > 1:
-            narrowed = [d for d in docs if c.date and d.issued == c.date] or \
-                       [d for d in docs if c.issuer and _same_issuer(c.issuer, d.issuer)] or \
-                       [d for d in docs if self.province and _same_place(self.province, d)]
+            narrowed = (
+                [d for d in docs if c.date and d.issued == c.date]
+                or [d for d in docs if c.issuer and _same_issuer(c.issuer, d.issuer)]
+                or [d for d in docs if self.province and _same_place(self.province, d)]
+            )
             if len(narrowed) == 1:
                 docs = narrowed
             else:
                 candidates = [DocRef.of(d) for d in (narrowed or docs)]
-                findings.append(Finding(
-                    "ambiguous", WARNING,
-                    f"Có {len(candidates)} văn bản cùng số {c.number} trong CSDL; cần ghi rõ ngày ban hành và "
-                    "cơ quan ban hành để xác định văn bản được viện dẫn.", candidates))
+                findings.append(
+                    Finding(
+                        "ambiguous",
+                        WARNING,
+                        f"Có {len(candidates)} văn bản cùng số {c.number} trong CSDL; cần ghi rõ ngày ban hành và "
+                        "cơ quan ban hành để xác định văn bản được viện dẫn.",
+                        candidates,
+                    )
+                )
                 return "number", 0.3, None, candidates, findings
         doc = docs[0]
         confidence = 1.0 if c.date == doc.issued else 0.9
         match = "number+date" if c.date and c.date == doc.issued else "number"
         if c.date_text and doc.issued and c.date != doc.issued:
-            written = display_date(c.date) if c.date else c.date_text
+            written = vn_date(c.date) if c.date else c.date_text
             other = self._same_date_other(c, doc)
             extra = f" Văn bản ban hành đúng ngày ghi trong dự thảo là {other.label}." if other else ""
-            findings.append(Finding(
-                "date_mismatch", ERROR,
-                f"Ngày ban hành ghi trong dự thảo ({written}) khác ngày ban hành của văn bản trong CSDL "
-                f"({display_date(doc.issued)}).{extra}", [DocRef.of(doc)] + ([other] if other else [])))
+            findings.append(
+                Finding(
+                    "date_mismatch",
+                    ERROR,
+                    f"Ngày ban hành ghi trong dự thảo ({written}) khác ngày ban hành của văn bản trong CSDL "
+                    f"({vn_date(doc.issued)}).{extra}",
+                    [DocRef.of(doc)] + ([other] if other else []),
+                )
+            )
             confidence = 0.8
         elif c.year and not c.date and doc.issued and int(doc.issued[:4]) != c.year:
-            findings.append(Finding(
-                "date_mismatch", ERROR,
-                f"Năm ghi trong dự thảo ({c.year}) khác năm ban hành của văn bản trong CSDL ({doc.issued[:4]}).",
-                [DocRef.of(doc)]))
+            findings.append(
+                Finding(
+                    "date_mismatch",
+                    ERROR,
+                    f"Năm ghi trong dự thảo ({c.year}) khác năm ban hành của văn bản trong CSDL ({doc.issued[:4]}).",
+                    [DocRef.of(doc)],
+                )
+            )
             confidence = 0.8
-        if c.doc_type and doc.doc_type and _family(c.doc_type) != _family(doc.doc_type) and c.doc_type not in NON_NORMATIVE:
-            findings.append(Finding(
-                "type_mismatch", WARNING,
-                f"Dự thảo ghi là {c.doc_type} nhưng văn bản số {doc.number} trong CSDL là {doc.doc_type}.",
-                [DocRef.of(doc)]))
+        if (
+            c.doc_type
+            and doc.doc_type
+            and _family(c.doc_type) != _family(doc.doc_type)
+            and c.doc_type not in NON_NORMATIVE
+        ):
+            findings.append(
+                Finding(
+                    "type_mismatch",
+                    WARNING,
+                    f"Dự thảo ghi là {c.doc_type} nhưng văn bản số {doc.number} trong CSDL là {doc.doc_type}.",
+                    [DocRef.of(doc)],
+                )
+            )
         if c.effective and doc.effective and c.effective != doc.effective:
-            findings.append(Finding(
-                "effective_mismatch", WARNING,
-                f"Ngày có hiệu lực ghi trong dự thảo ({display_date(c.effective)}) khác ngày có hiệu lực "
-                f"trong CSDL ({display_date(doc.effective)}).", [DocRef.of(doc)]))
+            findings.append(
+                Finding(
+                    "effective_mismatch",
+                    WARNING,
+                    f"Ngày có hiệu lực ghi trong dự thảo ({vn_date(c.effective)}) khác ngày có hiệu lực "
+                    f"trong CSDL ({vn_date(doc.effective)}).",
+                    [DocRef.of(doc)],
+                )
+            )
         return match, confidence, doc, [], findings
 
     def _same_date_other(self, c: Citation, doc: Document) -> DocRef | None:
         """Another stored document of the same type issued on the written date: the number may be the typo."""
         if not c.date:
             return None
-        others = [e for e in self.catalogue.dated(c.date)
-                  if e.uid != doc.uid and _family(e.doc_type) == _family(c.doc_type or doc.doc_type)
-                  and e.number and _similar_number(number_key(e.number), number_key(c.number or ""))]
+        others = [
+            e
+            for e in self.catalogue.dated(c.date)
+            if e.uid != doc.uid
+            and _family(e.doc_type) == _family(c.doc_type or doc.doc_type)
+            and e.number
+            and _similar_number(number_key(e.number), number_key(c.number or ""))
+        ]
         if len(others) == 1:
             other = self.store.get(others[0].uid)
             return DocRef.of(other) if other else None
@@ -407,16 +522,23 @@ class Checker:
         key = number_key(c.number)
         pool: list[_Entry] = []
         if c.date:
-            pool = [e for e in self.catalogue.dated(c.date)
-                    if (not c.doc_type or _family(e.doc_type) == _family(c.doc_type))
-                    and e.number and _similar_number(number_key(e.number), key)]
+            pool = [
+                e
+                for e in self.catalogue.dated(c.date)
+                if (not c.doc_type or _family(e.doc_type) == _family(c.doc_type))
+                and e.number
+                and _similar_number(number_key(e.number), key)
+            ]
         if not pool and c.name:
             # Same name: a typo only when the number's year (or the written date) agrees; "Luật X số
             # 121/2025/QH15" is not the stored "Luật X" of 2015 with a mistyped number.
             parsed = parse_number(c.number)
             year = parsed.year if parsed else None
-            pool = [e for e in self.catalogue.named(name_key(c.name, c.doc_type))
-                    if (c.date and e.issued == c.date) or (not c.date and year and e.issued and int(e.issued[:4]) == year)]
+            pool = [
+                e
+                for e in self.catalogue.named(name_key(c.name, c.doc_type))
+                if (c.date and e.issued == c.date) or (not c.date and year and e.issued and int(e.issued[:4]) == year)
+            ]
         if len(pool) == 1:
             return self.store.get(pool[0].uid)
         return None
@@ -424,14 +546,19 @@ class Checker:
     def _same_name(self, c: Citation) -> list[DocRef]:
         if not c.name:
             return []
-        entries = [e for e in self.catalogue.named(name_key(c.name, c.doc_type)) if _family(e.doc_type) == _family(c.doc_type)]
+        entries = [
+            e for e in self.catalogue.named(name_key(c.name, c.doc_type)) if _family(e.doc_type) == _family(c.doc_type)
+        ]
         docs = [self.store.get(e.uid) for e in entries]
         return [DocRef.of(d) for d in docs if d is not None]
 
     def _by_name(self, c: Citation, on: str):
         key = name_key(c.name, c.doc_type)
-        entries = [e for e in self.catalogue.named(key) if _family(e.doc_type) == _family(c.doc_type)
-                   or not e.doc_type or not c.doc_type]
+        entries = [
+            e
+            for e in self.catalogue.named(key)
+            if _family(e.doc_type) == _family(c.doc_type) or not e.doc_type or not c.doc_type
+        ]
         if not entries:
             return "none", 0.0, None, [], []
         docs = [d for d in (self.store.get(e.uid) for e in entries) if d is not None]
@@ -442,38 +569,96 @@ class Checker:
             close = [d for d in docs if d.issued and _likely_date_typo(c.date, d.issued)]
             if len(close) == 1:
                 doc = close[0]
-                return "date_typo", 0.6, doc, [], [Finding(
-                    "date_mismatch", ERROR,
-                    f"Ngày ban hành ghi trong dự thảo ({display_date(c.date)}) khác ngày ban hành của "
-                    f"{doc.doc_type or 'văn bản'} cùng tên trong CSDL ({display_date(doc.issued)}).", [DocRef.of(doc)])]
-            return "none", 0.0, None, [DocRef.of(d) for d in docs], [Finding(
-                "same_name_other_date", INFO,
-                "CSDL có văn bản cùng tên nhưng khác ngày ban hành: " + "; ".join(DocRef.of(d).label for d in docs[:4])
-                + ".", [DocRef.of(d) for d in docs])]
+                return (
+                    "date_typo",
+                    0.6,
+                    doc,
+                    [],
+                    [
+                        Finding(
+                            "date_mismatch",
+                            ERROR,
+                            f"Ngày ban hành ghi trong dự thảo ({vn_date(c.date)}) khác ngày ban hành của "
+                            f"{doc.doc_type or 'văn bản'} cùng tên trong CSDL ({vn_date(doc.issued)}).",
+                            [DocRef.of(doc)],
+                        )
+                    ],
+                )
+            return (
+                "none",
+                0.0,
+                None,
+                [DocRef.of(d) for d in docs],
+                [
+                    Finding(
+                        "same_name_other_date",
+                        INFO,
+                        "CSDL có văn bản cùng tên nhưng khác ngày ban hành: "
+                        + "; ".join(DocRef.of(d).label for d in docs[:4])
+                        + ".",
+                        [DocRef.of(d) for d in docs],
+                    )
+                ],
+            )
         if c.year:
             same_year = [d for d in docs if d.issued and int(d.issued[:4]) == c.year]
             if len(same_year) == 1:
                 return "name+year", 0.8, same_year[0], [], []
             if not same_year:
-                return "none", 0.0, None, [DocRef.of(d) for d in docs], [Finding(
-                    "same_name_other_date", INFO,
-                    f"CSDL có văn bản cùng tên nhưng không ban hành năm {c.year}: "
-                    + "; ".join(DocRef.of(d).label for d in docs[:4]) + ".", [DocRef.of(d) for d in docs])]
+                return (
+                    "none",
+                    0.0,
+                    None,
+                    [DocRef.of(d) for d in docs],
+                    [
+                        Finding(
+                            "same_name_other_date",
+                            INFO,
+                            f"CSDL có văn bản cùng tên nhưng không ban hành năm {c.year}: "
+                            + "; ".join(DocRef.of(d).label for d in docs[:4])
+                            + ".",
+                            [DocRef.of(d) for d in docs],
+                        )
+                    ],
+                )
             docs = same_year
         if len(docs) == 1:
             return "name", 0.6, docs[0], [], []
         # Several documents of that name: the one in force on the planned date is the likely one.
-        in_force = [d for d in docs if (d.effective or d.issued or "") <= on and self._state(d, on)[0] in (IN_FORCE, PARTLY)]
+        in_force = [
+            d for d in docs if (d.effective or d.issued or "") <= on and self._state(d, on)[0] in (IN_FORCE, PARTLY)
+        ]
         candidates = [DocRef.of(d) for d in sorted(docs, key=lambda d: d.issued or "", reverse=True)]
         if len(in_force) == 1:
-            return "name", 0.5, in_force[0], candidates, [Finding(
-                "ambiguous", WARNING,
-                f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên, "
-                f"đã chọn văn bản còn hiệu lực ({DocRef.of(in_force[0]).label}).", candidates)]
-        return "name", 0.3, None, candidates, [Finding(
-            "ambiguous", WARNING,
-            f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên.",
-            candidates)]
+            return (
+                "name",
+                0.5,
+                in_force[0],
+                candidates,
+                [
+                    Finding(
+                        "ambiguous",
+                        WARNING,
+                        f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên, "
+                        f"đã chọn văn bản còn hiệu lực ({DocRef.of(in_force[0]).label}).",
+                        candidates,
+                    )
+                ],
+            )
+        return (
+            "name",
+            0.3,
+            None,
+            candidates,
+            [
+                Finding(
+                    "ambiguous",
+                    WARNING,
+                    f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên.",
+                    candidates,
+                )
+            ],
+        )
 
     # status on the planned date -----------------------------------------------------------------
     def _state(self, doc: Document, on: str):
@@ -529,55 +714,100 @@ class Checker:
             upcoming.append((None, None, doc.expires))
         return state, since, by, amendments, article_changes, upcoming
 
-    def _check_one(self, c: Citation, match, confidence, doc, candidates, findings, on, cited_uids, cited_keys,
-                   amendments_reported) -> CitationCheck:
+    def _check_one(
+        self, c: Citation, match, confidence, doc, candidates, findings, on, cited_uids, cited_keys, amendments_reported
+    ) -> CitationCheck:
         if match == "skipped":
             return CitationCheck(c, match, confidence, None, [], NOT_CHECKED, None, None, [], findings)
         if doc is None:
             if c.doc_type in NON_NORMATIVE:
-                findings.append(Finding("not_checked", INFO,
-                                        f"{c.doc_type} không phải văn bản quy phạm pháp luật; không kiểm tra hiệu lực."))
+                findings.append(
+                    Finding(
+                        "not_checked",
+                        INFO,
+                        f"{c.doc_type} không phải văn bản quy phạm pháp luật; không kiểm tra hiệu lực.",
+                    )
+                )
                 return CitationCheck(c, match, confidence, None, candidates, NOT_CHECKED, None, None, [], findings)
             if not any(f.code == "ambiguous" for f in findings):
-                findings.insert(0, Finding(
-                    "not_found", WARNING,
-                    "Không tìm thấy văn bản này trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành "
-                    "và hiệu lực.", []))
+                findings.insert(
+                    0,
+                    Finding(
+                        "not_found",
+                        WARNING,
+                        "Không tìm thấy văn bản này trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành "
+                        "và hiệu lực.",
+                        [],
+                    ),
+                )
             return CitationCheck(c, match, confidence, None, candidates, NOT_FOUND, None, None, [], _cap(c, findings))
         ref = DocRef.of(doc)
         state, since, by, amended, article_changes, upcoming = self._state(doc, on)
-        when = display_date(on)
+        when = vn_date(on)
         by_ref = DocRef.of(by) if by is not None else None
         if c.doc_type in NON_NORMATIVE:
             pass
         elif state == NOT_YET:
-            findings.append(Finding(
-                "not_yet_in_force", ERROR,
-                f"Chưa có hiệu lực vào ngày {when}" + (f" (có hiệu lực từ ngày {display_date(since)})." if since else "."),
-                [ref]))
+            findings.append(
+                Finding(
+                    "not_yet_in_force",
+                    ERROR,
+                    f"Chưa có hiệu lực vào ngày {when}"
+                    + (f" (có hiệu lực từ ngày {vn_date(since)})." if since else "."),
+                    [ref],
+                )
+            )
         elif state == REPLACED:
-            findings.append(Finding(
-                "replaced", ERROR,
-                f"Đã bị thay thế bởi {by_ref.label}" + (f" từ ngày {display_date(since)}" if since else "")
-                + f"; không còn là căn cứ vào ngày {when}.", [by_ref]))
+            findings.append(
+                Finding(
+                    "replaced",
+                    ERROR,
+                    f"Đã bị thay thế bởi {by_ref.label}"
+                    + (f" từ ngày {vn_date(since)}" if since else "")
+                    + f"; không còn là căn cứ vào ngày {when}.",
+                    [by_ref],
+                )
+            )
         elif state == REPEALED:
-            findings.append(Finding(
-                "repealed", ERROR,
-                f"Đã bị bãi bỏ bởi {by_ref.label}" + (f" từ ngày {display_date(since)}" if since else "")
-                + f"; không còn là căn cứ vào ngày {when}.", [by_ref]))
+            findings.append(
+                Finding(
+                    "repealed",
+                    ERROR,
+                    f"Đã bị bãi bỏ bởi {by_ref.label}"
+                    + (f" từ ngày {vn_date(since)}" if since else "")
+                    + f"; không còn là căn cứ vào ngày {when}.",
+                    [by_ref],
+                )
+            )
         elif state == EXPIRED:
-            findings.append(Finding(
-                "expired", ERROR,
-                "Đã hết hiệu lực" + (f" từ ngày {display_date(since)}" if since else " (theo tình trạng trong CSDL)")
-                + ".", [ref]))
+            findings.append(
+                Finding(
+                    "expired",
+                    ERROR,
+                    "Đã hết hiệu lực"
+                    + (f" từ ngày {vn_date(since)}" if since else " (theo tình trạng trong CSDL)")
+                    + ".",
+                    [ref],
+                )
+            )
         elif state == SUSPENDED:
-            findings.append(Finding(
-                "suspended", ERROR,
-                "Đang bị ngưng hiệu lực" + (f" theo {by_ref.label}" if by_ref else "") + ".",
-                [by_ref] if by_ref else [ref]))
+            findings.append(
+                Finding(
+                    "suspended",
+                    ERROR,
+                    "Đang bị ngưng hiệu lực" + (f" theo {by_ref.label}" if by_ref else "") + ".",
+                    [by_ref] if by_ref else [ref],
+                )
+            )
         elif state == PARTLY and not article_changes:
-            findings.append(Finding("partly_expired", WARNING,
-                                    "Hết hiệu lực một phần: cần kiểm tra nội dung được viện dẫn còn hiệu lực.", [ref]))
+            findings.append(
+                Finding(
+                    "partly_expired",
+                    WARNING,
+                    "Hết hiệu lực một phần: cần kiểm tra nội dung được viện dẫn còn hiệu lực.",
+                    [ref],
+                )
+            )
         amendments = []
         for holder, rel in amended:
             cited = holder.uid in cited_uids or (holder.number_key in cited_keys if holder.number_key else False)
@@ -589,47 +819,69 @@ class Checker:
             if missing and state not in (REPLACED, REPEALED, EXPIRED):
                 amendments_reported.add(doc.uid)
                 names = "; ".join(
-                    a.document.label + (f" (có hiệu lực từ ngày {display_date(a.effective)})" if a.effective else "")
-                    for a in missing)
-                findings.append(Finding(
-                    "amended_not_cited", WARNING,
-                    f"Văn bản đã được sửa đổi, bổ sung bởi {names}; dự thảo chưa viện dẫn "
-                    + ("văn bản này." if len(missing) == 1 else "các văn bản này."),
-                    [a.document for a in missing]))
+                    a.document.label + (f" (có hiệu lực từ ngày {vn_date(a.effective)})" if a.effective else "")
+                    for a in missing
+                )
+                findings.append(
+                    Finding(
+                        "amended_not_cited",
+                        WARNING,
+                        f"Văn bản đã được sửa đổi, bổ sung bởi {names}; dự thảo chưa viện dẫn "
+                        + ("văn bản này." if len(missing) == 1 else "các văn bản này."),
+                        [a.document for a in missing],
+                    )
+                )
         for kind, holder, rel in article_changes:
             touched = parse_locator(rel.note or "")
             hit = [a for a in c.articles if any(_overlaps(a, t) for t in touched)]
             if not hit:
                 continue
-            verb = {"sua_doi": "đã được sửa đổi, bổ sung", "thay_the": "đã bị thay thế",
-                    "bai_bo": "đã bị bãi bỏ"}[kind]
+            verb = {"sua_doi": "đã được sửa đổi, bổ sung", "thay_the": "đã bị thay thế", "bai_bo": "đã bị bãi bỏ"}[kind]
             code = "article_repealed" if kind == "bai_bo" else "article_changed"
-            findings.append(Finding(
-                code, ERROR if kind == "bai_bo" else WARNING,
-                f"{', '.join(a.label() for a in hit)} {verb} bởi {DocRef.of(holder).label}"
-                + (f" ({rel.note})" if rel.note else "") + ".", [DocRef.of(holder)]))
+            findings.append(
+                Finding(
+                    code,
+                    ERROR if kind == "bai_bo" else WARNING,
+                    f"{', '.join(a.label() for a in hit)} {verb} bởi {DocRef.of(holder).label}"
+                    + (f" ({rel.note})" if rel.note else "")
+                    + ".",
+                    [DocRef.of(holder)],
+                )
+            )
         if c.articles and doc.articles:
             present = {a.number.lower() for a in doc.articles}
             absent = [a for a in c.articles if a.article.lower() not in present]
             if absent:
-                findings.append(Finding(
-                    "article_missing", WARNING,
-                    f"Văn bản trong CSDL không có {', '.join('Điều ' + a.article for a in absent)}: "
-                    "cần kiểm tra lại điều, khoản được viện dẫn.", [ref]))
+                findings.append(
+                    Finding(
+                        "article_missing",
+                        WARNING,
+                        f"Văn bản trong CSDL không có {', '.join('Điều ' + a.article for a in absent)}: "
+                        "cần kiểm tra lại điều, khoản được viện dẫn.",
+                        [ref],
+                    )
+                )
         for holder, rel, start in upcoming:
             if holder is None:
-                findings.append(Finding("upcoming", INFO, f"Sẽ hết hiệu lực từ ngày {display_date(start)}.", [ref]))
+                findings.append(Finding("upcoming", INFO, f"Sẽ hết hiệu lực từ ngày {vn_date(start)}.", [ref]))
                 continue
-            verb = {"thay_the": "thay thế", "bai_bo": "bãi bỏ", "sua_doi": "sửa đổi, bổ sung",
-                    "dinh_chi": "đình chỉ"}[rel.type]
-            findings.append(Finding(
-                "upcoming", INFO,
-                f"Sẽ bị {verb} bởi {DocRef.of(holder).label} từ ngày {display_date(start)}.", [DocRef.of(holder)]))
+            verb = {"thay_the": "thay thế", "bai_bo": "bãi bỏ", "sua_doi": "sửa đổi, bổ sung", "dinh_chi": "đình chỉ"}[
+                rel.type
+            ]
+            findings.append(
+                Finding(
+                    "upcoming",
+                    INFO,
+                    f"Sẽ bị {verb} bởi {DocRef.of(holder).label} từ ngày {vn_date(start)}.",
+                    [DocRef.of(holder)],
+                )
+            )
         return CitationCheck(c, match, confidence, ref, candidates, state, since, by_ref, amendments, _cap(c, findings))
 
 
-def check_text(text: str, store: Store, on: str | dt.date | None = None, province: str | None = None,
-               source: str | None = None) -> CheckReport:
+def check_text(
+    text: str, store: Store, on: str | dt.date | None = None, province: str | None = None, source: str | None = None
+) -> CheckReport:
     """Check the citations of `text` against `store` on the planned date `on` (default: today)."""
     return Checker(store, province).check(text, on, source=source)
 
@@ -707,7 +959,7 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
         diff = [i for i in range(len(a)) if a[i] != b[i]]
         return len(diff) == 1 or (len(diff) == 2 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _likely_date_typo(written: str, stored: str) -> bool:

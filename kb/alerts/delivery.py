@@ -1,7 +1,7 @@
 """Alert delivery: what changed for each subscription since its last delivery, one message per
 recipient, and the record of what was sent.
 
-`deliver(store, config, matcher, mailer, upto)` is one run of `kb alerts run` (index.alerts.run_alerts
+`deliver(store, config, matcher, mailer, upto)` is one run of `kb alerts run` (run_alerts
 wires it to the search index and holds the lock):
 
 1. pending subscriptions past alerts.confirm_days lapse; pending ones not yet asked get one
@@ -17,6 +17,7 @@ wires it to the search index and holds the lock):
 The matcher is any object with `match(subscription, uids) -> [uid, …]` that raises a KBError (such as
 index.errors.QueryError) when the subscription's query cannot be run.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,21 +28,39 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from kb import subscriptions as subs_mod
 from kb import vocab
+from kb.alerts import subscriptions as subs_mod
+from kb.alerts.mail import Mailer, MailError, build_message, esc, html_document
+from kb.alerts.subscriptions import (
+    DOCUMENT,
+    PENDING,
+    SEARCH,
+    Subscription,
+    document_url,
+    due,
+    list_subscriptions,
+    manage_url,
+    search_url,
+    unsubscribe_all_url,
+    unsubscribe_url,
+    version_url,
+)
 from kb.config import Config
+from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
-from kb.mail import MailError, Mailer, build_message, esc, html_document
+from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import DELETED, METADATA, NEW, REL_ADDED, STATUS, TEXT, Event, Store
-from kb.subscriptions import (DOCUMENT, PENDING, SEARCH, VN_TZ, Subscription, document_url, due,
-                              list_subscriptions, manage_url, search_url, unsubscribe_all_url, unsubscribe_url,
-                              version_url)
 
 
 class Matcher(Protocol):
+    """The search index as alerts see it (index.matching.SearchMatcher)."""
+
     def match(self, subscription: Subscription, uids: set[str]) -> list[str]:
         """The uids among `uids` that the subscription's search finds, best first."""
+
+    def indexed_through(self) -> int:
+        """The last change event the index reflects."""
 
 
 # --- what happened to one document -----------------------------------------------------------
@@ -49,12 +68,12 @@ class Matcher(Protocol):
 class Change:
     """One thing that happened, said in one Vietnamese sentence (plain text; escaped when rendered)."""
 
-    kind: str                       # new, status, text, relation, metadata, deleted, in_force, expires
+    kind: str  # new, status, text, relation, metadata, deleted, in_force, expires
     text: str
-    link_uid: str | None = None     # the other document of a relation
-    diff: list[tuple[str, str]] = field(default_factory=list)   # ("-" or "+", line), shortened
-    more_lines: int = 0             # changed lines not shown
-    version: int | None = None      # the version a text change produced (its page shows the full diff)
+    link_uid: str | None = None  # the other document of a relation
+    diff: list[tuple[str, str]] = field(default_factory=list)  # ("-" or "+", line), shortened
+    more_lines: int = 0  # changed lines not shown
+    version: int | None = None  # the version a text change produced (its page shows the full diff)
 
 
 @dataclass
@@ -70,7 +89,7 @@ class Hit:
     deleted: bool = False
     changes: list[Change] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
-    dates: list[str] = field(default_factory=list)      # "in_force:2026-03-01", "expires:…"
+    dates: list[str] = field(default_factory=list)  # "in_force:2026-03-01", "expires:…"
 
     @property
     def is_new(self) -> bool:
@@ -92,7 +111,7 @@ class Section:
 
     subscription: Subscription
     hits: list[Hit]
-    more: int = 0                   # hits not listed (beyond alerts.max_hits)
+    more: int = 0  # hits not listed (beyond alerts.max_hits)
 
     @property
     def total(self) -> int:
@@ -100,23 +119,22 @@ class Section:
 
 
 RELATIONS_SHOWN_OUTGOING = {"sua_doi", "thay_the", "bai_bo", "huong_dan", "hop_nhat", "dinh_chinh", "dinh_chi"}
-METADATA_LABELS = {"number": "Số ký hiệu", "title": "Trích yếu", "doc_type": "Loại văn bản",
-                   "issuer": "Cơ quan ban hành", "issued": "Ngày ban hành", "effective": "Ngày có hiệu lực",
-                   "expires": "Ngày hết hiệu lực", "fields": "Lĩnh vực"}
+METADATA_LABELS = {
+    "number": "Số ký hiệu",
+    "title": "Trích yếu",
+    "doc_type": "Loại văn bản",
+    "issuer": "Cơ quan ban hành",
+    "issued": "Ngày ban hành",
+    "effective": "Ngày có hiệu lực",
+    "expires": "Ngày hết hiệu lực",
+    "fields": "Lĩnh vực",
+}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def vn_date(value: str | None) -> str:
-    """'2026-03-01' -> '01/03/2026'."""
-    if not value or not _DATE.match(value):
-        return value or ""
-    y, m, d = value.split("-")
-    return f"{d}/{m}/{y}"
 
 
 def _shorten(text: str, width: int = 160) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _value(name: str, value) -> str:
@@ -127,8 +145,9 @@ def _value(name: str, value) -> str:
     return vn_date(value) if name in ("issued", "effective", "expires") else _shorten(value, 120)
 
 
-def describe(store: Store, config: Config, uid: str, events: list[Event], dates: Iterable[tuple[str, str]] = ()
-             ) -> Hit | None:
+def describe(
+    store: Store, config: Config, uid: str, events: list[Event], dates: Iterable[tuple[str, str]] = ()
+) -> Hit | None:
     """The hit of one document: its current facts and a sentence per change. None when nothing of
     what happened is worth a message (only a source link or an attachment changed)."""
     doc = store.get(uid)
@@ -138,7 +157,12 @@ def describe(store: Store, config: Config, uid: str, events: list[Event], dates:
     hit = Hit(uid=uid, deleted=store.get(uid) is None)
     if doc is not None:
         hit.number, hit.title, hit.doc_type = doc.number or "", doc.title, doc.doc_type or ""
-        hit.issuer, hit.issued, hit.effective, hit.status = doc.issuer or "", doc.issued or "", doc.effective or "", doc.status
+        hit.issuer, hit.issued, hit.effective, hit.status = (
+            doc.issuer or "",
+            doc.issued or "",
+            doc.effective or "",
+            doc.status,
+        )
     kinds = {e.kind for e in events}
     seen: set[str] = set()
 
@@ -148,8 +172,10 @@ def describe(store: Store, config: Config, uid: str, events: list[Event], dates:
             hit.changes.append(change)
 
     if NEW in kinds:
-        dates_said = [f"ban hành {vn_date(hit.issued)}" if hit.issued else "",
-                      f"có hiệu lực từ {vn_date(hit.effective)}" if hit.effective else ""]
+        dates_said = [
+            f"ban hành {vn_date(hit.issued)}" if hit.issued else "",
+            f"có hiệu lực từ {vn_date(hit.effective)}" if hit.effective else "",
+        ]
         said = ", ".join(x for x in dates_said if x)
         add(Change("new", "Văn bản mới" + (f" ({said})." if said else ".")))
     status_events = [e for e in events if e.kind == STATUS]
@@ -237,12 +263,18 @@ def _text_change(store: Store, uid: str, events: list[Event], limit: int) -> Cha
         return Change("text", "Nội dung văn bản thay đổi.", version=last or None)
     added, removed, lines, more = text_diff(paragraphs(old), paragraphs(new), limit)
     counts = ", ".join(x for x in (f"thêm {added} đoạn" if added else "", f"bỏ {removed} đoạn" if removed else "") if x)
-    return Change("text", "Nội dung văn bản thay đổi" + (f" ({counts})" if counts else "") + ":",
-                  diff=lines, more_lines=more, version=last)
+    return Change(
+        "text",
+        "Nội dung văn bản thay đổi" + (f" ({counts})" if counts else "") + ":",
+        diff=lines,
+        more_lines=more,
+        version=last,
+    )
 
 
-def text_diff(old: list[str], new: list[str], limit: int = 8, width: int = 240
-              ) -> tuple[int, int, list[tuple[str, str]], int]:
+def text_diff(
+    old: list[str], new: list[str], limit: int = 8, width: int = 240
+) -> tuple[int, int, list[tuple[str, str]], int]:
     """(paragraphs added, removed, up to `limit` lines [("-"|"+", text)] focused on what changed,
     lines left out)."""
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
@@ -290,7 +322,8 @@ def _date_candidates(store: Store, after: str, through: str) -> dict[str, list[t
         rows = store.db.execute(
             f"SELECT uid, json_extract(data, '$.{column}') AS day, json_extract(data, '$.status') AS status"
             f" FROM documents WHERE json_extract(data, '$.{column}') > ? AND json_extract(data, '$.{column}') <= ?",
-            (after, through))
+            (after, through),
+        )
         for row in rows:
             if kind == "in_force" and row["status"] == vocab.EXPIRED:
                 continue
@@ -298,8 +331,16 @@ def _date_candidates(store: Store, after: str, through: str) -> dict[str, list[t
     return found
 
 
-def match(store: Store, config: Config, sub: Subscription, events: list[Event], upto: int, today: str,
-          matcher: Matcher | None, dates: dict[str, list[tuple[str, str]]] | None = None) -> Section:
+def match(
+    store: Store,
+    config: Config,
+    sub: Subscription,
+    events: list[Event],
+    upto: int,
+    today: str,
+    matcher: Matcher | None,
+    dates: dict[str, list[tuple[str, str]]] | None = None,
+) -> Section:
     """The hits of one subscription: its events after its cursor up to `upto`, and dates after its
     `sent_through` up to `today`. Raises KBError when its query cannot be run."""
     mine = [e for e in events if sub.last_event_id < e.id <= upto]
@@ -346,19 +387,20 @@ def alert_subject(sections: list[Section]) -> str:
     return f"Theo dõi văn bản: {total} cập nhật trong {len(sections)} mục theo dõi"
 
 
-def alert_message(config: Config, email: str, sections: list[Section], now: dt.datetime | None = None
-                  ) -> EmailMessage:
+def alert_message(config: Config, email: str, sections: list[Section], now: dt.datetime | None = None) -> EmailMessage:
     """One message for one address with the hits of each of its subscriptions."""
     site = str(config.get("site", "name"))
     subject = alert_subject(sections)
     text: list[str] = [subject, ""]
-    body: list[str] = [f"<h1 style=\"font-size:20px;margin:0 0 12px 0;\">{esc(subject)}</h1>"]
+    body: list[str] = [f'<h1 style="font-size:20px;margin:0 0 12px 0;">{esc(subject)}</h1>']
     for section in sections:
         sub = section.subscription
         about = ([sub.describe()] if sub.label else []) + [f"gửi {subs_mod.FREQUENCY_LABELS[sub.frequency]}"]
         text += ["=" * 60, sub.name, f"({', '.join(about)})", ""]
-        body.append(f"<h2 style=\"font-size:17px;margin:20px 0 4px 0;border-bottom:2px solid #0b4f8a;\">"
-                    f"{esc(sub.name)}</h2><div style=\"{MUTED}\">{esc(' · '.join(about))}</div>")
+        body.append(
+            f'<h2 style="font-size:17px;margin:20px 0 4px 0;border-bottom:2px solid #0b4f8a;">'
+            f'{esc(sub.name)}</h2><div style="{MUTED}">{esc(" · ".join(about))}</div>'
+        )
         for hit in section.hits:
             text += _hit_text(config, hit)
             body.append(_hit_html(config, hit))
@@ -367,18 +409,29 @@ def alert_message(config: Config, email: str, sections: list[Section], now: dt.d
             url = search_url(config, sub.query, sub.filters)
             more = f"Còn {section.more} văn bản khác. " if section.more else ""
             links_text.append(f"{more}Xem toàn bộ kết quả tìm kiếm: {url}")
-            links_html.append(f"{esc(more)}<a href=\"{esc(url)}\" style=\"{LINK}\">Xem toàn bộ kết quả tìm kiếm</a>")
+            links_html.append(f'{esc(more)}<a href="{esc(url)}" style="{LINK}">Xem toàn bộ kết quả tìm kiếm</a>')
         stop = unsubscribe_url(config, sub)
         links_text.append(f"Hủy theo dõi mục này: {stop}")
-        links_html.append(f"<a href=\"{esc(stop)}\" style=\"{LINK}\">Hủy theo dõi mục này</a>")
+        links_html.append(f'<a href="{esc(stop)}" style="{LINK}">Hủy theo dõi mục này</a>')
         text += links_text + [""]
-        body.append(f"<p style=\"font-size:14px;margin:8px 0 0 0;\">{' · '.join(links_html)}</p>")
+        body.append(f'<p style="font-size:14px;margin:8px 0 0 0;">{" · ".join(links_html)}</p>')
     manage, stop_all = manage_url(config, email), unsubscribe_all_url(config, email)
-    text += ["-- ", f"Bạn nhận thư này vì địa chỉ {email} đã đăng ký theo dõi trên {site}.",
-             f"Quản lý các mục theo dõi: {manage}", f"Hủy tất cả các mục theo dõi: {stop_all}"]
+    text += [
+        "-- ",
+        f"Bạn nhận thư này vì địa chỉ {email} đã đăng ký theo dõi trên {site}.",
+        f"Quản lý các mục theo dõi: {manage}",
+        f"Hủy tất cả các mục theo dõi: {stop_all}",
+    ]
     body.append(_footer(email, site, manage, stop_all))
-    return build_message(config, email, subject, "\n".join(text) + "\n", html_document(subject, "\n".join(body)),
-                         unsubscribe=stop_all, now=now)
+    return build_message(
+        config,
+        email,
+        subject,
+        "\n".join(text) + "\n",
+        html_document(subject, "\n".join(body)),
+        unsubscribe=stop_all,
+        now=now,
+    )
 
 
 def _facts(hit: Hit) -> str:
@@ -407,62 +460,79 @@ def _hit_text(config: Config, hit: Hit) -> list[str]:
 
 def _hit_html(config: Config, hit: Hit) -> str:
     name = esc(hit.heading)
-    head = name if hit.deleted else f"<a href=\"{esc(document_url(config, hit.uid))}\" style=\"{LINK}font-weight:bold;\">{name}</a>"
+    head = (
+        name
+        if hit.deleted
+        else f'<a href="{esc(document_url(config, hit.uid))}" style="{LINK}font-weight:bold;">{name}</a>'
+    )
     title = f" – {esc(hit.title)}" if hit.title and hit.title != hit.heading else ""
     items = []
     for change in hit.changes:
         item = esc(change.text)
         if change.link_uid:
-            item += f" <a href=\"{esc(document_url(config, change.link_uid))}\" style=\"{LINK}\">Xem văn bản</a>"
+            item += f' <a href="{esc(document_url(config, change.link_uid))}" style="{LINK}">Xem văn bản</a>'
         if change.diff:
             rows = []
             for op, line in change.diff:
-                style = ("background:#fdecea;color:#8a1c1c;" if op == "-" else "background:#e6f4ea;color:#14532d;")
-                rows.append(f"<div style=\"{style}padding:1px 4px;\">{'−' if op == '-' else '+'} {esc(line)}</div>")
+                style = "background:#fdecea;color:#8a1c1c;" if op == "-" else "background:#e6f4ea;color:#14532d;"
+                rows.append(f'<div style="{style}padding:1px 4px;">{"−" if op == "-" else "+"} {esc(line)}</div>')
             if change.more_lines:
-                rows.append(f"<div style=\"{MUTED}\">… và {change.more_lines} dòng thay đổi khác</div>")
-            item += ("<div style=\"font-size:14px;white-space:pre-wrap;"
-                     "margin:4px 0;\">" + "".join(rows) + "</div>")
+                rows.append(f'<div style="{MUTED}">… và {change.more_lines} dòng thay đổi khác</div>')
+            item += '<div style="font-size:14px;white-space:pre-wrap;margin:4px 0;">' + "".join(rows) + "</div>"
         if change.version and not hit.deleted:
-            item += f"<a href=\"{esc(version_url(config, hit.uid, change.version))}\" style=\"{LINK}\">Xem các thay đổi</a>"
-        items.append(f"<li style=\"margin:2px 0;\">{item}</li>")
-    return (f"<div style=\"margin:10px 0;padding:8px 0 0 0;border-top:1px solid #dddddd;\">{head}{title}"
-            f"<div style=\"{MUTED}\">{esc(_facts(hit))}</div>"
-            f"<ul style=\"margin:4px 0 0 0;padding-left:20px;\">{''.join(items)}</ul></div>")
+            item += f'<a href="{esc(version_url(config, hit.uid, change.version))}" style="{LINK}">Xem các thay đổi</a>'
+        items.append(f'<li style="margin:2px 0;">{item}</li>')
+    return (
+        f'<div style="margin:10px 0;padding:8px 0 0 0;border-top:1px solid #dddddd;">{head}{title}'
+        f'<div style="{MUTED}">{esc(_facts(hit))}</div>'
+        f'<ul style="margin:4px 0 0 0;padding-left:20px;">{"".join(items)}</ul></div>'
+    )
 
 
 def _footer(email: str, site: str, manage: str, stop_all: str) -> str:
-    return (f"<hr style=\"border:none;border-top:1px solid #dddddd;margin:20px 0 8px 0;\">"
-            f"<p style=\"{MUTED}\">Bạn nhận thư này vì địa chỉ {esc(email)} đã đăng ký theo dõi trên {esc(site)}. "
-            f"<a href=\"{esc(manage)}\" style=\"{LINK}\">Quản lý các mục theo dõi</a> · "
-            f"<a href=\"{esc(stop_all)}\" style=\"{LINK}\">Hủy tất cả</a></p>")
+    return (
+        f'<hr style="border:none;border-top:1px solid #dddddd;margin:20px 0 8px 0;">'
+        f'<p style="{MUTED}">Bạn nhận thư này vì địa chỉ {esc(email)} đã đăng ký theo dõi trên {esc(site)}. '
+        f'<a href="{esc(manage)}" style="{LINK}">Quản lý các mục theo dõi</a> · '
+        f'<a href="{esc(stop_all)}" style="{LINK}">Hủy tất cả</a></p>'
+    )
 
 
-def confirmation_message(config: Config, email: str, pending: list[Subscription],
-                         now: dt.datetime | None = None) -> EmailMessage:
+def confirmation_message(
+    config: Config, email: str, pending: list[Subscription], now: dt.datetime | None = None
+) -> EmailMessage:
     """The one message an unconfirmed address receives: a confirmation link per pending subscription."""
     site = str(config.get("site", "name"))
     days = int(config.get("alerts", "confirm_days"))
     subject = f"Xác nhận đăng ký theo dõi văn bản – {site}"
-    intro = (f"Có yêu cầu đăng ký nhận thông báo qua e-mail tới địa chỉ {email} trên {site}. "
-             "Nếu đúng là bạn, hãy mở liên kết xác nhận dưới đây; trước khi xác nhận, bạn sẽ không nhận thêm thư nào.")
-    ignore = (f"Nếu không phải bạn đăng ký, hãy bỏ qua thư này: yêu cầu sẽ tự hủy sau {days} ngày "
-              "và bạn sẽ không nhận thêm thư nào.")
+    intro = (
+        f"Có yêu cầu đăng ký nhận thông báo qua e-mail tới địa chỉ {email} trên {site}. "
+        "Nếu đúng là bạn, hãy mở liên kết xác nhận dưới đây; trước khi xác nhận, bạn sẽ không nhận thêm thư nào."
+    )
+    ignore = (
+        f"Nếu không phải bạn đăng ký, hãy bỏ qua thư này: yêu cầu sẽ tự hủy sau {days} ngày "
+        "và bạn sẽ không nhận thêm thư nào."
+    )
     text = [subject, "", intro, ""]
     items = []
     for sub in pending:
         url = subs_mod.confirm_url(config, sub)
         label = sub.name + (f" ({sub.describe()})" if sub.label else "")
         text += [f"• {label} – {subs_mod.FREQUENCY_LABELS[sub.frequency]}", f"  Xác nhận: {url}", ""]
-        items.append(f"<li style=\"margin:6px 0;\">{esc(label)} – {esc(subs_mod.FREQUENCY_LABELS[sub.frequency])}<br>"
-                     f"<a href=\"{esc(url)}\" style=\"{LINK}font-weight:bold;\">Xác nhận đăng ký này</a></li>")
+        items.append(
+            f'<li style="margin:6px 0;">{esc(label)} – {esc(subs_mod.FREQUENCY_LABELS[sub.frequency])}<br>'
+            f'<a href="{esc(url)}" style="{LINK}font-weight:bold;">Xác nhận đăng ký này</a></li>'
+        )
     stop_all = unsubscribe_all_url(config, email)
     text += [ignore, "", "-- ", f"Hủy mọi yêu cầu của địa chỉ này: {stop_all}"]
-    body = (f"<h1 style=\"font-size:20px;margin:0 0 12px 0;\">{esc(subject)}</h1><p>{esc(intro)}</p>"
-            f"<ul style=\"padding-left:20px;\">{''.join(items)}</ul><p style=\"{MUTED}\">{esc(ignore)}</p>"
-            f"<p style=\"{MUTED}\"><a href=\"{esc(stop_all)}\" style=\"{LINK}\">Hủy mọi yêu cầu của địa chỉ này</a></p>")
-    return build_message(config, email, subject, "\n".join(text) + "\n", html_document(subject, body),
-                         unsubscribe=stop_all, now=now)
+    body = (
+        f'<h1 style="font-size:20px;margin:0 0 12px 0;">{esc(subject)}</h1><p>{esc(intro)}</p>'
+        f'<ul style="padding-left:20px;">{"".join(items)}</ul><p style="{MUTED}">{esc(ignore)}</p>'
+        f'<p style="{MUTED}"><a href="{esc(stop_all)}" style="{LINK}">Hủy mọi yêu cầu của địa chỉ này</a></p>'
+    )
+    return build_message(
+        config, email, subject, "\n".join(text) + "\n", html_document(subject, body), unsubscribe=stop_all, now=now
+    )
 
 
 # --- a run ------------------------------------------------------------------------------------
@@ -472,7 +542,7 @@ class Sent:
     subject: str
     hits: int
     subscriptions: list[int]
-    message: EmailMessage | None = None     # kept in a dry run, to show
+    message: EmailMessage | None = None  # kept in a dry run, to show
 
 
 @dataclass
@@ -480,8 +550,8 @@ class RunReport:
     dry_run: bool = False
     messages: list[Sent] = field(default_factory=list)
     confirmations: list[Sent] = field(default_factory=list)
-    checked: int = 0                 # subscriptions matched
-    lapsed: int = 0                  # pending subscriptions never confirmed, now ended
+    checked: int = 0  # subscriptions matched
+    lapsed: int = 0  # pending subscriptions never confirmed, now ended
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -490,11 +560,11 @@ class RunReport:
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def lapse_pending(store: Store, config: Config, now: dt.datetime | None = None) -> int:
@@ -504,12 +574,20 @@ def lapse_pending(store: Store, config: Config, now: dt.datetime | None = None) 
     with store.transaction():
         cur = store.db.execute(
             "UPDATE alert_subscriptions SET ended_at=?, ended_by='expired'"
-            " WHERE ended_at IS NULL AND confirmed_at IS NULL AND created_at < ?", (_iso(moment), limit))
+            " WHERE ended_at IS NULL AND confirmed_at IS NULL AND created_at < ?",
+            (_iso(moment), limit),
+        )
         return cur.rowcount
 
 
-def send_confirmations(store: Store, config: Config, mailer: Mailer | None, email: str | None = None,
-                       now: dt.datetime | None = None, dry_run: bool = False) -> RunReport:
+def send_confirmations(
+    store: Store,
+    config: Config,
+    mailer: Mailer | None,
+    email: str | None = None,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> RunReport:
     """Send the confirmation message of every address with pending subscriptions not yet asked
     (or only of `email`). One message per address; each subscription is asked once."""
     moment = _now(now)
@@ -540,12 +618,20 @@ def send_confirmations(store: Store, config: Config, mailer: Mailer | None, emai
 def _delivery(store: Store, email: str, kind: str, msg: EmailMessage, moment: dt.datetime) -> int:
     cur = store.db.execute(
         "INSERT INTO alert_deliveries(email, kind, message_id, subject, sent_at) VALUES (?, ?, ?, ?, ?)",
-        (email, kind, str(msg["Message-ID"]), str(msg["Subject"]), _iso(moment)))
+        (email, kind, str(msg["Message-ID"]), str(msg["Subject"]), _iso(moment)),
+    )
     return cur.lastrowid
 
 
-def deliver(store: Store, config: Config, matcher: Matcher | None, mailer: Mailer | None, upto: int,
-            now: dt.datetime | None = None, dry_run: bool = False) -> RunReport:
+def deliver(
+    store: Store,
+    config: Config,
+    matcher: Matcher | None,
+    mailer: Mailer | None,
+    upto: int,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> RunReport:
     """One run: confirmations, then the alerts of every due subscription up to event `upto`.
 
     A dry run sends and records nothing and keeps the messages in the report."""
@@ -584,8 +670,13 @@ def deliver(store: Store, config: Config, matcher: Matcher | None, mailer: Maile
                 sections.append(section)
         msg = alert_message(config, email, sections, moment) if sections else None
         if msg is not None:
-            sent = Sent(email, str(msg["Subject"]), sum(s.total for s in sections),
-                        [s.subscription.id for s in sections], msg if dry_run else None)
+            sent = Sent(
+                email,
+                str(msg["Subject"]),
+                sum(s.total for s in sections),
+                [s.subscription.id for s in sections],
+                msg if dry_run else None,
+            )
             if dry_run:
                 report.messages.append(sent)
                 continue
@@ -593,15 +684,23 @@ def deliver(store: Store, config: Config, matcher: Matcher | None, mailer: Maile
                 mailer.send(msg)
             except MailError as exc:
                 report.errors.append(f"{email}: {exc}")
-                continue            # nothing recorded: the same hits are tried at the next run
+                continue  # nothing recorded: the same hits are tried at the next run
             report.messages.append(sent)
         if not dry_run:
             record(store, email, done, sections, msg, upto, today, moment)
     return report
 
 
-def record(store: Store, email: str, subs: list[Subscription], sections: list[Section], msg: EmailMessage | None,
-           upto: int, today: str, moment: dt.datetime) -> None:
+def record(
+    store: Store,
+    email: str,
+    subs: list[Subscription],
+    sections: list[Section],
+    msg: EmailMessage | None,
+    upto: int,
+    today: str,
+    moment: dt.datetime,
+) -> None:
     """After sending (or finding nothing to send): what was sent, and each subscription's new cursor."""
     with store.transaction():
         sent_at = _iso(moment)
@@ -611,20 +710,58 @@ def record(store: Store, email: str, subs: list[Subscription], sections: list[Se
                 for hit in section.hits:
                     store.db.execute(
                         "INSERT INTO alert_sent(delivery_id, subscription_id, uid, event_id, what) VALUES (?, ?, ?, ?, ?)",
-                        (delivery, section.subscription.id, hit.uid, max(hit.event_ids) if hit.event_ids else None,
-                         ",".join([hit.what] + hit.dates)))
+                        (
+                            delivery,
+                            section.subscription.id,
+                            hit.uid,
+                            max(hit.event_ids) if hit.event_ids else None,
+                            ",".join([hit.what] + hit.dates),
+                        ),
+                    )
         with_hits = {s.subscription.id for s in sections}
         for sub in subs:
             store.db.execute(
                 "UPDATE alert_subscriptions SET last_event_id=?, sent_through=?, last_run_at=?, error=NULL,"
                 " last_sent_at=CASE WHEN ? THEN ? ELSE last_sent_at END WHERE id=?",
-                (max(sub.last_event_id, upto), max(sub.sent_through or today, today), sent_at,
-                 sub.id in with_hits, sent_at, sub.id))
+                (
+                    max(sub.last_event_id, upto),
+                    max(sub.sent_through or today, today),
+                    sent_at,
+                    sub.id in with_hits,
+                    sent_at,
+                    sub.id,
+                ),
+            )
 
 
 def sent_items(store: Store, sub_id: int) -> list[dict]:
     """What was sent for one subscription: [{uid, event_id, what, sent_at, message_id}], oldest first."""
     rows = store.db.execute(
         "SELECT s.uid, s.event_id, s.what, d.sent_at, d.message_id FROM alert_sent s"
-        " JOIN alert_deliveries d ON d.id = s.delivery_id WHERE s.subscription_id=? ORDER BY s.rowid", (sub_id,))
+        " JOIN alert_deliveries d ON d.id = s.delivery_id WHERE s.subscription_id=? ORDER BY s.rowid",
+        (sub_id,),
+    )
     return [dict(r) for r in rows]
+
+
+def run_alerts(
+    store: Store,
+    config: Config,
+    matcher: Matcher,
+    mailer: Mailer | None = None,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> RunReport:
+    """One run of the alerts, under the instance's alerts lock (AlreadyRunning when it is held).
+
+    `matcher` is a Matcher that also says which change event the index reflects (`indexed_through`);
+    the run matches only those events: the caller brings the index up to date first."""
+    with instance_lock(config, "alerts", "kb alerts run"):
+        own = mailer is None and not dry_run
+        mailer = Mailer(config) if own else mailer
+        try:
+            upto = min(matcher.indexed_through(), store.last_event_id())
+            return deliver(store, config, matcher, mailer, upto, now=now, dry_run=dry_run)
+        finally:
+            if own:
+                mailer.close()

@@ -8,18 +8,18 @@ subscription the store keeps a cursor (the last change event dealt with) and, fo
 the digest, `sent_through` (the last day or ISO week reported): what was sent is never sent again.
 
 This module knows nothing of the search index: the query of a search subscription is checked (and
-match-all queries refused) by `index.alerts.subscribe_search`, which then calls `add` here.
+match-all queries refused) by `subscribe_search`, with the index's query reader handed in.
 
     sub = follow_document(store, config, "ban.vhxh@laichau.gov.vn", "vbpl:187649", label="Học phí")
     confirm_url(config, sub)             # -> https://…/theo-doi/xac-nhan/<token>
     confirm(store, config, token)        # the link was opened
     unsubscribe(store, config, token)    # the one-click link (POST) was used
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
@@ -28,18 +28,18 @@ import re
 import secrets
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from kb import vocab
 from kb.config import Config
+from kb.dates import VN_TZ, previous_week
 from kb.errors import KBError, RecordError
+from kb.locks import AlreadyRunning, instance_lock
 from kb.model import parse_date
 from kb.store import Store
 from kb.text import fold, nfc
-
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")   # Vietnam: UTC+7, no daylight saving time
 
 SEARCH, DOCUMENT, DIGEST = "search", "document", "digest"
 KINDS = (SEARCH, DOCUMENT, DIGEST)
@@ -51,10 +51,22 @@ PENDING, ACTIVE, ENDED = "pending", "active", "ended"
 STATUS_LABELS = {PENDING: "Chờ xác nhận", ACTIVE: "Đang theo dõi", ENDED: "Đã hủy"}
 
 # The search URL's parameters (the same as index.search.FACET_PARAMS; a test keeps them equal).
-FACET_PARAMS = {"doc_type": "loai", "issuer": "coquan", "status": "hieuluc", "year": "nam",
-                "linhvuc": "linhvuc", "scope": "phamvi"}
-FACET_LABELS = {"doc_type": "Loại văn bản", "issuer": "Cơ quan ban hành", "status": "Tình trạng hiệu lực",
-                "year": "Năm ban hành", "linhvuc": "Lĩnh vực", "scope": "Phạm vi"}
+FACET_PARAMS = {
+    "doc_type": "loai",
+    "issuer": "coquan",
+    "status": "hieuluc",
+    "year": "nam",
+    "linhvuc": "linhvuc",
+    "scope": "phamvi",
+}
+FACET_LABELS = {
+    "doc_type": "Loại văn bản",
+    "issuer": "Cơ quan ban hành",
+    "status": "Tình trạng hiệu lực",
+    "year": "Năm ban hành",
+    "linhvuc": "Lĩnh vực",
+    "scope": "Phạm vi",
+}
 
 # Paths of the web UI the e-mails link to (docs/ALERTS.md, "For the web UI").
 SEARCH_PATH = "/tim-kiem"
@@ -67,9 +79,11 @@ DIGEST_PATH = "/van-ban-moi/tuan/{week}"
 
 MAX_LABEL = 200
 MAX_QUERY = 1000
-RESEND_AFTER = dt.timedelta(hours=1)   # a repeated request re-sends a pending confirmation after this
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)"
-                    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+RESEND_AFTER = dt.timedelta(hours=1)  # a repeated request re-sends a pending confirmation after this
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 
 class SubscriptionError(KBError):
@@ -80,31 +94,27 @@ class TokenError(SubscriptionError):
     """A link's token is forged, damaged, expired or no longer matches a subscription."""
 
 
-class AlreadyRunning(KBError):
-    """Another process holds the lock of `kb alerts run` or `kb digest`."""
-
-
 @dataclass
 class Subscription:
     id: int
     email: str
-    kind: str                      # search | document | digest
-    query: str = ""                # search: the query text (with its ngay: range)
-    filters: dict[str, list[str]] = field(default_factory=dict)   # search: facet -> values
-    uid: str | None = None         # document: the followed document
-    title: str = ""                # document: its name when followed (kept if it is deleted)
-    label: str = ""                # why the person follows this
+    kind: str  # search | document | digest
+    query: str = ""  # search: the query text (with its ngay: range)
+    filters: dict[str, list[str]] = field(default_factory=dict)  # search: facet -> values
+    uid: str | None = None  # document: the followed document
+    title: str = ""  # document: its name when followed (kept if it is deleted)
+    label: str = ""  # why the person follows this
     frequency: str = DEFAULT_FREQUENCY
     created_at: str = ""
     confirmed_at: str | None = None
     confirm_sent_at: str | None = None
     ended_at: str | None = None
-    ended_by: str | None = None    # unsubscribe | admin | expired
-    last_event_id: int = 0         # change events up to this id have been dealt with
-    sent_through: str | None = None    # dates (YYYY-MM-DD) or digest weeks (YYYY-Www) reported up to this
+    ended_by: str | None = None  # unsubscribe | admin | expired
+    last_event_id: int = 0  # change events up to this id have been dealt with
+    sent_through: str | None = None  # dates (YYYY-MM-DD) or digest weeks (YYYY-Www) reported up to this
     last_run_at: str | None = None
     last_sent_at: str | None = None
-    error: str | None = None       # the last problem met when matching (a query that no longer parses)
+    error: str | None = None  # the last problem met when matching (a query that no longer parses)
 
     @property
     def status(self) -> str:
@@ -175,8 +185,9 @@ def clean_filters(filters: dict | None) -> dict[str, list[str]]:
             if value and name == "status":
                 canonical = value if value in vocab.STATUSES else vocab.status(value)
                 if canonical == vocab.UNKNOWN and fold(value).lower() != fold(vocab.UNKNOWN).lower():
-                    raise SubscriptionError(f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: "
-                                            + ", ".join(vocab.STATUSES) + ".")
+                    raise SubscriptionError(
+                        f"Không có tình trạng hiệu lực “{value}”. Dùng một trong: " + ", ".join(vocab.STATUSES) + "."
+                    )
                 value = canonical
             if value and value not in kept:
                 kept.append(value)
@@ -251,13 +262,16 @@ def unsubscribe_url(config: Config, sub: Subscription, now: dt.datetime | None =
 
 
 def unsubscribe_all_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
-    return absolute(config, UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email,
-                                                                     expires=link_expiry(config, now))))
+    return absolute(
+        config,
+        UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email, expires=link_expiry(config, now))),
+    )
 
 
 def manage_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
-    return absolute(config, MANAGE_PATH.format(token=make_token(config, "manage", email,
-                                                                expires=link_expiry(config, now))))
+    return absolute(
+        config, MANAGE_PATH.format(token=make_token(config, "manage", email, expires=link_expiry(config, now)))
+    )
 
 
 def link_expiry(config: Config, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -267,8 +281,8 @@ def link_expiry(config: Config, now: dt.datetime | None = None) -> dt.datetime |
     days = int(config.get("alerts", "link_days"))
     if days <= 0:
         return None
-    day = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).date() + dt.timedelta(days=days + 1)
-    return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    day = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date() + dt.timedelta(days=days + 1)
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -301,7 +315,7 @@ def secret_key(config: Config) -> bytes:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(secrets.token_hex(32) + "\n")
         try:
-            os.link(tmp, path)          # atomic: the first process to link wins; others read its key
+            os.link(tmp, path)  # atomic: the first process to link wins; others read its key
         except FileExistsError:
             pass
         finally:
@@ -318,8 +332,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_token(config: Config, action: str, email: str, sub_id: int | None = None,
-               expires: dt.datetime | None = None) -> str:
+def make_token(
+    config: Config, action: str, email: str, sub_id: int | None = None, expires: dt.datetime | None = None
+) -> str:
     """A signed token: `action` for one subscription (sub_id) or for every subscription of `email`."""
     if action not in TOKEN_ACTIONS:
         raise ValueError(action)
@@ -334,8 +349,9 @@ def _sign(config: Config, body: str) -> str:
 
 def read_token(config: Config, token: str, action: str, at: dt.datetime | None = None) -> dict:
     """The payload {"a", "e", "s", "x"} of a token made for `action`; TokenError when it is not one."""
-    invalid = TokenError("Liên kết không hợp lệ: có thể nó đã bị cắt mất một phần khi sao chép. "
-                         "Hãy mở lại liên kết trong thư.")
+    invalid = TokenError(
+        "Liên kết không hợp lệ: có thể nó đã bị cắt mất một phần khi sao chép. Hãy mở lại liên kết trong thư."
+    )
     body, _, signature = (token or "").strip().partition(".")
     if not body or not signature or len(token) > 2000:
         raise invalid
@@ -347,26 +363,46 @@ def read_token(config: Config, token: str, action: str, at: dt.datetime | None =
         raise invalid from None
     if not isinstance(payload, dict) or payload.get("a") != action:
         raise invalid
-    if payload.get("x") and (at or dt.datetime.now(dt.timezone.utc)).timestamp() > payload["x"]:
+    if payload.get("x") and (at or dt.datetime.now(dt.UTC)).timestamp() > payload["x"]:
         raise TokenError(_EXPIRED[action].format(days=config.get("alerts", "link_days")))
     return payload
 
 
-_FRESH_LINKS = ("Mỗi thư gửi đi đều có liên kết “Hủy theo dõi” và “Quản lý theo dõi” mới: hãy mở liên kết trong "
-                "thư gần nhất bạn nhận được. Nếu không còn thư nào, xin báo quản trị viên của trang để hủy giúp.")
+_FRESH_LINKS = (
+    "Mỗi thư gửi đi đều có liên kết “Hủy theo dõi” và “Quản lý theo dõi” mới: hãy mở liên kết trong "
+    "thư gần nhất bạn nhận được. Nếu không còn thư nào, xin báo quản trị viên của trang để hủy giúp."
+)
 _EXPIRED = {
     "confirm": "Liên kết xác nhận đã hết hạn. Hãy đăng ký theo dõi lại để nhận liên kết mới.",
     "unsubscribe": "Liên kết hủy theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
-                   + _FRESH_LINKS,
+    + _FRESH_LINKS,
     "manage": "Liên kết quản lý theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
-              + _FRESH_LINKS,
+    + _FRESH_LINKS,
 }
 
 
 # --- reading and writing subscriptions ---------------------------------------------------------
-_COLUMNS = ("id", "email", "kind", "query", "filters", "uid", "title", "label", "frequency", "created_at",
-            "confirmed_at", "confirm_sent_at", "ended_at", "ended_by", "last_event_id", "sent_through",
-            "last_run_at", "last_sent_at", "error")
+_COLUMNS = (
+    "id",
+    "email",
+    "kind",
+    "query",
+    "filters",
+    "uid",
+    "title",
+    "label",
+    "frequency",
+    "created_at",
+    "confirmed_at",
+    "confirm_sent_at",
+    "ended_at",
+    "ended_by",
+    "last_event_id",
+    "sent_through",
+    "last_run_at",
+    "last_sent_at",
+    "error",
+)
 
 
 def _row(row: sqlite3.Row) -> Subscription:
@@ -380,8 +416,9 @@ def get(store: Store, sub_id: int) -> Subscription | None:
     return _row(row) if row else None
 
 
-def list_subscriptions(store: Store, email: str | None = None, include_ended: bool = False,
-                       kind: str | None = None) -> list[Subscription]:
+def list_subscriptions(
+    store: Store, email: str | None = None, include_ended: bool = False, kind: str | None = None
+) -> list[Subscription]:
     """Subscriptions, oldest first: of one address (normalised here) or of everyone."""
     sql, params = "SELECT * FROM alert_subscriptions WHERE 1=1", []
     if email is not None:
@@ -395,20 +432,33 @@ def list_subscriptions(store: Store, email: str | None = None, include_ended: bo
     return [_row(r) for r in store.db.execute(sql + " ORDER BY id", params)]
 
 
-def add(store: Store, config: Config, email: str, kind: str, *, query: str = "", filters: dict | None = None,
-        uid: str | None = None, label: str = "", frequency: str | None = None, confirmed: bool = False,
-        now: dt.datetime | None = None) -> Subscribed:
+def add(
+    store: Store,
+    config: Config,
+    email: str,
+    kind: str,
+    *,
+    query: str = "",
+    filters: dict | None = None,
+    uid: str | None = None,
+    label: str = "",
+    frequency: str | None = None,
+    confirmed: bool = False,
+    now: dt.datetime | None = None,
+) -> Subscribed:
     """Record a subscription (pending unless `confirmed`). The same active subscription of the same
     address is returned rather than repeated. Raises SubscriptionError with a message for users.
 
-    The query of a search subscription is not parsed here: use index.alerts.subscribe_search."""
+    The query of a search subscription is not parsed here: use subscribe_search."""
     email = normalise_email(email)
     if kind not in KINDS:
         raise SubscriptionError(f"Loại theo dõi “{kind}” không có; dùng một trong: {', '.join(KINDS)}.")
     frequency = frequency or (WEEKLY if kind == DIGEST else DEFAULT_FREQUENCY)
     if frequency not in FREQUENCIES:
-        raise SubscriptionError(f"Tần suất “{frequency}” không có; dùng một trong: {', '.join(FREQUENCIES)} "
-                                "(ngay khi có thay đổi, hằng ngày, hằng tuần).")
+        raise SubscriptionError(
+            f"Tần suất “{frequency}” không có; dùng một trong: {', '.join(FREQUENCIES)} "
+            "(ngay khi có thay đổi, hằng ngày, hằng tuần)."
+        )
     if kind == DIGEST and frequency != WEEKLY:
         raise SubscriptionError("Bản tin “Văn bản mới” chỉ gửi hằng tuần.")
     label = " ".join(nfc(label or "").split())
@@ -430,35 +480,100 @@ def add(store: Store, config: Config, email: str, kind: str, *, query: str = "",
         uid, title, query = doc.uid, doc.display_name()[:300], ""
     else:
         uid, query = None, ""
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     at = _iso(moment)
     with store.transaction():
         for existing in list_subscriptions(store, email, kind=kind):
             if (existing.query, existing.filters, existing.uid) == (query, filters, uid):
                 return Subscribed(_refresh_request(store, existing, frequency, label, confirmed, moment), False)
         limit = int(config.get("alerts", "max_per_address"))
-        count = store.db.execute("SELECT count(*) FROM alert_subscriptions WHERE email=? AND ended_at IS NULL",
-                                 (email,)).fetchone()[0]
+        count = store.db.execute(
+            "SELECT count(*) FROM alert_subscriptions WHERE email=? AND ended_at IS NULL", (email,)
+        ).fetchone()[0]
         if count >= limit:
             raise SubscriptionError(
                 f"Địa chỉ {email} đã có {count} mục theo dõi, tối đa là {limit}. "
-                "Hãy hủy bớt những mục không còn cần (liên kết “Quản lý theo dõi” trong thư) rồi đăng ký lại.")
+                "Hãy hủy bớt những mục không còn cần (liên kết “Quản lý theo dõi” trong thư) rồi đăng ký lại."
+            )
         local_today = moment.astimezone(VN_TZ).date()
-        sent_through = _previous_week(local_today) if kind == DIGEST else local_today.isoformat()
+        sent_through = previous_week(local_today) if kind == DIGEST else local_today.isoformat()
         cur = store.db.execute(
             "INSERT INTO alert_subscriptions(email, kind, query, filters, uid, title, label, frequency, created_at,"
             " confirmed_at, last_event_id, sent_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (email, kind, query, json.dumps(filters, ensure_ascii=False), uid, title, label, frequency, at,
-             at if confirmed else None, store.last_event_id(), sent_through))
+            (
+                email,
+                kind,
+                query,
+                json.dumps(filters, ensure_ascii=False),
+                uid,
+                title,
+                label,
+                frequency,
+                at,
+                at if confirmed else None,
+                store.last_event_id(),
+                sent_through,
+            ),
+        )
         return Subscribed(get(store, cur.lastrowid), True)
 
 
-MATCH_ALL_MESSAGE = ("Không thể theo dõi một tìm kiếm không có điều kiện (mọi văn bản). "
-                     "Hãy nhập từ khóa hoặc chọn ít nhất một bộ lọc (loại văn bản, cơ quan, lĩnh vực…).")
+class QueryReader(Protocol):
+    def __call__(self, query: str, filters: dict[str, list[str]] | None = None) -> tuple[bool, dict[str, list[str]]]:
+        """(whether the query bounds the documents, the filters written in its text); a KBError when the
+        query cannot be understood. The search index provides it (index.matching.read_query)."""
 
 
-def _refresh_request(store: Store, sub: Subscription, frequency: str, label: str, confirmed: bool,
-                     moment: dt.datetime) -> Subscription:
+def check_search(query: str, filters: dict | None, read_query: QueryReader) -> dict[str, list[str]]:
+    """The cleaned filters of a search that may become an alert. Raises a KBError with a message for
+    users when the query cannot be understood, or when it (with the filters) would match every document."""
+    bounded, in_query = read_query(query or "", filters)
+    filters = clean_filters(filters)
+    clean_filters({"status": in_query.get("status", [])})  # hieuluc: in the query text
+    if not bounded and not filters:  # exclusions alone: nearly all
+        raise SubscriptionError(MATCH_ALL_MESSAGE)
+    return filters
+
+
+def subscribe_search(
+    store: Store,
+    config: Config,
+    email: str,
+    query: str,
+    filters: dict | None = None,
+    *,
+    read_query: QueryReader,
+    label: str = "",
+    frequency: str | None = None,
+    confirmed: bool = False,
+    now: dt.datetime | None = None,
+) -> Subscribed:
+    """Turn a search (its query text, with any `ngay:` range, and its facet filters) into an alert."""
+    email = normalise_email(email)
+    check_search(query, filters, read_query)
+    return add(
+        store,
+        config,
+        email,
+        SEARCH,
+        query=query,
+        filters=filters,
+        label=label,
+        frequency=frequency,
+        confirmed=confirmed,
+        now=now,
+    )
+
+
+MATCH_ALL_MESSAGE = (
+    "Không thể theo dõi một tìm kiếm không có điều kiện (mọi văn bản). "
+    "Hãy nhập từ khóa hoặc chọn ít nhất một bộ lọc (loại văn bản, cơ quan, lĩnh vực…)."
+)
+
+
+def _refresh_request(
+    store: Store, sub: Subscription, frequency: str, label: str, confirmed: bool, moment: dt.datetime
+) -> Subscription:
     """A repeated request: take its frequency and label; re-send a pending confirmation after a while."""
     changes: dict = {"frequency": frequency}
     if label:
@@ -471,17 +586,24 @@ def _refresh_request(store: Store, sub: Subscription, frequency: str, label: str
     return get(store, sub.id)
 
 
-def follow_document(store: Store, config: Config, email: str, uid: str, label: str = "",
-                    frequency: str | None = None, confirmed: bool = False,
-                    now: dt.datetime | None = None) -> Subscribed:
+def follow_document(
+    store: Store,
+    config: Config,
+    email: str,
+    uid: str,
+    label: str = "",
+    frequency: str | None = None,
+    confirmed: bool = False,
+    now: dt.datetime | None = None,
+) -> Subscribed:
     """Follow one document: its status, text and relations (amended, replaced, repealed by …), and the
     day it comes into force or expires."""
-    return add(store, config, email, DOCUMENT, uid=uid, label=label, frequency=frequency, confirmed=confirmed,
-               now=now)
+    return add(store, config, email, DOCUMENT, uid=uid, label=label, frequency=frequency, confirmed=confirmed, now=now)
 
 
-def subscribe_digest(store: Store, config: Config, email: str, label: str = "", confirmed: bool = False,
-                     now: dt.datetime | None = None) -> Subscribed:
+def subscribe_digest(
+    store: Store, config: Config, email: str, label: str = "", confirmed: bool = False, now: dt.datetime | None = None
+) -> Subscribed:
     """Receive the weekly "Văn bản mới" digest (sent by `kb digest`)."""
     return add(store, config, email, DIGEST, label=label, frequency=WEEKLY, confirmed=confirmed, now=now)
 
@@ -511,13 +633,13 @@ def remove(store: Store, sub_id: int, by: str = "admin", now: dt.datetime | None
         if sub is None:
             raise SubscriptionError(f"Không có mục theo dõi số {sub_id}.")
         if not sub.ended_at:
-            _update(store, sub.id, ended_at=_iso(now or dt.datetime.now(dt.timezone.utc)), ended_by=by)
+            _update(store, sub.id, ended_at=_iso(now or dt.datetime.now(dt.UTC)), ended_by=by)
         return get(store, sub.id)
 
 
 def confirm(store: Store, config: Config, token: str, now: dt.datetime | None = None) -> Subscription:
     """Confirm the subscription of a confirmation link. Confirming twice is fine (returns it)."""
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     payload = read_token(config, token, "confirm", moment)
     with store.transaction():
         sub = get(store, payload["s"])
@@ -534,7 +656,7 @@ def unsubscribe(store: Store, config: Config, token: str, now: dt.datetime | Non
     """End what an unsubscribe link names: one subscription, or every subscription of the address.
     Returns the subscriptions ended now (empty when they already were)."""
     payload = read_token(config, token, "unsubscribe", now)
-    moment = _iso(now or dt.datetime.now(dt.timezone.utc))
+    moment = _iso(now or dt.datetime.now(dt.UTC))
     with store.transaction():
         if payload["s"]:
             sub = get(store, payload["s"])
@@ -585,54 +707,42 @@ def due(sub: Subscription, config: Config, now: dt.datetime) -> bool:
     return last < slot
 
 
-def iso_week(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _previous_week(day: dt.date) -> str:
-    return iso_week(day - dt.timedelta(days=7))
-
-
-# --- one process at a time ----------------------------------------------------------------------
-@contextmanager
-def instance_lock(config: Config, name: str, what: str):
-    """Hold <instance>/<name>.lock for the block; AlreadyRunning when another process holds it."""
-    config.instance.mkdir(parents=True, exist_ok=True)
-    path = config.instance / f"{name}.lock"
-    with open(path, "a+", encoding="ascii") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip()
-            raise AlreadyRunning(f"{what} is already running" + (f" (process {holder})" if holder else "")
-                                 + f"; lock file {path}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-
-
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _parse_time(text: str | None) -> dt.datetime:
     if not text:
-        return dt.datetime.fromtimestamp(0, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(0, dt.UTC)
     moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 __all__ = [
-    "Subscription", "Subscribed", "SubscriptionError", "TokenError", "AlreadyRunning", "add", "follow_document",
-    "subscribe_digest", "get", "list_subscriptions", "remove", "confirm", "unsubscribe", "token_subscriptions",
-    "unsubscribe_preview", "confirm_url", "unsubscribe_url", "unsubscribe_all_url", "manage_url", "document_url",
-    "search_url", "search_from_url", "due", "instance_lock", "link_expiry", "redact_links",
+    "Subscription",
+    "Subscribed",
+    "SubscriptionError",
+    "TokenError",
+    "AlreadyRunning",
+    "add",
+    "follow_document",
+    "subscribe_digest",
+    "get",
+    "list_subscriptions",
+    "remove",
+    "confirm",
+    "unsubscribe",
+    "token_subscriptions",
+    "unsubscribe_preview",
+    "confirm_url",
+    "unsubscribe_url",
+    "unsubscribe_all_url",
+    "manage_url",
+    "document_url",
+    "search_url",
+    "search_from_url",
+    "due",
+    "instance_lock",
+    "link_expiry",
+    "redact_links",
 ]

@@ -10,6 +10,7 @@ KB_SMTP_USER, KB_SMTP_PASSWORD, KB_MAIL_FROM, KB_MAIL_OUTBOX):
 
 Every scraped value put into HTML goes through `esc`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,7 @@ from kb.config import Config
 from kb.errors import ConfigError, KBError
 
 SECURITY = ("none", "starttls", "ssl")
-_POLICY = email.policy.default.clone(cte_type="7bit")   # base64 or quoted-printable bodies: any server takes them
+_POLICY = email.policy.default.clone(cte_type="7bit")  # base64 or quoted-printable bodies: any server takes them
 
 
 class MailError(KBError):
@@ -74,10 +75,17 @@ def settings(config: Config) -> Settings:
     outbox_path = None
     if outbox:
         outbox_path = Path(outbox) if Path(outbox).is_absolute() else config.instance / outbox
-    return Settings(host=str(smtp.get("host") or "localhost"), port=port, security=security,
-                    user=str(smtp.get("user") or ""), password=str(smtp.get("password") or ""), sender=sender,
-                    timeout=float(smtp.get("timeout") or 30), outbox=outbox_path,
-                    ca_bundle=str(smtp.get("ca_bundle") or ""))
+    return Settings(
+        host=str(smtp.get("host") or "localhost"),
+        port=port,
+        security=security,
+        user=str(smtp.get("user") or ""),
+        password=str(smtp.get("password") or ""),
+        sender=sender,
+        timeout=float(smtp.get("timeout") or 30),
+        outbox=outbox_path,
+        ca_bundle=str(smtp.get("ca_bundle") or ""),
+    )
 
 
 class _Encoded(str):
@@ -92,7 +100,9 @@ class _Encoded(str):
 
     def fold(self, *, policy) -> str:
         charset = "us-ascii" if self._text.isascii() else "utf-8"
-        encoded = Header(self._text, charset, header_name=self.name).encode(linesep=policy.linesep) if self._text else ""
+        encoded = (
+            Header(self._text, charset, header_name=self.name).encode(linesep=policy.linesep) if self._text else ""
+        )
         return f"{self.name}: {encoded}{self._suffix}{policy.linesep}".replace(": " + " ", ": ", 1)
 
 
@@ -101,8 +111,15 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def build_message(config: Config, to: str, subject: str, text: str, html_body: str | None = None,
-                  unsubscribe: str | None = None, now: dt.datetime | None = None) -> EmailMessage:
+def build_message(
+    config: Config,
+    to: str,
+    subject: str,
+    text: str,
+    html_body: str | None = None,
+    unsubscribe: str | None = None,
+    now: dt.datetime | None = None,
+) -> EmailMessage:
     """A message from the configured sender to one address: plain text, and HTML as an alternative.
 
     `unsubscribe` (a URL) becomes the List-Unsubscribe header with the RFC 8058 one-click POST."""
@@ -110,15 +127,15 @@ def build_message(config: Config, to: str, subject: str, text: str, html_body: s
     msg = EmailMessage(policy=_POLICY)
     name, addr = conf.sender.display_name, conf.sender.addr_spec
     if name.isascii():
-        msg["From"] = _Encoded("From", formataddr((name, addr)))     # quoted when it holds a comma
+        msg["From"] = _Encoded("From", formataddr((name, addr)))  # quoted when it holds a comma
     else:
         msg["From"] = _Encoded("From", f"{name} <{addr}>", name, f" <{addr}>")
     msg["To"] = to
     msg["Subject"] = _Encoded("Subject", " ".join(subject.split()))
-    msg["Date"] = format_datetime((now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc))
+    msg["Date"] = format_datetime((now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC))
     domain = urlsplit(str(config.get("site", "url"))).hostname or conf.sender.domain
-    msg["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"     # short: never folded onto a second line
-    msg["Auto-Submitted"] = "auto-generated"          # no out-of-office replies, please (RFC 3834)
+    msg["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"  # short: never folded onto a second line
+    msg["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please (RFC 3834)
     msg["X-Auto-Response-Suppress"] = "All"
     if unsubscribe:
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"
@@ -132,12 +149,12 @@ def build_message(config: Config, to: str, subject: str, text: str, html_body: s
 def html_document(title: str, body: str) -> str:
     """A complete, mail-client-friendly HTML document around `body` (inline styles, no scripts)."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title></head>\n"
-        "<body style=\"margin:0;padding:0;background:#f4f4f4;\">\n"
-        "<div style=\"max-width:720px;margin:0 auto;padding:16px 20px;background:#ffffff;"
-        "font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#222222;\">\n"
+        '<body style="margin:0;padding:0;background:#f4f4f4;">\n'
+        '<div style="max-width:720px;margin:0 auto;padding:16px 20px;background:#ffffff;'
+        'font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#222222;">\n'
         f"{body}\n</div>\n</body></html>\n"
     )
 
@@ -152,7 +169,7 @@ class Mailer:
         self._smtp: smtplib.SMTP | None = None
         self.sent = 0
 
-    def __enter__(self) -> "Mailer":
+    def __enter__(self) -> Mailer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -171,7 +188,7 @@ class Mailer:
             try:
                 self._connection().send_message(msg)
             except smtplib.SMTPServerDisconnected:
-                self._smtp = None           # the server closed an idle connection: one new attempt
+                self._smtp = None  # the server closed an idle connection: one new attempt
                 self._send_smtp_once(msg)
             except smtplib.SMTPRecipientsRefused as exc:
                 raise MailError(f"the mail server refused the address {', '.join(exc.recipients)}") from None
@@ -201,8 +218,9 @@ class Mailer:
             if s.user:
                 smtp.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError:
-            raise MailError(f"the mail server {s.host}:{s.port} refused the login of {s.user!r} "
-                            "(check smtp.user and smtp.password)") from None
+            raise MailError(
+                f"the mail server {s.host}:{s.port} refused the login of {s.user!r} (check smtp.user and smtp.password)"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(f"cannot connect to the mail server {self.destination}: {_reason(exc)}") from None
         self._smtp = smtp
@@ -219,12 +237,12 @@ class Mailer:
         folder = self.settings.outbox
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
             to = "".join(c if c.isalnum() or c in "@.-" else "_" for c in str(msg["To"]))[:80]
             name = f"{stamp}-{to}-{secrets.token_hex(3)}.eml"
             tmp = folder / f".{name}.part"
             tmp.write_bytes(bytes(msg))
-            os.replace(tmp, folder / name)    # a reader of the outbox never sees half a message
+            os.replace(tmp, folder / name)  # a reader of the outbox never sees half a message
         except OSError as exc:
             raise MailError(f"cannot write to the outbox {folder}: {exc.strerror or exc}") from None
 

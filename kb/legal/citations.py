@@ -22,6 +22,7 @@ The scan works on a folded copy (lowercase, no diacritics, same length) so that 
 "Can cu" and old-style tones ("Uỷ ban") all match; values are read back from the NFC text. It never
 raises on any input string, and runs in time linear in the text size.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -30,6 +31,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
+from kb.dates import vn_date
 from kb.numbers import number_key, parse_number
 from kb.text import fold
 
@@ -58,22 +60,22 @@ class ArticleRef:
 
 @dataclass
 class Citation:
-    start: int                       # span in the text given to extract_citations
+    start: int  # span in the text given to extract_citations
     end: int
-    raw: str                         # text[start:end]
-    doc_type: str | None = None      # canonical loại văn bản: "Luật", "Nghị định", …
-    number: str | None = None        # canonical số ký hiệu: "78/2025/NĐ-CP"
-    name: str | None = None          # name as written, for laws: "Luật Tổ chức chính quyền địa phương"
-    title: str | None = None         # trích yếu as written: "quy định chi tiết một số điều của …"
-    date: str | None = None          # ngày ban hành as written, ISO
-    date_text: str | None = None     # the date phrase as written: "ngày 01 tháng 4 năm 2025"
-    year: int | None = None          # year as written ("năm 2005"), or the date's year
-    issuer: str | None = None        # "Chính phủ", "Bộ trưởng Bộ Tài chính"
-    effective: str | None = None     # "có hiệu lực (thi hành) kể từ ngày …", ISO
+    raw: str  # text[start:end]
+    doc_type: str | None = None  # canonical loại văn bản: "Luật", "Nghị định", …
+    number: str | None = None  # canonical số ký hiệu: "78/2025/NĐ-CP"
+    name: str | None = None  # name as written, for laws: "Luật Tổ chức chính quyền địa phương"
+    title: str | None = None  # trích yếu as written: "quy định chi tiết một số điều của …"
+    date: str | None = None  # ngày ban hành as written, ISO
+    date_text: str | None = None  # the date phrase as written: "ngày 01 tháng 4 năm 2025"
+    year: int | None = None  # year as written ("năm 2005"), or the date's year
+    issuer: str | None = None  # "Chính phủ", "Bộ trưởng Bộ Tài chính"
+    effective: str | None = None  # "có hiệu lực (thi hành) kể từ ngày …", ISO
     articles: list[ArticleRef] = field(default_factory=list)
-    role: str = "body"               # one of ROLES
-    amends: int | None = None        # index of the citation this one amends (amendment chain)
-    parent: int | None = None        # index of the citation whose trích yếu contains this one
+    role: str = "body"  # one of ROLES
+    amends: int | None = None  # index of the citation this one amends (amendment chain)
+    parent: int | None = None  # index of the citation whose trích yếu contains this one
     index: int = 0
 
     @property
@@ -86,7 +88,7 @@ class Citation:
         else:
             head = self.name or self.doc_type or self.raw
         if self.date:
-            head += f" ngày {display_date(self.date)}"
+            head += f" ngày {vn_date(self.date)}"
         elif self.year and not self.number:
             head += f" năm {self.year}"
         return head
@@ -95,16 +97,6 @@ class Citation:
         data = asdict(self)
         data["label"] = self.label
         return data
-
-
-def display_date(iso: str | None) -> str:
-    """'2025-04-01' -> '01/04/2025'; '' for None."""
-    if not iso:
-        return ""
-    try:
-        return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
-    except ValueError:
-        return iso
 
 
 # --- a folded copy of the text with an offset map ---------------------------------------------
@@ -167,12 +159,28 @@ class _Text:
 
 # Folded type words and their canonical loại văn bản ("văn bản số 2709/UBND-KTTH" is a công văn).
 _TYPE_WORDS = {
-    "hien phap": "Hiến pháp", "bo luat": "Bộ luật", "luat": "Luật", "phap lenh": "Pháp lệnh",
-    "nghi quyet lien tich": "Nghị quyết liên tịch", "nghi quyet": "Nghị quyết", "nghi dinh": "Nghị định",
-    "quyet dinh": "Quyết định", "thong tu lien tich": "Thông tư liên tịch", "thong tu": "Thông tư",
-    "chi thi": "Chỉ thị", "van ban hop nhat": "Văn bản hợp nhất", "sac lenh": "Sắc lệnh", "lenh": "Lệnh",
-    "to trinh": "Tờ trình", "bao cao tham tra": "Báo cáo", "bao cao": "Báo cáo", "ke hoach": "Kế hoạch",
-    "thong bao": "Thông báo", "cong van": "Công văn", "ket luan": "Kết luận", "van ban": None,
+    "hien phap": "Hiến pháp",
+    "bo luat": "Bộ luật",
+    "luat": "Luật",
+    "phap lenh": "Pháp lệnh",
+    "nghi quyet lien tich": "Nghị quyết liên tịch",
+    "nghi quyet": "Nghị quyết",
+    "nghi dinh": "Nghị định",
+    "quyet dinh": "Quyết định",
+    "thong tu lien tich": "Thông tư liên tịch",
+    "thong tu": "Thông tư",
+    "chi thi": "Chỉ thị",
+    "van ban hop nhat": "Văn bản hợp nhất",
+    "sac lenh": "Sắc lệnh",
+    "lenh": "Lệnh",
+    "to trinh": "Tờ trình",
+    "bao cao tham tra": "Báo cáo",
+    "bao cao": "Báo cáo",
+    "ke hoach": "Kế hoạch",
+    "thong bao": "Thông báo",
+    "cong van": "Công văn",
+    "ket luan": "Kết luận",
+    "van ban": None,
 }
 _LAW_TYPES = {"Hiến pháp", "Bộ luật", "Luật", "Pháp lệnh"}
 _TYPE_ALT = "|".join(re.escape(w) for w in sorted(_TYPE_WORDS, key=len, reverse=True))
@@ -202,10 +210,25 @@ _NUM_RE = re.compile(
 # Codes typed in lowercase ("85/2017/nđ-cp") are read only right after "số".
 _NUM_LOWER = re.compile(r"(?<![\w/.,])\d{1,5}(?:\s?/\s?(?:19|20)\d{2})?\s?/\s?[a-zđ]{1,5}-[a-zđ&]{1,12}(?![\w])")
 _CODE_TYPES = {
-    "NQ": "Nghị quyết", "NQLT": "Nghị quyết liên tịch", "NĐ": "Nghị định", "ND": "Nghị định",
-    "QĐ": "Quyết định", "QD": "Quyết định", "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "CT": "Chỉ thị",
-    "PL": "Pháp lệnh", "L": "Luật", "VBHN": "Văn bản hợp nhất", "TTR": "Tờ trình", "BC": "Báo cáo",
-    "KH": "Kế hoạch", "TB": "Thông báo", "HD": "Hướng dẫn", "SL": "Sắc lệnh", "KL": "Kết luận",
+    "NQ": "Nghị quyết",
+    "NQLT": "Nghị quyết liên tịch",
+    "NĐ": "Nghị định",
+    "ND": "Nghị định",
+    "QĐ": "Quyết định",
+    "QD": "Quyết định",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "CT": "Chỉ thị",
+    "PL": "Pháp lệnh",
+    "L": "Luật",
+    "VBHN": "Văn bản hợp nhất",
+    "TTR": "Tờ trình",
+    "BC": "Báo cáo",
+    "KH": "Kế hoạch",
+    "TB": "Thông báo",
+    "HD": "Hướng dẫn",
+    "SL": "Sắc lệnh",
+    "KL": "Kết luận",
     "QĐLT": "Quyết định",
 }
 _ISSUER_ONLY = re.compile(r"^(?:QH\d+|UBTVQH\d+|CP|TTg|CTN|HĐNN\d*)$")
@@ -220,14 +243,40 @@ _DATE_PREFIX = re.compile(r"\s*,?\s*(?:(?:duoc\s+)?(?:ban\s+hanh|thong\s+qua|ky)
 _YEAR_RE = re.compile(r"[ \t]*(?:nam\s+)?((?:19|20)\d{2})(?![\w/])")
 
 _ISSUER_WORDS = (
-    "thu tuong chinh phu", "uy ban thuong vu quoc hoi", "chinh phu", "quoc hoi", "chu tich nuoc",
-    "hoi dong nha nuoc", "thuong truc hoi dong nhan dan", "thuong truc hdnd", "hoi dong nhan dan", "hdnd",
-    "uy ban nhan dan", "ubnd", "chu tich", "bo truong", "bo", "thong doc", "ngan hang nha nuoc",
-    "tong kiem toan", "kiem toan nha nuoc", "chanh an", "hoi dong tham phan", "vien truong", "toa an",
-    "vien kiem sat", "giam doc", "so", "ban", "van phong", "doan dai bieu", "uy ban", "tong cuc", "cuc",
+    "thu tuong chinh phu",
+    "uy ban thuong vu quoc hoi",
+    "chinh phu",
+    "quoc hoi",
+    "chu tich nuoc",
+    "hoi dong nha nuoc",
+    "thuong truc hoi dong nhan dan",
+    "thuong truc hdnd",
+    "hoi dong nhan dan",
+    "hdnd",
+    "uy ban nhan dan",
+    "ubnd",
+    "chu tich",
+    "bo truong",
+    "bo",
+    "thong doc",
+    "ngan hang nha nuoc",
+    "tong kiem toan",
+    "kiem toan nha nuoc",
+    "chanh an",
+    "hoi dong tham phan",
+    "vien truong",
+    "toa an",
+    "vien kiem sat",
+    "giam doc",
+    "so",
+    "ban",
+    "van phong",
+    "doan dai bieu",
+    "uy ban",
+    "tong cuc",
+    "cuc",
 )
-_ISSUER_START = re.compile(
-    r"\s*,?\s*(?:cua|do)\s+(" + "|".join(re.escape(w) for w in _ISSUER_WORDS) + r")(?![\w])")
+_ISSUER_START = re.compile(r"\s*,?\s*(?:cua|do)\s+(" + "|".join(re.escape(w) for w in _ISSUER_WORDS) + r")(?![\w])")
 _ISSUER_STOP = re.compile(
     r"[;:,()\n]|\.(?:\s|$)|\s(?:ngay|nam|so)\s*:?\s*\d"
     r"|\s(?:ve|quy\s+dinh|huong\s+dan|ban\s+hanh|sua\s+doi|bai\s+bo|phe\s+duyet|thanh\s+lap"
@@ -238,7 +287,8 @@ _TITLE_START = re.compile(
     r"|dieu\s+chinh|thong\s+qua|bo\s+sung|chi\s+tiet|quy\s+che|quy\s+trinh|phan\s+cap|danh\s+muc)(?![\w])"
 )
 _TITLE_STOP = re.compile(
-    r"[;\n]|\.(?:\s|$)|\)|,\s*co\s+hieu\s+luc|\(sau\s+day|,?\s*(?:da\s+)?duoc\s+(?:sua\s+doi|bo\s+sung|thay\s+the)")
+    r"[;\n]|\.(?:\s|$)|\)|,\s*co\s+hieu\s+luc|\(sau\s+day|,?\s*(?:da\s+)?duoc\s+(?:sua\s+doi|bo\s+sung|thay\s+the)"
+)
 _EFFECTIVE_RE = re.compile(r"\s*,?\s*(?:va\s+)?co\s+hieu\s+luc(?:\s+thi\s+hanh)?(?:\s+ke)?\s+tu\s+")
 
 # Amendment chain markers between an amended document and the amending ones.
@@ -250,7 +300,9 @@ _CHAIN_RE = re.compile(
 # Articles before a head: "điểm a khoản 2 Điều 5 (của)", "Điều 59 và Điều 60", "khoản 1, 2 Điều 7".
 _LOC_ITEM = r"(?:diem\s+[a-z]\d?|khoan\s+\d{1,3}[a-z]?|dieu\s+\d{1,4}[a-z]?)"
 _LOC_RE = re.compile(
-    _LOC_ITEM + r"(?:(?:\s*,\s*|\s+va\s+|\s+hoac\s+|\s+)(?:cac\s+)?(?:" + _LOC_ITEM
+    _LOC_ITEM
+    + r"(?:(?:\s*,\s*|\s+va\s+|\s+hoac\s+|\s+)(?:cac\s+)?(?:"
+    + _LOC_ITEM
     + r"|\d{1,4}[a-z]?(?![\w/])|[a-z](?=\s*(?:,|va\s|khoan\s))))*\s+(?:cua\s+)?$"
 )
 _LOC_TOKEN = re.compile(r"(diem|khoan|dieu)\s+(\d{1,4}[a-z]?|[a-z]\d?)(?![\w])|(?<![\w])(\d{1,4}[a-z]?|[a-z])(?![\w/])")
@@ -260,12 +312,16 @@ _LINE_HEAD = re.compile(r"[ \t]*(?:[-+•*]\s*)?(?:\d{1,2}\.\s*)?")
 _BASIS_WORDS = re.compile(r"can\s+cu(?![\w])")
 _CONSIDER_WORDS = re.compile(r"(?:xet|theo\s+de\s+nghi)(?![\w])")
 _HARD_BREAK = re.compile(
-    r"[ \t]*(?:dieu\s+\d|chuong\s+[ivxlc\d]|muc\s+\d|quyet\s+nghi|quyet\s+dinh\s*:|[ivx]+\.\s|phan\s+thu)")
+    r"[ \t]*(?:dieu\s+\d|chuong\s+[ivxlc\d]|muc\s+\d|quyet\s+nghi|quyet\s+dinh\s*:|[ivx]+\.\s|phan\s+thu)"
+)
 _OWN_NUMBER = re.compile(r"(?m)(?:^|\|)[ \t|]*(?:(?:bo\s+)?luat\s+|phap\s+lenh\s+)?so\s*(?:hieu|ky\s+hieu)?\s*:\s*")
-_SELF = re.compile(r"\s+(?:nay|tren|neu\s+tren|noi\s+tren|kem\s+theo|sau\s+day|khac|co\s+lien\s+quan|lien\s+quan"
-                   r"|hien\s+hanh|chuyen\s+nganh|tuong\s+ung|moi|cu|truoc|do\s+[a-z])(?![\w])")
+_SELF = re.compile(
+    r"\s+(?:nay|tren|neu\s+tren|noi\s+tren|kem\s+theo|sau\s+day|khac|co\s+lien\s+quan|lien\s+quan"
+    r"|hien\s+hanh|chuyen\s+nganh|tuong\s+ung|moi|cu|truoc|do\s+[a-z])(?![\w])"
+)
 _NOT_A_DOCUMENT_BEFORE = re.compile(
-    r"(?:mau|bieu|phu\s+luc|ma\s+so|to\s+khai|bang|hinh|tai\s+khoan|chuong|muc|ky\s+hieu)\s*(?:so\s*)?:?\s*$")
+    r"(?:mau|bieu|phu\s+luc|ma\s+so|to\s+khai|bang|hinh|tai\s+khoan|chuong|muc|ky\s+hieu)\s*(?:so\s*)?:?\s*$"
+)
 
 # Where a law's name ends. Strong stops hold everywhere; in running text (not a "Căn cứ" line) a
 # lowercase function word also ends it ("Luật Đất đai quy định …").
@@ -293,10 +349,14 @@ _MAX_NAME_WORDS = 20
 _MAX_AMENDING_NAME_WORDS = 45
 _MAX_TITLE = 400
 _ISSUER_COMPAT = (
-    (re.compile(r"TTg$"), ("thu tuong",)), (re.compile(r"(?:^|-)CP$"), ("chinh phu",)),
-    (re.compile(r"UBTVQH"), ("uy ban thuong vu",)), (re.compile(r"^QH\d+$"), ("quoc hoi",)),
-    (re.compile(r"-B[A-ZĐ&]+$|/B[A-ZĐ&]+"), ("bo ", "bo truong")), (re.compile(r"HĐND$"), ("hoi dong nhan dan", "hdnd")),
-    (re.compile(r"UBND$"), ("uy ban nhan dan", "ubnd", "chu tich")), (re.compile(r"NHNN$"), ("ngan hang", "thong doc")),
+    (re.compile(r"TTg$"), ("thu tuong",)),
+    (re.compile(r"(?:^|-)CP$"), ("chinh phu",)),
+    (re.compile(r"UBTVQH"), ("uy ban thuong vu",)),
+    (re.compile(r"^QH\d+$"), ("quoc hoi",)),
+    (re.compile(r"-B[A-ZĐ&]+$|/B[A-ZĐ&]+"), ("bo ", "bo truong")),
+    (re.compile(r"HĐND$"), ("hoi dong nhan dan", "hdnd")),
+    (re.compile(r"UBND$"), ("uy ban nhan dan", "ubnd", "chu tich")),
+    (re.compile(r"NHNN$"), ("ngan hang", "thong doc")),
 )
 _CONTINUED_NUMBER = re.compile(r"\d+(?![.)\d]|\s*[.)])")
 _WS = re.compile(r"[ \t]*(?:\n[ \t]*)?")
@@ -421,11 +481,11 @@ class _Scanner:
         p = _DATE_PREFIX.match(self.low, pos).end()
         d = _DATE_RE.match(self.low, p)
         if d:
-            return d.end(), _iso(d), self.norm[d.start():d.end()], _date_year(d)
+            return d.end(), _iso(d), self.norm[d.start() : d.end()], _date_year(d)
         if allow_year:
             y = _YEAR_RE.match(self.low, pos)
             if y:
-                return y.end(), None, self.norm[y.start():y.end()].strip(), int(y.group(1))
+                return y.end(), None, self.norm[y.start() : y.end()].strip(), int(y.group(1))
         return None
 
     def issuer_at(self, pos: int):
@@ -530,7 +590,7 @@ class _Scanner:
         m = _LOC_RE.search(self.low, window_start, pos)
         if not m or m.end() != pos:
             return None
-        refs = parse_locator(self.norm[m.start():pos])
+        refs = parse_locator(self.norm[m.start() : pos])
         return (m.start(), refs) if refs else None
 
     # one citation --------------------------------------------------------------------------
@@ -545,8 +605,13 @@ class _Scanner:
             type_code = _type_code(code)
             if not (type_code or _ISSUER_ONLY.match(code or "")):
                 return None
-            draft = _Draft(start=start, end=num_end, number=canonical, number_code=code,
-                           doc_type=_CODE_TYPES.get(type_code.upper()) if type_code else None)
+            draft = _Draft(
+                start=start,
+                end=num_end,
+                number=canonical,
+                number_code=code,
+                doc_type=_CODE_TYPES.get(type_code.upper()) if type_code else None,
+            )
             return self._tail(draft, num_end)
 
         doc_type = _TYPE_WORDS[words]
@@ -574,8 +639,11 @@ class _Scanner:
                 got_name = self.name_at(after, doc_type, basis)
                 if got_name is None and not self.low.startswith(("nay", "khac"), _WS.match(self.low, after).end()):
                     got_name = self.name_at(after, doc_type, basis, lowercase_ok=True)
-                    if got_name and not (self.locator_before(start) or self.date_at(got_name[1], allow_year=True)
-                                         or self.number_at(got_name[1])):
+                    if got_name and not (
+                        self.locator_before(start)
+                        or self.date_at(got_name[1], allow_year=True)
+                        or self.number_at(got_name[1])
+                    ):
                         got_name = None
                 if got_name:
                     draft.name = f"{doc_type} {got_name[2]}"
@@ -634,17 +702,21 @@ class _Scanner:
         best = None
         for d in _DATE_RE.finditer(self.low, begin, limit):
             issuer = _ISSUER_START.match(self.low, d.end())
-            if not issuer or not _issuer_compatible(draft.number_code, self.low[issuer.start(1):issuer.start(1) + 40]):
+            if not issuer or not _issuer_compatible(
+                draft.number_code, self.low[issuer.start(1) : issuer.start(1) + 40]
+            ):
                 continue
             if _AFTER_NUMBER.search(self.norm, max(0, d.start() - 40), d.start()):
                 continue  # "… Nghị định số 33/2020/NĐ-CP ngày 17 tháng 3 năm 2020": that document's date
             best = d
-            if self.low.startswith(")", self._skip_issuer(d.end())) or _EFFECTIVE_RE.match(self.low, self._skip_issuer(d.end())):
+            if self.low.startswith(")", self._skip_issuer(d.end())) or _EFFECTIVE_RE.match(
+                self.low, self._skip_issuer(d.end())
+            ):
                 break
         if best is not None:
             d = best
             got = self.issuer_at(d.end())
-            draft.date, draft.date_text, draft.year = _iso(d), self.norm[d.start():d.end()], _date_year(d)
+            draft.date, draft.date_text, draft.year = _iso(d), self.norm[d.start() : d.end()], _date_year(d)
             draft.issuer = got[1] if got else draft.issuer
             prefix = re.compile(r"\s*,?\s*(?:(?:duoc\s+)?ban\s+hanh\s*)?$").search(self.low, begin, d.start())
             cut = prefix.start() if prefix else d.start()
@@ -708,13 +780,13 @@ class _Scanner:
                 self.scan(t_begin, t_end, index, out)
                 consumed = max(consumed, t_end)
                 # a citation named inside this one's trích yếu lies within it
-                draft.end = max([draft.end] + [c.end for c in out[index + 1:] if c.parent == index])
+                draft.end = max([draft.end] + [c.end for c in out[index + 1 :] if c.parent == index])
 
     def _basis_head(self, start: int, consumed: int) -> bool:
         region = self.region_start(start)
         if region is None or self.role_at(start) != "basis":
             return False
-        gap = self.low[max(region, consumed):start].strip(" \t\n-+•*")
+        gap = self.low[max(region, consumed) : start].strip(" \t\n-+•*")
         return gap == "" or re.search(r"(?:can\s+cu(?:\s+vao)?|[;,:]|(?<!\w)va|(?<!\w)cac)$", gap) is not None
 
 
@@ -730,17 +802,32 @@ def extract_citations(text: str) -> list[Citation]:
     citations: list[Citation] = []
     for i, d in enumerate(drafts):
         start, end = sc.t.span(d.start, max(d.end, d.start + 1))
-        citations.append(Citation(
-            start=start, end=end, raw=text[start:end], doc_type=d.doc_type, number=d.number, name=d.name,
-            title=d.title, date=d.date, date_text=d.date_text, year=d.year or (int(d.date[:4]) if d.date else None),
-            issuer=d.issuer, effective=d.effective, articles=list(d.articles), role=d.role,
-            amends=d.amends, parent=d.parent, index=i,
-        ))
+        citations.append(
+            Citation(
+                start=start,
+                end=end,
+                raw=text[start:end],
+                doc_type=d.doc_type,
+                number=d.number,
+                name=d.name,
+                title=d.title,
+                date=d.date,
+                date_text=d.date_text,
+                year=d.year or (int(d.date[:4]) if d.date else None),
+                issuer=d.issuer,
+                effective=d.effective,
+                articles=list(d.articles),
+                role=d.role,
+                amends=d.amends,
+                parent=d.parent,
+                index=i,
+            )
+        )
     return citations
 
 
 def _link_chains(sc: _Scanner, drafts: list[_Draft]) -> None:
-    """"Luật X …, đã được sửa đổi, bổ sung bởi Luật số A và Luật số B": A and B amend X."""
+    """ "Luật X …, đã được sửa đổi, bổ sung bởi Luật số A và Luật số B": A and B amend X."""
     prev: int | None = None
     for i, d in enumerate(drafts):
         d.amends = None
@@ -749,7 +836,7 @@ def _link_chains(sc: _Scanner, drafts: list[_Draft]) -> None:
         if prev is not None:
             p = drafts[prev]
             gap_from = max(p.end, p.title_span[1] if p.title_span else 0)
-            gap = sc.low[gap_from:d.start]
+            gap = sc.low[gap_from : d.start]
             if len(gap) < 200 and not _BASIS_WORDS.search(gap) and ". " not in gap:
                 if _CHAIN_RE.search(gap):
                     d.amends = prev
@@ -761,14 +848,14 @@ def _link_chains(sc: _Scanner, drafts: list[_Draft]) -> None:
 
 
 def _share_dates(sc: _Scanner, drafts: list[_Draft]) -> None:
-    """"Luật Tổ chức Chính phủ và Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015": the date
+    """ "Luật Tổ chức Chính phủ và Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015": the date
     written once is the date of both."""
     for a, b in zip(drafts, drafts[1:]):
         if a.number or a.date_text or not a.name or not b.name or b.number or not b.date:
             continue
         if b.parent != a.parent or a.doc_type != b.doc_type:
             continue
-        if re.fullmatch(r"\s+va\s+", sc.low[a.end:b.start]):
+        if re.fullmatch(r"\s+va\s+", sc.low[a.end : b.start]):
             a.date, a.date_text, a.year = b.date, b.date_text, b.year
 
 
@@ -841,9 +928,9 @@ def parse_locator(text: str) -> list[ArticleRef]:
     last: str | None = None
     for m in _LOC_TOKEN.finditer(t.low):
         if m.group(1):
-            kind, value = m.group(1), t.norm[m.start(2):m.end(2)]
+            kind, value = m.group(1), t.norm[m.start(2) : m.end(2)]
         elif last is not None:
-            kind, value = last, t.norm[m.start(3):m.end(3)]
+            kind, value = last, t.norm[m.start(3) : m.end(3)]
             if (kind == "diem") != value.isalpha():
                 continue
         else:

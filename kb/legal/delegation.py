@@ -12,6 +12,7 @@ clause) as its basis — or cites the whole parent document while the parent has
 the resolution's title shares the clause's subject; other document-level citations are listed as
 `related` on an open item, for a person to judge.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 from kb import vocab
 from kb.articles import split_articles
-from kb.checker import Catalogue, name_key
-from kb.citations import ArticleRef, extract_citations, parse_locator
+from kb.legal.checker import Catalogue, name_key
+from kb.legal.citations import ArticleRef, extract_citations, parse_locator
 from kb.model import Article, Document
 from kb.numbers import number_key, parse_number
 from kb.store import Store
@@ -28,21 +29,29 @@ from kb.text import fold, nfc
 
 OPEN, ANSWERED = "open", "answered"
 STATUS_LABELS = {OPEN: "Chưa ban hành", ANSWERED: "Đã ban hành"}
-CENTRAL_TYPES = frozenset({"Luật", "Bộ luật", "Pháp lệnh", "Nghị quyết", "Nghị định", "Quyết định", "Thông tư",
-                           "Thông tư liên tịch"})
+CENTRAL_TYPES = frozenset(
+    {"Luật", "Bộ luật", "Pháp lệnh", "Nghị quyết", "Nghị định", "Quyết định", "Thông tư", "Thông tư liên tịch"}
+)
 
-_SUBJECT = (r"(?<!thuong truc )(?:hoi dong nhan dan|hdnd)\s+(?:cap\s+tinh|cac\s+tinh\s*,?\s*thanh\s+pho\s+truc\s+thuoc"
-            r"\s+trung\s+uong|tinh\s*,\s*thanh\s+pho\s+truc\s+thuoc\s+trung\s+uong|tinh)(?![\w])")
+_SUBJECT = (
+    r"(?<!thuong truc )(?:hoi dong nhan dan|hdnd)\s+(?:cap\s+tinh|cac\s+tinh\s*,?\s*thanh\s+pho\s+truc\s+thuoc"
+    r"\s+trung\s+uong|tinh\s*,\s*thanh\s+pho\s+truc\s+thuoc\s+trung\s+uong|tinh)(?![\w])"
+)
 _VERB = r"(?:quy\s+dinh|quyet\s+dinh|ban\s+hanh|thong\s+qua|phe\s+chuan)(?![\w])"
 _DELEGATION = re.compile(_SUBJECT + r"(?P<gap>(?:\s*,?\s+[^\s.;:]+){0,8}?)\s*,?\s+(?P<verb>" + _VERB + ")")
-_BAD_GAP = re.compile(r"(?<![\w])(?:uy\s+ban|ubnd|chu\s+tich|chua|khong|da|truoc|sau\s+khi|va|hoac|cua|de|theo)(?![\w])")
-_BAD_BEFORE = re.compile(r"(?:cua|phan\s+cap\s+cua|van\s+phong\s+doan\s+dai\s+bieu\s+quoc\s+hoi\s+va|voi|cho|tai|y\s+kien"
-                         r"|chu\s+tich|da\s+duoc|ngay|thuong\s+truc)\s*$")
+_BAD_GAP = re.compile(
+    r"(?<![\w])(?:uy\s+ban|ubnd|chu\s+tich|chua|khong|da|truoc|sau\s+khi|va|hoac|cua|de|theo)(?![\w])"
+)
+_BAD_BEFORE = re.compile(
+    r"(?:cua|phan\s+cap\s+cua|van\s+phong\s+doan\s+dai\s+bieu\s+quoc\s+hoi\s+va|voi|cho|tai|y\s+kien"
+    r"|chu\s+tich|da\s+duoc|ngay|thuong\s+truc)\s*$"
+)
 _PASSIVE = re.compile(r"duoc\s*$")
 _SENTENCES = re.compile(r"[^.;\n]+(?:[.;]|$)", re.M)
 _STOPWORDS = frozenset(
     "va cua cac cho tren dia ban tinh thanh pho truc thuoc trung uong hoi dong nhan dan cap quy dinh quyet dinh "
-    "ve viec theo muc ho tro nha nuoc mot so trong doi voi duoc la co tai nay ban hanh nghi quyet".split())
+    "ve viec theo muc ho tro nha nuoc mot so trong doi voi duoc la co tai nay ban hanh nghi quyet".split()
+)
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Answer:
     title: str
     issued: str | None
     effective: str | None
-    match: str          # "clause", "article" or "document": what the resolution cites
+    match: str  # "clause", "article" or "document": what the resolution cites
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,9 +84,9 @@ class Delegation:
     clause: str | None
     heading: str | None
     anchor: str
-    text: str                   # the khoản (or the article when it has none)
-    excerpt: str                # the sentence that delegates
-    verb: str                   # "quy định", "quyết định", …
+    text: str  # the khoản (or the article when it has none)
+    excerpt: str  # the sentence that delegates
+    verb: str  # "quy định", "quyết định", …
     status: str = OPEN
     answers: list[Answer] = field(default_factory=list)
     related: list[Answer] = field(default_factory=list)
@@ -99,8 +108,12 @@ class Delegation:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data.update(key=self.key, provision=self.provision, parent_label=self.parent_label,
-                    status_label=STATUS_LABELS[self.status])
+        data.update(
+            key=self.key,
+            provision=self.provision,
+            parent_label=self.parent_label,
+            status_label=STATUS_LABELS[self.status],
+        )
         return data
 
 
@@ -114,7 +127,7 @@ def is_central_parent(doc: Document) -> bool:
     scope = doc.scope or vocab.scope_of(doc.issuer)
     if scope == vocab.LOCAL:
         return False
-    code = (parse_number(doc.number or "") or None)
+    code = parse_number(doc.number or "") or None
     issuer = fold(doc.issuer or "").lower()
     if doc.doc_type == "Nghị quyết":
         return bool(code and re.match(r"^(?:UBTVQH|QH)\d*$", code.issuer_code or "")) or "quoc hoi" in issuer
@@ -135,12 +148,26 @@ def find_delegations(doc: Document) -> list[Delegation]:
             if sentence is None:
                 continue
             excerpt, verb = sentence
-            found.append(Delegation(
-                parent_uid=doc.uid, parent_number=doc.number, parent_title=doc.title, parent_type=doc.doc_type,
-                parent_issuer=doc.issuer, parent_issued=doc.issued, parent_effective=doc.effective,
-                parent_status=doc.status, fields=list(doc.fields), article=art.number, clause=clause,
-                heading=art.heading, anchor=art.anchor or f"dieu-{art.number}", text=" ".join(text.split()),
-                excerpt=excerpt, verb=verb))
+            found.append(
+                Delegation(
+                    parent_uid=doc.uid,
+                    parent_number=doc.number,
+                    parent_title=doc.title,
+                    parent_type=doc.doc_type,
+                    parent_issuer=doc.issuer,
+                    parent_issued=doc.issued,
+                    parent_effective=doc.effective,
+                    parent_status=doc.status,
+                    fields=list(doc.fields),
+                    article=art.number,
+                    clause=clause,
+                    heading=art.heading,
+                    anchor=art.anchor or f"dieu-{art.number}",
+                    text=" ".join(text.split()),
+                    excerpt=excerpt,
+                    verb=verb,
+                )
+            )
     return found
 
 
@@ -160,9 +187,11 @@ def _delegating_sentence(text: str) -> tuple[str, str] | None:
         for hit in _DELEGATION.finditer(low):
             if _BAD_GAP.search(hit.group("gap")) or _BAD_BEFORE.search(low, 0, hit.start()):
                 continue
-            if _PASSIVE.search(low, 0, hit.start()) and ("phan cap" in hit.group("gap") or hit.group("verb") == "thong qua"):
+            if _PASSIVE.search(low, 0, hit.start()) and (
+                "phan cap" in hit.group("gap") or hit.group("verb") == "thong qua"
+            ):
                 continue  # "người được HĐND cấp tỉnh phân cấp …", "kế hoạch được HĐND cấp tỉnh thông qua"
-            verb = sentence[hit.start("verb"):hit.end("verb")]
+            verb = sentence[hit.start("verb") : hit.end("verb")]
             return sentence, " ".join(verb.split()).lower()
     return None
 
@@ -170,8 +199,14 @@ def _delegating_sentence(text: str) -> tuple[str, str] | None:
 # --- answers from the province's resolutions ------------------------------------------------
 
 
-def track_delegations(store: Store, province: str, status: str | None = None, field: str | None = None,
-                      since: str | None = None, catalogue: Catalogue | None = None) -> list[Delegation]:
+def track_delegations(
+    store: Store,
+    province: str,
+    status: str | None = None,
+    field: str | None = None,
+    since: str | None = None,
+    catalogue: Catalogue | None = None,
+) -> list[Delegation]:
     """Every delegation to the provincial HĐND in the store, with its answers by resolutions of `province`,
     newest parent first. Filters: status ("open"/"answered"), field (lĩnh vực, accent-insensitive
     substring), since (parent in force, or issued, on or after this ISO date)."""
@@ -194,8 +229,12 @@ def track_delegations(store: Store, province: str, status: str | None = None, fi
                 continue
             answer = Answer(res.uid, res.number, res.title, res.issued, res.effective, "document")
             if refs:
-                hit = [r for r in refs if r.article.lower() == d.article.lower()
-                       and (r.clause is None or d.clause is None or r.clause == d.clause)]
+                hit = [
+                    r
+                    for r in refs
+                    if r.article.lower() == d.article.lower()
+                    and (r.clause is None or d.clause is None or r.clause == d.clause)
+                ]
                 if not hit:
                     continue
                 answer.match = "clause" if any(r.clause for r in hit) and d.clause else "article"
@@ -205,10 +244,13 @@ def track_delegations(store: Store, province: str, status: str | None = None, fi
             else:
                 d.related.append(answer)
         d.status = ANSWERED if d.answers else OPEN
-    result = [d for d in delegations
-              if (status is None or d.status == status)
-              and (field is None or any(fold(field).lower() in fold(f).lower() for f in d.fields))
-              and (since is None or (d.parent_effective or d.parent_issued or "") >= since)]
+    result = [
+        d
+        for d in delegations
+        if (status is None or d.status == status)
+        and (field is None or any(fold(field).lower() in fold(f).lower() for f in d.fields))
+        and (since is None or (d.parent_effective or d.parent_issued or "") >= since)
+    ]
     result.sort(key=lambda d: (_article_order(d.article), _article_order(d.clause)))
     result.sort(key=lambda d: d.parent_effective or d.parent_issued or "", reverse=True)
     return result

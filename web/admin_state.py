@@ -10,6 +10,7 @@ hash (scrypt) in <instance>/admin.json; the sources `kb refresh` visits (sources
 admin.json also holds `epoch`, a random value drawn each time the password is set: a web session
 remembers the epoch it logged in under, so a new password (or `disable`) ends every open session.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,9 +34,9 @@ from kb.store import Store
 PASSWORD_FILE = "admin.json"
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
-HASH_METHOD = "scrypt"               # werkzeug's scrypt: n=2**15, r=8, p=1, a 16-character salt
-REFRESH_LOCK = "refresh.lock"        # held by `kb refresh` (kb.subscriptions.instance_lock(config, "refresh", …))
-REFRESH_LOG = "admin-refresh.log"    # output of the refreshes started from the administration pages
+HASH_METHOD = "scrypt"  # werkzeug's scrypt: n=2**15, r=8, p=1, a 16-character salt
+REFRESH_LOCK = "refresh.lock"  # held by `kb refresh` (kb.locks.instance_lock(config, "refresh", …))
+REFRESH_LOG = "admin-refresh.log"  # output of the refreshes started from the administration pages
 
 
 class AdminError(KBError):
@@ -46,8 +47,8 @@ class AdminError(KBError):
 @dataclass(frozen=True)
 class SourceInfo:
     name: str
-    title: str          # in Vietnamese, for the administration pages
-    section: str        # the config.toml section of its settings (base_url …)
+    title: str  # in Vietnamese, for the administration pages
+    section: str  # the config.toml section of its settings (base_url …)
 
 
 # The scrapers' registry (scrapers.SOURCES) with what the pages show; a test keeps the two equal.
@@ -72,8 +73,8 @@ def source_problem(config: Config, name: str) -> str | None:
 @dataclass(frozen=True)
 class Credentials:
     password_hash: str
-    set_at: str         # ISO time (UTC)
-    epoch: str          # drawn anew each time the password is set
+    set_at: str  # ISO time (UTC)
+    epoch: str  # drawn anew each time the password is set
 
     def verify(self, password: str) -> bool:
         """Whether `password` is the administrator's (constant-time comparison of the hashes)."""
@@ -95,8 +96,10 @@ def check_password(password: str) -> str:
     """The password, NFC-normalised, when it may be used; AdminError saying why when it may not."""
     password = _normalise(password or "")
     if len(password) < MIN_LENGTH:
-        raise AdminError(f"the password must be at least {MIN_LENGTH} characters long "
-                         f"(it has {len(password)}); a sentence of a few words is easy to remember")
+        raise AdminError(
+            f"the password must be at least {MIN_LENGTH} characters long "
+            f"(it has {len(password)}); a sentence of a few words is easy to remember"
+        )
     if len(password) > MAX_LENGTH:
         raise AdminError(f"the password must be at most {MAX_LENGTH} characters long")
     if not password.strip():
@@ -108,9 +111,11 @@ def set_password(config: Config, password: str) -> Credentials:
     """Hash `password` (scrypt) and store the hash in <instance>/admin.json (mode 600, written
     atomically), replacing any earlier one; every web session logged in before ends."""
     password = check_password(password)
-    creds = Credentials(password_hash=generate_password_hash(password, method=HASH_METHOD),
-                        set_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                        epoch=secrets.token_urlsafe(16))
+    creds = Credentials(
+        password_hash=generate_password_hash(password, method=HASH_METHOD),
+        set_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        epoch=secrets.token_urlsafe(16),
+    )
     data = {"version": 1, "password_hash": creds.password_hash, "set_at": creds.set_at, "epoch": creds.epoch}
     write_atomically(password_path(config), json.dumps(data, indent=2) + "\n", mode=0o600)
     return creds
@@ -126,8 +131,9 @@ def load_credentials(config: Config) -> Credentials | None:
         return None
     except (OSError, ValueError) as exc:
         raise AdminError(f"{path} cannot be read ({exc}); set the password again with `kb admin password`") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k)
-                                             for k in ("password_hash", "set_at", "epoch")):
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), str) and data.get(k) for k in ("password_hash", "set_at", "epoch")
+    ):
         raise AdminError(f"{path} is damaged; set the password again with `kb admin password`")
     return Credentials(data["password_hash"], data["set_at"], data["epoch"])
 
@@ -153,7 +159,7 @@ def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)                  # whatever the umask
+        os.chmod(tmp, mode)  # whatever the umask
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -183,7 +189,7 @@ def set_enabled_sources(config: Config, names: list[str]) -> Path:
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
         raise AdminError(f"Không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(SOURCES)}).")
-    names = [n for n in SOURCES if n in names]              # the registry's order, no repeats
+    names = [n for n in SOURCES if n in names]  # the registry's order, no repeats
     path = config.instance / "config.toml"
     try:
         old = path.read_text(encoding="utf-8")
@@ -203,16 +209,17 @@ def set_enabled_sources(config: Config, names: list[str]) -> Path:
     except tomllib.TOMLDecodeError:
         ok = False
     if not ok:
-        raise AdminError(f"Không tự sửa được tệp cấu hình {path}; hãy ghi “{value}” "
-                         "dưới mục [sources] trên máy chủ.")
+        raise AdminError(f"Không tự sửa được tệp cấu hình {path}; hãy ghi “{value}” dưới mục [sources] trên máy chủ.")
     write_atomically(path, new, mode=mode)
     return path
 
 
 def _replace_enabled(text: str, value: str) -> str:
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines)
-                  if (m := _SECTION.match(line)) and m.group(1).strip("\"' ") == "sources"), None)
+    start = next(
+        (i for i, line in enumerate(lines) if (m := _SECTION.match(line)) and m.group(1).strip("\"' ") == "sources"),
+        None,
+    )
     if start is None:
         before = text + ("" if text.endswith("\n") else "\n") + "\n" if text.strip() else ""
         return f"{before}[sources]\n{value}\n"
@@ -222,7 +229,7 @@ def _replace_enabled(text: str, value: str) -> str:
         if not match:
             continue
         stop = i + 1
-        if "]" not in lines[i].split("#", 1)[0]:           # a value written over several lines
+        if "]" not in lines[i].split("#", 1)[0]:  # a value written over several lines
             while stop < end and "]" not in lines[stop - 1].split("#", 1)[0]:
                 stop += 1
         newline = "\n" if lines[stop - 1].endswith("\n") else ""
@@ -265,6 +272,21 @@ def last_runs(store: Store) -> dict[str, dict]:
     return {row["source"]: dict(row) | {"counts": json.loads(row["counts"]) if row["counts"] else {}} for row in rows}
 
 
-__all__ = ["AdminError", "Credentials", "SOURCES", "SourceInfo", "check_password", "disable", "last_runs", "load_credentials",
-           "password_path", "refresh_log_path", "refresh_running", "set_enabled_sources", "set_password",
-           "source_problem", "sources_overridden", "write_atomically"]
+__all__ = [
+    "AdminError",
+    "Credentials",
+    "SOURCES",
+    "SourceInfo",
+    "check_password",
+    "disable",
+    "last_runs",
+    "load_credentials",
+    "password_path",
+    "refresh_log_path",
+    "refresh_running",
+    "set_enabled_sources",
+    "set_password",
+    "source_problem",
+    "sources_overridden",
+    "write_atomically",
+]

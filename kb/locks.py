@@ -1,0 +1,87 @@
+"""Process locks on files of the instance: one `kb refresh`, one alerts run, one digest, one index rebuild
+at a time. Built on the OS's advisory locks (`fcntl.flock`, released by the OS when the process dies);
+where the platform has none (Windows), taking a lock is a clear error, and importing this module is not.
+
+    with instance_lock(config, "refresh", "kb refresh"):
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from kb.errors import KBError
+
+try:
+    import fcntl
+except ImportError:  # Windows: the serving commands work; the locking commands say why they cannot
+    fcntl = None
+
+
+class AlreadyRunning(KBError):
+    """Another process holds the lock; the message says which command and which lock file."""
+
+
+class LocksUnsupported(KBError):
+    """This platform has no advisory file locks."""
+
+
+def _need_fcntl() -> None:
+    if fcntl is None:
+        raise LocksUnsupported("Hệ điều hành này không hỗ trợ khóa tệp (fcntl); hãy chạy lệnh này trên Linux.")
+
+
+def try_lock(handle: IO, shared: bool = False) -> bool:
+    """Take the lock on an open file without waiting; False when another process holds it."""
+    _need_fcntl()
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def unlock(handle: IO) -> None:
+    _need_fcntl()
+    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def holder(path: Path) -> int | None:
+    """The process id written in a held lock file (0 when unreadable), or None when nobody holds it.
+    Reads only: the file is never created."""
+    try:
+        handle = open(path, encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return None
+    with handle:
+        if try_lock(handle, shared=True):
+            unlock(handle)
+            return None
+        text = handle.read().strip()
+        return int(text) if text.isdigit() else 0
+
+
+@contextmanager
+def instance_lock(config, name: str, what: str):
+    """Hold <instance>/<name>.lock for the block; AlreadyRunning when another process holds it."""
+    config.instance.mkdir(parents=True, exist_ok=True)
+    path = config.instance / f"{name}.lock"
+    with open(path, "a+", encoding="ascii") as handle:
+        if not try_lock(handle):
+            handle.seek(0)
+            pid = handle.read().strip()
+            raise AlreadyRunning(
+                f"{what} is already running" + (f" (process {pid})" if pid else "") + f"; lock file {path}"
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
