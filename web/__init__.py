@@ -31,6 +31,8 @@ WEB_DEFAULTS = {
     "SUBSCRIBE_LIMIT": 10,  # subscription requests per client address per RATE_WINDOW (0: no limit)
     "CHECK_LIMIT": 30,  # checks (page, downloads, POST /api/check) per client address per RATE_WINDOW
     "RATE_WINDOW": 600,  # seconds
+    "CHECK_WORKERS": 2,  # checks that run side by side (each checker caches the catalogue)
+    "CHECK_WAIT": 3,  # seconds a check waits for a free checker before the 503 "busy"
     "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
     "CONFIRM_MAIL_WAIT": 8,  # seconds a subscription page waits for its confirmation e-mail to go out
 }

@@ -18,7 +18,7 @@ from kb.alerts.subscriptions import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
-from web.security import CSRFError, RateLimited
+from web.security import CrossSite, CSRFError, RateLimited
 from web.state import BadParameter
 
 STATUS_CLASSES = {
@@ -187,11 +187,11 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = _HTTP_MESSAGES.get(exc.code, exc.name)
         own = bool(exc.description) and (
-            exc.description is not type(exc).description or isinstance(exc, (CSRFError, RateLimited))
+            exc.description is not type(exc).description or isinstance(exc, (CSRFError, CrossSite, RateLimited))
         )
         if exc.code == 413:
             message = _too_large_message()
-        elif exc.code in (400, 429) and own:
+        elif exc.code in (400, 403, 429) and own:
             message = exc.description
         back = (
             request.full_path.rstrip("?")

@@ -343,6 +343,10 @@ def name_key(title: str | None, doc_type: str | None = None) -> str:
 # --- the checker --------------------------------------------------------------------------------
 
 
+def _no_budget() -> None:
+    pass
+
+
 class Checker:
     """Checks drafts against one store. Keep one per process (the web app): it caches the catalogue."""
 
@@ -351,16 +355,24 @@ class Checker:
         self.province = province
         self.catalogue = Catalogue(store)
 
-    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None) -> CheckReport:
+    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None, budget=None) -> CheckReport:
+        """budget: a kb.legal.bounds.Budget (told the citations, then called once per citation), or None."""
         planned = planned_date(on)
         self.catalogue.refresh()
         citations = extract_citations(text)
-        resolved = [self._resolve(c, planned) for c in citations]
+        tick = budget if budget is not None else _no_budget
+        if budget is not None:
+            budget.citations(len(citations))
+        resolved = []
+        for c in citations:
+            tick()
+            resolved.append(self._resolve(c, planned))
         cited_uids = {r[2].uid for r in resolved if r[2] is not None}
         cited_keys = {number_key(c.number) for c in citations if c.number}
         checks: list[CitationCheck] = []
         amendments_reported: set[str] = set()
         for citation, (match, confidence, doc, candidates, findings) in zip(citations, resolved):
+            tick()
             checks.append(
                 self._check_one(
                     citation,
