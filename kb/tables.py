@@ -35,8 +35,9 @@ def to_csv(headers: Iterable, rows: Iterable[Iterable]) -> str:
     return out.getvalue()
 
 
-def to_tsv(headers: Iterable, rows: Iterable[Iterable]) -> str:
-    """A TSV document (with a BOM, CRLF line ends); cells never hold a tab or a line break."""
+def to_tsv(headers: Iterable, rows: Iterable[Iterable], bom: bool = True, newline: str = "\r\n") -> str:
+    """A TSV document (a file: with a BOM, CRLF line ends; on a terminal: bom=False, newline="\\n"); cells
+    never hold a tab or a line break."""
     lines = ["\t".join(safe_cell(h) for h in headers)]
     lines += ["\t".join(safe_cell(v) for v in row) for row in rows]
-    return BOM + "\r\n".join(lines) + "\r\n"
+    return (BOM if bom else "") + newline.join(lines) + newline

@@ -12,6 +12,7 @@ from kb.dates import vn_date
 from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
 from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
+from kb.tables import to_tsv
 from kbcli.main import Context, cli, pass_context
 
 
@@ -140,9 +141,8 @@ _WIDTHS = {"STT": 4, "Vị trí": 10, "Điều, khoản": 12, "Có hiệu lực 
 
 def _render(rows: list[dict[str, str]], fmt: str) -> str:
     headers = list(rows[0])
-    if fmt == "tsv":
-        clean = [[" ".join(str(row[h]).split()) for h in headers] for row in rows]
-        return "\n".join(["\t".join(headers)] + ["\t".join(r) for r in clean])
+    if fmt == "tsv":  # the one table writer: no cell starts a formula when pasted into Excel
+        return to_tsv(headers, [[row[h] for h in headers] for row in rows], bom=False, newline="\n").rstrip("\n")
     if fmt == "markdown":
 
         def cell(value: str) -> str:
