@@ -33,6 +33,7 @@ WEB_DEFAULTS = {
     "RATE_WINDOW": 600,  # seconds
     "CHECK_WORKERS": 2,  # checks that run side by side (each checker caches the catalogue)
     "CHECK_WAIT": 3,  # seconds a check waits for a free checker before the 503 "busy"
+    "TRUSTED_HOSTS": [],  # web.trusted_hosts: names and addresses, besides site.url's, kept in absolute links
     "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
     "CONFIRM_MAIL_WAIT": 8,  # seconds a subscription page waits for its confirmation e-mail to go out
 }
@@ -59,6 +60,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         SOURCE_PRIORITY=list(kb_config.get("sources", "priority")),
     )
     app.config.from_mapping(test_config)
+    # web.trusted_hosts: other names (or addresses) this site is reached at, kept in links. Not Flask's own
+    # TRUSTED_HOSTS, which would refuse every other Host with a 400.
+    hosts = app.config.get("TRUSTED_HOSTS") or []
+    if "SITE_HOSTS" not in test_config:
+        app.config["SITE_HOSTS"] = [h.strip() for h in hosts.split(",")] if isinstance(hosts, str) else list(hosts)
+    app.config["TRUSTED_HOSTS"] = None
     limit = int(float(app.config["MAX_UPLOAD_MB"]) * 1048576)
     app.config["UPLOAD_MAX_BYTES"] = limit
     if "MAX_CONTENT_LENGTH" not in test_config and not app.config.get("MAX_CONTENT_LENGTH"):

@@ -86,13 +86,27 @@ def first_run_page():
 
 
 # --- URLs -------------------------------------------------------------------------------------
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def base_url() -> str:
+    """The site's address for absolute URLs (feeds, CSV, OpenSearch, the API), never an arbitrary Host header:
+    the address of this request when its host is one of web.trusted_hosts (an office reaching the server by
+    several names or by IP), else site.url. An instance still on the default site.url also keeps a loopback
+    address as requested (a desk computer: http://localhost:8080)."""
+    host = request.host.lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    trusted = {h.lower() for h in current_app.config.get("SITE_HOSTS") or ()}
+    if host in trusted or name in trusted:
+        return request.host_url
+    if not current_app.config.get("SITE_URL_SET") and name in LOOPBACK_HOSTS:
+        return request.host_url
+    return current_app.config["SITE_URL"].rstrip("/") + "/"
+
+
 def absolute(relative: str) -> str:
-    """An absolute URL for feeds, CSV and OpenSearch: under site.url when it is configured, else as requested."""
-    if current_app.config.get("SITE_URL_SET"):
-        base = current_app.config["SITE_URL"].rstrip("/") + "/"
-    else:
-        base = request.host_url
-    return urljoin(base, relative.lstrip("/"))
+    """An absolute URL for feeds, CSV and OpenSearch (see base_url)."""
+    return urljoin(base_url(), relative.lstrip("/"))
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -201,7 +201,7 @@ def own_origins() -> set[str]:
     if current_app.config.get("SITE_URL_SET"):
         parts = urlsplit(current_app.config["SITE_URL"])
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
-    for host in current_app.config.get("TRUSTED_HOSTS") or ():
+    for host in current_app.config.get("SITE_HOSTS") or ():
         origins.update({f"http://{host}".lower(), f"https://{host}".lower()})
     if not origins:
         origins.add(request.host_url.rstrip("/").lower())
