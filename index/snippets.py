@@ -8,6 +8,7 @@ from index.analysis import _SYLLABLE, fold_syllable, normalise
 
 WINDOW = 32  # syllables shown around the best match
 MAX_SCAN = 200_000  # characters of a long text examined
+MAX_CHARS = 400  # characters of text shown at most (a 200,000-character "word" made a 200 KB snippet)
 
 
 def snippet(text: str, terms: set[str], window: int = WINDOW) -> str:
@@ -34,11 +35,16 @@ def snippet(text: str, terms: set[str], window: int = WINDOW) -> str:
     end = min(len(spans), best_start + window)
     first_char = spans[best_start][0] if best_start > 0 else 0
     last_char = spans[end - 1][1] if end < len(spans) else len(text)
+    if last_char - first_char > MAX_CHARS:  # a huge "word" in the window: cut around the first hit
+        in_window = [spans[i][0] for i in range(best_start, end) if spans[i][2] in terms]
+        anchor = in_window[0] if in_window else first_char
+        first_char = max(first_char, anchor - MAX_CHARS // 4)
+        last_char = min(last_char, first_char + MAX_CHARS)
     out = ["…" if first_char > 0 else ""]
     cursor = first_char
     for i in range(best_start, end):
         start, stop, syl = spans[i]
-        if syl in terms:
+        if syl in terms and start >= cursor and stop <= last_char:
             out.append(escape(text[cursor:start]))
             out.append("<mark>" + escape(text[start:stop]) + "</mark>")
             cursor = stop
