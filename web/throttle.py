@@ -71,7 +71,8 @@ class LoginThrottle:
             for key, (kind, count, _) in states.items():
                 rule = self.rules[kind]
                 count += 1
-                until = now + min(rule.max_wait, rule.base * 2 ** (count - rule.limit)) if count >= rule.limit else 0.0
+                limited = rule.limit > 0 and count >= rule.limit  # a limit of 0: not throttled
+                until = now + min(rule.max_wait, rule.base * 2 ** min(count - rule.limit, 30)) if limited else 0.0
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (key, count, now, until))
             db.execute("COMMIT")
             return 0.0
