@@ -46,7 +46,7 @@ def password(ctx: Context, password_stdin: bool) -> None:
         replaced = True
     kbadmin.set_password(config, value)  # AdminError (too short …) becomes a one-line message
     path = kbadmin.password_path(config)
-    site = str(config.get("site", "url")).rstrip("/")
+    site = config.get("site", "url").rstrip("/")
     if replaced:
         click.echo(f"Administrator password replaced in {path}; every open administration session has ended.")
     else:

@@ -8,7 +8,6 @@ import sys
 import click
 
 from index.matching import SearchMatcher, read_query
-from kb import config as kbconfig
 from kb.alerts import delivery
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
@@ -26,7 +25,7 @@ def alerts() -> None:
 
 
 def _warn_site_url(ctx: Context) -> None:
-    if ctx.config.get("site", "url") == kbconfig.DEFAULTS["site"]["url"]:
+    if ctx.config.is_default("site", "url"):
         click.echo(
             f"Note: site.url is the default {ctx.config.get('site', 'url')}; the links in e-mails point "
             "there. Set [site] url in config.toml or KB_SITE_URL.",

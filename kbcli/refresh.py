@@ -96,8 +96,8 @@ def refresh(
             ctx.store,
             full=full,
             since=since,
-            stop_after=settings.get("stop_after", 50),
-            max_failures=settings.get("max_failures", 10),
+            stop_after=settings["stop_after"],
+            max_failures=settings["max_failures"],
             progress=_Progress(),
         )
         previous = signal.getsignal(signal.SIGTERM)

@@ -17,7 +17,7 @@ def update_index(ctx: Context) -> int:
     document findable. Returns the number of documents re-indexed."""
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)
-    timeout = float(ctx.config.get("index", "writer_timeout"))
+    timeout = ctx.config.get("index", "writer_timeout")
     if reason:
         total = ctx.store.count()
         with click.progressbar(length=total, label=f"Building the search index ({reason})", file=sys.stderr) as bar:

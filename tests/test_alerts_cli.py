@@ -194,7 +194,7 @@ def test_docs_cover_every_command_option_setting_and_path():
                 if opt.startswith("--"):
                     assert opt in docs, f"kb {name} {opt}"
     for section in ("mail", "alerts", "digest"):
-        for key in kbconfig.DEFAULTS[section]:
+        for key in kbconfig.defaults(section):
             assert f"`{section}.{key}`" in docs and f"KB_{section.upper()}_{key.upper()}" in docs, key
     for key in ("security", "timeout", "ca_bundle", "host", "port", "user", "password"):
         assert f"KB_SMTP_{key.upper()}" in docs, key

@@ -528,9 +528,9 @@ def test_set_enabled_sources_changes_one_line(tmp_path, text, expected):
 def test_the_admin_source_list_is_the_scrapers_registry():
     from scrapers import SOURCES
 
-    assert list(kbadmin.SOURCES) == list(SOURCES)
+    assert list(kbadmin.sources()) == list(SOURCES)
     for name, cls in SOURCES.items():
-        assert kbadmin.SOURCES[name].section == (cls.config_section or name), name
+        assert kbadmin.sources()[name].section == (cls.config_section or name), name
 
 
 # --- subscriptions ---------------------------------------------------------------------------------------

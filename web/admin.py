@@ -46,12 +46,6 @@ bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
 SESSION_KEY = "admin"
 OPEN_ENDPOINTS = {"admin.login", "admin.logout"}  # reachable without a login (logout only clears one's session)
-DEFAULTS = {
-    "ADMIN_SESSION_HOURS": 8,  # a login lasts this long
-    "ADMIN_LOGIN_LIMIT": 5,  # failed logins per client address per ADMIN_LOGIN_WINDOW (then 429)
-    "ADMIN_LOGIN_WINDOW": 900,  # seconds
-    "ADMIN_RUNS": 30,  # runs listed on the dashboard
-}
 REFRESH_CODE = "from kbcli.main import cli; cli(prog_name='kb')"
 LOG_START, LOG_END = "=== kb refresh started", "=== kb refresh ended"
 LOG_MAX_BYTES = 1_000_000  # the log is moved to admin-refresh.log.1 beyond this, when a refresh starts
@@ -79,11 +73,9 @@ class AdminState:
 
 @bp.record_once
 def setup(state) -> None:
-    app = state.app
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    app = state.app  # ADMIN_* are [web] settings (kb.config.SETTINGS)
     app.extensions["kb_admin"] = AdminState(
-        RateLimiter(int(app.config["ADMIN_LOGIN_LIMIT"]), float(app.config["ADMIN_LOGIN_WINDOW"]))
+        RateLimiter(app.config["ADMIN_LOGIN_LIMIT"], app.config["ADMIN_LOGIN_WINDOW"])
     )
 
 
@@ -120,7 +112,7 @@ def logged_in() -> bool:
     if not isinstance(at, (int, float)):
         return False
     age = now() - at
-    return -60 <= age < float(current_app.config["ADMIN_SESSION_HOURS"]) * 3600
+    return -60 <= age < current_app.config["ADMIN_SESSION_HOURS"] * 3600
 
 
 @bp.before_request
@@ -212,7 +204,7 @@ def refresh_state(config: kbconfig.Config) -> dict:
 
 def run_rows(store: Store | None, running: bool) -> list[dict]:
     rows = []
-    for run in store.runs(int(current_app.config["ADMIN_RUNS"])) if store else []:
+    for run in store.runs(current_app.config["ADMIN_RUNS"]) if store else []:
         counts = run.get("counts") or {}
         if run.get("finished"):
             outcome, css = ("Lỗi", "tag-warn") if run.get("error") else ("Xong", "tag-ok")
@@ -244,7 +236,7 @@ def source_rows(config: kbconfig.Config, store: Store | None) -> list[dict]:
     priority = list(config.get("sources", "priority"))
     last = kbadmin.last_runs(store) if store else {}
     rows = []
-    for name, info in kbadmin.SOURCES.items():
+    for name, info in kbadmin.sources().items():
         settings = config.section(info.section)
         rows.append(
             {
@@ -268,7 +260,7 @@ def dashboard():
     state = refresh_state(config)
     subscriptions = subs.list_subscriptions(store, include_ended=True) if store else []
     counts = {status: sum(1 for s in subscriptions if s.status == status) for status in STATUS_LABELS}
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
         "admin_dashboard.html",
         refresh=state,
@@ -360,7 +352,7 @@ def sources():
             error, status = str(exc), 400
         else:
             current_app.logger.info("administration: sources.enabled = %s (%s) by %s", chosen, path, _client())
-            on = [n for n in kbadmin.SOURCES if n in chosen]
+            on = [n for n in kbadmin.sources() if n in chosen]
             flash(
                 ("Đã lưu. Lần cập nhật sau sẽ lấy từ: " + ", ".join(on) + ".")
                 if on
@@ -369,7 +361,7 @@ def sources():
             )
             return redirect(url_for("admin.sources"))
     store = _store()
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
         "admin_sources.html",
         sources=source_rows(config, store),
@@ -418,4 +410,4 @@ def end_subscription():
     return redirect(url_for("admin.subscriptions") + back)
 
 
-__all__ = ["bp", "DEFAULTS", "logged_in", "start_refresh"]
+__all__ = ["bp", "logged_in", "start_refresh"]

@@ -206,10 +206,10 @@ def safe_next(target: str | None, fallback: str) -> str:
 # --- wiring ---------------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     app.session_interface = _LazyKeySessionInterface()
-    window = float(app.config["RATE_WINDOW"])
+    window = app.config["RATE_WINDOW"]
     app.extensions["kb_limiters"] = {
-        "subscribe": RateLimiter(int(app.config["SUBSCRIBE_LIMIT"]), window),
-        "check": RateLimiter(int(app.config["CHECK_LIMIT"]), window),
+        "subscribe": RateLimiter(app.config["SUBSCRIBE_LIMIT"], window),
+        "check": RateLimiter(app.config["CHECK_LIMIT"], window),
     }
     app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
     app.before_request(check_size)
