@@ -33,15 +33,8 @@ from kb import vocab
 from kb.numbers import number_key
 from kb.text import fold
 
-FACETS = ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
-FACET_PARAMS = {
-    "doc_type": "loai",
-    "issuer": "coquan",
-    "status": "hieuluc",
-    "year": "nam",
-    "linhvuc": "linhvuc",
-    "scope": "phamvi",
-}
+FACETS = vocab.FACET_NAMES  # declared once, with their URL parameters and labels, in kb.vocab.FACETS
+FACET_PARAMS = vocab.FACET_PARAMS
 SORTS = ("relevance", "issued", "effective")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from kb import vocab
 from kb.errors import RecordError
-from kb.numbers import number_key, parse_number
+from kb.numbers import normalize_number, number_key, parse_number
 from kb.text import fold, nfc, slug
 
 ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
@@ -186,7 +186,7 @@ class Document:
 def normalise(doc: Document) -> Document:
     """NFC everywhere, canonical vocabularies, unique article anchors. Returns the same object."""
     doc.title = " ".join(nfc(doc.title).split())
-    doc.number = normalise_number(doc.number)
+    doc.number = normalize_number(doc.number)
     doc.doc_type = vocab.doc_type(doc.doc_type)
     if doc.doc_type is None and doc.number:
         parsed = parse_number(doc.number)
@@ -213,20 +213,13 @@ def normalise(doc: Document) -> Document:
         art.anchor = anchor
     for rel in doc.relations:
         rel.type = vocab.relation_type(rel.type)
-        rel.target_number = normalise_number(rel.target_number)
+        rel.target_number = normalize_number(rel.target_number)
         rel.target_title = " ".join(nfc(rel.target_title).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
     for att in doc.attachments:
         if att.kind not in ATTACHMENT_KINDS:
             att.kind = "other"
     return doc
-
-
-def normalise_number(number: str | None) -> str | None:
-    if not number:
-        return None
-    parsed = parse_number(number)
-    return parsed.canonical if parsed else " ".join(nfc(number).split()) or None
 
 
 def _opt_str(data: dict, name: str) -> str | None:

@@ -162,6 +162,18 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class Dated:
+    """A document whose date (`Store.dated`) fell in a range: its uid, that date and its status."""
+
+    uid: str
+    day: str
+    status: str | None
+
+
+DATE_COLUMNS = ("issued", "effective", "expires")
+
+
 class Store:
     """A knowledge base in one SQLite file. Open with `Store(path)`; close with `close()` or `with`."""
 
@@ -285,6 +297,18 @@ class Store:
 
     def uids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT uid FROM documents ORDER BY uid")]
+
+    def dated(self, column: str, low: str, high: str) -> list[Dated]:
+        """The documents whose date `column` (issued, effective or expires) is within [low, high]
+        (ISO dates, compared as text), in uid order."""
+        if column not in DATE_COLUMNS:
+            raise ValueError(f"not a date column: {column!r} (one of {', '.join(DATE_COLUMNS)})")
+        rows = self.db.execute(
+            f"SELECT uid, json_extract(data, '$.{column}') AS day, json_extract(data, '$.status') AS status"
+            f" FROM documents WHERE json_extract(data, '$.{column}') BETWEEN ? AND ? ORDER BY uid",
+            (low, high),
+        )
+        return [Dated(row[0], row[1], row[2]) for row in rows]
 
     def iter_documents(self, batch: int = 500, after: str = "", upto: str | None = None) -> Iterator[Document]:
         """Every document, in uid order, read in batches (safe while others write).

@@ -1,7 +1,9 @@
-"""Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types) and the mapping
+"""Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types, search facets) and the mapping
 from each source's own labels and codes to them (see shared/pages/SOURCES.md §10)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from kb.text import fold, nfc
 
@@ -224,3 +226,27 @@ def scope_of(issuer: str | None) -> str | None:
     if any(marker in folded for marker in _LOCAL_MARKERS) and "chinh phu" not in folded:
         return LOCAL
     return CENTRAL
+
+
+# --- Search facets --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Facet:
+    """A field searches are counted and filtered by: its name in the index, its URL parameter (the
+    search language's prefix, e.g. loai:"Thông tư"), and its Vietnamese label."""
+
+    name: str
+    param: str
+    label: str
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("doc_type", "loai", "Loại văn bản"),
+    Facet("issuer", "coquan", "Cơ quan ban hành"),
+    Facet("status", "hieuluc", "Tình trạng hiệu lực"),
+    Facet("year", "nam", "Năm ban hành"),
+    Facet("linhvuc", "linhvuc", "Lĩnh vực"),
+    Facet("scope", "phamvi", "Phạm vi"),
+)
+FACET_NAMES = tuple(f.name for f in FACETS)
+FACET_PARAMS = {f.name: f.param for f in FACETS}  # "doc_type" -> "loai"
+FACET_LABELS = {f.name: f.label for f in FACETS}  # "doc_type" -> "Loại văn bản"

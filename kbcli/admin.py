@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from kbcli.main import Context, cli, pass_context
+from kbcli._context import Context, pass_context
 from web import admin_state as kbadmin
 
 
-@cli.group()
+@click.group()
 def admin() -> None:
     """The administration pages of the web UI (/quan-tri/): refresh, sources, subscriptions (docs/WEB.md)."""
 

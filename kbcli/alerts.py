@@ -13,13 +13,13 @@ from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
 from kb.alerts.mail import Mailer, MailError
 from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 PARAM_FACETS = {param: facet for facet, param in FACET_PARAMS.items()}
 
 
-@cli.group()
+@click.group()
 def alerts() -> None:
     """E-mail alerts: saved searches and followed documents (docs/ALERTS.md)."""
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from kb import jsonl
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--no-index", is_flag=True, help="Store only; leave the search index for a later `kb index update`.")
 @pass_context
@@ -47,7 +47,7 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--output",
     "-o",
@@ -70,7 +70,7 @@ def export(ctx: Context, output: str) -> None:
     click.echo(f"{count} documents exported", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def stats(ctx: Context, as_json: bool) -> None:

@@ -10,13 +10,13 @@ import click
 
 from index import build
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 _TAGS = re.compile(r"</?mark>")
 
 
-@cli.command()
+@click.command()
 @click.argument("query", nargs=-1)
 @click.option(
     "--unit",
@@ -99,7 +99,7 @@ def _plain(snippet_html: str) -> str:
     return html.unescape(_TAGS.sub("", snippet_html))
 
 
-@cli.group()
+@click.group()
 def index() -> None:
     """The search index: rebuild, update, check, stats."""
 

@@ -18,7 +18,7 @@ import sys
 import click
 
 from index import build
-from kbcli.main import Context, cli, pass_context
+from kbcli._context import Context, pass_context
 
 GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
 WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
@@ -26,7 +26,7 @@ WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is
 # a checker upload of a large PDF, does not count against this; only a worker that is stuck does)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every network interface)."
 )

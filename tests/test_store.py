@@ -268,3 +268,15 @@ def test_number_keys_made_by_an_older_parser_are_recomputed_on_open(tmp_path):
             == "73/cp|chinh phu|1993-10-30"
         )
         assert store.get_state("number_keys") == "2"
+
+
+def test_dated_finds_documents_by_a_date_within_a_range(store):
+    store.upsert(doc(uid="t:a", number="1/2025/NQ-HĐND", effective="2025-03-01", status="Còn hiệu lực"))
+    store.upsert(doc(uid="t:b", number="2/2025/NQ-HĐND", effective="2025-03-07", expires="2025-03-31"))
+    store.upsert(doc(uid="t:c", number="3/2025/NQ-HĐND", effective="2025-03-08"))
+    found = store.dated("effective", "2025-03-01", "2025-03-07")
+    assert [(d.uid, d.day) for d in found] == [("t:a", "2025-03-01"), ("t:b", "2025-03-07")]  # both ends included
+    assert found[0].status == "Còn hiệu lực"
+    assert [d.uid for d in store.dated("expires", "2025-03-01", "2025-12-31")] == ["t:b"]
+    with pytest.raises(ValueError, match="not a date column"):
+        store.dated("title') OR 1=1 --", "a", "z")

@@ -106,7 +106,7 @@ def test_pages_with_links_or_drafts_are_not_cached(instance_copy, links):
 
 
 def test_no_template_has_an_inline_script_style_or_handler():
-    for path in sorted((ROOT / "web" / "templates").glob("*.html")):
+    for path in sorted((ROOT / "web" / "templates").rglob("*.html")):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path.name
         assert not re.search(r"\sstyle\s*=", text) and "<style" not in text, path.name

@@ -154,11 +154,11 @@ def login():
     creds = credentials()
     if creds is None:
         status = 200 if request.method == "GET" else 403
-        return render_template("admin_login.html", closed=True, problem=g.admin_problem, next=target), status
+        return render_template("admin/login.html", closed=True, problem=g.admin_problem, next=target), status
     if request.method == "GET":
         if logged_in():
             return redirect(target)
-        return render_template("admin_login.html", closed=False, next=target, error=None)
+        return render_template("admin/login.html", closed=False, next=target, error=None)
     limiter = admin_state().failures
     wait = limiter.wait(_client())
     if wait:
@@ -166,7 +166,7 @@ def login():
     if not creds.verify(request.form.get("password", "")):
         limiter.hit(_client())
         current_app.logger.warning("administration: failed login from %s", _client())
-        return render_template("admin_login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
+        return render_template("admin/login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
     session.clear()  # a new session: nothing of before the login is kept
     session[SESSION_KEY] = {"epoch": creds.epoch, "at": now()}
     csrf_token()
@@ -262,7 +262,7 @@ def dashboard():
     counts = {status: sum(1 for s in subscriptions if s.status == status) for status in STATUS_LABELS}
     unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_dashboard.html",
+        "admin/dashboard.html",
         refresh=state,
         runs=run_rows(store, state["running"]),
         sources=source_rows(config, store),
@@ -363,7 +363,7 @@ def sources():
     store = _store()
     unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_sources.html",
+        "admin/sources.html",
         sources=source_rows(config, store),
         error=error,
         unknown_sources=unknown,
@@ -380,7 +380,7 @@ def subscriptions():
     rows = subs.list_subscriptions(store, include_ended=show_all) if store else []
     rows.sort(key=lambda s: s.id, reverse=True)
     return render_template(
-        "admin_subscriptions.html",
+        "admin/subscriptions.html",
         rows=rows,
         show_all=show_all,
         kind_labels=KIND_LABELS,

@@ -117,7 +117,7 @@ def _done(result: Subscribed, back_url: str, back_label: str):
     sub = result.subscription
     mail = send_confirmation(sub.email) if sub.status == PENDING else None
     return render_template(
-        "subscribed.html",
+        "alerts/subscribed.html",
         result=result,
         sub=sub,
         mail=mail,
@@ -165,7 +165,7 @@ def follow_search():
         except QueryError:
             total = None
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="search",
         state=state,
         refusal=refusal,
@@ -195,7 +195,7 @@ def follow_document(uid: str):
         else:
             return _done(result, back_url, "Quay lại văn bản")
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="document",
         doc=doc,
         error=error,
@@ -223,7 +223,7 @@ def follow_digest():
         else:
             return _done(result, back_url, "Xem bản tin tuần trước")
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="digest",
         error=error,
         values=values,
@@ -255,7 +255,7 @@ def _token_error(exc: TokenError, token: str, action: str):
         except TokenError:
             pass
     status = 410 if expired else 400
-    return render_template("link_error.html", message=str(exc), expired=expired, status=status), status
+    return render_template("alerts/link_error.html", message=str(exc), expired=expired, status=status), status
 
 
 def _store_for_links():
@@ -295,7 +295,7 @@ def confirm(token: str):
         if request.method == "POST":
             sub = subs.confirm(store, config, token)
             return render_template(
-                "confirmed.html",
+                "alerts/confirmed.html",
                 sub=sub,
                 links=_links(sub),
                 manage=_path(subs.manage_url(config, sub.email)),
@@ -305,14 +305,14 @@ def confirm(token: str):
     except TokenError as exc:
         return _token_error(exc, token, "confirm")
     except SubscriptionError as exc:  # ended meanwhile
-        return render_template("link_error.html", message=str(exc), expired=False, status=410), 410
+        return render_template("alerts/link_error.html", message=str(exc), expired=False, status=410), 410
     sub = subs.get(store, payload["s"])
     if sub is None or sub.email != payload["e"]:
         return render_template(
-            "link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.", expired=False, status=404
+            "alerts/link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.", expired=False, status=404
         ), 404
     return render_template(
-        "confirm.html",
+        "alerts/confirm.html",
         sub=sub,
         links=_links(sub),
         manage=_path(subs.manage_url(config, sub.email)),
@@ -340,7 +340,7 @@ def unsubscribe(token: str):
                 )
                 return redirect(target, 303)
             return render_template(
-                "unsubscribed.html",
+                "alerts/unsubscribed.html",
                 ended=ended,
                 email=payload["e"],
                 manage=_path(subs.manage_url(config, payload["e"])),
@@ -350,7 +350,7 @@ def unsubscribe(token: str):
         return _token_error(exc, token, "unsubscribe")
     active = [s for s in targets if not s.ended_at]
     return render_template(
-        "unsubscribe.html",
+        "alerts/unsubscribe.html",
         email=email,
         targets=active,
         every=not payload["s"],
@@ -369,7 +369,7 @@ def manage(token: str):
         return _token_error(exc, token, "manage")
     rows = [{"sub": s, "links": _links(s), "frequency": FREQUENCY_LABELS.get(s.frequency, s.frequency)} for s in items]
     return render_template(
-        "manage.html",
+        "alerts/manage.html",
         email=email,
         rows=rows,
         messages=get_flashed_messages(),

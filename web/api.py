@@ -261,4 +261,4 @@ def openapi():
 @bp.route("/api/")
 def docs():
     """A short page in Vietnamese describing the API, with examples."""
-    return render_template("api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))
+    return render_template("api/api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))

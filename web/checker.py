@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from kb.dates import VN_TZ, vn_date
 from kb.legal.checker import ERROR, INFO, SEVERITY_LABELS, WARNING, Checker, CheckError, CheckReport
+from kb.legal.report_table import report_table
 from kb.readers import Limits, ReadError, read_document
 from kb.store import Store
 from kb.tables import to_csv, to_tsv
@@ -102,20 +103,7 @@ def table(report: CheckReport) -> tuple[list[str], list[dict]]:
 
 def export(report: CheckReport, fmt: str, source: str | None) -> Response:
     """The table as CSV (UTF-8 with a BOM, for Excel) or TSV (for Word's "Convert Text to Table")."""
-    rows = report.rows()
-    headers = (
-        list(rows[0])
-        if rows
-        else [
-            "STT",
-            "Văn bản được viện dẫn",
-            "Vị trí",
-            "Văn bản trong CSDL",
-            f"Tình trạng ngày {vn_date(report.on)}",
-            "Nhận xét",
-        ]
-    )
-    table = [[row[h] for h in headers] for row in rows]
+    headers, table = report_table(report)
     if fmt == "csv":
         body, mimetype = to_csv(headers, table), "text/csv"
     else:
@@ -157,7 +145,7 @@ def page():
                 return export(report, fmt, source)
     headers, rows = table(report) if report else ([], [])
     return render_template(
-        "check.html",
+        "checker/check.html",
         values=values,
         report=report,
         error=error,

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from index import build
 from index.errors import IndexError_, QueryError
-from index.search import FACET_PARAMS, SearchService
+from index.search import SearchService
 from kb import vocab
 from kb.alerts.subscriptions import redact_links
 from kb.dates import VN_TZ, vn_date
@@ -37,14 +37,7 @@ SOURCE_NAMES = {
     "alqac": "Bộ dữ liệu ALQAC (nhập từ tệp)",
     "import": "Nhập từ tệp",
 }
-FACET_LABELS = {
-    "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành",
-    "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành",
-    "linhvuc": "Lĩnh vực",
-    "scope": "Trung ương / địa phương",
-}
+FACET_LABELS = vocab.FACET_LABELS  # declared once, with their URL parameters, in kb.vocab.FACETS
 
 
 # --- store and search service ------------------------------------------------------------------
@@ -177,7 +170,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(status_class)
     app.add_template_filter(source_name)
     app.add_template_filter(number_format)
-    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=FACET_PARAMS, STATUSES=vocab.STATUSES)
+    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=vocab.FACET_PARAMS, STATUSES=vocab.STATUSES)
 
     @app.context_processor
     def site():

@@ -157,7 +157,7 @@ def page():
     shown = chosen[(page_no - 1) * f.limit : page_no * f.limit]
     counts = summary(items, f)
     return render_template(
-        "delegations.html",
+        "delegations/delegations.html",
         f=f,
         items=shown,
         total=len(chosen),

@@ -63,7 +63,7 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("document.html", **page_data(store, doc))
+    return render_template("documents/document.html", **page_data(store, doc))
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")
@@ -72,7 +72,7 @@ def print_view(uid: str):
     if doc.uid != uid:
         return redirect(url_for("documents.print_view", uid=doc.uid), 301)
     data = page_data(store, doc, history=False)
-    return render_template("print.html", **data)
+    return render_template("documents/print.html", **data)
 
 
 @bp.route("/van-ban/<path:uid>/phien-ban/<int:version>")
@@ -87,7 +87,7 @@ def version_diff(uid: str, version: int):
     saved = {number: at for number, at, _ in rows}
     old, new = versions[version - 1], versions[version]
     return render_template(
-        "diff.html",
+        "documents/diff.html",
         doc=doc,
         version=version,
         old=old,

@@ -253,7 +253,7 @@ def recent():
         for value in values
     ]
     return render_template(
-        "recent.html",
+        "recent/recent.html",
         result=result,
         groups=groups,
         facets=facets,

@@ -319,15 +319,10 @@ def _date_candidates(store: Store, after: str, through: str) -> dict[str, list[t
     """{uid: [("in_force"|"expires", day)]} for documents coming into force or expiring in (after, through]."""
     found: dict[str, list[tuple[str, str]]] = {}
     for kind, column in (("in_force", "effective"), ("expires", "expires")):
-        rows = store.db.execute(
-            f"SELECT uid, json_extract(data, '$.{column}') AS day, json_extract(data, '$.status') AS status"
-            f" FROM documents WHERE json_extract(data, '$.{column}') > ? AND json_extract(data, '$.{column}') <= ?",
-            (after, through),
-        )
-        for row in rows:
-            if kind == "in_force" and row["status"] == vocab.EXPIRED:
+        for row in store.dated(column, after, through):
+            if row.day == after or (kind == "in_force" and row.status == vocab.EXPIRED):
                 continue
-            found.setdefault(row["uid"], []).append((kind, row["day"]))
+            found.setdefault(row.uid, []).append((kind, row.day))
     return found
 
 

@@ -193,10 +193,7 @@ def _relevant(doc: Document, province: str) -> bool:
 
 def _dated(store: Store, column: str, low: str, high: str) -> list[Document]:
     """Documents whose date `column` (effective, expires) is within [low, high]."""
-    rows = store.db.execute(
-        f"SELECT uid FROM documents WHERE json_extract(data, '$.{column}') BETWEEN ? AND ? ORDER BY uid", (low, high)
-    )
-    docs = [store.get(r[0]) for r in rows]
+    docs = [store.get(d.uid) for d in store.dated(column, low, high)]
     return [d for d in docs if d is not None]
 
 

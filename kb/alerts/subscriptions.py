@@ -50,23 +50,7 @@ FREQUENCY_LABELS = {IMMEDIATE: "ngay khi có thay đổi", DAILY: "hằng ngày"
 PENDING, ACTIVE, ENDED = "pending", "active", "ended"
 STATUS_LABELS = {PENDING: "Chờ xác nhận", ACTIVE: "Đang theo dõi", ENDED: "Đã hủy"}
 
-# The search URL's parameters (the same as index.search.FACET_PARAMS; a test keeps them equal).
-FACET_PARAMS = {
-    "doc_type": "loai",
-    "issuer": "coquan",
-    "status": "hieuluc",
-    "year": "nam",
-    "linhvuc": "linhvuc",
-    "scope": "phamvi",
-}
-FACET_LABELS = {
-    "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành",
-    "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành",
-    "linhvuc": "Lĩnh vực",
-    "scope": "Phạm vi",
-}
+FACET_PARAMS, FACET_LABELS = vocab.FACET_PARAMS, vocab.FACET_LABELS  # the search URL's facets (kb.vocab.FACETS)
 
 # Paths of the web UI the e-mails link to (docs/ALERTS.md, "For the web UI").
 SEARCH_PATH = "/tim-kiem"

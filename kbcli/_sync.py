@@ -7,7 +7,7 @@ import sys
 import click
 
 from index import build
-from kbcli.main import Context
+from kbcli._context import Context
 
 
 def update_index(ctx: Context) -> int:
