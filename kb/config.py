@@ -55,6 +55,7 @@ DEFAULTS: dict[str, dict] = {
         "max_per_address": 20,  # active subscriptions (pending included) one address may hold
         "secret": "",  # key signing the links in e-mails; empty: generated once into <instance>/secret.key
         "confirm_days": 7,  # a confirmation link works this long; unconfirmed subscriptions then lapse
+        "confirm_resend_hours": 1.0,  # an address with pending subscriptions gets one confirmation e-mail this often
         "link_days": 400,  # an unsubscribe or "manage" link works this long (each mail has fresh ones); 0: forever
         "send_hour": 7,  # local hour (UTC+7) after which daily and weekly alerts go out
         "weekly_day": 1,  # day of the weekly alerts and digest, 1 = Monday … 7 = Sunday
