@@ -107,6 +107,13 @@ SETTINGS: tuple[Setting, ...] = (
         "a confirmation link works this long; unconfirmed subscriptions then lapse",
         minimum=1,
     ),
+    S(
+        "alerts",
+        "confirm_resend_hours",
+        1.0,
+        "an address with pending subscriptions gets one confirmation e-mail this often",
+        minimum=0,
+    ),
     S("alerts", "link_days", 400, "an unsubscribe or manage link works this long; 0: forever", minimum=0),
     S("alerts", "send_hour", 7, "local hour (UTC+7) after which daily and weekly alerts go out", minimum=0),
     S(

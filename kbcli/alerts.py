@@ -11,8 +11,9 @@ from index.matching import SearchMatcher, read_query
 from kb.alerts import delivery
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
+from kb.alerts.links import FACET_PARAMS
 from kb.alerts.mail import Mailer, MailError
-from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
+from kb.alerts.subscriptions import FREQUENCIES, SubscriptionError
 from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
@@ -129,6 +130,12 @@ def add(
             return
         if report.confirmations:
             click.echo(f"Confirmation e-mail sent to {sub.email}.")
+        elif not report.errors:
+            hours = ctx.config.get("alerts", "confirm_resend_hours")
+            click.echo(
+                f"Địa chỉ {sub.email} vừa nhận thư xác nhận chưa đầy {hours} giờ trước: mục này sẽ có trong "
+                "thư xác nhận tiếp theo (`kb alerts run` gửi sau khoảng thời gian đó)."
+            )
         for error in report.errors:
             click.echo(f"The confirmation e-mail was not sent ({error}); `kb alerts run` will try again.", err=True)
 

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash
 
 from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
+from kb.locks import instance_lock
 from kb.store import Store
 from kbcli.main import cli
 from web import admin as web_admin
@@ -449,7 +450,7 @@ def test_refresh_starts_kb_refresh_as_a_separate_process(instance, app, admin, m
 def test_no_second_refresh_while_one_runs(instance, app, admin):
     config = kbconfig.load(instance, environ={})
     token = page(admin, "/quan-tri/").find("input", attrs={"name": CSRF_FIELD})["value"]
-    with subs.instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
+    with instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
         tree = page(admin, "/quan-tri/")
         assert f"Đang cập nhật từ các nguồn (tiến trình {os.getpid()})" in " ".join(texts(tree.select(".notice")))
         assert not tree.select("form.admin-refresh")

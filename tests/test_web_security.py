@@ -21,6 +21,7 @@ from web_fixtures import (  # noqa: F401
 
 from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
+from kb.alerts.links import Links
 from kb.store import Store
 from web.security import CSRF_FIELD, RateLimiter, safe_next
 
@@ -40,9 +41,9 @@ def links(instance_copy):
     with Store(instance_copy / "kb.sqlite") as store:
         sub = subs.follow_document(store, config, "a@laichau.gov.vn", LAW).subscription
     return {
-        "confirm": urlsplit(subs.confirm_url(config, sub)).path,
-        "unsubscribe": urlsplit(subs.unsubscribe_url(config, sub)).path,
-        "manage": urlsplit(subs.manage_url(config, sub.email)).path,
+        "confirm": urlsplit(Links(config).confirm(sub)).path,
+        "unsubscribe": urlsplit(Links(config).unsubscribe(sub)).path,
+        "manage": urlsplit(Links(config).manage(sub.email)).path,
     }
 
 

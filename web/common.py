@@ -14,7 +14,7 @@ from index import build
 from index.errors import IndexError_, QueryError
 from index.search import SearchService
 from kb import vocab
-from kb.alerts.subscriptions import redact_links
+from kb.alerts.links import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store

@@ -106,7 +106,7 @@ class _LazyKeySessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             with self._lock:
                 if not app.secret_key:
-                    from kb.alerts.subscriptions import secret_key
+                    from kb.alerts.tokens import secret_key
 
                     base = secret_key(app.extensions["kb_config"])
                     app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
