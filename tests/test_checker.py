@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.legal.catalogue import name_key
 from kb.legal.checker import (
     ERROR,
     EXPIRED,
@@ -19,7 +20,6 @@ from kb.legal.checker import (
     Checker,
     CheckError,
     check_text,
-    name_key,
 )
 from kb.model import Document
 from kb.readers import ReadError, read_document, read_path

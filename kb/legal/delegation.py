@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from kb import vocab
 from kb.articles import split_articles
-from kb.legal.checker import Catalogue, name_key
+from kb.legal.catalogue import Catalogue, name_key
 from kb.legal.citations import ArticleRef, extract_citations, parse_locator
 from kb.model import Article, Document
 from kb.numbers import number_key, parse_number
