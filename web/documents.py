@@ -218,12 +218,12 @@ def describe(event: Event) -> dict:
                 item["lines"].append(f"{label} thay đổi")
     elif event.kind in ("relation_added", "relation_removed"):
         if d.get("direction") == "incoming":
-            label = vocab.relation_label(d.get("type") or "lien_quan", inverse=True)
+            label = vocab.relation_label(d.get("type") or vocab.REL_RELATED, inverse=True)
             who = " ".join(x for x in (d.get("from_number"), d.get("from_title")) if x)
             item["lines"].append(f"{label}: {who}".strip())
             item["link"] = d.get("from_uid")
         else:
-            label = vocab.relation_label(d.get("type") or "lien_quan")
+            label = vocab.relation_label(d.get("type") or vocab.REL_RELATED)
             what = " ".join(x for x in (d.get("target_number"), d.get("target_title")) if x)
             item["lines"].append(f"{label}: {what or d.get('target_uid') or ''}".strip())
         if d.get("note"):

@@ -460,7 +460,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
 def _check_schemas(ref) -> dict:
     doc_ref = _obj(
         {
-            "uid": STR,
+            "uid": STR_NULL,
             "number": STR_NULL,
             "title": STR,
             "doc_type": STR_NULL,
@@ -468,10 +468,10 @@ def _check_schemas(ref) -> dict:
             "issued": DATE_NULL,
             "effective": DATE_NULL,
             "expires": DATE_NULL,
-            "status": STR,
+            "status": {"type": "string", "description": "Tình trạng hiệu lực vào ngày kiểm tra."},
             "label": STR,
         },
-        description="Văn bản trong cơ sở dữ liệu.",
+        description="Văn bản trong cơ sở dữ liệu (uid null: văn bản chỉ được nêu trong ghi chú, chưa có trong CSDL).",
     )
     citation = _obj(
         {
@@ -529,6 +529,7 @@ def _check_schemas(ref) -> dict:
             "candidates": _array(ref("DocRef")),
             "state": {"type": "string", "enum": list(STATE_LABELS)},
             "state_label": STR,
+            "reason": {"type": "string", "description": "Lý do, căn cứ của tình trạng hiệu lực (docs/VALIDITY.md)."},
             "since": DATE_NULL,
             "by": {"oneOf": [ref("DocRef"), {"type": "null"}]},
             "amendments": _array(ref("Amendment")),

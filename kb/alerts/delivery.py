@@ -118,7 +118,15 @@ class Section:
         return len(self.hits) + self.more
 
 
-RELATIONS_SHOWN_OUTGOING = {"sua_doi", "thay_the", "bai_bo", "huong_dan", "hop_nhat", "dinh_chinh", "dinh_chi"}
+RELATIONS_SHOWN_OUTGOING = {
+    vocab.REL_AMENDS,
+    vocab.REL_REPLACES,
+    vocab.REL_REPEALS,
+    vocab.REL_GUIDES,
+    vocab.REL_CONSOLIDATES,
+    vocab.REL_CORRECTS,
+    vocab.REL_SUSPENDS,
+}
 METADATA_LABELS = {
     "number": "Số ký hiệu",
     "title": "Trích yếu",

@@ -40,7 +40,7 @@ from kb.store import NEW, REL_ADDED, STATUS, Store
 from kb.text import fold
 
 NO_FIELD = "Chưa phân loại lĩnh vực"
-REPLACING = {"thay_the", "bai_bo", "sua_doi", "dinh_chi"}
+REPLACING = {vocab.REL_REPLACES, vocab.REL_REPEALS, vocab.REL_AMENDS, vocab.REL_SUSPENDS}
 QUOTE_MAX = 600
 _WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
 

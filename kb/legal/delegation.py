@@ -280,7 +280,7 @@ def _citations_by_parent(store: Store, catalogue: Catalogue, local: list[Documen
 
     for res in local:
         for rel in res.relations:
-            if rel.type == "can_cu":
+            if rel.type == vocab.REL_BASIS:
                 add(store.resolve_target(rel), res, parse_locator(rel.note or ""))
         for c in extract_citations(res.text):
             if c.role not in ("basis", "amending"):
