@@ -74,6 +74,7 @@ class ChangedBy:
     effective: str | None = None  # ISO date from which it applies
     note: str | None = None  # the note as written
     source: str | None = None
+    whole: bool = True  # False: part of the article only ("có nội dung bị bãi bỏ")
 
 
 @dataclass
@@ -283,9 +284,9 @@ def _obj(value, kind) -> dict:
         raise RecordError(f"unknown {name} field(s): {', '.join(sorted(extra))}")
     checked = {}
     for key, item in value.items():  # every field of a signer, article, relation, attachment is text…
-        if key == "scanned":  # …but this flag
+        if key in ("scanned", "whole"):  # …but these flags
             if not isinstance(item, bool):
-                raise RecordError(f"'{name}.scanned' must be true or false")
+                raise RecordError(f"'{name}.{key}' must be true or false")
             checked[key] = item
         else:
             checked[key] = None if item is None else _text(item, f"'{name}.{key}'")

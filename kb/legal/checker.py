@@ -892,12 +892,14 @@ class Checker:
             if not hit:
                 continue
             holder = self._impact_ref(impact, on)
+            repealed = impact.type == vocab.REL_REPEALS and impact.whole
             when = f" từ ngày {vn_date(impact.effective)}" if impact.effective else ""
             findings.append(
                 Finding(
-                    "article_repealed" if impact.type == vocab.REL_REPEALS else "article_changed",
-                    ERROR if impact.type == vocab.REL_REPEALS else WARNING,
-                    f"{', '.join(a.label() for a in hit)} {_ARTICLE_VERBS[impact.type]} bởi "
+                    "article_repealed" if repealed else "article_changed",
+                    ERROR if repealed else WARNING,
+                    f"{', '.join(a.label() for a in hit)} {'' if impact.whole else 'có nội dung '}"
+                    f"{_ARTICLE_VERBS[impact.type]} bởi "
                     + (f"{impact.by_article} " if impact.by_article else "")
                     + f"{holder.label}{when}"
                     + (f" ({impact.articles})" if impact.articles else "")

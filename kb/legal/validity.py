@@ -50,6 +50,7 @@ class Impact:
     articles: str | None = None  # "khoản 2 Điều 5": the part of this document concerned; None: all of it
     origin: str = RELATION  # RELATION (held by the other document) or NOTE (a note on this document)
     source: str | None = None  # the source that reported it
+    whole: bool = True  # False: only part of the articles named ("có nội dung bị bãi bỏ")
 
     @property
     def partial(self) -> bool:
@@ -65,6 +66,8 @@ class Impact:
     def describe(self) -> str:
         """'Bị thay thế bởi Luật số 89/2025/QH15 từ ngày 01/01/2026'."""
         verb = vocab.relation_label(self.type, inverse=True)
+        if not self.whole:
+            verb = "Có nội dung " + verb[:1].lower() + verb[1:]
         by = f"{self.by_article} {self.by_label}" if self.by_article else self.by_label
         when = f" từ ngày {vn_date(self.effective)}" if self.effective else " (CSDL chưa có ngày có hiệu lực)"
         return f"{verb} {by}{when}"
@@ -193,6 +196,7 @@ def impacts_of(store, doc: Document) -> list[Impact]:
                 articles=f"Điều {note.article}" if note.article else None,
                 origin=NOTE,
                 source=note.source or doc.source,
+                whole=note.whole,
             )
         )
     return found
@@ -209,7 +213,7 @@ def validity(store, doc: Document, on: str | dt.date | None = None) -> Validity:
 def validity_of(doc: Document, impacts: list[Impact], on: str | dt.date | None = None) -> Validity:
     """The status of `doc` on `on` given what other documents did to it. Pure: the rules of docs/VALIDITY.md."""
     on = _iso(on)
-    whole = [i for i in impacts if not i.partial]
+    whole = [i for i in impacts if not i.partial and i.whole]
     done = sorted((i for i in whole if i.effective and i.effective <= on), key=lambda i: i.effective)
     ahead = sorted((i for i in impacts if i.effective and i.effective > on), key=lambda i: i.effective)
     amendments = tuple(i for i in impacts if i.type == vocab.REL_AMENDS and i.effective and i.effective <= on)
@@ -259,7 +263,7 @@ def validity_of(doc: Document, impacts: list[Impact], on: str | dt.date | None =
             **common,
         )
     # 3. Inside its period: what positive evidence is there?
-    next_end = next((i for i in ahead if i.type in _ENDING + (vocab.REL_SUSPENDS,) and not i.partial), None)
+    next_end = next((i for i in ahead if i.type in _ENDING + (vocab.REL_SUSPENDS,) and not i.partial and i.whole), None)
     bounds = [d for d in (next_end.effective if next_end else None, doc.expires) if d and d > on]
     until = min(bounds) if bounds else None
     in_force_label = vocab.PARTLY_EXPIRED if partial_done or doc.status == vocab.PARTLY_EXPIRED else vocab.IN_FORCE
@@ -369,7 +373,7 @@ def article_validity(doc_validity: Validity, impacts: list[Impact], article: str
     on = doc_validity.on
     mine = [i for i in impacts if i.partial and _names_article(i.articles or "", article)]
     in_effect = sorted((i for i in mine if i.effective and i.effective <= on), key=lambda i: i.effective)
-    ended = next((i for i in in_effect if i.type in _ENDING), None)
+    ended = next((i for i in in_effect if i.type in _ENDING and i.whole), None)
     amended = tuple(i for i in in_effect if i.type == vocab.REL_AMENDS)
     if ended is not None and doc_validity.status not in (vocab.NOT_YET, vocab.EXPIRED):
         return ArticleValidity(article, vocab.EXPIRED, ended.describe(), ended, amended)
