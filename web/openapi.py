@@ -518,6 +518,7 @@ def _check_schemas(ref) -> dict:
             "effective": DATE_NULL,
             "note": STR_NULL,
             "cited": {"type": "boolean", "description": "Dự thảo có viện dẫn văn bản sửa đổi này không."},
+            "by_articles": _array(STR),
         }
     )
     check = _obj(

@@ -185,6 +185,14 @@ class Amendment:
     effective: str | None
     note: str | None
     cited: bool
+    by_articles: list[str] = field(default_factory=list)  # the amending articles: ["Điều 2"]
+
+    @property
+    def label(self) -> str:
+        """'Điều 2 Luật số 52/2019/QH14 (có hiệu lực từ ngày 01/07/2020)'."""
+        head = ", ".join(self.by_articles) + " " if self.by_articles else ""
+        when = f" (có hiệu lực từ ngày {vn_date(self.effective)})" if self.effective else ""
+        return f"{head}{self.document.label}{when}"
 
     def to_dict(self) -> dict:
         return {
@@ -192,6 +200,7 @@ class Amendment:
             "effective": self.effective,
             "note": self.note,
             "cited": self.cited,
+            "by_articles": self.by_articles,
         }
 
 
@@ -849,10 +858,13 @@ class Checker:
             cited = (holder.uid in context.cited_uids if holder.uid else False) or bool(
                 key and key in context.cited_keys
             )
-            if any((a.document.uid, a.document.number) == (holder.uid, holder.number) for a in amendments):
+            same = [a for a in amendments if (a.document.uid, a.document.number) == (holder.uid, holder.number)]
+            if same:
+                if impact.by_article and impact.by_article not in same[0].by_articles:
+                    same[0].by_articles.append(impact.by_article)
                 continue
-            note = " ".join(x for x in (impact.by_article and f"{impact.by_article} sửa đổi", impact.articles) if x)
-            amendments.append(Amendment(holder, impact.effective, note or impact.articles, cited))
+            by_articles = [impact.by_article] if impact.by_article else []
+            amendments.append(Amendment(holder, impact.effective, impact.articles, cited, by_articles))
         return amendments
 
     def _amendment_findings(
@@ -869,10 +881,7 @@ class Checker:
         if not missing or st.state in (State.REPLACED, State.REPEALED, State.EXPIRED):
             return []
         context.amendments_reported.add(doc.uid)
-        names = "; ".join(
-            a.document.label + (f" (có hiệu lực từ ngày {vn_date(a.effective)})" if a.effective else "")
-            for a in missing
-        )
+        names = "; ".join(a.label for a in missing)
         return [
             Finding(
                 "amended_not_cited",
