@@ -8,6 +8,8 @@ import re
 from flask import Blueprint, abort, redirect, render_template, url_for
 
 from kb import vocab
+from kb.dates import today_vn, vn_date
+from kb.legal.validity import impacts_of, validity, validity_of
 from kb.model import Document
 from kb.store import Event, Store
 from web.common import get_store, instance_state
@@ -103,8 +105,12 @@ def page_data(store: Store, doc: Document, history: bool = True) -> dict:
         first = _HEADING.search(doc.text)
         preamble = doc.text[: first.start()].strip() if first else ""
     outgoing, incoming = _outgoing(store, doc), _incoming(store, doc)
+    impacts = impacts_of(store, doc)
+    current = validity_of(doc, impacts, today_vn())
     return {
         "doc": doc,
+        "validity": current,
+        "article_notes": _article_notes(doc, impacts, current),
         "preamble": preamble,
         "chapters": _chapters(doc),
         "outgoing": outgoing,
@@ -115,6 +121,36 @@ def page_data(store: Store, doc: Document, history: bool = True) -> dict:
         "attachment_kinds": ATTACHMENT_KINDS,
         "field_labels": FIELD_LABELS,
     }
+
+
+def _article_notes(doc: Document, impacts: list, current) -> dict[str, list[dict]]:
+    """Per article anchor, what other documents did to it: "Điều này được sửa đổi, bổ sung bởi Điều 2 Luật
+    số 52/2019/QH14 từ ngày 01/07/2020", linked to that document when stored, else to a search for its number."""
+    notes: dict[str, list[dict]] = {}
+    for art in doc.articles:
+        for impact in impacts:
+            if not impact.partial or not _names_article(impact.articles or "", art.number):
+                continue
+            if impact.by_uid:
+                url = url_for("documents.show", uid=impact.by_uid)
+            elif impact.by_number:
+                url = url_for("search.results", q=impact.by_number)
+            else:
+                url = None
+            verb = vocab.relation_label(impact.type, inverse=True).lower()
+            notes.setdefault(art.anchor, []).append(
+                {
+                    "verb": ("Điều này có nội dung " if not impact.whole else "Điều này ") + verb,
+                    "by": " ".join(x for x in (impact.by_article, impact.by_label) if x),
+                    "url": url,
+                    "when": f"từ ngày {vn_date(impact.effective)}" if impact.effective else "",
+                }
+            )
+    return notes
+
+
+def _names_article(locator: str, number: str) -> bool:
+    return bool(re.search(rf"(?i)\bđiều\s+{re.escape(number)}\b", locator))
 
 
 def _chapters(doc: Document) -> list[dict]:
@@ -142,7 +178,7 @@ def _outgoing(store: Store, doc: Document) -> list[dict]:
                 "number": (target.number if target else None) or rel.target_number,
                 "title": (target.title if target else None) or rel.target_title,
                 "doc_type": target.doc_type if target else None,
-                "status": target.status if target else None,
+                "status": validity(store, target).status if target else None,
                 "note": rel.note,
             }
         )
@@ -167,7 +203,7 @@ def _incoming(store: Store, doc: Document) -> list[dict]:
                 "number": holder.number,
                 "title": holder.title,
                 "doc_type": holder.doc_type,
-                "status": holder.status,
+                "status": validity(store, holder).status,
                 "note": rel.note,
                 "issued": holder.issued,
             }
