@@ -580,6 +580,11 @@ class Store:
             ],
         )
 
+    def log_event(self, uid: str, kind: str, detail: dict) -> None:
+        """Record an event computed outside the upsert (a status derived by kb.legal.transitions)."""
+        with self.transaction():
+            self._log(uid, kind, now(), detail)
+
     def _log(self, uid: str, kind: str, at: str, detail: dict) -> None:
         self.db.execute(
             "INSERT INTO events(uid, kind, at, detail) VALUES (?, ?, ?, ?)",

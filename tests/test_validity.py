@@ -193,3 +193,38 @@ def test_changed_by_survives_export_and_import():
     again = Document.from_dict(doc.to_dict())
     assert again.changed_by[0].effective == "2020-07-01"
     assert again.changed_by == doc.changed_by
+
+
+# --- derived changes are change events ------------------------------------------------------------------------
+
+
+def test_a_replacement_recorded_later_is_a_status_change_event_with_its_reason(store):
+    from kb.legal.transitions import derive_statuses
+
+    store.upsert(law(effective="2017-01-01"))
+    assert derive_statuses(store, "2026-06-01") == []  # the first derivation is remembered silently
+    store.upsert(
+        law(
+            uid="t:89",
+            number="89/2025/QH15",
+            effective="2026-01-01",
+            status="Còn hiệu lực",
+            relations=[{"type": "thay_the", "target_number": "83/2015/QH13"}],
+        )
+    )
+    (change,) = derive_statuses(store, "2026-06-01")
+    assert (change.uid, change.old, change.new) == ("t:83", vocab.UNKNOWN, vocab.EXPIRED)
+    event = store.events(uid="t:83")[-1]
+    assert event.kind == "status_changed" and event.detail["derived"] is True
+    assert event.detail["reason"] == "Bị thay thế bởi Luật số 89/2025/QH15 từ ngày 01/01/2026"
+    assert event.detail["by_number"] == "89/2025/QH15"
+    assert derive_statuses(store, "2026-06-01") == []  # nothing new: no second event
+
+
+def test_a_date_crossed_is_a_status_change_on_that_day(store):
+    from kb.legal.transitions import derive_statuses
+
+    store.upsert(law(effective="2026-01-01", status="Còn hiệu lực"))
+    derive_statuses(store, "2025-12-31")
+    (change,) = derive_statuses(store, "2026-01-01")
+    assert (change.old, change.new, change.since) == (vocab.NOT_YET, vocab.IN_FORCE, "2026-01-01")

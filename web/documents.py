@@ -244,6 +244,8 @@ def describe(event: Event) -> dict:
         item["version"] = d.get("version")
     elif event.kind == "status_changed":
         item["old_status"], item["new_status"] = d.get("old"), d.get("new")
+        if d.get("derived") and d.get("reason"):
+            item["lines"].append(d["reason"])
     elif event.kind == "metadata_changed":
         old, new = d.get("old") or {}, d.get("new") or {}
         for name in d.get("fields") or []:

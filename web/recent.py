@@ -78,6 +78,7 @@ class Item:
     kinds: list[str] = field(default_factory=list)
     old_status: str | None = None
     new_status: str | None = None
+    status_reason: str | None = None  # why a derived status changed: "Bị thay thế bởi … từ ngày …"
 
     @property
     def last_event_id(self) -> int:
@@ -112,6 +113,8 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
         if event.kind == "status_changed":
             item.old_status = item.old_status or event.detail.get("old")
             item.new_status = event.detail.get("new")
+            if event.detail.get("derived"):
+                item.status_reason = event.detail.get("reason")
     for item in by_uid.values():
         item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)

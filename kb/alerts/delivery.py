@@ -192,7 +192,9 @@ def describe(
         if old != new:
             sentence = f"Tình trạng hiệu lực thay đổi: “{old}” → “{new}”"
             detail = status_events[-1].detail
-            if new == vocab.IN_FORCE and detail.get("effective"):
+            if detail.get("derived") and detail.get("reason"):  # kb.legal.transitions: say why
+                sentence = f"{detail['reason']} (tình trạng hiệu lực: “{old}” → “{new}”)"
+            elif new == vocab.IN_FORCE and detail.get("effective"):
                 sentence += f" (có hiệu lực từ ngày {vn_date(detail['effective'])})"
             elif new in (vocab.EXPIRED, vocab.PARTLY_EXPIRED) and detail.get("expires"):
                 sentence += f" (hết hiệu lực từ ngày {vn_date(detail['expires'])})"

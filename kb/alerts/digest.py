@@ -260,10 +260,13 @@ def build_digest(
 
     # status: the changes the sources reported, then the dates that fell in the week
     statuses: dict[str, tuple[str, str]] = {}
+    reasons: dict[str, str] = {}  # uid -> why a derived status changed (kb.legal.transitions)
     for event in events:
         if event.kind == STATUS:
             first = statuses.get(event.uid, (event.detail.get("old"), None))[0]
             statuses[event.uid] = (first, event.detail.get("new"))
+            if event.detail.get("derived") and event.detail.get("reason"):
+                reasons[event.uid] = event.detail["reason"]
     listed: set[tuple[str, str]] = set()
 
     def put(bucket: list[Item], name: str, doc: Document, note: str, link: str | None = None) -> None:
@@ -275,7 +278,7 @@ def build_digest(
         doc = store.get(uid)
         if doc is None or old == new:
             continue
-        note = f"“{old}” → “{new}”"
+        note = f"{reasons[uid]}: “{old}” → “{new}”" if uid in reasons else f"“{old}” → “{new}”"
         if new == vocab.IN_FORCE:
             put(
                 digest.in_force,
