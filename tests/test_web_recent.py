@@ -126,3 +126,10 @@ def test_deleted_and_escaped_documents(tmp_path):
     assert "2/2025/QĐ-UBND" in deleted.get_text() and not deleted.select(".change-title a")
     assert any(XSS_TEXT in p.get_text() for p in tree.select(".change-doc"))
     assert not tree.find("script", src=False)
+
+
+def test_a_cut_list_says_how_many_it_shows_of_how_many(kb_instance):  # noqa: F811
+    client = make_app(kb_instance, RECENT_MAX=2).test_client()
+    tree = page(client, "/van-ban-moi")
+    notice = " ".join(tree.select_one("p.notice").get_text().split())
+    assert notice.startswith("Hiển thị 2 trong số 4 văn bản thay đổi")

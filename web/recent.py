@@ -91,6 +91,7 @@ class RecentResult:
     items: list[Item]  # newest change first, all of them (filtered)
     facets: dict[str, list[tuple[str, int]]]
     capped: bool  # more documents changed than RECENT_MAX
+    found: int = 0  # documents changed in the period, before the cap
 
 
 def period(raw: str | None) -> int:
@@ -119,12 +120,13 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
         item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)
     limit = current_app.config["RECENT_MAX"]
-    capped = len(items) > limit
+    found = len(items)
+    capped = found > limit
     items = items[:limit]
     for item in items:
         item.summary = _summary(store, item)
     items = [i for i in items if _passes(i.summary, filters)]
-    return RecentResult(days, items, _facets(items), capped)
+    return RecentResult(days, items, _facets(items), capped, found)
 
 
 def _summary(store, item: Item) -> Summary:

@@ -234,7 +234,7 @@ def build_digest(
         doc = store.get(event.uid)
         if doc is None or not _relevant(doc, province):
             continue
-        if doc.issued and doc.issued < oldest:
+        if not doc.issued or doc.issued < oldest:  # without ngày ban hành it is never a new document of the week
             digest.older_added += 1
             continue
         item = Item.of(doc)
