@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from kb import vocab
 from kb.dates import today_vn, vn_date
+from kb.errors import RecordError
 from kb.legal.validity import impacts_of, validity, validity_of
-from kb.model import Document
+from kb.model import Document, parse_date
 from kb.store import Event, Store
 from web.common import get_store, instance_state
 from web.diff import diff_documents
@@ -65,7 +66,7 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("document.html", **page_data(store, doc))
+    return render_template("document.html", **page_data(store, doc, on=_on_date()))
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")
@@ -99,14 +100,23 @@ def version_diff(uid: str, version: int):
     )
 
 
-def page_data(store: Store, doc: Document, history: bool = True) -> dict:
+def _on_date() -> str | None:
+    """The taingay parameter (status on that date), when given and valid; else None (today)."""
+    raw = request.args.get("taingay", "")
+    try:
+        return parse_date(raw, "taingay") if raw else None
+    except RecordError:
+        return None
+
+
+def page_data(store: Store, doc: Document, history: bool = True, on: str | None = None) -> dict:
     preamble = ""
     if doc.articles and doc.text:
         first = _HEADING.search(doc.text)
         preamble = doc.text[: first.start()].strip() if first else ""
     outgoing, incoming = _outgoing(store, doc), _incoming(store, doc)
     impacts = impacts_of(store, doc)
-    current = validity_of(doc, impacts, today_vn())
+    current = validity_of(doc, impacts, on or today_vn())
     return {
         "doc": doc,
         "validity": current,
