@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from index.search import FACET_PARAMS, FACETS
 from kb.dates import VN_TZ
+from kb.legal.validity import validity
 from kb.store import Event
 from kb.text import fold
 from web.common import first_run_page, get_store, instance_state, local_time
@@ -148,7 +149,7 @@ def _summary(store, item: Item) -> Summary:
             doc.title,
             doc.doc_type or "",
             doc.issuer or "",
-            doc.status or "",
+            validity(store, doc).status,
             doc.issued or "",
             str(doc.year or ""),
             list(doc.fields),

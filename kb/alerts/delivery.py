@@ -48,6 +48,7 @@ from kb.alerts.subscriptions import (
 from kb.config import Config
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
+from kb.legal.validity import validity
 from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import DELETED, METADATA, NEW, REL_ADDED, STATUS, TEXT, Event, Store
@@ -169,7 +170,7 @@ def describe(
             doc.issuer or "",
             doc.issued or "",
             doc.effective or "",
-            doc.status,
+            validity(store, doc).status if not hit.deleted else doc.status,
         )
     kinds = {e.kind for e in events}
     seen: set[str] = set()

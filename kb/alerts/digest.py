@@ -34,6 +34,7 @@ from kb.config import Config
 from kb.dates import VN_TZ, iso_week, vn_date
 from kb.errors import KBError
 from kb.legal.delegation import find_delegations
+from kb.legal.validity import validity
 from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import NEW, REL_ADDED, STATUS, Store
@@ -65,7 +66,8 @@ class Item:
     link_uid: str | None = None  # the other document of the note (replaced by …)
 
     @classmethod
-    def of(cls, doc: Document, note: str = "", link_uid: str | None = None) -> Item:
+    def of(cls, doc: Document, note: str = "", link_uid: str | None = None, status: str | None = None) -> Item:
+        """`status`: the document's status from kb.legal.validity (the stored label when not given)."""
         return cls(
             doc.uid,
             doc.number or "",
@@ -75,7 +77,7 @@ class Item:
             doc.issued or "",
             doc.effective or "",
             doc.expires or "",
-            doc.status,
+            status or doc.status,
             list(doc.fields),
             note,
             link_uid,
@@ -214,6 +216,10 @@ def build_digest(
 ) -> Digest:
     """The digest of `week` (default: the last complete week before `today`, local time)."""
     today = today or dt.datetime.now(VN_TZ).date()
+
+    def item_of(doc: Document, note: str = "", link: str | None = None) -> Item:
+        return Item.of(doc, note, link, validity(store, doc, today).status)
+
     week = week or last_week(today)
     start, end = parse_week(week)
     if start > today:
@@ -237,7 +243,7 @@ def build_digest(
         if not doc.issued or doc.issued < oldest:  # without ngày ban hành it is never a new document of the week
             digest.older_added += 1
             continue
-        item = Item.of(doc)
+        item = item_of(doc)
         if _is_local(doc):
             local.setdefault(doc.doc_type or "Khác", []).append(item)
         else:
@@ -272,7 +278,7 @@ def build_digest(
     def put(bucket: list[Item], name: str, doc: Document, note: str, link: str | None = None) -> None:
         if (name, doc.uid) not in listed and _relevant(doc, province):
             listed.add((name, doc.uid))
-            bucket.append(Item.of(doc, note, link))
+            bucket.append(item_of(doc, note, link))
 
     for uid, (old, new) in statuses.items():
         doc = store.get(uid)
@@ -291,7 +297,7 @@ def build_digest(
         else:
             put(digest.other_status, "other", doc, note)
     for doc in _dated(store, "effective", start.isoformat(), end.isoformat()):
-        if doc.status != vocab.EXPIRED:
+        if validity(store, doc, doc.effective).status != vocab.EXPIRED:
             put(digest.in_force, "in_force", doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}")
     for doc in _dated(store, "expires", start.isoformat(), end.isoformat()):
         put(digest.expired, "expired", doc, f"Hết hiệu lực từ ngày {vn_date(doc.expires)}")
@@ -316,14 +322,14 @@ def build_digest(
     after = end + dt.timedelta(days=1)
     for doc in _dated(store, "effective", after.isoformat(), (end + dt.timedelta(days=upcoming_days)).isoformat()):
         if doc.status not in (vocab.EXPIRED,) and _relevant(doc, province):
-            digest.upcoming.append(Item.of(doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}"))
+            digest.upcoming.append(item_of(doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}"))
     digest.upcoming.sort(key=lambda i: (i.effective, i.heading))
 
     for doc in sorted(new_central, key=lambda d: (d.issued or "", d.number or ""), reverse=True):
         for found in find_delegations(doc):
             quote = found.text if len(found.text) <= QUOTE_MAX else found.excerpt
             digest.assignments.append(
-                Assignment(Item.of(doc), found.provision, found.heading, found.anchor, quote, found.verb)
+                Assignment(item_of(doc), found.provision, found.heading, found.anchor, quote, found.verb)
             )
     return digest
 
