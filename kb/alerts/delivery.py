@@ -336,10 +336,16 @@ def _date_candidates(store: Store, after: str, through: str) -> dict[str, list[t
             (after, through),
         )
         for row in rows:
-            if kind == "in_force" and row["status"] == vocab.EXPIRED:
+            if kind == "in_force" and _ended_on(store, row["uid"], row["day"]):
                 continue
             found.setdefault(row["uid"], []).append((kind, row["day"]))
     return found
+
+
+def _ended_on(store: Store, uid: str, day: str) -> bool:
+    """Whether the document is already expired on the day it was to come into force (kb.legal.validity)."""
+    doc = store.get(uid)
+    return doc is not None and validity(store, doc, day).status == vocab.EXPIRED
 
 
 def match(

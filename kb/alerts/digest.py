@@ -321,7 +321,7 @@ def build_digest(
 
     after = end + dt.timedelta(days=1)
     for doc in _dated(store, "effective", after.isoformat(), (end + dt.timedelta(days=upcoming_days)).isoformat()):
-        if doc.status not in (vocab.EXPIRED,) and _relevant(doc, province):
+        if validity(store, doc, doc.effective).status != vocab.EXPIRED and _relevant(doc, province):
             digest.upcoming.append(item_of(doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}"))
     digest.upcoming.sort(key=lambda i: (i.effective, i.heading))
 
