@@ -24,7 +24,7 @@ from typing import IO
 from kb.articles import split_articles
 from kb.errors import KBError, RecordError
 from kb.model import Article, ChangedBy, Document, parse_date
-from kb.store import Store
+from kb.store import Store, now
 from kb.text import nfc, slug
 
 BATCH = 200
@@ -145,7 +145,14 @@ def import_file(
     report = ImportReport()
     batch: list[Document] = []
     groups: dict[str, _Group] = {}
+    store.batch = f"import:{Path(path).name}:{now()}"  # the "new" events of this import, listed as one line
+    try:
+        return _import(store, path, progress, note_parser, report, batch, groups)
+    finally:
+        store.batch = None
 
+
+def _import(store, path, progress, note_parser, report: ImportReport, batch: list, groups: dict) -> ImportReport:
     def flush() -> None:
         if batch:
             report.count(store.upsert_many(batch))

@@ -168,6 +168,7 @@ class Store:
     def __init__(self, path: str | Path, source_priority: Iterable[str] = DEFAULT_PRIORITY):
         self.path = Path(path)
         self.priority = {name: rank for rank, name in enumerate(reversed(tuple(source_priority)), start=1)}
+        self.batch: str | None = None  # set by a bulk import: its "new" events carry it (one line in lists)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
@@ -450,7 +451,10 @@ class Store:
                 if _has_value(getattr(doc, name)):
                     doc.provenance.setdefault(name, doc.source)
             self._write(doc, version=1, created=at, at=at)
-            self._log(doc.uid, NEW, at, {"status": doc.status, "number": doc.number, "title": doc.title})
+            detail = {"status": doc.status, "number": doc.number, "title": doc.title}
+            if self.batch:
+                detail["batch"] = self.batch
+            self._log(doc.uid, NEW, at, detail)
             for rel in doc.relations:
                 self._log_incoming(doc, rel, REL_ADDED, at)
             return Change(doc.uid, [NEW], None, doc.status)

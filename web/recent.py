@@ -87,12 +87,29 @@ class Item:
 
 
 @dataclass
+class Bulk:
+    """The documents one bulk import added, shown as one line ("Nhập hàng loạt … 3.589 văn bản")."""
+
+    batch: str  # "import:<file name>:<stamp>"
+    count: int
+    at: str  # the latest of its events (UTC ISO)
+
+    @property
+    def file(self) -> str:
+        return self.batch.split(":", 2)[1] if self.batch.count(":") >= 2 else self.batch
+
+
+BULK_MIN = 50  # an import adding at least this many documents is one line, not one entry per document
+
+
+@dataclass
 class RecentResult:
     days: int
     items: list[Item]  # newest change first, all of them (filtered)
     facets: dict[str, list[tuple[str, int]]]
     capped: bool  # more documents changed than RECENT_MAX
     found: int = 0  # documents changed in the period, before the cap
+    bulks: list[Bulk] = field(default_factory=list)  # bulk imports, each one line
 
 
 def period(raw: str | None) -> int:
@@ -119,6 +136,7 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
                 item.status_reason = event.detail.get("reason")
     for item in by_uid.values():
         item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
+    bulks = _bulks(by_uid)
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)
     limit = current_app.config["RECENT_MAX"]
     found = len(items)
@@ -127,7 +145,23 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
     for item in items:
         item.summary = _summary(store, item)
     items = [i for i in items if _passes(i.summary, filters)]
-    return RecentResult(days, items, _facets(items), capped, found)
+    return RecentResult(days, items, _facets(items), capped, found, bulks)
+
+
+def _bulks(by_uid: dict[str, Item]) -> list[Bulk]:
+    """Take out of `by_uid` the documents only added by a bulk import of at least BULK_MIN; one Bulk each."""
+    batches: dict[str, list[str]] = {}
+    for uid, item in by_uid.items():
+        batch = item.events[0].detail.get("batch") if item.kinds == ["new"] else None
+        if batch:
+            batches.setdefault(batch, []).append(uid)
+    bulks = []
+    for batch, uids in batches.items():
+        if len(uids) >= BULK_MIN:
+            bulks.append(Bulk(batch, len(uids), max(by_uid[u].at for u in uids)))
+            for uid in uids:
+                del by_uid[uid]
+    return sorted(bulks, key=lambda b: b.at, reverse=True)
 
 
 def _summary(store, item: Item) -> Summary:
