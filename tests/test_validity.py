@@ -228,3 +228,22 @@ def test_a_date_crossed_is_a_status_change_on_that_day(store):
     derive_statuses(store, "2025-12-31")
     (change,) = derive_statuses(store, "2026-01-01")
     assert (change.old, change.new, change.since) == (vocab.NOT_YET, vocab.IN_FORCE, "2026-01-01")
+
+
+def test_a_replacement_taking_effect_later_is_an_event_on_its_day(store):
+    from kb.legal.transitions import derive_statuses
+
+    store.upsert(law(effective="2017-01-01"))
+    store.upsert(
+        law(
+            uid="t:89",
+            number="89/2025/QH15",
+            effective="2026-01-01",
+            status="Còn hiệu lực",
+            relations=[{"type": "thay_the", "target_number": "83/2015/QH13"}],
+        )
+    )
+    derive_statuses(store, "2025-12-30")  # remembered: 83/2015 in force until 01/01/2026
+    assert derive_statuses(store, "2025-12-31") == []
+    changes = {c.uid: (c.old, c.new) for c in derive_statuses(store, "2026-01-01")}
+    assert changes == {"t:83": (vocab.IN_FORCE, vocab.EXPIRED), "t:89": (vocab.NOT_YET, vocab.IN_FORCE)}
