@@ -37,6 +37,12 @@ def test_an_effective_date_alone_is_not_evidence_of_being_in_force():
     assert v.evidence == ()
 
 
+def test_before_its_issue_date_a_document_without_effective_date_is_not_yet_in_force():
+    v = validity_of(law(issued="2015-06-25", status="Còn hiệu lực"), [], "2015-01-01")
+    assert (v.status, v.until) == (vocab.NOT_YET, "2015-06-25")
+    assert validity_of(law(issued="2015-06-25", status="Còn hiệu lực"), [], "2015-06-25").status == vocab.IN_FORCE
+
+
 def test_nothing_known_says_so():
     v = validity_of(law(), [], "2027-01-01")
     assert v.status == vocab.UNKNOWN

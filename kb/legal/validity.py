@@ -82,7 +82,7 @@ class Evidence:
     stamp: str | None = None  # SOURCE: the source's own update stamp
     said: str | None = None  # SOURCE: the status it said
     impact: Impact | None = None  # RELATION / NOTE
-    field: str | None = None  # DATES: "effective" or "expires"
+    field: str | None = None  # DATES: "effective", "issued" or "expires"
     date: str | None = None  # DATES: its value
 
     def describe(self) -> str:
@@ -91,7 +91,7 @@ class Evidence:
             return f"theo nguồn {self.source}{stamp}: {self.said}"
         if self.impact is not None:
             return self.impact.describe()
-        what = "có hiệu lực" if self.field == "effective" else "hết hiệu lực"
+        what = {"effective": "có hiệu lực", "issued": "ban hành"}.get(self.field or "", "hết hiệu lực")
         return f"{what} từ ngày {vn_date(self.date)}"
 
     def to_dict(self) -> dict:
@@ -231,6 +231,14 @@ def validity_of(doc: Document, impacts: list[Impact], on: str | dt.date | None =
             evidence=(Evidence(DATES, field="effective", date=doc.effective),),
             **common,
         )
+    if not doc.effective and doc.issued and on < doc.issued:
+        return Validity(
+            vocab.NOT_YET,
+            until=doc.issued,
+            reason=f"Ban hành ngày {vn_date(doc.issued)} (CSDL chưa có ngày có hiệu lực)",
+            evidence=(Evidence(DATES, field="issued", date=doc.issued),),
+            **common,
+        )
     # 2. Ended by a relation, a note, or its own expiry date.
     ends = [i for i in done if i.type in _ENDING]
     if doc.expires and doc.expires <= on and not any(i.effective <= doc.expires for i in ends):
@@ -328,7 +336,7 @@ def validity_of(doc: Document, impacts: list[Impact], on: str | dt.date | None =
 
 def timeline(doc: Document, impacts: list[Impact]) -> list[Period]:
     """The status of `doc` over all dates, as consecutive periods (the first starts at None: the past)."""
-    points = sorted({d for d in (doc.effective, doc.expires, *(i.effective for i in impacts)) if d})
+    points = sorted({d for d in (doc.effective, doc.issued, doc.expires, *(i.effective for i in impacts)) if d})
     starts: list[str | None] = [None, *points]
     periods: list[Period] = []
     for n, start in enumerate(starts):
