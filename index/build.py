@@ -27,6 +27,7 @@ from whoosh.writing import LockError
 from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
 from index.segments import FastSegmentWriter, merge_small_segments
+from kb.legal.validity import impacts_of
 from kb.store import Store
 
 CURRENT = "CURRENT"
@@ -217,7 +218,7 @@ def _build_part(
         for doc in store.iter_documents(after=after, upto=upto):
             if writer is None:
                 writer, size = FastSegmentWriter(ix, _lk=False, compound=False), 0
-            for record in records(doc):
+            for record in records(doc, impacts_of(store, doc)):
                 writer.add_document(**record)
             size += _text_size(doc)
             count += 1
@@ -361,7 +362,7 @@ def _replace(writer, store: Store, uid: str) -> None:
     writer.delete_by_term("uid", uid)
     doc = store.get(uid)
     if doc is not None and doc.uid == uid:  # an alias' events are applied to the merged record
-        for record in records(doc):
+        for record in records(doc, impacts_of(store, doc)):
             writer.add_document(**record)
     elif doc is not None:
         _replace(writer, store, doc.uid)

@@ -89,7 +89,7 @@ _METADATA_FIELDS = (
     "gazette",
     "attachments",
 )
-_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "source_updated")
+_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "changed_by", "source_updated")
 DEFAULT_PRIORITY = ("vbpl", "congbao", "congbao_tinh")
 
 
@@ -145,6 +145,7 @@ class Store:
     def __init__(self, path: str | Path, source_priority: Iterable[str] = DEFAULT_PRIORITY):
         self.path = Path(path)
         self.priority = {name: rank for rank, name in enumerate(reversed(tuple(source_priority)), start=1)}
+        self.batch: str | None = None  # set by a bulk import: its "new" events carry it (one line in lists)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._schemas: set[str] = set()
         try:
@@ -463,7 +464,10 @@ class Store:
                 if _has_value(getattr(doc, name)):
                     doc.provenance.setdefault(name, doc.source)
             self._write(doc, version=1, created=at, at=at)
-            self._log(doc.uid, NEW, at, {"status": doc.status, "number": doc.number, "title": doc.title})
+            detail = {"status": doc.status, "number": doc.number, "title": doc.title}
+            if self.batch:
+                detail["batch"] = self.batch
+            self._log(doc.uid, NEW, at, detail)
             for rel in doc.relations:
                 self._log_incoming(doc, rel, REL_ADDED, at)
             return Change(doc.uid, [NEW], None, doc.status)
@@ -592,6 +596,11 @@ class Store:
                 for r in doc.relations
             ],
         )
+
+    def log_event(self, uid: str, kind: str, detail: dict) -> None:
+        """Record an event computed outside the upsert (a status derived by kb.legal.transitions)."""
+        with self.transaction():
+            self._log(uid, kind, now(), detail)
 
     def _log(self, uid: str, kind: str, at: str, detail: dict) -> None:
         self.db.execute(

@@ -26,8 +26,9 @@ class DocSummary:
     deleted: bool = False  # no longer in the store (what is shown is its last version)
 
     @classmethod
-    def of(cls, doc: Document, **extra):
-        """The summary of a document (a subclass's own fields in `extra`)."""
+    def of(cls, doc: Document, status: str | None = None, **extra):
+        """The summary of a document (a subclass's own fields in `extra`). `status`: the document's status
+        from kb.legal.validity, which the caller (above the core) computes; the stored label otherwise."""
         return cls(
             uid=doc.uid,
             number=doc.number or "",
@@ -37,7 +38,7 @@ class DocSummary:
             issued=doc.issued or "",
             effective=doc.effective or "",
             expires=doc.expires or "",
-            status=doc.status or "",
+            status=status or doc.status or "",
             fields=list(doc.fields),
             scope=doc.scope or "",
             year=str(doc.year or ""),

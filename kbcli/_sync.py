@@ -7,6 +7,7 @@ import sys
 import click
 
 from index import build
+from kb.legal.transitions import derive_statuses
 from kbcli._context import Context
 
 
@@ -15,6 +16,7 @@ def update_index(ctx: Context) -> int:
 
     Every command that changes the store calls this before it finishes, so a document stored is a
     document findable. Returns the number of documents re-indexed."""
+    derive_statuses(ctx.store)  # statuses changed by a relation or a date crossed: events the index applies
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)
     timeout = ctx.config.get("index", "writer_timeout")

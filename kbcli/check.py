@@ -36,7 +36,8 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     """Check the legal bases cited in a draft (DOCX, PDF, HTML or text; '-' reads standard input).
 
     For every citation: the stored document it points at, its status on the planned date of effect,
-    amendments the draft does not cite, and dates or numbers that do not match (kiểm tra căn cứ pháp lý)."""
+    amendments the draft does not cite, and dates or numbers that do not match (kiểm tra căn cứ pháp lý).
+    Exit status: 0 without [Lỗi] finding, 3 when the report holds one, 1 for a user error."""
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -48,7 +49,16 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        return
+    else:
+        _print_report(report, fmt, source)
+    if report.counts()["error"]:
+        raise click.exceptions.Exit(EXIT_FINDING_ERROR)
+
+
+EXIT_FINDING_ERROR = 3  # the report holds an [Lỗi] finding (1 stays "user error"); for scripts that gate on it
+
+
+def _print_report(report, fmt: str, source: str | None) -> None:
     headers, rows = report_table(report)
     counts = report.counts()
     if fmt == "table":

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kb import jsonl
+from kb.legal.amendments import parse_amendment_note
 from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
@@ -29,7 +30,7 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
             raise click.ClickException(f"no such file: {path}")
         size = os.path.getsize(path)
         with click.progressbar(length=size, label=f"Importing {Path(path).name}", file=sys.stderr) as bar:
-            report = jsonl.import_file(ctx.store, path, progress=bar.update)
+            report = jsonl.import_file(ctx.store, path, progress=bar.update, note_parser=parse_amendment_note)
         click.echo(
             f"{path}: {report.added} added, {report.changed} changed, {report.unchanged} unchanged "
             f"({report.articles} articles)"

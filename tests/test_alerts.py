@@ -259,7 +259,7 @@ def test_a_query_that_no_longer_parses_is_reported_and_affects_nothing_else(kb):
     report = run_alerts(store, config)
     assert report.errors == [
         f"subscription {broken.id} (a@laichau.example): Không hiểu trường “mucluc:”. "
-        "Các trường dùng được: loai:, coquan:, hieuluc:, linhvuc:, phamvi:, nam:, ngay:, so:"
+        "Các trường dùng được: loai:, coquan:, hieuluc:, linhvuc:, phamvi:, nam:, ngay:, so:, taingay:"
     ]
     (msg,) = inbox.messages
     assert msg["Subject"].startswith("Theo dõi văn bản: 4 cập nhật – Tìm kiếm “học phí”")

@@ -302,3 +302,16 @@ def test_kb_digest_bad_input(runner, cli_kb, args, message, smtp):
 def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
     result = runner.invoke(cli, ["digest"])
     assert result.exit_code == 0 and "No one receives the digest yet" in result.output and smtp.messages == []
+
+
+def test_a_document_without_issue_date_is_never_a_new_document_of_the_week(tmp_path):
+    from kb.alerts.digest import build_digest
+    from kb.dates import iso_week, today_vn
+    from kb.model import Document as Doc
+    from kb.store import Store as KBStore
+
+    with KBStore(tmp_path / "kb.sqlite") as s:
+        s.upsert(Doc.from_dict({"uid": "t:1", "number": "5/2010/QH12", "title": "Luật A", "doc_type": "Luật"}))
+        digest = build_digest(s, week=iso_week(today_vn()), today=today_vn())
+    assert digest.central == [] and digest.local == []
+    assert digest.older_added == 1

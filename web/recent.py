@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from index.search import FACET_PARAMS, FACETS
 from kb.dates import VN_TZ
+from kb.legal.validity import validity
 from kb.store import Event
 from kb.text import fold
 from web.common import first_run_page, get_store, instance_state, local_time
@@ -78,10 +79,27 @@ class Item:
     kinds: list[str] = field(default_factory=list)
     old_status: str | None = None
     new_status: str | None = None
+    status_reason: str | None = None  # why a derived status changed: "Bị thay thế bởi … từ ngày …"
 
     @property
     def last_event_id(self) -> int:
         return self.events[-1].id
+
+
+@dataclass
+class Bulk:
+    """The documents one bulk import added, shown as one line ("Nhập hàng loạt … 3.589 văn bản")."""
+
+    batch: str  # "import:<file name>:<stamp>"
+    count: int
+    at: str  # the latest of its events (UTC ISO)
+
+    @property
+    def file(self) -> str:
+        return self.batch.split(":", 2)[1] if self.batch.count(":") >= 2 else self.batch
+
+
+BULK_MIN = 50  # an import adding at least this many documents is one line, not one entry per document
 
 
 @dataclass
@@ -90,6 +108,8 @@ class RecentResult:
     items: list[Item]  # newest change first, all of them (filtered)
     facets: dict[str, list[tuple[str, int]]]
     capped: bool  # more documents changed than RECENT_MAX
+    found: int = 0  # documents changed in the period, before the cap
+    bulks: list[Bulk] = field(default_factory=list)  # bulk imports, each one line
 
 
 def period(raw: str | None) -> int:
@@ -112,16 +132,36 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
         if event.kind == "status_changed":
             item.old_status = item.old_status or event.detail.get("old")
             item.new_status = event.detail.get("new")
+            if event.detail.get("derived"):
+                item.status_reason = event.detail.get("reason")
     for item in by_uid.values():
         item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
+    bulks = _bulks(by_uid)
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)
     limit = current_app.config["RECENT_MAX"]
-    capped = len(items) > limit
+    found = len(items)
+    capped = found > limit
     items = items[:limit]
     for item in items:
         item.summary = _summary(store, item)
     items = [i for i in items if _passes(i.summary, filters)]
-    return RecentResult(days, items, _facets(items), capped)
+    return RecentResult(days, items, _facets(items), capped, found, bulks)
+
+
+def _bulks(by_uid: dict[str, Item]) -> list[Bulk]:
+    """Take out of `by_uid` the documents only added by a bulk import of at least BULK_MIN; one Bulk each."""
+    batches: dict[str, list[str]] = {}
+    for uid, item in by_uid.items():
+        batch = item.events[0].detail.get("batch") if item.kinds == ["new"] else None
+        if batch:
+            batches.setdefault(batch, []).append(uid)
+    bulks = []
+    for batch, uids in batches.items():
+        if len(uids) >= BULK_MIN:
+            bulks.append(Bulk(batch, len(uids), max(by_uid[u].at for u in uids)))
+            for uid in uids:
+                del by_uid[uid]
+    return sorted(bulks, key=lambda b: b.at, reverse=True)
 
 
 def _summary(store, item: Item) -> Summary:
@@ -143,7 +183,7 @@ def _summary(store, item: Item) -> Summary:
             doc.title,
             doc.doc_type or "",
             doc.issuer or "",
-            doc.status or "",
+            validity(store, doc).status,
             doc.issued or "",
             str(doc.year or ""),
             list(doc.fields),

@@ -49,6 +49,7 @@ def run_search(
         per_page=per_page or state.limit,
         facets=facets,
         snippets=snippets,
+        on=state.on or None,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from kb import vocab
 from kb.config import Config
 from kb.dates import vn_date
+from kb.legal.validity import validity
 from kb.model import Document
 from kb.store import DELETED, METADATA, NEW, REL_ADDED, STATUS, TEXT, Event, Store
 from kb.summary import DocSummary
@@ -51,7 +52,15 @@ class DocumentUpdate(DocSummary):
         return ",".join(dict.fromkeys(c.kind for c in self.changes))
 
 
-RELATIONS_SHOWN_OUTGOING = {"sua_doi", "thay_the", "bai_bo", "huong_dan", "hop_nhat", "dinh_chinh", "dinh_chi"}
+RELATIONS_SHOWN_OUTGOING = {
+    vocab.REL_AMENDS,
+    vocab.REL_REPLACES,
+    vocab.REL_REPEALS,
+    vocab.REL_GUIDES,
+    vocab.REL_CONSOLIDATES,
+    vocab.REL_CORRECTS,
+    vocab.REL_SUSPENDS,
+}
 METADATA_LABELS = {
     "number": "Số ký hiệu",
     "title": "Trích yếu",
@@ -88,7 +97,11 @@ def describe(
     if doc is None:
         old = store.versions(uid)
         doc = old[-1][2] if old else None
-    hit = DocumentUpdate.of(doc, deleted=deleted) if doc is not None else DocumentUpdate(uid=uid, deleted=deleted)
+    if doc is not None:  # the status shown is kb.legal.validity's (today); a removed document keeps its last label
+        status = None if deleted else validity(store, doc).status
+        hit = DocumentUpdate.of(doc, status=status, deleted=deleted)
+    else:
+        hit = DocumentUpdate(uid=uid, deleted=deleted)
     hit.uid = uid
     kinds = {e.kind for e in events}
     seen: set[str] = set()
@@ -111,7 +124,9 @@ def describe(
         if old != new:
             sentence = f"Tình trạng hiệu lực thay đổi: “{old}” → “{new}”"
             detail = status_events[-1].detail
-            if new == vocab.IN_FORCE and detail.get("effective"):
+            if detail.get("derived") and detail.get("reason"):  # kb.legal.transitions: say why
+                sentence = f"{detail['reason']} (tình trạng hiệu lực: “{old}” → “{new}”)"
+            elif new == vocab.IN_FORCE and detail.get("effective"):
                 sentence += f" (có hiệu lực từ ngày {vn_date(detail['effective'])})"
             elif new in (vocab.EXPIRED, vocab.PARTLY_EXPIRED) and detail.get("expires"):
                 sentence += f" (hết hiệu lực từ ngày {vn_date(detail['expires'])})"

@@ -45,6 +45,7 @@ from kb.alerts.subscriptions import (
 from kb.config import Config
 from kb.dates import VN_TZ
 from kb.errors import KBError
+from kb.legal.validity import validity
 from kb.locks import instance_lock
 from kb.store import DELETED, Event, Store
 
@@ -104,10 +105,16 @@ def _date_candidates(store: Store, after: str, through: str) -> dict[str, list[t
     found: dict[str, list[tuple[str, str]]] = {}
     for kind, column in (("in_force", "effective"), ("expires", "expires")):
         for row in store.dated(column, after, through):
-            if row.day == after or (kind == "in_force" and row.status == vocab.EXPIRED):
+            if row.day == after or (kind == "in_force" and _ended_on(store, row.uid, row.day)):
                 continue
             found.setdefault(row.uid, []).append((kind, row.day))
     return found
+
+
+def _ended_on(store: Store, uid: str, day: str) -> bool:
+    """Whether the document is already expired on the day it was to come into force (kb.legal.validity)."""
+    doc = store.get(uid)
+    return doc is not None and validity(store, doc, day).status == vocab.EXPIRED
 
 
 def match(

@@ -31,6 +31,7 @@ from kb.config import Config
 from kb.dates import VN_TZ, iso_week, vn_date
 from kb.errors import KBError
 from kb.legal.delegation import find_delegations
+from kb.legal.validity import validity
 from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import NEW, REL_ADDED, STATUS, Store
@@ -38,7 +39,7 @@ from kb.summary import DocSummary
 from kb.text import fold
 
 NO_FIELD = "Chưa phân loại lĩnh vực"
-REPLACING = {"thay_the", "bai_bo", "sua_doi", "dinh_chi"}
+REPLACING = {vocab.REL_REPLACES, vocab.REL_REPEALS, vocab.REL_AMENDS, vocab.REL_SUSPENDS}
 QUOTE_MAX = 600
 _WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
 
@@ -211,6 +212,11 @@ def build_digest(
 ) -> Digest:
     """The digest of `week` (default: the last complete week before `today`, local time)."""
     today = today or dt.datetime.now(VN_TZ).date()
+
+    def item_of(doc: Document, note: str = "", link: str | None = None) -> DigestItem:
+        """The digest's item, its status from kb.legal.validity on the digest's day."""
+        return DigestItem.of(doc, note=note, link_uid=link, status=validity(store, doc, today).status)
+
     week = week or last_week(today)
     start, end = parse_week(week)
     if start > today:
@@ -231,10 +237,10 @@ def build_digest(
         doc = store.get(event.uid)
         if doc is None or not _relevant(doc, province):
             continue
-        if doc.issued and doc.issued < oldest:
+        if not doc.issued or doc.issued < oldest:  # without ngày ban hành it is never a new document of the week
             digest.older_added += 1
             continue
-        item = DigestItem.of(doc)
+        item = item_of(doc)
         if _is_local(doc):
             local.setdefault(doc.doc_type or "Khác", []).append(item)
         else:
@@ -257,22 +263,25 @@ def build_digest(
 
     # status: the changes the sources reported, then the dates that fell in the week
     statuses: dict[str, tuple[str, str]] = {}
+    reasons: dict[str, str] = {}  # uid -> why a derived status changed (kb.legal.transitions)
     for event in events:
         if event.kind == STATUS:
             first = statuses.get(event.uid, (event.detail.get("old"), None))[0]
             statuses[event.uid] = (first, event.detail.get("new"))
+            if event.detail.get("derived") and event.detail.get("reason"):
+                reasons[event.uid] = event.detail["reason"]
     listed: set[tuple[str, str]] = set()
 
     def put(bucket: list[DigestItem], name: str, doc: Document, note: str, link: str | None = None) -> None:
         if (name, doc.uid) not in listed and _relevant(doc, province):
             listed.add((name, doc.uid))
-            bucket.append(DigestItem.of(doc, note=note, link_uid=link))
+            bucket.append(item_of(doc, note, link))
 
     for uid, (old, new) in statuses.items():
         doc = store.get(uid)
         if doc is None or old == new:
             continue
-        note = f"“{old}” → “{new}”"
+        note = f"{reasons[uid]}: “{old}” → “{new}”" if uid in reasons else f"“{old}” → “{new}”"
         if new == vocab.IN_FORCE:
             put(
                 digest.in_force,
@@ -285,7 +294,7 @@ def build_digest(
         else:
             put(digest.other_status, "other", doc, note)
     for doc in _dated(store, "effective", start.isoformat(), end.isoformat()):
-        if doc.status != vocab.EXPIRED:
+        if validity(store, doc, doc.effective).status != vocab.EXPIRED:
             put(digest.in_force, "in_force", doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}")
     for doc in _dated(store, "expires", start.isoformat(), end.isoformat()):
         put(digest.expired, "expired", doc, f"Hết hiệu lực từ ngày {vn_date(doc.expires)}")
@@ -309,15 +318,15 @@ def build_digest(
 
     after = end + dt.timedelta(days=1)
     for doc in _dated(store, "effective", after.isoformat(), (end + dt.timedelta(days=upcoming_days)).isoformat()):
-        if doc.status not in (vocab.EXPIRED,) and _relevant(doc, province):
-            digest.upcoming.append(DigestItem.of(doc, note=f"Có hiệu lực từ ngày {vn_date(doc.effective)}"))
+        if validity(store, doc, doc.effective).status != vocab.EXPIRED and _relevant(doc, province):
+            digest.upcoming.append(item_of(doc, f"Có hiệu lực từ ngày {vn_date(doc.effective)}"))
     digest.upcoming.sort(key=lambda i: (i.effective, i.heading))
 
     for doc in sorted(new_central, key=lambda d: (d.issued or "", d.number or ""), reverse=True):
         for found in find_delegations(doc):
             quote = found.text if len(found.text) <= QUOTE_MAX else found.excerpt
             digest.assignments.append(
-                Assignment(DigestItem.of(doc), found.provision, found.heading, found.anchor, quote, found.verb)
+                Assignment(item_of(doc), found.provision, found.heading, found.anchor, quote, found.verb)
             )
     return digest
 
