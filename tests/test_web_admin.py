@@ -568,3 +568,12 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
         response = admin.post("/quan-tri/theo-doi/ket-thuc", data={**fields, "id": bad})
         assert response.status_code == status, bad
     assert [s.status for s in subscriptions_of(instance)] == ["ended", "pending"]
+
+
+def test_a_config_toml_broken_while_serving_is_shown_to_the_administrator(instance, admin):
+    path = instance / "config.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[refresh]\nstop_after = "năm mươi"\n', encoding="utf-8")
+    response = admin.get("/quan-tri/")
+    assert response.status_code == 500
+    message = parse(response).select_one("main").get_text(" ", strip=True)
+    assert "refresh.stop_after" in message and "config.toml" in message and "phải là một số nguyên" in message

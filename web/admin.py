@@ -37,6 +37,7 @@ from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
 from kb.alerts.subscriptions import FREQUENCY_LABELS, STATUS_LABELS, SubscriptionError
 from kb.dates import VN_TZ
+from kb.errors import ConfigError
 from kb.store import Store
 from web import admin_state as kbadmin
 from web.common import get_store
@@ -190,6 +191,14 @@ def _store() -> Store | None:
 def _fresh_config() -> kbconfig.Config:
     """The instance's configuration as `kb refresh` will read it (config.toml may have changed)."""
     return kbconfig.load(kb_config().instance)
+
+
+@bp.errorhandler(ConfigError)
+def config_error(exc: ConfigError):
+    """config.toml was edited into something `kb refresh` would refuse: say what, to the administrator."""
+    current_app.logger.error("configuration: %s", exc)
+    message = f"Tệp cấu hình có lỗi, các lệnh kb sẽ dừng cho đến khi sửa: {exc}"
+    return render_template("error.html", status=500, title="Tệp cấu hình có lỗi", message=message, back=None), 500
 
 
 def refresh_state(config: kbconfig.Config) -> dict:
