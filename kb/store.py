@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -136,6 +137,27 @@ class Dated:
 DATE_COLUMNS = ("issued", "effective", "expires")
 
 
+def _private(path: Path) -> None:
+    """Create the database readable by its owner only (it holds the subscribers' addresses); SQLite gives its
+    -wal and -shm files the database's mode. A database anyone may read (0644, made by an older version) is
+    made 0600; a group's read access without the world's (0640, docs/SECURITY.md) is the administrator's choice
+    and is kept."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a read-only place: SQLite says what is wrong
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = name.stat().st_mode & 0o777
+            if mode & 0o007:  # the old default 0644: nobody chose it, so the group's bits go too
+                os.chmod(name, mode & ~0o077)
+        except OSError:
+            pass
+
+
 class Store:
     """A knowledge base in one SQLite file. Open with `Store(path)`; close with `close()` or `with`.
 
@@ -148,6 +170,7 @@ class Store:
         self.batch: str | None = None  # set by a bulk import: its "new" events carry it (one line in lists)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._schemas: set[str] = set()
+        _private(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
             self.db.row_factory = sqlite3.Row

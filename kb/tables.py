@@ -37,7 +37,7 @@ def to_csv(headers: Iterable, rows: Iterable[Iterable]) -> str:
 
 def to_tsv(headers: Iterable, rows: Iterable[Iterable], file: bool = True) -> str:
     """A TSV document (with a BOM, CRLF line ends); cells never hold a tab or a line break.
-    file=False: for a terminal (no BOM, "\n" between lines, none after the last)."""
+    file=False: for a terminal (no BOM, "\\n" between lines, none after the last)."""
     lines = ["\t".join(safe_cell(h) for h in headers)]
     lines += ["\t".join(safe_cell(v) for v in row) for row in rows]
     if not file:

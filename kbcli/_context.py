@@ -3,7 +3,9 @@ store), `pass_context`, and `KBGroup`, which turns the project's errors into one
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
 
@@ -41,13 +43,30 @@ class KBGroup(click.Group):
     """Turns the project's errors into one short message and exit code 1, never a traceback."""
 
     def invoke(self, ctx):
+        previous = _stop_on_sigterm()
         try:
             return super().invoke(ctx)
         except KBError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo("\nInterrupted; what was stored so far is kept.", err=True)
+            click.echo("\nĐã dừng theo yêu cầu; những gì đã lưu vẫn được giữ nguyên.", err=True)
             sys.exit(130)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm():
+    """SIGTERM (systemd stop, `kill PID`) ends a command as Ctrl-C does: transactions roll back, an index
+    build stops its writer processes and removes its unfinished generation. Returns the previous handler
+    (None when not in the main thread, where no handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -46,6 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         SOURCE_PRIORITY=list(kb_config.get("sources", "priority")),
     )
     app.config.from_mapping(test_config)
+    # web.trusted_hosts: other names (or addresses) this site is reached at, kept in links. Not Flask's own
+    # TRUSTED_HOSTS, which would refuse every other Host with a 400.
+    hosts = app.config.get("TRUSTED_HOSTS") or []
+    if "SITE_HOSTS" not in test_config:
+        app.config["SITE_HOSTS"] = [h.strip() for h in hosts.split(",")] if isinstance(hosts, str) else list(hosts)
+    app.config["TRUSTED_HOSTS"] = None
     limit = int(app.config["MAX_UPLOAD_MB"] * 1048576)
     app.config["UPLOAD_MAX_BYTES"] = limit
     if "MAX_CONTENT_LENGTH" not in test_config and not app.config.get("MAX_CONTENT_LENGTH"):

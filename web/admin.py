@@ -296,7 +296,7 @@ def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
         pass
     env = dict(os.environ, KB_INSTANCE=str(config.instance), PYTHONUNBUFFERED="1")
     started = dt.datetime.now(VN_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
-    with open(log, "a", encoding="utf-8") as handle:
+    with kbadmin.open_refresh_log(config) as handle:
         handle.write(f"{LOG_START} at {started} from the administration pages (client {_client()}) ===\n")
         handle.flush()
         child = subprocess.Popen(
@@ -312,7 +312,7 @@ def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
 
     def reap() -> None:
         status = child.wait()
-        with open(log, "a", encoding="utf-8") as handle:
+        with kbadmin.open_refresh_log(config) as handle:
             ended = dt.datetime.now(VN_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
             handle.write(f"{LOG_END} at {ended}: exit status {status} (process {child.pid}) ===\n")
 

@@ -260,6 +260,13 @@ def refresh_log_path(config: Config) -> Path:
     return config.instance / REFRESH_LOG
 
 
+def open_refresh_log(config: Config):
+    """The refresh log, opened for appending; created readable by the owner only (it names client addresses)."""
+    path = refresh_log_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
+
+
 def last_runs(store: Store) -> dict[str, dict]:
     """The last run of each source that ever ran: {source: run}, each as `Store.runs` gives it."""
     rows = store.db.execute("SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY source)")

@@ -18,7 +18,7 @@ from kb.alerts.links import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
-from web.security import CSRFError, RateLimited
+from web.security import CrossSite, CSRFError, RateLimited
 from web.state import BadParameter
 
 STATUS_CLASSES = {
@@ -79,13 +79,27 @@ def first_run_page():
 
 
 # --- URLs -------------------------------------------------------------------------------------
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def base_url() -> str:
+    """The site's address for absolute URLs (feeds, CSV, OpenSearch, the API), never an arbitrary Host header:
+    the address of this request when its host is one of web.trusted_hosts (an office reaching the server by
+    several names or by IP), else site.url. An instance still on the default site.url also keeps a loopback
+    address as requested (a desk computer: http://localhost:8080)."""
+    host = request.host.lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    trusted = {h.lower() for h in current_app.config.get("SITE_HOSTS") or ()}
+    if host in trusted or name in trusted:
+        return request.host_url
+    if not current_app.config.get("SITE_URL_SET") and name in LOOPBACK_HOSTS:
+        return request.host_url
+    return current_app.config["SITE_URL"].rstrip("/") + "/"
+
+
 def absolute(relative: str) -> str:
-    """An absolute URL for feeds, CSV and OpenSearch: under site.url when it is configured, else as requested."""
-    if current_app.config.get("SITE_URL_SET"):
-        base = current_app.config["SITE_URL"].rstrip("/") + "/"
-    else:
-        base = request.host_url
-    return urljoin(base, relative.lstrip("/"))
+    """An absolute URL for feeds, CSV and OpenSearch (see base_url)."""
+    return urljoin(base_url(), relative.lstrip("/"))
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -180,11 +194,11 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = _HTTP_MESSAGES.get(exc.code, exc.name)
         own = bool(exc.description) and (
-            exc.description is not type(exc).description or isinstance(exc, (CSRFError, RateLimited))
+            exc.description is not type(exc).description or isinstance(exc, (CSRFError, CrossSite, RateLimited))
         )
         if exc.code == 413:
             message = _too_large_message()
-        elif exc.code in (400, 429) and own:
+        elif exc.code in (400, 403, 429) and own:
             message = exc.description
         back = (
             request.full_path.rstrip("?")
