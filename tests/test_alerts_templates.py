@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import jinja2
 import pytest
 from bs4 import BeautifulSoup
 from test_mail import html_part, mail_config, text_part
@@ -39,7 +40,7 @@ def test_html_is_escaped_and_text_is_not(tmp_path):
 
 
 def test_a_missing_value_is_an_error_not_an_empty_string():
-    with pytest.raises(Exception, match="undefined"):
+    with pytest.raises(jinja2.UndefinedError, match="undefined"):
         render("confirmation_subject.txt")
 
 
