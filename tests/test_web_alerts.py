@@ -474,3 +474,16 @@ def test_an_unexpected_error_on_a_link_page_logs_the_path_without_its_token(inst
         redact_links(f"GET https://vanban.example{path}?x=1 HTTP/1.1")
         == "GET https://vanban.example/theo-doi/huy/…?x=1 HTTP/1.1"
     )
+
+
+def test_nine_subscriptions_in_a_second_send_one_confirmation(client, instance_copy, smtp):
+    """Issue 20: nine quick requests for one unconfirmed address sent nine e-mails; one now, and the
+    others wait for the next message of that address (after alerts.confirm_resend_hours)."""
+    token = page(client, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]
+    outcomes = []
+    for word in ("học phí", "lệ phí", "hỗ trợ", "ngân sách", "giáo dục", "nông nghiệp", "đất đai", "y tế", "thuế"):
+        response = client.post(f"/theo-doi/tim-kiem?q={word}", data={"csrf_token": token, "email": ADDRESS})
+        assert response.status_code == 200
+        outcomes.append([c for c in ("mail-sent", "mail-queued") if parse(response).select_one(f".{c}")])
+    assert outcomes == [["mail-sent"]] + [["mail-queued"]] * 8
+    assert len(stored(instance_copy)) == 9 and len(smtp.to(ADDRESS)) == 1
