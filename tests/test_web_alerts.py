@@ -487,3 +487,18 @@ def test_nine_subscriptions_in_a_second_send_one_confirmation(client, instance_c
         outcomes.append([c for c in ("mail-sent", "mail-queued") if parse(response).select_one(f".{c}")])
     assert outcomes == [["mail-sent"]] + [["mail-queued"]] * 8
     assert len(stored(instance_copy)) == 9 and len(smtp.to(ADDRESS)) == 1
+
+
+def test_links_mailed_in_the_old_format_still_open_on_the_site(instance_copy, monkeypatch):
+    """Tokens made by the hand-made HMAC format (before itsdangerous), as mailed: see test_alerts.py."""
+    from test_alerts import OLD_MANAGE, OLD_SECRET, OLD_UNSUBSCRIBE_EXPIRED
+
+    monkeypatch.setenv("KB_ALERTS_SECRET", OLD_SECRET)
+    config = kbconfig.load(instance_copy)
+    with Store(instance_copy / "kb.sqlite") as store:
+        subs.follow_document(store, config, "a@laichau.example", LAW, confirmed=True)
+    client = make_app(instance_copy).test_client()
+    tree = page(client, f"/theo-doi/cua-toi/{OLD_MANAGE}")
+    assert "a@laichau.example" in tree.select_one("main").get_text() and len(tree.select("table.subs tbody tr")) == 1
+    expired = page(client, f"/theo-doi/huy/{OLD_UNSUBSCRIBE_EXPIRED}", status=410)
+    assert expired.h1.get_text(strip=True) == "Liên kết đã hết hạn"
