@@ -474,3 +474,31 @@ def test_an_unexpected_error_on_a_link_page_logs_the_path_without_its_token(inst
         redact_links(f"GET https://vanban.example{path}?x=1 HTTP/1.1")
         == "GET https://vanban.example/theo-doi/huy/…?x=1 HTTP/1.1"
     )
+
+
+def test_nine_subscriptions_in_a_second_send_one_confirmation(client, instance_copy, smtp):
+    """Issue 20: nine quick requests for one unconfirmed address sent nine e-mails; one now, and the
+    others wait for the next message of that address (after alerts.confirm_resend_hours)."""
+    token = page(client, SEARCH).find("input", attrs={"name": "csrf_token"})["value"]
+    outcomes = []
+    for word in ("học phí", "lệ phí", "hỗ trợ", "ngân sách", "giáo dục", "nông nghiệp", "đất đai", "y tế", "thuế"):
+        response = client.post(f"/theo-doi/tim-kiem?q={word}", data={"csrf_token": token, "email": ADDRESS})
+        assert response.status_code == 200
+        outcomes.append([c for c in ("mail-sent", "mail-queued") if parse(response).select_one(f".{c}")])
+    assert outcomes == [["mail-sent"]] + [["mail-queued"]] * 8
+    assert len(stored(instance_copy)) == 9 and len(smtp.to(ADDRESS)) == 1
+
+
+def test_links_mailed_in_the_old_format_still_open_on_the_site(instance_copy, monkeypatch):
+    """Tokens made by the hand-made HMAC format (before itsdangerous), as mailed: see test_alerts.py."""
+    from test_alerts import OLD_MANAGE, OLD_SECRET, OLD_UNSUBSCRIBE_EXPIRED
+
+    monkeypatch.setenv("KB_ALERTS_SECRET", OLD_SECRET)
+    config = kbconfig.load(instance_copy)
+    with Store(instance_copy / "kb.sqlite") as store:
+        subs.follow_document(store, config, "a@laichau.example", LAW, confirmed=True)
+    client = make_app(instance_copy).test_client()
+    tree = page(client, f"/theo-doi/cua-toi/{OLD_MANAGE}")
+    assert "a@laichau.example" in tree.select_one("main").get_text() and len(tree.select("table.subs tbody tr")) == 1
+    expired = page(client, f"/theo-doi/huy/{OLD_UNSUBSCRIBE_EXPIRED}", status=410)
+    assert expired.h1.get_text(strip=True) == "Liên kết đã hết hạn"

@@ -9,7 +9,6 @@ alert message lists it.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -71,7 +70,6 @@ METADATA_LABELS = {
     "expires": "Ngày hết hiệu lực",
     "fields": "Lĩnh vực",
 }
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def shorten(text: str, width: int = 160) -> str:

@@ -4,13 +4,14 @@ recipient, and the record of what was sent.
 `deliver(store, config, matcher, mailer, upto)` is one run of `kb alerts run` (run_alerts
 wires it to the search index and holds the lock):
 
-1. pending subscriptions past alerts.confirm_days lapse; pending ones not yet asked get one
-   confirmation message per address;
+1. pending subscriptions past alerts.confirm_days lapse; an address with pending subscriptions not
+   yet asked gets one confirmation message listing all its pending ones (at most one per
+   alerts.confirm_resend_hours);
 2. every active, due subscription takes the change events after its cursor (up to `upto`, the last
    event the search index reflects) and, for the dates, the days after `sent_through`: a search
    subscription keeps the documents its query matches (the `matcher`, a reverse search restricted to
    the changed documents), a followed document keeps its own;
-3. the hits of all subscriptions of one address make one message, which is sent, and only then
+3. the hits of all subscriptions of one address make one message (templates/alert_*), which is sent, and only then
    recorded (cursors moved, sent items written) in one transaction. A crash after sending and before
    recording sends that one message again at the next run; nothing is ever skipped.
 

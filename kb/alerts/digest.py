@@ -354,10 +354,6 @@ STATUS_PARTS = (
 )
 
 
-def summary(digest: Digest) -> str:
-    return digest.summary
-
-
 def _context(digest: Digest, config: Config) -> dict:
     return {"digest": digest, "links": Links(config), "site_name": str(config.get("site", "name")), "to": None}
 
