@@ -45,7 +45,7 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     else:
         text = read_path(file, limits=Limits.from_config(ctx.config))
         source = file
-    report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
+    report = Checker(ctx.documents(), ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -94,7 +94,7 @@ def delegations(
     and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
-    if not derived.state(ctx.store, DERIVATION).current:
+    if not derived.state(ctx.documents(), DERIVATION).current:
         sync.update_derived(ctx)  # a store written by an older version, or by a command killed before it
     items = stored_delegations(
         ctx.store, province, status=None if status == "all" else status, field=field_, since=since_iso
@@ -146,7 +146,7 @@ def derived_group() -> None:
 @pass_context
 def derived_status(ctx: Context) -> None:
     """Cho biết mỗi loại dữ liệu dẫn xuất đã được tính đến sự kiện thay đổi nào."""
-    for st in derived.states(ctx.store):
+    for st in derived.states(ctx.documents()):
         if st.rebuilding:
             where = "đang tính lại toàn bộ (chưa xong; lệnh ghi tiếp theo sẽ tính tiếp)"
         elif st.version is None:
@@ -162,6 +162,7 @@ def derived_status(ctx: Context) -> None:
 @pass_context
 def derived_update(ctx: Context) -> None:
     """Tính phần dữ liệu dẫn xuất còn thiếu theo các thay đổi mới của văn bản."""
+    ctx.documents()
     for result in sync.update_derived(ctx):
         click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {result.documents} văn bản.")
 
@@ -170,6 +171,7 @@ def derived_update(ctx: Context) -> None:
 @pass_context
 def derived_rebuild(ctx: Context) -> None:
     """Tính lại toàn bộ dữ liệu dẫn xuất từ mọi văn bản đã lưu."""
+    ctx.documents()
     sync.update_derived(ctx, full=True)
     for st in derived.states(ctx.store):
         click.echo(f"{st.label}: đã tính lại, {st.rows} dòng.")

@@ -27,6 +27,10 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
     for path in paths:
         if not Path(path).is_file():
             raise click.ClickException(f"no such file: {path}")
+    ctx.creating()
+    for path in paths:
+        if not Path(path).is_file():
+            raise click.ClickException(f"no such file: {path}")
         size = os.path.getsize(path)
         with click.progressbar(length=size, label=f"Importing {Path(path).name}", file=sys.stderr) as bar:
             report = jsonl.import_file(ctx.store, path, progress=bar.update)
@@ -60,7 +64,7 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
 @pass_context
 def export(ctx: Context, output: str) -> None:
     """Write every document as JSON Lines in the documented schema (docs/SCHEMA.md)."""
-    store = ctx.store
+    store = ctx.documents()
     if output == "-":
         count = jsonl.export(store, sys.stdout)
     else:
@@ -77,7 +81,7 @@ def export(ctx: Context, output: str) -> None:
 @pass_context
 def stats(ctx: Context, as_json: bool) -> None:
     """Counts of documents, articles, types, statuses, changes and recent runs."""
-    data = ctx.store.stats()
+    data = ctx.documents().stats()
     data["index"] = sync.index_stats(ctx)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -88,6 +88,7 @@ def refresh(
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
+    ctx.creating()
     with instance_lock(config, "refresh", "kb refresh"):  # two refreshes must not walk the same sources
         fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
         relevance = Relevance.from_config(config)

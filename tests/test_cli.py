@@ -41,4 +41,4 @@ def test_user_errors_are_short_messages(runner, tmp_path):
     (tmp_path / "instance").mkdir(exist_ok=True)
     (tmp_path / "instance" / "config.toml").write_text("[x", encoding="utf-8")
     result = runner.invoke(cli, ["stats"])
-    assert result.exit_code == 1 and "Error:" in result.output and "config.toml" in result.output
+    assert result.exit_code == 1 and "Lỗi:" in result.output and "config.toml" in result.output

@@ -173,7 +173,7 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
     (first, out1, err1), (second, out2, err2) = together(refresh_args(gateway), refresh_args(gateway))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     loser = err1 if first else err2
-    assert "Error: kb refresh is already running (process " in loser
+    assert "Lỗi: kb refresh is already running (process " in loser
     assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
     assert "vbpl: 5 seen, 5 new" in (out2 if first else out1)
     with check_store(site, documents=3 + 6 + 5) as store:
@@ -183,7 +183,7 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
 def test_two_digests_started_together_send_one_message(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("digest",), ("digest",))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb digest is already running (process " in (err1 if first else err2)
+    assert "Lỗi: kb digest is already running (process " in (err1 if first else err2)
     assert f"sent to {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
 
@@ -191,7 +191,7 @@ def test_two_digests_started_together_send_one_message(site, inbox):
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
     (first, out1, err1), (second, out2, err2) = together(("alerts", "run"), ("alerts", "run"))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb alerts run is already running (process " in (err1 if first else err2)
+    assert "Lỗi: kb alerts run is already running (process " in (err1 if first else err2)
     assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
     kb("alerts", "run")
     assert [rcpt for _, rcpt, _ in inbox.received] == [[FEES]]
@@ -215,7 +215,7 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert time.monotonic() - began < 30
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"Error: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
+        f"Lỗi: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
     )
     assert not inbox.received
     with Store(site / "kb.sqlite") as store:
