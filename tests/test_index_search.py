@@ -261,7 +261,7 @@ def test_schema_version_change_triggers_rebuild(kb, monkeypatch):
 def test_missing_index_is_built_on_update(tmp_path):
     store = Store(tmp_path / "kb.sqlite")
     store.upsert(FEE)
-    assert build.needs_rebuild(tmp_path / "index") == "there is no index yet"
+    assert build.needs_rebuild(tmp_path / "index") == "chưa có chỉ mục"
     build.update(store, tmp_path / "index")
     assert uids(SearchService(tmp_path / "index").search("học phí")) == ["vbpl:fee"]
 

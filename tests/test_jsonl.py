@@ -56,9 +56,9 @@ def test_bad_line_in_the_middle_is_rejected_and_the_rest_imported(store, tmp_pat
     report = jsonl.import_file(store, path)
     assert report.added == 5
     assert [n for n, _ in report.rejected] == [3, 5, 6]
-    assert "not a valid date" in report.rejected[0][1]
-    assert "not valid JSON" in report.rejected[1][1]
-    assert "JSON object" in report.rejected[2][1]
+    assert "không phải là ngày có thật" in report.rejected[0][1]
+    assert "JSON không hợp lệ ở cột" in report.rejected[1][1]
+    assert "đối tượng JSON" in report.rejected[2][1]
     assert store.count() == 5
 
 
@@ -78,12 +78,12 @@ def test_truncated_gzip_keeps_what_was_read(store, tmp_path):
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(blob[: len(blob) * 2 // 3])
     report = jsonl.import_file(store, path)
-    assert report.rejected and "damaged" in report.rejected[-1][1]
+    assert report.rejected and "tệp bị hỏng" in report.rejected[-1][1]
     assert 0 < store.count() < 300
 
 
 def test_missing_file_is_an_error(store, tmp_path):
-    with pytest.raises(KBError, match="no such file"):
+    with pytest.raises(KBError, match="không có tệp"):
         jsonl.import_file(store, tmp_path / "nope.jsonl")
 
 

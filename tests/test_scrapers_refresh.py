@@ -590,7 +590,7 @@ def test_cli_errors(runner, fast):
         and "Error: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
     )
     result = runner.invoke(cli, ["refresh", "vbpl", "--since", "31/13/2026"])
-    assert result.exit_code == 1 and "not a valid date" in result.output
+    assert result.exit_code == 1 and "không phải là ngày có thật" in result.output
 
 
 # --- congbao.chinhphu.vn ----------------------------------------------------------------------------

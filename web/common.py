@@ -18,6 +18,7 @@ from kb.alerts.subscriptions import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
+from kb.text import thousands
 from web.security import CSRFError, RateLimited
 from web.state import BadParameter
 
@@ -136,7 +137,7 @@ def source_name(source: str | None) -> str:
 
 def number_format(value: int) -> str:
     """12345 -> '12.345' (Vietnamese thousands separator)."""
-    return f"{value:,}".replace(",", ".")
+    return thousands(value)
 
 
 # --- errors -----------------------------------------------------------------------------------
