@@ -273,14 +273,34 @@ def test_check_a_pasted_draft(browser, base_url):
     copy.click()
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".copy-status").text)
     driver.save_screenshot(str(ARTIFACTS / "browser-check-report.png"))
-    driver.set_window_size(390, 844)
+    driver.set_window_size(360, 740)
     try:
         width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], width  # the wide table scrolls inside its box
+        assert width[1] <= 360 and width[0] <= width[1], width  # no sideways scrolling at 360 px
+        # one card per citation: no scrolling inside the table either, and every cell within the screen,
+        # "Tình trạng" and "Nhận xét" included, each under its column's name
+        box = driver.find_element(By.CSS_SELECTOR, ".table-scroll")
+        assert driver.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", box)
+        head = driver.find_element(By.CSS_SELECTOR, "table.report thead")
+        assert driver.execute_script("return arguments[0].getBoundingClientRect().height", head) <= 1  # read aloud only
+        card = driver.find_elements(By.CSS_SELECTOR, "table.report tbody tr")[2]
+        cells = card.find_elements(By.TAG_NAME, "td")
+        for cell in cells:
+            right = driver.execute_script("return arguments[0].getBoundingClientRect().right", cell)
+            assert right <= width[1], (cell.get_attribute("data-label"), right)
+        labels = [c.get_attribute("data-label") for c in cells]
+        assert labels[4] == "Tình trạng ngày 01/01/2025" and labels[5] == "Nhận xét"
+        label = driver.execute_script("return getComputedStyle(arguments[0], '::before').content", cells[4])
+        assert label.strip('"') == "Tình trạng ngày 01/01/2025"
         driver.save_screenshot(str(ARTIFACTS / "browser-phone-check.png"))
     finally:
         driver.set_window_size(1366, 900)
     assert not severe_console_errors(driver)
+    # "API" is in the footer, not in the main navigation
+    nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.site-nav a")]
+    assert "API" not in nav and nav[-1] == "Giao HĐND quy định"
+    driver.find_element(By.CSS_SELECTOR, "footer .footer-links a").click()
+    wait(driver, lambda d: d.current_url.endswith("/api/"))
 
 
 def test_digest_and_delegations_pages(browser, base_url):
