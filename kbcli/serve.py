@@ -20,7 +20,7 @@ import click
 from index import build
 from kb.legal import derived
 from kbcli import sync
-from kbcli.main import Context, UserError, cli, pass_context
+from kbcli.main import Context, cli, pass_context
 
 GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
 WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
@@ -59,11 +59,11 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     from web import create_app
 
     config = ctx.config
-    if not config.instance.is_dir():  # a mistyped --instance: nothing is created there
-        raise UserError(ctx.missing_message())
     _raise_open_files_limit()
     app = create_app({"INSTANCE": str(config.instance)})  # checks the configuration before serving
-    if not config.db_path.exists() or ctx.store.count() == 0:
+    if not config.db_path.exists():  # served as it is (a page explains what to do); nothing is created
+        click.echo(ctx.missing_message(), err=True)
+    elif ctx.store.count() == 0:
         click.echo(ctx.empty_message() + " Trang web giải thích cách làm.", err=True)
     else:
         # derived data of a store written by an older version: computed now, never in a request
