@@ -61,7 +61,7 @@ def test_hit_shows_number_type_issuer_date_status_and_snippet_linking_to_the_art
     assert excerpt["href"] == f"/van-ban/{LAW}#dieu-99"
     assert "Điều 99" in excerpt.select_one(".excerpt-article").get_text()
     marks = [m.get_text().lower() for m in excerpt.select(".snippet mark")]
-    assert "học" in marks and "phí" in marks and "khung" in marks
+    assert "khung học phí" in marks  # consecutive marked syllables share one <mark>
 
 
 def test_status_badges_have_one_colour_class_per_status(client):
@@ -249,7 +249,7 @@ def test_scraped_html_is_shown_as_text(client):
     hit = next(h for h in hits(tree) if h.select_one(".hit-title a")["href"] == f"/van-ban/{XSS}")
     assert XSS_TEXT in hit.select_one(".hit-title").get_text()
     assert XSS_TEXT in hit.select_one(".snippet").get_text()
-    assert {m.get_text() for m in hit.select(".snippet mark")} == {"tham", "quan"}
+    assert {m.get_text() for m in hit.select(".snippet mark")} == {"tham quan"}
 
 
 def test_csv_export_of_the_result_list(client):
