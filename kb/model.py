@@ -192,7 +192,7 @@ def normalise(doc: Document) -> Document:
         parsed = parse_number(doc.number)
         if parsed and parsed.type_code:
             doc.doc_type = vocab.doc_type(parsed.type_code)
-    doc.issuer = nfc(doc.issuer).strip() or None if doc.issuer else None
+    doc.issuer = vocab.issuer(doc.issuer)  # the canonical name, whatever the source printed ("CHÍNH PHỦ")
     doc.status = vocab.status(doc.status) if doc.status not in vocab.STATUSES else doc.status
     doc.scope = doc.scope or vocab.scope_of(doc.issuer)
     doc.text = nfc(doc.text).strip()
