@@ -204,6 +204,8 @@ def import_file(
     for group in groups.values():
         try:
             doc = group.document()
+            if group.legacy != doc.uid and doc.uid not in store and group.legacy in store:
+                doc = _renamed(doc, group.legacy)  # stored by an earlier version under its non-ASCII uid
         except RecordError as exc:  # reported on the line that began the document
             report.rejected.append((group.line, str(exc)))
             if storing and progress:
@@ -227,6 +229,7 @@ class _Group:
         self.line = line
         self.articles: list[Article] = []
         self.fields: list[str] = []
+        self.legacy = uid
 
     def document(self) -> Document:
         meta = self.meta
@@ -245,6 +248,12 @@ class _Group:
             articles=self.articles,
         )
         return Document.from_dict(doc.to_dict())
+
+
+def _renamed(doc: Document, uid: str) -> Document:
+    data = doc.to_dict()
+    data["uid"], data["source_id"] = uid, uid.split(":", 1)[1]
+    return Document.from_dict(data)
 
 
 def _source_of(item: dict) -> str:
@@ -290,7 +299,8 @@ def _corpus_fields(item: dict) -> dict:
 
 
 def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
-    doc_id = item.get("doc_id") or (slug(item["doc_number"]) if item.get("doc_number") else None)
+    raw_id = item.get("doc_id") or item.get("doc_number") or ""
+    doc_id = slug(raw_id)  # ASCII ("163-2016-nđ-cp" -> "163-2016-nd-cp"): addresses without percent-encoding
     if not doc_id:
         raise RecordError("điều không cho biết thuộc văn bản nào ('doc_id' và 'doc_number' đều trống)")
     text = item.get("text")
@@ -304,6 +314,7 @@ def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
         if not any(" ".join(nfc(item.get(name) or "").split()) for name in ("doc_title", "doc_number")):
             raise RecordError("điều không cho biết tên ('doc_title') hay số ký hiệu ('doc_number') của văn bản")
         group = groups[uid] = _Group(uid, item, line)
+        group.legacy = f"{_source_of(item)}:{raw_id}"  # the uid an earlier version made of the raw id
     heading = item.get("title")
     body = nfc(text).strip()
     if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first
@@ -316,8 +327,8 @@ def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
 
 
 def _corpus_document(item: dict) -> Document:
-    record_id = item.get("id") or item.get("doc_id") or slug(item.get("doc_number") or "")
-    source_id = record_id.split(":", 1)[1] if ":" in record_id else record_id
+    record_id = item.get("id") or item.get("doc_id") or item.get("doc_number") or ""
+    source_id = slug(record_id.split(":", 1)[1] if ":" in record_id else record_id)
     text = item.get("text") or ""
     signer = item.get("signer")
     doc = Document(

@@ -10,6 +10,7 @@ import click
 
 from index import build
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
+from kb.text import thousands
 from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 
@@ -82,7 +83,9 @@ def search(
         click.echo("Số ký hiệu khớp: " + "; ".join(f"{h.number} — {h.title} [{h.uid}]" for h in result.exact))
     if result.fallback:
         click.echo("Không có kết quả chứa tất cả các từ; dưới đây là kết quả chứa một số từ.")
-    click.echo(f"{result.total} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{result.pages}")
+    click.echo(
+        f"{thousands(result.total)} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{thousands(result.pages)}"
+    )
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         where = f" — Điều {hit.article_number}. {hit.article_heading}" if hit.kind == "article" else ""
         click.echo(f"\n{rank}. {hit.number or '(không số)'} {hit.title}{where}")

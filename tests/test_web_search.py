@@ -260,13 +260,15 @@ def test_csv_export_of_the_result_list(client):
     assert body.startswith("\ufeff")  # Excel reads UTF-8 only with a BOM
     rows = list(csv.DictReader(io.StringIO(body[1:])))
     assert len(rows) == FILLERS  # every result, not one page
-    assert rows[0]["loai_van_ban"] == "Quyết định" and rows[0]["url"].startswith("http://localhost/van-ban/vbpl:9")
+    assert list(rows[0])[:3] == ["Số ký hiệu", "Loại văn bản", "Trích yếu"]  # columns named for people
+    assert rows[0]["Loại văn bản"] == "Quyết định"
+    assert rows[0]["Địa chỉ trên trang"].startswith("http://localhost/van-ban/vbpl:9")
     articles = list(
         csv.DictReader(io.StringIO(client.get("/tim-kiem.csv?q=học+phí&unit=article").get_data(as_text=True)[1:]))
     )
-    law_rows = [r for r in articles if r["so_ky_hieu"] == "43/2019/QH14"]
-    assert {r["dieu"] for r in law_rows} >= {"99", "100"}
-    assert any(r["url"].endswith("#dieu-99") for r in law_rows)
+    law_rows = [r for r in articles if r["Số ký hiệu"] == "43/2019/QH14"]
+    assert {r["Điều"] for r in law_rows} >= {"99", "100"}
+    assert any(r["Địa chỉ trên trang"].endswith("#dieu-99") for r in law_rows)
 
 
 def test_csv_cells_never_start_a_formula(client, app):
