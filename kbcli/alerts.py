@@ -88,7 +88,7 @@ def add(
     ]
     if len(chosen) != 1:
         raise click.UsageError("give one of --query (or --url, --filter), --document or --digest")
-    store, config = ctx.store, ctx.config
+    store, config = ctx.creating().store, ctx.config
     if uid:
         result = subs.follow_document(store, config, email, uid, label=label, frequency=every, confirmed=confirmed)
     elif digest:

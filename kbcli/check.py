@@ -9,11 +9,13 @@ import textwrap
 import click
 
 from kb.dates import vn_date
+from kb.legal import derived
 from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
-from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
+from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, stored_delegations
 from kb.legal.report_table import report_table
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
 from kb.tables import to_tsv
+from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
 
@@ -46,7 +48,7 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     else:
         text = read_path(file, limits=Limits.from_config(ctx.config))
         source = file
-    report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
+    report = Checker(ctx.documents(), ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -104,7 +106,9 @@ def delegations(
     and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
-    items = track_delegations(
+    if not derived.state(ctx.documents(), DERIVATION).current:
+        sync.update_derived(ctx)  # a store written by an older version, or by a command killed before it
+    items = stored_delegations(
         ctx.store, province, status=None if status == "all" else status, field=field_, since=since_iso
     )
     shown = items[:limit] if limit else items
@@ -135,6 +139,46 @@ def delegations(
         cells = (str(i), d.parent_label, d.provision, vn_date(d.parent_effective), d.excerpt)
         rows.append([*cells, STATUS_LABELS[d.status], answers])
     click.echo(_render(headers, rows, fmt))
+
+
+@click.group("derived")
+def derived_group() -> None:
+    """Dữ liệu dẫn xuất (nội dung giao HĐND quy định, …): tính khi văn bản thay đổi, lưu trong cơ sở dữ liệu."""
+
+
+@derived_group.command("status")
+@pass_context
+def derived_status(ctx: Context) -> None:
+    """Cho biết mỗi loại dữ liệu dẫn xuất đã được tính đến sự kiện thay đổi nào."""
+    for st in derived.states(ctx.documents()):
+        if st.rebuilding:
+            where = "đang tính lại toàn bộ (chưa xong; lệnh ghi tiếp theo sẽ tính tiếp)"
+        elif st.version is None:
+            where = "chưa tính (chạy `kb derived rebuild`)"
+        elif st.current:
+            where = "đã cập nhật"
+        else:
+            where = f"chậm {st.last_event_id - st.event_id} sự kiện (chạy `kb derived update`)"
+        click.echo(f"{st.label}: {where}; {st.rows} dòng; đến sự kiện {st.event_id}/{st.last_event_id}.")
+
+
+@derived_group.command("update")
+@pass_context
+def derived_update(ctx: Context) -> None:
+    """Tính phần dữ liệu dẫn xuất còn thiếu theo các thay đổi mới của văn bản."""
+    ctx.documents()
+    for result in sync.update_derived(ctx):
+        click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {result.documents} văn bản.")
+
+
+@derived_group.command("rebuild")
+@pass_context
+def derived_rebuild(ctx: Context) -> None:
+    """Tính lại toàn bộ dữ liệu dẫn xuất từ mọi văn bản đã lưu."""
+    ctx.documents()
+    sync.update_derived(ctx, full=True)
+    for st in derived.states(ctx.store):
+        click.echo(f"{st.label}: đã tính lại, {st.rows} dòng.")
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -177,4 +221,4 @@ def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return "\n".join(out)
 
 
-__all__ = ["check", "delegations", "SEVERITY_LABELS"]
+__all__ = ["check", "delegations", "derived_group", "SEVERITY_LABELS"]

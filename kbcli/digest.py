@@ -38,7 +38,7 @@ def digest(ctx: Context, week: str | None, to: tuple[str, ...], out: str | None)
     ADDRESS --digest`) that have not received that week's yet: run it every Monday morning; running
     it again sends nothing twice. An empty week is sent too, saying so."""
     config = ctx.config
-    result = digest_for(ctx.store, config, week)
+    result = digest_for(ctx.documents(), config, week)
     if out:
         if out == "-":
             click.echo(render_text(result, config), nl=False)

@@ -10,7 +10,7 @@ import click
 
 import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
 from kbcli import admin, alerts, check, data, digest, refresh, search, serve
-from kbcli._context import Context, KBGroup, pass_context
+from kbcli._context import Context, KBGroup, UserError, pass_context
 
 
 @click.group(cls=KBGroup)
@@ -40,6 +40,7 @@ COMMANDS: tuple[click.Command, ...] = (
     serve.serve,
     check.check,
     check.delegations,
+    check.derived_group,
     alerts.alerts,
     digest.digest,
     admin.admin,
@@ -47,4 +48,4 @@ COMMANDS: tuple[click.Command, ...] = (
 for _command in COMMANDS:
     cli.add_command(_command)
 
-__all__ = ["cli", "COMMANDS", "Context", "pass_context"]
+__all__ = ["cli", "COMMANDS", "Context", "UserError", "pass_context"]

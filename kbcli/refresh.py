@@ -88,6 +88,7 @@ def refresh(
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
+    ctx.creating()
     with instance_lock(config, "refresh", "kb refresh"):  # two refreshes must not walk the same sources
         fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
         relevance = Relevance.from_config(config)
@@ -112,7 +113,9 @@ def refresh(
         finally:
             signal.signal(signal.SIGTERM, previous)
             # Also when this run changed nothing: a run killed after storing left the index behind.
-            if not no_index:
+            if no_index:
+                sync.update_derived(ctx)
+            else:
                 sync.update_index(ctx)
     failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
     if failed:

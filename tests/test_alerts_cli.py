@@ -180,7 +180,7 @@ def test_run_refuses_to_overlap(runner, env):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     with instance_lock(kbconfig.load(env), "alerts", "kb alerts run"):
         result = kb(runner, "alerts", "run", code=1)
-    assert "Error: kb alerts run is already running (process" in result.output
+    assert "Lỗi: kb alerts run is already running (process" in result.output
     kb(runner, "alerts", "run")
 
 

@@ -300,6 +300,8 @@ def test_kb_digest_bad_input(runner, cli_kb, args, message, smtp):
 
 
 def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
+    store_jsonl = Path(__file__).parent / "fixtures" / "checker" / "store.jsonl"  # an instance with documents
+    assert runner.invoke(cli, ["import", "--no-index", str(store_jsonl)]).exit_code == 0
     result = runner.invoke(cli, ["digest"])
     assert result.exit_code == 0 and "No one receives the digest yet" in result.output and smtp.messages == []
 

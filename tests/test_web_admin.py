@@ -551,7 +551,18 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
     assert rows[1].select_one("td.sub-what a")["href"] == f"/van-ban/{LAW}"
     form = rows[1].select_one("form")
     fields = {i["name"]: i["value"] for i in form.find_all("input", type="hidden")}
-    response = admin.post(form["action"], data=fields)
+    # "Kết thúc" asks first (a page, no JavaScript needed): nothing has ended yet
+    asked = admin.post(form["action"], data=fields)
+    assert asked.status_code == 200
+    question = parse(asked)
+    assert question.h1.get_text(strip=True) == f"Kết thúc mục theo dõi số {fields['id']}?"
+    assert question.select_one(".sub-email").get_text(strip=True) == "ban.vhxh@laichau.gov.vn"
+    assert question.select_one("a.button")["href"] == "/quan-tri/theo-doi"
+    assert [s.status for s in subscriptions_of(instance)] == ["active", "pending"]
+    confirm = question.select_one("form.confirm-end")
+    fields = {i["name"]: i["value"] for i in confirm.find_all("input", type="hidden")}
+    assert fields["xac-nhan"] == "1"
+    response = admin.post(confirm["action"], data=fields)
     assert response.status_code == 302 and response.headers["Location"] == "/quan-tri/theo-doi"
     ended = [s for s in subscriptions_of(instance) if s.email == "ban.vhxh@laichau.gov.vn"][0]
     assert ended.status == "ended" and ended.ended_by == "admin"

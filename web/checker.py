@@ -6,8 +6,7 @@ Checks run on a small pool of `kb.legal.checker.Checker`s (each caches the catal
 and has its own store connection), CHECK_WORKERS of them: checks run side by side, and a check that finds
 every checker busy for CHECK_WAIT seconds is answered 503 "busy" with Retry-After, never queued without end.
 Each check is bounded (kb.legal.bounds): at most 2,000 citations (counted before any work; 413 naming the
-count), 10 s and 300 MB. POST /api/check (web/api.py) uses the same pool. The delegation tracker
-(web/delegations.py) keeps its own checker under a lock (`shared()`).
+count), 10 s and 300 MB. POST /api/check (web/api.py) uses the same pool.
 Both the page and the API refuse POSTs a browser sends from another site (web.security.same_site_only).
 """
 
@@ -38,26 +37,6 @@ MAX_FILENAME = 120
 
 class CheckInputError(ValueError):
     """The request holds nothing to check, or two things at once; the message says what to do."""
-
-
-class _Shared:
-    """The app's checker and its store connection (opened on first use), and the lock around them."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.checker: Checker | None = None
-
-    def get(self) -> Checker:
-        """The checker; call with the lock held."""
-        if self.checker is None:
-            app = current_app
-            store = Store(app.config["DB_PATH"], app.config["SOURCE_PRIORITY"])
-            self.checker = Checker(store, province=app.config["PROVINCE"])
-        return self.checker
-
-
-def shared() -> _Shared:
-    return current_app.extensions.setdefault("kb_checker", _Shared())
 
 
 class CheckBusy(CheckLimit):

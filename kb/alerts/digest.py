@@ -36,7 +36,7 @@ from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import NEW, REL_ADDED, STATUS, Store
 from kb.summary import DocSummary
-from kb.text import fold
+from kb.text import fold, thousands
 
 NO_FIELD = "Chưa phân loại lĩnh vực"
 REPLACING = {vocab.REL_REPLACES, vocab.REL_REPEALS, vocab.REL_AMENDS, vocab.REL_SUSPENDS}
@@ -133,11 +133,11 @@ class Digest:
         if self.is_empty:
             return EMPTY_WEEK
         parts = [
-            f"{self.central_count} văn bản trung ương mới",
-            f"{self.local_count} văn bản mới của tỉnh",
-            f"{self.status_count} thay đổi hiệu lực",
-            f"{len(self.upcoming)} văn bản sắp có hiệu lực",
-            f"{len(self.assignments)} quy định giao HĐND tỉnh",
+            f"{thousands(self.central_count)} văn bản trung ương mới",
+            f"{thousands(self.local_count)} văn bản mới của tỉnh",
+            f"{thousands(self.status_count)} thay đổi hiệu lực",
+            f"{thousands(len(self.upcoming))} văn bản sắp có hiệu lực",
+            f"{thousands(len(self.assignments))} quy định giao HĐND tỉnh",
         ]
         return "Trong tuần: " + ", ".join(parts) + "."
 
