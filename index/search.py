@@ -28,22 +28,15 @@ from index.intents import article_refs, heading_hints, is_question
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR, decode_timeline
 from index.scoring import Postings
-from index.snippets import snippet
+from index.snippets import Highlight, snippet
 from kb import vocab
 from kb.dates import today_vn
 from kb.legal.validity import status_in
 from kb.numbers import number_key
 from kb.text import fold
 
-FACETS = ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
-FACET_PARAMS = {
-    "doc_type": "loai",
-    "issuer": "coquan",
-    "status": "hieuluc",
-    "year": "nam",
-    "linhvuc": "linhvuc",
-    "scope": "phamvi",
-}
+FACETS = vocab.FACET_NAMES  # declared once, with their URL parameters and labels, in kb.vocab.FACETS
+FACET_PARAMS = vocab.FACET_PARAMS
 SORTS = ("relevance", "issued", "effective")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
@@ -404,7 +397,7 @@ class SearchService:
                 scores, found = self._evaluate(table, parsed, strict=False)
                 matched = found & allowed
                 result.fallback = bool(matched.any())
-            terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
+            terms = Highlight.from_query(parsed) if snippets else None  # what to mark, as the query means it
             query = parsed
         if facets:
             result.facets = self._facets(table, found & base, masks)
@@ -518,7 +511,7 @@ class SearchService:
         state,
         scores: np.ndarray,
         matched: np.ndarray,
-        terms: set[str] | None,
+        terms: Highlight | None,
         browse: bool = False,
         query: ParsedQuery | None = None,
     ) -> None:
@@ -638,7 +631,7 @@ class SearchService:
                 out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
         return out
 
-    def _hit(self, searcher, docnum: int, score: float, terms: set[str] | None, on: str | None = None) -> Hit:
+    def _hit(self, searcher, docnum: int, score: float, terms: Highlight | None, on: str | None = None) -> Hit:
         stored = searcher.stored_fields(docnum)
         periods = decode_timeline(stored.get("timeline", "") or "")
         return Hit(

@@ -8,25 +8,25 @@ import sys
 import click
 
 from index.matching import SearchMatcher, read_query
-from kb import config as kbconfig
 from kb.alerts import delivery
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
+from kb.alerts.links import FACET_PARAMS
 from kb.alerts.mail import Mailer, MailError
-from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kb.alerts.subscriptions import FREQUENCIES, SubscriptionError
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 PARAM_FACETS = {param: facet for facet, param in FACET_PARAMS.items()}
 
 
-@cli.group()
+@click.group()
 def alerts() -> None:
     """E-mail alerts: saved searches and followed documents (docs/ALERTS.md)."""
 
 
 def _warn_site_url(ctx: Context) -> None:
-    if ctx.config.get("site", "url") == kbconfig.DEFAULTS["site"]["url"]:
+    if ctx.config.is_default("site", "url"):
         click.echo(
             f"Note: site.url is the default {ctx.config.get('site', 'url')}; the links in e-mails point "
             "there. Set [site] url in config.toml or KB_SITE_URL.",
@@ -88,7 +88,7 @@ def add(
     ]
     if len(chosen) != 1:
         raise click.UsageError("give one of --query (or --url, --filter), --document or --digest")
-    store, config = ctx.store, ctx.config
+    store, config = ctx.creating().store, ctx.config
     if uid:
         result = subs.follow_document(store, config, email, uid, label=label, frequency=every, confirmed=confirmed)
     elif digest:
@@ -130,6 +130,12 @@ def add(
             return
         if report.confirmations:
             click.echo(f"Confirmation e-mail sent to {sub.email}.")
+        elif not report.errors:
+            hours = ctx.config.get("alerts", "confirm_resend_hours")
+            click.echo(
+                f"Địa chỉ {sub.email} vừa nhận thư xác nhận chưa đầy {hours} giờ trước: mục này sẽ có trong "
+                "thư xác nhận tiếp theo (`kb alerts run` gửi sau khoảng thời gian đó)."
+            )
         for error in report.errors:
             click.echo(f"The confirmation e-mail was not sent ({error}); `kb alerts run` will try again.", err=True)
 

@@ -9,13 +9,17 @@ import textwrap
 import click
 
 from kb.dates import vn_date
+from kb.legal import derived
 from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
-from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
+from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, stored_delegations
+from kb.legal.report_table import report_table
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
-from kbcli.main import Context, cli, pass_context
+from kb.tables import to_tsv
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--on", "on", metavar="DATE", help="Planned date of effect of the draft (dd/mm/yyyy or yyyy-mm-dd); default today."
@@ -44,7 +48,7 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     else:
         text = read_path(file, limits=Limits.from_config(ctx.config))
         source = file
-    report = Checker(ctx.store, ctx.config.get("province", "name")).check(text, planned, source=source)
+    report = Checker(ctx.documents(), ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -57,7 +61,7 @@ EXIT_FINDING_ERROR = 3  # the report holds an [Lỗi] finding (1 stays "user err
 
 
 def _print_report(report, fmt: str, source: str | None) -> None:
-    rows = report.rows()
+    headers, rows = report_table(report)
     counts = report.counts()
     if fmt == "table":
         click.echo("KẾT QUẢ KIỂM TRA CĂN CỨ PHÁP LÝ" + (f" — {source}" if source else ""))
@@ -70,10 +74,10 @@ def _print_report(report, fmt: str, source: str | None) -> None:
     if not rows:
         click.echo("Không tìm thấy trích dẫn văn bản nào trong nội dung." if fmt == "table" else "")
         return
-    click.echo(_render(rows, fmt))
+    click.echo(_render(headers, rows, fmt))
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--status",
     type=click.Choice([OPEN, ANSWERED, "all"]),
@@ -102,7 +106,9 @@ def delegations(
     and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
-    items = track_delegations(
+    if not derived.state(ctx.documents(), DERIVATION).current:
+        sync.update_derived(ctx)  # a store written by an older version, or by a command killed before it
+    items = stored_delegations(
         ctx.store, province, status=None if status == "all" else status, field=field_, since=since_iso
     )
     shown = items[:limit] if limit else items
@@ -124,23 +130,55 @@ def delegations(
         if fmt == "table":
             click.echo("Không có nội dung nào.")
         return
+    headers = list(DELEGATION_COLUMNS)
     rows = []
     for i, d in enumerate(shown, 1):
         answers = "; ".join(f"{a.number or a.title} ({vn_date(a.issued)})" for a in d.answers)
         if not answers and d.related:
             answers = "Có thể liên quan: " + "; ".join(a.number or a.title for a in d.related)
-        rows.append(
-            {
-                "STT": str(i),
-                "Văn bản giao": d.parent_label,
-                "Điều, khoản": d.provision,
-                "Có hiệu lực từ": vn_date(d.parent_effective),
-                "Nội dung giao": d.excerpt,
-                "Tình trạng": STATUS_LABELS[d.status],
-                "Nghị quyết của tỉnh": answers,
-            }
-        )
-    click.echo(_render(rows, fmt))
+        cells = (str(i), d.parent_label, d.provision, vn_date(d.parent_effective), d.excerpt)
+        rows.append([*cells, STATUS_LABELS[d.status], answers])
+    click.echo(_render(headers, rows, fmt))
+
+
+@click.group("derived")
+def derived_group() -> None:
+    """Dữ liệu dẫn xuất (nội dung giao HĐND quy định, …): tính khi văn bản thay đổi, lưu trong cơ sở dữ liệu."""
+
+
+@derived_group.command("status")
+@pass_context
+def derived_status(ctx: Context) -> None:
+    """Cho biết mỗi loại dữ liệu dẫn xuất đã được tính đến sự kiện thay đổi nào."""
+    for st in derived.states(ctx.documents()):
+        if st.rebuilding:
+            where = "đang tính lại toàn bộ (chưa xong; lệnh ghi tiếp theo sẽ tính tiếp)"
+        elif st.version is None:
+            where = "chưa tính (chạy `kb derived rebuild`)"
+        elif st.current:
+            where = "đã cập nhật"
+        else:
+            where = f"chậm {st.last_event_id - st.event_id} sự kiện (chạy `kb derived update`)"
+        click.echo(f"{st.label}: {where}; {st.rows} dòng; đến sự kiện {st.event_id}/{st.last_event_id}.")
+
+
+@derived_group.command("update")
+@pass_context
+def derived_update(ctx: Context) -> None:
+    """Tính phần dữ liệu dẫn xuất còn thiếu theo các thay đổi mới của văn bản."""
+    ctx.documents()
+    for result in sync.update_derived(ctx):
+        click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {result.documents} văn bản.")
+
+
+@derived_group.command("rebuild")
+@pass_context
+def derived_rebuild(ctx: Context) -> None:
+    """Tính lại toàn bộ dữ liệu dẫn xuất từ mọi văn bản đã lưu."""
+    ctx.documents()
+    sync.update_derived(ctx, full=True)
+    for st in derived.states(ctx.store):
+        click.echo(f"{st.label}: đã tính lại, {st.rows} dòng.")
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -148,29 +186,39 @@ def delegations(
 _WIDTHS = {"STT": 4, "Vị trí": 10, "Điều, khoản": 12, "Có hiệu lực từ": 14, "Tình trạng": 12}
 
 
-def _render(rows: list[dict[str, str]], fmt: str) -> str:
-    headers = list(rows[0])
+DELEGATION_COLUMNS = (
+    "STT",
+    "Văn bản giao",
+    "Điều, khoản",
+    "Có hiệu lực từ",
+    "Nội dung giao",
+    "Tình trạng",
+    "Nghị quyết của tỉnh",
+)
+
+
+def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
+    """The table for the terminal: TSV (kb.tables, as the web's downloads), Markdown, or text columns."""
     if fmt == "tsv":
-        clean = [[" ".join(str(row[h]).split()) for h in headers] for row in rows]
-        return "\n".join(["\t".join(headers)] + ["\t".join(r) for r in clean])
+        return to_tsv(headers, rows, file=False)
     if fmt == "markdown":
 
         def cell(value: str) -> str:
             return " ".join(str(value).split()).replace("|", "\\|")
 
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-        lines += ["| " + " | ".join(cell(row[h]) for h in headers) + " |" for row in rows]
+        lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [_WIDTHS.get(h, 26 if h.startswith("Tình trạng") else 28) for h in headers]
     widths[-1] = 40
     out = [" │ ".join(h.ljust(w)[:w] if len(h) <= w else h[:w] for h, w in zip(headers, widths))]
     out.append("─┼─".join("─" * w for w in widths))
     for row in rows:
-        cells = [textwrap.wrap(" ".join(str(row[h]).split()), w) or [""] for h, w in zip(headers, widths)]
+        cells = [textwrap.wrap(" ".join(str(value).split()), w) or [""] for value, w in zip(row, widths)]
         for k in range(max(len(c) for c in cells)):
             out.append(" │ ".join((c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths)))
         out.append("─┼─".join("─" * w for w in widths))
     return "\n".join(out)
 
 
-__all__ = ["check", "delegations", "SEVERITY_LABELS"]
+__all__ = ["check", "delegations", "derived_group", "SEVERITY_LABELS"]

@@ -10,11 +10,11 @@ import click
 from kb.alerts.digest import digest_for, render_html, render_text, send_digest
 from kb.alerts.mail import Mailer
 from kb.alerts.subscriptions import DIGEST, list_subscriptions
+from kbcli._context import Context, pass_context
 from kbcli.alerts import _warn_site_url
-from kbcli.main import Context, cli, pass_context
 
 
-@cli.command()
+@click.command()
 @click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W10; default the last complete week.")
 @click.option(
     "--to",
@@ -38,7 +38,7 @@ def digest(ctx: Context, week: str | None, to: tuple[str, ...], out: str | None)
     ADDRESS --digest`) that have not received that week's yet: run it every Monday morning; running
     it again sends nothing twice. An empty week is sent too, saying so."""
     config = ctx.config
-    result = digest_for(ctx.store, config, week)
+    result = digest_for(ctx.documents(), config, week)
     if out:
         if out == "-":
             click.echo(render_text(result, config), nl=False)

@@ -1,52 +1,16 @@
-"""The `kb` click group: instance selection, error handling, and registration of the commands."""
+"""The `kb` click group: instance selection, error handling, and the explicit list of its commands.
+
+Command modules (kbcli/<name>.py) define commands with `@click.command` and import nothing of this
+module; helpers that are not commands are named with a leading underscore (kbcli/_context.py,
+kbcli/_sync.py)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from kb import config as kbconfig
-from kb.errors import KBError
-from kb.store import Store
-
-
-class Context:
-    """What every command shares: the configuration and a lazily opened store."""
-
-    def __init__(self, instance: str | None):
-        self._instance = instance
-        self._config = None
-        self._store = None
-
-    @property
-    def config(self) -> kbconfig.Config:
-        if self._config is None:
-            self._config = kbconfig.load(self._instance)
-        return self._config
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.config.db_path, self.config.get("sources", "priority"))
-        return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-
-
-class KBGroup(click.Group):
-    """Turns the project's errors into one short message and exit code 1, never a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KBError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("\nInterrupted; what was stored so far is kept.", err=True)
-            sys.exit(130)
+import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
+from kbcli import admin, alerts, check, data, digest, refresh, search, serve
+from kbcli._context import Context, KBGroup, UserError, pass_context
 
 
 @click.group(cls=KBGroup)
@@ -65,19 +29,23 @@ def cli(ctx: click.Context, instance: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-pass_context = click.make_pass_decorator(Context)
+# Every command, registered here (a module defines its commands; importing it registers nothing).
+COMMANDS: tuple[click.Command, ...] = (
+    data.import_,
+    data.export,
+    data.stats,
+    refresh.refresh,
+    search.search,
+    search.index,
+    serve.serve,
+    check.check,
+    check.delegations,
+    check.derived_group,
+    alerts.alerts,
+    digest.digest,
+    admin.admin,
+)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
-
-def _register() -> None:
-    """Import every module of this package: each defines its commands on `cli` when imported."""
-    import importlib
-    import pkgutil
-
-    import kbcli
-
-    for module in pkgutil.iter_modules(kbcli.__path__):
-        if module.name != "main":
-            importlib.import_module(f"kbcli.{module.name}")
-
-
-_register()
+__all__ = ["cli", "COMMANDS", "Context", "UserError", "pass_context"]

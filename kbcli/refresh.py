@@ -10,15 +10,15 @@ import click
 from kb.errors import RecordError
 from kb.locks import instance_lock
 from kb.model import parse_date
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 from scrapers import SOURCES, build
 from scrapers.base import Relevance
 from scrapers.http import Fetcher
 from scrapers.refresh import Refresher, SourceReport
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option(
     "--source",
@@ -88,6 +88,7 @@ def refresh(
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
+    ctx.creating()
     with instance_lock(config, "refresh", "kb refresh"):  # two refreshes must not walk the same sources
         fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
         relevance = Relevance.from_config(config)
@@ -96,8 +97,8 @@ def refresh(
             ctx.store,
             full=full,
             since=since,
-            stop_after=settings.get("stop_after", 50),
-            max_failures=settings.get("max_failures", 10),
+            stop_after=settings["stop_after"],
+            max_failures=settings["max_failures"],
             progress=_Progress(),
         )
         previous = signal.getsignal(signal.SIGTERM)
@@ -112,7 +113,9 @@ def refresh(
         finally:
             signal.signal(signal.SIGTERM, previous)
             # Also when this run changed nothing: a run killed after storing left the index behind.
-            if not no_index:
+            if no_index:
+                sync.update_derived(ctx)
+            else:
                 sync.update_index(ctx)
     failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
     if failed:

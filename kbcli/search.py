@@ -10,13 +10,14 @@ import click
 
 from index import build
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kb.text import thousands
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 _TAGS = re.compile(r"</?mark>")
 
 
-@cli.command()
+@click.command()
 @click.argument("query", nargs=-1)
 @click.option(
     "--unit",
@@ -44,6 +45,7 @@ def search(
     QUERY uses the same language as the web search box: words (all must match), "quoted phrases",
     -exclusions, OR, and fields such as loai:"Thông tư" coquan:HĐND nam:2020..2025. A số ký hiệu
     (15/2025/NQ-HĐND, with or without diacritics) finds that document."""
+    ctx.documents()
     sync.update_index(ctx) if build.needs_rebuild(ctx.config.index_dir) else None
     filters = {
         name: list(values)
@@ -81,7 +83,9 @@ def search(
         click.echo("Số ký hiệu khớp: " + "; ".join(f"{h.number} — {h.title} [{h.uid}]" for h in result.exact))
     if result.fallback:
         click.echo("Không có kết quả chứa tất cả các từ; dưới đây là kết quả chứa một số từ.")
-    click.echo(f"{result.total} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{result.pages}")
+    click.echo(
+        f"{thousands(result.total)} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{thousands(result.pages)}"
+    )
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         where = f" — Điều {hit.article_number}. {hit.article_heading}" if hit.kind == "article" else ""
         click.echo(f"\n{rank}. {hit.number or '(không số)'} {hit.title}{where}")
@@ -99,7 +103,7 @@ def _plain(snippet_html: str) -> str:
     return html.unescape(_TAGS.sub("", snippet_html))
 
 
-@cli.group()
+@click.group()
 def index() -> None:
     """The search index: rebuild, update, check, stats."""
 
@@ -115,7 +119,7 @@ def index() -> None:
 @pass_context
 def rebuild(ctx: Context, procs: int | None) -> None:
     """Rebuild the whole index from the store (into a new folder, swapped in when complete)."""
-    with click.progressbar(length=ctx.store.count(), label="Indexing", file=sys.stderr) as bar:
+    with click.progressbar(length=ctx.documents().count(), label="Indexing", file=sys.stderr) as bar:
         count = build.rebuild(ctx.store, ctx.config.index_dir, progress=bar.update, procs=procs)
     click.echo(f"Indexed {count} documents.")
 
@@ -124,6 +128,7 @@ def rebuild(ctx: Context, procs: int | None) -> None:
 @pass_context
 def update(ctx: Context) -> None:
     """Apply the store's changes recorded since the last update."""
+    ctx.documents()
     count = sync.update_index(ctx)
     click.echo(f"{count} documents re-indexed.")
 
@@ -133,7 +138,7 @@ def update(ctx: Context) -> None:
 @pass_context
 def check(ctx: Context, repair: bool) -> None:
     """Compare the index with the store: documents missing from it or left in it."""
-    report = build.check(ctx.store, ctx.config.index_dir)
+    report = build.check(ctx.documents(), ctx.config.index_dir)
     click.echo(
         f"Store: {len(ctx.store.uids())} documents; index watermark event {report.watermark}"
         f" of {report.store_event_id}."
@@ -161,5 +166,6 @@ def check(ctx: Context, repair: bool) -> None:
 @pass_context
 def index_stats(ctx: Context) -> None:
     """Size, record count, schema and watermark of the index."""
+    ctx.documents()
     for key, value in build.stats(ctx.config.index_dir).items():
         click.echo(f"{key}: {value}")

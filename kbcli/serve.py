@@ -18,7 +18,9 @@ import sys
 import click
 
 from index import build
-from kbcli.main import Context, cli, pass_context
+from kb.legal import derived
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
 WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
@@ -26,7 +28,7 @@ WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is
 # a checker upload of a large PDF, does not count against this; only a worker that is stuck does)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every network interface)."
 )
@@ -59,12 +61,16 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     config = ctx.config
     _raise_open_files_limit()
     app = create_app({"INSTANCE": str(config.instance)})  # checks the configuration before serving
-    if not config.db_path.exists():
-        click.echo(
-            f"The instance {config.instance} is empty: add documents with `kb refresh` or `kb import`.", err=True
-        )
-    elif build.current_dir(config.index_dir) is None:
-        click.echo("There is no search index yet: build it with `kb index rebuild`.", err=True)
+    if not config.db_path.exists():  # served as it is (a page explains what to do); nothing is created
+        click.echo(ctx.missing_message(), err=True)
+    elif ctx.store.count() == 0:
+        click.echo(ctx.empty_message() + " Trang web giải thích cách làm.", err=True)
+    else:
+        # derived data of a store written by an older version: computed now, never in a request
+        if any(not st.current for st in derived.states(ctx.store)):
+            sync.update_derived(ctx)
+    if ctx.exists() and ctx.store.count() and build.current_dir(config.index_dir) is None:
+        click.echo("Chưa có chỉ mục tìm kiếm: tạo bằng `kb index rebuild`.", err=True)
     shown = "localhost" if host in ("127.0.0.1", "::1") else (f"[{host}]" if ":" in host else host)
     if workers == 1:
         click.echo(

@@ -1,6 +1,10 @@
 """Commands started at the same time, as cron and an administrator start them: `kb refresh`, `kb alerts run`
 and `kb digest` as real subprocesses on one instance, with a local vbpl gateway (tests/test_scrapers_refresh)
-and a local SMTP server that answers slowly (so a run holds its lock long enough to be overlapped).
+and a local SMTP server.
+
+The overlap is made certain, not likely: in the tests of two runs of one command, the gateway and the mail
+server hold every request behind a gate (a threading.Event) until one of the two processes has exited, so
+the process that took the lock is still holding it when the other one asks, whatever the machine's load.
 
 Nothing may be corrupted, duplicated or missed; a second run of a command that must not overlap stops at
 once with "… is already running (process N); lock file …" and exit status 1."""
@@ -11,9 +15,11 @@ import asyncio
 import collections
 import fcntl
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,19 +47,46 @@ FEES_ALERTS = [
     "congbao_tinh:sonla-20-2026",
     "vbpl:9101-2026-nd-cp",
 ]
-SLOW_DETAIL = 0.5  # seconds the gateway takes per document: a refresh lasts a few seconds
-SLOW_SMTP = 2.0  # seconds the mail server takes per message
+GATE_TIMEOUT = 120  # seconds a held request waits at most for its gate (a failing test does not hang)
 
 
-class SlowInbox(Inbox):
+class Gate:
+    """Open by default; `hold()` makes the gateway and the mail server keep every request waiting until
+    `release()`."""
+
+    def __init__(self):
+        self.open = threading.Event()
+        self.open.set()
+
+    def hold(self) -> None:
+        self.open.clear()
+
+    def release(self) -> None:
+        self.open.set()
+
+    def wait(self) -> None:
+        self.open.wait(GATE_TIMEOUT)
+
+
+GATE = Gate()
+
+
+class GatedInbox(Inbox):
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(SLOW_SMTP)
+        await asyncio.get_running_loop().run_in_executor(None, GATE.wait)
         return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(autouse=True)
+def gate():
+    GATE.release()
+    yield GATE
+    GATE.release()
 
 
 @pytest.fixture
 def inbox():
-    box = SlowInbox()
+    box = GatedInbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.port = controller.port
@@ -80,20 +113,21 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def site(template, instance, gateway, all_provinces, inbox, monkeypatch):
-    """A copy of the template; mail to the slow server; a gateway that is slow for each document."""
+    """A copy of the template; mail to the gated server; a gateway whose documents wait at the gate."""
     shutil.copytree(template, instance)
     for name, value in {
         "KB_SITE_URL": SITE,
         "KB_SMTP_HOST": "127.0.0.1",
         "KB_SMTP_PORT": str(inbox.port),
-        "KB_SMTP_TIMEOUT": "30",
+        "KB_SMTP_TIMEOUT": str(GATE_TIMEOUT),  # a request held at the gate is waiting, not lost
+        "KB_HTTP_TIMEOUT": str(GATE_TIMEOUT),
         "KB_MAIL_FROM": "vanban@laichau.example",
     }.items():
         monkeypatch.setenv(name, value)
 
     @gateway.server.route("GET", r"/doc/(?P<doc_id>[^/]+)")
-    def slow_detail(seen, doc_id):
-        time.sleep(SLOW_DETAIL)
+    def gated_detail(seen, doc_id):
+        GATE.wait()
         return gateway.serve(gateway.details, doc_id, seen)
 
     gateway.server.routes.insert(0, gateway.server.routes.pop())  # before the fast route
@@ -120,6 +154,31 @@ def together(*commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
         out, err = process.communicate(timeout=300)
         results.append((process.returncode, out, err))
     return results
+
+
+def overlapping(first: tuple[str, ...], second: tuple[str, ...]) -> list[tuple[int, str, str]]:
+    """Start two commands at once with the gate held: the one that takes the lock waits at the gateway or
+    the mail server until the other has exited, then the gate opens. (exit status, stdout, stderr) of each."""
+    GATE.hold()
+    processes = [start(*first), start(*second)]
+    finished: queue.Queue = queue.Queue()
+    results: dict[int, tuple[int, str, str]] = {}
+
+    def wait(i: int, process: subprocess.Popen) -> None:
+        out, err = process.communicate(timeout=300)
+        results[i] = (process.returncode, out, err)
+        finished.put(i)
+
+    threads = [threading.Thread(target=wait, args=(i, p), daemon=True) for i, p in enumerate(processes)]
+    for thread in threads:
+        thread.start()
+    try:
+        finished.get(timeout=300)  # the one refused by the lock (the other is held at the gate)
+    finally:
+        GATE.release()
+    for thread in threads:
+        thread.join(300)
+    return [results[0], results[1]]
 
 
 def refresh_args(gateway) -> tuple[str, ...]:
@@ -170,10 +229,10 @@ def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_n
 
 
 def test_two_refreshes_started_together_one_says_already_running(site, gateway):
-    (first, out1, err1), (second, out2, err2) = together(refresh_args(gateway), refresh_args(gateway))
+    (first, out1, err1), (second, out2, err2) = overlapping(refresh_args(gateway), refresh_args(gateway))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     loser = err1 if first else err2
-    assert "Error: kb refresh is already running (process " in loser
+    assert "Lỗi: kb refresh is already running (process " in loser
     assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
     assert "vbpl: 5 seen, 5 new" in (out2 if first else out1)
     with check_store(site, documents=3 + 6 + 5) as store:
@@ -181,17 +240,17 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
 
 
 def test_two_digests_started_together_send_one_message(site, inbox):
-    (first, out1, err1), (second, out2, err2) = together(("digest",), ("digest",))
+    (first, out1, err1), (second, out2, err2) = overlapping(("digest",), ("digest",))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb digest is already running (process " in (err1 if first else err2)
+    assert "Lỗi: kb digest is already running (process " in (err1 if first else err2)
     assert f"sent to {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
 
 
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
-    (first, out1, err1), (second, out2, err2) = together(("alerts", "run"), ("alerts", "run"))
+    (first, out1, err1), (second, out2, err2) = overlapping(("alerts", "run"), ("alerts", "run"))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb alerts run is already running (process " in (err1 if first else err2)
+    assert "Lỗi: kb alerts run is already running (process " in (err1 if first else err2)
     assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
     kb("alerts", "run")
     assert [rcpt for _, rcpt, _ in inbox.received] == [[FEES]]
@@ -215,7 +274,7 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert time.monotonic() - began < 30
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"Error: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
+        f"Lỗi: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
     )
     assert not inbox.received
     with Store(site / "kb.sqlite") as store:

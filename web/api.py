@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from index.search import FACET_PARAMS, Hit, SearchResult
 from kb import vocab
 from kb.errors import RecordError
+from kb.legal.bounds import CheckLimit
 from kb.legal.checker import CheckError
 from kb.legal.validity import validity
 from kb.model import parse_date
@@ -22,7 +23,7 @@ from web.common import absolute, external_url, get_store, instance_state
 from web.delegations import STATUSES, all_delegations, read_filters, select, summary
 from web.openapi import spec
 from web.search import run_search
-from web.security import csrf_exempt, rate_limited
+from web.security import csrf_exempt, rate_limited, same_site_only
 from web.state import BadParameter, read_state
 
 bp = Blueprint("api", __name__)
@@ -215,6 +216,7 @@ def _check_input() -> tuple[str, str | None, str | None]:
 
 @bp.route("/api/check", methods=["POST"])
 @csrf_exempt  # an API for other programs: it changes nothing (rate limited instead)
+@same_site_only  # but a browser may not send it from another site
 @rate_limited("check")
 def check():
     """The legal-basis check of a draft: the report as `kb check --json` prints it."""
@@ -225,6 +227,12 @@ def check():
         report = run_check(text, on, source)
     except (ReadError, CheckError, CheckInputError) as exc:
         return jsonify({"error": str(exc), "status": 400}), 400
+    except CheckLimit as exc:  # too many citations (413), over time or memory, or every checker busy (503)
+        response = jsonify({"error": str(exc), "status": exc.status})
+        response.status_code = exc.status
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return jsonify(report.to_dict())
 
 
@@ -275,4 +283,4 @@ def openapi():
 @bp.route("/api/")
 def docs():
     """A short page in Vietnamese describing the API, with examples."""
-    return render_template("api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))
+    return render_template("api/api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))

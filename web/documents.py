@@ -13,6 +13,7 @@ from kb.errors import RecordError
 from kb.legal.validity import impacts_of, validity, validity_of
 from kb.model import Document, parse_date
 from kb.store import Event, Store
+from kb.text import slug
 from web.common import get_store, instance_state
 from web.diff import diff_documents
 
@@ -56,6 +57,10 @@ def load(uid: str) -> tuple[Store, Document]:
         abort(404)
     store = get_store()
     doc = store.get(uid)
+    if doc is None and ":" in uid:  # an old address with a non-ASCII slug ("…-nđ-cp"): the ASCII one redirects
+        source, _, source_id = uid.partition(":")
+        ascii_uid = f"{source}:{slug(source_id)}"
+        doc = store.get(ascii_uid) if ascii_uid != uid else None
     if doc is None:
         abort(404)
     return store, doc
@@ -66,7 +71,7 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("document.html", **page_data(store, doc, on=_on_date()))
+    return render_template("documents/document.html", **page_data(store, doc, on=_on_date()))
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")
@@ -75,7 +80,7 @@ def print_view(uid: str):
     if doc.uid != uid:
         return redirect(url_for("documents.print_view", uid=doc.uid), 301)
     data = page_data(store, doc, history=False)
-    return render_template("print.html", **data)
+    return render_template("documents/print.html", **data)
 
 
 @bp.route("/van-ban/<path:uid>/phien-ban/<int:version>")
@@ -90,7 +95,7 @@ def version_diff(uid: str, version: int):
     saved = {number: at for number, at, _ in rows}
     old, new = versions[version - 1], versions[version]
     return render_template(
-        "diff.html",
+        "documents/diff.html",
         doc=doc,
         version=version,
         old=old,

@@ -375,7 +375,10 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                     "summary": "Kiểm tra căn cứ pháp lý của một dự thảo",
                     "description": "Tìm mọi trích dẫn văn bản trong dự thảo và cho biết tình trạng của từng văn bản được "
                     "viện dẫn vào ngày dự kiến có hiệu lực (`on`, mặc định: hôm nay). Như `kb check --json`. "
-                    "Giới hạn số lần gọi theo địa chỉ máy (429).",
+                    "Giới hạn số lần gọi theo địa chỉ máy (429). Mỗi lần kiểm tra tối đa 2.000 trích dẫn (413 "
+                    "nêu số trích dẫn), 10 giây và 300 MB; khi bộ kiểm tra đang bận: 503 với Retry-After. "
+                    "Yêu cầu do trình duyệt gửi từ trang khác (Origin, Sec-Fetch-Site: cross-site) bị từ chối (403); "
+                    "chương trình gọi API không gửi các tiêu đề này.",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -426,6 +429,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                             "content": {"application/json": {"schema": ref("CheckReport")}},
                         },
                         "400": error,
+                        "403": error,
                         "413": error,
                         "503": error,
                         "429": {

@@ -354,6 +354,10 @@ class _Context:
 # --- the checker --------------------------------------------------------------------------------
 
 
+def _no_budget() -> None:
+    pass
+
+
 class Checker:
     """Checks drafts against one store. Keep one per process (the web app): it caches the catalogue."""
 
@@ -363,18 +367,28 @@ class Checker:
         self.catalogue = Catalogue(store)
         self._validities: dict[tuple[str, str], tuple[Validity, list[Impact]]] = {}
 
-    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None) -> CheckReport:
+    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None, budget=None) -> CheckReport:
+        """budget: a kb.legal.bounds.Budget (told the citations, then called once per citation), or None."""
         planned = planned_date(on)
         self.catalogue.refresh()
         citations = extract_citations(text)
         self._validities = {}
-        resolved = [self._resolve(c, planned) for c in citations]
+        tick = budget if budget is not None else _no_budget
+        if budget is not None:
+            budget.citations(len(citations))
+        resolved = []
+        for c in citations:
+            tick()
+            resolved.append(self._resolve(c, planned))
         context = _Context(
             on=planned,
             cited_uids={r.document.uid for r in resolved if r.document is not None},
             cited_keys={number_key(c.number) for c in citations if c.number},
         )
-        checks = [self._check_one(c, r, context) for c, r in zip(citations, resolved)]
+        checks = []
+        for c, r in zip(citations, resolved):
+            tick()
+            checks.append(self._check_one(c, r, context))
         return CheckReport(on=planned, checks=checks, text_chars=len(text), source=source)
 
     # resolution ---------------------------------------------------------------------------
