@@ -1,0 +1,767 @@
+"""Rà soát: the province's own normative documents whose legal basis has changed (docs/REVIEW.md).
+
+For every normative document of the province (HĐND and UBND of `province.name` and of the provinces in
+`province.predecessors`) that is itself in force and has text, the "Căn cứ …" lines are read with the
+citation extractor, each basis is resolved to a stored document as the checker does, and its validity on
+the review date is taken from the one validity function (`basis_validity`, the seam below). A document is
+listed when a basis was replaced, repealed, suspended or expired after the document's issue date, or
+amended after it in an article the document cites or implements (an amendment whose articles are unknown
+is listed as "sửa đổi — cần xem điều khoản"); a basis missing from the store is listed under "cần xác
+minh". Each reason names the basis, what happened, from when, by which document, the law in force now
+(following chains of replacements) and a suggestion.
+
+    entries = ReviewBuilder(store, province="Lai Châu").build(on="2026-01-01")
+    [e.to_dict() for e in entries if e.listed]
+
+Marks ("đã rà soát — còn phù hợp", "đã đề xuất sửa đổi") are kept with their history in the store table
+`review_marks`; a marked entry leaves the list until a reason it did not have when marked appears.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from kb.dates import vn_date
+from kb.errors import KBError
+from kb.legal import checker as checker_mod
+from kb.legal.checker import NON_NORMATIVE, Checker, name_key
+from kb.legal.citations import ArticleRef, Citation, extract_citations, is_party_number, parse_locator
+from kb.legal.delegation import find_delegations
+from kb.model import Document
+from kb.numbers import number_key
+from kb.store import Store, now
+from kb.text import fold
+
+# --- vocabulary ------------------------------------------------------------------------------------
+
+REPLACED, REPEALED, EXPIRED, SUSPENDED = "replaced", "repealed", "expired", "suspended"
+AMENDED, AMENDED_UNKNOWN, VERIFY = "amended", "amended_unknown", "verify"
+CAUSES = (REPLACED, REPEALED, EXPIRED, SUSPENDED, AMENDED, AMENDED_UNKNOWN, VERIFY)
+CAUSE_LABELS = {
+    REPLACED: "Căn cứ bị thay thế",
+    REPEALED: "Căn cứ bị bãi bỏ",
+    EXPIRED: "Căn cứ hết hiệu lực",
+    SUSPENDED: "Căn cứ bị ngưng hiệu lực",
+    AMENDED: "Căn cứ được sửa đổi, bổ sung ở điều, khoản viện dẫn",
+    AMENDED_UNKNOWN: "Căn cứ được sửa đổi — cần xem điều khoản",
+    VERIFY: "Cần xác minh",
+}
+# Suggestions, strongest first (the document's suggestion is the strongest of its reasons).
+REPLACE, REPEAL, AMEND, CHECK = "thay_the", "bai_bo", "sua_doi", "xac_minh"
+SUGGESTIONS = (REPLACE, REPEAL, AMEND, CHECK)
+SUGGESTION_LABELS = {REPLACE: "Thay thế", REPEAL: "Bãi bỏ", AMEND: "Sửa đổi", CHECK: "Xác minh"}
+# Verdicts of a review mark.
+STILL_FITS, PROPOSED = "con_phu_hop", "de_xuat_sua_doi"
+VERDICTS = (STILL_FITS, PROPOSED)
+VERDICT_LABELS = {STILL_FITS: "Đã rà soát — còn phù hợp", PROPOSED: "Đã đề xuất sửa đổi"}
+HDND, UBND = "HĐND", "UBND"
+ISSUER_KINDS = (HDND, UBND)
+UNASSIGNED = "Chưa phân Ban"
+
+# The Ban of the HĐND and which lĩnh vực each examines (config [review]; docs/REVIEW.md).
+DEFAULT_BANS = ["Ban Pháp chế", "Ban Kinh tế – Ngân sách", "Ban Văn hóa – Xã hội", "Ban Dân tộc"]
+DEFAULT_FIELD_BANS = {
+    # keys are matched, accents and case ignored, as substrings of the document's lĩnh vực
+    "tổ chức bộ máy": "Ban Pháp chế",
+    "bộ máy hành chính": "Ban Pháp chế",
+    "nội vụ": "Ban Pháp chế",
+    "cán bộ": "Ban Pháp chế",
+    "tư pháp": "Ban Pháp chế",
+    "vi phạm hành chính": "Ban Pháp chế",
+    "an ninh": "Ban Pháp chế",
+    "quốc phòng": "Ban Pháp chế",
+    "trật tự": "Ban Pháp chế",
+    "thanh tra": "Ban Pháp chế",
+    "khiếu nại": "Ban Pháp chế",
+    "thi đua": "Ban Pháp chế",
+    "tài chính": "Ban Kinh tế – Ngân sách",
+    "ngân sách": "Ban Kinh tế – Ngân sách",
+    "thuế": "Ban Kinh tế – Ngân sách",
+    "phí": "Ban Kinh tế – Ngân sách",
+    "đầu tư": "Ban Kinh tế – Ngân sách",
+    "xây dựng": "Ban Kinh tế – Ngân sách",
+    "giao thông": "Ban Kinh tế – Ngân sách",
+    "đất đai": "Ban Kinh tế – Ngân sách",
+    "tài nguyên": "Ban Kinh tế – Ngân sách",
+    "môi trường": "Ban Kinh tế – Ngân sách",
+    "nông nghiệp": "Ban Kinh tế – Ngân sách",
+    "lâm nghiệp": "Ban Kinh tế – Ngân sách",
+    "thương mại": "Ban Kinh tế – Ngân sách",
+    "công thương": "Ban Kinh tế – Ngân sách",
+    "doanh nghiệp": "Ban Kinh tế – Ngân sách",
+    "kế hoạch": "Ban Kinh tế – Ngân sách",
+    "bất động sản": "Ban Kinh tế – Ngân sách",
+    "giáo dục": "Ban Văn hóa – Xã hội",
+    "đào tạo": "Ban Văn hóa – Xã hội",
+    "y tế": "Ban Văn hóa – Xã hội",
+    "văn hóa": "Ban Văn hóa – Xã hội",
+    "thể thao": "Ban Văn hóa – Xã hội",
+    "du lịch": "Ban Văn hóa – Xã hội",
+    "lao động": "Ban Văn hóa – Xã hội",
+    "chính sách xã hội": "Ban Văn hóa – Xã hội",
+    "bảo hiểm": "Ban Văn hóa – Xã hội",
+    "khoa học": "Ban Văn hóa – Xã hội",
+    "thông tin": "Ban Văn hóa – Xã hội",
+    "dân tộc": "Ban Dân tộc",
+    "tôn giáo": "Ban Dân tộc",
+    "miền núi": "Ban Dân tộc",
+}
+
+_LOCAL_NORMATIVE = frozenset({"Nghị quyết", "Quyết định", "Chỉ thị"})
+_IN_FORCE_STATES = (checker_mod.IN_FORCE, checker_mod.PARTLY)
+_PREAMBLE_END = re.compile(r"quyet\s+nghi\s*:|quyet\s+dinh\s*:|\n[ \t]*dieu\s+1\s*[.:]")
+_PREAMBLE_MAX = 12_000
+
+
+class ReviewError(KBError):
+    """A review request that cannot be carried out (a bad date, an unknown document or verdict)."""
+
+
+# --- the records -------------------------------------------------------------------------------
+
+
+@dataclass
+class DocLink:
+    """A stored document as an entry shows it: enough to link it and name it."""
+
+    uid: str
+    number: str | None
+    label: str
+
+    @classmethod
+    def of(cls, doc: Document) -> DocLink:
+        return cls(doc.uid, doc.number, checker_mod.DocRef.of(doc).label)
+
+
+@dataclass
+class Reason:
+    """Why one basis of a document needs review."""
+
+    cause: str  # one of CAUSES
+    basis: str  # the basis as the document cites it
+    basis_doc: DocLink | None  # the stored basis, when resolved
+    articles: list[str]  # the provisions of the basis the document cites or implements
+    since: str | None  # from when (ISO)
+    by: DocLink | None  # the replacing, repealing, amending or suspending document
+    current: list[DocLink]  # the law in force now: the chain of replacements, last one in force
+    suggestion: str  # one of SUGGESTIONS
+    detail: str  # one Vietnamese sentence: what happened
+    delegation: str | None = None  # the delegation clause this document answers, when it is concerned
+    amending: list[DocLink] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """What identifies this change: a mark covers the keys it saw; a new key brings the entry back."""
+        who = self.basis_doc.uid if self.basis_doc else fold(self.basis).lower()
+        extra = ",".join(sorted(d.uid for d in self.amending)) or (self.by.uid if self.by else "")
+        last = self.current[-1].uid if self.current else ""
+        return f"{self.cause}|{who}|{extra}|{last}"
+
+    @property
+    def cause_label(self) -> str:
+        return CAUSE_LABELS[self.cause]
+
+    @property
+    def suggestion_label(self) -> str:
+        return SUGGESTION_LABELS[self.suggestion]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(key=self.key, cause_label=self.cause_label, suggestion_label=self.suggestion_label)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Reason:
+        def link(d):
+            return DocLink(**d) if d else None
+
+        return cls(
+            cause=data["cause"],
+            basis=data["basis"],
+            basis_doc=link(data.get("basis_doc")),
+            articles=list(data.get("articles") or []),
+            since=data.get("since"),
+            by=link(data.get("by")),
+            current=[DocLink(**d) for d in data.get("current") or []],
+            suggestion=data["suggestion"],
+            detail=data["detail"],
+            delegation=data.get("delegation"),
+            amending=[DocLink(**d) for d in data.get("amending") or []],
+        )
+
+
+@dataclass
+class Entry:
+    """One provincial document and the reasons it needs review (none: its bases are all in order)."""
+
+    uid: str
+    number: str | None
+    doc_type: str | None
+    title: str
+    issuer: str | None
+    issuer_kind: str | None  # HĐND or UBND
+    issued: str | None
+    effective: str | None
+    fields: list[str]
+    in_force: bool
+    has_text: bool
+    bases: int  # how many bases were read
+    reasons: list[Reason] = field(default_factory=list)
+    on: str = ""  # the date the validity was taken on
+    depends: list[str] = field(default_factory=list)  # uids whose change may change this entry
+    unresolved: list[str] = field(default_factory=list)  # look-up keys of bases not found ("n:…", "t:…")
+    next_change: str | None = None  # the first later date on which a basis' validity changes
+
+    @property
+    def changes(self) -> list[Reason]:
+        return [r for r in self.reasons if r.cause != VERIFY]
+
+    @property
+    def to_verify(self) -> list[Reason]:
+        return [r for r in self.reasons if r.cause == VERIFY]
+
+    @property
+    def listed(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def cause(self) -> str | None:
+        """The main cause: the first of CAUSES among the reasons."""
+        present = {r.cause for r in self.reasons}
+        return next((c for c in CAUSES if c in present), None)
+
+    @property
+    def suggestion(self) -> str | None:
+        present = {r.suggestion for r in self.reasons}
+        return next((s for s in SUGGESTIONS if s in present), None)
+
+    @property
+    def changed_on(self) -> str:
+        """The latest date of change among the reasons (for sorting)."""
+        return max((r.since or "" for r in self.reasons), default="")
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted({r.key for r in self.reasons})
+
+    @property
+    def label(self) -> str:
+        head = " ".join(x for x in (self.doc_type, f"số {self.number}" if self.number else None) if x)
+        return f"{head} {self.title}".strip()
+
+    @property
+    def year(self) -> int | None:
+        return int(self.issued[:4]) if self.issued else None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["reasons"] = [r.to_dict() for r in self.reasons]
+        data.update(
+            cause=self.cause,
+            cause_label=CAUSE_LABELS.get(self.cause or "", ""),
+            suggestion=self.suggestion,
+            suggestion_label=SUGGESTION_LABELS.get(self.suggestion or "", ""),
+            changed_on=self.changed_on,
+            keys=self.keys,
+            label=self.label,
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Entry:
+        names = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in names}
+        values["reasons"] = [Reason.from_dict(r) for r in data.get("reasons") or []]
+        return cls(**values)
+
+
+# --- the validity seam ---------------------------------------------------------------------------
+
+
+@dataclass
+class BasisValidity:
+    """What the one validity function says of a cited document on a date."""
+
+    state: str  # the checker's states: in_force, replaced, repealed, expired, suspended, partly_expired, …
+    since: str | None
+    by: Document | None  # the replacing, repealing or suspending document
+    amendments: list[tuple[Document, str | None, str | None]]  # (amending document, note, from when)
+    upcoming: str | None  # the first later date on which its state or amendments change
+
+
+def basis_validity(checker: Checker, doc: Document, on: str) -> BasisValidity:
+    """THE validity of `doc` on `on` — the seam to the one validity function of kb.legal."""
+    state, since, by, amendments, _articles, upcoming = checker._state(doc, on)
+    later = [start for _h, _r, start in upcoming if start]
+    return BasisValidity(
+        state=state,
+        since=since,
+        by=by,
+        amendments=[(holder, rel.note, checker_mod._from(holder)) for holder, rel in amendments],
+        upcoming=min(later) if later else None,
+    )
+
+
+# --- which documents are the province's ----------------------------------------------------------
+
+
+def province_names(province: str, predecessors: Iterable[str] = ()) -> list[str]:
+    return [fold(p).lower().strip() for p in [province, *predecessors] if p and p.strip()]
+
+
+def issuer_kind(number: str | None, issuer: str | None) -> str | None:
+    """HĐND or UBND, from the số ký hiệu's code or the issuing body."""
+    code = (number or "").upper()
+    if code.endswith("HĐND") or code.endswith("HDND"):
+        return HDND
+    if code.endswith("UBND"):
+        return UBND
+    text = fold(issuer or "").lower()
+    if "hoi dong nhan dan" in text or "hdnd" in text:
+        return HDND
+    if "uy ban nhan dan" in text or "ubnd" in text:
+        return UBND
+    return None
+
+
+def is_own(doc_type, number, issuer, province, places: list[str]) -> bool:
+    """A normative document of the HĐND or UBND of one of `places` (folded province names)."""
+    if doc_type not in _LOCAL_NORMATIVE:
+        return False
+    if issuer_kind(number, issuer) is None:
+        return False
+    where = fold(f"{province or ''} | {issuer or ''}").lower()
+    return any(p and p in where for p in places)
+
+
+def own_uids(store: Store, places: list[str]) -> list[str]:
+    """The uids of the province's normative documents (one SQL scan of the metadata)."""
+    rows = store.db.execute(
+        "SELECT uid, json_extract(data, '$.doc_type'), json_extract(data, '$.number'),"
+        " json_extract(data, '$.issuer'), json_extract(data, '$.province') FROM documents"
+    ).fetchall()
+    return [r[0] for r in rows if is_own(r[1], r[2], r[3], r[4], places)]
+
+
+def bans_of(fields: Iterable[str], field_bans: dict[str, str]) -> list[str]:
+    """The Ban examining a document of these lĩnh vực (several when its fields span them)."""
+    found: list[str] = []
+    keys = [(fold(k).lower(), ban) for k, ban in field_bans.items()]
+    for name in fields:
+        low = fold(name).lower()
+        for key, ban in keys:
+            if key and key in low and ban not in found:
+                found.append(ban)
+    return found
+
+
+# --- building the entries --------------------------------------------------------------------------
+
+
+def preamble(text: str) -> str:
+    """The part of a document holding its "Căn cứ …" lines: up to "QUYẾT NGHỊ:", "QUYẾT ĐỊNH:" or Điều 1."""
+    head = text[:_PREAMBLE_MAX]
+    m = _PREAMBLE_END.search(fold(head).lower())
+    return head[: m.start()] if m else head
+
+
+@dataclass
+class _Basis:
+    citation: Citation | None
+    label: str
+    articles: list[ArticleRef]
+    doc: Document | None
+    why_not: str | None = None  # not found / ambiguous
+
+
+class ReviewBuilder:
+    """Computes entries for one store. Keep one per run: it caches validity and delegations per basis."""
+
+    def __init__(self, store: Store, province: str, predecessors: Iterable[str] = (), checker: Checker | None = None):
+        self.store = store
+        self.places = province_names(province, predecessors)
+        self.checker = checker or Checker(store, province)
+        self._validity: dict[tuple[str, str], BasisValidity] = {}
+        self._delegations: dict[str, list] = {}
+
+    def own(self) -> list[str]:
+        return own_uids(self.store, self.places)
+
+    def build(self, on: str, uids: Iterable[str] | None = None) -> list[Entry]:
+        """Entries for `uids` (default: every document of the province) on the date `on`."""
+        self.checker.catalogue.refresh()
+        out = []
+        for uid in self.own() if uids is None else uids:
+            doc = self.store.get(uid)
+            if doc is not None and is_own(doc.doc_type, doc.number, doc.issuer, doc.province, self.places):
+                out.append(self.entry(doc, on))
+        return out
+
+    def validity(self, doc: Document, on: str) -> BasisValidity:
+        key = (doc.uid, on)
+        if key not in self._validity:
+            self._validity[key] = basis_validity(self.checker, doc, on)
+        return self._validity[key]
+
+    def entry(self, doc: Document, on: str) -> Entry:
+        own = self.validity(doc, on)
+        text = doc.text or "\n".join(f"Điều {a.number}. {a.heading or ''}\n{a.text}" for a in doc.articles)
+        entry = Entry(
+            uid=doc.uid,
+            number=doc.number,
+            doc_type=doc.doc_type,
+            title=doc.title,
+            issuer=doc.issuer,
+            issuer_kind=issuer_kind(doc.number, doc.issuer),
+            issued=doc.issued,
+            effective=doc.effective,
+            fields=list(doc.fields),
+            in_force=own.state in _IN_FORCE_STATES,
+            has_text=bool(text.strip()),
+            bases=0,
+            on=on,
+        )
+        depends: set[str] = set()
+        nexts: list[str] = [own.upcoming] if own.upcoming else []
+        if not entry.has_text:
+            return entry
+        bases = self._bases(doc, text)
+        entry.bases = len(bases)
+        issued = doc.issued or doc.effective or ""
+        for basis in bases:
+            if basis.doc is None:
+                if basis.citation is not None:
+                    c = basis.citation
+                    if c.number:
+                        entry.unresolved.append("n:" + number_key(c.number))
+                    if c.name:
+                        entry.unresolved.append("t:" + name_key(c.name, c.doc_type))
+                entry.reasons.append(
+                    Reason(VERIFY, basis.label, None, [a.label() for a in basis.articles], None, None, [], CHECK,
+                           basis.why_not or "Không có trong cơ sở dữ liệu: cần kiểm tra thủ công.")
+                )  # fmt: skip
+                continue
+            depends.add(basis.doc.uid)
+            reasons, seen, upcoming = self._judge(doc, basis, issued, on)
+            depends.update(seen)
+            if upcoming:
+                nexts.append(upcoming)
+            entry.reasons.extend(reasons)
+        if not bases:
+            entry.reasons.append(
+                Reason(VERIFY, "Căn cứ ban hành", None, [], None, None, [], CHECK,
+                       "Không đọc được dòng “Căn cứ …” nào trong nội dung văn bản: cần kiểm tra thủ công.")
+            )  # fmt: skip
+        entry.depends = sorted(depends)
+        entry.unresolved = sorted(set(entry.unresolved))
+        entry.next_change = min(nexts) if nexts else None
+        return entry
+
+    def _bases(self, doc: Document, text: str) -> list[_Basis]:
+        """The document's bases: its "Căn cứ" citations, resolved, and stored `can_cu` relations."""
+        out: list[_Basis] = []
+        seen: set[str] = set()
+        on_issue = doc.issued or doc.effective or "1900-01-01"
+        for c in extract_citations(preamble(text)):
+            if c.role not in ("basis", "amending") or c.parent is not None:
+                continue
+            if (c.number and is_party_number(c.number)) or c.doc_type in NON_NORMATIVE:
+                continue
+            if c.doc_type == "Hiến pháp" and not c.number:
+                continue  # "Căn cứ Hiến pháp …": not a basis a provincial document is reviewed against
+            # A basis cited by name alone is the version in force when the document was issued.
+            match, _conf, found, candidates, _findings = self.checker._resolve(c, on_issue)
+            if found is not None and found.uid in seen:
+                continue
+            why = None
+            if found is None:
+                if candidates:
+                    why = (
+                        "Không xác định được văn bản được viện dẫn (có thể là: "
+                        + "; ".join(d.label for d in candidates[:3])
+                        + "): cần kiểm tra thủ công."
+                    )
+                else:
+                    why = "Không có trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành và hiệu lực."
+            else:
+                seen.add(found.uid)
+            out.append(_Basis(c, c.label, list(c.articles), found, why))
+        for rel in doc.relations:
+            if rel.type != "can_cu":
+                continue
+            target = self.store.resolve_target(rel)
+            if target is None or target in seen:
+                continue
+            found = self.store.get(target)
+            if found is None:
+                continue
+            seen.add(target)
+            label = checker_mod.DocRef.of(found).label
+            out.append(_Basis(None, label, parse_locator(rel.note or ""), found))
+        return out
+
+    def _delegations_of(self, basis: Document) -> list:
+        if basis.uid not in self._delegations:
+            self._delegations[basis.uid] = find_delegations(basis)
+        return self._delegations[basis.uid]
+
+    def _answered(self, basis: _Basis) -> list:
+        """The delegation clauses of the basis this document answers (the tracker's rules)."""
+        items = self._delegations_of(basis.doc)
+        if not items:
+            return []
+        if basis.articles:
+            return [
+                d
+                for d in items
+                if any(
+                    a.article.lower() == d.article.lower()
+                    and (a.clause is None or d.clause is None or a.clause == d.clause)
+                    for a in basis.articles
+                )
+            ]
+        return items if len(items) == 1 else []
+
+    def _judge(self, doc: Document, basis: _Basis, issued: str, on: str):
+        """(reasons, uids looked at, next date of change) for one resolved basis."""
+        b = basis.doc
+        v = self.validity(b, on)
+        seen = {b.uid}
+        answered = self._answered(basis)
+        implemented = [ArticleRef(d.article, d.clause) for d in answered]
+        articles = [a.label() for a in basis.articles] or [ArticleRef(d.article, d.clause).label() for d in answered]
+        deleg = "; ".join(f"{d.provision} {d.parent_label}" for d in answered) or None
+        reasons: list[Reason] = []
+        link = DocLink.of(b)
+        if v.state in (checker_mod.REPLACED, checker_mod.REPEALED, checker_mod.EXPIRED, checker_mod.SUSPENDED):
+            cause = {
+                checker_mod.REPLACED: REPLACED,
+                checker_mod.REPEALED: REPEALED,
+                checker_mod.EXPIRED: EXPIRED,
+                checker_mod.SUSPENDED: SUSPENDED,
+            }[v.state]
+            by = DocLink.of(v.by) if v.by is not None else None
+            if v.by is not None:
+                seen.add(v.by.uid)
+            chain = self._chain(v.by, on, seen) if cause == REPLACED else []
+            if cause == EXPIRED and v.by is None:
+                chain = []
+            if v.since and issued and v.since <= issued:
+                reasons.append(
+                    Reason(VERIFY, basis.label, link, articles, v.since, by, chain, CHECK,
+                           f"{_happened(cause, by, v.since)} — trước ngày ban hành văn bản ({vn_date(issued)}): "
+                           "cần kiểm tra căn cứ đã viện dẫn.", deleg)
+                )  # fmt: skip
+            else:
+                suggestion = {REPLACED: REPLACE, REPEALED: REPEAL, EXPIRED: REPEAL, SUSPENDED: CHECK}[cause]
+                if cause == REPLACED and chain and not _in_force(self.validity(_last_doc(self, chain), on)):
+                    suggestion = REPEAL
+                detail = _happened(cause, by, v.since)
+                if deleg:
+                    detail += f" Văn bản này quy định nội dung được giao tại {deleg}."
+                reasons.append(
+                    Reason(cause, basis.label, link, articles, v.since, by, chain, suggestion, detail, deleg)
+                )
+            return reasons, seen, v.upcoming
+        # In force: amendments made after the document was issued.
+        later = [(h, note, start) for h, note, start in v.amendments if not issued or (start or "") > issued]
+        unknown = [(h, note, start) for h, note, start in later if not parse_locator(note or "")]
+        cited = list(basis.articles) + implemented
+        hits: list[tuple[Document, str | None, str | None, list[str]]] = []
+        for h, note, start in later:
+            touched = parse_locator(note or "")
+            if not touched:
+                continue
+            hit = [a for a in cited if any(checker_mod._overlaps(a, t) for t in touched)]
+            if hit:
+                hits.append((h, note, start, [a.label() for a in hit]))
+        for h, _note, _start in later:
+            seen.add(h.uid)
+        if hits:
+            amending = [DocLink.of(h) for h, *_ in hits]
+            since = max(s or "" for _h, _n, s, _a in hits) or None
+            provisions = sorted({a for *_x, arts in hits for a in arts})
+            detail = (
+                f"{', '.join(provisions)} được sửa đổi, bổ sung bởi "
+                + "; ".join(
+                    f"{d.label} (từ ngày {vn_date(s)})" if s else d.label for d, (_h, _n, s, _a) in zip(amending, hits)
+                )
+                + "."
+            )
+            delegated = [d for d in answered if any(p == ArticleRef(d.article, d.clause).label() for p in provisions)]
+            if delegated:
+                detail += " Đây là nội dung giao văn bản này quy định."
+            reasons.append(
+                Reason(AMENDED, basis.label, link, provisions, since, amending[-1], [link], AMEND, detail, deleg,
+                       amending)
+            )  # fmt: skip
+        if unknown:
+            amending = [DocLink.of(h) for h, *_ in unknown]
+            since = max(s or "" for _h, _n, s in unknown) or None
+            detail = (
+                "Được sửa đổi, bổ sung bởi "
+                + "; ".join(
+                    f"{d.label} (từ ngày {vn_date(s)})" if s else d.label for d, (_h, _n, s) in zip(amending, unknown)
+                )
+                + "; chưa rõ điều, khoản được sửa đổi: cần xem điều khoản."
+            )
+            reasons.append(
+                Reason(AMENDED_UNKNOWN, basis.label, link, articles, since, amending[-1], [link], AMEND, detail, deleg,
+                       amending)
+            )  # fmt: skip
+        if v.state == checker_mod.UNKNOWN:
+            reasons.append(
+                Reason(VERIFY, basis.label, link, articles, None, None, [], CHECK,
+                       "Chưa xác định được tình trạng hiệu lực của văn bản này trong cơ sở dữ liệu.", deleg)
+            )  # fmt: skip
+        return reasons, seen, v.upcoming
+
+    def _chain(self, start: Document | None, on: str, seen: set[str]) -> list[DocLink]:
+        """The replacing document, then what replaced it in turn, … up to the one in force on `on`."""
+        chain: list[DocLink] = []
+        doc = start
+        while doc is not None and len(chain) < 12 and doc.uid not in {d.uid for d in chain}:
+            chain.append(DocLink.of(doc))
+            seen.add(doc.uid)
+            v = self.validity(doc, on)
+            doc = v.by if v.state == checker_mod.REPLACED else None
+        return chain
+
+
+def _last_doc(builder: ReviewBuilder, chain: list[DocLink]) -> Document:
+    return builder.store.get(chain[-1].uid)
+
+
+def _in_force(v: BasisValidity) -> bool:
+    return v.state in _IN_FORCE_STATES
+
+
+def _happened(cause: str, by: DocLink | None, since: str | None) -> str:
+    when = f" từ ngày {vn_date(since)}" if since else ""
+    if cause == REPLACED:
+        return f"Bị thay thế{' bởi ' + by.label if by else ''}{when}."
+    if cause == REPEALED:
+        return f"Bị bãi bỏ{' bởi ' + by.label if by else ''}{when}."
+    if cause == SUSPENDED:
+        return f"Bị ngưng hiệu lực{' theo ' + by.label if by else ''}{when}."
+    return f"Hết hiệu lực{when}." if since else "Hết hiệu lực (theo tình trạng trong cơ sở dữ liệu)."
+
+
+def review_date(on: str | dt.date | None) -> str:
+    """ISO date from a date, 'YYYY-MM-DD', 'dd/mm/yyyy' or None (today in Vietnam)."""
+    if on is None or on == "":
+        from kb.dates import today_vn
+
+        return today_vn().isoformat()
+    try:
+        return checker_mod.planned_date(on)
+    except checker_mod.CheckError:
+        raise ReviewError(f"Ngày rà soát không hợp lệ: {on!r} (dùng dd/mm/yyyy hoặc yyyy-mm-dd).") from None
+
+
+# --- marks ------------------------------------------------------------------------------------------
+
+_MARKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reviewed_on TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    keys TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_marks_uid ON review_marks(uid, id);
+"""
+
+
+@dataclass
+class Mark:
+    id: int
+    uid: str
+    verdict: str
+    reviewed_on: str
+    reviewer: str
+    note: str
+    keys: list[str]
+    created_at: str
+
+    @property
+    def verdict_label(self) -> str:
+        return VERDICT_LABELS.get(self.verdict, self.verdict)
+
+    def covers(self, keys: Iterable[str]) -> bool:
+        return set(keys) <= set(self.keys)
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"verdict_label": self.verdict_label}
+
+
+def ensure_tables(store: Store) -> None:
+    if store.db.execute("SELECT 1 FROM sqlite_master WHERE name='review_marks'").fetchone():
+        return
+    with store.transaction():
+        for statement in _MARKS_SCHEMA.split(";"):
+            if statement.strip():
+                store.db.execute(statement)
+
+
+def _mark(row) -> Mark:
+    return Mark(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
+
+
+def marks(store: Store, uid: str | None = None) -> list[Mark]:
+    """The marks of one document (or all), oldest first."""
+    ensure_tables(store)
+    sql = "SELECT id, uid, verdict, reviewed_on, reviewer, note, keys, created_at FROM review_marks"
+    rows = store.db.execute(sql + (" WHERE uid=? ORDER BY id" if uid else " ORDER BY id"), (uid,) if uid else ())
+    return [_mark(r) for r in rows]
+
+
+def latest_marks(store: Store) -> dict[str, Mark]:
+    out: dict[str, Mark] = {}
+    for m in marks(store):
+        out[m.uid] = m
+    return out
+
+
+def mark_reviewed(
+    store: Store, entry: Entry, verdict: str, reviewer: str, note: str = "", reviewed_on: str | None = None
+) -> Mark:
+    """Record that `entry` was reviewed; it leaves the list until a reason it does not have now appears."""
+    if verdict not in VERDICTS:
+        raise ReviewError(f"Kết quả rà soát “{verdict}” không có; dùng: {', '.join(VERDICTS)}.")
+    reviewer = " ".join((reviewer or "").split())[:200]
+    if not reviewer:
+        raise ReviewError("Cần ghi tên người rà soát.")
+    day = review_date(reviewed_on)
+    ensure_tables(store)
+    with store.transaction():
+        cur = store.db.execute(
+            "INSERT INTO review_marks(uid, verdict, reviewed_on, reviewer, note, keys, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entry.uid, verdict, day, reviewer, (note or "").strip()[:4000], json.dumps(entry.keys), now()),
+        )
+        row = store.db.execute(
+            "SELECT id, uid, verdict, reviewed_on, reviewer, note, keys, created_at FROM review_marks WHERE id=?",
+            (cur.lastrowid,),
+        ).fetchone()
+    return _mark(row)
+
+
+def pending(entries: Iterable[Entry], latest: dict[str, Mark], include_reviewed: bool = False) -> list[Entry]:
+    """The entries still to review: listed, in force, and not covered by their latest mark."""
+    out = []
+    for e in entries:
+        if not e.listed or not e.in_force:
+            continue
+        mark = latest.get(e.uid)
+        if mark is not None and mark.covers(e.keys) and not include_reviewed:
+            continue
+        out.append(e)
+    return out
