@@ -60,6 +60,23 @@ class Relation:
 
 
 @dataclass
+class ChangedBy:
+    """What another document did to this one, as this document's source notes it (a pháp điển
+    `amendment_note`): the reverse of a relation, kept when the other document is not stored."""
+
+    type: str  # sua_doi, thay_the, bai_bo, dinh_chi (vocab.REL_*)
+    article: str | None = None  # the article of this document concerned ("28"); None: the whole document
+    by_number: str | None = None  # the acting document: "52/2019/QH14"
+    by_uid: str | None = None
+    by_type: str | None = None  # "Luật"
+    by_title: str | None = None
+    by_article: str | None = None  # "Điều 2"
+    effective: str | None = None  # ISO date from which it applies
+    note: str | None = None  # the note as written
+    source: str | None = None
+
+
+@dataclass
 class Attachment:
     name: str
     url: str | None = None
@@ -90,6 +107,7 @@ class Document:
     text: str = ""
     articles: list[Article] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    changed_by: list[ChangedBy] = field(default_factory=list)  # reverse relations noted by the source
     attachments: list[Attachment] = field(default_factory=list)
     source_updated: str | None = None  # the source's own last-modified stamp
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source that supplied it
@@ -171,6 +189,7 @@ class Document:
                 text=_opt_str(data, "text") or "",
                 articles=[Article(**_obj(a, Article)) for a in _list(data, "articles")],
                 relations=[Relation(**_obj(r, Relation)) for r in _list(data, "relations")],
+                changed_by=[ChangedBy(**_obj(c, ChangedBy)) for c in _list(data, "changed_by")],
                 attachments=[Attachment(**_obj(a, Attachment)) for a in _list(data, "attachments")],
                 source_updated=_opt_str(data, "source_updated"),
                 provenance=_mapping(data, "provenance", values=str),
@@ -216,6 +235,11 @@ def normalise(doc: Document) -> Document:
         rel.target_number = normalise_number(rel.target_number)
         rel.target_title = " ".join(nfc(rel.target_title).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
+    for note in doc.changed_by:
+        note.type = vocab.relation_type(note.type)
+        note.by_number = normalise_number(note.by_number)
+        note.effective = parse_date(note.effective, "changed_by.effective") if note.effective else None
+        note.source = note.source or doc.source
     for att in doc.attachments:
         if att.kind not in ATTACHMENT_KINDS:
             att.kind = "other"

@@ -127,7 +127,7 @@ _METADATA_FIELDS = (
     "gazette",
     "attachments",
 )
-_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "source_updated")
+_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "changed_by", "source_updated")
 DEFAULT_PRIORITY = ("vbpl", "congbao", "congbao_tinh")
 
 

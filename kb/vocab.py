@@ -132,6 +132,17 @@ def status(label: str | None) -> str:
 
 
 # --- Quan hệ văn bản ---------------------------------------------------------------------
+REL_BASIS = "can_cu"
+REL_AMENDS = "sua_doi"
+REL_REPLACES = "thay_the"
+REL_REPEALS = "bai_bo"
+REL_GUIDES = "huong_dan"
+REL_CONSOLIDATES = "hop_nhat"
+REL_CORRECTS = "dinh_chinh"
+REL_SUSPENDS = "dinh_chi"
+REL_REFERS = "dan_chieu"
+REL_RELATED = "lien_quan"
+
 # Each type names what the document holding the relation does to the target, and its inverse
 # label says what the target undergoes (read on the target's page).
 RELATION_TYPES: dict[str, tuple[str, str]] = {
