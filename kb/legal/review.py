@@ -10,7 +10,7 @@ is listed as "sửa đổi — cần xem điều khoản"); a basis missing from
 minh". Each reason names the basis, what happened, from when, by which document, the law in force now
 (following chains of replacements) and a suggestion.
 
-    entries = ReviewBuilder(store, province="Lai Châu").build(on="2026-01-01")
+    entries = ReviewBuilder(store, province_names("Lai Châu")).build(on="2026-01-01")
     [e.to_dict() for e in entries if e.listed]
 
 Marks ("đã rà soát — còn phù hợp", "đã đề xuất sửa đổi") are kept with their history in the store table
@@ -25,12 +25,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from kb import vocab
 from kb.dates import vn_date
 from kb.errors import KBError
 from kb.legal import checker as checker_mod
 from kb.legal.checker import NON_NORMATIVE, Checker, name_key
 from kb.legal.citations import ArticleRef, Citation, extract_citations, is_party_number, parse_locator
 from kb.legal.delegation import find_delegations
+from kb.legal.validity import Impact, validity
 from kb.model import Document
 from kb.numbers import number_key
 from kb.store import Store, now
@@ -112,7 +114,6 @@ DEFAULT_FIELD_BANS = {
 }
 
 _LOCAL_NORMATIVE = frozenset({"Nghị quyết", "Quyết định", "Chỉ thị"})
-_IN_FORCE_STATES = (checker_mod.IN_FORCE, checker_mod.PARTLY)
 _PREAMBLE_END = re.compile(r"quyet\s+nghi\s*:|quyet\s+dinh\s*:|\n[ \t]*dieu\s+1\s*[.:]")
 _PREAMBLE_MAX = 12_000
 
@@ -203,11 +204,13 @@ class Entry:
     doc_type: str | None
     title: str
     issuer: str | None
+    province: str | None
     issuer_kind: str | None  # HĐND or UBND
     issued: str | None
     effective: str | None
     fields: list[str]
     in_force: bool
+    status: str  # its own status on `on` (kb.vocab.STATUSES)
     has_text: bool
     bases: int  # how many bases were read
     reasons: list[Reason] = field(default_factory=list)
@@ -279,29 +282,60 @@ class Entry:
         return cls(**values)
 
 
-# --- the validity seam ---------------------------------------------------------------------------
+# --- validity: the one validity function (kb.legal.validity) --------------------------------------
+
+IN_FORCE, NOT_IN_FORCE_YET, UNKNOWN_STATE = "in_force", "not_yet", "unknown"
 
 
 @dataclass
 class BasisValidity:
-    """What the one validity function says of a cited document on a date."""
+    """What the one validity function says of a document on a date, in the review's terms."""
 
-    state: str  # the checker's states: in_force, replaced, repealed, expired, suspended, partly_expired, …
+    state: str  # IN_FORCE, REPLACED, REPEALED, EXPIRED, SUSPENDED, NOT_IN_FORCE_YET, UNKNOWN_STATE
+    status: str  # the status label (kb.vocab.STATUSES)
     since: str | None
-    by: Document | None  # the replacing, repealing or suspending document
-    amendments: list[tuple[Document, str | None, str | None]]  # (amending document, note, from when)
-    upcoming: str | None  # the first later date on which its state or amendments change
+    by: DocLink | None  # the replacing, repealing or suspending document
+    by_uid: str | None  # when it is stored
+    amendments: list[tuple[DocLink, str | None, str | None]]  # (amending document, articles, from when)
+    upcoming: str | None  # the first later date on which the validity changes
 
 
-def basis_validity(checker: Checker, doc: Document, on: str) -> BasisValidity:
-    """THE validity of `doc` on `on` — the seam to the one validity function of kb.legal."""
-    state, since, by, amendments, _articles, upcoming = checker._state(doc, on)
-    later = [start for _h, _r, start in upcoming if start]
+def _impact_link(store: Store, impact: Impact) -> DocLink:
+    holder = store.get(impact.by_uid) if impact.by_uid else None
+    return DocLink.of(holder) if holder is not None else DocLink("", impact.by_number, impact.by_label)
+
+
+def basis_validity(store: Store, doc: Document, on: str) -> BasisValidity:
+    """The validity of `doc` on `on`, from `kb.legal.validity.validity` (THE validity function)."""
+    v = validity(store, doc, on)
+    by = v.by
+    if v.status == vocab.EXPIRED:
+        if by is not None and by.type == vocab.REL_REPLACES:
+            state = REPLACED
+        elif by is not None and by.type == vocab.REL_REPEALS:
+            state = REPEALED
+        else:
+            state = EXPIRED
+    elif v.status == vocab.SUSPENDED:
+        state = SUSPENDED
+    elif v.status in (vocab.IN_FORCE, vocab.PARTLY_EXPIRED):
+        state = IN_FORCE
+    elif v.status == vocab.NOT_YET:
+        state = NOT_IN_FORCE_YET
+    else:
+        state = UNKNOWN_STATE
+    later = [i.effective for i in v.upcoming if i.effective]
+    if doc.expires and doc.expires > on:
+        later.append(doc.expires)
+    if doc.effective and doc.effective > on:
+        later.append(doc.effective)
     return BasisValidity(
         state=state,
-        since=since,
-        by=by,
-        amendments=[(holder, rel.note, checker_mod._from(holder)) for holder, rel in amendments],
+        status=v.status,
+        since=v.since,
+        by=_impact_link(store, by) if by is not None else None,
+        by_uid=by.by_uid if by is not None else None,
+        amendments=[(_impact_link(store, i), i.articles, i.effective) for i in v.amendments],
         upcoming=min(later) if later else None,
     )
 
@@ -328,17 +362,19 @@ def issuer_kind(number: str | None, issuer: str | None) -> str | None:
     return None
 
 
-def is_own(doc_type, number, issuer, province, places: list[str]) -> bool:
-    """A normative document of the HĐND or UBND of one of `places` (folded province names)."""
+def is_own(doc_type, number, issuer, province, places: list[str] | None) -> bool:
+    """A normative document of the HĐND or UBND of one of `places` (folded province names; None: of any)."""
     if doc_type not in _LOCAL_NORMATIVE:
         return False
     if issuer_kind(number, issuer) is None:
         return False
+    if places is None:
+        return True
     where = fold(f"{province or ''} | {issuer or ''}").lower()
     return any(p and p in where for p in places)
 
 
-def own_uids(store: Store, places: list[str]) -> list[str]:
+def own_uids(store: Store, places: list[str] | None) -> list[str]:
     """The uids of the province's normative documents (one SQL scan of the metadata)."""
     rows = store.db.execute(
         "SELECT uid, json_extract(data, '$.doc_type'), json_extract(data, '$.number'),"
@@ -381,10 +417,10 @@ class _Basis:
 class ReviewBuilder:
     """Computes entries for one store. Keep one per run: it caches validity and delegations per basis."""
 
-    def __init__(self, store: Store, province: str, predecessors: Iterable[str] = (), checker: Checker | None = None):
+    def __init__(self, store: Store, places: list[str] | None = None, checker: Checker | None = None):
         self.store = store
-        self.places = province_names(province, predecessors)
-        self.checker = checker or Checker(store, province)
+        self.places = places  # folded province names (province_names); None: every province
+        self.checker = checker or Checker(store)
         self._validity: dict[tuple[str, str], BasisValidity] = {}
         self._delegations: dict[str, list] = {}
 
@@ -404,7 +440,7 @@ class ReviewBuilder:
     def validity(self, doc: Document, on: str) -> BasisValidity:
         key = (doc.uid, on)
         if key not in self._validity:
-            self._validity[key] = basis_validity(self.checker, doc, on)
+            self._validity[key] = basis_validity(self.store, doc, on)
         return self._validity[key]
 
     def entry(self, doc: Document, on: str) -> Entry:
@@ -416,11 +452,13 @@ class ReviewBuilder:
             doc_type=doc.doc_type,
             title=doc.title,
             issuer=doc.issuer,
+            province=doc.province,
             issuer_kind=issuer_kind(doc.number, doc.issuer),
             issued=doc.issued,
             effective=doc.effective,
             fields=list(doc.fields),
-            in_force=own.state in _IN_FORCE_STATES,
+            in_force=own.state in (IN_FORCE, UNKNOWN_STATE),  # not known to have ended
+            status=own.status,
             has_text=bool(text.strip()),
             bases=0,
             on=on,
@@ -537,29 +575,24 @@ class ReviewBuilder:
         deleg = "; ".join(f"{d.provision} {d.parent_label}" for d in answered) or None
         reasons: list[Reason] = []
         link = DocLink.of(b)
-        if v.state in (checker_mod.REPLACED, checker_mod.REPEALED, checker_mod.EXPIRED, checker_mod.SUSPENDED):
-            cause = {
-                checker_mod.REPLACED: REPLACED,
-                checker_mod.REPEALED: REPEALED,
-                checker_mod.EXPIRED: EXPIRED,
-                checker_mod.SUSPENDED: SUSPENDED,
-            }[v.state]
-            by = DocLink.of(v.by) if v.by is not None else None
-            if v.by is not None:
-                seen.add(v.by.uid)
-            chain = self._chain(v.by, on, seen) if cause == REPLACED else []
-            if cause == EXPIRED and v.by is None:
-                chain = []
+        if v.state in (REPLACED, REPEALED, EXPIRED, SUSPENDED):
+            cause = v.state
+            by = v.by
+            if v.by_uid:
+                seen.add(v.by_uid)
+            chain = self._chain(v.by_uid, by, on, seen) if cause == REPLACED else []
             if v.since and issued and v.since <= issued:
                 reasons.append(
                     Reason(VERIFY, basis.label, link, articles, v.since, by, chain, CHECK,
-                           f"{_happened(cause, by, v.since)} — trước ngày ban hành văn bản ({vn_date(issued)}): "
+                           f"{_happened(cause, by, v.since)[:-1]} — trước ngày ban hành văn bản ({vn_date(issued)}): "
                            "cần kiểm tra căn cứ đã viện dẫn.", deleg)
                 )  # fmt: skip
             else:
                 suggestion = {REPLACED: REPLACE, REPEALED: REPEAL, EXPIRED: REPEAL, SUSPENDED: CHECK}[cause]
-                if cause == REPLACED and chain and not _in_force(self.validity(_last_doc(self, chain), on)):
-                    suggestion = REPEAL
+                if cause == REPLACED and chain and chain[-1].uid:
+                    last = self.store.get(chain[-1].uid)
+                    if last is not None and self.validity(last, on).state in (REPEALED, EXPIRED):
+                        suggestion = REPEAL  # the chain ends in a repeal: nothing replaces the basis now
                 detail = _happened(cause, by, v.since)
                 if deleg:
                     detail += f" Văn bản này quy định nội dung được giao tại {deleg}."
@@ -569,6 +602,7 @@ class ReviewBuilder:
             return reasons, seen, v.upcoming
         # In force: amendments made after the document was issued.
         later = [(h, note, start) for h, note, start in v.amendments if not issued or (start or "") > issued]
+        later = [(h, note, start) for h, note, start in later if h.uid != doc.uid]
         unknown = [(h, note, start) for h, note, start in later if not parse_locator(note or "")]
         cited = list(basis.articles) + implemented
         hits: list[tuple[Document, str | None, str | None, list[str]]] = []
@@ -576,13 +610,14 @@ class ReviewBuilder:
             touched = parse_locator(note or "")
             if not touched:
                 continue
-            hit = [a for a in cited if any(checker_mod._overlaps(a, t) for t in touched)]
+            hit = [a for a in cited if any(_overlaps(a, t) for t in touched)]
             if hit:
                 hits.append((h, note, start, [a.label() for a in hit]))
         for h, _note, _start in later:
-            seen.add(h.uid)
+            if h.uid:
+                seen.add(h.uid)
         if hits:
-            amending = [DocLink.of(h) for h, *_ in hits]
+            amending = [h for h, *_ in hits]
             since = max(s or "" for _h, _n, s, _a in hits) or None
             provisions = sorted({a for *_x, arts in hits for a in arts})
             detail = (
@@ -600,7 +635,7 @@ class ReviewBuilder:
                        amending)
             )  # fmt: skip
         if unknown:
-            amending = [DocLink.of(h) for h, *_ in unknown]
+            amending = [h for h, *_ in unknown]
             since = max(s or "" for _h, _n, s in unknown) or None
             detail = (
                 "Được sửa đổi, bổ sung bởi "
@@ -613,31 +648,36 @@ class ReviewBuilder:
                 Reason(AMENDED_UNKNOWN, basis.label, link, articles, since, amending[-1], [link], AMEND, detail, deleg,
                        amending)
             )  # fmt: skip
-        if v.state == checker_mod.UNKNOWN:
+        if v.state in (UNKNOWN_STATE, NOT_IN_FORCE_YET):
             reasons.append(
                 Reason(VERIFY, basis.label, link, articles, None, None, [], CHECK,
-                       "Chưa xác định được tình trạng hiệu lực của văn bản này trong cơ sở dữ liệu.", deleg)
+                       f"Tình trạng hiệu lực trong cơ sở dữ liệu: {v.status.lower()} — cần xác minh.", deleg)
             )  # fmt: skip
         return reasons, seen, v.upcoming
 
-    def _chain(self, start: Document | None, on: str, seen: set[str]) -> list[DocLink]:
+    def _chain(self, uid: str | None, first: DocLink | None, on: str, seen: set[str]) -> list[DocLink]:
         """The replacing document, then what replaced it in turn, … up to the one in force on `on`."""
-        chain: list[DocLink] = []
-        doc = start
-        while doc is not None and len(chain) < 12 and doc.uid not in {d.uid for d in chain}:
-            chain.append(DocLink.of(doc))
+        chain: list[DocLink] = [first] if first is not None else []
+        while uid and len(chain) < 12:
+            doc = self.store.get(uid)
+            if doc is None:
+                break
             seen.add(doc.uid)
             v = self.validity(doc, on)
-            doc = v.by if v.state == checker_mod.REPLACED else None
+            if v.state != REPLACED or v.by is None or any(d.uid and d.uid == v.by_uid for d in chain):
+                break
+            chain.append(v.by)
+            uid = v.by_uid
         return chain
 
 
-def _last_doc(builder: ReviewBuilder, chain: list[DocLink]) -> Document:
-    return builder.store.get(chain[-1].uid)
-
-
-def _in_force(v: BasisValidity) -> bool:
-    return v.state in _IN_FORCE_STATES
+def _overlaps(cited: ArticleRef, changed: ArticleRef) -> bool:
+    """The cited provision and the changed one meet (same article; clause and point when both say)."""
+    if cited.article.lower() != changed.article.lower():
+        return False
+    if cited.clause and changed.clause and cited.clause != changed.clause:
+        return False
+    return not (cited.point and changed.point and cited.point != changed.point)
 
 
 def _happened(cause: str, by: DocLink | None, since: str | None) -> str:
@@ -765,3 +805,134 @@ def pending(entries: Iterable[Entry], latest: dict[str, Mark], include_reviewed:
             continue
         out.append(e)
     return out
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """The review's configuration: whose documents, and which Ban examines which lĩnh vực."""
+
+    province: str
+    predecessors: list[str] = field(default_factory=list)
+    bans: list[str] = field(default_factory=lambda: list(DEFAULT_BANS))
+    field_bans: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_BANS))
+
+    @classmethod
+    def from_config(cls, config) -> Settings:
+        province = config.section("province")
+        review = config.section("review")
+        bans = [b for b in review.get("bans") or DEFAULT_BANS if isinstance(b, str) and b.strip()]
+        mapping = review.get("field_bans")
+        mapping = dict(mapping) if isinstance(mapping, dict) and mapping else dict(DEFAULT_FIELD_BANS)
+        return cls(
+            province=province.get("name") or "",
+            predecessors=[p for p in province.get("predecessors") or [] if isinstance(p, str) and p.strip()],
+            bans=bans,
+            # a lĩnh vực mapped to a Ban that is not in the list is unassigned
+            field_bans={k: v for k, v in mapping.items() if v in bans},
+        )
+
+    @property
+    def places(self) -> list[str]:
+        return province_names(self.province, self.predecessors)
+
+    def bans_of(self, entry: Entry) -> list[str]:
+        return bans_of(entry.fields, self.field_bans)
+
+
+# --- choosing, grouping and sorting ------------------------------------------------------------------
+
+SORTS = ("moi", "cu", "ban-hanh")
+SORT_LABELS = {"moi": "Thay đổi mới nhất trước", "cu": "Thay đổi cũ nhất trước", "ban-hanh": "Ngày ban hành"}
+
+
+@dataclass
+class Filters:
+    """What a reader asks of the list; every field is in the page's URL."""
+
+    issuer: str | None = None  # HĐND or UBND
+    linhvuc: str = ""  # accent-insensitive substring of a lĩnh vực
+    year: int | None = None  # year of issue
+    ban: str = ""  # one Ban of the list, or UNASSIGNED
+    cause: str | None = None  # one of CAUSES
+    sort: str = "moi"
+    reviewed: bool = False  # also the entries covered by their latest mark
+
+
+def select(
+    entries: Iterable[Entry], f: Filters, settings: Settings, latest: dict[str, Mark] | None = None
+) -> list[Entry]:
+    """The entries of the province still to review that pass the filters, sorted."""
+    places = settings.places
+    key = fold(f.linhvuc).lower().strip()
+    chosen = []
+    for e in pending(entries, latest or {}, include_reviewed=f.reviewed):
+        if not is_own(e.doc_type, e.number, e.issuer, e.province, places):
+            continue
+        if f.issuer and e.issuer_kind != f.issuer:
+            continue
+        if key and not any(key in fold(x).lower() for x in e.fields):
+            continue
+        if f.year and e.year != f.year:
+            continue
+        if f.ban:
+            bans = settings.bans_of(e)
+            if (f.ban == UNASSIGNED and bans) or (f.ban != UNASSIGNED and f.ban not in bans):
+                continue
+        if f.cause and f.cause not in {r.cause for r in e.reasons}:
+            continue
+        chosen.append(e)
+    if f.sort == "ban-hanh":
+        chosen.sort(key=lambda e: (e.issued or "", e.number or ""), reverse=True)
+    else:
+        chosen.sort(key=lambda e: (e.changed_on, e.issued or ""), reverse=f.sort != "cu")
+    return chosen
+
+
+def grouped(entries: list[Entry]) -> list[tuple[str, str, list[Entry]]]:
+    """[(cause, label, entries)] in the order of CAUSES; each entry under its main cause, order kept."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        groups.setdefault(e.cause or VERIFY, []).append(e)
+    return [(c, CAUSE_LABELS[c], groups[c]) for c in CAUSES if c in groups]
+
+
+# --- the annex of a review report: rows for CSV and DOCX -------------------------------------------
+
+ANNEX_HEADERS = (
+    "STT",
+    "Tên loại văn bản",
+    "Số, ký hiệu",
+    "Ngày ban hành",
+    "Trích yếu",
+    "Căn cứ đã thay đổi",
+    "Lý do",
+    "Kiến nghị",
+)
+
+
+def annex_rows(entries: Iterable[Entry]) -> list[list[str]]:
+    """One row per document, the columns of ANNEX_HEADERS (a rà soát report's annex)."""
+    rows = []
+    for i, e in enumerate(entries, 1):
+        bases, why = [], []
+        for r in e.reasons:
+            provisions = f"{', '.join(r.articles)} " if r.articles else ""
+            bases.append(f"{provisions}{r.basis}")
+            now_ = f" Văn bản đang có hiệu lực: {r.current[-1].label}." if r.cause == REPLACED and r.current else ""
+            why.append(f"{r.cause_label}: {r.detail}{now_}")
+        rows.append(
+            [
+                str(i),
+                e.doc_type or "",
+                e.number or "",
+                vn_date(e.issued),
+                e.title,
+                "; ".join(bases),
+                " ".join(why),
+                SUGGESTION_LABELS.get(e.suggestion or "", ""),
+            ]
+        )
+    return rows
