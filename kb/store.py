@@ -99,6 +99,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alert_sent_subscription ON alert_sent(subscription_id, uid);
     """,
+    # 3: derived legal data (kb/legal/derived.py): rows computed from the documents, per derivation
+    """
+    CREATE TABLE derived (
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    );
+    CREATE INDEX derived_uid ON derived(name, uid);
+    """,
 )
 
 # Event kinds written to the log.

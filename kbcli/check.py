@@ -9,9 +9,11 @@ import textwrap
 import click
 
 from kb.dates import vn_date
+from kb.legal import derived
 from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
-from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, track_delegations
+from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, stored_delegations
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
+from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 
 
@@ -92,7 +94,9 @@ def delegations(
     and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
-    items = track_delegations(
+    if not derived.state(ctx.store, DERIVATION).current:
+        sync.update_derived(ctx)  # a store written by an older version, or by a command killed before it
+    items = stored_delegations(
         ctx.store, province, status=None if status == "all" else status, field=field_, since=since_iso
     )
     shown = items[:limit] if limit else items
@@ -133,6 +137,44 @@ def delegations(
     click.echo(_render(rows, fmt))
 
 
+@cli.group("derived")
+def derived_group() -> None:
+    """Dữ liệu dẫn xuất (nội dung giao HĐND quy định, …): tính khi văn bản thay đổi, lưu trong cơ sở dữ liệu."""
+
+
+@derived_group.command("status")
+@pass_context
+def derived_status(ctx: Context) -> None:
+    """Cho biết mỗi loại dữ liệu dẫn xuất đã được tính đến sự kiện thay đổi nào."""
+    for st in derived.states(ctx.store):
+        if st.rebuilding:
+            where = "đang tính lại toàn bộ (chưa xong; lệnh ghi tiếp theo sẽ tính tiếp)"
+        elif st.version is None:
+            where = "chưa tính (chạy `kb derived rebuild`)"
+        elif st.current:
+            where = "đã cập nhật"
+        else:
+            where = f"chậm {st.last_event_id - st.event_id} sự kiện (chạy `kb derived update`)"
+        click.echo(f"{st.label}: {where}; {st.rows} dòng; đến sự kiện {st.event_id}/{st.last_event_id}.")
+
+
+@derived_group.command("update")
+@pass_context
+def derived_update(ctx: Context) -> None:
+    """Tính phần dữ liệu dẫn xuất còn thiếu theo các thay đổi mới của văn bản."""
+    for result in sync.update_derived(ctx):
+        click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {result.documents} văn bản.")
+
+
+@derived_group.command("rebuild")
+@pass_context
+def derived_rebuild(ctx: Context) -> None:
+    """Tính lại toàn bộ dữ liệu dẫn xuất từ mọi văn bản đã lưu."""
+    sync.update_derived(ctx, full=True)
+    for st in derived.states(ctx.store):
+        click.echo(f"{st.label}: đã tính lại, {st.rows} dòng.")
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 _WIDTHS = {"STT": 4, "Vị trí": 10, "Điều, khoản": 12, "Có hiệu lực từ": 14, "Tình trạng": 12}
@@ -163,4 +205,4 @@ def _render(rows: list[dict[str, str]], fmt: str) -> str:
     return "\n".join(out)
 
 
-__all__ = ["check", "delegations", "SEVERITY_LABELS"]
+__all__ = ["check", "delegations", "derived_group", "SEVERITY_LABELS"]

@@ -41,7 +41,9 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool) -> None:
             if len(report.rejected) > 20:
                 click.echo(f"… and {len(report.rejected) - 20} more rejected lines", err=True)
             click.echo(f"{path}: {len(report.rejected)} line(s) rejected; the others were imported.", err=True)
-    if not no_index:
+    if no_index:
+        sync.update_derived(ctx)
+    else:
         sync.update_index(ctx)
     if failed:
         sys.exit(1)

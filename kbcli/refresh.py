@@ -112,7 +112,9 @@ def refresh(
         finally:
             signal.signal(signal.SIGTERM, previous)
             # Also when this run changed nothing: a run killed after storing left the index behind.
-            if not no_index:
+            if no_index:
+                sync.update_derived(ctx)
+            else:
                 sync.update_index(ctx)
     failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
     if failed:

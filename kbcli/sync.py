@@ -1,4 +1,8 @@
-"""Keeping the search index in step with the store after every command that changes the store."""
+"""Keeping what is derived from the store — the derived legal data (kb/legal/derived.py) and the search
+index — in step with it after every command that changes the store.
+
+A command that writes documents calls `update_index(ctx)` before it finishes (it brings the derived
+data up to date first), or `update_derived(ctx)` alone when told to leave the index for later."""
 
 from __future__ import annotations
 
@@ -7,14 +11,41 @@ import sys
 import click
 
 from index import build
+from kb.legal import derived
 from kbcli.main import Context
+
+
+def update_derived(ctx: Context, full: bool = False) -> list[derived.Result]:
+    """Bring every derivation up to date with the store's change events (resuming a killed run);
+    full: recompute them from every document."""
+    current: list = []  # [label, total, bar]
+
+    def close() -> None:
+        if current:
+            current.pop()[2].__exit__(None, None, None)
+
+    def progress(label: str, done: int, total: int) -> None:
+        if not current or current[0][:2] != (label, total):
+            close()
+            bar = click.progressbar(length=total, label=f"Cập nhật dữ liệu dẫn xuất: {label}", file=sys.stderr)
+            bar.__enter__()
+            current.append((label, total, bar))
+        bar = current[0][2]
+        bar.update(done - bar.pos)
+
+    try:
+        return (derived.rebuild if full else derived.refresh)(ctx.store, progress=progress)
+    finally:
+        close()
 
 
 def update_index(ctx: Context) -> int:
     """Apply the store's change events to the index (building it when missing or outdated).
 
     Every command that changes the store calls this before it finishes, so a document stored is a
-    document findable. Returns the number of documents re-indexed."""
+    document findable. The derived legal data is brought up to date first. Returns the number of
+    documents re-indexed."""
+    update_derived(ctx)
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)
     timeout = float(ctx.config.get("index", "writer_timeout"))

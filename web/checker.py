@@ -3,8 +3,7 @@ planned date of effect, and get the table of its citations with the status of ea
 that date — to copy into a báo cáo thẩm tra, or download as CSV (Excel) or TSV (Word).
 
 The app keeps one `kb.legal.checker.Checker` (it caches the catalogue of every stored document) with its own
-store connection, used under a lock; POST /api/check (web/api.py) and the delegation tracker
-(web/delegations.py) share it.
+store connection, used under a lock; POST /api/check (web/api.py) shares it.
 """
 
 from __future__ import annotations
