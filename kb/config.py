@@ -20,6 +20,12 @@ DEFAULTS: dict[str, dict] = {
     },
     "province": {
         "name": "Lai Châu",  # whose local documents are collected and shown as "địa phương"
+        "predecessors": [],  # provinces merged into it (2025): their HĐND/UBND documents are its own for rà soát
+    },
+    # --- rà soát: the province's documents whose legal basis changed (kb/legal/review.py, docs/REVIEW.md) --
+    "review": {
+        "bans": [],  # the Ban of the HĐND (empty: Ban Pháp chế, Ban Kinh tế – Ngân sách, Ban Văn hóa – Xã hội, Ban Dân tộc)
+        "field_bans": {},  # lĩnh vực (accent-insensitive substring) -> Ban; empty: the default mapping of docs/REVIEW.md
     },
     "sources": {
         "enabled": ["vbpl", "congbao", "congbao_tinh"],

@@ -29,6 +29,7 @@ from kb import vocab
 from kb.dates import vn_date
 from kb.errors import KBError
 from kb.legal import checker as checker_mod
+from kb.legal import derived
 from kb.legal.checker import NON_NORMATIVE, Checker, name_key
 from kb.legal.citations import ArticleRef, Citation, extract_citations, is_party_number, parse_locator
 from kb.legal.delegation import find_delegations
@@ -427,6 +428,12 @@ class ReviewBuilder:
     def own(self) -> list[str]:
         return own_uids(self.store, self.places)
 
+    def local_uids(self) -> set[str]:
+        """Every local normative document of any province (cached for this builder)."""
+        if not hasattr(self, "_local"):
+            self._local = set(own_uids(self.store, None))
+        return self._local
+
     def build(self, on: str, uids: Iterable[str] | None = None) -> list[Entry]:
         """Entries for `uids` (default: every document of the province) on the date `on`."""
         self.checker.catalogue.refresh()
@@ -819,6 +826,10 @@ class Settings:
     bans: list[str] = field(default_factory=lambda: list(DEFAULT_BANS))
     field_bans: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_BANS))
 
+    def __post_init__(self):
+        # a lĩnh vực mapped to a Ban that is not in the list is unassigned
+        self.field_bans = {k: v for k, v in self.field_bans.items() if v in self.bans}
+
     @classmethod
     def from_config(cls, config) -> Settings:
         province = config.section("province")
@@ -830,8 +841,7 @@ class Settings:
             province=province.get("name") or "",
             predecessors=[p for p in province.get("predecessors") or [] if isinstance(p, str) and p.strip()],
             bans=bans,
-            # a lĩnh vực mapped to a Ban that is not in the list is unassigned
-            field_bans={k: v for k, v in mapping.items() if v in bans},
+            field_bans=mapping,
         )
 
     @property
@@ -936,3 +946,175 @@ def annex_rows(entries: Iterable[Entry]) -> list[list[str]]:
             ]
         )
     return rows
+
+
+# --- the derived list (kb/legal/derived.py): kept up to date by the writing commands ------------------
+
+DERIVATION = "review"
+_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL,
+    at TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_log_at ON review_log(at);
+"""
+
+
+def ensure_log(store: Store) -> None:
+    if store.db.execute("SELECT 1 FROM sqlite_master WHERE name='review_log'").fetchone():
+        return
+    with store.transaction():
+        for statement in _LOG_SCHEMA.split(";"):
+            if statement.strip():
+                store.db.execute(statement)
+
+
+class ReviewDerivation(derived.Derivation):
+    """Per local normative document (of any province: the province is chosen when reading), its entry
+    on the day of computation, with the look-ups that say which change concerns it:
+
+    - "e:<uid>": the entry;  "d:<basis uid>|<uid>": it depends on that document (basis, replacing,
+      amending, chain);  "u:<key>|<uid>": a basis not found, by number ("n:…") or name ("t:…");
+    - "w:<date>|<uid>": the first later date on which a basis' validity changes (recomputed then).
+
+    An incremental update that gives an entry a reason it did not have (a newly recorded change) appends
+    it to `review_log`, which the alerts and the digest read; a full rebuild logs nothing."""
+
+    name = DERIVATION
+    version = 1
+    label = "văn bản của tỉnh cần rà soát"
+
+    def __init__(self):
+        self._builder: tuple[int, int, ReviewBuilder] | None = None
+
+    def builder(self, store: Store) -> ReviewBuilder:
+        stamp = (id(store), store.last_event_id())
+        if self._builder is None or self._builder[:2] != stamp:
+            self._builder = (*stamp, ReviewBuilder(store))
+            self._builder[2].checker.catalogue.refresh()
+        return self._builder[2]
+
+    def update(self, store: Store, uids: set[str]) -> None:
+        affected = self._affected(store, uids)
+        if affected:
+            self._compute(store, affected, log=True)
+
+    def rebuild(self, store: Store, uids: list[str]) -> None:
+        wanted = set(uids)
+        own = [u for u in self.builder(store).local_uids() if u in wanted]
+        self._compute(store, own, log=False)
+
+    def _affected(self, store: Store, uids: set[str]) -> set[str]:
+        affected: set[str] = set()
+        for uid in uids:
+            affected.update(r.uid for r in derived.rows(store, self.name, prefix=f"d:{uid}|"))
+            if _entry_row(store, uid) is not None:
+                affected.add(uid)  # its own entry (also when it was deleted)
+            doc = store.get(uid)
+            if doc is None:
+                continue
+            if is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None):
+                affected.add(doc.uid)
+            keys = []
+            if doc.number_key:
+                keys.append("n:" + doc.number_key)
+            title_key = name_key(doc.title, doc.doc_type)
+            if title_key:
+                keys.append("t:" + title_key)
+            for key in keys:
+                affected.update(r.uid for r in derived.rows(store, self.name, prefix=f"u:{key}|"))
+        today = _today()
+        for row in derived.rows(store, self.name, prefix="w:"):
+            if row.key[2:12] <= today:
+                affected.add(row.uid)
+        return affected
+
+    def _compute(self, store: Store, uids: Iterable[str], log: bool) -> None:
+        builder = self.builder(store)
+        today = _today()
+        if log:
+            ensure_log(store)
+        for uid in sorted(set(uids)):
+            old = _entry_row(store, uid)
+            old_keys = set(old.data.get("keys") or []) if old else set()
+            derived.delete(store, self.name, uid=uid)
+            doc = store.get(uid)
+            if doc is None or not is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None):
+                continue
+            entry = builder.entry(doc, today)
+            data = entry.to_dict()
+            derived.put(store, self.name, f"e:{doc.uid}", doc.uid, data)
+            for dep in entry.depends:
+                if dep != doc.uid:
+                    derived.put(store, self.name, f"d:{dep}|{doc.uid}", doc.uid, {})
+            for key in entry.unresolved:
+                derived.put(store, self.name, f"u:{key}|{doc.uid}", doc.uid, {})
+            if entry.next_change:
+                derived.put(store, self.name, f"w:{entry.next_change}|{doc.uid}", doc.uid, {})
+            new_keys = [k for k in entry.keys if k not in old_keys and not k.startswith(VERIFY + "|")]
+            if log and old and new_keys and entry.in_force:
+                store.db.execute(
+                    "INSERT INTO review_log(uid, at, keys, entry) VALUES (?, ?, ?, ?)",
+                    (doc.uid, now(), json.dumps(new_keys), json.dumps(data, ensure_ascii=False)),
+                )
+
+
+derived.register(ReviewDerivation())
+
+
+def _today() -> str:
+    from kb.dates import today_vn
+
+    return today_vn().isoformat()
+
+
+def stored_entries(store: Store) -> list[Entry]:
+    """Every entry of the derived list (computes nothing; `derived.state(store, DERIVATION)` says how current)."""
+    return [Entry.from_dict(r.data) for r in derived.rows(store, DERIVATION, prefix="e:")]
+
+
+def _entry_row(store: Store, uid: str):
+    return next((r for r in derived.rows(store, DERIVATION, uid=uid) if r.key == f"e:{uid}"), None)
+
+
+def stored_entry(store: Store, uid: str) -> Entry | None:
+    """The derived entry of one document (None: not a local normative document, or not computed)."""
+    row = _entry_row(store, uid)
+    return Entry.from_dict(row.data) if row else None
+
+
+@dataclass
+class LogItem:
+    """A newly recorded change that put (or kept, with a new reason) a document on the list."""
+
+    id: int
+    uid: str
+    at: str
+    keys: list[str]
+    entry: Entry
+
+    @property
+    def new_reasons(self) -> list[Reason]:
+        return [r for r in self.entry.reasons if r.key in self.keys]
+
+
+def log_items(store: Store, after_id: int = 0, since: str | None = None, until: str | None = None) -> list[LogItem]:
+    """The review log after `after_id` (and recorded in [since, until) when given), oldest first."""
+    ensure_log(store)
+    sql, params = "SELECT id, uid, at, keys, entry FROM review_log WHERE id > ?", [after_id]
+    if since:
+        sql += " AND at >= ?"
+        params.append(since)
+    if until:
+        sql += " AND at < ?"
+        params.append(until)
+    rows = store.db.execute(sql + " ORDER BY id", params).fetchall()
+    return [LogItem(r[0], r[1], r[2], json.loads(r[3]), Entry.from_dict(json.loads(r[4]))) for r in rows]
+
+
+def last_log_id(store: Store) -> int:
+    ensure_log(store)
+    return store.db.execute("SELECT coalesce(max(id), 0) FROM review_log").fetchone()[0]

@@ -1,0 +1,235 @@
+"""Rà soát (kb/legal/review.py): the province's documents whose legal basis changed, on real-shaped text.
+
+The fixtures (tests/fixtures/review/) follow the Lai Châu NQ 67/2016/NQ-HĐND excerpt of ../shared/pages:
+bases cited by name and date ("Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;"),
+others by number; the replacing laws are stored with their relations (77/2015 → 65/2025 → 72/2025,
+80/2015 → 64/2025, 83/2015 → 89/2025, 45/2013 → 31/2024). `after.jsonl` brings 72/2025 and 89/2025."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from docx import Document as DocxDocument
+
+from kb.legal import derived
+from kb.legal.review import (
+    AMEND,
+    AMENDED,
+    AMENDED_UNKNOWN,
+    ANNEX_HEADERS,
+    CHECK,
+    HDND,
+    PROPOSED,
+    REPLACE,
+    REPLACED,
+    STILL_FITS,
+    UBND,
+    UNASSIGNED,
+    VERIFY,
+    Filters,
+    ReviewBuilder,
+    ReviewError,
+    Settings,
+    grouped,
+    latest_marks,
+    log_items,
+    mark_reviewed,
+    marks,
+    preamble,
+    province_names,
+    select,
+    stored_entries,
+    stored_entry,
+)
+from kb.legal.review_export import annex_csv, annex_docx
+from kb.model import Document
+from kb.tables import BOM
+
+FIXTURES = Path(__file__).parent / "fixtures" / "review"
+A, B, C, D = "vbpl:laichau-67-2016", "vbpl:laichau-40-2017", "vbpl:laichau-12-2022", "vbpl:laichau-25-2025"
+E, F, G, H, I = (
+    "vbpl:laichau-08-2019",
+    "vbpl:laichau-qd-21-2020",
+    "vbpl:sonla-15-2016",
+    "vbpl:laichau-05-2016",
+    "vbpl:laichau-20-2021",
+)
+LAI_CHAU = Settings(province="Lai Châu")
+
+
+def load(store, name):
+    for line in (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        store.upsert(Document.from_dict(json.loads(line)))
+    derived.refresh(store, [derived_name()])
+
+
+def derived_name():
+    from kb.legal.review import DERIVATION
+
+    return DERIVATION
+
+
+@pytest.fixture
+def kb(store):
+    load(store, "before")
+    return store
+
+
+def listed(store, f: Filters | None = None, settings: Settings = LAI_CHAU):
+    return {e.uid: e for e in select(stored_entries(store), f or Filters(), settings, latest_marks(store))}
+
+
+def reason_of(entry, basis_number):
+    return next(r for r in entry.reasons if r.basis_doc and r.basis_doc.number == basis_number)
+
+
+def test_the_fixture_follows_the_real_excerpt(kb):
+    """NQ 67/2016 is the real text: its two bases are read by name and date."""
+    text = kb.get(A).text
+    assert "Căn cứ Luật Tổ chức chính\nquyền địa phương ngày 19 tháng 6 năm 2015;" in text
+    assert "QUYẾT NGHỊ" not in preamble(text) and "Căn cứ Luật Ban hành văn bản" in preamble(text)
+
+
+def test_resolutions_citing_replaced_laws_by_name_and_date(kb):
+    entries = listed(kb)
+    a = entries[A]
+    assert a.cause == REPLACED and a.suggestion == REPLACE and a.issuer_kind == HDND
+    tcc = reason_of(a, "77/2015/QH13")
+    assert tcc.cause == REPLACED and tcc.since == "2025-03-01"
+    assert tcc.basis == "Luật Tổ chức chính quyền địa phương ngày 19/06/2015"
+    assert tcc.by.number == "65/2025/QH15" and [d.number for d in tcc.current] == ["65/2025/QH15"]
+    bh = reason_of(a, "80/2015/QH13")
+    assert (bh.since, bh.by.number, bh.current[-1].number) == ("2025-04-01", "64/2025/QH15", "64/2025/QH15")
+    # a decision of the UBND citing by number
+    f = entries[F]
+    assert f.issuer_kind == UBND and reason_of(f, "45/2013/QH13").current[-1].number == "31/2024/QH15"
+    assert reason_of(f, "45/2013/QH13").since == "2024-08-01"
+
+
+def test_bases_in_force_other_provinces_and_ended_documents_are_not_listed(kb):
+    entries = listed(kb)
+    assert D not in entries  # 64/2025 and 31/2024, both in force
+    assert stored_entry(kb, D).bases == 2 and not stored_entry(kb, D).reasons
+    assert G not in entries  # Sơn La's
+    assert H not in entries and not stored_entry(kb, H).in_force  # itself no longer in force
+    assert B not in entries  # 83/2015 in force while 89/2025 is not stored
+
+
+def test_a_law_the_store_lacks_is_to_verify(kb):
+    e = listed(kb)[E]
+    assert e.cause == VERIFY and e.suggestion == CHECK and not e.changes
+    (r,) = e.to_verify
+    assert r.basis == "Luật Lâm nghiệp số 16/2017/QH14" and "Không có trong cơ sở dữ liệu" in r.detail
+    assert [c for c, _label, _items in grouped(list(listed(kb).values()))][-1] == VERIFY
+
+
+def test_amendment_of_a_cited_delegated_clause_and_of_unknown_articles(kb):
+    entries = listed(kb)
+    c = entries[C]
+    (r,) = c.reasons
+    assert r.cause == AMENDED and r.suggestion == AMEND and r.articles == ["khoản 2 Điều 9"]
+    assert r.by.number == "97/2023/NĐ-CP" and r.since == "2024-01-01"
+    assert r.delegation and r.delegation.startswith("khoản 2 Điều 9 Nghị định số 81/2021/NĐ-CP")
+    assert "nội dung giao" in r.detail
+    i = entries[I]
+    (r,) = i.reasons
+    assert r.cause == AMENDED_UNKNOWN and r.by.number == "03/2022/QH15" and "cần xem điều khoản" in r.detail
+
+
+def test_a_replacing_law_imported_puts_a_document_on_the_list_and_extends_the_chain(kb):
+    assert not log_items(kb)
+    load(kb, "after")
+    entries = listed(kb)
+    b = entries[B]
+    r = reason_of(b, "83/2015/QH13")
+    assert (r.cause, r.since, r.by.number, r.current[-1].number) == (
+        REPLACED,
+        "2026-01-01",
+        "89/2025/QH15",
+        "89/2025/QH15",
+    )
+    tcc = reason_of(entries[A], "77/2015/QH13")
+    assert [d.number for d in tcc.current] == ["65/2025/QH15", "72/2025/QH15"]  # 77/2015 → 65/2025 → 72/2025
+    logged = {item.uid for item in log_items(kb)}
+    assert {A, B} <= logged and C not in logged and E not in logged
+    load(kb, "after")  # the rerun: nothing new
+    assert len(log_items(kb)) == len(logged)
+
+
+def test_marked_reviewed_leaves_the_list_and_comes_back_on_a_new_change(kb):
+    a = stored_entry(kb, A)
+    mark_reviewed(kb, a, STILL_FITS, "Nguyễn Văn An", "Căn cứ thẩm quyền thay đổi; nội dung còn phù hợp", "2026-02-02")
+    assert A not in listed(kb)
+    assert A in listed(kb, Filters(reviewed=True))
+    load(kb, "after")  # 72/2025 replaces 65/2025: the law in force now changed
+    assert A in listed(kb)
+    mark_reviewed(kb, stored_entry(kb, A), PROPOSED, "Trần Thị Bình", "Đề xuất thay thế")
+    assert A not in listed(kb)
+    history = marks(kb, A)
+    assert [m.verdict for m in history] == [STILL_FITS, PROPOSED]
+    assert history[0].reviewer == "Nguyễn Văn An" and history[0].reviewed_on == "2026-02-02"
+    assert history[0].verdict_label == "Đã rà soát — còn phù hợp"
+    with pytest.raises(ReviewError):
+        mark_reviewed(kb, stored_entry(kb, A), "khác", "X")
+    with pytest.raises(ReviewError):
+        mark_reviewed(kb, stored_entry(kb, A), STILL_FITS, "  ")
+
+
+def test_filters_by_issuer_field_year_and_ban(kb):
+    assert set(listed(kb, Filters(issuer=UBND))) == {F}
+    assert set(listed(kb, Filters(issuer=HDND))) == {A, C, E, I}
+    assert set(listed(kb, Filters(linhvuc="giao duc"))) == {C}
+    assert set(listed(kb, Filters(year=2022))) == {C}
+    assert set(listed(kb, Filters(ban="Ban Văn hóa – Xã hội"))) == {C}
+    assert set(listed(kb, Filters(ban="Ban Kinh tế – Ngân sách"))) == {
+        A,
+        E,
+        F,
+        I,
+    }  # thương mại, lâm nghiệp, đất đai, đầu tư
+    assert set(listed(kb, Filters(ban="Ban Dân tộc"))) == set()
+    assert set(listed(kb, Filters(cause=AMENDED))) == {C}
+    # a configured list without the Ban: its lĩnh vực are unassigned
+    no_vhxh = Settings(province="Lai Châu", bans=["Ban Pháp chế", "Ban Kinh tế – Ngân sách"])
+    assert set(listed(kb, Filters(ban=UNASSIGNED), no_vhxh)) == {C}
+
+
+def test_sorted_by_date_of_change(kb):
+    newest = [e.uid for e in select(stored_entries(kb), Filters(), LAI_CHAU)]
+    assert newest[:4] == [A, F, C, I] and newest[-1] == E
+    oldest = [e.uid for e in select(stored_entries(kb), Filters(sort="cu"), LAI_CHAU)]
+    assert oldest[0] == E and oldest[1:] == [I, C, F, A]
+
+
+def test_predecessor_provinces(kb):
+    doc = kb.get(G)
+    assert G not in listed(kb)
+    merged = Settings(province="Lai Châu", predecessors=["Sơn La"])
+    assert G in listed(kb, settings=merged) and doc.province == "Sơn La"
+
+
+def test_any_date_computed_from_the_store(kb):
+    """Before 65/2025 and 64/2025 took effect, 77/2015 and 80/2015 were in force: NQ 67/2016 is not listed."""
+    entries = {e.uid: e for e in ReviewBuilder(kb, province_names("Lai Châu")).build("2025-02-01")}
+    assert not entries[A].reasons and entries[A].next_change == "2025-03-01"
+    assert entries[F].cause == REPLACED  # 31/2024 in force since 01/08/2024
+
+
+def test_annex_csv_and_docx_read_back(kb):
+    entries = select(stored_entries(kb), Filters(), LAI_CHAU)
+    text = annex_csv(entries)
+    assert text.startswith(BOM)
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    assert rows[0] == list(ANNEX_HEADERS)
+    first = rows[1]
+    assert first[:4] == ["1", "Nghị quyết", "67/2016/NQ-HĐND", "10/12/2016"]
+    assert "Luật Tổ chức chính quyền địa phương ngày 19/06/2015" in first[5] and first[7] == "Thay thế"
+    docx = DocxDocument(io.BytesIO(annex_docx(entries, "Lai Châu", "2026-03-01")))
+    assert any("CẦN RÀ SOÁT" in p.text for p in docx.paragraphs)
+    table = docx.tables[0]
+    assert [c.text for c in table.rows[0].cells] == list(ANNEX_HEADERS)
+    assert len(table.rows) == len(entries) + 1
+    assert table.rows[1].cells[2].text == "67/2016/NQ-HĐND" and table.rows[-1].cells[7].text == "Xác minh"
