@@ -233,3 +233,41 @@ def test_annex_csv_and_docx_read_back(kb):
     assert [c.text for c in table.rows[0].cells] == list(ANNEX_HEADERS)
     assert len(table.rows) == len(entries) + 1
     assert table.rows[1].cells[2].text == "67/2016/NQ-HĐND" and table.rows[-1].cells[7].text == "Xác minh"
+
+
+def test_the_command(runner, instance, tmp_path):
+    from kbcli.main import cli
+
+    result = runner.invoke(cli, ["import", "--no-index", str(FIXTURES / "before.jsonl")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["review"])
+    assert result.exit_code == 0, result.output
+    assert "VĂN BẢN CỦA TỈNH LAI CHÂU CẦN RÀ SOÁT" in result.output
+    assert "== Căn cứ bị thay thế (2) ==" in result.output and "== Cần xác minh (1) ==" in result.output
+    result = runner.invoke(cli, ["review", "--json", "--issuer", "ubnd"])
+    data = json.loads(result.output)
+    assert [e["number"] for e in data["entries"]] == ["21/2020/QĐ-UBND"]
+    assert data["entries"][0]["bans"] == ["Ban Kinh tế – Ngân sách"]
+    result = runner.invoke(cli, ["review", "--ban", "Ban Văn hóa – Xã hội", "--csv", "-"])
+    assert result.output.startswith(BOM) and "12/2022/NQ-HĐND" in result.output and "67/2016" not in result.output
+    out = tmp_path / "phu-luc.docx"
+    assert runner.invoke(cli, ["review", "--docx", str(out)]).exit_code == 0
+    assert DocxDocument(str(out)).tables[0].rows[1].cells[2].text == "67/2016/NQ-HĐND"
+    result = runner.invoke(cli, ["review", "--ban", "Ban Đô thị"])
+    assert result.exit_code == 1 and "Không có Ban" in result.output
+    result = runner.invoke(cli, ["review", "--on", "31/02/2025"])
+    assert result.exit_code == 1 and "Ngày rà soát không hợp lệ" in result.output
+    result = runner.invoke(cli, ["review", "--on", "01/02/2025", "--json"])
+    assert "67/2016/NQ-HĐND" not in {e["number"] for e in json.loads(result.output)["entries"]}
+    result = runner.invoke(
+        cli, ["review", "mark", A, "--verdict", "con_phu_hop", "--by", "Nguyễn Văn An", "--note", "Còn phù hợp"]
+    )
+    assert result.exit_code == 0 and "Đã rà soát — còn phù hợp" in result.output
+    assert "67/2016" not in runner.invoke(cli, ["review"]).output
+    assert "Nguyễn Văn An — Còn phù hợp" in runner.invoke(cli, ["review", "history", A]).output
+    result = runner.invoke(cli, ["import", "--no-index", str(FIXTURES / "after.jsonl")])
+    assert result.exit_code == 0, result.output
+    output = runner.invoke(cli, ["review"]).output
+    assert "67/2016" in output and "40/2017/NQ-HĐND" in output and "72/2025/QH15" in output
+    result = runner.invoke(cli, ["review", "rebuild"])
+    assert result.exit_code == 0 and "5 văn bản" not in result.output and "6 văn bản" in result.output
