@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from kb import vocab
 from kb.model import Document
 from kb.store import Event, Store
+from web import review
 from web.common import get_store, instance_state
 from web.diff import diff_documents
 
@@ -63,7 +64,7 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("document.html", **page_data(store, doc))
+    return render_template("document.html", **page_data(store, doc), review_banner=review.banner(store, doc.uid))
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")
