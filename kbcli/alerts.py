@@ -13,7 +13,9 @@ from kb.alerts import delivery
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
 from kb.alerts.mail import Mailer, MailError
+from kb.alerts.review import deliver_review, subscribe_review
 from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
+from kb.locks import instance_lock
 from kbcli import sync
 from kbcli.main import Context, cli, pass_context
 
@@ -48,6 +50,8 @@ def _warn_site_url(ctx: Context) -> None:
 @click.option("--url", metavar="URL", help="Alert on a search copied from the browser (its q and facet parameters).")
 @click.option("--document", "-d", "uid", metavar="UID", help="Follow one document (its uid, e.g. vbpl:187649).")
 @click.option("--digest", is_flag=True, help="Receive the weekly “Văn bản mới” digest (sent by `kb digest`).")
+@click.option("--review", is_flag=True, help="Follow the province's documents to review (rà soát, docs/REVIEW.md).")
+@click.option("--ban", metavar="NAME", help="With --review: only the documents of this Ban of the HĐND.")
 @click.option("--label", "-l", default="", help="Why this is followed (shown in the e-mails).")
 @click.option(
     "--every",
@@ -69,6 +73,8 @@ def add(
     url: str | None,
     uid: str | None,
     digest: bool,
+    review: bool,
+    ban: str | None,
     label: str,
     every: str | None,
     confirmed: bool,
@@ -83,13 +89,18 @@ def add(
             ("--query/--url", query is not None or url is not None or filters),
             ("--document", uid),
             ("--digest", digest),
+            ("--review", review),
         )
         if given
     ]
     if len(chosen) != 1:
-        raise click.UsageError("give one of --query (or --url, --filter), --document or --digest")
+        raise click.UsageError("give one of --query (or --url, --filter), --document, --digest or --review")
+    if ban and not review:
+        raise click.UsageError("--ban goes with --review")
     store, config = ctx.store, ctx.config
-    if uid:
+    if review:
+        result = subscribe_review(store, config, email, ban=ban, frequency=every, label=label, confirmed=confirmed)
+    elif uid:
         result = subs.follow_document(store, config, email, uid, label=label, frequency=every, confirmed=confirmed)
     elif digest:
         if every not in (None, "weekly"):
@@ -189,6 +200,12 @@ def run(ctx: Context, dry_run: bool) -> None:
         report = delivery.run_alerts(ctx.store, ctx.config, matcher, dry_run=dry_run)
     finally:
         matcher.close()
+    with instance_lock(ctx.config, "alerts", "kb alerts run"), Mailer(ctx.config) as mailer:
+        reviewed = deliver_review(ctx.store, ctx.config, mailer, dry_run=dry_run)  # kb/alerts/review.py
+    for msg in reviewed.messages:
+        click.echo(f"--- To: {msg['To']}\n--- Subject: {msg['Subject']}\n")
+        click.echo(msg.get_body(("plain",)).get_content())
+    report.errors += reviewed.errors
     if dry_run:
         for sent in report.confirmations + report.messages:
             click.echo(f"--- To: {sent.email}\n--- Subject: {sent.subject}\n")
@@ -199,6 +216,7 @@ def run(ctx: Context, dry_run: bool) -> None:
         f"({sum(m.hits for m in report.messages)} documents); {report.checked} subscription(s) checked"
         + (f"; {report.lapsed} unconfirmed subscription(s) lapsed" if report.lapsed else "")
         + "."
+        + (f" {len(reviewed.sent)} rà soát message(s)." if reviewed.sent else "")
     )
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)
