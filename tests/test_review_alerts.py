@@ -88,3 +88,24 @@ def test_digest_section_lists_the_week(env):
         again = subscribe_review(store, config, "a@laichau.example")
         assert first.created and not again.created and first.subscription.id == again.subscription.id
         assert json.loads(json.dumps(first.subscription.to_dict()))["description"] == "văn bản của tỉnh cần rà soát"
+
+
+def test_the_weekly_digest_has_the_section(env, smtp):
+    from test_mail import html_part
+
+    kb("import", "--no-index", str(FIXTURES / "before.jsonl"))
+    kb("import", str(FIXTURES / "after.jsonl"))
+    out = kb("digest", "--week", iso_week(today_vn()), "--to", "vp@laichau.example").output
+    assert out
+    (msg,) = smtp.messages
+    text = text_part(msg)
+    assert "6. VĂN BẢN CỦA TỈNH CẦN RÀ SOÁT DO THAY ĐỔI TRONG TUẦN" in text
+    section = text.split("6. VĂN BẢN CỦA TỈNH CẦN RÀ SOÁT", 1)[1]
+    assert "Nghị quyết số 40/2017/NQ-HĐND" in section and "Bị thay thế bởi Luật số 89/2025/QH15" in section
+    assert f"{SITE}/ra-soat/van-ban/vbpl:laichau-67-2016" in section
+    assert "Văn bản của tỉnh cần rà soát do thay đổi trong tuần" in html_part(msg)
+    from web import create_app
+
+    client = create_app({"INSTANCE": str(env), "TESTING": True}).test_client()
+    page = client.get(f"/van-ban-moi/tuan/{iso_week(today_vn())}").get_data(as_text=True)
+    assert "6. Văn bản của tỉnh cần rà soát do thay đổi trong tuần" in page and "40/2017/NQ-HĐND" in page

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 
 from kb import vocab
+from kb.alerts import review
 from kb.alerts.mail import Mailer, MailError, build_message, esc, html_document
 from kb.alerts.subscriptions import (
     DIGEST,
@@ -112,6 +113,7 @@ class Digest:
     other_status: list[Item] = field(default_factory=list)
     upcoming: list[Item] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    review: list = field(default_factory=list)  # kb/alerts/review.py: the province's documents to review
     older_added: int = 0  # new in the store but issued long before the week (a backfill)
     upcoming_days: int = 30
     complete: bool = True  # False while the week is not over
@@ -327,7 +329,7 @@ def build_digest(
 
 def digest_for(store: Store, config: Config, week: str | None = None, today: dt.date | None = None) -> Digest:
     """build_digest with the instance's settings (province.name, digest.issued_within_days, digest.upcoming_days)."""
-    return build_digest(
+    digest = build_digest(
         store,
         week,
         province=str(config.get("province", "name")),
@@ -335,6 +337,8 @@ def digest_for(store: Store, config: Config, week: str | None = None, today: dt.
         issued_within_days=int(config.get("digest", "issued_within_days")),
         upcoming_days=int(config.get("digest", "upcoming_days")),
     )
+    digest.review = review.digest_section(store, config, digest.week).items
+    return digest
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -444,6 +448,7 @@ def render_text(digest: Digest, config: Config) -> str:
             f"  “{a.quote}”",
             f"  {document_url(config, a.item.uid, a.anchor)}",
         ]
+    out.append(review.digest_text(config, digest.review).rstrip("\n"))
     out += ["", f"Xem trên trang web: {digest_url(config, digest.week)}"]
     return "\n".join(out) + "\n"
 
@@ -522,6 +527,7 @@ def render_body_html(digest: Digest, config: Config) -> str:
             f'<blockquote style="margin:4px 0 0 0;padding:4px 10px;border-left:3px solid #0b4f8a;'
             f'background:#f3f6fa;">{esc(a.quote)}</blockquote></div>'
         )
+    out.append(review.digest_html(config, digest.review))
     out.append(
         f'<p style="margin-top:20px;"><a href="{esc(digest_url(config, digest.week))}" style="{LINK}">'
         "Xem bản tin trên trang web</a></p>"

@@ -332,3 +332,52 @@ def digest_section(store: Store, config: Config, week: str) -> DigestSection:
         if is_own(e.doc_type, e.number, e.issuer, e.province, settings.places):
             latest[e.uid] = item
     return DigestSection(DIGEST_TITLE, sorted(latest.values(), key=lambda i: i.id), absolute(config, REVIEW_PATH))
+
+
+_SECTION_TEXT = _ENV.from_string(
+    """
+{{ heading|upper }}
+{% if not found %}
+Không có văn bản nào.
+{% endif %}
+{% for item in found %}{% set e = item.entry %}
+• {{ e.label }}{% if e.issued %} (ban hành {{ vn_date(e.issued) }}){% endif %}
+
+{% for r in item.new_reasons %}
+  - {{ r.basis }}: {{ r.detail }}
+{% endfor %}
+  Kiến nghị: {{ suggestion(e) }}. {{ entry_url(e.uid) }}
+{% endfor %}
+"""
+)
+_SECTION_HTML = _HTML_ENV.from_string(
+    """<h2 style="font-size:18px;margin:22px 0 6px 0;border-bottom:2px solid #0b4f8a;">{{ heading }}</h2>
+{% if not found %}<p style="color:#666666;font-size:13px;">Không có văn bản nào.</p>{% endif %}
+{% for item in found %}{% set e = item.entry %}
+<div style="margin:8px 0 12px 0;"><a href="{{ entry_url(e.uid) }}" style="color:#0b4f8a;font-weight:bold;">{{ e.label }}</a>
+{% if e.issued %}<span style="color:#666666;font-size:13px;"> · ban hành {{ vn_date(e.issued) }}</span>{% endif %}
+<ul style="padding-left:18px;margin:4px 0;">{% for r in item.new_reasons %}<li>{{ r.basis }}: {{ r.detail }}</li>{% endfor %}</ul>
+<div style="font-size:14px;">Kiến nghị: <strong>{{ suggestion(e) }}</strong></div></div>
+{% endfor %}
+"""
+)
+
+
+def _section_context(config: Config, items: list[LogItem], number: int | None) -> dict:
+    return {
+        "heading": (f"{number}. " if number else "") + DIGEST_TITLE,
+        "found": items,
+        "vn_date": vn_date,
+        "suggestion": _suggestion,
+        "entry_url": lambda uid: absolute(config, ENTRY_PATH.format(uid=uid)),
+    }
+
+
+def digest_text(config: Config, items: list[LogItem], number: int | None = 6) -> str:
+    """The digest's section as plain text (its heading numbered after the digest's own five)."""
+    return _SECTION_TEXT.render(_section_context(config, items, number))
+
+
+def digest_html(config: Config, items: list[LogItem], number: int | None = 6) -> str:
+    """The digest's section as an HTML fragment (autoescaped)."""
+    return _SECTION_HTML.render(_section_context(config, items, number))
