@@ -271,3 +271,24 @@ def test_the_command(runner, instance, tmp_path):
     assert "67/2016" in output and "40/2017/NQ-HĐND" in output and "72/2025/QH15" in output
     result = runner.invoke(cli, ["review", "rebuild"])
     assert result.exit_code == 0 and "5 văn bản" not in result.output and "6 văn bản" in result.output
+
+
+def test_docs_cover_every_option_setting_and_cause():
+    from kb import config as kbconfig
+    from kb.legal.review import CAUSE_LABELS, SUGGESTION_LABELS
+    from kbcli.main import cli
+
+    docs = (Path(__file__).parent.parent / "docs" / "REVIEW.md").read_text(encoding="utf-8")
+    group = cli.commands["review"]
+    for command in [group, *group.commands.values()]:
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    assert opt in docs, opt
+    for name in group.commands:
+        assert f"kb review {name}" in docs, name
+    assert "predecessors" in kbconfig.DEFAULTS["province"] and "predecessors" in docs
+    for key in kbconfig.DEFAULTS["review"]:
+        assert key in docs, key
+    for label in [*CAUSE_LABELS.values(), *SUGGESTION_LABELS.values()]:
+        assert label in docs, label
