@@ -80,6 +80,7 @@ def entries_on(ctx: Context, settings: Settings, on: str):
     help="moi/cu: by date of the change; ban-hanh: by issue date.",
 )
 @click.option("--reviewed", is_flag=True, help="Also the entries marked reviewed whose bases did not change since.")
+@click.option("--ended", is_flag=True, help="Also documents of the province that are no longer in force.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option(
     "--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True), help="Write the annex as CSV (Excel)."
@@ -87,7 +88,9 @@ def entries_on(ctx: Context, settings: Settings, on: str):
 @click.option("--docx", "docx_file", type=click.Path(dir_okay=False), help="Write the annex as DOCX (Word).")
 @pass_context
 @click.pass_context
-def review(click_ctx, ctx: Context, on, ban, issuer, field_, year, cause, sort, reviewed, as_json, csv_file, docx_file):
+def review(
+    click_ctx, ctx: Context, on, ban, issuer, field_, year, cause, sort, reviewed, ended, as_json, csv_file, docx_file
+):
     """The province's documents in force whose legal basis (Căn cứ) changed, grouped by cause (rà soát).
 
     Subcommands: `rebuild` (recompute the whole list), `mark` (record a review), `history` (marks of a document)."""

@@ -113,6 +113,7 @@ def test_bases_in_force_other_provinces_and_ended_documents_are_not_listed(kb):
     assert stored_entry(kb, D).bases == 2 and not stored_entry(kb, D).reasons
     assert G not in entries  # Sơn La's
     assert H not in entries and not stored_entry(kb, H).in_force  # itself no longer in force
+    assert H in listed(kb, Filters(ended=True))  # on request
     assert B not in entries  # 83/2015 in force while 89/2025 is not stored
 
 

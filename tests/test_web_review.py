@@ -81,6 +81,7 @@ def test_filters_live_in_the_url(client):
     assert tree.select_one(".status-tabs [aria-current=page]").get_text(strip=True) == "Cần xác minh (1)"
     tree = page(client, "/ra-soat?coquan=abc&nam=20x&ban=Ban Đô thị")
     assert len(tree.select(".notice")) >= 3 and len(listed(tree)) == 5
+    assert "vbpl:laichau-05-2016" in listed(page(client, "/ra-soat?het_hieu_luc=1"))  # no longer in force: on request
     assert listed(page(client, "/ra-soat?sapxep=cu"))[:2] == [F, A]  # oldest change first within each cause
     ban = page(client, "/ra-soat?ban=Ban Văn hóa – Xã hội")
     assert ban.select_one("#rv-ban option[selected]")["value"] == "Ban Văn hóa – Xã hội"

@@ -93,6 +93,7 @@ class PageFilters(Filters):
             "nguyennhan": self.cause or "",
             "sapxep": "" if self.sort == "moi" else self.sort,
             "da_ra_soat": "1" if self.reviewed else "",
+            "het_hieu_luc": "1" if self.ended else "",
             "page": "",
         }
         state.update({k: ("" if v is None else str(v)) for k, v in changes.items()})
@@ -105,7 +106,7 @@ class PageFilters(Filters):
 
     @property
     def any(self) -> bool:
-        return bool(self.issuer or self.linhvuc or self.year or self.ban or self.cause or self.reviewed)
+        return bool(self.issuer or self.linhvuc or self.year or self.ban or self.cause or self.reviewed or self.ended)
 
 
 def read_filters(args: MultiDict, bans: list[str]) -> PageFilters:
@@ -143,6 +144,7 @@ def read_filters(args: MultiDict, bans: list[str]) -> PageFilters:
         else:
             f.notices.append(f"Cách sắp xếp “{sort[:20]}” không có.")
     f.reviewed = args.get("da_ra_soat", "") == "1"
+    f.ended = args.get("het_hieu_luc", "") == "1"
     page = (args.get("page") or "").strip()
     if page:
         if page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE:
@@ -157,7 +159,7 @@ def chosen(store: Store, f: Filters, conf: Settings) -> list[Entry]:
 
 
 def _without(f: PageFilters, name: str) -> dict:
-    data = {k: getattr(f, k) for k in ("issuer", "linhvuc", "year", "ban", "cause", "sort", "reviewed")}
+    data = {k: getattr(f, k) for k in ("issuer", "linhvuc", "year", "ban", "cause", "sort", "reviewed", "ended")}
     data[name] = None if name != "sort" else "moi"
     return data
 

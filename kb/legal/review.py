@@ -801,11 +801,13 @@ def mark_reviewed(
     return _mark(row)
 
 
-def pending(entries: Iterable[Entry], latest: dict[str, Mark], include_reviewed: bool = False) -> list[Entry]:
-    """The entries still to review: listed, in force, and not covered by their latest mark."""
+def pending(
+    entries: Iterable[Entry], latest: dict[str, Mark], include_reviewed: bool = False, include_ended: bool = False
+) -> list[Entry]:
+    """The entries still to review: listed, in force (unless `include_ended`), not covered by their latest mark."""
     out = []
     for e in entries:
-        if not e.listed or not e.in_force:
+        if not e.listed or not (e.in_force or include_ended):
             continue
         mark = latest.get(e.uid)
         if mark is not None and mark.covers(e.keys) and not include_reviewed:
@@ -869,6 +871,7 @@ class Filters:
     cause: str | None = None  # one of CAUSES
     sort: str = "moi"
     reviewed: bool = False  # also the entries covered by their latest mark
+    ended: bool = False  # also documents no longer in force (on request)
 
 
 def select(
@@ -878,7 +881,7 @@ def select(
     places = settings.places
     key = fold(f.linhvuc).lower().strip()
     chosen = []
-    for e in pending(entries, latest or {}, include_reviewed=f.reviewed):
+    for e in pending(entries, latest or {}, include_reviewed=f.reviewed, include_ended=f.ended):
         if not is_own(e.doc_type, e.number, e.issuer, e.province, places):
             continue
         if f.issuer and e.issuer_kind != f.issuer:
