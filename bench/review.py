@@ -130,16 +130,20 @@ def own(i: int, laws: int, rng: random.Random) -> dict:
 
 
 def filler(i: int) -> dict:
+    """Central documents, and one in fifty a decision of another province (as a store with
+    relevance.provinces of several provinces holds)."""
+    other = i % 50 == 0
+    code = "QĐ-UBND" if other else ("TT-BTC" if i % 2 else "QĐ-TTg")
     return {
         "uid": f"bench:other-{i}",
-        "number": f"{i}/2020/QĐ-UBND",
-        "title": f"Quyết định thử {i} của tỉnh khác",
-        "doc_type": "Quyết định",
-        "issuer": "Ủy ban nhân dân tỉnh Sơn La" if i % 2 else "Bộ Tài chính",
-        "province": "Sơn La" if i % 2 else None,
+        "number": f"{i}/2020/{code}",
+        "title": f"Văn bản thử {i}",
+        "doc_type": "Quyết định" if code != "TT-BTC" else "Thông tư",
+        "issuer": "Ủy ban nhân dân tỉnh Sơn La" if other else ("Bộ Tài chính" if i % 2 else "Thủ tướng Chính phủ"),
+        "province": "Sơn La" if other else None,
         "issued": "2020-05-05",
         "status": "Còn hiệu lực",
-        "text": "Nội dung thử. " * 80,
+        "text": "Căn cứ Luật Lĩnh vực thử 1 ngày 19 tháng 6 năm 2015;\nNội dung thử. " * 40,
     }
 
 
