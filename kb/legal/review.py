@@ -519,7 +519,7 @@ class ReviewBuilder:
             if c.doc_type == "Hiến pháp" and not c.number:
                 continue  # "Căn cứ Hiến pháp …": not a basis a provincial document is reviewed against
             # A basis cited by name alone is the version in force when the document was issued.
-            match, _conf, found, candidates, _findings = self.checker._resolve(c, on_issue)
+            found, candidates = _resolve(self.checker, c, on_issue)
             if found is not None and found.uid in seen:
                 continue
             why = None
@@ -676,6 +676,15 @@ class ReviewBuilder:
             chain.append(v.by)
             uid = v.by_uid
         return chain
+
+
+def _resolve(checker: Checker, c: Citation, on: str) -> tuple[Document | None, list]:
+    """(document, candidates) of one citation, resolved by the checker's rules (number, number + date, name +
+    date, name + year, typos): its resolution step returns a tuple here and a `Resolution` in newer code."""
+    got = checker._resolve(c, on)
+    if isinstance(got, tuple):
+        return got[2], got[3]
+    return got.document, got.candidates
 
 
 def _overlaps(cited: ArticleRef, changed: ArticleRef) -> bool:
