@@ -25,7 +25,7 @@ DEFAULTS: dict[str, dict] = {
     # --- rà soát: the province's documents whose legal basis changed (kb/legal/review.py, docs/REVIEW.md) --
     "review": {
         "bans": [],  # the Ban of the HĐND (empty: Ban Pháp chế, Ban Kinh tế – Ngân sách, Ban Văn hóa – Xã hội, Ban Dân tộc)
-        "field_bans": {},  # lĩnh vực (accent-insensitive substring) -> Ban; empty: the default mapping of docs/REVIEW.md
+        "field_bans": [],  # "lĩnh vực=Ban" (lĩnh vực: accent-insensitive substring); empty: the default of docs/REVIEW.md
     },
     "sources": {
         "enabled": ["vbpl", "congbao", "congbao_tinh"],

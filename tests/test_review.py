@@ -203,6 +203,24 @@ def test_sorted_by_date_of_change(kb):
     assert oldest[0] == E and oldest[1:] == [I, C, F, A]
 
 
+def test_settings_from_the_configuration(tmp_path):
+    from kb import config as kbconfig
+
+    (tmp_path / "config.toml").write_text(
+        '[province]\nname = "Hà Nội"\npredecessors = ["Hà Tây"]\n[review]\n'
+        'bans = ["Ban Pháp chế", "Ban Đô thị"]\nfield_bans = ["xây dựng=Ban Đô thị", "nội vụ=Ban Pháp chế", "y tế"]\n',
+        encoding="utf-8",
+    )
+    s = Settings.from_config(kbconfig.load(tmp_path, environ={}))
+    assert s.places == ["ha noi", "ha tay"] and s.bans == ["Ban Pháp chế", "Ban Đô thị"]
+    assert s.field_bans == {"xây dựng": "Ban Đô thị", "nội vụ": "Ban Pháp chế"}
+    env = Settings.from_config(kbconfig.load(tmp_path, environ={"KB_REVIEW_FIELD_BANS": "giáo dục=Ban Pháp chế"}))
+    assert env.field_bans == {"giáo dục": "Ban Pháp chế"}
+    default = Settings.from_config(kbconfig.load(tmp_path / "none", environ={}))
+    assert default.bans[:3] == ["Ban Pháp chế", "Ban Kinh tế – Ngân sách", "Ban Văn hóa – Xã hội"]
+    assert default.field_bans["giáo dục"] == "Ban Văn hóa – Xã hội" and default.predecessors == []
+
+
 def test_predecessor_provinces(kb):
     doc = kb.get(G)
     assert G not in listed(kb)

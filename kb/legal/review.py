@@ -846,8 +846,7 @@ class Settings:
         province = config.section("province")
         review = config.section("review")
         bans = [b for b in review.get("bans") or DEFAULT_BANS if isinstance(b, str) and b.strip()]
-        mapping = review.get("field_bans")
-        mapping = dict(mapping) if isinstance(mapping, dict) and mapping else dict(DEFAULT_FIELD_BANS)
+        mapping = parse_field_bans(review.get("field_bans")) or dict(DEFAULT_FIELD_BANS)
         return cls(
             province=province.get("name") or "",
             predecessors=[p for p in province.get("predecessors") or [] if isinstance(p, str) and p.strip()],
@@ -861,6 +860,19 @@ class Settings:
 
     def bans_of(self, entry: Entry) -> list[str]:
         return bans_of(entry.fields, self.field_bans)
+
+
+def parse_field_bans(value) -> dict[str, str]:
+    """The lĩnh vực → Ban mapping of the settings: a list of "lĩnh vực=Ban" (as config.toml and KB_REVIEW_FIELD_BANS
+    write it), or a TOML table {lĩnh vực = Ban}; entries without "=" are ignored."""
+    if isinstance(value, dict):
+        return {str(k).strip(): str(v).strip() for k, v in value.items() if str(k).strip() and str(v).strip()}
+    out: dict[str, str] = {}
+    for item in value or []:
+        key, sep, ban = str(item).partition("=")
+        if sep and key.strip() and ban.strip():
+            out[key.strip()] = " ".join(ban.split())
+    return out
 
 
 # --- choosing, grouping and sorting ------------------------------------------------------------------
