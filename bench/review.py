@@ -162,12 +162,20 @@ def main() -> None:
     parser.add_argument("instance", type=Path)
     parser.add_argument("--own", type=int, default=3000)
     parser.add_argument("--total", type=int, default=50000)
+    parser.add_argument("--read-only", action="store_true", help="only the page, the exports and the command")
     args = parser.parse_args()
     conf = kbconfig.load(args.instance, environ={})
     with Store(conf.db_path) as store:
         if store.count() == 0:
             timed("building the store", lambda: build(store, args.own, args.total))
         print(f"instance {args.instance}: {store.count()} documents")
+    if not args.read_only:
+        measure_updates(conf)
+    measure_reading(args.instance)
+
+
+def measure_updates(conf) -> None:
+    with Store(conf.db_path) as store:
         timed("full recomputation (kb review rebuild)", lambda: derived.rebuild(store, [DERIVATION]))
         entries = stored_entries(store)
         print(f"  {len(entries)} local documents, {sum(1 for e in entries if e.listed)} listed")
@@ -188,7 +196,10 @@ def main() -> None:
         timed("incremental update after a replacing law is imported", lambda: derived.refresh(store, [DERIVATION]))
         store.delete("bench:law-2-new")
         derived.refresh(store, [DERIVATION])
-    app = create_app({"INSTANCE": str(args.instance), "TESTING": True})
+
+
+def measure_reading(instance: Path) -> None:
+    app = create_app({"INSTANCE": str(instance), "TESTING": True})
     client = app.test_client()
     for label, url in (
         ("GET /ra-soat (first load after start)", "/ra-soat"),
@@ -203,7 +214,7 @@ def main() -> None:
     runner = CliRunner()
     result = timed(
         "kb review --json (in process)",
-        lambda: runner.invoke(cli, ["--instance", str(args.instance), "review", "--json"]),
+        lambda: runner.invoke(cli, ["--instance", str(instance), "review", "--json"]),
     )
     assert result.exit_code == 0, result.output[-500:]
     print(f"  {json.loads(result.output)['count']} documents to review")

@@ -57,7 +57,11 @@ ISSUER_PARAMS = {"hdnd": "HĐND", "ubnd": "UBND"}
 
 
 def settings() -> Settings:
-    return Settings.from_config(current_app.extensions["kb_config"])
+    """The review settings of the app's configuration (read once: they keep the Ban of each lĩnh vực)."""
+    found = current_app.extensions.get("kb_review_settings")
+    if found is None:
+        found = current_app.extensions["kb_review_settings"] = Settings.from_config(current_app.extensions["kb_config"])
+    return found
 
 
 def all_entries(store: Store) -> list[Entry]:

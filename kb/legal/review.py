@@ -858,8 +858,22 @@ class Settings:
     def places(self) -> list[str]:
         return province_names(self.province, self.predecessors)
 
+    def owns(self, entry: Entry) -> bool:
+        """Whether an entry is a document of the province (or of a predecessor); kept per issuer and place."""
+        cache = self.__dict__.setdefault("_owns", {})
+        key = (entry.doc_type, entry.issuer_kind, entry.issuer, entry.province)
+        if key not in cache:
+            cache[key] = is_own(entry.doc_type, entry.number, entry.issuer, entry.province, self.places)
+        return cache[key]
+
     def bans_of(self, entry: Entry) -> list[str]:
-        return bans_of(entry.fields, self.field_bans)
+        """The Ban of an entry's lĩnh vực (folded keys and each lĩnh vực's answer kept: a list of thousands
+        of entries shares a few dozen lĩnh vực)."""
+        cache = self.__dict__.setdefault("_bans", {})
+        key = tuple(entry.fields)
+        if key not in cache:
+            cache[key] = bans_of(entry.fields, self.field_bans)
+        return cache[key]
 
 
 def parse_field_bans(value) -> dict[str, str]:
@@ -899,11 +913,10 @@ def select(
     entries: Iterable[Entry], f: Filters, settings: Settings, latest: dict[str, Mark] | None = None
 ) -> list[Entry]:
     """The entries of the province still to review that pass the filters, sorted."""
-    places = settings.places
     key = fold(f.linhvuc).lower().strip()
     chosen = []
     for e in pending(entries, latest or {}, include_reviewed=f.reviewed, include_ended=f.ended):
-        if not is_own(e.doc_type, e.number, e.issuer, e.province, places):
+        if not settings.owns(e):
             continue
         if f.issuer and e.issuer_kind != f.issuer:
             continue

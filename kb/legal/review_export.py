@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from docx import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from kb.dates import vn_date
@@ -18,6 +20,26 @@ from kb.tables import to_csv
 
 # Relative widths of the annex's columns (landscape A4, 2 cm margins).
 _WIDTHS_CM = (1.0, 2.0, 2.6, 2.2, 5.5, 5.0, 5.4, 2.0)
+
+
+def _add_row(table, values: list[str]) -> None:
+    """A row of plain text cells, built as XML (python-docx's add_row and cell.text walk the whole table for
+    each cell: minutes for a few thousand rows)."""
+    tr = OxmlElement("w:tr")
+    for value in values:
+        value = "".join(ch for ch in value if ch >= " ")  # XML 1.0 has no control characters
+        tc = OxmlElement("w:tc")
+        p = OxmlElement("w:p")
+        if value:
+            r = OxmlElement("w:r")
+            t = OxmlElement("w:t")
+            t.set(qn("xml:space"), "preserve")
+            t.text = value
+            r.append(t)
+            p.append(r)
+        tc.append(p)
+        tr.append(tc)
+    table._tbl.append(tr)
 
 
 def annex_title(province: str, on: str, ban: str = "") -> str:
@@ -56,16 +78,17 @@ def annex_docx(entries: Iterable[Entry], province: str, on: str, ban: str = "") 
     rows = annex_rows(entries)
     table = doc.add_table(rows=1, cols=len(ANNEX_HEADERS))
     table.style = "Table Grid"
+    table.autofit = False
     for i, name in enumerate(ANNEX_HEADERS):
         cell = table.rows[0].cells[i]
         cell.text = ""
         cell.paragraphs[0].add_run(name).bold = True
         cell.width = Cm(_WIDTHS_CM[i])
+        table.columns[i].width = Cm(_WIDTHS_CM[i])
+    header = table.rows[0]._tr
+    header.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated at the top of every page
     for values in rows:
-        cells = table.add_row().cells
-        for i, value in enumerate(values):
-            cells[i].text = value
-            cells[i].width = Cm(_WIDTHS_CM[i])
+        _add_row(table, values)
     if not rows:
         doc.add_paragraph("Không có văn bản nào cần rà soát.")
     out = io.BytesIO()
