@@ -311,3 +311,89 @@ def test_docs_cover_every_option_setting_and_cause():
         assert key in docs, key
     for label in [*CAUSE_LABELS.values(), *SUGGESTION_LABELS.values()]:
         assert label in docs, label
+
+
+def test_a_basis_imported_later_is_resolved_by_the_incremental_update(kb):
+    assert stored_entry(kb, E).cause == VERIFY
+    kb.upsert(
+        Document.from_dict(
+            {
+                "uid": "vbpl:16-2017-qh14",
+                "number": "16/2017/QH14",
+                "title": "Luật Lâm nghiệp",
+                "doc_type": "Luật",
+                "issuer": "Quốc hội",
+                "issued": "2017-11-15",
+                "effective": "2019-01-01",
+                "status": "Còn hiệu lực",
+            }
+        )
+    )
+    derived.refresh(kb, [derived_name()])
+    e = stored_entry(kb, E)
+    assert not e.reasons and e.depends == ["vbpl:16-2017-qh14"]
+    assert E not in listed(kb)
+
+
+def test_a_delegating_decree_replaced_says_so(kb):
+    decree = {
+        "uid": "vbpl:50-2020-nd-cp",
+        "number": "50/2020/NĐ-CP",
+        "title": "Quy định chính sách hỗ trợ hợp tác xã",
+        "doc_type": "Nghị định",
+        "issuer": "Chính phủ",
+        "issued": "2020-04-20",
+        "effective": "2020-06-01",
+        "status": "Còn hiệu lực",
+        "articles": [{"number": "7", "text": "Hội đồng nhân dân cấp tỉnh quy định mức hỗ trợ cụ thể."}],
+    }
+    resolution = {
+        "uid": "vbpl:laichau-30-2021",
+        "number": "30/2021/NQ-HĐND",
+        "title": "Quy định mức hỗ trợ hợp tác xã trên địa bàn tỉnh Lai Châu",
+        "doc_type": "Nghị quyết",
+        "issuer": "Hội đồng nhân dân tỉnh Lai Châu",
+        "issued": "2021-03-01",
+        "status": "Còn hiệu lực",
+        "fields": ["Nông nghiệp"],
+        "text": "Căn cứ Điều 7 Nghị định số 50/2020/NĐ-CP ngày 20 tháng 4 năm 2020 của Chính phủ;\nQUYẾT NGHỊ:\nĐiều 1.",
+    }
+    replacing = {
+        "uid": "vbpl:60-2025-nd-cp",
+        "number": "60/2025/NĐ-CP",
+        "title": "Quy định chính sách hỗ trợ hợp tác xã",
+        "doc_type": "Nghị định",
+        "issuer": "Chính phủ",
+        "issued": "2025-03-01",
+        "effective": "2025-04-15",
+        "status": "Còn hiệu lực",
+        "relations": [{"type": "thay_the", "target_number": "50/2020/NĐ-CP"}],
+    }
+    for data in (decree, resolution, replacing):
+        kb.upsert(Document.from_dict(data))
+    derived.refresh(kb, [derived_name()])
+    (r,) = stored_entry(kb, "vbpl:laichau-30-2021").reasons
+    assert r.cause == REPLACED and r.since == "2025-04-15" and r.current[-1].number == "60/2025/NĐ-CP"
+    assert r.delegation.startswith("Điều 7 Nghị định số 50/2020/NĐ-CP")
+    assert "Văn bản này quy định nội dung được giao tại Điều 7 Nghị định số 50/2020/NĐ-CP" in r.detail
+
+
+def test_an_entry_is_recomputed_when_a_basis_changes_with_time(kb, monkeypatch):
+    """89/2025/QH15 is stored but takes effect on 01/01/2026: computed before, the entry waits for that day."""
+    import kb.legal.review as review_mod
+
+    load(kb, "after")
+    monkeypatch.setattr(review_mod, "_today", lambda: "2025-12-20")
+    derived.rebuild(kb, [derived_name()])
+    b = stored_entry(kb, B)
+    assert not b.reasons and b.next_change == "2026-01-01" and b.on == "2025-12-20"
+    monkeypatch.setattr(review_mod, "_today", lambda: "2026-01-02")
+    kb.upsert(
+        Document.from_dict(
+            json.loads((FIXTURES / "before.jsonl").read_text(encoding="utf-8").splitlines()[0])
+            | {"title": "Luật Tổ chức chính quyền địa phương (sửa tiêu đề)"}
+        )
+    )
+    derived.refresh(kb, [derived_name()])  # any writing command: the entries due that day are recomputed
+    b = stored_entry(kb, B)
+    assert b.cause == REPLACED and b.on == "2026-01-02"
