@@ -94,6 +94,12 @@ def test_exports(client):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["STT", "Tên loại văn bản", "Số, ký hiệu"] and len(rows) == 5
     assert "21/2020/QĐ-UBND" not in {r[2] for r in rows}
+    data = client.get("/ra-soat.json?ban=Ban Văn hóa – Xã hội").get_json()
+    assert data["count"] == 1 and data["entries"][0]["number"] == "12/2022/NQ-HĐND"
+    assert (
+        data["entries"][0]["bans"] == ["Ban Văn hóa – Xã hội"]
+        and data["entries"][0]["reasons"][0]["cause"] == "amended"
+    )
     response = client.get("/ra-soat.docx")
     table = DocxDocument(io.BytesIO(response.data)).tables[0]
     assert table.rows[1].cells[2].text == "67/2016/NQ-HĐND" and len(table.rows) == 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from kb.dates import vn_date
@@ -211,6 +211,24 @@ def csv():
         data,
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="ra-soat.csv"'},
+    )
+
+
+@bp.route("/ra-soat.json")
+def as_json():
+    """The same list as JSON (the filters of the page's URL), every entry with its reasons and Ban."""
+    store = get_store()
+    conf = settings()
+    f = read_filters(request.args, conf.bans)
+    entries = chosen(store, f, conf)
+    return jsonify(
+        {
+            "province": conf.province,
+            "on": _computed_on(entries),
+            "count": len(entries),
+            "notices": f.notices,
+            "entries": [e.to_dict() | {"bans": conf.bans_of(e)} for e in entries],
+        }
     )
 
 
