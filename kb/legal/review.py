@@ -452,7 +452,11 @@ class ReviewBuilder:
 
     def entry(self, doc: Document, on: str) -> Entry:
         own = self.validity(doc, on)
-        text = doc.text or "\n".join(f"Điều {a.number}. {a.heading or ''}\n{a.text}" for a in doc.articles)
+        text = (
+            doc.text
+            or "\n".join(f"Điều {a.number}. {a.heading or ''}\n{a.text}" for a in doc.articles)
+            or "\n".join(a.text for a in doc.attachments if a.text and not a.scanned)  # a PDF's text layer
+        )
         entry = Entry(
             uid=doc.uid,
             number=doc.number,
