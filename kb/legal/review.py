@@ -600,11 +600,18 @@ class ReviewBuilder:
                 )  # fmt: skip
             else:
                 suggestion = {REPLACED: REPLACE, REPEALED: REPEAL, EXPIRED: REPEAL, SUSPENDED: CHECK}[cause]
+                detail = _happened(cause, by, v.since)
                 if cause == REPLACED and chain and chain[-1].uid:
                     last = self.store.get(chain[-1].uid)
-                    if last is not None and self.validity(last, on).state in (REPEALED, EXPIRED):
+                    end = self.validity(last, on) if last is not None else None
+                    if end is not None and end.state == REPEALED:
                         suggestion = REPEAL  # the chain ends in a repeal: nothing replaces the basis now
-                detail = _happened(cause, by, v.since)
+                        detail += f" {chain[-1].label} cũng đã bị bãi bỏ."
+                    elif end is not None and end.state != IN_FORCE:
+                        detail += (
+                            f" {chain[-1].label} cũng không còn hiệu lực ({end.status.lower()}) nhưng cơ sở dữ liệu "
+                            "chưa có văn bản thay thế: cần xác minh văn bản đang có hiệu lực."
+                        )
                 if deleg:
                     detail += f" Văn bản này quy định nội dung được giao tại {deleg}."
                 reasons.append(
