@@ -441,3 +441,26 @@ def test_the_real_lai_chau_decision_08_2015(store):
     assert "02/2003/NĐ-CP" not in bases  # amended by 114/2009, before the decision: cited as such
     assert entry.suggestion == REPLACE  # 77/2015 ended too, its successor not stored here: said, not guessed
     assert "cần xác minh văn bản đang có hiệu lực" in replaced[0].detail
+
+
+def test_a_cited_article_repealed_later(store):
+    docs = [
+        {"uid": "t:law", "number": "20/2018/QH14", "title": "Luật Thử nghiệm", "doc_type": "Luật", "issuer": "Quốc hội",
+         "issued": "2018-06-01", "effective": "2019-01-01", "status": "Còn hiệu lực"},
+        {"uid": "t:repeal", "number": "30/2024/QH15", "title": "Luật sửa đổi Luật Thử nghiệm", "doc_type": "Luật",
+         "issuer": "Quốc hội", "issued": "2024-06-01", "effective": "2025-01-01", "status": "Còn hiệu lực",
+         "relations": [{"type": "bai_bo", "target_number": "20/2018/QH14", "note": "khoản 3 Điều 12"}]},
+        {"uid": "t:nq", "number": "15/2020/NQ-HĐND", "title": "Quy định thử", "doc_type": "Nghị quyết",
+         "issuer": "Hội đồng nhân dân tỉnh Lai Châu", "issued": "2020-07-01", "status": "Còn hiệu lực",
+         "text": "Căn cứ Điều 4 Luật Thử nghiệm số 20/2018/QH14;\nCăn cứ khoản 3 Điều 12 Luật Thử nghiệm số 20/2018/QH14;\n"
+                 "QUYẾT NGHỊ:\nĐiều 1."},
+    ]  # fmt: skip
+    for data in docs:
+        store.upsert(Document.from_dict(data))
+    (entry,) = ReviewBuilder(store, province_names("Lai Châu")).build("2026-03-01")
+    (r,) = entry.reasons
+    assert r.cause == AMENDED and r.articles == ["khoản 3 Điều 12"] and r.since == "2025-01-01"  # not Điều 4
+    assert (
+        r.detail
+        == "khoản 3 Điều 12 bị bãi bỏ bởi Luật số 30/2024/QH15 (Luật sửa đổi Luật Thử nghiệm) từ ngày 01/01/2025."
+    )

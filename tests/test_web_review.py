@@ -57,7 +57,7 @@ def test_the_page_groups_by_cause(client):
     assert tree.select_one("nav.site-nav a[aria-current=page]").get_text(strip=True) == "Rà soát"
     assert texts(tree.select(".review-group-title")) == [
         "Căn cứ bị thay thế (2)",
-        "Căn cứ được sửa đổi, bổ sung ở điều, khoản viện dẫn (1)",
+        "Căn cứ được sửa đổi, bổ sung, bãi bỏ ở điều, khoản viện dẫn (1)",
         "Căn cứ được sửa đổi — cần xem điều khoản (1)",
         "Cần xác minh (1)",
     ]

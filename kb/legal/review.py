@@ -49,7 +49,7 @@ CAUSE_LABELS = {
     REPEALED: "Căn cứ bị bãi bỏ",
     EXPIRED: "Căn cứ hết hiệu lực",
     SUSPENDED: "Căn cứ bị ngưng hiệu lực",
-    AMENDED: "Căn cứ được sửa đổi, bổ sung ở điều, khoản viện dẫn",
+    AMENDED: "Căn cứ được sửa đổi, bổ sung, bãi bỏ ở điều, khoản viện dẫn",
     AMENDED_UNKNOWN: "Căn cứ được sửa đổi — cần xem điều khoản",
     VERIFY: "Cần xác minh",
 }
@@ -299,6 +299,8 @@ class BasisValidity:
     by_uid: str | None  # when it is stored
     amendments: list[tuple[DocLink, str | None, str | None]]  # (amending document, articles, from when)
     upcoming: str | None  # the first later date on which the validity changes
+    article_ends: list[tuple[DocLink, str | None, str | None, str]] = field(default_factory=list)
+    # (document, articles, from when, relation type): articles replaced or repealed while the rest is in force
 
 
 def _impact_link(store: Store, impact: Impact) -> DocLink:
@@ -338,6 +340,14 @@ def basis_validity(store: Store, doc: Document, on: str) -> BasisValidity:
         by_uid=by.by_uid if by is not None else None,
         amendments=[(_impact_link(store, i), i.articles, i.effective) for i in v.amendments],
         upcoming=min(later) if later else None,
+        article_ends=[
+            (_impact_link(store, e.impact), e.impact.articles, e.impact.effective, e.impact.type)
+            for e in v.evidence
+            if e.impact is not None
+            and e.impact.partial
+            and e.impact.type in (vocab.REL_REPLACES, vocab.REL_REPEALS)
+            and e.impact.effective
+        ],
     )
 
 
@@ -525,6 +535,12 @@ class ReviewBuilder:
             # A basis cited by name alone is the version in force when the document was issued.
             found, candidates = _resolve(self.checker, c, on_issue)
             if found is not None and found.uid in seen:
+                # the same document cited again for other articles ("Căn cứ Điều 4 …; khoản 3 Điều 12 …")
+                first = next(b for b in out if b.doc is not None and b.doc.uid == found.uid)
+                if first.articles and c.articles:
+                    first.articles += [a for a in c.articles if a not in first.articles]
+                else:
+                    first.articles = []  # cited whole once: the whole document is its basis
                 continue
             why = None
             if found is None:
@@ -623,27 +639,37 @@ class ReviewBuilder:
         later = [(h, note, start) for h, note, start in later if h.uid != doc.uid]
         unknown = [(h, note, start) for h, note, start in later if not parse_locator(note or "")]
         cited = list(basis.articles) + implemented
-        hits: list[tuple[Document, str | None, str | None, list[str]]] = []
-        for h, note, start in later:
+        verbs = {
+            vocab.REL_AMENDS: "được sửa đổi, bổ sung",
+            vocab.REL_REPLACES: "bị thay thế",
+            vocab.REL_REPEALS: "bị bãi bỏ",
+        }
+        changes = [(h, note, start, vocab.REL_AMENDS) for h, note, start in later] + [
+            (h, note, start, kind)
+            for h, note, start, kind in v.article_ends
+            if h.uid != doc.uid and (not issued or (start or "") > issued)
+        ]
+        hits: list[tuple[DocLink, str | None, str | None, list[str], str]] = []
+        for h, note, start, kind in changes:
             touched = parse_locator(note or "")
             if not touched:
                 continue
             hit = [a for a in cited if any(_overlaps(a, t) for t in touched)]
             if hit:
-                hits.append((h, note, start, [a.label() for a in hit]))
+                hits.append((h, note, start, [a.label() for a in hit], verbs[kind]))
+        for h, *_rest in v.article_ends:
+            if h.uid:
+                seen.add(h.uid)
         for h, _note, _start in later:
             if h.uid:
                 seen.add(h.uid)
         if hits:
             amending = [h for h, *_ in hits]
-            since = max(s or "" for _h, _n, s, _a in hits) or None
-            provisions = sorted({a for *_x, arts in hits for a in arts})
-            detail = (
-                f"{', '.join(provisions)} được sửa đổi, bổ sung bởi "
-                + "; ".join(
-                    f"{d.label} (từ ngày {vn_date(s)})" if s else d.label for d, (_h, _n, s, _a) in zip(amending, hits)
-                )
-                + "."
+            since = max(s or "" for _h, _n, s, _a, _v in hits) or None
+            provisions = sorted({a for _h, _n, _s, arts, _v in hits for a in arts})
+            detail = " ".join(
+                f"{', '.join(arts)} {verb} bởi {d.label}" + (f" từ ngày {vn_date(s)}." if s else ".")
+                for d, _n, s, arts, verb in hits
             )
             delegated = [d for d in answered if any(p == ArticleRef(d.article, d.clause).label() for p in provisions)]
             if delegated:
