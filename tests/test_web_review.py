@@ -68,6 +68,7 @@ def test_the_page_groups_by_cause(client):
     assert "Từ ngày 01/03/2025" in reasons[0] and "Đang có hiệu lực: 65/2025/QH15" in reasons[0]
     assert first.select_one(".review-reason a")["href"] == "/van-ban/vbpl:77-2015-qh13"
     assert "Kiến nghị: Thay thế" in first.select_one(".review-actions").get_text()
+    assert texts(first.select(".review-ban")) == ["Ban Kinh tế – Ngân sách"]  # lĩnh vực Thương mại
     assert tree.select_one("#nhom-verify .review-reason").get_text(" ", strip=True).startswith("Cần xác minh")
 
 
