@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_web_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM
+from test_web_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, wait
 from test_web_review import A, C, build_review_instance
 from web_fixtures import make_app
 
@@ -87,9 +87,9 @@ def test_review_pages_without_javascript_on_a_phone(browser, base_url):
     # a filter from the form (GET, no script)
     Select(driver.find_element(By.ID, "rv-ban")).select_by_value("Ban Văn hóa – Xã hội")
     driver.find_element(By.CSS_SELECTOR, "form.review-filter button[type=submit]").click()
+    wait(driver, lambda d: "ban=Ban" in d.current_url)  # the GET form's page has loaded
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ".review-entry .hit-number")]
     assert [link.rsplit("/van-ban/", 1)[1] for link in links] == [C]
-    assert "ban=Ban" in driver.current_url
     fits(driver, "list-ban")
     # mark an entry reviewed (POST with the CSRF token, no script)
     driver.get(base_url + f"/ra-soat/van-ban/{A}")
@@ -98,6 +98,7 @@ def test_review_pages_without_javascript_on_a_phone(browser, base_url):
     driver.find_element(By.ID, "rv-reviewer").send_keys("Trần Thị Bình")
     driver.find_element(By.ID, "rv-note").send_keys("Đề xuất UBND trình thay thế")
     driver.find_element(By.CSS_SELECTOR, "form.review-mark button[type=submit]").click()
+    wait(driver, lambda d: "da_ghi=1" in d.current_url)  # redirected after the POST
     assert "Đã ghi nhận kết quả rà soát." in driver.find_element(By.TAG_NAME, "main").text
     history = driver.find_element(By.CSS_SELECTOR, ".review-history li").text
     assert history.startswith("Đã đề xuất sửa đổi") and "Trần Thị Bình" in history
