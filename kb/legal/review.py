@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -1062,12 +1063,14 @@ class ReviewDerivation(derived.Derivation):
     label = "văn bản của tỉnh cần rà soát"
 
     def __init__(self):
-        self._builder: tuple[int, int, ReviewBuilder] | None = None
+        self._builder: tuple[weakref.ref, int, ReviewBuilder] | None = None
 
     def builder(self, store: Store) -> ReviewBuilder:
-        stamp = (id(store), store.last_event_id())
-        if self._builder is None or self._builder[:2] != stamp:
-            self._builder = (*stamp, ReviewBuilder(store))
+        """One builder per store and state of it: the batches of a rebuild share its caches (the catalogue of
+        names, validities, delegations)."""
+        event = store.last_event_id()
+        if self._builder is None or self._builder[0]() is not store or self._builder[1] != event:
+            self._builder = (weakref.ref(store), event, ReviewBuilder(store))
             self._builder[2].checker.catalogue.refresh()
         return self._builder[2]
 
