@@ -50,8 +50,8 @@ def _warn_site_url(ctx: Context) -> None:
 @click.option("--url", metavar="URL", help="Alert on a search copied from the browser (its q and facet parameters).")
 @click.option("--document", "-d", "uid", metavar="UID", help="Follow one document (its uid, e.g. vbpl:187649).")
 @click.option("--digest", is_flag=True, help="Receive the weekly “Văn bản mới” digest (sent by `kb digest`).")
-@click.option("--review", is_flag=True, help="Follow the province's documents to review (rà soát, docs/REVIEW.md).")
-@click.option("--ban", metavar="NAME", help="With --review: only the documents of this Ban of the HĐND.")
+@click.option("--review", is_flag=True, help="Theo dõi văn bản của tỉnh cần rà soát (docs/REVIEW.md).")
+@click.option("--ban", metavar="NAME", help="Cùng --review: chỉ văn bản thuộc Ban này của HĐND.")
 @click.option("--label", "-l", default="", help="Why this is followed (shown in the e-mails).")
 @click.option(
     "--every",
@@ -216,7 +216,7 @@ def run(ctx: Context, dry_run: bool) -> None:
         f"({sum(m.hits for m in report.messages)} documents); {report.checked} subscription(s) checked"
         + (f"; {report.lapsed} unconfirmed subscription(s) lapsed" if report.lapsed else "")
         + "."
-        + (f" {len(reviewed.sent)} rà soát message(s)." if reviewed.sent else "")
+        + (f" Đã gửi {len(reviewed.sent)} thư “văn bản của tỉnh cần rà soát”." if reviewed.sent else "")
     )
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)

@@ -63,37 +63,45 @@ def entries_on(ctx: Context, settings: Settings, on: str):
 
 @cli.group("review", invoke_without_command=True)
 @click.option(
-    "--on", "on", metavar="DATE", help="Validity of the bases on this date (dd/mm/yyyy or yyyy-mm-dd); default today."
+    "--on",
+    "on",
+    metavar="DATE",
+    help="Xét hiệu lực các căn cứ vào ngày này (dd/mm/yyyy hoặc yyyy-mm-dd); mặc định: hôm nay.",
 )
-@click.option("--ban", metavar="NAME", help=f"Only the documents of this Ban of the HĐND (or “{UNASSIGNED}”).")
-@click.option("--issuer", type=click.Choice(ISSUER_KINDS, case_sensitive=False), help="Only HĐND or UBND documents.")
+@click.option("--ban", metavar="NAME", help=f"Chỉ văn bản thuộc Ban này của HĐND (hoặc “{UNASSIGNED}”).")
 @click.option(
-    "--field", "field_", metavar="TEXT", help="Only documents of this lĩnh vực (accent-insensitive substring)."
+    "--issuer", type=click.Choice(ISSUER_KINDS, case_sensitive=False), help="Chỉ văn bản của HĐND hoặc của UBND."
 )
-@click.option("--year", type=click.IntRange(1945, 2100), help="Only documents issued in this year.")
-@click.option("--cause", type=click.Choice(CAUSES), help="Only entries with this cause.")
+@click.option(
+    "--field", "field_", metavar="TEXT", help="Chỉ văn bản thuộc lĩnh vực này (một phần tên, không phân biệt dấu)."
+)
+@click.option("--year", type=click.IntRange(1945, 2100), help="Chỉ văn bản ban hành trong năm này.")
+@click.option("--cause", type=click.Choice(CAUSES), help="Chỉ văn bản có nguyên nhân này.")
 @click.option(
     "--sort",
     type=click.Choice(SORTS),
     default="moi",
     show_default=True,
-    help="moi/cu: by date of the change; ban-hanh: by issue date.",
+    help="moi/cu: theo ngày căn cứ thay đổi (mới/cũ trước); ban-hanh: theo ngày ban hành.",
 )
-@click.option("--reviewed", is_flag=True, help="Also the entries marked reviewed whose bases did not change since.")
-@click.option("--ended", is_flag=True, help="Also documents of the province that are no longer in force.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--reviewed", is_flag=True, help="Cả văn bản đã rà soát mà căn cứ chưa có thay đổi mới.")
+@click.option("--ended", is_flag=True, help="Cả văn bản của tỉnh đã hết hiệu lực.")
+@click.option("--json", "as_json", is_flag=True, help="In ra dạng JSON.")
 @click.option(
-    "--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True), help="Write the annex as CSV (Excel)."
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Ghi phụ lục ra tệp CSV (Excel); - là đầu ra chuẩn.",
 )
-@click.option("--docx", "docx_file", type=click.Path(dir_okay=False), help="Write the annex as DOCX (Word).")
+@click.option("--docx", "docx_file", type=click.Path(dir_okay=False), help="Ghi phụ lục ra tệp DOCX (Word).")
 @pass_context
 @click.pass_context
 def review(
     click_ctx, ctx: Context, on, ban, issuer, field_, year, cause, sort, reviewed, ended, as_json, csv_file, docx_file
 ):
-    """The province's documents in force whose legal basis (Căn cứ) changed, grouped by cause (rà soát).
+    """Rà soát: văn bản của tỉnh còn hiệu lực có căn cứ ban hành đã thay đổi, theo nguyên nhân.
 
-    Subcommands: `rebuild` (recompute the whole list), `mark` (record a review), `history` (marks of a document)."""
+    Lệnh con: rebuild (tính lại toàn bộ danh sách), mark (ghi nhận kết quả rà soát), history (lịch sử rà soát)."""
     if click_ctx.invoked_subcommand:
         return
     settings = Settings.from_config(ctx.config)
@@ -148,7 +156,7 @@ def review(
 @review.command("rebuild")
 @pass_context
 def rebuild(ctx: Context) -> None:
-    """Recompute the whole review list from the store (the writing commands keep it up to date otherwise)."""
+    """Tính lại toàn bộ danh sách rà soát từ cơ sở dữ liệu (các lệnh nhập, cập nhật văn bản tự cập nhật danh sách)."""
     with click.progressbar(length=ctx.store.count(), label="Tính lại danh sách rà soát", file=sys.stderr) as bar:
 
         def progress(_label, done, total):
@@ -166,14 +174,14 @@ def rebuild(ctx: Context) -> None:
     "--verdict",
     type=click.Choice(VERDICTS),
     required=True,
-    help="con_phu_hop: còn phù hợp; de_xuat_sua_doi: đã đề xuất sửa đổi.",
+    help="con_phu_hop: đã rà soát — còn phù hợp; de_xuat_sua_doi: đã đề xuất sửa đổi.",
 )
-@click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
-@click.option("--note", default="", help="A note kept with the mark.")
-@click.option("--date", "day", metavar="DATE", help="Date of the review (default today).")
+@click.option("--by", "reviewer", required=True, metavar="NAME", help="Họ tên người rà soát.")
+@click.option("--note", default="", help="Ghi chú kèm theo kết quả.")
+@click.option("--date", "day", metavar="DATE", help="Ngày rà soát (mặc định: hôm nay).")
 @pass_context
 def mark(ctx: Context, uid: str, verdict: str, reviewer: str, note: str, day: str | None) -> None:
-    """Mark a document reviewed: it leaves the list until a new change of its bases."""
+    """Ghi nhận văn bản đã rà soát: văn bản rời danh sách cho đến khi căn cứ có thay đổi mới."""
     entry = stored_entry(ctx.store, ctx.store.resolve_uid(uid) or uid)
     if entry is None or not entry.listed:
         raise ReviewError(f"Văn bản {uid} không có trong danh sách rà soát.")
@@ -185,7 +193,7 @@ def mark(ctx: Context, uid: str, verdict: str, reviewer: str, note: str, day: st
 @click.argument("uid")
 @pass_context
 def history(ctx: Context, uid: str) -> None:
-    """The review marks of a document, oldest first."""
+    """Lịch sử rà soát của một văn bản, cũ nhất trước."""
     found = marks(ctx.store, ctx.store.resolve_uid(uid) or uid)
     if not found:
         click.echo("Chưa có lần rà soát nào được ghi nhận.")

@@ -51,7 +51,7 @@ def test_one_mail_per_subscriber_when_a_replacing_law_is_imported(env, smtp):
     assert not smtp.messages  # nothing newly changed since they subscribed
     kb("import", str(FIXTURES / "after.jsonl"))  # 72/2025/QH15 and 89/2025/QH15 with their relations
     out = kb("alerts", "run").output
-    assert "1 rà soát message(s)" in out
+    assert "Đã gửi 1 thư “văn bản của tỉnh cần rà soát”." in out
     (msg,) = smtp.messages
     assert msg["To"] == "ban.ktns@laichau.example"
     assert msg["Subject"] == "Văn bản của tỉnh cần rà soát: 2 văn bản có căn cứ mới thay đổi"
