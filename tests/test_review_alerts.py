@@ -109,3 +109,33 @@ def test_the_weekly_digest_has_the_section(env, smtp):
     client = create_app({"INSTANCE": str(env), "TESTING": True}).test_client()
     page = client.get(f"/van-ban-moi/tuan/{iso_week(today_vn())}").get_data(as_text=True)
     assert "6. Văn bản của tỉnh cần rà soát do thay đổi trong tuần" in page and "40/2017/NQ-HĐND" in page
+
+
+def test_a_bans_subscriber_gets_its_bans_documents_only(env, smtp, tmp_path):
+    kb("import", str(FIXTURES / "before.jsonl"))
+    kb("alerts", "add", "ban.vhxh@laichau.example", "--review", "--ban", "Ban Văn hóa – Xã hội", "--confirmed")
+    kb("alerts", "add", "ban.dt@laichau.example", "--review", "--ban", "Ban Dân tộc", "--confirmed")
+    amending = {
+        "uid": "vbpl:12-2025-nd-cp",
+        "number": "12/2025/NĐ-CP",
+        "title": "Sửa đổi khoản 2 Điều 9 Nghị định số 81/2021/NĐ-CP",
+        "doc_type": "Nghị định",
+        "issuer": "Chính phủ",
+        "issued": "2025-05-10",
+        "effective": "2025-07-01",
+        "status": "Còn hiệu lực",
+        "fields": ["Giáo dục"],
+        "relations": [{"type": "sua_doi", "target_number": "81/2021/NĐ-CP", "note": "khoản 2 Điều 9"}],
+    }
+    path = tmp_path / "amend.jsonl"
+    path.write_text(json.dumps(amending, ensure_ascii=False) + "\n", encoding="utf-8")
+    kb("import", str(path))
+    kb("alerts", "run")
+    (msg,) = smtp.messages
+    assert msg["To"] == "ban.vhxh@laichau.example"
+    text = text_part(msg)
+    assert "Nghị quyết số 12/2022/NQ-HĐND" in text and "Nghị định số 12/2025/NĐ-CP" in text
+    assert "Văn bản của tỉnh cần rà soát — Ban Văn hóa – Xã hội" in text
+    assert f"{SITE}/ra-soat?ban=Ban+V" in text
+    kb("alerts", "run")
+    assert len(smtp.messages) == 1

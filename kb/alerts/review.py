@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from jinja2 import Environment
 
@@ -236,7 +237,7 @@ def review_message(config: Config, email: str, sections: list[ReviewSection], no
                 "list_url": absolute(
                     config,
                     REVIEW_PATH
-                    + (f"?ban={review_ban(s.subscription)}".replace(" ", "+") if review_ban(s.subscription) else ""),
+                    + (f"?{urlencode({'ban': review_ban(s.subscription)})}" if review_ban(s.subscription) else ""),
                 ),
                 "stop": unsubscribe_url(config, s.subscription, now),
             }
