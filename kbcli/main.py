@@ -102,7 +102,7 @@ class KBGroup(click.Group):
             error.exit_code = exc.exit_code
             raise error from None
         except KeyboardInterrupt:
-            click.echo("\nInterrupted; what was stored so far is kept.", err=True)
+            click.echo("\nĐã dừng; những gì đã lưu vẫn được giữ.", err=True)
             sys.exit(130)
 
 
@@ -112,12 +112,14 @@ class KBGroup(click.Group):
     "-i",
     envvar="KB_INSTANCE",
     type=click.Path(file_okay=False),
-    help="Instance folder holding the database, the index and config.toml (default ./instance).",
+    help="Thư mục instance chứa cơ sở dữ liệu, chỉ mục tìm kiếm và config.toml (mặc định ./instance).",
 )
 @click.version_option(package_name="hdnd-kb")
 @click.pass_context
 def cli(ctx: click.Context, instance: str | None) -> None:
-    """Legal knowledge base of a provincial People's Council office (Văn phòng HĐND tỉnh)."""
+    """Cơ sở dữ liệu văn bản pháp luật của Văn phòng HĐND tỉnh: thu thập, tìm kiếm, kiểm tra căn cứ, thông báo.
+
+    Mọi lệnh nhận --instance THƯ_MỤC (hoặc biến KB_INSTANCE). Xem `kb LỆNH --help`."""
     ctx.obj = Context(instance)
     ctx.call_on_close(ctx.obj.close)
 

@@ -7,7 +7,7 @@ server hold every request behind a gate (a threading.Event) until one of the two
 the process that took the lock is still holding it when the other one asks, whatever the machine's load.
 
 Nothing may be corrupted, duplicated or missed; a second run of a command that must not overlap stops at
-once with "… is already running (process N); lock file …" and exit status 1."""
+once with "… đang chạy (tiến trình N); tệp khóa …" and exit status 1."""
 
 from __future__ import annotations
 
@@ -212,12 +212,12 @@ def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_n
     for (code, out, err), name in zip(results, ("refresh", "alerts run", "digest")):
         assert code == 0, (name, out, err)
         assert "Traceback" not in err
-    assert "vbpl: 5 seen, 5 new, 0 changed, 0 unchanged, 0 failed" in results[0][1]
+    assert "vbpl: 5 đã xem, 5 mới, 0 thay đổi, 0 không đổi, 0 lỗi" in results[0][1]
     # what the alerts run did not see yet (the refresh was still storing) the next run sends
     kb("alerts", "run")
     again = together(("digest",), ("alerts", "run"))
     assert [code for code, _, _ in again] == [0, 0]
-    assert "Already received this week's digest: d@laichau.example" in again[0][1]
+    assert "Đã nhận bản tin tuần này từ trước: d@laichau.example" in again[0][1]
 
     with check_store(site, documents=3 + 6 + 5) as store:
         assert sent(store, FEES) == FEES_ALERTS
@@ -232,9 +232,9 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
     (first, out1, err1), (second, out2, err2) = overlapping(refresh_args(gateway), refresh_args(gateway))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     loser = err1 if first else err2
-    assert "Lỗi: kb refresh is already running (process " in loser
-    assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
-    assert "vbpl: 5 seen, 5 new" in (out2 if first else out1)
+    assert "Lỗi: kb refresh đang chạy (tiến trình " in loser
+    assert f"tệp khóa {site / 'refresh.lock'}" in loser and "Traceback" not in loser
+    assert "vbpl: 5 đã xem, 5 mới" in (out2 if first else out1)
     with check_store(site, documents=3 + 6 + 5) as store:
         assert [r["source"] for r in store.runs()] == ["vbpl"]  # one run walked the source
 
@@ -242,16 +242,16 @@ def test_two_refreshes_started_together_one_says_already_running(site, gateway):
 def test_two_digests_started_together_send_one_message(site, inbox):
     (first, out1, err1), (second, out2, err2) = overlapping(("digest",), ("digest",))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Lỗi: kb digest is already running (process " in (err1 if first else err2)
-    assert f"sent to {DIGEST}" in (out2 if first else out1)
+    assert "Lỗi: kb digest đang chạy (tiến trình " in (err1 if first else err2)
+    assert f"đã gửi tới {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
 
 
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
     (first, out1, err1), (second, out2, err2) = overlapping(("alerts", "run"), ("alerts", "run"))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Lỗi: kb alerts run is already running (process " in (err1 if first else err2)
-    assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
+    assert "Lỗi: kb alerts run đang chạy (tiến trình " in (err1 if first else err2)
+    assert "Đã gửi 0 e-mail xác nhận và 1 thư thông báo" in (out2 if first else out1)
     kb("alerts", "run")
     assert [rcpt for _, rcpt, _ in inbox.received] == [[FEES]]
     with Store(site / "kb.sqlite") as store:
@@ -274,7 +274,7 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert time.monotonic() - began < 30
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"Lỗi: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
+        f"Lỗi: {what} đang chạy (tiến trình {os.getpid()}); tệp khóa {site / (name + '.lock')}"
     )
     assert not inbox.received
     with Store(site / "kb.sqlite") as store:
@@ -293,4 +293,4 @@ def test_an_alerts_run_waits_for_a_rebuild_of_the_index_running_in_another_proce
         time.sleep(3)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert "Sent 0 confirmation(s) and 1 alert message(s)" in out
+    assert "Đã gửi 0 e-mail xác nhận và 1 thư thông báo" in out
