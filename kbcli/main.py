@@ -9,6 +9,9 @@ import click
 from kb import config as kbconfig
 from kb.errors import KBError
 from kb.store import Store
+from kbcli import clickvi
+
+clickvi.install()  # click's own words (Usage, Options, its error messages) in Vietnamese
 
 
 class UserError(click.ClickException):
@@ -85,7 +88,29 @@ class Context:
             self._store.close()
 
 
-class KBGroup(click.Group):
+class KBCommand(click.Command):
+    """A command whose usage line reads "[TÙY_CHỌN]"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        super().__init__(*args, **kwargs)
+
+
+class KBSubGroup(click.Group):
+    """A group of commands (kb index, kb alerts, …) whose usage line reads in Vietnamese."""
+
+    command_class = KBCommand
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        kwargs.setdefault("subcommand_metavar", "LỆNH [ĐỐI_SỐ]...")
+        super().__init__(*args, **kwargs)
+
+
+KBSubGroup.group_class = KBSubGroup
+
+
+class KBGroup(KBSubGroup):
     """Turns the project's errors into one short message and exit code 1, never a traceback."""
 
     def invoke(self, ctx):
