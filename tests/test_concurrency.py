@@ -5,6 +5,9 @@ and a local SMTP server.
 The overlap is made certain, not likely: in the tests of two runs of one command, the gateway and the mail
 server hold every request behind a gate (a threading.Event) until one of the two processes has exited, so
 the process that took the lock is still holding it when the other one asks, whatever the machine's load.
+When the three commands start together, the gateway holds the refresh's documents until the alerts run and
+the digest have finished: the refresh is running (it holds its lock and its run) while they work, and what
+they see of it is always the same (none of its documents), so what each address receives is always the same.
 
 Nothing may be corrupted, duplicated or missed; a second run of a command that must not overlap stops at
 once with "… đang chạy (tiến trình N); tệp khóa …" and exit status 1."""
@@ -68,20 +71,22 @@ class Gate:
         self.open.wait(GATE_TIMEOUT)
 
 
-GATE = Gate()
+GATEWAY, MAIL = Gate(), Gate()  # the vbpl gateway's documents; the SMTP server's messages
 
 
 class GatedInbox(Inbox):
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.get_running_loop().run_in_executor(None, GATE.wait)
+        await asyncio.get_running_loop().run_in_executor(None, MAIL.wait)
         return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture(autouse=True)
-def gate():
-    GATE.release()
-    yield GATE
-    GATE.release()
+def gates():
+    for gate in (GATEWAY, MAIL):
+        gate.release()
+    yield
+    for gate in (GATEWAY, MAIL):
+        gate.release()
 
 
 @pytest.fixture
@@ -127,7 +132,7 @@ def site(template, instance, gateway, all_provinces, inbox, monkeypatch):
 
     @gateway.server.route("GET", r"/doc/(?P<doc_id>[^/]+)")
     def gated_detail(seen, doc_id):
-        GATE.wait()
+        GATEWAY.wait()
         return gateway.serve(gateway.details, doc_id, seen)
 
     gateway.server.routes.insert(0, gateway.server.routes.pop())  # before the fast route
@@ -146,20 +151,32 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
-def together(*commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
-    """Start every command at once; wait for all; (exit status, stdout, stderr) of each, in order."""
+def together(*commands: tuple[str, ...], held_until: int | None = None) -> list[tuple[int, str, str]]:
+    """Start every command at once; wait for all; (exit status, stdout, stderr) of each, in order.
+    held_until=k: the gateway holds its documents until the commands after the k-th have exited."""
+    if held_until is not None:
+        GATEWAY.hold()
     processes = [start(*command) for command in commands]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        results.append((process.returncode, out, err))
+    results: list = [None] * len(processes)
+    try:
+        if held_until is not None:
+            for i in range(held_until + 1, len(processes)):
+                out, err = processes[i].communicate(timeout=300)
+                results[i] = (processes[i].returncode, out, err)
+    finally:
+        GATEWAY.release()
+    for i, process in enumerate(processes):
+        if results[i] is None:
+            out, err = process.communicate(timeout=300)
+            results[i] = (process.returncode, out, err)
     return results
 
 
 def overlapping(first: tuple[str, ...], second: tuple[str, ...]) -> list[tuple[int, str, str]]:
     """Start two commands at once with the gate held: the one that takes the lock waits at the gateway or
     the mail server until the other has exited, then the gate opens. (exit status, stdout, stderr) of each."""
-    GATE.hold()
+    GATEWAY.hold()
+    MAIL.hold()
     processes = [start(*first), start(*second)]
     finished: queue.Queue = queue.Queue()
     results: dict[int, tuple[int, str, str]] = {}
@@ -175,7 +192,8 @@ def overlapping(first: tuple[str, ...], second: tuple[str, ...]) -> list[tuple[i
     try:
         finished.get(timeout=300)  # the one refused by the lock (the other is held at the gate)
     finally:
-        GATE.release()
+        GATEWAY.release()
+        MAIL.release()
     for thread in threads:
         thread.join(300)
     return [results[0], results[1]]
@@ -208,7 +226,7 @@ def sent(store: Store, email: str) -> list[str]:
 
 
 def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_nothing(site, gateway, inbox):
-    results = together(refresh_args(gateway), ("alerts", "run"), ("digest",))
+    results = together(refresh_args(gateway), ("alerts", "run"), ("digest",), held_until=0)
     for (code, out, err), name in zip(results, ("refresh", "alerts run", "digest")):
         assert code == 0, (name, out, err)
         assert "Traceback" not in err
