@@ -115,13 +115,13 @@ def read_meta(ix) -> Meta | None:
 def needs_rebuild(index_dir: Path) -> str | None:
     """Why the index must be rebuilt (missing, unreadable, other schema), or None."""
     if current_dir(index_dir) is None:
-        return "there is no index yet"
+        return "chưa có chỉ mục"
     try:
         meta = read_meta(index_dir)
     except Exception as exc:
-        return f"the index cannot be read ({exc})"
+        return f"không đọc được chỉ mục: {exc}"
     if meta is None or meta.schema != SCHEMA_VERSION:
-        return f"the index has schema {meta.schema if meta else '?'}, this version needs {SCHEMA_VERSION}"
+        return f"chỉ mục theo lược đồ {meta.schema if meta else '?'}, phiên bản này cần lược đồ {SCHEMA_VERSION}"
     return None
 
 

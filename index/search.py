@@ -28,7 +28,7 @@ from index.intents import article_refs, heading_hints, is_question
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR
 from index.scoring import Postings
-from index.snippets import snippet
+from index.snippets import Highlight, snippet
 from kb import vocab
 from kb.numbers import number_key
 from kb.text import fold
@@ -375,7 +375,7 @@ class SearchService:
                 scores, found = self._evaluate(table, parsed, strict=False)
                 matched = found & allowed
                 result.fallback = bool(matched.any())
-            terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
+            terms = Highlight.from_query(parsed) if snippets else None  # what to mark, as the query means it
             query = parsed
         if facets:
             result.facets = self._facets(table, found & base, masks)
@@ -489,7 +489,7 @@ class SearchService:
         state,
         scores: np.ndarray,
         matched: np.ndarray,
-        terms: set[str] | None,
+        terms: Highlight | None,
         browse: bool = False,
         query: ParsedQuery | None = None,
     ) -> None:
@@ -608,7 +608,7 @@ class SearchService:
                 out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
         return out
 
-    def _hit(self, searcher, docnum: int, score: float, terms: set[str] | None) -> Hit:
+    def _hit(self, searcher, docnum: int, score: float, terms: Highlight | None) -> Hit:
         stored = searcher.stored_fields(docnum)
         return Hit(
             uid=stored.get("uid", ""),

@@ -67,7 +67,7 @@ def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) 
             try:
                 chunk = binary.readline()
             except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-                yield number + 1, f"the file is damaged: {exc}"
+                yield number + 1, f"tệp bị hỏng (nén gzip không đọc tiếp được: {exc})"
                 return
             if not chunk:
                 break
@@ -80,28 +80,44 @@ def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) 
                 try:
                     line = data.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    yield number, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+                    yield number, f"không phải văn bản UTF-8 (byte thứ {exc.start + 1} của dòng)"
                     continue
                 if not line.strip():
                     continue
                 yield number, _parse(line)
 
 
+# json's messages (JSONDecodeError.msg), as a user reads them
+_JSON_MESSAGES = {
+    "Expecting value": "thiếu một giá trị",
+    "Expecting property name enclosed in double quotes": "tên trường phải nằm trong ngoặc kép",
+    "Expecting ':' delimiter": "thiếu dấu hai chấm sau tên trường",
+    "Expecting ',' delimiter": "thiếu dấu phẩy giữa hai phần tử",
+    "Unterminated string starting at": "chuỗi bắt đầu ở đây không có ngoặc kép đóng",
+    "Invalid control character at": "ký tự điều khiển trong chuỗi",
+    "Invalid \\escape": "chuỗi thoát \\ không hợp lệ",
+    "Invalid \\uXXXX escape": "chuỗi thoát \\uXXXX không hợp lệ",
+    "Extra data": "còn dữ liệu thừa sau đối tượng JSON",
+    "Illegal trailing comma before end of object": "dấu phẩy thừa trước dấu }",
+    "Illegal trailing comma before end of array": "dấu phẩy thừa trước dấu ]",
+}
+
+
 def _parse(line: str) -> dict | str:
-    """The JSON value of a line, or why it cannot be stored."""
+    """The JSON value of a line, or why it cannot be stored (in Vietnamese, with the column)."""
     try:
         value = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+        return f"JSON không hợp lệ ở cột {exc.colno}: {_JSON_MESSAGES.get(exc.msg, exc.msg)}"
     except RecursionError:
-        return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+        return f"JSON không hợp lệ: lồng sâu quá {MAX_DEPTH} mức"
     except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
-        return f"not valid JSON ({exc})"
+        return f"JSON không hợp lệ: {exc}"
     return _unstorable(value) or value
 
 
 def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"{name} không phải là một số JSON")
 
 
 def _unstorable(value) -> str | None:
@@ -111,33 +127,51 @@ def _unstorable(value) -> str | None:
         item, depth = stack.pop()
         if isinstance(item, str):
             if _SURROGATE.search(item):
-                return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+                return (
+                    "JSON không hợp lệ: một chuỗi thoát \\u chỉ là nửa cặp thay thế (surrogate), không phải một ký tự"
+                )
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return "not valid JSON (a number too large to store)"
+                return "JSON không hợp lệ: một số quá lớn để lưu"
         elif isinstance(item, (dict, list)):
             if depth > MAX_DEPTH:
-                return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+                return f"JSON không hợp lệ: lồng sâu quá {MAX_DEPTH} mức"
             children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
             for key, child in children:
                 if isinstance(key, str) and _SURROGATE.search(key):
-                    return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+                    return "JSON không hợp lệ: một chuỗi thoát \\u chỉ là nửa cặp thay thế (surrogate), không phải một ký tự"
                 stack.append((child, depth + 1))
     return None
 
 
-def import_file(store: Store, path: str | Path, progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Load a JSONL file into the store; see the module docstring for the accepted shapes."""
+def import_file(
+    store: Store,
+    path: str | Path,
+    progress: Callable[[int], None] | None = None,
+    phase: Callable[[str, int], None] | None = None,
+) -> ImportReport:
+    """Load a JSONL file into the store; see the module docstring for the accepted shapes.
+
+    progress(n) reports bytes read; with `phase`, the work is reported in its real phases:
+    phase("reading", file size) then progress in bytes (whole documents are stored as they are read),
+    then phase("storing", documents) then progress in documents (the documents of an article-level
+    file are stored once every article was read)."""
     if not Path(path).is_file():
-        raise KBError(f"no such file: {path}")
+        raise KBError(f"không có tệp {path}")
     report = ImportReport()
     batch: list[Document] = []
     groups: dict[str, _Group] = {}
+    storing = False
 
     def flush() -> None:
         if batch:
             report.count(store.upsert_many(batch))
+            if storing and progress:
+                progress(len(batch))
             batch.clear()
+
+    if phase:
+        phase("reading", Path(path).stat().st_size)
 
     for number, item in read_lines(path, progress):
         if isinstance(item, str):
@@ -145,7 +179,7 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
             continue
         try:
             if not isinstance(item, dict):
-                raise RecordError("a line must hold a JSON object")
+                raise RecordError("mỗi dòng phải là một đối tượng JSON ({…})")
             if "uid" in item:
                 doc = Document.from_dict(item)
                 report.articles += len(doc.articles)
@@ -157,18 +191,25 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
                 report.articles += len(doc.articles)
                 batch.append(doc)
             else:
-                raise RecordError("neither a document (no 'uid') nor an article (no 'article_id')")
+                raise RecordError("không phải văn bản (thiếu 'uid') cũng không phải điều (thiếu 'article_id')")
         except RecordError as exc:
             report.rejected.append((number, str(exc)))
             continue
         if len(batch) >= BATCH:
             flush()
     flush()
+    if phase and groups:
+        phase("storing", len(groups))
+        storing = True
     for group in groups.values():
         try:
             doc = group.document()
+            if group.legacy != doc.uid and doc.uid not in store and group.legacy in store:
+                doc = _renamed(doc, group.legacy)  # stored by an earlier version under its non-ASCII uid
         except RecordError as exc:  # reported on the line that began the document
             report.rejected.append((group.line, str(exc)))
+            if storing and progress:
+                progress(1)
             continue
         report.articles += len(doc.articles)
         batch.append(doc)
@@ -188,6 +229,7 @@ class _Group:
         self.line = line
         self.articles: list[Article] = []
         self.fields: list[str] = []
+        self.legacy = uid
 
     def document(self) -> Document:
         meta = self.meta
@@ -206,6 +248,12 @@ class _Group:
             articles=self.articles,
         )
         return Document.from_dict(doc.to_dict())
+
+
+def _renamed(doc: Document, uid: str) -> Document:
+    data = doc.to_dict()
+    data["uid"], data["source_id"] = uid, uid.split(":", 1)[1]
+    return Document.from_dict(data)
 
 
 def _source_of(item: dict) -> str:
@@ -246,25 +294,27 @@ def _corpus_fields(item: dict) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "text":
             checked[name] = str(value)  # a number written as a JSON number ("doc_number": 15); never a text
         else:
-            raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+            raise RecordError(f"'{name}' phải là chuỗi, không phải {type(value).__name__}")
     return checked
 
 
 def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
-    doc_id = item.get("doc_id") or (slug(item["doc_number"]) if item.get("doc_number") else None)
+    raw_id = item.get("doc_id") or item.get("doc_number") or ""
+    doc_id = slug(raw_id)  # ASCII ("163-2016-nđ-cp" -> "163-2016-nd-cp"): addresses without percent-encoding
     if not doc_id:
-        raise RecordError("article record names no document (its 'doc_id' and 'doc_number' are empty)")
+        raise RecordError("điều không cho biết thuộc văn bản nào ('doc_id' và 'doc_number' đều trống)")
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise RecordError("article record has no 'text'")
+        raise RecordError("điều không có nội dung ('text')")
     uid = f"{_source_of(item)}:{doc_id}"
     group = groups.get(uid)
     if group is None:
         for name in ("issued_date", "effective_date"):
             _date(item, name)  # reject a bad date on the line that carries it
         if not any(" ".join(nfc(item.get(name) or "").split()) for name in ("doc_title", "doc_number")):
-            raise RecordError("article record gives its document neither a 'doc_title' nor a 'doc_number'")
+            raise RecordError("điều không cho biết tên ('doc_title') hay số ký hiệu ('doc_number') của văn bản")
         group = groups[uid] = _Group(uid, item, line)
+        group.legacy = f"{_source_of(item)}:{raw_id}"  # the uid an earlier version made of the raw id
     heading = item.get("title")
     body = nfc(text).strip()
     if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first
@@ -277,8 +327,8 @@ def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
 
 
 def _corpus_document(item: dict) -> Document:
-    record_id = item.get("id") or item.get("doc_id") or slug(item.get("doc_number") or "")
-    source_id = record_id.split(":", 1)[1] if ":" in record_id else record_id
+    record_id = item.get("id") or item.get("doc_id") or item.get("doc_number") or ""
+    source_id = slug(record_id.split(":", 1)[1] if ":" in record_id else record_id)
     text = item.get("text") or ""
     signer = item.get("signer")
     doc = Document(

@@ -156,17 +156,17 @@ class Document:
     def from_dict(cls, data: dict) -> Document:
         """Build and normalise a document from the JSON schema; raise RecordError saying what is wrong."""
         if not isinstance(data, dict):
-            raise RecordError("a document must be a JSON object")
+            raise RecordError("một văn bản phải là một đối tượng JSON")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise RecordError(f"unknown field(s): {', '.join(unknown)}")
+            raise RecordError(f"trường không có trong lược đồ: {', '.join(unknown)}")
         uid = data.get("uid")
         if not isinstance(uid, str) or ":" not in uid or not uid.split(":", 1)[1]:
-            raise RecordError("'uid' must be a string '<source>:<source id>'")
+            raise RecordError("'uid' phải là chuỗi dạng '<nguồn>:<mã ở nguồn>'")
         source, source_id = uid.split(":", 1)
         if data.get("source", source) != source or str(data.get("source_id", source_id)) != source_id:
-            raise RecordError(f"'source' and 'source_id' must match uid {uid!r}")
+            raise RecordError(f"'source' và 'source_id' phải khớp với uid {uid!r}")
         try:
             doc = cls(
                 uid=uid,
@@ -198,7 +198,7 @@ class Document:
         except TypeError as exc:  # a nested object with a missing or extra key
             raise RecordError(str(exc)) from None
         if not (doc.title or doc.number):
-            raise RecordError("a document needs a 'title' or a 'number'")
+            raise RecordError("văn bản cần có 'title' (tên) hoặc 'number' (số ký hiệu)")
         return normalise(doc)
 
 
@@ -211,7 +211,7 @@ def normalise(doc: Document) -> Document:
         parsed = parse_number(doc.number)
         if parsed and parsed.type_code:
             doc.doc_type = vocab.doc_type(parsed.type_code)
-    doc.issuer = nfc(doc.issuer).strip() or None if doc.issuer else None
+    doc.issuer = vocab.issuer(doc.issuer)  # the canonical name, whatever the source printed ("CHÍNH PHỦ")
     doc.status = vocab.status(doc.status) if doc.status not in vocab.STATUSES else doc.status
     doc.scope = doc.scope or vocab.scope_of(doc.issuer)
     doc.text = nfc(doc.text).strip()
@@ -260,7 +260,7 @@ def _opt_str(data: dict, name: str) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+        raise RecordError(f"'{name}' phải là chuỗi, không phải {type(value).__name__}")
     return nfc(value)
 
 
@@ -269,23 +269,23 @@ def _list(data: dict, name: str) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RecordError(f"'{name}' must be a list")
+        raise RecordError(f"'{name}' phải là một danh sách")
     return value
 
 
 def _obj(value, kind) -> dict:
     name = kind.__name__.lower()
     if not isinstance(value, dict):
-        raise RecordError(f"each {name} must be a JSON object")
+        raise RecordError(f"mỗi phần tử của {name} phải là một đối tượng JSON")
     allowed = {f.name for f in fields(kind)}
     extra = set(value) - allowed
     if extra:
-        raise RecordError(f"unknown {name} field(s): {', '.join(sorted(extra))}")
+        raise RecordError(f"trường không có trong lược đồ của {name}: {', '.join(sorted(extra))}")
     checked = {}
     for key, item in value.items():  # every field of a signer, article, relation, attachment is text…
         if key == "scanned":  # …but this flag
             if not isinstance(item, bool):
-                raise RecordError(f"'{name}.scanned' must be true or false")
+                raise RecordError(f"'{name}.scanned' phải là true hoặc false")
             checked[key] = item
         else:
             checked[key] = None if item is None else _text(item, f"'{name}.{key}'")
@@ -298,7 +298,7 @@ def _text(value, what: str) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise RecordError(f"{what} must be a string, not {type(value).__name__}")
+    raise RecordError(f"{what} phải là chuỗi, không phải {type(value).__name__}")
 
 
 def _mapping(data: dict, name: str, values: type | None = None) -> dict:
@@ -306,9 +306,9 @@ def _mapping(data: dict, name: str, values: type | None = None) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RecordError(f"'{name}' must be a JSON object")
+        raise RecordError(f"'{name}' phải là một đối tượng JSON")
     if values is not None and not all(isinstance(v, values) for v in value.values()):
-        raise RecordError(f"the values of '{name}' must be strings")
+        raise RecordError(f"các giá trị của '{name}' phải là chuỗi")
     return dict(value)
 
 
@@ -322,7 +322,7 @@ def _date(data: dict, name: str) -> str | None:
 def parse_date(value, name: str = "date") -> str:
     """ISO 'YYYY-MM-DD' from ISO dates, ISO datetimes or Vietnamese 'dd/mm/yyyy'."""
     if not isinstance(value, str):
-        raise RecordError(f"'{name}' must be a date string")
+        raise RecordError(f"'{name}' phải là một ngày viết thành chuỗi")
     text = value.strip()
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text)
     if match:
@@ -330,9 +330,9 @@ def parse_date(value, name: str = "date") -> str:
     else:
         match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
         if not match:
-            raise RecordError(f"'{name}' is not a date: {value!r}")
+            raise RecordError(f"'{name}' không phải là ngày: {value!r} (viết 31/01/2025 hoặc 2025-01-31)")
         d, m, y = map(int, match.groups())
     try:
         return dt.date(y, m, d).isoformat()
     except ValueError:
-        raise RecordError(f"'{name}' is not a valid date: {value!r}") from None
+        raise RecordError(f"'{name}' không phải là ngày có thật: {value!r}") from None

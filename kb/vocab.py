@@ -3,7 +3,7 @@ from each source's own labels and codes to them (see shared/pages/SOURCES.md §1
 
 from __future__ import annotations
 
-from kb.text import fold, nfc
+from kb.text import canonical_tones, fold, nfc
 
 # --- Loại văn bản -------------------------------------------------------------------------
 DOC_TYPES = (
@@ -235,3 +235,96 @@ def scope_of(issuer: str | None) -> str | None:
     if any(marker in folded for marker in _LOCAL_MARKERS) and "chinh phu" not in folded:
         return LOCAL
     return CENTRAL
+
+
+# --- Cơ quan ban hành -----------------------------------------------------------------------
+# Canonical names of the central issuers, as facets and the checker show them; a source printing a name in
+# capitals ("CHÍNH PHỦ"), with old tone marks ("Uỷ ban") or abbreviated ("UBTVQH") is mapped to these.
+CENTRAL_ISSUERS = (
+    "Quốc hội",
+    "Ủy ban Thường vụ Quốc hội",
+    "Chủ tịch nước",
+    "Chính phủ",
+    "Thủ tướng Chính phủ",
+    "Văn phòng Chính phủ",
+    "Thanh tra Chính phủ",
+    "Tòa án nhân dân tối cao",
+    "Hội đồng Thẩm phán Tòa án nhân dân tối cao",
+    "Viện kiểm sát nhân dân tối cao",
+    "Kiểm toán nhà nước",
+    "Ngân hàng Nhà nước Việt Nam",
+    "Ủy ban Dân tộc",
+    "Bộ Công an",
+    "Bộ Công Thương",
+    "Bộ Dân tộc và Tôn giáo",
+    "Bộ Giáo dục và Đào tạo",
+    "Bộ Giao thông vận tải",
+    "Bộ Kế hoạch và Đầu tư",
+    "Bộ Khoa học và Công nghệ",
+    "Bộ Lao động - Thương binh và Xã hội",
+    "Bộ Ngoại giao",
+    "Bộ Nội vụ",
+    "Bộ Nông nghiệp và Môi trường",
+    "Bộ Nông nghiệp và Phát triển nông thôn",
+    "Bộ Quốc phòng",
+    "Bộ Tài chính",
+    "Bộ Tài nguyên và Môi trường",
+    "Bộ Thông tin và Truyền thông",
+    "Bộ Tư pháp",
+    "Bộ Văn hóa, Thể thao và Du lịch",
+    "Bộ Xây dựng",
+    "Bộ Y tế",
+)
+
+
+def _issuer_key(name: str) -> str:
+    folded = fold(nfc(name)).lower().replace("–", "-")
+    folded = folded.replace("ubtvqh", "uy ban thuong vu quoc hoi")
+    return " ".join(folded.replace(",", " ").replace("-", " ").split())
+
+
+_ISSUER_BY_KEY = {_issuer_key(name): name for name in CENTRAL_ISSUERS}
+_LOCAL_BODIES = (("hdnd ", "Hội đồng nhân dân "), ("ubnd ", "Ủy ban nhân dân "))
+
+
+def issuer(label: str | None) -> str | None:
+    """The canonical name of an issuing body: a known central body by its canonical name, whatever the case,
+    tone placement or abbreviation the source prints; "HĐND/UBND tỉnh X" written out; a name printed in
+    capitals put in sentence case (the place after "tỉnh"/"thành phố" capitalised); others as printed."""
+    if not label:
+        return None
+    text = " ".join(canonical_tones(nfc(label)).split())
+    if not text:
+        return None
+    known = _ISSUER_BY_KEY.get(_issuer_key(text))
+    if known:
+        return known
+    lowered = text.lower()
+    for short, full in _LOCAL_BODIES:
+        if fold(lowered).startswith(short):
+            text = full + text[len(short) :]
+            lowered = text.lower()
+            break
+    if text.isupper():
+        return _sentence_case(lowered)
+    for body in ("Hội đồng nhân dân ", "Ủy ban nhân dân "):
+        if lowered.startswith(body.lower()):  # "… Thành phố Huế", "… Tỉnh Lai Châu": the place kind in lowercase
+            rest = text[len(body) :]
+            for kind in ("tỉnh ", "thành phố ", "huyện ", "quận ", "thị xã ", "xã ", "phường "):
+                if rest.lower().startswith(kind):
+                    rest = kind + rest[len(kind) :]
+                    break
+            return body + rest
+    return text
+
+
+def _sentence_case(lowered: str) -> str:
+    words = lowered.split()
+    out = [words[0].capitalize()] + words[1:]
+    for i, word in enumerate(words[:-1]):
+        if word in ("tỉnh", "phố") and (word == "tỉnh" or words[i - 1] == "thành"):
+            out[i + 1 :] = [w.capitalize() for w in words[i + 1 :]]
+            break
+    if out[0] == "Bộ" and len(out) > 1:  # "Bộ Tài chính": the ministry's first word
+        out[1] = out[1].capitalize()
+    return " ".join(out)

@@ -45,7 +45,7 @@ def _today() -> str:
 
 def entries_on(ctx: Context, settings: Settings, on: str):
     """The entries on `on`: the derived list for today, computed for another date."""
-    store = ctx.store
+    store = ctx.documents()
     if on == _today():
         state = derived.state(store, DERIVATION)
         if not state.computed:
@@ -112,7 +112,7 @@ def review(
     f = Filters(
         issuer=issuer_kind, linhvuc=field_ or "", year=year, ban=ban or "", cause=cause, sort=sort, reviewed=reviewed
     )
-    entries = select(entries_on(ctx, settings, day), f, settings, latest_marks(ctx.store))
+    entries = select(entries_on(ctx, settings, day), f, settings, latest_marks(ctx.documents()))
     if csv_file:
         data = annex_csv(entries)
         if csv_file == "-":
@@ -157,14 +157,15 @@ def review(
 @pass_context
 def rebuild(ctx: Context) -> None:
     """Tính lại toàn bộ danh sách rà soát từ cơ sở dữ liệu (các lệnh nhập, cập nhật văn bản tự cập nhật danh sách)."""
-    with click.progressbar(length=ctx.store.count(), label="Tính lại danh sách rà soát", file=sys.stderr) as bar:
+    store = ctx.documents()
+    with click.progressbar(length=store.count(), label="Tính lại danh sách rà soát", file=sys.stderr) as bar:
 
         def progress(_label, done, total):
             bar.update(done - bar.pos)
 
-        derived.rebuild(ctx.store, [DERIVATION], progress=progress)
+        derived.rebuild(store, [DERIVATION], progress=progress)
     settings = Settings.from_config(ctx.config)
-    entries = select(stored_entries(ctx.store), Filters(), settings, latest_marks(ctx.store))
+    entries = select(stored_entries(store), Filters(), settings, latest_marks(store))
     click.echo(f"Danh sách rà soát đã tính lại: {len(entries)} văn bản của tỉnh {settings.province} cần rà soát.")
 
 
@@ -182,10 +183,11 @@ def rebuild(ctx: Context) -> None:
 @pass_context
 def mark(ctx: Context, uid: str, verdict: str, reviewer: str, note: str, day: str | None) -> None:
     """Ghi nhận văn bản đã rà soát: văn bản rời danh sách cho đến khi căn cứ có thay đổi mới."""
-    entry = stored_entry(ctx.store, ctx.store.resolve_uid(uid) or uid)
+    store = ctx.documents()
+    entry = stored_entry(store, store.resolve_uid(uid) or uid)
     if entry is None or not entry.listed:
         raise ReviewError(f"Văn bản {uid} không có trong danh sách rà soát.")
-    m = mark_reviewed(ctx.store, entry, verdict, reviewer, note, day)
+    m = mark_reviewed(store, entry, verdict, reviewer, note, day)
     click.echo(f"{entry.number or entry.uid}: {m.verdict_label} ({vn_date(m.reviewed_on)}, {m.reviewer}).")
 
 
@@ -194,7 +196,8 @@ def mark(ctx: Context, uid: str, verdict: str, reviewer: str, note: str, day: st
 @pass_context
 def history(ctx: Context, uid: str) -> None:
     """Lịch sử rà soát của một văn bản, cũ nhất trước."""
-    found = marks(ctx.store, ctx.store.resolve_uid(uid) or uid)
+    store = ctx.documents()
+    found = marks(store, store.resolve_uid(uid) or uid)
     if not found:
         click.echo("Chưa có lần rà soát nào được ghi nhận.")
     for m in found:

@@ -13,6 +13,7 @@ import click
 from index import build
 from kb.legal import derived
 from kbcli.main import Context
+from kbcli.progress import Counted
 
 
 def update_derived(ctx: Context, full: bool = False) -> list[derived.Result]:
@@ -49,14 +50,15 @@ def update_index(ctx: Context) -> int:
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)
     timeout = float(ctx.config.get("index", "writer_timeout"))
+    after = "Ghi chỉ mục tìm kiếm xuống đĩa…"
     if reason:
         total = ctx.store.count()
-        with click.progressbar(length=total, label=f"Building the search index ({reason})", file=sys.stderr) as bar:
+        with Counted(total, f"Lập chỉ mục tìm kiếm ({reason})", after) as bar:
             return build.rebuild(ctx.store, index_dir, progress=bar.update, if_needed=True)
     pending = len({e.uid for e in ctx.store.events(since_id=build.read_meta(index_dir).event_id)})
     if not pending:
         return 0
-    with click.progressbar(length=pending, label="Updating the search index", file=sys.stderr) as bar:
+    with Counted(pending, "Cập nhật chỉ mục tìm kiếm", after) as bar:
         return build.update(ctx.store, index_dir, timeout=timeout, progress=bar.update)
 
 

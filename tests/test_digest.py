@@ -276,9 +276,9 @@ def test_kb_digest_to_files(runner, cli_kb, tmp_path, smtp):
 def test_kb_digest_mails(runner, cli_kb, smtp):
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
     assert result.exit_code == 0, result.output
-    assert "sent to ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "đã gửi tới ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
-    assert "Already received this week's digest: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "Đã nhận bản tin tuần này từ trước: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10", "--to", "a@laichau.example,b@laichau.example"])
     assert result.exit_code == 0 and sorted(m["To"] for m in smtp.messages[1:]) == [
         "a@laichau.example",
@@ -301,5 +301,7 @@ def test_kb_digest_bad_input(runner, cli_kb, args, message, smtp):
 
 
 def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
+    store_jsonl = Path(__file__).parent / "fixtures" / "checker" / "store.jsonl"  # an instance with documents
+    assert runner.invoke(cli, ["import", "--no-index", str(store_jsonl)]).exit_code == 0
     result = runner.invoke(cli, ["digest"])
-    assert result.exit_code == 0 and "No one receives the digest yet" in result.output and smtp.messages == []
+    assert result.exit_code == 0 and "Chưa ai nhận bản tin" in result.output and smtp.messages == []

@@ -40,7 +40,7 @@ def kb(*args: str, code: int = 0):
 def test_one_mail_per_subscriber_when_a_replacing_law_is_imported(env, smtp):
     kb("import", str(FIXTURES / "before.jsonl"))
     out = kb("alerts", "add", "ban.ktns@laichau.example", "--review", "--confirmed").output
-    assert "văn bản của tỉnh cần rà soát (immediate, Đang theo dõi)" in out
+    assert "văn bản của tỉnh cần rà soát (ngay khi có thay đổi, Đang theo dõi)" in out
     out = kb(
         "alerts", "add", "ban.vhxh@laichau.example", "--review", "--ban", "Ban Văn hóa – Xã hội", "--confirmed"
     ).output

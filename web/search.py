@@ -13,7 +13,7 @@ from index.matching import read_query
 from index.query import parse
 from index.search import FACETS, SearchResult
 from kb.alerts.subscriptions import SubscriptionError, check_search
-from kb.tables import to_csv
+from kb.tables import headers, to_csv
 from kb.text import fold
 from web.common import external_url, first_run_page, get_search, instance_state
 from web.state import SORT_LABELS, UNIT_LABELS, BadParameter, SearchState, read_state
@@ -254,7 +254,7 @@ def results_csv():
         if page >= result.pages:
             break
         page += 1
-    response = Response(to_csv(CSV_COLUMNS, table), mimetype="text/csv")
+    response = Response(to_csv(headers(CSV_COLUMNS), table), mimetype="text/csv")  # Vietnamese column names
     response.headers["Content-Disposition"] = "attachment; filename=ket-qua-tim-kiem.csv"
     return response
 

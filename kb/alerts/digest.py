@@ -38,7 +38,7 @@ from kb.legal.delegation import find_delegations
 from kb.locks import instance_lock
 from kb.model import Document
 from kb.store import NEW, REL_ADDED, STATUS, Store
-from kb.text import fold
+from kb.text import fold, thousands
 
 NO_FIELD = "Chưa phân loại lĩnh vực"
 REPLACING = {"thay_the", "bai_bo", "sua_doi", "dinh_chi"}
@@ -371,11 +371,11 @@ def summary(digest: Digest) -> str:
     if digest.is_empty:
         return EMPTY_WEEK
     parts = [
-        f"{digest.central_count} văn bản trung ương mới",
-        f"{digest.local_count} văn bản mới của tỉnh",
-        f"{digest.status_count} thay đổi hiệu lực",
-        f"{len(digest.upcoming)} văn bản sắp có hiệu lực",
-        f"{len(digest.assignments)} quy định giao HĐND tỉnh",
+        f"{thousands(digest.central_count)} văn bản trung ương mới",
+        f"{thousands(digest.local_count)} văn bản mới của tỉnh",
+        f"{thousands(digest.status_count)} thay đổi hiệu lực",
+        f"{thousands(len(digest.upcoming))} văn bản sắp có hiệu lực",
+        f"{thousands(len(digest.assignments))} quy định giao HĐND tỉnh",
     ]
     return "Trong tuần: " + ", ".join(parts) + "."
 
