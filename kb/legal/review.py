@@ -276,6 +276,14 @@ class Entry:
         )
         return data
 
+    def to_row(self) -> dict:
+        """What the derived row keeps: the fields (without the look-ups, which have rows of their own) and the
+        keys; labels and computed values are made again when read."""
+        data = asdict(self)
+        del data["depends"], data["unresolved"]
+        data["keys"] = self.keys
+        return data
+
     @classmethod
     def from_dict(cls, data: dict) -> Entry:
         names = {f for f in cls.__dataclass_fields__}
@@ -1059,7 +1067,7 @@ class ReviewDerivation(derived.Derivation):
     it to `review_log`, which the alerts and the digest read; a full rebuild logs nothing."""
 
     name = DERIVATION
-    version = 1
+    version = 2  # 2: lean entry rows (Entry.to_row)
     label = "văn bản của tỉnh cần rà soát"
 
     def __init__(self):
@@ -1122,7 +1130,7 @@ class ReviewDerivation(derived.Derivation):
             if doc is None or not is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None):
                 continue
             entry = builder.entry(doc, today)
-            data = entry.to_dict()
+            data = entry.to_row()
             derived.put(store, self.name, f"e:{doc.uid}", doc.uid, data)
             for dep in entry.depends:
                 if dep != doc.uid:
