@@ -64,6 +64,25 @@ SETTINGS: tuple[Setting, ...] = (
     S("site", "url", "http://127.0.0.1:8080", "public address of the site, used in e-mails and feeds"),
     S("site", "name", "Văn bản pháp luật – Văn phòng HĐND tỉnh", "title of the site"),
     S("province", "name", "Lai Châu", "the province whose local documents are collected and shown as địa phương"),
+    S(
+        "province",
+        "predecessors",
+        [],
+        "provinces merged into it (2025): their HĐND/UBND documents are its own for rà soát",
+    ),
+    # --- rà soát: the province's documents whose legal basis changed (kb/legal/review.py, docs/REVIEW.md) ---
+    S(
+        "review",
+        "bans",
+        [],
+        "the Ban of the HĐND (empty: Ban Pháp chế, Ban Kinh tế – Ngân sách, Ban Văn hóa – Xã hội, Ban Dân tộc)",
+    ),
+    S(
+        "review",
+        "field_bans",
+        [],
+        "lĩnh vực=Ban pairs (lĩnh vực: accent-insensitive substring); empty: the default of docs/REVIEW.md",
+    ),
     S("sources", "enabled", ["vbpl", "congbao", "congbao_tinh"], "sources `kb refresh` visits"),
     S("sources", "priority", ["vbpl", "congbao", "congbao_tinh"], "which source wins when two disagree on a field"),
     # --- the one HTTP client of the scrapers (scrapers/http.py, docs/SOURCES.md) ------------------------

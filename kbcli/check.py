@@ -22,24 +22,27 @@ from kbcli._context import Context, pass_context
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
-    "--on", "on", metavar="DATE", help="Planned date of effect of the draft (dd/mm/yyyy or yyyy-mm-dd); default today."
+    "--on",
+    "on",
+    metavar="DATE",
+    help="Ngày dự kiến dự thảo có hiệu lực (dd/mm/yyyy hoặc yyyy-mm-dd); mặc định hôm nay.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "tsv", "markdown"]),
     default="table",
     show_default=True,
-    help="table: for reading; tsv: paste into Word or Excel; markdown: paste into a Markdown document.",
+    help="table: để đọc; tsv: dán vào Word hoặc Excel; markdown: dán vào văn bản Markdown.",
 )
 @pass_context
 def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> None:
-    """Check the legal bases cited in a draft (DOCX, PDF, HTML or text; '-' reads standard input).
+    """Kiểm tra căn cứ pháp lý của một dự thảo (DOCX, PDF, HTML hoặc văn bản; '-' đọc đầu vào chuẩn).
 
-    For every citation: the stored document it points at, its status on the planned date of effect,
-    amendments the draft does not cite, and dates or numbers that do not match (kiểm tra căn cứ pháp lý).
-    Exit status: 0 without [Lỗi] finding, 3 when the report holds one, 1 for a user error."""
+    Với mỗi trích dẫn: văn bản được viện dẫn trong cơ sở dữ liệu, tình trạng hiệu lực vào ngày dự kiến có
+    hiệu lực, các văn bản sửa đổi mà dự thảo chưa viện dẫn, và ngày, số không khớp.
+    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện [Lỗi], 1 khi lệnh dùng sai."""
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -83,13 +86,13 @@ def _print_report(report, fmt: str, source: str | None) -> None:
     type=click.Choice([OPEN, ANSWERED, "all"]),
     default="all",
     show_default=True,
-    help="open: no resolution of the province cites it yet; answered: one does.",
+    help="open: chưa có nghị quyết của tỉnh viện dẫn; answered: đã có.",
 )
 @click.option("--field", "field_", metavar="TEXT", help="Only parents in this field (lĩnh vực), accent-insensitive.")
-@click.option("--since", metavar="DATE", help="Only parents in force (or issued) on or after this date.")
-@click.option("--province", metavar="NAME", help="Province whose resolutions answer (default: province.name).")
-@click.option("--limit", type=click.IntRange(min=1), help="Print at most this many.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--since", metavar="DATE", help="Chỉ văn bản giao có hiệu lực (hoặc ban hành) từ ngày này.")
+@click.option("--province", metavar="NAME", help="Tỉnh có nghị quyết thực hiện (mặc định: province.name).")
+@click.option("--limit", type=click.IntRange(min=1), help="In tối đa chừng này nội dung.")
+@click.option("--json", "as_json", is_flag=True, help="In ra dạng JSON.")
 @click.option("--format", "fmt", type=click.Choice(["table", "tsv", "markdown"]), default="table", show_default=True)
 @pass_context
 def delegations(
@@ -102,8 +105,8 @@ def delegations(
     as_json: bool,
     fmt: str,
 ) -> None:
-    """Provisions of central documents that assign the provincial HĐND to regulate or decide, newest first,
-    and whether a resolution of the province cites them as its basis (theo dõi nội dung giao HĐND tỉnh quy định)."""
+    """Nội dung văn bản trung ương giao HĐND tỉnh quy định, quyết định (mới nhất trước), và nghị quyết của
+    tỉnh đã viện dẫn làm căn cứ (nếu có). Đọc từ dữ liệu dẫn xuất: trả lời trong chưa đến một giây."""
     province = province or ctx.config.get("province", "name")
     since_iso = planned_date(since) if since else None
     if not derived.state(ctx.documents(), DERIVATION).current:

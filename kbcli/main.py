@@ -9,8 +9,10 @@ from __future__ import annotations
 import click
 
 import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
-from kbcli import admin, alerts, check, data, digest, refresh, search, serve
+from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, review, search, serve
 from kbcli._context import Context, KBGroup, UserError, pass_context
+
+_clickvi.install()  # click's own words (Usage, Options, its error messages) in Vietnamese
 
 
 @click.group(cls=KBGroup)
@@ -19,12 +21,14 @@ from kbcli._context import Context, KBGroup, UserError, pass_context
     "-i",
     envvar="KB_INSTANCE",
     type=click.Path(file_okay=False),
-    help="Instance folder holding the database, the index and config.toml (default ./instance).",
+    help="Thư mục instance chứa cơ sở dữ liệu, chỉ mục tìm kiếm và config.toml (mặc định ./instance).",
 )
 @click.version_option(package_name="hdnd-kb")
 @click.pass_context
 def cli(ctx: click.Context, instance: str | None) -> None:
-    """Legal knowledge base of a provincial People's Council office (Văn phòng HĐND tỉnh)."""
+    """Cơ sở dữ liệu văn bản pháp luật của Văn phòng HĐND tỉnh: thu thập, tìm kiếm, kiểm tra căn cứ, thông báo.
+
+    Mọi lệnh nhận --instance THƯ_MỤC (hoặc biến KB_INSTANCE). Xem `kb LỆNH --help`."""
     ctx.obj = Context(instance)
     ctx.call_on_close(ctx.obj.close)
 
@@ -41,6 +45,7 @@ COMMANDS: tuple[click.Command, ...] = (
     check.check,
     check.delegations,
     check.derived_group,
+    review.review,
     alerts.alerts,
     digest.digest,
     admin.admin,

@@ -327,7 +327,7 @@ def test_dry_run_sends_and_records_nothing(kb):
 
 def test_two_runs_cannot_overlap(kb):
     with instance_lock(kb.config, "alerts", "kb alerts run"):
-        with pytest.raises(AlreadyRunning, match=rf"kb alerts run is already running \(process {os.getpid()}\)"):
+        with pytest.raises(AlreadyRunning, match=rf"kb alerts run đang chạy \(tiến trình {os.getpid()}\)"):
             run_alerts(kb.store, kb.config)
     run_alerts(kb.store, kb.config)  # released
 

@@ -84,3 +84,37 @@ def test_commands_are_registered_explicitly_and_helpers_say_so_by_name():
             assert not defined, f"kbcli/{module.name}.py is named as a helper but defines commands"
         else:
             assert defined and defined - subcommands <= set(main.COMMANDS), f"kbcli/{module.name}.py"
+
+
+def test_import_shows_its_real_phases(runner, tmp_path):
+    from kb import jsonl
+    from kb.store import Store
+
+    corpus = shared_file("corpus", "alqac_articles.jsonl")
+    phases, moved = [], {}
+
+    def phase(name, total):
+        phases.append((name, total))
+        moved[name] = 0
+
+    def progress(n):
+        moved[phases[-1][0]] += n
+
+    with Store(tmp_path / "kb.sqlite") as store:
+        jsonl.import_file(store, corpus, progress=progress, phase=phase)
+    # bytes while reading, then documents while storing (an article file is stored once it is read)
+    assert phases == [("reading", corpus.stat().st_size), ("storing", 23)]
+    assert moved == {"reading": corpus.stat().st_size, "storing": 23}
+
+    result = runner.invoke(cli, ["import", str(corpus)])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    order = [
+        "Đọc alqac_articles.jsonl",
+        "Lưu văn bản của alqac_articles.jsonl",
+        "Cập nhật dữ liệu dẫn xuất: Nội dung giao HĐND quy định",
+        "Lập chỉ mục tìm kiếm (chưa có chỉ mục)",
+        "Ghi chỉ mục tìm kiếm xuống đĩa…",
+    ]
+    found = [next(i for i, line in enumerate(lines) if line.startswith(label)) for label in order]
+    assert found == sorted(found), lines

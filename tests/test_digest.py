@@ -139,6 +139,7 @@ def test_text_of_the_digest(filled, tmp_path):
         "3. THAY ĐỔI HIỆU LỰC",
         "4. SẮP CÓ HIỆU LỰC (30 NGÀY TỚI)",
         "5. VĂN BẢN TRUNG ƯƠNG GIAO HĐND TỈNH QUY ĐỊNH, QUYẾT ĐỊNH",
+        "6. VĂN BẢN CỦA TỈNH CẦN RÀ SOÁT DO THAY ĐỔI TRONG TUẦN",  # kb/alerts/review.py
     ]
     central = text.split("1. VĂN BẢN TRUNG ƯƠNG MỚI")[1].split("2. VĂN BẢN MỚI")[0]
     assert central.splitlines()[1:4] == [
@@ -156,7 +157,7 @@ def test_an_empty_week_says_so(filled, tmp_path):
     d = build_digest(filled, "2026-W05", province="Lai Châu", today=TODAY)
     assert d.is_empty and d.upcoming == [] and d.assignments == []
     text = render_text(d, mail_config(tmp_path, None))
-    assert EMPTY_WEEK in text and text.count(NOTHING) == 5
+    assert EMPTY_WEEK in text and text.count(NOTHING) == 6  # five sections and the review's
 
 
 def test_html_of_the_digest(filled, tmp_path):
@@ -171,6 +172,7 @@ def test_html_of_the_digest(filled, tmp_path):
         "3. Thay đổi hiệu lực",
         "4. Sắp có hiệu lực (30 ngày tới)",
         "5. Văn bản trung ương giao HĐND tỉnh quy định, quyết định",
+        "6. Văn bản của tỉnh cần rà soát do thay đổi trong tuần",  # kb/alerts/review.py
     ]
     assert [h.get_text() for h in soup.find_all("h3")] == [
         "Nghị định",
@@ -275,9 +277,9 @@ def test_kb_digest_to_files(runner, cli_kb, tmp_path, smtp):
 def test_kb_digest_mails(runner, cli_kb, smtp):
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
     assert result.exit_code == 0, result.output
-    assert "sent to ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "đã gửi tới ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
-    assert "Already received this week's digest: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "Đã nhận bản tin tuần này từ trước: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10", "--to", "a@laichau.example,b@laichau.example"])
     assert result.exit_code == 0 and sorted(m["To"] for m in smtp.messages[1:]) == [
         "a@laichau.example",
@@ -303,7 +305,7 @@ def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
     store_jsonl = Path(__file__).parent / "fixtures" / "checker" / "store.jsonl"  # an instance with documents
     assert runner.invoke(cli, ["import", "--no-index", str(store_jsonl)]).exit_code == 0
     result = runner.invoke(cli, ["digest"])
-    assert result.exit_code == 0 and "No one receives the digest yet" in result.output and smtp.messages == []
+    assert result.exit_code == 0 and "Chưa ai nhận bản tin" in result.output and smtp.messages == []
 
 
 def test_a_document_without_issue_date_is_never_a_new_document_of_the_week(tmp_path):

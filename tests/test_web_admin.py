@@ -107,12 +107,12 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     runner = CliRunner()
     env = {"KB_INSTANCE": str(folder)}
     short = runner.invoke(cli, ["admin", "password", "--password-stdin"], input="ngắn quá\n", env=env)
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    assert short.exit_code == 1 and "ít nhất 10 ký tự" in short.output
     assert not (folder / "admin.json").exists()
 
     first = runner.invoke(cli, ["admin", "password", "--password-stdin"], input=PASSWORD + "\n", env=env)
     assert first.exit_code == 0, first.output
-    assert "set in" in first.output and "/quan-tri/dang-nhap" in first.output
+    assert "Đã đặt mật khẩu quản trị trong" in first.output and "/quan-tri/dang-nhap" in first.output
     path = folder / "admin.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     creds = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
@@ -126,7 +126,7 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
         cli, ["admin", "password"], env=env, input="ngắn\nmột mật khẩu khác hẳn\nmột mật khẩu khác hẳn\n"
     )
     assert second.exit_code == 0, second.output
-    assert "at least 10 characters" in second.output and "replaced" in second.output
+    assert "ít nhất 10 ký tự" in second.output and "Đã thay mật khẩu quản trị" in second.output
     replaced = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
     assert replaced.verify("một mật khẩu khác hẳn") and not replaced.verify(PASSWORD)
     assert replaced.epoch != creds.epoch
@@ -134,12 +134,12 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     assert mismatch.exit_code != 0
     assert kbadmin.load_credentials(kbconfig.load(folder, environ={})).verify("một mật khẩu khác hẳn")
 
-    assert "set at" in runner.invoke(cli, ["admin", "status"], env=env).output
+    assert "Mật khẩu quản trị đặt lúc" in runner.invoke(cli, ["admin", "status"], env=env).output
     off = runner.invoke(cli, ["admin", "disable"], env=env)
-    assert off.exit_code == 0 and "removed" in off.output and not path.exists()
+    assert off.exit_code == 0 and "Đã xóa mật khẩu quản trị" in off.output and not path.exists()
     again = runner.invoke(cli, ["admin", "disable"], env=env)
-    assert again.exit_code == 0 and "No administrator password" in again.output
-    assert "No administrator password" in runner.invoke(cli, ["admin", "status"], env=env).output
+    assert again.exit_code == 0 and "Chưa có mật khẩu quản trị" in again.output
+    assert "Chưa có mật khẩu quản trị" in runner.invoke(cli, ["admin", "status"], env=env).output
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 

@@ -90,13 +90,12 @@ def check_password(password: str) -> str:
     password = _normalise(password or "")
     if len(password) < MIN_LENGTH:
         raise AdminError(
-            f"the password must be at least {MIN_LENGTH} characters long "
-            f"(it has {len(password)}); a sentence of a few words is easy to remember"
+            f"mật khẩu phải có ít nhất {MIN_LENGTH} ký tự (mật khẩu này có {len(password)}); một câu vài từ thì dễ nhớ"
         )
     if len(password) > MAX_LENGTH:
-        raise AdminError(f"the password must be at most {MAX_LENGTH} characters long")
+        raise AdminError(f"mật khẩu chỉ được dài tối đa {MAX_LENGTH} ký tự")
     if not password.strip():
-        raise AdminError("the password cannot be only spaces")
+        raise AdminError("mật khẩu không thể chỉ gồm dấu cách")
     return password
 
 
@@ -123,11 +122,11 @@ def load_credentials(config: Config) -> Credentials | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise AdminError(f"{path} cannot be read ({exc}); set the password again with `kb admin password`") from None
+        raise AdminError(f"không đọc được {path} ({exc}); đặt lại mật khẩu bằng `kb admin password`") from None
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), str) and data.get(k) for k in ("password_hash", "set_at", "epoch")
     ):
-        raise AdminError(f"{path} is damaged; set the password again with `kb admin password`")
+        raise AdminError(f"{path} bị hỏng; đặt lại mật khẩu bằng `kb admin password`")
     return Credentials(data["password_hash"], data["set_at"], data["epoch"])
 
 
