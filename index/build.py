@@ -28,6 +28,7 @@ from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
 from index.segments import FastSegmentWriter, merge_small_segments
 from kb import locks
+from kb.legal.validity import impacts_of
 from kb.store import Store
 
 CURRENT = "CURRENT"
@@ -116,13 +117,13 @@ def read_meta(ix) -> Meta | None:
 def needs_rebuild(index_dir: Path) -> str | None:
     """Why the index must be rebuilt (missing, unreadable, other schema), or None."""
     if current_dir(index_dir) is None:
-        return "there is no index yet"
+        return "chưa có chỉ mục"
     try:
         meta = read_meta(index_dir)
     except Exception as exc:
-        return f"the index cannot be read ({exc})"
+        return f"không đọc được chỉ mục: {exc}"
     if meta is None or meta.schema != SCHEMA_VERSION:
-        return f"the index has schema {meta.schema if meta else '?'}, this version needs {SCHEMA_VERSION}"
+        return f"chỉ mục theo lược đồ {meta.schema if meta else '?'}, phiên bản này cần lược đồ {SCHEMA_VERSION}"
     return None
 
 
@@ -222,7 +223,7 @@ def _build_part(
         for doc in store.iter_documents(after=after, upto=upto):
             if writer is None:
                 writer, size = FastSegmentWriter(ix, _lk=False, compound=False), 0
-            for record in records(doc):
+            for record in records(doc, impacts_of(store, doc)):
                 writer.add_document(**record)
             size += _text_size(doc)
             count += 1
@@ -416,7 +417,7 @@ def _replace(writer, store: Store, uid: str) -> None:
     writer.delete_by_term("uid", uid)
     doc = store.get(uid)
     if doc is not None and doc.uid == uid:  # an alias' events are applied to the merged record
-        for record in records(doc):
+        for record in records(doc, impacts_of(store, doc)):
             writer.add_document(**record)
     elif doc is not None:
         _replace(writer, store, doc.uid)

@@ -4,7 +4,8 @@ Two record shapes are accepted on import:
 - document records in the schema of `Document.to_dict()` (what `kb export` writes), with a `uid`;
 - article records as in shared/corpus (`doc_number`, `doc_title`, `doc_type`, `issuer`,
   `issued_date`, `effective_date`, `article_id`, `title`, `text`), grouped into documents;
-  a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles.
+  a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles;
+  an article's `amendment_note` becomes the document's `changed_by` through the parser the caller hands in.
 A malformed line is rejected with its line number and reason; every other line is imported.
 """
 
@@ -22,8 +23,8 @@ from typing import IO
 
 from kb.articles import split_articles
 from kb.errors import KBError, RecordError
-from kb.model import Article, Document, parse_date
-from kb.store import Store
+from kb.model import Article, ChangedBy, Document, parse_date
+from kb.store import Store, now
 from kb.text import nfc, slug
 
 BATCH = 200
@@ -67,7 +68,7 @@ def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) 
             try:
                 chunk = binary.readline()
             except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-                yield number + 1, f"the file is damaged: {exc}"
+                yield number + 1, f"tệp bị hỏng (nén gzip không đọc tiếp được: {exc})"
                 return
             if not chunk:
                 break
@@ -80,28 +81,44 @@ def read_lines(path: str | Path, progress: Callable[[int], None] | None = None) 
                 try:
                     line = data.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    yield number, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+                    yield number, f"không phải văn bản UTF-8 (byte thứ {exc.start + 1} của dòng)"
                     continue
                 if not line.strip():
                     continue
                 yield number, _parse(line)
 
 
+# json's messages (JSONDecodeError.msg), as a user reads them
+_JSON_MESSAGES = {
+    "Expecting value": "thiếu một giá trị",
+    "Expecting property name enclosed in double quotes": "tên trường phải nằm trong ngoặc kép",
+    "Expecting ':' delimiter": "thiếu dấu hai chấm sau tên trường",
+    "Expecting ',' delimiter": "thiếu dấu phẩy giữa hai phần tử",
+    "Unterminated string starting at": "chuỗi bắt đầu ở đây không có ngoặc kép đóng",
+    "Invalid control character at": "ký tự điều khiển trong chuỗi",
+    "Invalid \\escape": "chuỗi thoát \\ không hợp lệ",
+    "Invalid \\uXXXX escape": "chuỗi thoát \\uXXXX không hợp lệ",
+    "Extra data": "còn dữ liệu thừa sau đối tượng JSON",
+    "Illegal trailing comma before end of object": "dấu phẩy thừa trước dấu }",
+    "Illegal trailing comma before end of array": "dấu phẩy thừa trước dấu ]",
+}
+
+
 def _parse(line: str) -> dict | str:
-    """The JSON value of a line, or why it cannot be stored."""
+    """The JSON value of a line, or why it cannot be stored (in Vietnamese, with the column)."""
     try:
         value = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+        return f"JSON không hợp lệ ở cột {exc.colno}: {_JSON_MESSAGES.get(exc.msg, exc.msg)}"
     except RecursionError:
-        return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+        return f"JSON không hợp lệ: lồng sâu quá {MAX_DEPTH} mức"
     except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
-        return f"not valid JSON ({exc})"
+        return f"JSON không hợp lệ: {exc}"
     return _unstorable(value) or value
 
 
 def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"{name} không phải là một số JSON")
 
 
 def _unstorable(value) -> str | None:
@@ -111,33 +128,65 @@ def _unstorable(value) -> str | None:
         item, depth = stack.pop()
         if isinstance(item, str):
             if _SURROGATE.search(item):
-                return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+                return (
+                    "JSON không hợp lệ: một chuỗi thoát \\u chỉ là nửa cặp thay thế (surrogate), không phải một ký tự"
+                )
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return "not valid JSON (a number too large to store)"
+                return "JSON không hợp lệ: một số quá lớn để lưu"
         elif isinstance(item, (dict, list)):
             if depth > MAX_DEPTH:
-                return f"not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+                return f"JSON không hợp lệ: lồng sâu quá {MAX_DEPTH} mức"
             children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
             for key, child in children:
                 if isinstance(key, str) and _SURROGATE.search(key):
-                    return "not valid JSON (a \\u escape names half of a surrogate pair, not a character)"
+                    return "JSON không hợp lệ: một chuỗi thoát \\u chỉ là nửa cặp thay thế (surrogate), không phải một ký tự"
                 stack.append((child, depth + 1))
     return None
 
 
-def import_file(store: Store, path: str | Path, progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Load a JSONL file into the store; see the module docstring for the accepted shapes."""
+NoteParser = Callable[[str, str | None, str | None], list[ChangedBy]]
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    progress: Callable[[int], None] | None = None,
+    note_parser: NoteParser | None = None,
+    phase: Callable[[str, int], None] | None = None,
+) -> ImportReport:
+    """Load a JSONL file into the store; see the module docstring for the accepted shapes.
+
+    `note_parser(note, article, source)` reads an article record's `amendment_note` into the document's
+    `changed_by` (the CLI hands in kb.legal.amendments.parse_amendment_note; without it notes are skipped).
+    progress(n) reports bytes read; with `phase`, the work is reported in its real phases:
+    phase("reading", file size) then progress in bytes (whole documents are stored as they are read),
+    then phase("storing", documents) then progress in documents (the documents of an article-level
+    file are stored once every article was read)."""
     if not Path(path).is_file():
-        raise KBError(f"no such file: {path}")
+        raise KBError(f"không có tệp {path}")
     report = ImportReport()
     batch: list[Document] = []
     groups: dict[str, _Group] = {}
+    store.batch = f"import:{Path(path).name}:{now()}"  # the "new" events of this import, listed as one line
+    try:
+        return _import(store, path, progress, phase, note_parser, report, batch, groups)
+    finally:
+        store.batch = None
+
+
+def _import(store, path, progress, phase, note_parser, report: ImportReport, batch: list, groups: dict) -> ImportReport:
+    storing = False
 
     def flush() -> None:
         if batch:
             report.count(store.upsert_many(batch))
+            if storing and progress:
+                progress(len(batch))
             batch.clear()
+
+    if phase:
+        phase("reading", Path(path).stat().st_size)
 
     for number, item in read_lines(path, progress):
         if isinstance(item, str):
@@ -145,30 +194,37 @@ def import_file(store: Store, path: str | Path, progress: Callable[[int], None] 
             continue
         try:
             if not isinstance(item, dict):
-                raise RecordError("a line must hold a JSON object")
+                raise RecordError("mỗi dòng phải là một đối tượng JSON ({…})")
             if "uid" in item:
                 doc = Document.from_dict(item)
                 report.articles += len(doc.articles)
                 batch.append(doc)
             elif "article_id" in item:
-                _add_article(groups, _corpus_fields(item), number)
+                _add_article(groups, _corpus_fields(item), number, note_parser)
             elif item.get("doc_number") or item.get("doc_title"):
                 doc = _corpus_document(_corpus_fields(item))
                 report.articles += len(doc.articles)
                 batch.append(doc)
             else:
-                raise RecordError("neither a document (no 'uid') nor an article (no 'article_id')")
+                raise RecordError("không phải văn bản (thiếu 'uid') cũng không phải điều (thiếu 'article_id')")
         except RecordError as exc:
             report.rejected.append((number, str(exc)))
             continue
         if len(batch) >= BATCH:
             flush()
     flush()
+    if phase and groups:
+        phase("storing", len(groups))
+        storing = True
     for group in groups.values():
         try:
             doc = group.document()
+            if group.legacy != doc.uid and doc.uid not in store and group.legacy in store:
+                doc = _renamed(doc, group.legacy)  # stored by an earlier version under its non-ASCII uid
         except RecordError as exc:  # reported on the line that began the document
             report.rejected.append((group.line, str(exc)))
+            if storing and progress:
+                progress(1)
             continue
         report.articles += len(doc.articles)
         batch.append(doc)
@@ -188,6 +244,8 @@ class _Group:
         self.line = line
         self.articles: list[Article] = []
         self.fields: list[str] = []
+        self.changed_by: list[ChangedBy] = []
+        self.legacy = uid
 
     def document(self) -> Document:
         meta = self.meta
@@ -204,8 +262,15 @@ class _Group:
             effective=_date(meta, "effective_date"),
             fields=self.fields,
             articles=self.articles,
+            changed_by=self.changed_by,
         )
         return Document.from_dict(doc.to_dict())
+
+
+def _renamed(doc: Document, uid: str) -> Document:
+    data = doc.to_dict()
+    data["uid"], data["source_id"] = uid, uid.split(":", 1)[1]
+    return Document.from_dict(data)
 
 
 def _source_of(item: dict) -> str:
@@ -246,39 +311,44 @@ def _corpus_fields(item: dict) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "text":
             checked[name] = str(value)  # a number written as a JSON number ("doc_number": 15); never a text
         else:
-            raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+            raise RecordError(f"'{name}' phải là chuỗi, không phải {type(value).__name__}")
     return checked
 
 
-def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
-    doc_id = item.get("doc_id") or (slug(item["doc_number"]) if item.get("doc_number") else None)
+def _add_article(groups: dict[str, _Group], item: dict, line: int, note_parser: NoteParser | None = None) -> None:
+    raw_id = item.get("doc_id") or item.get("doc_number") or ""
+    doc_id = slug(raw_id)  # ASCII ("163-2016-nđ-cp" -> "163-2016-nd-cp"): addresses without percent-encoding
     if not doc_id:
-        raise RecordError("article record names no document (its 'doc_id' and 'doc_number' are empty)")
+        raise RecordError("điều không cho biết thuộc văn bản nào ('doc_id' và 'doc_number' đều trống)")
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise RecordError("article record has no 'text'")
+        raise RecordError("điều không có nội dung ('text')")
     uid = f"{_source_of(item)}:{doc_id}"
     group = groups.get(uid)
     if group is None:
         for name in ("issued_date", "effective_date"):
             _date(item, name)  # reject a bad date on the line that carries it
         if not any(" ".join(nfc(item.get(name) or "").split()) for name in ("doc_title", "doc_number")):
-            raise RecordError("article record gives its document neither a 'doc_title' nor a 'doc_number'")
+            raise RecordError("điều không cho biết tên ('doc_title') hay số ký hiệu ('doc_number') của văn bản")
         group = groups[uid] = _Group(uid, item, line)
+        group.legacy = f"{_source_of(item)}:{raw_id}"  # the uid an earlier version made of the raw id
     heading = item.get("title")
     body = nfc(text).strip()
     if heading and body.startswith(nfc(heading).strip()):  # ALQAC texts repeat the heading first
         body = body[len(nfc(heading).strip()) :].lstrip(" .:\n")
     number = str(item.get("article_id") or len(group.articles) + 1)
     group.articles.append(Article(number=number, heading=heading, text=body, chapter=item.get("chapter")))
+    note = item.get("amendment_note")
+    if note_parser is not None and isinstance(note, str) and note.strip():
+        group.changed_by.extend(note_parser(note, number, uid.split(":", 1)[0]))
     topic = item.get("de_muc")
     if topic and topic not in group.fields:
         group.fields.append(topic)
 
 
 def _corpus_document(item: dict) -> Document:
-    record_id = item.get("id") or item.get("doc_id") or slug(item.get("doc_number") or "")
-    source_id = record_id.split(":", 1)[1] if ":" in record_id else record_id
+    record_id = item.get("id") or item.get("doc_id") or item.get("doc_number") or ""
+    source_id = slug(record_id.split(":", 1)[1] if ":" in record_id else record_id)
     text = item.get("text") or ""
     signer = item.get("signer")
     doc = Document(

@@ -103,9 +103,7 @@ def instance_lock(config, name: str, what: str):
         if not try_lock(handle):
             handle.seek(0)
             pid = handle.read().strip()
-            raise AlreadyRunning(
-                f"{what} is already running" + (f" (process {pid})" if pid else "") + f"; lock file {path}"
-            )
+            raise AlreadyRunning(f"{what} đang chạy" + (f" (tiến trình {pid})" if pid else "") + f"; tệp khóa {path}")
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from kb import vocab
 from kb.errors import RecordError
-from kb.numbers import number_key, parse_number
+from kb.numbers import normalize_number, number_key, parse_number
 from kb.text import fold, nfc, safe_link, slug, strip_bidi
 
 ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
@@ -60,6 +60,24 @@ class Relation:
 
 
 @dataclass
+class ChangedBy:
+    """What another document did to this one, as this document's source notes it (a pháp điển
+    `amendment_note`): the reverse of a relation, kept when the other document is not stored."""
+
+    type: str  # sua_doi, thay_the, bai_bo, dinh_chi (vocab.REL_*)
+    article: str | None = None  # the article of this document concerned ("28"); None: the whole document
+    by_number: str | None = None  # the acting document: "52/2019/QH14"
+    by_uid: str | None = None
+    by_type: str | None = None  # "Luật"
+    by_title: str | None = None
+    by_article: str | None = None  # "Điều 2"
+    effective: str | None = None  # ISO date from which it applies
+    note: str | None = None  # the note as written
+    source: str | None = None
+    whole: bool = True  # False: part of the article only ("có nội dung bị bãi bỏ")
+
+
+@dataclass
 class Attachment:
     name: str
     url: str | None = None
@@ -90,6 +108,7 @@ class Document:
     text: str = ""
     articles: list[Article] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    changed_by: list[ChangedBy] = field(default_factory=list)  # reverse relations noted by the source
     attachments: list[Attachment] = field(default_factory=list)
     source_updated: str | None = None  # the source's own last-modified stamp
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source that supplied it
@@ -138,17 +157,17 @@ class Document:
     def from_dict(cls, data: dict) -> Document:
         """Build and normalise a document from the JSON schema; raise RecordError saying what is wrong."""
         if not isinstance(data, dict):
-            raise RecordError("a document must be a JSON object")
+            raise RecordError("một văn bản phải là một đối tượng JSON")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise RecordError(f"unknown field(s): {', '.join(unknown)}")
+            raise RecordError(f"trường không có trong lược đồ: {', '.join(unknown)}")
         uid = data.get("uid")
         if not isinstance(uid, str) or ":" not in uid or not uid.split(":", 1)[1]:
-            raise RecordError("'uid' must be a string '<source>:<source id>'")
+            raise RecordError("'uid' phải là chuỗi dạng '<nguồn>:<mã ở nguồn>'")
         source, source_id = uid.split(":", 1)
         if data.get("source", source) != source or str(data.get("source_id", source_id)) != source_id:
-            raise RecordError(f"'source' and 'source_id' must match uid {uid!r}")
+            raise RecordError(f"'source' và 'source_id' phải khớp với uid {uid!r}")
         try:
             doc = cls(
                 uid=uid,
@@ -171,6 +190,7 @@ class Document:
                 text=_opt_str(data, "text") or "",
                 articles=[Article(**_obj(a, Article)) for a in _list(data, "articles")],
                 relations=[Relation(**_obj(r, Relation)) for r in _list(data, "relations")],
+                changed_by=[ChangedBy(**_obj(c, ChangedBy)) for c in _list(data, "changed_by")],
                 attachments=[Attachment(**_obj(a, Attachment)) for a in _list(data, "attachments")],
                 source_updated=_opt_str(data, "source_updated"),
                 provenance=_mapping(data, "provenance", values=str),
@@ -179,7 +199,7 @@ class Document:
         except TypeError as exc:  # a nested object with a missing or extra key
             raise RecordError(str(exc)) from None
         if not (doc.title or doc.number):
-            raise RecordError("a document needs a 'title' or a 'number'")
+            raise RecordError("văn bản cần có 'title' (tên) hoặc 'number' (số ký hiệu)")
         return normalise(doc)
 
 
@@ -190,14 +210,14 @@ def normalise(doc: Document) -> Document:
     """NFC everywhere, canonical vocabularies, unique article anchors; links only http/https and no bidi
     control characters in titles, numbers and names (the body text is data and kept). Returns the same object."""
     doc.title = " ".join(strip_bidi(nfc(doc.title)).split())
-    doc.number = normalise_number(doc.number)
+    doc.number = normalize_number(strip_bidi(doc.number))
     doc.source_url = safe_link(doc.source_url)
     doc.doc_type = vocab.doc_type(doc.doc_type)
     if doc.doc_type is None and doc.number:
         parsed = parse_number(doc.number)
         if parsed and parsed.type_code:
             doc.doc_type = vocab.doc_type(parsed.type_code)
-    doc.issuer = strip_bidi(nfc(doc.issuer)).strip() or None if doc.issuer else None
+    doc.issuer = vocab.issuer(strip_bidi(doc.issuer))  # the canonical name, whatever the source printed ("CHÍNH PHỦ")
     doc.status = vocab.status(doc.status) if doc.status not in vocab.STATUSES else doc.status
     doc.scope = doc.scope or vocab.scope_of(doc.issuer)
     doc.text = nfc(doc.text).strip()
@@ -218,23 +238,20 @@ def normalise(doc: Document) -> Document:
         art.anchor = anchor
     for rel in doc.relations:
         rel.type = vocab.relation_type(rel.type)
-        rel.target_number = normalise_number(rel.target_number)
+        rel.target_number = normalize_number(strip_bidi(rel.target_number))
         rel.target_title = " ".join(strip_bidi(nfc(rel.target_title)).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
+    for note in doc.changed_by:
+        note.type = vocab.relation_type(note.type)
+        note.by_number = normalize_number(note.by_number)
+        note.effective = parse_date(note.effective, "changed_by.effective") if note.effective else None
+        note.source = note.source or doc.source
     for att in doc.attachments:
         att.name = strip_bidi(att.name) or att.name
         att.url = safe_link(att.url)
         if att.kind not in ATTACHMENT_KINDS:
             att.kind = "other"
     return doc
-
-
-def normalise_number(number: str | None) -> str | None:
-    if not number:
-        return None
-    number = strip_bidi(number)
-    parsed = parse_number(number)
-    return parsed.canonical if parsed else " ".join(nfc(number).split()) or None
 
 
 def _opt_str(data: dict, name: str) -> str | None:
@@ -244,7 +261,7 @@ def _opt_str(data: dict, name: str) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise RecordError(f"'{name}' must be a string, not {type(value).__name__}")
+        raise RecordError(f"'{name}' phải là chuỗi, không phải {type(value).__name__}")
     return nfc(value)
 
 
@@ -253,23 +270,23 @@ def _list(data: dict, name: str) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RecordError(f"'{name}' must be a list")
+        raise RecordError(f"'{name}' phải là một danh sách")
     return value
 
 
 def _obj(value, kind) -> dict:
     name = kind.__name__.lower()
     if not isinstance(value, dict):
-        raise RecordError(f"each {name} must be a JSON object")
+        raise RecordError(f"mỗi phần tử của {name} phải là một đối tượng JSON")
     allowed = {f.name for f in fields(kind)}
     extra = set(value) - allowed
     if extra:
-        raise RecordError(f"unknown {name} field(s): {', '.join(sorted(extra))}")
+        raise RecordError(f"trường không có trong lược đồ của {name}: {', '.join(sorted(extra))}")
     checked = {}
     for key, item in value.items():  # every field of a signer, article, relation, attachment is text…
-        if key == "scanned":  # …but this flag
+        if key in ("scanned", "whole"):  # …but these flags
             if not isinstance(item, bool):
-                raise RecordError(f"'{name}.scanned' must be true or false")
+                raise RecordError(f"'{name}.{key}' phải là true hoặc false")
             checked[key] = item
         else:
             checked[key] = None if item is None else _text(item, f"'{name}.{key}'")
@@ -282,7 +299,7 @@ def _text(value, what: str) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise RecordError(f"{what} must be a string, not {type(value).__name__}")
+    raise RecordError(f"{what} phải là chuỗi, không phải {type(value).__name__}")
 
 
 def _mapping(data: dict, name: str, values: type | None = None) -> dict:
@@ -290,9 +307,9 @@ def _mapping(data: dict, name: str, values: type | None = None) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RecordError(f"'{name}' must be a JSON object")
+        raise RecordError(f"'{name}' phải là một đối tượng JSON")
     if values is not None and not all(isinstance(v, values) for v in value.values()):
-        raise RecordError(f"the values of '{name}' must be strings")
+        raise RecordError(f"các giá trị của '{name}' phải là chuỗi")
     return dict(value)
 
 
@@ -306,7 +323,7 @@ def _date(data: dict, name: str) -> str | None:
 def parse_date(value, name: str = "date") -> str:
     """ISO 'YYYY-MM-DD' from ISO dates, ISO datetimes or Vietnamese 'dd/mm/yyyy'."""
     if not isinstance(value, str):
-        raise RecordError(f"'{name}' must be a date string")
+        raise RecordError(f"'{name}' phải là một ngày viết thành chuỗi")
     text = value.strip()
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text)
     if match:
@@ -314,9 +331,9 @@ def parse_date(value, name: str = "date") -> str:
     else:
         match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
         if not match:
-            raise RecordError(f"'{name}' is not a date: {value!r}")
+            raise RecordError(f"'{name}' không phải là ngày: {value!r} (viết 31/01/2025 hoặc 2025-01-31)")
         d, m, y = map(int, match.groups())
     try:
         return dt.date(y, m, d).isoformat()
     except ValueError:
-        raise RecordError(f"'{name}' is not a valid date: {value!r}") from None
+        raise RecordError(f"'{name}' không phải là ngày có thật: {value!r}") from None

@@ -87,3 +87,8 @@ def search_form(text: str) -> str:
 def slug(text: str) -> str:
     """An ASCII slug: 'Điều 15a' -> 'dieu-15a'."""
     return re.sub(r"[^a-z0-9]+", "-", fold(nfc(text)).lower()).strip("-")
+
+
+def thousands(value: int) -> str:
+    """A count as Vietnamese writes it: 12345 -> '12.345' (never for years or số ký hiệu)."""
+    return f"{value:,}".replace(",", ".")

@@ -6,27 +6,27 @@ import sys
 
 import click
 
-from kbcli.main import Context, cli, pass_context
+from kbcli._context import Context, pass_context
 from web import admin_state as kbadmin
 
 
-@cli.group()
+@click.group()
 def admin() -> None:
-    """The administration pages of the web UI (/quan-tri/): refresh, sources, subscriptions (docs/WEB.md)."""
+    """Trang quản trị của giao diện web (/quan-tri/): cập nhật, nguồn dữ liệu, theo dõi (docs/WEB.md)."""
 
 
 @admin.command("password")
 @click.option(
     "--password-stdin",
     is_flag=True,
-    help="Read the password from the first line of standard input instead of asking twice.",
+    help="Đọc mật khẩu từ dòng đầu của đầu vào chuẩn thay vì hỏi hai lần.",
 )
 @pass_context
 def password(ctx: Context, password_stdin: bool) -> None:
-    """Set (or replace) the administrator's password.
+    """Đặt (hoặc thay) mật khẩu quản trị.
 
-    Only a hash (scrypt) is stored, in <instance>/admin.json (mode 600). At least
-    10 characters. Replacing the password ends every open administration session."""
+    Chỉ lưu giá trị băm (scrypt), trong <instance>/admin.json (quyền 600). Tối thiểu 10 ký tự.
+    Thay mật khẩu thì mọi phiên quản trị đang mở đều kết thúc."""
     config = ctx.config
     if password_stdin:
         line = sys.stdin.readline()
@@ -34,10 +34,10 @@ def password(ctx: Context, password_stdin: bool) -> None:
         value = value[:-1] if value.endswith("\r") else value
     else:
         value = click.prompt(
-            "New administrator password",
+            "Mật khẩu quản trị mới",
             hide_input=True,
             value_proc=_acceptable,
-            confirmation_prompt="Repeat the password",
+            confirmation_prompt="Nhập lại mật khẩu",
             err=True,
         )
     try:
@@ -46,11 +46,11 @@ def password(ctx: Context, password_stdin: bool) -> None:
         replaced = True
     kbadmin.set_password(config, value)  # AdminError (too short …) becomes a one-line message
     path = kbadmin.password_path(config)
-    site = str(config.get("site", "url")).rstrip("/")
+    site = config.get("site", "url").rstrip("/")
     if replaced:
-        click.echo(f"Administrator password replaced in {path}; every open administration session has ended.")
+        click.echo(f"Đã thay mật khẩu quản trị trong {path}; mọi phiên quản trị đang mở đã kết thúc.")
     else:
-        click.echo(f"Administrator password set in {path}. Log in at {site}/quan-tri/dang-nhap")
+        click.echo(f"Đã đặt mật khẩu quản trị trong {path}. Đăng nhập tại {site}/quan-tri/dang-nhap")
 
 
 def _acceptable(value: str) -> str:
@@ -65,25 +65,25 @@ def _acceptable(value: str) -> str:
 @admin.command("disable")
 @pass_context
 def disable(ctx: Context) -> None:
-    """Remove the administrator's password: the administration pages can no longer be reached."""
+    """Xóa mật khẩu quản trị: không ai vào được trang quản trị nữa."""
     if kbadmin.disable(ctx.config):
         click.echo(
-            f"Administrator password removed ({kbadmin.password_path(ctx.config)}); "
-            "the administration pages are closed until `kb admin password` sets a new one."
+            f"Đã xóa mật khẩu quản trị ({kbadmin.password_path(ctx.config)}); "
+            "trang quản trị đóng cho đến khi `kb admin password` đặt mật khẩu mới."
         )
     else:
-        click.echo("No administrator password was set; the administration pages were already closed.")
+        click.echo("Chưa có mật khẩu quản trị; trang quản trị vốn đã đóng.")
 
 
 @admin.command("status")
 @pass_context
 def status(ctx: Context) -> None:
-    """Whether an administrator's password is set, and when."""
+    """Cho biết đã đặt mật khẩu quản trị chưa, và đặt lúc nào."""
     try:
         creds = kbadmin.load_credentials(ctx.config)
     except kbadmin.AdminError as exc:
         raise click.ClickException(str(exc)) from None
     if creds is None:
-        click.echo("No administrator password: the administration pages are closed (set one with `kb admin password`).")
+        click.echo("Chưa có mật khẩu quản trị: trang quản trị đang đóng (đặt bằng `kb admin password`).")
     else:
-        click.echo(f"Administrator password set at {creds.set_at} ({kbadmin.password_path(ctx.config)}).")
+        click.echo(f"Mật khẩu quản trị đặt lúc {creds.set_at} ({kbadmin.password_path(ctx.config)}).")

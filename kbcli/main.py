@@ -1,71 +1,18 @@
-"""The `kb` click group: instance selection, error handling, and registration of the commands."""
+"""The `kb` click group: instance selection, error handling, and the explicit list of its commands.
+
+Command modules (kbcli/<name>.py) define commands with `@click.command` and import nothing of this
+module; helpers that are not commands are named with a leading underscore (kbcli/_context.py,
+kbcli/_sync.py)."""
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-
 import click
 
-from kb import config as kbconfig
-from kb.errors import KBError
-from kb.store import Store
+import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
+from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, review, search, serve
+from kbcli._context import Context, KBGroup, UserError, pass_context
 
-
-class Context:
-    """What every command shares: the configuration and a lazily opened store."""
-
-    def __init__(self, instance: str | None):
-        self._instance = instance
-        self._config = None
-        self._store = None
-
-    @property
-    def config(self) -> kbconfig.Config:
-        if self._config is None:
-            self._config = kbconfig.load(self._instance)
-        return self._config
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.config.db_path, self.config.get("sources", "priority"))
-        return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-
-
-class KBGroup(click.Group):
-    """Turns the project's errors into one short message and exit code 1, never a traceback."""
-
-    def invoke(self, ctx):
-        previous = _stop_on_sigterm()
-        try:
-            return super().invoke(ctx)
-        except KBError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("\nĐã dừng theo yêu cầu; những gì đã lưu vẫn được giữ nguyên.", err=True)
-            sys.exit(130)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_on_sigterm():
-    """SIGTERM (systemd stop, `kill PID`) ends a command as Ctrl-C does: transactions roll back, an index
-    build stops its writer processes and removes its unfinished generation. Returns the previous handler
-    (None when not in the main thread, where no handler can be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _interrupt)
+_clickvi.install()  # click's own words (Usage, Options, its error messages) in Vietnamese
 
 
 @click.group(cls=KBGroup)
@@ -74,29 +21,36 @@ def _stop_on_sigterm():
     "-i",
     envvar="KB_INSTANCE",
     type=click.Path(file_okay=False),
-    help="Instance folder holding the database, the index and config.toml (default ./instance).",
+    help="Thư mục instance chứa cơ sở dữ liệu, chỉ mục tìm kiếm và config.toml (mặc định ./instance).",
 )
 @click.version_option(package_name="hdnd-kb")
 @click.pass_context
 def cli(ctx: click.Context, instance: str | None) -> None:
-    """Legal knowledge base of a provincial People's Council office (Văn phòng HĐND tỉnh)."""
+    """Cơ sở dữ liệu văn bản pháp luật của Văn phòng HĐND tỉnh: thu thập, tìm kiếm, kiểm tra căn cứ, thông báo.
+
+    Mọi lệnh nhận --instance THƯ_MỤC (hoặc biến KB_INSTANCE). Xem `kb LỆNH --help`."""
     ctx.obj = Context(instance)
     ctx.call_on_close(ctx.obj.close)
 
 
-pass_context = click.make_pass_decorator(Context)
+# Every command, registered here (a module defines its commands; importing it registers nothing).
+COMMANDS: tuple[click.Command, ...] = (
+    data.import_,
+    data.export,
+    data.stats,
+    refresh.refresh,
+    search.search,
+    search.index,
+    serve.serve,
+    check.check,
+    check.delegations,
+    check.derived_group,
+    review.review,
+    alerts.alerts,
+    digest.digest,
+    admin.admin,
+)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
-
-def _register() -> None:
-    """Import every module of this package: each defines its commands on `cli` when imported."""
-    import importlib
-    import pkgutil
-
-    import kbcli
-
-    for module in pkgutil.iter_modules(kbcli.__path__):
-        if module.name != "main":
-            importlib.import_module(f"kbcli.{module.name}")
-
-
-_register()
+__all__ = ["cli", "COMMANDS", "Context", "UserError", "pass_context"]

@@ -10,15 +10,15 @@ import click
 from kb.errors import RecordError
 from kb.locks import instance_lock
 from kb.model import parse_date
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 from scrapers import SOURCES, build
 from scrapers.base import Relevance
 from scrapers.http import Fetcher
 from scrapers.refresh import Refresher, SourceReport
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option(
     "--source",
@@ -26,35 +26,35 @@ from scrapers.refresh import Refresher, SourceReport
     "source_options",
     multiple=True,
     metavar="SOURCE",
-    help="A source to refresh (same as the SOURCE argument; may be repeated).",
+    help="Nguồn cần cập nhật (như đối số SOURCE; có thể lặp lại).",
 )
 @click.option(
     "--since",
     metavar="DATE",
-    help="Walk back to DATE (YYYY-MM-DD or dd/mm/yyyy) instead of stopping at known documents.",
+    help="Đi ngược đến ngày DATE (YYYY-MM-DD hoặc dd/mm/yyyy) thay vì dừng ở văn bản đã biết.",
 )
-@click.option("--full", is_flag=True, help="Walk every listing to its end and re-read every relevant document.")
+@click.option("--full", is_flag=True, help="Đi hết mọi danh sách và đọc lại mọi văn bản liên quan.")
 @click.option(
     "--base-url",
     "base_urls",
     multiple=True,
     metavar="[SOURCE=]URL",
-    help="Use URL instead of the configured base URL (a mirror or a local server). "
-    "A bare URL needs exactly one source.",
+    help="Dùng URL thay cho địa chỉ gốc đã cấu hình (bản sao hoặc máy chủ cục bộ). "
+    "URL không kèm tên nguồn chỉ dùng được khi cập nhật đúng một nguồn.",
 )
 @click.option(
     "--record",
     "record_dir",
     type=click.Path(file_okay=False),
-    help="Save every response received (URL, status, headers, body) in this folder.",
+    help="Lưu mọi phản hồi nhận được (URL, mã trạng thái, tiêu đề, nội dung) vào thư mục này.",
 )
 @click.option(
     "--replay",
     "replay_dir",
     type=click.Path(file_okay=False, exists=True),
-    help="Answer every request from a folder written by --record, without the network.",
+    help="Trả lời mọi yêu cầu từ thư mục do --record ghi, không dùng mạng.",
 )
-@click.option("--no-index", is_flag=True, help="Store only; leave the search index for a later update.")
+@click.option("--no-index", is_flag=True, help="Chỉ lưu văn bản; để chỉ mục tìm kiếm cho lần cập nhật sau.")
 @pass_context
 def refresh(
     ctx: Context,
@@ -67,20 +67,19 @@ def refresh(
     replay_dir: str | None,
     no_index: bool,
 ) -> None:
-    """Collect new and changed documents from the public sources.
+    """Thu thập văn bản mới và văn bản thay đổi từ các nguồn công khai.
 
-    SOURCE is one of vbpl, congbao, congbao_tinh (default: sources.enabled). Incremental: each
-    listing is walked newest first and the walk stops at documents already stored unchanged; only
-    new or changed documents are fetched. Prints one summary line per source; exits with 1 when a
-    source failed (the others still run)."""
+    SOURCE là vbpl, congbao hoặc congbao_tinh (mặc định: sources.enabled). Cập nhật dần: mỗi danh sách
+    được đọc từ mới đến cũ và dừng ở văn bản đã lưu không đổi; chỉ tải văn bản mới hoặc thay đổi. In một
+    dòng tóm tắt cho mỗi nguồn; thoát với mã 1 khi một nguồn lỗi (các nguồn khác vẫn chạy)."""
     config = ctx.config
     explicit = list(dict.fromkeys(sources + source_options))
     names = explicit or list(config.get("sources", "enabled"))
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
-        raise click.ClickException(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(SOURCES)})")
+        raise click.ClickException(f"không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(SOURCES)})")
     if record_dir and replay_dir:
-        raise click.ClickException("--record and --replay cannot be used together")
+        raise click.ClickException("không dùng --record và --replay cùng lúc")
     overrides = _base_urls(base_urls, names)
     if since:
         try:
@@ -88,6 +87,7 @@ def refresh(
         except RecordError as exc:
             raise click.ClickException(str(exc)) from None
 
+    ctx.creating()
     with instance_lock(config, "refresh", "kb refresh"):  # two refreshes must not walk the same sources
         fetcher = Fetcher.from_config(config, record_dir=record_dir, replay_dir=replay_dir)
         relevance = Relevance.from_config(config)
@@ -96,8 +96,8 @@ def refresh(
             ctx.store,
             full=full,
             since=since,
-            stop_after=settings.get("stop_after", 50),
-            max_failures=settings.get("max_failures", 10),
+            stop_after=settings["stop_after"],
+            max_failures=settings["max_failures"],
             progress=_Progress(),
         )
         previous = signal.getsignal(signal.SIGTERM)
@@ -112,7 +112,9 @@ def refresh(
         finally:
             signal.signal(signal.SIGTERM, previous)
             # Also when this run changed nothing: a run killed after storing left the index behind.
-            if not no_index:
+            if no_index:
+                sync.update_derived(ctx)
+            else:
                 sync.update_index(ctx)
     failed = [r for r in reports if r.error or (r.not_configured and r.source in explicit)]
     if failed:
@@ -129,7 +131,7 @@ def _base_urls(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
             result[names[0]] = value
         else:
             raise click.ClickException(
-                f"--base-url {value}: name the source (--base-url SOURCE=URL) when refreshing several sources"
+                f"--base-url {value}: khi cập nhật nhiều nguồn, hãy ghi tên nguồn (--base-url SOURCE=URL)"
             )
     return result
 
@@ -137,13 +139,13 @@ def _base_urls(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
 def _print_report(report: SourceReport, explicit: bool) -> None:
     click.echo(report.summary())
     for failure in report.failures[:20]:
-        click.echo(f"{report.source}: failed {failure['id']}: {failure['error']}", err=True)
+        click.echo(f"{report.source}: lỗi ở {failure['id']}: {failure['error']}", err=True)
     if len(report.failures) > 20:
-        click.echo(f"{report.source}: … and {len(report.failures) - 20} more failed documents", err=True)
+        click.echo(f"{report.source}: … và {len(report.failures) - 20} văn bản lỗi khác", err=True)
     if report.error:
-        click.echo(f"Error: {report.error}", err=True)
+        click.echo(f"Lỗi: {report.error}", err=True)
     elif report.not_configured and explicit:
-        click.echo(f"Error: {report.source}: {report.not_configured}", err=True)
+        click.echo(f"Lỗi: {report.source}: {report.not_configured}", err=True)
 
 
 class _Progress:
@@ -155,7 +157,7 @@ class _Progress:
 
     def __call__(self, report: SourceReport, done: bool) -> None:
         line = (
-            f"{report.source}: {report.seen} seen, {report.new} new, {report.changed} changed, {report.failed} failed"
+            f"{report.source}: {report.seen} đã xem, {report.new} mới, {report.changed} thay đổi, {report.failed} lỗi"
         )
         if self.tty:
             click.echo("\r" + line.ljust(78), nl=done, err=True)

@@ -10,40 +10,44 @@ import click
 
 from index import build
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kb.text import thousands
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
+from kbcli._progress import Counted
+from kbcli.data import index_line
 
 _TAGS = re.compile(r"</?mark>")
 
 
-@cli.command()
+@click.command()
 @click.argument("query", nargs=-1)
 @click.option(
     "--unit",
     type=click.Choice(UNITS),
     default="document",
     show_default=True,
-    help="Whole documents, or single articles (Điều).",
+    help="Kết quả theo văn bản (document) hay theo từng điều (article).",
 )
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--loai", multiple=True, help='Loại văn bản, e.g. --loai "Thông tư".')
-@click.option("--coquan", multiple=True, help="Cơ quan ban hành (part of the name is enough).")
-@click.option("--hieuluc", multiple=True, help='Tình trạng hiệu lực, e.g. "còn hiệu lực".')
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Sắp xếp kết quả.")
+@click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True, help="Số kết quả mỗi trang.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Trang kết quả.")
+@click.option("--loai", multiple=True, help='Loại văn bản, ví dụ --loai "Thông tư".')
+@click.option("--coquan", multiple=True, help="Cơ quan ban hành (một phần tên là đủ).")
+@click.option("--hieuluc", multiple=True, help='Tình trạng hiệu lực, ví dụ "còn hiệu lực".')
 @click.option("--nam", multiple=True, help="Năm ban hành.")
 @click.option("--linhvuc", multiple=True, help="Lĩnh vực.")
-@click.option("--phamvi", multiple=True, help="Trung ương or Địa phương.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--phamvi", multiple=True, help="Trung ương hoặc Địa phương.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @pass_context
 def search(
     ctx: Context, query: tuple[str, ...], unit, sort, limit, page, loai, coquan, hieuluc, nam, linhvuc, phamvi, as_json
 ) -> None:
-    """Search the knowledge base.
+    """Tìm kiếm trong cơ sở dữ liệu.
 
-    QUERY uses the same language as the web search box: words (all must match), "quoted phrases",
-    -exclusions, OR, and fields such as loai:"Thông tư" coquan:HĐND nam:2020..2025. A số ký hiệu
-    (15/2025/NQ-HĐND, with or without diacritics) finds that document."""
+    QUERY viết như trong ô tìm kiếm trên web: các từ (phải có đủ), "cụm từ trong ngoặc kép", -loại trừ,
+    OR, và các trường như loai:"Thông tư" coquan:HĐND nam:2020..2025. Một số ký hiệu (163/2016/NĐ-CP,
+    có dấu hay không dấu) tìm thẳng văn bản đó."""
+    ctx.documents()
     sync.update_index(ctx) if build.needs_rebuild(ctx.config.index_dir) else None
     filters = {
         name: list(values)
@@ -81,7 +85,9 @@ def search(
         click.echo("Số ký hiệu khớp: " + "; ".join(f"{h.number} — {h.title} [{h.uid}]" for h in result.exact))
     if result.fallback:
         click.echo("Không có kết quả chứa tất cả các từ; dưới đây là kết quả chứa một số từ.")
-    click.echo(f"{result.total} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{result.pages}")
+    click.echo(
+        f"{thousands(result.total)} kết quả ({result.took_ms:.0f} ms), trang {result.page}/{thousands(result.pages)}"
+    )
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         where = f" — Điều {hit.article_number}. {hit.article_heading}" if hit.kind == "article" else ""
         click.echo(f"\n{rank}. {hit.number or '(không số)'} {hit.title}{where}")
@@ -99,9 +105,9 @@ def _plain(snippet_html: str) -> str:
     return html.unescape(_TAGS.sub("", snippet_html))
 
 
-@cli.group()
+@click.group()
 def index() -> None:
-    """The search index: rebuild, update, check, stats."""
+    """Chỉ mục tìm kiếm: tạo lại (rebuild), cập nhật (update), đối chiếu (check), thống kê (stats)."""
 
 
 @index.command()
@@ -109,50 +115,51 @@ def index() -> None:
     "--procs",
     type=click.IntRange(1, 8),
     default=None,
-    help="Processes writing segments side by side (default: one per CPU core, at most 4; "
-    "a small store is built in one).",
+    help="Số tiến trình ghi chỉ mục song song (mặc định: mỗi lõi CPU một tiến trình, tối đa 4; "
+    "cơ sở dữ liệu nhỏ thì một tiến trình).",
 )
 @pass_context
 def rebuild(ctx: Context, procs: int | None) -> None:
-    """Rebuild the whole index from the store (into a new folder, swapped in when complete)."""
-    with click.progressbar(length=ctx.store.count(), label="Indexing", file=sys.stderr) as bar:
+    """Tạo lại toàn bộ chỉ mục từ cơ sở dữ liệu (vào thư mục mới, thay chỉ mục cũ khi xong)."""
+    with Counted(ctx.documents().count(), "Lập chỉ mục tìm kiếm", "Ghi chỉ mục tìm kiếm xuống đĩa…") as bar:
         count = build.rebuild(ctx.store, ctx.config.index_dir, progress=bar.update, procs=procs)
-    click.echo(f"Indexed {count} documents.")
+    click.echo(f"Đã lập chỉ mục {thousands(count)} văn bản.")
 
 
 @index.command()
 @pass_context
 def update(ctx: Context) -> None:
-    """Apply the store's changes recorded since the last update."""
+    """Cập nhật chỉ mục theo các thay đổi của cơ sở dữ liệu từ lần cập nhật trước."""
+    ctx.documents()
     count = sync.update_index(ctx)
-    click.echo(f"{count} documents re-indexed.")
+    click.echo(f"Đã cập nhật {thousands(count)} văn bản trong chỉ mục.")
 
 
 @index.command()
-@click.option("--repair", is_flag=True, help="Re-index the documents that differ.")
+@click.option("--repair", is_flag=True, help="Lập chỉ mục lại các văn bản bị lệch.")
 @pass_context
 def check(ctx: Context, repair: bool) -> None:
-    """Compare the index with the store: documents missing from it or left in it."""
-    report = build.check(ctx.store, ctx.config.index_dir)
+    """Đối chiếu chỉ mục với cơ sở dữ liệu: văn bản thiếu trong chỉ mục hoặc còn sót lại trong đó."""
+    report = build.check(ctx.documents(), ctx.config.index_dir)
     click.echo(
-        f"Store: {len(ctx.store.uids())} documents; index watermark event {report.watermark}"
-        f" of {report.store_event_id}."
+        f"Cơ sở dữ liệu: {thousands(len(ctx.store.uids()))} văn bản; chỉ mục đã xử lý đến sự kiện "
+        f"{report.watermark}/{report.store_event_id}."
     )
     for uid in report.missing[:20]:
-        click.echo(f"missing from the index: {uid}")
+        click.echo(f"thiếu trong chỉ mục: {uid}")
     for uid in report.extra[:20]:
-        click.echo(f"in the index but not in the store: {uid}")
+        click.echo(f"có trong chỉ mục nhưng không có trong cơ sở dữ liệu: {uid}")
     if report.ok:
-        click.echo("The index agrees with the store.")
+        click.echo("Chỉ mục khớp với cơ sở dữ liệu.")
         return
     if repair:
         build.repair(ctx.store, ctx.config.index_dir, report.missing + report.extra)
         sync.update_index(ctx)
-        click.echo("Repaired.")
+        click.echo("Đã sửa.")
         return
     click.echo(
-        f"{len(report.missing)} missing, {len(report.extra)} extra; run `kb index check --repair` "
-        "or `kb index rebuild`."
+        f"Thiếu {len(report.missing)}, thừa {len(report.extra)}; chạy `kb index check --repair` "
+        "hoặc `kb index rebuild`."
     )
     sys.exit(1)
 
@@ -160,6 +167,6 @@ def check(ctx: Context, repair: bool) -> None:
 @index.command("stats")
 @pass_context
 def index_stats(ctx: Context) -> None:
-    """Size, record count, schema and watermark of the index."""
-    for key, value in build.stats(ctx.config.index_dir).items():
-        click.echo(f"{key}: {value}")
+    """Dung lượng, số bản ghi, lược đồ và mức cập nhật của chỉ mục."""
+    store = ctx.documents()
+    click.echo(index_line(build.stats(ctx.config.index_dir), store.last_event_id()))

@@ -18,7 +18,9 @@ import sys
 import click
 
 from index import build
-from kbcli.main import Context, cli, pass_context
+from kb.legal import derived
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 # Slow clients (issue 20): waitress reads every request whole, asynchronously, before a thread serves it,
 # so a slow client costs a connection, not a thread; the limit on connections is what ~110 slow sockets
@@ -47,61 +49,63 @@ WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is
 # a checker upload of a large PDF, does not count against this; only a worker that is stuck does)
 
 
-@cli.command()
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every network interface)."
-)
-@click.option("--port", default=8080, type=click.IntRange(0, 65535), show_default=True, help="TCP port.")
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe (0.0.0.0: mọi giao diện mạng).")
+@click.option("--port", default=8080, type=click.IntRange(0, 65535), show_default=True, help="Cổng TCP.")
 @click.option(
     "--workers",
     default=1,
     type=click.IntRange(1, 64),
     show_default=True,
-    help="Processes serving requests. 1: waitress, one process (any OS). More: gunicorn, one process "
-    "per worker (Linux/Unix), for more requests per second; about one per CPU core.",
+    help="Số tiến trình phục vụ. 1: waitress, một tiến trình (mọi hệ điều hành). Nhiều hơn: gunicorn, mỗi "
+    "worker một tiến trình (Linux/Unix), phục vụ nhiều yêu cầu hơn mỗi giây; khoảng mỗi lõi CPU một tiến trình.",
 )
 @click.option(
     "--threads",
     default=4,
     type=click.IntRange(1, 64),
     show_default=True,
-    help="Requests served at the same time by each process.",
+    help="Số yêu cầu mỗi tiến trình phục vụ cùng lúc.",
 )
 @pass_context
 def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the web UI and the JSON API of this instance (waitress, or gunicorn with --workers > 1).
+    """Phục vụ giao diện web và API JSON của instance này (waitress, hoặc gunicorn khi --workers > 1).
 
-    The server only reads the store and the index; run `kb refresh` or `kb import` beside it to add
-    documents (an empty instance shows a page explaining how). Searches see what those commands commit
-    within a few seconds, in every worker. Rate limits (web.subscribe_limit, web.check_limit) are counted
-    per process: with N workers a client may get up to N times the limit."""
+    Máy chủ chỉ đọc cơ sở dữ liệu và chỉ mục; chạy `kb refresh` hoặc `kb import` bên cạnh để thêm văn bản
+    (instance chưa có văn bản thì trang web hướng dẫn cách làm). Tìm kiếm thấy những gì các lệnh đó ghi sau
+    vài giây, ở mọi worker. Giới hạn tần suất (web.subscribe_limit, web.check_limit) tính theo từng tiến
+    trình: với N worker, một máy khách có thể được tới N lần giới hạn."""
     from web import create_app
 
     config = ctx.config
     _raise_open_files_limit()
     app = create_app({"INSTANCE": str(config.instance)})  # checks the configuration before serving
-    if not config.db_path.exists():
-        click.echo(
-            f"The instance {config.instance} is empty: add documents with `kb refresh` or `kb import`.", err=True
-        )
-    elif build.current_dir(config.index_dir) is None:
-        click.echo("There is no search index yet: build it with `kb index rebuild`.", err=True)
+    if not config.db_path.exists():  # served as it is (a page explains what to do); nothing is created
+        click.echo(ctx.missing_message(), err=True)
+    elif ctx.store.count() == 0:
+        click.echo(ctx.empty_message() + " Trang web giải thích cách làm.", err=True)
+    else:
+        # derived data of a store written by an older version: computed now, never in a request
+        if any(not st.current for st in derived.states(ctx.store)):
+            sync.update_derived(ctx)
+    if ctx.exists() and ctx.store.count() and build.current_dir(config.index_dir) is None:
+        click.echo("Chưa có chỉ mục tìm kiếm: tạo bằng `kb index rebuild`.", err=True)
     shown = "localhost" if host in ("127.0.0.1", "::1") else (f"[{host}]" if ":" in host else host)
     if workers == 1:
         click.echo(
-            f"Serving {config.instance} on http://{shown}:{port}/ with waitress, {threads} threads (Ctrl+C to stop)",
+            f"Phục vụ {config.instance} tại http://{shown}:{port}/ bằng waitress, {threads} luồng (Ctrl+C để dừng)",
             err=True,
         )
         _serve_waitress(app, host, port, threads, max_body=int(app.config["MAX_CONTENT_LENGTH"]))
     else:
         del app  # each worker creates its own after the fork
         click.echo(
-            f"Serving {config.instance} on http://{shown}:{port}/ with gunicorn, {workers} worker "
-            f"processes of {threads} threads (Ctrl+C to stop)",
+            f"Phục vụ {config.instance} tại http://{shown}:{port}/ bằng gunicorn, {workers} tiến trình "
+            f"worker, mỗi tiến trình {threads} luồng (Ctrl+C để dừng)",
             err=True,
         )
         _serve_gunicorn(str(config.instance), host, port, workers, threads)
-    click.echo("Stopped.", err=True)
+    click.echo("Đã dừng.", err=True)
 
 
 def _raise_open_files_limit() -> None:
@@ -145,7 +149,7 @@ def _serve_waitress(app, host: str, port: int, threads: int, max_body: int) -> N
         )
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise click.ClickException(f"không lắng nghe được ở {host}:{port}: {exc.strerror}") from None
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -186,10 +190,10 @@ def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: 
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError as exc:  # not installed, or Windows (gunicorn needs fcntl and fork)
-        where = "on Windows" if sys.platform == "win32" else "here"
+        where = "trên Windows" if sys.platform == "win32" else "ở đây"
         raise click.ClickException(
-            f"--workers {workers} needs gunicorn, which cannot be used {where} ({exc}); "
-            "serve with --workers 1 (waitress) instead, with more --threads if needed"
+            f"--workers {workers} cần gunicorn, không dùng được {where} ({exc}); "
+            "hãy phục vụ bằng --workers 1 (waitress), thêm --threads nếu cần"
         ) from None
 
     class Server(BaseApplication):
@@ -228,4 +232,4 @@ def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: 
         if os.getpid() != master:  # a worker (forked inside run()) ends here: let it exit as it asked
             raise
         if exc.code not in (0, None):
-            raise click.ClickException(f"gunicorn stopped with status {exc.code} (see the messages above)") from None
+            raise click.ClickException(f"gunicorn dừng với mã {exc.code} (xem các thông báo phía trên)") from None

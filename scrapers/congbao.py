@@ -8,7 +8,7 @@ allows everything; the client still reads robots.txt and keeps its delay.
 - The document page `/van-ban/{slug}-{docId}.htm`: metadata rows
   `<div class="row"><span class="name">LABEL</span><div class="value">…<span|a class="child-value">`
   with Loại văn bản, Số ký hiệu, Cơ quan ban hành, Trích yếu, Người ký, Ngày ban hành, Ngày hiệu
-  lực, Công báo; files in `div.list--open a[data-file]` whose download URLs carry an expiring
+  lực, Công báo, and on some pages Lĩnh vực and Ngày hết hiệu lực; files in `div.list--open a[data-file]` whose download URLs carry an expiring
   token (fetched right away with `Referer: https://congbao.chinhphu.vn/`, never stored).
   The gazette gives no validity status: documents are stored with "Chưa xác định", which never
   overrides the status another source (vbpl) gives.
@@ -21,6 +21,11 @@ fixtures of that structure (tests/fixtures/scrapers/congbao/).
 
 History:
 - 2026-11-26: written from SOURCES.md §3.
+- 2026-12-06: every attribute row is read: "Lĩnh vực" into the fields (one value per child, or split at
+  commas), "Ngày hết hiệu lực" into expires, and a page with rows beyond the known ones keeps them all as
+  printed in extra["congbao_attributes"]; the issuer goes through the vocabulary ("CHÍNH PHỦ" -> "Chính
+  phủ"). Fixture nghi-dinh-so-163-2016-nd-cp-20016.htm (hand-made in the site's structure: no real page of
+  this site is saved).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 
 from kb import vocab
+from kb.config import Setting, SourceInfo
 from kb.model import Attachment, Document
 from kb.text import fold
 from scrapers import attachments
@@ -41,6 +47,12 @@ from scrapers.errors import LayoutChanged
 
 NAME = "congbao"
 DEFAULT_BASE_URL = "https://congbao.chinhphu.vn"
+INFO = SourceInfo(  # declared by scrapers/__init__.py
+    NAME,
+    "Công báo Chính phủ (congbao.chinhphu.vn)",
+    "congbao",
+    (Setting("congbao", "base_url", DEFAULT_BASE_URL, "the national Official Gazette"),),
+)
 RSS_PATH = "/cac-van-ban-moi-ban-hanh.rss"
 _ID = re.compile(r"-(\d+)\.htm(?:[?#].*)?$")
 _CODES = {
@@ -63,8 +75,26 @@ _LABELS = {
     "ngay ban hanh": "issued",
     "ngay hieu luc": "effective",
     "ngay co hieu luc": "effective",
+    "ngay het hieu luc": "expires",
+    "linh vuc": "fields",
     "cong bao": "gazette",
 }
+EXTRA = "congbao_attributes"  # Document.extra: every row of a page showing rows beyond the known ones
+_KNOWN_PRINTED = frozenset(
+    {
+        "Loại văn bản",
+        "Số ký hiệu",
+        "Cơ quan ban hành",
+        "Trích yếu",
+        "Người ký",
+        "Ngày ban hành",
+        "Ngày hiệu lực",
+        "Ngày có hiệu lực",
+        "Ngày hết hiệu lực",
+        "Lĩnh vực",
+        "Công báo",
+    }
+)
 
 
 def parse_slug(url: str) -> tuple[str | None, str | None, str | None]:
@@ -139,15 +169,24 @@ def parse_document(html: str, url: str) -> tuple[Document, list[FileRef]]:
     if not rows:
         raise LayoutChanged(NAME, "selector 'div.row > span.name'", url)
     values: dict[str, str] = {}
+    fields: list[str] = []
+    printed: dict[str, str] = {}  # every attribute row, known or not: nothing the page shows is dropped
     for name in rows:
-        key = _LABELS.get(" ".join(fold(clean(name.get_text())).lower().replace(",", " ").replace(":", " ").split()))
+        label = clean(name.get_text()).rstrip(":").strip()
+        key = _LABELS.get(" ".join(fold(label).lower().replace(",", " ").replace(":", " ").split()))
         row = name.parent
         cell = row.select_one("div.value")
-        if not key or cell is None:
+        if cell is None:
             continue
         child = cell.select(".child-value")
-        value = " ".join(clean(c.get_text(" ")) for c in child) if child else clean(cell.get_text(" "))
-        if value:
+        parts = [clean(c.get_text(" ")) for c in child] if child else [clean(cell.get_text(" "))]
+        parts = [p for p in parts if p]
+        value = " ".join(parts)
+        if value and label:
+            printed[label] = "; ".join(parts)
+        if key == "fields":
+            fields += [f.strip() for p in parts for f in re.split(r"[;,]", p) if f.strip()]
+        elif key and value:
             values[key] = value
     if "number" not in values and "title" not in values:
         raise LayoutChanged(NAME, "rows 'Số ký hiệu' and 'Trích yếu'", url)
@@ -160,7 +199,7 @@ def parse_document(html: str, url: str) -> tuple[Document, list[FileRef]]:
         href = link.get("href")
         if name and href and all(f.name != name for f in files):
             files.append(FileRef(name=name, url=urljoin(url, href), kind=file_kind(name)))
-    issuer = values.get("issuer")
+    issuer = vocab.issuer(values.get("issuer"))  # "CHÍNH PHỦ" -> "Chính phủ", as facets and the checker use it
     signer = split_signer(values.get("signer"), issuer)
     doc = Document(
         uid=f"{NAME}:{doc_id}",
@@ -174,10 +213,13 @@ def parse_document(html: str, url: str) -> tuple[Document, list[FileRef]]:
         signers=[signer] if signer else [],
         issued=_date(values.get("issued")),
         effective=_date(values.get("effective")),
+        expires=_date(values.get("expires")),
+        fields=list(dict.fromkeys(fields)),
         status=vocab.UNKNOWN,
         scope=vocab.scope_of(issuer),
         gazette=values.get("gazette"),
         attachments=[Attachment(name=f.name, kind=f.kind) for f in files],
+        extra={EXTRA: printed} if set(printed) - _KNOWN_PRINTED else {},
     )
     return doc, files
 

@@ -67,14 +67,14 @@ class SourceReport:
 
     def summary(self) -> str:
         if self.not_configured:
-            return f"{self.source}: skipped — {self.not_configured}"
+            return f"{self.source}: bỏ qua — {self.not_configured}"
         line = (
-            f"{self.source}: {self.seen} seen, {self.new} new, {self.changed} changed, "
-            f"{self.unchanged} unchanged, {self.failed} failed"
+            f"{self.source}: {self.seen} đã xem, {self.new} mới, {self.changed} thay đổi, "
+            f"{self.unchanged} không đổi, {self.failed} lỗi"
         )
         if self.not_relevant:
-            line += f" ({self.not_relevant} not relevant)"
-        line += f"; {self.requests} requests"
+            line += f" ({self.not_relevant} không liên quan)"
+        line += f"; {self.requests} yêu cầu"
         return line
 
 

@@ -50,8 +50,8 @@ def new_central_documents(tmp_path) -> Path:
 def test_add_list_run_remove(runner, env, smtp, tmp_path):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     out = kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí", "--every", "immediate").output
-    assert "Subscribed: #1 a@laichau.example – tìm kiếm “học phí” (immediate, Chờ xác nhận)" in out
-    assert "Confirmation e-mail sent to a@laichau.example." in out
+    assert "Đã đăng ký: số 1 a@laichau.example – tìm kiếm “học phí” (ngay khi có thay đổi, Chờ xác nhận)" in out
+    assert "Đã gửi e-mail xác nhận tới a@laichau.example." in out
     (confirmation,) = smtp.messages
     assert confirmation["Subject"].startswith("Xác nhận đăng ký theo dõi văn bản")
     assert f"{SITE}/theo-doi/xac-nhan/" in text_part(confirmation)
@@ -69,7 +69,7 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
         "Ban Kinh tế - Ngân sách",
     ).output
     assert (
-        "Subscribed: #2 ban.ktns@laichau.example – tìm kiếm “học phí” (Phạm vi: Trung ương) (immediate, Đang theo dõi)"
+        "Đã đăng ký: số 2 ban.ktns@laichau.example – tìm kiếm “học phí” (Phạm vi: Trung ương) (ngay khi có thay đổi, Đang theo dõi)"
         in out
     )
     kb(runner, "alerts", "add", "ban.vhxh@laichau.example", "--document", OLD_FEES, "--confirmed")
@@ -99,7 +99,7 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
         "--every",
         "immediate",
     ).output
-    assert again.startswith("Already subscribed: #4")
+    assert again.startswith("Đã đăng ký từ trước: số 4")
     assert len(smtp.messages) == 1  # confirmed addresses get no confirmation
 
     listing = kb(runner, "alerts", "list").output
@@ -114,16 +114,16 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
     kb(runner, "import", str(new_central_documents(tmp_path)))
     out = kb(runner, "alerts", "run").output
     assert (
-        "Sent 0 confirmation(s) and 1 alert message(s) (2 documents); 2 subscription(s) checked." in out
+        "Đã gửi 0 e-mail xác nhận và 1 thư thông báo (2 văn bản); đã xét 2 mục theo dõi." in out
     )  # #3 is daily: not due yet
     alert = smtp.messages[1]
     assert alert["To"] == "ban.ktns@laichau.example"
     assert alert["Subject"] == "Theo dõi văn bản: 2 cập nhật trong 2 mục theo dõi"
     assert "Ban Kinh tế - Ngân sách" in text_part(alert) and f"{SITE}/van-ban/vbpl:9104-2026-nd-cp" in text_part(alert)
     out = kb(runner, "alerts", "run").output
-    assert "Sent 0 confirmation(s) and 0 alert message(s) (0 documents)" in out and len(smtp.messages) == 2
+    assert "Đã gửi 0 e-mail xác nhận và 0 thư thông báo (0 văn bản)" in out and len(smtp.messages) == 2
 
-    assert "Ended #4 ban.ktns@laichau.example" in kb(runner, "alerts", "remove", "4").output
+    assert "Đã kết thúc số 4 ban.ktns@laichau.example" in kb(runner, "alerts", "remove", "4").output
     result = kb(runner, "alerts", "remove", "99", code=1)
     assert "Không có mục theo dõi số 99." in result.output
     assert len([x for x in kb(runner, "alerts", "list").output.splitlines() if x.startswith("#")]) == 3
@@ -138,30 +138,30 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
         (["khong-phai-dia-chi", "--query", "học phí"], 1, "Địa chỉ e-mail “khong-phai-dia-chi” không hợp lệ."),
         (["a@laichau.example", "--query", "mucluc:x"], 1, "Không hiểu trường “mucluc:”"),
         (["a@laichau.example", "--document", "vbpl:0"], 1, "Không có văn bản “vbpl:0” trong cơ sở dữ liệu."),
-        (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' is not one of"),
-        (["a@laichau.example", "--digest", "--every", "daily"], 2, "the digest is weekly"),
-        (["a@laichau.example"], 2, "give one of --query"),
-        (["a@laichau.example", "--query", "học phí", "--document", OLD_FEES], 2, "give one of --query"),
-        (["a@laichau.example", "--filter", "loaivb=Luật"], 2, "write PARAM=VALUE"),
+        (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' không phải là một trong"),
+        (["a@laichau.example", "--digest", "--every", "daily"], 2, "bản tin gửi hằng tuần"),
+        (["a@laichau.example"], 2, "hãy cho một trong --query"),
+        (["a@laichau.example", "--query", "học phí", "--document", OLD_FEES], 2, "hãy cho một trong --query"),
+        (["a@laichau.example", "--filter", "loaivb=Luật"], 2, "viết THAM_SỐ=GIÁ_TRỊ"),
     ],
 )
 def test_add_refuses_bad_input_clearly(runner, env, smtp, args, code, message):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     result = kb(runner, "alerts", "add", *args, code=code)
     assert message in result.output and "Traceback" not in result.output
-    assert smtp.messages == [] and "No subscriptions." in kb(runner, "alerts", "list", "--all").output
+    assert smtp.messages == [] and "Chưa có mục theo dõi nào." in kb(runner, "alerts", "list", "--all").output
 
 
 def test_confirmation_waits_for_the_mail_server(runner, env, smtp, monkeypatch):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     monkeypatch.setenv("KB_SMTP_PORT", str(free_port()))
     out = kb(runner, "alerts", "add", "a@laichau.example", "--document", OLD_FEES).output
-    assert "The confirmation e-mail was not sent (a@laichau.example: cannot connect to the mail server" in out
-    assert "`kb alerts run` will try again" in out
+    assert "Chưa gửi được e-mail xác nhận (a@laichau.example: cannot connect to the mail server" in out
+    assert "`kb alerts run` sẽ thử lại" in out
     result = kb(runner, "alerts", "run", code=1)
-    assert "Error: a@laichau.example: cannot connect to the mail server" in result.output
+    assert "Lỗi: a@laichau.example: cannot connect to the mail server" in result.output
     monkeypatch.setenv("KB_SMTP_PORT", str(smtp.port))
-    assert "Sent 1 confirmation(s)" in kb(runner, "alerts", "run").output
+    assert "Đã gửi 1 e-mail xác nhận" in kb(runner, "alerts", "run").output
     assert [m["To"] for m in smtp.messages] == ["a@laichau.example"]
 
 
@@ -171,16 +171,16 @@ def test_dry_run_and_default_site_url_note(runner, env, smtp, monkeypatch):
     monkeypatch.setenv("KB_SMTP_PORT", str(free_port()))  # a dry run needs no mail server
     kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí")
     out = kb(runner, "alerts", "run", "--dry-run").output
-    assert "Note: site.url is the default http://127.0.0.1:8080" in out
-    assert "--- To: a@laichau.example" in out and "http://127.0.0.1:8080/theo-doi/xac-nhan/" in out
-    assert "Would send 1 confirmation(s) and 0 alert message(s)" in out and smtp.messages == []
+    assert "Lưu ý: site.url đang là giá trị mặc định http://127.0.0.1:8080" in out
+    assert "--- Gửi tới: a@laichau.example" in out and "http://127.0.0.1:8080/theo-doi/xac-nhan/" in out
+    assert "Sẽ gửi 1 e-mail xác nhận và 0 thư thông báo" in out and smtp.messages == []
 
 
 def test_run_refuses_to_overlap(runner, env):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     with instance_lock(kbconfig.load(env), "alerts", "kb alerts run"):
         result = kb(runner, "alerts", "run", code=1)
-    assert "Error: kb alerts run is already running (process" in result.output
+    assert "Lỗi: kb alerts run đang chạy (tiến trình" in result.output
     kb(runner, "alerts", "run")
 
 
@@ -194,7 +194,7 @@ def test_docs_cover_every_command_option_setting_and_path():
                 if opt.startswith("--"):
                     assert opt in docs, f"kb {name} {opt}"
     for section in ("mail", "alerts", "digest"):
-        for key in kbconfig.DEFAULTS[section]:
+        for key in kbconfig.defaults(section):
             assert f"`{section}.{key}`" in docs and f"KB_{section.upper()}_{key.upper()}" in docs, key
     for key in ("security", "timeout", "ca_bundle", "host", "port", "user", "password"):
         assert f"KB_SMTP_{key.upper()}" in docs, key
@@ -204,3 +204,11 @@ def test_docs_cover_every_command_option_setting_and_path():
         if name.endswith("_PATH"):
             path = getattr(subscriptions, name).split("{")[0]
             assert path in docs and f"`{name}`" in docs, name
+
+
+def test_a_second_subscription_waits_for_the_next_confirmation(runner, env, smtp):
+    kb(runner, "import", str(FIXTURES / "before.jsonl"))
+    kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí")
+    out = kb(runner, "alerts", "add", "a@laichau.example", "--document", OLD_FEES).output
+    assert "mục này sẽ có trong thư xác nhận tiếp theo" in out and "Confirmation e-mail sent" not in out
+    assert len(smtp.messages) == 1  # one confirmation per address within alerts.confirm_resend_hours

@@ -1,9 +1,16 @@
 """Commands started at the same time, as cron and an administrator start them: `kb refresh`, `kb alerts run`
 and `kb digest` as real subprocesses on one instance, with a local vbpl gateway (tests/test_scrapers_refresh)
-and a local SMTP server that answers slowly (so a run holds its lock long enough to be overlapped).
+and a local SMTP server.
+
+The overlap is made certain, not likely: in the tests of two runs of one command, the gateway and the mail
+server hold every request behind a gate (a threading.Event) until one of the two processes has exited, so
+the process that took the lock is still holding it when the other one asks, whatever the machine's load.
+When the three commands start together, the gateway holds the refresh's documents until the alerts run and
+the digest have finished: the refresh is running (it holds its lock and its run) while they work, and what
+they see of it is always the same (none of its documents), so what each address receives is always the same.
 
 Nothing may be corrupted, duplicated or missed; a second run of a command that must not overlap stops at
-once with "… is already running (process N); lock file …" and exit status 1."""
+once with "… đang chạy (tiến trình N); tệp khóa …" and exit status 1."""
 
 from __future__ import annotations
 
@@ -11,9 +18,11 @@ import asyncio
 import collections
 import fcntl
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,19 +50,48 @@ FEES_ALERTS = [
     "congbao_tinh:sonla-20-2026",
     "vbpl:9101-2026-nd-cp",
 ]
-SLOW_DETAIL = 0.5  # seconds the gateway takes per document: a refresh lasts a few seconds
-SLOW_SMTP = 2.0  # seconds the mail server takes per message
+GATE_TIMEOUT = 120  # seconds a held request waits at most for its gate (a failing test does not hang)
 
 
-class SlowInbox(Inbox):
+class Gate:
+    """Open by default; `hold()` makes the gateway and the mail server keep every request waiting until
+    `release()`."""
+
+    def __init__(self):
+        self.open = threading.Event()
+        self.open.set()
+
+    def hold(self) -> None:
+        self.open.clear()
+
+    def release(self) -> None:
+        self.open.set()
+
+    def wait(self) -> None:
+        self.open.wait(GATE_TIMEOUT)
+
+
+GATEWAY, MAIL = Gate(), Gate()  # the vbpl gateway's documents; the SMTP server's messages
+
+
+class GatedInbox(Inbox):
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(SLOW_SMTP)
+        await asyncio.get_running_loop().run_in_executor(None, MAIL.wait)
         return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(autouse=True)
+def gates():
+    for gate in (GATEWAY, MAIL):
+        gate.release()
+    yield
+    for gate in (GATEWAY, MAIL):
+        gate.release()
 
 
 @pytest.fixture
 def inbox():
-    box = SlowInbox()
+    box = GatedInbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.port = controller.port
@@ -80,20 +118,21 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def site(template, instance, gateway, all_provinces, inbox, monkeypatch):
-    """A copy of the template; mail to the slow server; a gateway that is slow for each document."""
+    """A copy of the template; mail to the gated server; a gateway whose documents wait at the gate."""
     shutil.copytree(template, instance)
     for name, value in {
         "KB_SITE_URL": SITE,
         "KB_SMTP_HOST": "127.0.0.1",
         "KB_SMTP_PORT": str(inbox.port),
-        "KB_SMTP_TIMEOUT": "30",
+        "KB_SMTP_TIMEOUT": str(GATE_TIMEOUT),  # a request held at the gate is waiting, not lost
+        "KB_HTTP_TIMEOUT": str(GATE_TIMEOUT),
         "KB_MAIL_FROM": "vanban@laichau.example",
     }.items():
         monkeypatch.setenv(name, value)
 
     @gateway.server.route("GET", r"/doc/(?P<doc_id>[^/]+)")
-    def slow_detail(seen, doc_id):
-        time.sleep(SLOW_DETAIL)
+    def gated_detail(seen, doc_id):
+        GATEWAY.wait()
         return gateway.serve(gateway.details, doc_id, seen)
 
     gateway.server.routes.insert(0, gateway.server.routes.pop())  # before the fast route
@@ -112,14 +151,52 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
-def together(*commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
-    """Start every command at once; wait for all; (exit status, stdout, stderr) of each, in order."""
+def together(*commands: tuple[str, ...], held_until: int | None = None) -> list[tuple[int, str, str]]:
+    """Start every command at once; wait for all; (exit status, stdout, stderr) of each, in order.
+    held_until=k: the gateway holds its documents until the commands after the k-th have exited."""
+    if held_until is not None:
+        GATEWAY.hold()
     processes = [start(*command) for command in commands]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        results.append((process.returncode, out, err))
+    results: list = [None] * len(processes)
+    try:
+        if held_until is not None:
+            for i in range(held_until + 1, len(processes)):
+                out, err = processes[i].communicate(timeout=300)
+                results[i] = (processes[i].returncode, out, err)
+    finally:
+        GATEWAY.release()
+    for i, process in enumerate(processes):
+        if results[i] is None:
+            out, err = process.communicate(timeout=300)
+            results[i] = (process.returncode, out, err)
     return results
+
+
+def overlapping(first: tuple[str, ...], second: tuple[str, ...]) -> list[tuple[int, str, str]]:
+    """Start two commands at once with the gate held: the one that takes the lock waits at the gateway or
+    the mail server until the other has exited, then the gate opens. (exit status, stdout, stderr) of each."""
+    GATEWAY.hold()
+    MAIL.hold()
+    processes = [start(*first), start(*second)]
+    finished: queue.Queue = queue.Queue()
+    results: dict[int, tuple[int, str, str]] = {}
+
+    def wait(i: int, process: subprocess.Popen) -> None:
+        out, err = process.communicate(timeout=300)
+        results[i] = (process.returncode, out, err)
+        finished.put(i)
+
+    threads = [threading.Thread(target=wait, args=(i, p), daemon=True) for i, p in enumerate(processes)]
+    for thread in threads:
+        thread.start()
+    try:
+        finished.get(timeout=300)  # the one refused by the lock (the other is held at the gate)
+    finally:
+        GATEWAY.release()
+        MAIL.release()
+    for thread in threads:
+        thread.join(300)
+    return [results[0], results[1]]
 
 
 def refresh_args(gateway) -> tuple[str, ...]:
@@ -149,16 +226,16 @@ def sent(store: Store, email: str) -> list[str]:
 
 
 def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_nothing(site, gateway, inbox):
-    results = together(refresh_args(gateway), ("alerts", "run"), ("digest",))
+    results = together(refresh_args(gateway), ("alerts", "run"), ("digest",), held_until=0)
     for (code, out, err), name in zip(results, ("refresh", "alerts run", "digest")):
         assert code == 0, (name, out, err)
         assert "Traceback" not in err
-    assert "vbpl: 5 seen, 5 new, 0 changed, 0 unchanged, 0 failed" in results[0][1]
+    assert "vbpl: 5 đã xem, 5 mới, 0 thay đổi, 0 không đổi, 0 lỗi" in results[0][1]
     # what the alerts run did not see yet (the refresh was still storing) the next run sends
     kb("alerts", "run")
     again = together(("digest",), ("alerts", "run"))
     assert [code for code, _, _ in again] == [0, 0]
-    assert "Already received this week's digest: d@laichau.example" in again[0][1]
+    assert "Đã nhận bản tin tuần này từ trước: d@laichau.example" in again[0][1]
 
     with check_store(site, documents=3 + 6 + 5) as store:
         assert sent(store, FEES) == FEES_ALERTS
@@ -170,29 +247,29 @@ def test_refresh_alerts_and_digest_started_together_corrupt_duplicate_and_miss_n
 
 
 def test_two_refreshes_started_together_one_says_already_running(site, gateway):
-    (first, out1, err1), (second, out2, err2) = together(refresh_args(gateway), refresh_args(gateway))
+    (first, out1, err1), (second, out2, err2) = overlapping(refresh_args(gateway), refresh_args(gateway))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
     loser = err1 if first else err2
-    assert "Error: kb refresh is already running (process " in loser
-    assert f"lock file {site / 'refresh.lock'}" in loser and "Traceback" not in loser
-    assert "vbpl: 5 seen, 5 new" in (out2 if first else out1)
+    assert "Lỗi: kb refresh đang chạy (tiến trình " in loser
+    assert f"tệp khóa {site / 'refresh.lock'}" in loser and "Traceback" not in loser
+    assert "vbpl: 5 đã xem, 5 mới" in (out2 if first else out1)
     with check_store(site, documents=3 + 6 + 5) as store:
         assert [r["source"] for r in store.runs()] == ["vbpl"]  # one run walked the source
 
 
 def test_two_digests_started_together_send_one_message(site, inbox):
-    (first, out1, err1), (second, out2, err2) = together(("digest",), ("digest",))
+    (first, out1, err1), (second, out2, err2) = overlapping(("digest",), ("digest",))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb digest is already running (process " in (err1 if first else err2)
-    assert f"sent to {DIGEST}" in (out2 if first else out1)
+    assert "Lỗi: kb digest đang chạy (tiến trình " in (err1 if first else err2)
+    assert f"đã gửi tới {DIGEST}" in (out2 if first else out1)
     assert [rcpt for _, rcpt, _ in inbox.received] == [[DIGEST]]
 
 
 def test_two_alert_runs_started_together_send_each_alert_once(site, inbox):
-    (first, out1, err1), (second, out2, err2) = together(("alerts", "run"), ("alerts", "run"))
+    (first, out1, err1), (second, out2, err2) = overlapping(("alerts", "run"), ("alerts", "run"))
     assert sorted([first, second]) == [0, 1], (out1, err1, out2, err2)  # both outputs if not
-    assert "Error: kb alerts run is already running (process " in (err1 if first else err2)
-    assert "Sent 0 confirmation(s) and 1 alert message(s)" in (out2 if first else out1)
+    assert "Lỗi: kb alerts run đang chạy (tiến trình " in (err1 if first else err2)
+    assert "Đã gửi 0 e-mail xác nhận và 1 thư thông báo" in (out2 if first else out1)
     kb("alerts", "run")
     assert [rcpt for _, rcpt, _ in inbox.received] == [[FEES]]
     with Store(site / "kb.sqlite") as store:
@@ -215,7 +292,7 @@ def test_a_command_whose_lock_is_held_stops_at_once_with_a_clear_message(site, n
         assert time.monotonic() - began < 30
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"Error: {what} is already running (process {os.getpid()}); lock file {site / (name + '.lock')}"
+        f"Lỗi: {what} đang chạy (tiến trình {os.getpid()}); tệp khóa {site / (name + '.lock')}"
     )
     assert not inbox.received
     with Store(site / "kb.sqlite") as store:
@@ -234,4 +311,4 @@ def test_an_alerts_run_waits_for_a_rebuild_of_the_index_running_in_another_proce
         time.sleep(3)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert "Sent 0 confirmation(s) and 1 alert message(s)" in out
+    assert "Đã gửi 0 e-mail xác nhận và 1 thư thông báo" in out

@@ -25,6 +25,7 @@ from kb.alerts.digest import (
     render_text,
     send_digest,
 )
+from kb.alerts.links import Links
 from kb.alerts.mail import Mailer
 from kb.model import Document
 from kb.store import Store
@@ -138,6 +139,7 @@ def test_text_of_the_digest(filled, tmp_path):
         "3. THAY ĐỔI HIỆU LỰC",
         "4. SẮP CÓ HIỆU LỰC (30 NGÀY TỚI)",
         "5. VĂN BẢN TRUNG ƯƠNG GIAO HĐND TỈNH QUY ĐỊNH, QUYẾT ĐỊNH",
+        "6. VĂN BẢN CỦA TỈNH CẦN RÀ SOÁT DO THAY ĐỔI TRONG TUẦN",  # kb/alerts/review.py
     ]
     central = text.split("1. VĂN BẢN TRUNG ƯƠNG MỚI")[1].split("2. VĂN BẢN MỚI")[0]
     assert central.splitlines()[1:4] == [
@@ -155,7 +157,7 @@ def test_an_empty_week_says_so(filled, tmp_path):
     d = build_digest(filled, "2026-W05", province="Lai Châu", today=TODAY)
     assert d.is_empty and d.upcoming == [] and d.assignments == []
     text = render_text(d, mail_config(tmp_path, None))
-    assert EMPTY_WEEK in text and text.count(NOTHING) == 5
+    assert EMPTY_WEEK in text and text.count(NOTHING) == 6  # five sections and the review's
 
 
 def test_html_of_the_digest(filled, tmp_path):
@@ -170,6 +172,7 @@ def test_html_of_the_digest(filled, tmp_path):
         "3. Thay đổi hiệu lực",
         "4. Sắp có hiệu lực (30 ngày tới)",
         "5. Văn bản trung ương giao HĐND tỉnh quy định, quyết định",
+        "6. Văn bản của tỉnh cần rà soát do thay đổi trong tuần",  # kb/alerts/review.py
     ]
     assert [h.get_text() for h in soup.find_all("h3")] == [
         "Nghị định",
@@ -221,10 +224,10 @@ def test_mailed_once_a_week_to_confirmed_subscribers(filled, tmp_path, smtp):
     (msg,) = smtp.messages
     assert msg["To"] == "ban.ktns@laichau.example"
     assert msg["Subject"] == "Văn bản mới – tuần 10/2026 (02/03 – 08/03/2026)"
-    assert msg["List-Unsubscribe"] == f"<{subs.unsubscribe_url(config, reader)}>"
+    assert msg["List-Unsubscribe"] == f"<{Links(config).unsubscribe(reader)}>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert text_part(msg).startswith("VĂN BẢN MỚI – TUẦN 10/2026")
-    assert "Hủy nhận bản tin: " + subs.unsubscribe_url(config, reader) in text_part(msg)
+    assert "Hủy nhận bản tin: " + Links(config).unsubscribe(reader) in text_part(msg)
     assert BeautifulSoup(html_part(msg), "html.parser").find("h1").get_text() == week10.title
     # one click in the mail client, and the next week's digest is not sent
     subs.unsubscribe(filled, config, msg["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1])
@@ -235,7 +238,7 @@ def test_mailed_once_a_week_to_confirmed_subscribers(filled, tmp_path, smtp):
             filled, config, week11, mailer, to=["Lanh.Dao@laichau.example", "lanh.dao@laichau.example"]
         )
     assert explicit.sent == ["lanh.dao@laichau.example"] and len(smtp.messages) == 2  # --to: every time
-    assert smtp.messages[1]["List-Unsubscribe"] == f"<{subs.unsubscribe_all_url(config, 'lanh.dao@laichau.example')}>"
+    assert smtp.messages[1]["List-Unsubscribe"] == f"<{Links(config).unsubscribe_all('lanh.dao@laichau.example')}>"
 
 
 # --- kb digest ---------------------------------------------------------------------------------
@@ -274,9 +277,9 @@ def test_kb_digest_to_files(runner, cli_kb, tmp_path, smtp):
 def test_kb_digest_mails(runner, cli_kb, smtp):
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
     assert result.exit_code == 0, result.output
-    assert "sent to ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "đã gửi tới ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10"])
-    assert "Already received this week's digest: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
+    assert "Đã nhận bản tin tuần này từ trước: ban.ktns@laichau.example" in result.output and len(smtp.messages) == 1
     result = runner.invoke(cli, ["digest", "--week", "2026-W10", "--to", "a@laichau.example,b@laichau.example"])
     assert result.exit_code == 0 and sorted(m["To"] for m in smtp.messages[1:]) == [
         "a@laichau.example",
@@ -299,5 +302,20 @@ def test_kb_digest_bad_input(runner, cli_kb, args, message, smtp):
 
 
 def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
+    store_jsonl = Path(__file__).parent / "fixtures" / "checker" / "store.jsonl"  # an instance with documents
+    assert runner.invoke(cli, ["import", "--no-index", str(store_jsonl)]).exit_code == 0
     result = runner.invoke(cli, ["digest"])
-    assert result.exit_code == 0 and "No one receives the digest yet" in result.output and smtp.messages == []
+    assert result.exit_code == 0 and "Chưa ai nhận bản tin" in result.output and smtp.messages == []
+
+
+def test_a_document_without_issue_date_is_never_a_new_document_of_the_week(tmp_path):
+    from kb.alerts.digest import build_digest
+    from kb.dates import iso_week, today_vn
+    from kb.model import Document as Doc
+    from kb.store import Store as KBStore
+
+    with KBStore(tmp_path / "kb.sqlite") as s:
+        s.upsert(Doc.from_dict({"uid": "t:1", "number": "5/2010/QH12", "title": "Luật A", "doc_type": "Luật"}))
+        digest = build_digest(s, week=iso_week(today_vn()), today=today_vn())
+    assert digest.central == [] and digest.local == []
+    assert digest.older_added == 1

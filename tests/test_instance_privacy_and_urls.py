@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from web_fixtures import kb_instance, make_app  # noqa: F401
 
 from kb import config as kbconfig
-from kb.alerts.subscriptions import secret_key
+from kb.alerts.tokens import secret_key
 from kb.store import Store
 
 EVIL = "evil.example"

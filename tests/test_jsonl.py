@@ -56,9 +56,9 @@ def test_bad_line_in_the_middle_is_rejected_and_the_rest_imported(store, tmp_pat
     report = jsonl.import_file(store, path)
     assert report.added == 5
     assert [n for n, _ in report.rejected] == [3, 5, 6]
-    assert "not a valid date" in report.rejected[0][1]
-    assert "not valid JSON" in report.rejected[1][1]
-    assert "JSON object" in report.rejected[2][1]
+    assert "không phải là ngày có thật" in report.rejected[0][1]
+    assert "JSON không hợp lệ ở cột" in report.rejected[1][1]
+    assert "đối tượng JSON" in report.rejected[2][1]
     assert store.count() == 5
 
 
@@ -78,12 +78,12 @@ def test_truncated_gzip_keeps_what_was_read(store, tmp_path):
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(blob[: len(blob) * 2 // 3])
     report = jsonl.import_file(store, path)
-    assert report.rejected and "damaged" in report.rejected[-1][1]
+    assert report.rejected and "tệp bị hỏng" in report.rejected[-1][1]
     assert 0 < store.count() < 300
 
 
 def test_missing_file_is_an_error(store, tmp_path):
-    with pytest.raises(KBError, match="no such file"):
+    with pytest.raises(KBError, match="không có tệp"):
         jsonl.import_file(store, tmp_path / "nope.jsonl")
 
 
@@ -122,3 +122,26 @@ def test_export_then_import_gives_identical_records(tmp_path):
     report = jsonl.import_file(second, out)
     assert (report.added, report.rejected) == (24, [])
     assert [d.to_dict() for d in first.iter_documents()] == [d.to_dict() for d in second.iter_documents()]
+
+
+def test_corpus_documents_get_ascii_uids_and_keep_an_earlier_non_ascii_one(store, tmp_path):
+    record = {
+        "id": "phapdien:x1",
+        "doc_id": "163-2016-nđ-cp",
+        "doc_number": "163/2016/NĐ-CP",
+        "doc_title": "Quy định chi tiết thi hành một số điều của Luật ngân sách nhà nước",
+        "doc_type": "Nghị định",
+        "article_id": "1",
+        "title": "Phạm vi điều chỉnh",
+        "text": "Nghị định này quy định chi tiết.",
+    }
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    jsonl.import_file(store, path)
+    assert store.uids() == ["phapdien:163-2016-nd-cp"]  # an address without percent-encoding
+    # an instance written by an earlier version holds the non-ASCII uid: the same document is updated
+    other = Store(tmp_path / "old.sqlite")
+    other.upsert(Document.from_dict({"uid": "phapdien:163-2016-nđ-cp", "title": "cũ", "number": "163/2016/NĐ-CP"}))
+    report = jsonl.import_file(other, path)
+    assert (report.added, report.changed) == (0, 1) and other.uids() == ["phapdien:163-2016-nđ-cp"]
+    other.close()

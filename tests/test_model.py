@@ -65,12 +65,12 @@ def test_duplicate_article_numbers_get_unique_anchors():
         ({"title": "x"}, "uid"),
         (make(uid="noprefix"), "uid"),
         (make(title="", number=None), "title"),
-        (make(issued="31/02/2025"), "not a valid date"),
-        (make(issued="yesterday"), "not a date"),
-        (make(colour="red"), "unknown field"),
-        (make(articles=[{"number": "1", "txt": "x"}]), "unknown article field"),
-        (make(articles="Điều 1"), "must be a list"),
-        (make(title=5.5j if False else ["a"]), "must be a string"),
+        (make(issued="31/02/2025"), "không phải là ngày có thật"),
+        (make(issued="yesterday"), "không phải là ngày"),
+        (make(colour="red"), "trường không có trong lược đồ"),
+        (make(articles=[{"number": "1", "txt": "x"}]), "trường không có trong lược đồ của article"),
+        (make(articles="Điều 1"), "phải là một danh sách"),
+        (make(title=5.5j if False else ["a"]), "phải là chuỗi"),
     ],
 )
 def test_invalid_records_say_what_is_wrong(data, reason):

@@ -282,18 +282,18 @@ def test_vbpl_malformed_tree_and_wrongly_typed_detail_fail_only_their_documents(
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output  # failed documents do not fail the source
     assert "Traceback" not in result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 3 new, 0 changed, 0 unchanged, 2 failed")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 3 mới, 0 thay đổi, 0 không đổi, 2 lỗi")
     assert (
-        f"vbpl: failed 188001: GET {gateway.url}/doc/provision/tree/188001: an HTML page ('502 Bad Gateway') "
+        f"vbpl: lỗi ở 188001: GET {gateway.url}/doc/provision/tree/188001: an HTML page ('502 Bad Gateway') "
         "where JSON was expected"
     ) in result.output
-    assert "vbpl: failed 19761: " in result.output
+    assert "vbpl: lỗi ở 19761: " in result.output
     with open_store(instance) as store:
         assert store.uids() == sorted(["vbpl:187649", *(f"vbpl:{u}" for u in UUIDS)])
         assert store.integrity_check() == "ok"
     gateway.details["19761"] = shared("vbpl_api_doc_19761.json").read_bytes()  # the source is well again
     result = runner.invoke(cli, args)
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 2 new")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 2 mới")
     with open_store(instance) as store:
         assert store.count() == 5 and store.get_state("vbpl:retry") == "{}"
 
@@ -307,7 +307,7 @@ def test_congbao_error_page_stops_the_source_with_one_line_and_the_next_run_stor
         result = runner.invoke(cli, args)
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert (
-            f"Error: congbao: layout changed: selector 'div.row > span.name' not found in {site.url}{page}"
+            f"Lỗi: congbao: layout changed: selector 'div.row > span.name' not found in {site.url}{page}"
             in result.output
         )
         with open_store(instance) as store:
@@ -357,7 +357,7 @@ def test_congbao_tinh_error_page_or_cut_page_stops_the_source_and_stores_nothing
                     assert store.get(uid).number
             else:
                 assert result.exit_code == 1
-                assert "Error: congbao_tinh: layout changed: selector" in result.output
+                assert "Lỗi: congbao_tinh: layout changed: selector" in result.output
                 assert f"{site.url}/congbao.nsf/{path}" in result.output
                 assert store.count() == 0
     finally:

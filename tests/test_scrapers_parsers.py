@@ -126,7 +126,11 @@ CASES = [
                 )
             ),
         )
-        for n in ("nghi-quyet-so-66-14-2026-nq-cp-52001", "thong-tu-so-05-2026-tt-btp-51990")
+        for n in (
+            "nghi-quyet-so-66-14-2026-nq-cp-52001",
+            "thong-tu-so-05-2026-tt-btp-51990",
+            "nghi-dinh-so-163-2016-nd-cp-20016",
+        )
     ],
     (
         "congbao_tinh_issues_2026",
@@ -196,7 +200,7 @@ def test_vbpl_detail_carries_exactly_what_the_gateway_says():
         "vbpl:188001",
         "01/2026/NQ-HĐND",
         "Nghị quyết",
-        "HĐND Tỉnh Đồng Nai",
+        "Hội đồng nhân dân tỉnh Đồng Nai",  # the vocabulary's name (printed "HĐND Tỉnh Đồng Nai"),
     )
     assert (doc.issued, doc.effective, doc.expires, doc.status) == ("2026-04-10", "2026-04-10", None, "Còn hiệu lực")
     assert [(s.name, s.title, s.issuer) for s in doc.signers] == [("Tôn Ngọc Hạnh", "Chủ tịch", "HĐND Tỉnh Đồng Nai")]
@@ -274,7 +278,7 @@ def test_congbao_tinh_document_completes_the_issuer_with_the_province():
     assert (doc.uid, doc.number, doc.issuer, doc.province) == (
         "congbao_tinh:2979FBD220E3084E47258E33002A7EF2",
         "37/2026/QĐ-UBND",
-        "UBND Tỉnh Sơn La",
+        "Ủy ban nhân dân tỉnh Sơn La",  # printed "UBND Tỉnh Sơn La",
         "Sơn La",
     )
     assert (doc.doc_type, doc.issued, doc.effective, doc.status) == (
@@ -315,3 +319,15 @@ def test_relevance_default_is_central_normative_documents_and_the_province_s_own
     ministry = normalise(vbpl.parse_detail(read(shared("vbpl_api_doc_19761.json")), "u"))
     assert rel.check(ministry) and not Relevance(issuers=["Chính phủ"]).check(ministry)
     assert Relevance(all=True).check(normalise(vbpl.parse_detail(read(shared("vbpl_api_doc_187649.json")), "u")))
+
+
+def test_congbao_document_reads_every_attribute_row_and_names_the_issuer_canonically():
+    doc, _ = congbao.parse_document(
+        fixture("congbao/nghi-dinh-so-163-2016-nd-cp-20016.htm").read_text(encoding="utf-8"),
+        f"{CONGBAO}/van-ban/nghi-dinh-so-163-2016-nd-cp-20016.htm",
+    )
+    assert doc.issuer == "Chính phủ"  # printed "CHÍNH PHỦ"
+    assert doc.fields == ["Tài chính nhà nước", "Ngân sách nhà nước"]  # the "Lĩnh vực" row
+    assert (doc.issued, doc.effective, doc.expires) == ("2016-12-21", "2017-01-01", None)
+    assert doc.extra[congbao.EXTRA]["Nguồn văn bản"] == "Văn phòng Chính phủ"  # a row no field holds: kept
+    assert doc.extra[congbao.EXTRA]["Lĩnh vực"] == "Tài chính nhà nước; Ngân sách nhà nước"

@@ -24,6 +24,7 @@ from conftest import shared_file
 from test_scrapers_http import LocalServer, Reply, make_pdf, no_internet  # noqa: F401 (fixture)
 
 from kb import config as kbconfig
+from kb import vocab
 from kb.store import Store
 from kbcli.main import cli
 from scrapers import build
@@ -210,7 +211,7 @@ def open_store(instance: Path) -> Store:
 
 
 def summary_line(output: str, source: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith(source + ":") and " seen, " in line)
+    return next(line for line in output.splitlines() if line.startswith(source + ":") and " đã xem, " in line)
 
 
 # --- done when ------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says
 ):
     result = runner.invoke(cli, ["refresh", "--base-url", gateway.url, "--source", "vbpl"])
     assert result.exit_code == 0, result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 5 new, 0 changed, 0 unchanged, 0 failed")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 5 mới, 0 thay đổi, 0 không đổi, 0 lỗi")
     with open_store(instance) as store:
         for doc_id in REAL_IDS:
             raw = load(shared_file("pages", f"vbpl_api_doc_{doc_id}.json"))["data"]
@@ -234,7 +235,7 @@ def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says
                 raw["effTo"][:10] if raw["effTo"] else None,
             )
             assert doc.status == "Còn hiệu lực" and raw["effStatus"]["name"] == "Còn hiệu lực"
-            assert doc.issuer == raw["agencyName"]
+            assert doc.issuer == vocab.issuer(raw["agencyName"])  # "HĐND Thành phố Huế": the canonical name
             assert [(s.name, s.title, s.issuer) for s in doc.signers] == [
                 (i["personName"], i["jobTitleName"], i["agencyName"]) for i in raw["documentIssues"]
             ]
@@ -252,7 +253,7 @@ def test_done_when_refresh_stores_the_real_documents_exactly_as_the_gateway_says
         huế, đồng_nai, btc = (store.get(f"vbpl:{i}") for i in REAL_IDS)
         assert (huế.number, huế.issuer, huế.issued, huế.effective) == (
             "01/2026/NQ-HĐND",
-            "HĐND Thành phố Huế",
+            "Hội đồng nhân dân thành phố Huế",  # printed "HĐND Thành phố Huế"
             "2026-03-31",
             "2026-04-10",
         )
@@ -295,7 +296,7 @@ def test_second_run_with_one_status_changed_gives_one_event_and_fetches_only_tha
 
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 1 changed, 4 unchanged, 0 failed")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 1 thay đổi, 4 không đổi, 0 lỗi")
     with open_store(instance) as store:
         events = store.events(mark)
         assert [(e.uid, e.kind) for e in events] == [("vbpl:188001", "status_changed")]
@@ -313,9 +314,9 @@ def test_default_relevance_takes_central_documents_and_skips_other_provinces_wit
     monkeypatch.setenv("KB_SOURCES_ENABLED", "vbpl,congbao_tinh")  # no SOURCE: the enabled ones
     result = runner.invoke(cli, ["refresh", "--base-url", f"vbpl={gateway.url}", "--no-index"])
     assert result.exit_code == 0, result.output  # an unconfigured gazette is a note
-    assert "congbao_tinh: skipped — no provincial gazette configured" in result.output
+    assert "congbao_tinh: bỏ qua — no provincial gazette configured" in result.output
     assert summary_line(result.output, "vbpl").startswith(
-        "vbpl: 5 seen, 2 new, 0 changed, 0 unchanged, 0 failed (3 not relevant)"
+        "vbpl: 5 đã xem, 2 mới, 0 thay đổi, 0 không đổi, 0 lỗi (3 không liên quan)"
     )
     with open_store(instance) as store:
         assert store.uids() == ["vbpl:19761", f"vbpl:{UUIDS[1]}"]
@@ -330,7 +331,7 @@ def test_a_401_is_retried_once_after_visiting_the_vbpl_page(runner, gateway, all
     gateway.require_session = True
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 0, result.output
-    assert "5 new" in result.output
+    assert "5 mới" in result.output
     site_visits = [s for s in gateway.server.log if s.path.startswith("/site/")]
     assert len(site_visits) == 1  # the session cookie then serves every request
 
@@ -353,8 +354,8 @@ def test_transient_faults_are_retried_and_a_bad_document_is_recorded_skipped_and
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output  # a failed document does not fail the source
     assert time.monotonic() - started >= 1.0  # Retry-After: 1 was honoured
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 1 changed, 3 unchanged, 1 failed")
-    assert f"vbpl: failed 19761: GET {gateway.url}/doc/19761: invalid JSON" in result.output
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 1 thay đổi, 3 không đổi, 1 lỗi")
+    assert f"vbpl: lỗi ở 19761: GET {gateway.url}/doc/19761: invalid JSON" in result.output
     with open_store(instance) as store:
         assert store.get("vbpl:187649").status == "Hết hiệu lực một phần"
         assert store.get("vbpl:19761").status == "Còn hiệu lực"  # the stored version is kept
@@ -366,7 +367,7 @@ def test_transient_faults_are_retried_and_a_bad_document_is_recorded_skipped_and
     assert "an HTML page ('502 Bad Gateway') where JSON was expected" in result.output
     gateway.server.log.clear()
     result = runner.invoke(cli, args)  # the source has recovered
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 1 changed, 4 unchanged, 0 failed")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 1 thay đổi, 4 không đổi, 0 lỗi")
     assert gateway.server.log[0].path == "/doc/19761"  # the retry queue goes first
     with open_store(instance) as store:
         assert store.get("vbpl:19761").status == "Hết hiệu lực toàn bộ"
@@ -385,8 +386,7 @@ def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert (
-        f"Error: vbpl: layout changed: field 'data.items[].effStatus' not found in {gateway.url}/doc/all"
-        in result.output
+        f"Lỗi: vbpl: layout changed: field 'data.items[].effStatus' not found in {gateway.url}/doc/all" in result.output
     )
     assert "Traceback" not in result.output
     with open_store(instance) as store:
@@ -410,8 +410,8 @@ def test_too_many_documents_failing_in_a_row_stop_the_source(runner, gateway, al
         gateway.server.fault(rf"^/doc/{doc_id}$", *["500"] * 4)
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
-    assert "Error: vbpl: stopped after 2 documents in a row failed; last: GET " in result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 seen, 0 new, 0 changed, 0 unchanged, 2 failed")
+    assert "Lỗi: vbpl: stopped after 2 documents in a row failed; last: GET " in result.output
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 đã xem, 0 mới, 0 thay đổi, 0 không đổi, 2 lỗi")
     with open_store(instance) as store:
         assert len(json.loads(store.get_state("vbpl:retry"))) == 2
 
@@ -434,8 +434,8 @@ def test_a_failing_source_does_not_stop_the_others(runner, gateway, all_province
             ],
         )
         assert result.exit_code == 1
-        assert f"Error: vbpl: POST {gateway.url}/doc/all: HTTP 500" in result.output
-        assert summary_line(result.output, "congbao").startswith("congbao: 3 seen, 2 new")
+        assert f"Lỗi: vbpl: POST {gateway.url}/doc/all: HTTP 500" in result.output
+        assert summary_line(result.output, "congbao").startswith("congbao: 3 đã xem, 2 mới")
     finally:
         congbao.server.close()
 
@@ -445,7 +445,7 @@ def test_html_error_page_instead_of_the_list_fails_the_source_and_names_the_url(
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
     assert (
-        f"Error: vbpl: POST {gateway.url}/doc/all: an HTML page ('502 Bad Gateway') where JSON was expected"
+        f"Lỗi: vbpl: POST {gateway.url}/doc/all: an HTML page ('502 Bad Gateway') where JSON was expected"
         in result.output
     )
 
@@ -531,7 +531,7 @@ def test_a_killed_refresh_process_leaves_a_consistent_store_and_the_next_run_com
         assert first < 5
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "vbpl: 5 seen, " in done.stdout and " 0 failed" in done.stdout
+    assert "vbpl: 5 đã xem, " in done.stdout and " 0 lỗi" in done.stdout
     with Store(db) as store:
         assert store.count() == 5 and [e.kind for e in store.events()].count("new") == 5
 
@@ -581,16 +581,16 @@ def test_record_then_replay_gives_the_same_store_without_the_network(
 
 def test_cli_errors(runner, fast):
     result = runner.invoke(cli, ["refresh", "nowhere"])
-    assert result.exit_code == 1 and "unknown source(s): nowhere" in result.output
+    assert result.exit_code == 1 and "không có nguồn nowhere" in result.output
     result = runner.invoke(cli, ["refresh", "vbpl", "congbao", "--base-url", "http://127.0.0.1:9"])
-    assert result.exit_code == 1 and "name the source (--base-url SOURCE=URL)" in result.output
+    assert result.exit_code == 1 and "hãy ghi tên nguồn (--base-url SOURCE=URL)" in result.output
     result = runner.invoke(cli, ["refresh", "congbao_tinh"])
     assert (
         result.exit_code == 1
-        and "Error: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
+        and "Lỗi: congbao_tinh: no provincial gazette configured (set gazette.base_url" in result.output
     )
     result = runner.invoke(cli, ["refresh", "vbpl", "--since", "31/13/2026"])
-    assert result.exit_code == 1 and "not a valid date" in result.output
+    assert result.exit_code == 1 and "không phải là ngày có thật" in result.output
 
 
 # --- congbao.chinhphu.vn ----------------------------------------------------------------------------
@@ -663,7 +663,7 @@ def test_congbao_rss_pages_and_files_with_a_conditional_get(runner, fast, instan
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
         assert summary_line(result.output, "congbao").startswith(
-            "congbao: 3 seen, 2 new, 0 changed, 0 unchanged, 0 failed (1 not relevant)"
+            "congbao: 3 đã xem, 2 mới, 0 thay đổi, 0 không đổi, 0 lỗi (1 không liên quan)"
         )
         assert not site.server.requests(path="thong-bao")  # a Thông báo is not fetched
         with open_store(instance) as store:
@@ -679,7 +679,7 @@ def test_congbao_rss_pages_and_files_with_a_conditional_get(runner, fast, instan
             assert [(s.name, s.title) for s in tt.signers] == [("Lê Văn C", "Thứ trưởng")]
         site.server.log.clear()
         result = runner.invoke(cli, args)  # nothing new: 304
-        assert summary_line(result.output, "congbao").startswith("congbao: 0 seen")
+        assert summary_line(result.output, "congbao").startswith("congbao: 0 đã xem")
         assert [s.path for s in site.server.log if s.path != "/robots.txt"] == ["/cac-van-ban-moi-ban-hanh.rss"]
     finally:
         site.server.close()
@@ -789,13 +789,13 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
         result = runner.invoke(cli, ["refresh", "congbao_tinh", "--no-index"])
         assert result.exit_code == 0, result.output
         assert summary_line(result.output, "congbao_tinh").startswith(
-            "congbao_tinh: 11 seen, 11 new, 0 changed, 0 unchanged, 0 failed"
+            "congbao_tinh: 11 đã xem, 11 mới, 0 thay đổi, 0 không đổi, 0 lỗi"
         )
         with open_store(instance) as store:
             doc = store.get("congbao_tinh:2979FBD220E3084E47258E33002A7EF2")
             assert (doc.number, doc.issuer, doc.province, doc.status) == (
                 "37/2026/QĐ-UBND",
-                "UBND Tỉnh Sơn La",
+                "Ủy ban nhân dân tỉnh Sơn La",  # printed "UBND Tỉnh Sơn La"
                 "Sơn La",
                 "Còn hiệu lực",
             )
@@ -807,7 +807,7 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
         site.server.log.clear()
         result = runner.invoke(cli, ["refresh", "congbao_tinh", "--no-index"])
         assert summary_line(result.output, "congbao_tinh").startswith(
-            "congbao_tinh: 5 seen, 0 new, 0 changed, 5 unchanged"
+            "congbao_tinh: 5 đã xem, 0 mới, 0 thay đổi, 5 không đổi"
         )
         assert [s.path for s in site.server.log if s.path != "/robots.txt"] == [
             "/congbao.nsf/GazettesByYearMonth",
@@ -820,14 +820,14 @@ def test_provincial_gazette_documents_are_stored_and_the_next_run_stops_early(ru
 def test_since_walks_back_to_a_date_and_full_rereads_everything(runner, gateway, all_provinces, instance):
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--since", "28/04/2026", "--no-index"])
     assert result.exit_code == 0, result.output
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 seen, 2 new")  # updated on 28/4 only
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 2 đã xem, 2 mới")  # updated on 28/4 only
     with open_store(instance) as store:
         assert store.uids() == sorted(f"vbpl:{u}" for u in UUIDS)
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 3 new, 0 changed, 2 unchanged")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 3 mới, 0 thay đổi, 2 không đổi")
     gateway.server.log.clear()
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--full", "--no-index"])
-    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 seen, 0 new, 0 changed, 5 unchanged")
+    assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 0 thay đổi, 5 không đổi")
     assert {s.path for s in gateway.server.requests("GET", r"^/doc/[^/]+$")} == {f"/doc/{i}" for i in REAL_IDS + UUIDS}
 
 
@@ -839,7 +839,7 @@ def test_docs_mention_every_refresh_option_and_setting():
             if flag.startswith("--") and flag != "--help":
                 assert flag in text, flag
     for section in ("refresh", "relevance", "vbpl", "congbao", "gazette", "http"):
-        for key in kbconfig.DEFAULTS[section]:
+        for key in kbconfig.defaults(section):
             assert f"`{section}.{key}`" in text and f"KB_{section.upper()}_{key.upper()}" in text, (section, key)
     for source in ("vbpl", "congbao", "congbao_tinh"):
         assert f"### `{source}`" in text

@@ -310,7 +310,7 @@ def test_serve_stops_gracefully_on_sigterm(server):
     master.terminate()
     assert master.wait(40) == 0, log.read_text()
     text = log.read_text()
-    assert "Shutting down: Master" in text and text.rstrip().endswith("Stopped."), text
+    assert "Shutting down: Master" in text and text.rstrip().endswith("Đã dừng."), text
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
 
 
@@ -339,5 +339,5 @@ def test_several_workers_without_gunicorn_is_a_clear_error(instance, monkeypatch
     monkeypatch.setitem(sys.modules, "gunicorn.app.base", None)  # as on Windows, or not installed
     result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--port", str(free_port())])
     assert result.exit_code == 1
-    assert "Error: --workers 2 needs gunicorn, which cannot be used" in result.output
-    assert "serve with --workers 1 (waitress)" in result.output
+    assert "Lỗi: --workers 2 cần gunicorn, không dùng được" in result.output
+    assert "hãy phục vụ bằng --workers 1 (waitress)" in result.output

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash
 
 from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
+from kb.locks import instance_lock
 from kb.store import Store
 from kbcli.main import cli
 from web import admin as web_admin
@@ -106,12 +107,12 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     runner = CliRunner()
     env = {"KB_INSTANCE": str(folder)}
     short = runner.invoke(cli, ["admin", "password", "--password-stdin"], input="ngắn quá\n", env=env)
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    assert short.exit_code == 1 and "ít nhất 10 ký tự" in short.output
     assert not (folder / "admin.json").exists()
 
     first = runner.invoke(cli, ["admin", "password", "--password-stdin"], input=PASSWORD + "\n", env=env)
     assert first.exit_code == 0, first.output
-    assert "set in" in first.output and "/quan-tri/dang-nhap" in first.output
+    assert "Đã đặt mật khẩu quản trị trong" in first.output and "/quan-tri/dang-nhap" in first.output
     path = folder / "admin.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     creds = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
@@ -125,7 +126,7 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
         cli, ["admin", "password"], env=env, input="ngắn\nmột mật khẩu khác hẳn\nmột mật khẩu khác hẳn\n"
     )
     assert second.exit_code == 0, second.output
-    assert "at least 10 characters" in second.output and "replaced" in second.output
+    assert "ít nhất 10 ký tự" in second.output and "Đã thay mật khẩu quản trị" in second.output
     replaced = kbadmin.load_credentials(kbconfig.load(folder, environ={}))
     assert replaced.verify("một mật khẩu khác hẳn") and not replaced.verify(PASSWORD)
     assert replaced.epoch != creds.epoch
@@ -133,12 +134,12 @@ def test_kb_admin_password_stores_only_a_scrypt_hash_and_replaces_and_disables(t
     assert mismatch.exit_code != 0
     assert kbadmin.load_credentials(kbconfig.load(folder, environ={})).verify("một mật khẩu khác hẳn")
 
-    assert "set at" in runner.invoke(cli, ["admin", "status"], env=env).output
+    assert "Mật khẩu quản trị đặt lúc" in runner.invoke(cli, ["admin", "status"], env=env).output
     off = runner.invoke(cli, ["admin", "disable"], env=env)
-    assert off.exit_code == 0 and "removed" in off.output and not path.exists()
+    assert off.exit_code == 0 and "Đã xóa mật khẩu quản trị" in off.output and not path.exists()
     again = runner.invoke(cli, ["admin", "disable"], env=env)
-    assert again.exit_code == 0 and "No administrator password" in again.output
-    assert "No administrator password" in runner.invoke(cli, ["admin", "status"], env=env).output
+    assert again.exit_code == 0 and "Chưa có mật khẩu quản trị" in again.output
+    assert "Chưa có mật khẩu quản trị" in runner.invoke(cli, ["admin", "status"], env=env).output
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
@@ -449,7 +450,7 @@ def test_refresh_starts_kb_refresh_as_a_separate_process(instance, app, admin, m
 def test_no_second_refresh_while_one_runs(instance, app, admin):
     config = kbconfig.load(instance, environ={})
     token = page(admin, "/quan-tri/").find("input", attrs={"name": CSRF_FIELD})["value"]
-    with subs.instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
+    with instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
         tree = page(admin, "/quan-tri/")
         assert f"Đang cập nhật từ các nguồn (tiến trình {os.getpid()})" in " ".join(texts(tree.select(".notice")))
         assert not tree.select("form.admin-refresh")
@@ -528,9 +529,9 @@ def test_set_enabled_sources_changes_one_line(tmp_path, text, expected):
 def test_the_admin_source_list_is_the_scrapers_registry():
     from scrapers import SOURCES
 
-    assert list(kbadmin.SOURCES) == list(SOURCES)
+    assert list(kbadmin.sources()) == list(SOURCES)
     for name, cls in SOURCES.items():
-        assert kbadmin.SOURCES[name].section == (cls.config_section or name), name
+        assert kbadmin.sources()[name].section == (cls.config_section or name), name
 
 
 # --- subscriptions ---------------------------------------------------------------------------------------
@@ -550,7 +551,18 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
     assert rows[1].select_one("td.sub-what a")["href"] == f"/van-ban/{LAW}"
     form = rows[1].select_one("form")
     fields = {i["name"]: i["value"] for i in form.find_all("input", type="hidden")}
-    response = admin.post(form["action"], data=fields)
+    # "Kết thúc" asks first (a page, no JavaScript needed): nothing has ended yet
+    asked = admin.post(form["action"], data=fields)
+    assert asked.status_code == 200
+    question = parse(asked)
+    assert question.h1.get_text(strip=True) == f"Kết thúc mục theo dõi số {fields['id']}?"
+    assert question.select_one(".sub-email").get_text(strip=True) == "ban.vhxh@laichau.gov.vn"
+    assert question.select_one("a.button")["href"] == "/quan-tri/theo-doi"
+    assert [s.status for s in subscriptions_of(instance)] == ["active", "pending"]
+    confirm = question.select_one("form.confirm-end")
+    fields = {i["name"]: i["value"] for i in confirm.find_all("input", type="hidden")}
+    assert fields["xac-nhan"] == "1"
+    response = admin.post(confirm["action"], data=fields)
     assert response.status_code == 302 and response.headers["Location"] == "/quan-tri/theo-doi"
     ended = [s for s in subscriptions_of(instance) if s.email == "ban.vhxh@laichau.gov.vn"][0]
     assert ended.status == "ended" and ended.ended_by == "admin"
@@ -567,3 +579,12 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
         response = admin.post("/quan-tri/theo-doi/ket-thuc", data={**fields, "id": bad})
         assert response.status_code == status, bad
     assert [s.status for s in subscriptions_of(instance)] == ["ended", "pending"]
+
+
+def test_a_config_toml_broken_while_serving_is_shown_to_the_administrator(instance, admin):
+    path = instance / "config.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[refresh]\nstop_after = "năm mươi"\n', encoding="utf-8")
+    response = admin.get("/quan-tri/")
+    assert response.status_code == 500
+    message = parse(response).select_one("main").get_text(" ", strip=True)
+    assert "refresh.stop_after" in message and "config.toml" in message and "phải là một số nguyên" in message

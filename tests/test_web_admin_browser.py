@@ -230,6 +230,10 @@ def test_end_a_subscription(driver, base_url, instance):
     driver.save_screenshot(str(ARTIFACTS / "admin-subscriptions.png"))
 
     row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "form.confirm-end"))  # asks first
+    assert driver.find_element(By.TAG_NAME, "h1").text == f"Kết thúc mục theo dõi số {followed.id}?"
+    driver.save_screenshot(str(ARTIFACTS / "admin-subscription-confirm.png"))
+    driver.find_element(By.CSS_SELECTOR, "form.confirm-end button[type=submit]").click()
     message = f"Đã kết thúc mục theo dõi số {followed.id} của {FOLLOWER}."
     wait(driver, lambda d: message in notices(d))
     assert path_of(driver) == "/quan-tri/theo-doi"

@@ -16,6 +16,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from web_fixtures import RESOLUTION, copy_instance, digest_week, kb_instance, make_app, weekly_instance  # noqa: F401
 
+from index import build
+from kb.legal import derived
+from kb.model import Document
+from kb.store import Store
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,9 +35,36 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def instance(weekly_instance, tmp_path_factory):
     """A copy of the test knowledge base (with a week of news) whose e-mails go to an outbox folder."""
-    return copy_instance(
+    folder = copy_instance(
         weekly_instance, tmp_path_factory.mktemp("browser") / "instance", '[mail]\noutbox = "outbox"\n'
     )
+    with Store(folder / "kb.sqlite") as store:  # for the highlighting of "Điều 9 Luật Ngân sách nhà nước"
+        store.upsert(BUDGET_LAW)
+        build.update(store, folder / "index")
+        derived.refresh(store)
+    return folder
+
+
+BUDGET_LAW = Document.from_dict(
+    {
+        "uid": "vbpl:96122",
+        "number": "83/2015/QH13",
+        "title": "Luật Ngân sách nhà nước",
+        "doc_type": "Luật",
+        "issuer": "Quốc hội",
+        "issued": "2015-06-25",
+        "effective": "2017-01-01",
+        "articles": [
+            {
+                "number": "9",
+                "heading": "Dự phòng ngân sách nhà nước",
+                "text": "1. Mức bố trí dự phòng từ 2% đến 4% tổng chi ngân sách mỗi cấp. Ngân sách địa phương đủ điều "
+                "kiện thì được sử dụng dự phòng theo quy định tại Điều 9 của Luật Ngân sách nhà nước.",
+            },
+            {"number": "10", "heading": "Quỹ dự trữ tài chính", "text": "Nhà nước lập quỹ dự trữ tài chính."},
+        ],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +224,23 @@ def test_pages_fit_a_phone_screen(browser, base_url):
         driver.set_window_size(1366, 900)
 
 
+def test_highlighting_follows_what_the_query_means(browser, base_url):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(base_url + "/tim-kiem?q=" + "Điều 9 Luật Ngân sách nhà nước" + "&unit=article")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit mark"))
+    hit = next(h for h in driver.find_elements(By.CSS_SELECTOR, ".hit") if h.find_elements(By.TAG_NAME, "mark"))
+    marks = [m.text for m in hit.find_elements(By.TAG_NAME, "mark")]
+    assert "Điều 9" in marks and "Luật Ngân sách nhà nước" in marks, marks
+    assert not any(m.lower() in ("điều", "nhà") for m in marks), marks  # never a lone syllable of a unit
+    html = hit.get_attribute("innerHTML")
+    assert "điều kiện" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # the text is there …
+    assert not re.search(r"<mark>\s*điều\s*</mark>\s*kiện", html, re.I)  # … and not marked inside "điều kiện"
+    driver.save_screenshot(str(ARTIFACTS / "browser-highlight.png"))
+    assert not severe_console_errors(driver)
+
+
 def test_scraped_script_does_not_run(browser, base_url):
     driver = browser
     driver.get(base_url + "/tim-kiem?q=tham+quan")
@@ -273,14 +322,34 @@ def test_check_a_pasted_draft(browser, base_url):
     copy.click()
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".copy-status").text)
     driver.save_screenshot(str(ARTIFACTS / "browser-check-report.png"))
-    driver.set_window_size(390, 844)
+    driver.set_window_size(360, 740)
     try:
         width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], width  # the wide table scrolls inside its box
+        assert width[1] <= 360 and width[0] <= width[1], width  # no sideways scrolling at 360 px
+        # one card per citation: no scrolling inside the table either, and every cell within the screen,
+        # "Tình trạng" and "Nhận xét" included, each under its column's name
+        box = driver.find_element(By.CSS_SELECTOR, ".table-scroll")
+        assert driver.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", box)
+        head = driver.find_element(By.CSS_SELECTOR, "table.report thead")
+        assert driver.execute_script("return arguments[0].getBoundingClientRect().height", head) <= 1  # read aloud only
+        card = driver.find_elements(By.CSS_SELECTOR, "table.report tbody tr")[2]
+        cells = card.find_elements(By.TAG_NAME, "td")
+        for cell in cells:
+            right = driver.execute_script("return arguments[0].getBoundingClientRect().right", cell)
+            assert right <= width[1], (cell.get_attribute("data-label"), right)
+        labels = [c.get_attribute("data-label") for c in cells]
+        assert labels[4] == "Tình trạng ngày 01/01/2025" and labels[5] == "Nhận xét"
+        label = driver.execute_script("return getComputedStyle(arguments[0], '::before').content", cells[4])
+        assert label.strip('"') == "Tình trạng ngày 01/01/2025"
         driver.save_screenshot(str(ARTIFACTS / "browser-phone-check.png"))
     finally:
         driver.set_window_size(1366, 900)
     assert not severe_console_errors(driver)
+    # "API" is in the footer, not in the main navigation
+    nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.site-nav a")]
+    assert "API" not in nav and nav[-2:] == ["Giao HĐND quy định", "Rà soát"]
+    driver.find_element(By.CSS_SELECTOR, "footer .footer-links a").click()
+    wait(driver, lambda d: d.current_url.endswith("/api/"))
 
 
 def test_digest_and_delegations_pages(browser, base_url):

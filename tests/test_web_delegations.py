@@ -22,6 +22,7 @@ from web_fixtures import (  # noqa: F401
 from index import build
 from kb import config as kbconfig
 from kb import vocab
+from kb.legal import derived
 from kb.model import Document
 from kb.store import Store
 
@@ -180,6 +181,7 @@ def test_a_new_resolution_answering_a_delegation_shows_at_once(weekly_instance, 
             )
         )
         build.update(store, conf.index_dir)
+        derived.refresh(store)  # as the writing commands do
     tree = page(client, "/giao-hdnd-quy-dinh")
     assert items(tree)[0] == (CENTRAL, "Khoản 1 Điều 5", "Đã ban hành")
     assert tree.select_one("ol.delegations > li .deleg-answers a")["href"] == "/van-ban/congbao_tinh:LC-HTX"

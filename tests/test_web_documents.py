@@ -1,6 +1,8 @@
 """The document page: metadata with sources, status with dates, text with a table of contents and
 article anchors, relations both ways, history with a readable text diff, attachments, print view."""
 
+import json
+
 import pytest
 from web_fixtures import (  # noqa: F401
     AMENDMENT,
@@ -239,3 +241,34 @@ def test_every_document_page_renders(client, uid):
     tree = page(client, f"/van-ban/{uid}")
     assert tree.select_one("nav.doc-sections a[href='#lich-su']")
     assert tree.find("link", rel="alternate", type="application/json")["href"] == f"/api/documents/{uid}"
+
+
+def test_document_addresses_are_ascii_and_an_old_percent_encoded_one_redirects(tmp_path):
+    from index import build
+    from kb import config as kbconfig
+    from kb import jsonl
+    from kb.store import Store
+
+    conf = kbconfig.load(tmp_path / "instance", environ={})
+    record = {
+        "id": "phapdien:x1",
+        "doc_id": "163-2016-nđ-cp",
+        "doc_number": "163/2016/NĐ-CP",
+        "doc_title": "Quy định chi tiết thi hành một số điều của Luật ngân sách nhà nước",
+        "doc_type": "Nghị định",
+        "issuer": "CHÍNH PHỦ",
+        "article_id": "1",
+        "text": "Nghị định này quy định chi tiết.",
+    }
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    with Store(conf.db_path) as store:
+        jsonl.import_file(store, path)
+        build.rebuild(store, conf.index_dir)
+    client = make_app(conf.instance).test_client()
+    tree = page(client, "/van-ban/phapdien:163-2016-nd-cp")
+    assert "Bộ Pháp điển (nhập từ tệp)" in tree.select_one("dl.meta").get_text(" ", strip=True)  # not "phapdien"
+    assert "Chính phủ" in tree.select_one("dl.meta").get_text(" ", strip=True)  # printed "CHÍNH PHỦ"
+    response = client.get("/van-ban/phapdien:163-2016-n%C4%91-cp")  # the address an earlier version gave
+    assert response.status_code == 301 and response.headers["Location"] == "/van-ban/phapdien:163-2016-nd-cp"
+    assert client.get("/van-ban/phapdien:163-2016-n%C4%91-cp/ban-in").status_code == 301

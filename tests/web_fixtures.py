@@ -25,6 +25,7 @@ from test_mail import free_port, smtp  # noqa: F401  (the local SMTP server; smt
 from index import build
 from kb import config as kbconfig
 from kb import vocab
+from kb.legal import derived
 from kb.model import Document
 from kb.store import Store
 from web import create_app
@@ -303,6 +304,7 @@ def build_instance(folder: Path) -> Path:
     with Store(conf.db_path) as store:
         fill_store(store)
         build.rebuild(store, conf.index_dir)
+        derived.refresh(store)  # as the writing commands do (kbcli/sync.py)
     return folder
 
 
@@ -407,6 +409,7 @@ def build_weekly_instance(folder: Path) -> Path:
             with mock.patch("kb.store.now", return_value=at):
                 store.upsert(doc)
         build.update(store, conf.index_dir)
+        derived.refresh(store)
     return folder
 
 

@@ -17,7 +17,8 @@ end every subscription (docs/WEB.md, "Quản trị / Administration").
   `kb refresh` holds <instance>/refresh.lock: while it is held (whoever started it), no second one starts.
 - **Sources** are `[sources] enabled` of <instance>/config.toml, rewritten atomically by
   `web.admin_state.set_enabled_sources` (the only line changed); `kb refresh` reads it at its next run.
-- **Subscriptions**: all of them, and "Kết thúc" (kb.alerts.subscriptions.remove, ended_by="admin").
+- **Subscriptions**: all of them, and "Kết thúc" (kb.alerts.subscriptions.remove, ended_by="admin"), which
+  first shows what will end and asks for confirmation (a second form, so it works without JavaScript).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
 from kb.alerts.subscriptions import FREQUENCY_LABELS, STATUS_LABELS, SubscriptionError
 from kb.dates import VN_TZ
+from kb.errors import ConfigError
 from kb.store import Store
 from web import admin_state as kbadmin
 from web.common import get_store
@@ -49,17 +51,6 @@ bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 SESSION_KEY = "admin"
 ACCOUNT = "admin"  # the one administrator account (its failed logins are counted too)
 OPEN_ENDPOINTS = {"admin.login", "admin.logout"}  # reachable without a login (logout only clears one's session)
-DEFAULTS = {
-    "ADMIN_SESSION_HOURS": 8,  # a login lasts this long
-    "ADMIN_LOGIN_LIMIT": 5,  # free failed logins per client address (then 429 for a back-off)
-    "ADMIN_LOGIN_BACKOFF": 60,  # seconds of the first wait of an address, doubled at each further failure
-    "ADMIN_LOGIN_MAX_WAIT": 900,  # longest wait of an address
-    "ADMIN_ACCOUNT_LIMIT": 20,  # free failed logins of the account, from every address together
-    "ADMIN_ACCOUNT_BACKOFF": 5,  # first wait of the account (short: a stranger only slows the administrator)
-    "ADMIN_ACCOUNT_MAX_WAIT": 60,
-    "ADMIN_LOGIN_WINDOW": 900,  # seconds after the last failure (or its wait) when the count starts again
-    "ADMIN_RUNS": 30,  # runs listed on the dashboard
-}
 REFRESH_CODE = "from kbcli.main import cli; cli(prog_name='kb')"
 LOG_START, LOG_END = "=== kb refresh started", "=== kb refresh ended"
 LOG_MAX_BYTES = 1_000_000  # the log is moved to admin-refresh.log.1 beyond this, when a refresh starts
@@ -87,9 +78,7 @@ class AdminState:
 
 @bp.record_once
 def setup(state) -> None:
-    app = state.app
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    app = state.app  # ADMIN_* are [web] settings (kb.config.SETTINGS)
     c = app.config
     window = float(c["ADMIN_LOGIN_WINDOW"])
     app.extensions["kb_admin"] = AdminState(
@@ -141,7 +130,7 @@ def logged_in() -> bool:
     if not isinstance(at, (int, float)):
         return False
     age = now() - at
-    return -60 <= age < float(current_app.config["ADMIN_SESSION_HOURS"]) * 3600
+    return -60 <= age < current_app.config["ADMIN_SESSION_HOURS"] * 3600
 
 
 @bp.before_request
@@ -183,18 +172,18 @@ def login():
     creds = credentials()
     if creds is None:
         status = 200 if request.method == "GET" else 403
-        return render_template("admin_login.html", closed=True, problem=g.admin_problem, next=target), status
+        return render_template("admin/login.html", closed=True, problem=g.admin_problem, next=target), status
     if request.method == "GET":
         if logged_in():
             return redirect(target)
-        return render_template("admin_login.html", closed=False, next=target, error=None)
+        return render_template("admin/login.html", closed=False, next=target, error=None)
     throttle = admin_state().failures
     wait = throttle.attempt(_client(), ACCOUNT, now())  # counted before the password is checked
     if wait:
         raise RateLimited(wait, "đăng nhập sai")
     if not creds.verify(request.form.get("password", "")):
         current_app.logger.warning("administration: failed login from %s", _client())
-        return render_template("admin_login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
+        return render_template("admin/login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
     throttle.succeeded(_client(), ACCOUNT)
     session.clear()  # a new session: nothing of before the login is kept
     session[SESSION_KEY] = {"epoch": creds.epoch, "at": now()}
@@ -221,6 +210,14 @@ def _fresh_config() -> kbconfig.Config:
     return kbconfig.load(kb_config().instance)
 
 
+@bp.errorhandler(ConfigError)
+def config_error(exc: ConfigError):
+    """config.toml was edited into something `kb refresh` would refuse: say what, to the administrator."""
+    current_app.logger.error("configuration: %s", exc)
+    message = f"Tệp cấu hình có lỗi, các lệnh kb sẽ dừng cho đến khi sửa: {exc}"
+    return render_template("error.html", status=500, title="Tệp cấu hình có lỗi", message=message, back=None), 500
+
+
 def refresh_state(config: kbconfig.Config) -> dict:
     pid = kbadmin.refresh_running(config)
     starting = pid is None and admin_state().child_running()
@@ -233,7 +230,7 @@ def refresh_state(config: kbconfig.Config) -> dict:
 
 def run_rows(store: Store | None, running: bool) -> list[dict]:
     rows = []
-    for run in store.runs(int(current_app.config["ADMIN_RUNS"])) if store else []:
+    for run in store.runs(current_app.config["ADMIN_RUNS"]) if store else []:
         counts = run.get("counts") or {}
         if run.get("finished"):
             outcome, css = ("Lỗi", "tag-warn") if run.get("error") else ("Xong", "tag-ok")
@@ -265,7 +262,7 @@ def source_rows(config: kbconfig.Config, store: Store | None) -> list[dict]:
     priority = list(config.get("sources", "priority"))
     last = kbadmin.last_runs(store) if store else {}
     rows = []
-    for name, info in kbadmin.SOURCES.items():
+    for name, info in kbadmin.sources().items():
         settings = config.section(info.section)
         rows.append(
             {
@@ -289,9 +286,9 @@ def dashboard():
     state = refresh_state(config)
     subscriptions = subs.list_subscriptions(store, include_ended=True) if store else []
     counts = {status: sum(1 for s in subscriptions if s.status == status) for status in STATUS_LABELS}
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_dashboard.html",
+        "admin/dashboard.html",
         refresh=state,
         runs=run_rows(store, state["running"]),
         sources=source_rows(config, store),
@@ -381,7 +378,7 @@ def sources():
             error, status = str(exc), 400
         else:
             current_app.logger.info("administration: sources.enabled = %s (%s) by %s", chosen, path, _client())
-            on = [n for n in kbadmin.SOURCES if n in chosen]
+            on = [n for n in kbadmin.sources() if n in chosen]
             flash(
                 ("Đã lưu. Lần cập nhật sau sẽ lấy từ: " + ", ".join(on) + ".")
                 if on
@@ -390,9 +387,9 @@ def sources():
             )
             return redirect(url_for("admin.sources"))
     store = _store()
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_sources.html",
+        "admin/sources.html",
         sources=source_rows(config, store),
         error=error,
         unknown_sources=unknown,
@@ -409,7 +406,7 @@ def subscriptions():
     rows = subs.list_subscriptions(store, include_ended=show_all) if store else []
     rows.sort(key=lambda s: s.id, reverse=True)
     return render_template(
-        "admin_subscriptions.html",
+        "admin/subscriptions.html",
         rows=rows,
         show_all=show_all,
         kind_labels=KIND_LABELS,
@@ -426,6 +423,18 @@ def end_subscription():
     if store is None:
         return _refuse(404, f"Không có mục theo dõi số {raw}.", "Không tìm thấy")
     before = subs.get(store, int(raw))
+    if before is None:
+        return _refuse(404, f"Không có mục theo dõi số {raw}.", "Không tìm thấy")
+    back = "?tat-ca=1" if request.form.get("tat-ca") == "1" else ""
+    if request.form.get("xac-nhan") != "1" and not before.ended_at:
+        # the list's button asks first: a page saying what will end, with the button that ends it
+        return render_template(
+            "admin/end_subscription.html",
+            sub=before,
+            show_all=bool(back),
+            kind_labels=KIND_LABELS,
+            frequency_labels=FREQUENCY_LABELS,
+        )
     try:
         sub = subs.remove(store, int(raw), by="admin")
     except SubscriptionError as exc:
@@ -435,8 +444,7 @@ def end_subscription():
     else:
         current_app.logger.info("administration: subscription %s (%s) ended by %s", sub.id, sub.email, _client())
         flash(f"Đã kết thúc mục theo dõi số {sub.id} của {sub.email}.", "ok")
-    back = "?tat-ca=1" if request.form.get("tat-ca") == "1" else ""
     return redirect(url_for("admin.subscriptions") + back)
 
 
-__all__ = ["bp", "DEFAULTS", "logged_in", "start_refresh"]
+__all__ = ["bp", "logged_in", "start_refresh"]

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kb.config import Config
+from kb import config as kbconfig
+from kb.config import Config, SourceInfo
 from kb.errors import KBError
 from kb.store import Store
 
@@ -44,26 +45,18 @@ class AdminError(KBError):
 
 
 # --- the sources `kb refresh` knows ----------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceInfo:
-    name: str
-    title: str  # in Vietnamese, for the administration pages
-    section: str  # the config.toml section of its settings (base_url …)
-
-
-# The scrapers' registry (scrapers.SOURCES) with what the pages show; a test keeps the two equal.
-SOURCES: dict[str, SourceInfo] = {
-    "vbpl": SourceInfo("vbpl", "Cơ sở dữ liệu quốc gia về văn bản pháp luật (vbpl.vn)", "vbpl"),
-    "congbao": SourceInfo("congbao", "Công báo Chính phủ (congbao.chinhphu.vn)", "congbao"),
-    "congbao_tinh": SourceInfo("congbao_tinh", "Công báo tỉnh (Lotus Domino congbao.nsf)", "gazette"),
-}
+def sources() -> dict[str, SourceInfo]:
+    """The sources as their scraper modules declare them (kb.config.declare_source: name, Vietnamese
+    title, settings' section); the composition root (kbcli) imports `scrapers` before serving."""
+    return kbconfig.sources()
 
 
 def source_problem(config: Config, name: str) -> str | None:
     """Why `kb refresh` would skip the source with this configuration (None when it would run it)."""
-    info = SOURCES.get(name)
+    known = sources()
+    info = known.get(name)
     if info is None:
-        return f"nguồn “{name}” không có (các nguồn: {', '.join(SOURCES)})"
+        return f"nguồn “{name}” không có (các nguồn: {', '.join(known)})"
     if not str(config.section(info.section).get("base_url") or "").strip():
         return f"chưa cấu hình địa chỉ ({info.section}.base_url)"
     return None
@@ -97,13 +90,12 @@ def check_password(password: str) -> str:
     password = _normalise(password or "")
     if len(password) < MIN_LENGTH:
         raise AdminError(
-            f"the password must be at least {MIN_LENGTH} characters long "
-            f"(it has {len(password)}); a sentence of a few words is easy to remember"
+            f"mật khẩu phải có ít nhất {MIN_LENGTH} ký tự (mật khẩu này có {len(password)}); một câu vài từ thì dễ nhớ"
         )
     if len(password) > MAX_LENGTH:
-        raise AdminError(f"the password must be at most {MAX_LENGTH} characters long")
+        raise AdminError(f"mật khẩu chỉ được dài tối đa {MAX_LENGTH} ký tự")
     if not password.strip():
-        raise AdminError("the password cannot be only spaces")
+        raise AdminError("mật khẩu không thể chỉ gồm dấu cách")
     return password
 
 
@@ -130,11 +122,11 @@ def load_credentials(config: Config) -> Credentials | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise AdminError(f"{path} cannot be read ({exc}); set the password again with `kb admin password`") from None
+        raise AdminError(f"không đọc được {path} ({exc}); đặt lại mật khẩu bằng `kb admin password`") from None
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), str) and data.get(k) for k in ("password_hash", "set_at", "epoch")
     ):
-        raise AdminError(f"{path} is damaged; set the password again with `kb admin password`")
+        raise AdminError(f"{path} bị hỏng; đặt lại mật khẩu bằng `kb admin password`")
     return Credentials(data["password_hash"], data["set_at"], data["epoch"])
 
 
@@ -186,10 +178,11 @@ def set_enabled_sources(config: Config, names: list[str]) -> Path:
     (comments and other settings stay), atomically, keeping the file's mode. AdminError (a Vietnamese
     message, for the page) for an unknown source, or when the file cannot be changed this way (then it
     is left as it was: the result is parsed and compared before it replaces the file)."""
-    unknown = [n for n in names if n not in SOURCES]
+    known = sources()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise AdminError(f"Không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(SOURCES)}).")
-    names = [n for n in SOURCES if n in names]  # the registry's order, no repeats
+        raise AdminError(f"Không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(known)}).")
+    names = [n for n in known if n in names]  # the registry's order, no repeats
     path = config.instance / "config.toml"
     try:
         old = path.read_text(encoding="utf-8")
@@ -282,7 +275,7 @@ def last_runs(store: Store) -> dict[str, dict]:
 __all__ = [
     "AdminError",
     "Credentials",
-    "SOURCES",
+    "sources",
     "SourceInfo",
     "check_password",
     "disable",

@@ -6,8 +6,7 @@ Checks run on a small pool of `kb.legal.checker.Checker`s (each caches the catal
 and has its own store connection), CHECK_WORKERS of them: checks run side by side, and a check that finds
 every checker busy for CHECK_WAIT seconds is answered 503 "busy" with Retry-After, never queued without end.
 Each check is bounded (kb.legal.bounds): at most 2,000 citations (counted before any work; 413 naming the
-count), 10 s and 300 MB. POST /api/check (web/api.py) uses the same pool. The delegation tracker
-(web/delegations.py) keeps its own checker under a lock (`shared()`).
+count), 10 s and 300 MB. POST /api/check (web/api.py) uses the same pool.
 Both the page and the API refuse POSTs a browser sends from another site (web.security.same_site_only).
 """
 
@@ -22,6 +21,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from kb.dates import VN_TZ, vn_date
 from kb.legal.bounds import Budget, CheckLimit, count_citations
 from kb.legal.checker import ERROR, INFO, SEVERITY_LABELS, WARNING, Checker, CheckError, CheckReport
+from kb.legal.report_table import report_table
 from kb.readers import Limits, ReadError, read_document
 from kb.store import Store
 from kb.tables import to_csv, to_tsv
@@ -37,26 +37,6 @@ MAX_FILENAME = 120
 
 class CheckInputError(ValueError):
     """The request holds nothing to check, or two things at once; the message says what to do."""
-
-
-class _Shared:
-    """The app's checker and its store connection (opened on first use), and the lock around them."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.checker: Checker | None = None
-
-    def get(self) -> Checker:
-        """The checker; call with the lock held."""
-        if self.checker is None:
-            app = current_app
-            store = Store(app.config["DB_PATH"], app.config["SOURCE_PRIORITY"])
-            self.checker = Checker(store, province=app.config["PROVINCE"])
-        return self.checker
-
-
-def shared() -> _Shared:
-    return current_app.extensions.setdefault("kb_checker", _Shared())
 
 
 class CheckBusy(CheckLimit):
@@ -178,20 +158,7 @@ def table(report: CheckReport) -> tuple[list[str], list[dict]]:
 
 def export(report: CheckReport, fmt: str, source: str | None) -> Response:
     """The table as CSV (UTF-8 with a BOM, for Excel) or TSV (for Word's "Convert Text to Table")."""
-    rows = report.rows()
-    headers = (
-        list(rows[0])
-        if rows
-        else [
-            "STT",
-            "Văn bản được viện dẫn",
-            "Vị trí",
-            "Văn bản trong CSDL",
-            f"Tình trạng ngày {vn_date(report.on)}",
-            "Nhận xét",
-        ]
-    )
-    table = [[row[h] for h in headers] for row in rows]
+    headers, table = report_table(report)
     if fmt == "csv":
         body, mimetype = to_csv(headers, table), "text/csv"
     else:
@@ -236,7 +203,7 @@ def page():
                 return export(report, fmt, source)
     headers, rows = table(report) if report else ([], [])
     return render_template(
-        "check.html",
+        "checker/check.html",
         values=values,
         report=report,
         error=error,

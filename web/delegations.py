@@ -2,8 +2,10 @@
 stored central documents that assign the provincial HĐND to regulate or decide, and whether a resolution
 of the province answers each — a page with filters (status, lĩnh vực, since) and GET /api/delegations.
 
-`track_delegations` reads every document, so its result is kept until the store changes
-(`Store.last_event_id()`); it shares the app's checker and its catalogue (web/checker.py)."""
+The list is derived data (kb/legal/derived.py): the commands that write documents compute it and keep it
+in the store; a request only joins the stored rows (`stored_delegations`), never reads every document.
+The joined list is kept until the derivation's watermark moves.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from kb.errors import RecordError
-from kb.legal.delegation import ANSWERED, OPEN, STATUS_LABELS, Delegation, track_delegations
+from kb.legal import derived
+from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, Delegation, stored_delegations
 from kb.model import parse_date
 from kb.text import fold
-from web.checker import shared
-from web.common import first_run_page, instance_state
+from web.common import first_run_page, get_store, instance_state
 from web.state import BadParameter, clean
 
 bp = Blueprint("delegations", __name__)
@@ -27,18 +29,33 @@ PARAMS = ("status", "linhvuc", "tu", "page")
 MAX_PAGE = 10_000
 
 
+NOT_COMPUTED = (
+    "Danh sách nội dung giao chưa được tính cho cơ sở dữ liệu này: chạy `kb derived update` "
+    "(các lệnh nhập, cập nhật văn bản cũng tự tính)."
+)
+BEHIND = "Danh sách đang được cập nhật theo các văn bản vừa thay đổi; tải lại trang sau ít phút."
+
+
 def all_delegations() -> list[Delegation]:
-    """Every delegation of the store for the configured province, newest parent first (cached)."""
-    box = shared()
-    with box.lock:
-        checker = box.get()
-        version = checker.store.last_event_id()
-        cached = current_app.extensions.get("kb_delegations")
-        if cached and cached[0] == version:
-            return cached[1]
-        items = track_delegations(checker.store, current_app.config["PROVINCE"], catalogue=checker.catalogue)
-        current_app.extensions["kb_delegations"] = (version, items)
-        return items
+    """Every delegation of the store for the configured province, newest parent first (stored rows,
+    joined once per version of the derived data)."""
+    store = get_store()
+    st = derived.state(store, DERIVATION)
+    version = (st.version, st.event_id, st.rows)
+    cached = current_app.extensions.get("kb_delegations")
+    if cached and cached[0] == version:
+        return cached[1]
+    items = stored_delegations(store, current_app.config["PROVINCE"])
+    current_app.extensions["kb_delegations"] = (version, items)  # one assignment: safe between threads
+    return items
+
+
+def derived_notice() -> str | None:
+    """A sentence for the page when the stored list is missing or behind the documents."""
+    st = derived.state(get_store(), DERIVATION)
+    if not st.computed:
+        return NOT_COMPUTED
+    return None if st.current else BEHIND
 
 
 @dataclass
@@ -156,8 +173,11 @@ def page():
     page_no = min(f.page, pages)
     shown = chosen[(page_no - 1) * f.limit : page_no * f.limit]
     counts = summary(items, f)
+    notice = derived_notice()
+    if notice:
+        f.notices.append(notice)
     return render_template(
-        "delegations.html",
+        "delegations/delegations.html",
         f=f,
         items=shown,
         total=len(chosen),

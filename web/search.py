@@ -13,7 +13,7 @@ from index.matching import read_query
 from index.query import parse
 from index.search import FACETS, SearchResult
 from kb.alerts.subscriptions import SubscriptionError, check_search
-from kb.tables import to_csv
+from kb.tables import headers, to_csv
 from kb.text import fold
 from web.common import external_url, first_run_page, get_search, instance_state
 from web.state import SORT_LABELS, UNIT_LABELS, BadParameter, SearchState, read_state
@@ -49,6 +49,7 @@ def run_search(
         per_page=per_page or state.limit,
         facets=facets,
         snippets=snippets,
+        on=state.on or None,
     )
 
 
@@ -86,7 +87,7 @@ def results():
         else []
     )
     return render_template(
-        "search.html",
+        "search/search.html",
         state=state,
         result=result,
         error=error,
@@ -254,7 +255,7 @@ def results_csv():
         if page >= result.pages:
             break
         page += 1
-    response = Response(to_csv(CSV_COLUMNS, table), mimetype="text/csv")
+    response = Response(to_csv(headers(CSV_COLUMNS), table), mimetype="text/csv")  # Vietnamese column names
     response.headers["Content-Disposition"] = "attachment; filename=ket-qua-tim-kiem.csv"
     return response
 
@@ -263,7 +264,7 @@ def results_csv():
 def opensearch():
     """OpenSearch description: lets browsers add this site as a search engine."""
     xml = render_template(
-        "opensearch.xml",
+        "search/opensearch.xml",
         html_url=external_url("search.results") + "?q={searchTerms}",
         atom_url=external_url("feeds.search_feed") + "?q={searchTerms}",
         json_url=external_url("api.search") + "?q={searchTerms}",

@@ -106,7 +106,7 @@ class _LazyKeySessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             with self._lock:
                 if not app.secret_key:
-                    from kb.alerts.subscriptions import secret_key
+                    from kb.alerts.tokens import secret_key
 
                     base = secret_key(app.extensions["kb_config"])
                     app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
@@ -281,10 +281,10 @@ def _warn_forwarded_without_proxy_count() -> None:
 # --- wiring ---------------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     app.session_interface = _LazyKeySessionInterface()
-    window = float(app.config["RATE_WINDOW"])
+    window = app.config["RATE_WINDOW"]
     app.extensions["kb_limiters"] = {
-        "subscribe": RateLimiter(int(app.config["SUBSCRIBE_LIMIT"]), window),
-        "check": RateLimiter(int(app.config["CHECK_LIMIT"]), window),
+        "subscribe": RateLimiter(app.config["SUBSCRIBE_LIMIT"], window),
+        "check": RateLimiter(app.config["CHECK_LIMIT"], window),
     }
     app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
     app.before_request(check_size)

@@ -3,8 +3,14 @@ regulate or decide something ("Hội đồng nhân dân cấp tỉnh quy định
 tỉnh quyết định", "giao Hội đồng nhân dân tỉnh, thành phố trực thuộc trung ương …"), and whether a stored
 resolution of the configured province cites that provision, or that document, as its legal basis.
 
-    items = track_delegations(store, province="Lai Châu", status="open")
+    items = track_delegations(store, province="Lai Châu", status="open")   # computed from every document
+    items = stored_delegations(store, province="Lai Châu", status="open")  # read from the derived data
     [d.to_dict() for d in items]      # for GET /api/delegations, the page and the weekly digest
+
+Reading every document takes seconds on a large store, so the tracker is derived data
+(kb/legal/derived.py, derivation "delegations"): the writing commands keep, per central document, its
+delegation clauses and, per HĐND resolution, the documents it cites as its basis; `stored_delegations`
+only joins those rows (the page, the API and `kb delegations` use it).
 
 `find_delegations(doc)` is the pure part (one document in, its delegation clauses out). A delegation is
 "answered" when a resolution of the province, issued on or after the parent, cites the article (or the
@@ -16,12 +22,15 @@ the resolution's title shares the clause's subject; other document-level citatio
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 
 from kb import vocab
 from kb.articles import split_articles
-from kb.legal.checker import Catalogue, name_key
+from kb.legal import derived
+from kb.legal.catalogue import Catalogue, name_key
 from kb.legal.citations import ArticleRef, extract_citations, parse_locator
+from kb.legal.validity import validity
 from kb.model import Article, Document
 from kb.numbers import number_key, parse_number
 from kb.store import Store
@@ -105,6 +114,15 @@ class Delegation:
         if self.parent_number and self.parent_number in self.parent_title:
             return self.parent_title
         return f"{head} {self.parent_title}".strip()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Delegation:
+        """The inverse of `to_dict` (its computed keys ignored)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["answers"] = [Answer(**a) for a in values.get("answers", [])]
+        values["related"] = [Answer(**a) for a in values.get("related", [])]
+        return cls(**values)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -208,8 +226,8 @@ def track_delegations(
     catalogue: Catalogue | None = None,
 ) -> list[Delegation]:
     """Every delegation to the provincial HĐND in the store, with its answers by resolutions of `province`,
-    newest parent first. Filters: status ("open"/"answered"), field (lĩnh vực, accent-insensitive
-    substring), since (parent in force, or issued, on or after this ISO date)."""
+    newest parent first, computed from every document. Filters: status ("open"/"answered"), field (lĩnh
+    vực, accent-insensitive substring), since (parent in force, or issued, on or after this ISO date)."""
     catalogue = catalogue or Catalogue(store)
     catalogue.refresh()
     delegations: list[Delegation] = []
@@ -218,8 +236,47 @@ def track_delegations(
         if _is_provincial_resolution(doc, province):
             local.append(doc)
         else:
-            delegations.extend(find_delegations(doc))
+            found = find_delegations(doc)
+            if found:
+                current = validity(store, doc).status  # the one place that decides status
+                for d in found:
+                    d.parent_status = current
+            delegations.extend(found)
     citing = _citations_by_parent(store, catalogue, local, {d.parent_uid for d in delegations})
+    return _answered(delegations, citing, status, field, since)
+
+
+def stored_delegations(
+    store: Store,
+    province: str,
+    status: str | None = None,
+    field: str | None = None,
+    since: str | None = None,
+) -> list[Delegation]:
+    """The same list as `track_delegations`, joined from the derived rows (fast; computes nothing).
+    `derived.state(store, DERIVATION)` says whether they are up to date."""
+    delegations: list[Delegation] = []
+    citing: dict[str, list[tuple[Document, list[ArticleRef]]]] = {}
+    parents: set[str] = set()
+    resolutions = []
+    for row in derived.rows(store, DERIVATION):
+        if row.key.startswith("clause:"):
+            delegations.append(Delegation.from_dict(row.data))
+            parents.add(row.uid)
+        else:
+            resolutions.append(row.data)
+    for data in resolutions:
+        res = _summary_document(data)
+        if not _is_provincial_resolution(res, province):
+            continue
+        for parent, refs in data["cites"]:
+            if parent in parents:
+                citing.setdefault(parent, []).append((res, [ArticleRef(**r) for r in refs]))
+    return _answered(delegations, citing, status, field, since)
+
+
+def _answered(delegations, citing, status, field, since) -> list[Delegation]:
+    """Attach the answers to each delegation, filter, sort newest parent first."""
     per_parent: dict[str, int] = {}
     for d in delegations:
         per_parent[d.parent_uid] = per_parent.get(d.parent_uid, 0) + 1
@@ -265,36 +322,129 @@ def _is_provincial_resolution(doc: Document, province: str) -> bool:
     return own and ("hoi dong nhan dan" in issuer or "hdnd" in issuer or (doc.number or "").upper().endswith("HĐND"))
 
 
+def _is_hdnd_resolution(doc: Document) -> bool:
+    """A resolution of some HĐND (of any province): the documents that may answer a delegation."""
+    if doc.doc_type != "Nghị quyết":
+        return False
+    issuer = fold(doc.issuer or "").lower()
+    return "hoi dong nhan dan" in issuer or "hdnd" in issuer or (doc.number or "").upper().endswith("HĐND")
+
+
 def _citations_by_parent(store: Store, catalogue: Catalogue, local: list[Document], parents: set[str]):
     """{parent uid: [(resolution, [ArticleRef] — empty when it cites the whole document)]}."""
     found: dict[str, list[tuple[Document, list[ArticleRef]]]] = {}
-
-    def add(parent: str | None, res: Document, refs: list[ArticleRef]) -> None:
-        if parent in parents:
-            entries = found.setdefault(parent, [])
-            for i, (other, other_refs) in enumerate(entries):
-                if other.uid == res.uid:
-                    entries[i] = (other, other_refs + refs if other_refs and refs else (other_refs or refs))
-                    return
-            entries.append((res, refs))
-
     for res in local:
-        for rel in res.relations:
-            if rel.type == "can_cu":
-                add(store.resolve_target(rel), res, parse_locator(rel.note or ""))
-        for c in extract_citations(res.text):
-            if c.role not in ("basis", "amending"):
-                continue
-            uid = None
-            if c.number:
-                docs = store.find_by_number(number_key(c.number))
-                uid = docs[0].uid if len(docs) == 1 else None
-            elif c.name:
-                entries = catalogue.named(name_key(c.name, c.doc_type))
-                entries = [e for e in entries if not c.date or e.issued == c.date]
-                uid = entries[0].uid if len(entries) == 1 else None
-            add(uid, res, list(c.articles))
+        for parent, refs in _basis_of(store, catalogue, res).items():
+            if parent in parents:
+                found.setdefault(parent, []).append((res, refs))
     return found
+
+
+def _basis_of(store: Store, catalogue: Catalogue | Callable[[], Catalogue], res: Document) -> dict[str, list]:
+    """{uid of a stored document that `res` cites as its basis: [ArticleRef] — empty when it cites the whole
+    document}. `catalogue` may be a function making it (it is needed only for citations by name)."""
+    found: dict[str, list[ArticleRef]] = {}
+
+    def add(parent: str | None, refs: list[ArticleRef]) -> None:
+        if parent is None:
+            return
+        if parent in found:
+            other = found[parent]
+            found[parent] = other + refs if other and refs else (other or refs)
+        else:
+            found[parent] = refs
+
+    for rel in res.relations:
+        if rel.type == vocab.REL_BASIS:
+            add(store.resolve_target(rel), parse_locator(rel.note or ""))
+    for c in extract_citations(res.text):
+        if c.role not in ("basis", "amending"):
+            continue
+        uid = None
+        if c.number:
+            docs = store.find_by_number(number_key(c.number))
+            uid = docs[0].uid if len(docs) == 1 else None
+        elif c.name:
+            if callable(catalogue):
+                catalogue = catalogue()
+            entries = catalogue.named(name_key(c.name, c.doc_type))
+            entries = [e for e in entries if not c.date or e.issued == c.date]
+            uid = entries[0].uid if len(entries) == 1 else None
+        add(uid, list(c.articles))
+    return found
+
+
+# --- the derived data (kb/legal/derived.py) -------------------------------------------------
+
+DERIVATION = "delegations"
+_SUMMARY = ("uid", "number", "title", "doc_type", "issuer", "province", "issued", "effective")
+
+
+def _summary_document(data: dict) -> Document:
+    return Document.from_dict({k: data[k] for k in _SUMMARY if data.get(k) is not None})
+
+
+class DelegationData(derived.Derivation):
+    """Rows "clause:<key>" (a delegation clause, uid = its parent) and "basis:<uid>" (an HĐND resolution's
+    summary and the stored documents it cites as its basis, with the articles cited)."""
+
+    name = DERIVATION
+    version = 1
+    label = "Nội dung giao HĐND quy định"
+
+    def update(self, store: Store, uids: set[str]) -> None:
+        parents_moved = False
+        catalogue: list[Catalogue] = []  # made once, when a citation by name needs it
+        for uid in uids:
+            had_clauses = bool(derived.rows(store, self.name, uid=uid, prefix="clause:"))
+            derived.delete(store, self.name, uid=uid)
+            doc = store.get(uid)
+            found = self._store_document(store, doc, catalogue) if doc else 0
+            parents_moved = parents_moved or had_clauses or bool(found)
+        if parents_moved:
+            # a delegating document came, changed or went: the resolutions' citations may now resolve
+            # to it (or no longer), so every resolution's basis is read again
+            self._restate_resolutions(store, skip=uids)
+
+    def rebuild(self, store: Store, uids: list[str]) -> None:
+        catalogue: list[Catalogue] = []
+        for uid in uids:
+            doc = store.get(uid)
+            if doc is not None:
+                self._store_document(store, doc, catalogue)
+
+    def _store_document(self, store: Store, doc: Document, catalogue: list[Catalogue]) -> int:
+        if _is_hdnd_resolution(doc):
+            self._store_basis(store, doc, catalogue)
+            return 0
+        found = find_delegations(doc)
+        for d in found:
+            derived.put(store, self.name, "clause:" + d.key, doc.uid, d.to_dict())
+        return len(found)
+
+    def _store_basis(self, store: Store, res: Document, catalogue: list[Catalogue]) -> None:
+        def make() -> Catalogue:
+            if not catalogue:
+                catalogue.append(Catalogue(store))
+            return catalogue[0]
+
+        basis = _basis_of(store, make, res)
+        data = {k: getattr(res, k) for k in _SUMMARY}
+        data["cites"] = [[uid, [asdict(r) for r in refs]] for uid, refs in sorted(basis.items())]
+        derived.put(store, self.name, "basis:" + res.uid, res.uid, data)
+
+    def _restate_resolutions(self, store: Store, skip: set[str]) -> None:
+        catalogue: list[Catalogue] = []
+        for row in derived.rows(store, self.name, prefix="basis:"):
+            if row.uid in skip:
+                continue
+            res = store.get(row.uid)
+            derived.delete(store, self.name, uid=row.uid)
+            if res is not None and _is_hdnd_resolution(res):
+                self._store_basis(store, res, catalogue)
+
+
+derived.register(DelegationData())
 
 
 def _same_subject(title: str, clause: str) -> bool:
