@@ -138,7 +138,7 @@ def test_add_list_run_remove(runner, env, smtp, tmp_path):
         (["khong-phai-dia-chi", "--query", "học phí"], 1, "Địa chỉ e-mail “khong-phai-dia-chi” không hợp lệ."),
         (["a@laichau.example", "--query", "mucluc:x"], 1, "Không hiểu trường “mucluc:”"),
         (["a@laichau.example", "--document", "vbpl:0"], 1, "Không có văn bản “vbpl:0” trong cơ sở dữ liệu."),
-        (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' is not one of"),
+        (["a@laichau.example", "--query", "học phí", "--every", "hourly"], 2, "'hourly' không phải là một trong"),
         (["a@laichau.example", "--digest", "--every", "daily"], 2, "bản tin gửi hằng tuần"),
         (["a@laichau.example"], 2, "hãy cho một trong --query"),
         (["a@laichau.example", "--query", "học phí", "--document", OLD_FEES], 2, "hãy cho một trong --query"),
