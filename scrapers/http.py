@@ -92,16 +92,16 @@ def parse_json(text: str, url: str, method: str = "GET"):
     """Parse JSON from a source; raise BadResponse naming the URL when it is not JSON."""
     body = text.lstrip("\ufeff").strip()
     if not body:
-        raise BadResponse(f"{method} {url}: empty response where JSON was expected", url)
+        raise BadResponse(f"{method} {url}: phản hồi rỗng thay vì JSON", url)
     if body.startswith("<"):
         title = _TITLE.search(body)
         what = f" ({' '.join(title.group(1).split())[:80]!r})" if title else ""
-        raise BadResponse(f"{method} {url}: an HTML page{what} where JSON was expected", url)
+        raise BadResponse(f"{method} {url}: nhận được một trang HTML{what} thay vì JSON", url)
     try:
         return json.loads(_CONTROL.sub("", body), strict=False)
     except json.JSONDecodeError as exc:
         raise BadResponse(
-            f"{method} {url}: invalid JSON ({exc.msg} at character {exc.pos} of {len(body)}; truncated?)", url
+            f"{method} {url}: JSON không hợp lệ ({exc.msg} ở ký tự {exc.pos} trên {len(body)}; bị cắt cụt?)", url
         ) from None
 
 

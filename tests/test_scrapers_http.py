@@ -389,11 +389,11 @@ def test_record_then_replay_without_the_network(server, tmp_path):
 
 def test_json_quirks_control_characters_truncation_and_html_pages():
     assert parse_json('{"title": "Nghị\x01 quyết\x1f", "n": "a\tb"}', "u") == {"title": "Nghị quyết", "n": "a\tb"}
-    with pytest.raises(BadResponse, match=r"GET http://h/doc/1: invalid JSON .*truncated"):
+    with pytest.raises(BadResponse, match=r"GET http://h/doc/1: JSON không hợp lệ .*bị cắt cụt"):
         parse_json('{"data": {"id": "1", "title": "Ngh', "http://h/doc/1")
-    with pytest.raises(BadResponse, match=r"an HTML page \('502 Bad Gateway'\) where JSON was expected"):
+    with pytest.raises(BadResponse, match=r"nhận được một trang HTML \('502 Bad Gateway'\) thay vì JSON"):
         parse_json("<html><title>502 Bad Gateway</title></html>", "http://h/doc/1")
-    with pytest.raises(BadResponse, match="empty response"):
+    with pytest.raises(BadResponse, match="phản hồi rỗng"):
         parse_json("  ", "http://h/doc/1")
 
 
