@@ -27,6 +27,8 @@ from whoosh.writing import LockError
 from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
 from index.segments import FastSegmentWriter, merge_small_segments
+from kb import locks
+from kb.legal.validity import impacts_of
 from kb.store import Store
 
 CURRENT = "CURRENT"
@@ -142,7 +144,11 @@ def _rebuild_lock(index_dir: Path, wait: float = 0.0):
                 if time.monotonic() >= deadline:
                     raise IndexError_("a rebuild of the index is already running") from None
                 time.sleep(0.2)
-        yield
+        locks.remember(handle)  # forked writers let go of it (locks.release_inherited)
+        try:
+            yield
+        finally:
+            locks.forget(handle)
 
 
 def _meta_record(event_id: int) -> dict:
@@ -217,7 +223,7 @@ def _build_part(
         for doc in store.iter_documents(after=after, upto=upto):
             if writer is None:
                 writer, size = FastSegmentWriter(ix, _lk=False, compound=False), 0
-            for record in records(doc):
+            for record in records(doc, impacts_of(store, doc)):
                 writer.add_document(**record)
             size += _text_size(doc)
             count += 1
@@ -244,11 +250,43 @@ def _close_segment(writer):
 
 
 _progress_queue = None
+PARENT_POLL = 0.5  # seconds between two looks of a writer at its parent
+PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(queue) -> None:
+def _init_worker(queue, parent: int) -> None:
+    """Start of a writer process: it holds none of its parent's locks and never outlives the parent."""
     global _progress_queue
     _progress_queue = queue
+    locks.release_inherited()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the writers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (inherited by a fork)
+    _exit_with_parent(parent)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process when `parent` is no longer its parent. Linux's parent-death signal is asked for,
+    but it fires when the *thread* that forked exits, and not at all once the parent is already gone:
+    a thread also compares getppid() with the parent every PARENT_POLL seconds."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the thread alone
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)  # the parent died: what this writer wrote is an unfinished generation, removed later
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _build_part_in_child(db_path: str, path: str, after: str, upto: str | None) -> tuple[list, int]:
@@ -295,9 +333,10 @@ def _build_parallel(
     reports = context.Queue()
     segments: list = []
     count = 0
-    with ProcessPoolExecutor(
-        max_workers=len(ranges), mp_context=context, initializer=_init_worker, initargs=(reports,)
-    ) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=len(ranges), mp_context=context, initializer=_init_worker, initargs=(reports, os.getpid())
+    )
+    try:
         futures = [pool.submit(_build_part_in_child, str(db_path), str(path), after, upto) for after, upto in ranges]
         pending = set(futures)
         while pending:
@@ -305,15 +344,32 @@ def _build_parallel(
             _drain(reports, progress)
             for future in done:
                 if future.exception() is not None:
-                    for other in pending:
-                        other.cancel()
                     raise future.exception()
+    except BaseException:  # a writer failed, or SIGTERM/SIGINT (KeyboardInterrupt): stop the others now
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     _drain(reports, progress)  # the workers have exited: their last reports are in the queue
     for future in futures:
         part, n = future.result()
         segments.extend(part)
         count += n
     return segments, count
+
+
+def _stop_pool(pool) -> None:
+    """Terminate every process of the pool and wait (boundedly) until they are gone: shutting the pool down
+    alone would wait for the running writers to finish their part."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public accessor
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
@@ -361,7 +417,7 @@ def _replace(writer, store: Store, uid: str) -> None:
     writer.delete_by_term("uid", uid)
     doc = store.get(uid)
     if doc is not None and doc.uid == uid:  # an alias' events are applied to the merged record
-        for record in records(doc):
+        for record in records(doc, impacts_of(store, doc)):
             writer.add_document(**record)
     elif doc is not None:
         _replace(writer, store, doc.uid)

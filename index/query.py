@@ -6,6 +6,7 @@
     học phí OR lệ phí               either
     loai:"Thông tư" coquan:"Bộ Tài chính" nam:2025 nam:2020..2025 hieuluc:"còn hiệu lực"
     linhvuc:"Giáo dục" phamvi:"địa phương" ngay:2025-01-01..2025-06-30 so:15/2025/NQ-HĐND
+    taingay:01/06/2025              hieuluc:, the status facet and the badges on that date (default today)
 
 A query that is a số ký hiệu goes straight to that document. Unbalanced quotes are closed at
 the end. An unknown field or an invalid year or date is a QueryError with a message in Vietnamese.
@@ -31,6 +32,7 @@ FIELDS = {
     "nam": "year",
     "ngay": "issued",
     "so": "number",
+    "taingay": "on",
 }
 MAX_QUERY_LENGTH = 1000
 
@@ -64,6 +66,7 @@ class ParsedQuery:
     number: str | None = None  # a số ký hiệu in the query (so: or the whole query)
     number_only: bool = False  # the query is nothing but that number
     accented: bool = False  # the user typed diacritics
+    on: str | None = None  # taingay: the ISO date on which validity is read (None: today)
 
     @property
     def clauses(self) -> list[Clause]:
@@ -146,6 +149,11 @@ def _add_filter(query: ParsedQuery, name: str, value: str) -> None:
             if part and not re.fullmatch(r"(19|20)\d\d", part):
                 raise QueryError(f"Năm “{part}” không hợp lệ; viết nam:2025 hoặc nam:2020..2025.")
         query.ranges["year"] = (low or None, high or None)
+    elif target == "on":
+        try:
+            query.on = parse_date(value, "taingay")
+        except RecordError:
+            raise QueryError(f"Ngày “{value}” không hợp lệ; viết taingay:01/06/2025 hoặc taingay:2025-06-01.") from None
     elif target == "issued":
         low, sep, high = value.partition("..")
         high = high if sep else low

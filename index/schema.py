@@ -10,9 +10,10 @@ from __future__ import annotations
 from whoosh import fields, formats
 
 from index.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
+from kb.legal.validity import Impact, Period, status_in, timeline
 from kb.model import Document
 
-SCHEMA_VERSION = 6  # 5: tone placement per syllable after lowercasing; 6: number keys v2 (kb.numbers)
+SCHEMA_VERSION = 7  # 5: tone placement per syllable after lowercasing; 6: number keys v2 (kb.numbers); 7: timeline
 META_ID = "__meta__"
 FIELD_SEPARATOR = "\x1f"  # joins multi-valued facet values (lĩnh vực) in one column
 
@@ -52,7 +53,8 @@ def make_schema() -> fields.Schema:
         # columns for facets, filters and sorting
         doc_type=fields.ID(stored=True, sortable=True),
         issuer=fields.ID(stored=True, sortable=True),
-        status=fields.ID(stored=True, sortable=True),
+        status=fields.ID(stored=True, sortable=True),  # on the day of indexing; searches read `timeline`
+        timeline=fields.ID(stored=True, sortable=True),  # the validity periods (kb.legal.validity.timeline)
         scope=fields.ID(stored=True, sortable=True),
         linhvuc=fields.ID(stored=True, sortable=True),
         year=fields.NUMERIC(stored=True, sortable=True, bits=32, signed=False),
@@ -62,14 +64,35 @@ def make_schema() -> fields.Schema:
     )
 
 
-def records(doc: Document) -> list[dict]:
-    """The index records of one document: the document itself, then each article."""
+PERIOD_SEPARATOR, PART_SEPARATOR = "\x1e", "|"
+
+
+def encode_timeline(periods: list[Period]) -> str:
+    """'|2017-01-01|Chưa có hiệu lực\x1e2017-01-01||Còn hiệu lực': the periods as one column value."""
+    return PERIOD_SEPARATOR.join(PART_SEPARATOR.join((p.start or "", p.end or "", p.status)) for p in periods)
+
+
+def decode_timeline(value: str) -> list[Period]:
+    periods = []
+    for part in value.split(PERIOD_SEPARATOR) if value else ():
+        start, end, status = part.split(PART_SEPARATOR, 2)
+        periods.append(Period(start or None, end or None, status))
+    return periods
+
+
+def records(doc: Document, impacts: list[Impact] | None = None) -> list[dict]:
+    """The index records of one document: the document itself, then each article.
+
+    `impacts` (kb.legal.validity.impacts_of: what other stored documents did to it) make the validity
+    timeline; a search on any date reads its status from it, an interval test."""
+    periods = timeline(doc, impacts or [])
     heading = " ".join(x for x in (doc.doc_type, doc.number, doc.title) if x)
     common = {
         "uid": doc.uid,
         "doc_type": doc.doc_type or "",
         "issuer": doc.issuer or "",
-        "status": doc.status or "",
+        "status": status_in(periods),
+        "timeline": encode_timeline(periods),
         "scope": doc.scope or "",
         "linhvuc": FIELD_SEPARATOR.join(doc.fields),
         "year": doc.year or 0,

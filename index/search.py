@@ -26,22 +26,17 @@ from index.analysis import bigrams, folded_syllables
 from index.errors import QueryError
 from index.intents import article_refs, heading_hints, is_question
 from index.query import Clause, ParsedQuery, parse
-from index.schema import FIELD_SEPARATOR
+from index.schema import FIELD_SEPARATOR, decode_timeline
 from index.scoring import Postings
 from index.snippets import Highlight, snippet
 from kb import vocab
+from kb.dates import today_vn
+from kb.legal.validity import status_in
 from kb.numbers import number_key
 from kb.text import fold
 
-FACETS = ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
-FACET_PARAMS = {
-    "doc_type": "loai",
-    "issuer": "coquan",
-    "status": "hieuluc",
-    "year": "nam",
-    "linhvuc": "linhvuc",
-    "scope": "phamvi",
-}
+FACETS = vocab.FACET_NAMES  # declared once, with their URL parameters and labels, in kb.vocab.FACETS
+FACET_PARAMS = vocab.FACET_PARAMS
 SORTS = ("relevance", "issued", "effective")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
@@ -107,6 +102,7 @@ class SearchResult:
     fallback: bool = False  # nothing matched every word; these match any word
     exact: list[Hit] = field(default_factory=list)  # documents whose số ký hiệu is the query
     took_ms: float = 0.0
+    on: str = ""  # the date (ISO) on which statuses were read
 
     @property
     def pages(self) -> int:
@@ -157,8 +153,9 @@ class _Table:
         self.doc_of = np.where(rows >= 0, rows, n).astype(np.int64)
         self.codes: dict[str, np.ndarray] = {}
         self.labels: dict[str, list[str]] = {}
-        for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective", "artnum"):
+        for name in ("doc_type", "issuer", "status", "scope", "linhvuc", "issued", "effective", "artnum", "timeline"):
             self._encode(name, column(name))
+        self._on: dict[str, _Table] = {}
         years = column("year", 0)
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
         self.postings = Postings(reader, self.live)
@@ -169,6 +166,27 @@ class _Table:
         table = copy.copy(self)
         table.postings = Postings(searcher.reader(), self.live)
         return table
+
+    def on_date(self, on: str) -> _Table:
+        """This table with each record's status on `on`, read from its validity timeline: an interval
+        test per distinct timeline (kb.legal.validity.status_in). The codes are cached per date and
+        shared by the threads' tables (never written after construction); the view keeps this
+        thread's postings."""
+        cached = self._on.get(on)
+        if cached is None:
+            statuses = [status_in(decode_timeline(t), on) if t else "" for t in self.labels["timeline"]]
+            labels = sorted(set(statuses))
+            index = {v: i for i, v in enumerate(labels)}
+            per_timeline = np.array([index[v] for v in statuses], dtype=np.int32)
+            codes = per_timeline[self.codes["timeline"]] if len(per_timeline) else self.codes["status"]
+            cached = (codes, labels if len(per_timeline) else self.labels["status"])
+            if len(self._on) > 32:
+                self._on.clear()
+            self._on[on] = cached
+        view = copy.copy(self)
+        view.codes = dict(self.codes, status=cached[0])
+        view.labels = dict(self.labels, status=cached[1])
+        return view
 
     def _encode(self, name: str, values: list[str]) -> None:
         labels = sorted(set(values))
@@ -324,10 +342,13 @@ class SearchService:
         facets: bool = True,
         snippets: bool = True,
         uids: set[str] | None = None,
+        on: str | None = None,
     ) -> SearchResult:
         """Run a query. Raises QueryError (with a message for users) when it cannot be understood.
 
-        `uids` restricts the search to those documents (used to match alerts against what changed)."""
+        `uids` restricts the search to those documents (used to match alerts against what changed).
+        `on` (ISO; or `taingay:` in the query, which wins; default today in Vietnam) is the date on which
+        `hieuluc:`, the status facet and each hit's status are read."""
         started = time.perf_counter()
         if unit not in UNITS:
             raise QueryError(f"unit phải là một trong: {', '.join(UNITS)}")
@@ -345,16 +366,17 @@ class SearchService:
             if values:
                 parsed.filters.setdefault(name, []).extend(values)
         _check_statuses(parsed.filters.get("status", []))
+        day = parsed.on or on or today_vn().isoformat()
         state = self._state()
-        table: _Table = state.table
+        table: _Table = state.table.on_date(day)
         base, masks = table.restrictions(unit, parsed.filters, parsed.ranges, uids)
         allowed = base.copy()
         for mask in masks.values():
             allowed &= mask
-        result = SearchResult(q, [], 0, page, per_page, unit, sort)
+        result = SearchResult(q, [], 0, page, per_page, unit, sort, on=day)
         if parsed.number:
             result.exact = [
-                self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)
+                self._hit(state.searcher, row, 0.0, None, day) for row in self._number_rows(table, parsed.number)
             ]
         scores = np.zeros(table.n, dtype=np.float32)
         terms = query = None
@@ -510,7 +532,8 @@ class SearchService:
         result.total = int(order.size)
         start = (result.page - 1) * result.per_page
         result.hits = [
-            self._hit(state.searcher, int(i), float(scores[i]), terms) for i in order[start : start + result.per_page]
+            self._hit(state.searcher, int(i), float(scores[i]), terms, result.on)
+            for i in order[start : start + result.per_page]
         ]
 
     def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
@@ -608,8 +631,9 @@ class SearchService:
                 out[name] = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
         return out
 
-    def _hit(self, searcher, docnum: int, score: float, terms: Highlight | None) -> Hit:
+    def _hit(self, searcher, docnum: int, score: float, terms: Highlight | None, on: str | None = None) -> Hit:
         stored = searcher.stored_fields(docnum)
+        periods = decode_timeline(stored.get("timeline", "") or "")
         return Hit(
             uid=stored.get("uid", ""),
             kind=stored.get("kind", ""),
@@ -619,7 +643,7 @@ class SearchService:
             issuer=stored.get("issuer", ""),
             issued=stored.get("issued", ""),
             effective=stored.get("effective", ""),
-            status=stored.get("status", ""),
+            status=status_in(periods, on) if periods else stored.get("status", ""),
             score=round(score, 4),
             snippet=snippet(stored.get("content", ""), terms) if terms else "",
             anchor=stored.get("anchor", "") or "",

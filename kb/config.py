@@ -1,113 +1,245 @@
 """Configuration in one place: the instance folder (default ./instance, or KB_INSTANCE) holds the
 database, the index and config.toml. Every setting can be overridden by an environment variable
 KB_<SECTION>_<KEY> (for example KB_SMTP_HOST). Precedence: defaults < config.toml < environment.
+
+Every setting is declared once, as a `Setting(section, key, default, help)` (its type is the type of its
+default, or `type=` when the default cannot say it): the core's below in `SETTINGS`, each source's in its
+scraper module (`declare(...)`, done when `scrapers` is imported, as the CLI does). Values are coerced
+and checked when the configuration is loaded, from config.toml and the environment alike: a wrong type
+is one ConfigError naming the key and the file (or the variable), never a crash later in a mail run.
+`config.get(section, key)` returns the typed value. The README's settings table and docs/*.md are
+kept in step with these declarations by tests/test_config.py.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import ConfigError
 
-DEFAULTS: dict[str, dict] = {
-    "site": {
-        "url": "http://127.0.0.1:8080",
-        "name": "Văn bản pháp luật – Văn phòng HĐND tỉnh",
-    },
-    "province": {
-        "name": "Lai Châu",  # whose local documents are collected and shown as "địa phương"
-    },
-    "sources": {
-        "enabled": ["vbpl", "congbao", "congbao_tinh"],
-        "priority": ["vbpl", "congbao", "congbao_tinh"],  # who wins when two sources disagree
-    },
-    "http": {
-        "user_agent": "hdnd-kb/0.1 (+legal knowledge base of a provincial People's Council office)",
-        "delay": 1.0,  # seconds between two requests to one host
-        "timeout": 30.0,
-        "retries": 4,
-        "backoff": 1.0,  # first back-off in seconds, doubled at each retry
-        "max_wait": 300.0,  # longest Retry-After honoured; longer gives up
-        "ca_bundle": "",  # CA bundle file for servers with an incomplete chain
-        "max_mb": 50,  # largest response (attachment) accepted
-    },
-    "smtp": {
-        "host": "localhost",
-        "port": 25,
-        "user": "",
-        "password": "",
-        "sender": "kb@localhost",
-        "starttls": False,
-        "security": "",  # none | starttls | ssl; empty: starttls when starttls = true, ssl on port 465
-        "timeout": 30.0,  # seconds to wait for the mail server
-        "ca_bundle": "",  # CA file to trust for STARTTLS/SSL (a server with an internal CA)
-    },
-    # --- e-mail delivery of alerts and the weekly digest (kb/mail.py, docs/ALERTS.md) ----------
-    "mail": {
-        "from": "",  # sender (KB_MAIL_FROM), "Name <addr>" or "addr"; empty: smtp.sender
-        "outbox": "",  # a folder: write messages there as .eml instead of using SMTP
-    },
-    "alerts": {
-        "max_per_address": 20,  # active subscriptions (pending included) one address may hold
-        "secret": "",  # key signing the links in e-mails; empty: generated once into <instance>/secret.key
-        "confirm_days": 7,  # a confirmation link works this long; unconfirmed subscriptions then lapse
-        "link_days": 400,  # an unsubscribe or "manage" link works this long (each mail has fresh ones); 0: forever
-        "send_hour": 7,  # local hour (UTC+7) after which daily and weekly alerts go out
-        "weekly_day": 1,  # day of the weekly alerts and digest, 1 = Monday … 7 = Sunday
-        "max_hits": 30,  # documents listed per subscription in one message (then a link to the rest)
-        "diff_lines": 8,  # added and removed lines of text shown per changed document
-    },
-    "digest": {
-        "issued_within_days": 120,  # new documents issued longer ago are counted, not listed (backfills)
-        "upcoming_days": 30,  # "coming into force" looks this many days past the week
-    },
-    "index": {
-        "writer_timeout": 60.0,  # seconds a writer waits for the index lock
-    },
-    # --- reading uploaded drafts and attachments (kb/readers.py, docs/CHECKER.md, docs/SECURITY.md) --
-    "readers": {
-        "max_unzipped_mb": 100,  # a DOCX whose parts unzip to more than this is refused (zip bombs)
-        "pdf_timeout": 60.0,  # seconds a PDF may take to read (in a child process, killed after); 0: no limit
-        "pdf_max_pages": 500,  # a PDF with more pages is refused
-        "pdf_max_memory_mb": 1024,  # address space of the child process reading a PDF; 0: no limit
-    },
-    # --- scrapers and `kb refresh` (scrapers/, docs/SOURCES.md) ------------------------------
-    "refresh": {
-        "stop_after": 50,  # known unchanged entries in a row, past the watermark, that end a walk
-        "max_failures": 10,  # documents failing in a row that stop a source
-        "attachments": True,  # download PDF/DOCX/DOC files for the text of documents without a body
-        "ocr": False,  # OCR scanned PDFs when pdftoppm and tesseract (vie) are installed
-    },
-    "relevance": {  # which documents are relevant to HĐND work
-        "all": False,  # everything the sources list
-        "central_types": [],  # loại văn bản taken from central bodies (empty: the normative types)
-        "issuers": [],  # central bodies taken (substrings; empty: all)
-        "provinces": [],  # provinces whose HĐND/UBND documents are taken (empty: province.name)
-        "local_types": [],  # loại văn bản taken from those (empty: all)
-    },
-    "vbpl": {
-        "base_url": "https://vbpl-bientap-gateway.moj.gov.vn/api/qtdc/public",
-        "site_url": "https://vbpl.vn",
-        "page_size": 50,
-        "sort_by": "",  # empty: the gateway's order (newest updated first); or "issueDate"
-        "central_level": "TRUNG_UONG",  # agencyLevel of the central feed; empty: one unfiltered feed
-        "local_agency_ids": [],  # gateway agency ids of the province's HĐND/UBND (local feed by agency)
-        "local_keywords": [],  # title keywords of the local feeds (empty: the provinces)
-    },
-    "congbao": {
-        "base_url": "https://congbao.chinhphu.vn",
-    },
-    "gazette": {  # the provincial gazette (source congbao_tinh), Lotus Domino congbao.nsf
-        "base_url": "",  # e.g. https://congbao.sonla.gov.vn; empty: not configured
-        "path": "congbao.nsf",
-        "province": "",  # empty: province.name
-        "first_year": 0,  # oldest year of the first walk (0: last year)
-    },
+TYPES = (str, int, float, bool, list)
+TYPE_NAMES = {  # how a type is named in an error (Vietnamese: the administrator reads it)
+    str: "một chuỗi (trong dấu ngoặc kép)",
+    int: "một số nguyên",
+    float: "một số",
+    bool: "true hoặc false",
+    list: 'một danh sách, ví dụ ["a", "b"] (trong biến môi trường: các giá trị cách nhau bằng dấu phẩy)',
 }
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: `[section] key` in config.toml, KB_<SECTION>_<KEY> in the environment."""
+
+    section: str
+    key: str
+    default: object
+    help: str
+    type: type = None  # str, int, float, bool or list (of strings); None: the type of `default`
+    choices: tuple = ()  # when not empty, the only values allowed
+    minimum: float | None = None  # for numbers
+
+    def __post_init__(self):
+        kind = self.type or type(self.default)
+        object.__setattr__(self, "type", kind)
+        if kind not in TYPES:
+            raise TypeError(f"setting {self.name}: unsupported type {kind.__name__}")
+        if "_" in self.section:
+            raise ValueError(f"section {self.section!r}: a section name contains no '_' (KB_<SECTION>_<KEY>)")
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def variable(self) -> str:
+        return f"KB_{self.section.upper()}_{self.key.upper()}"
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    S("site", "url", "http://127.0.0.1:8080", "public address of the site, used in e-mails and feeds"),
+    S("site", "name", "Văn bản pháp luật – Văn phòng HĐND tỉnh", "title of the site"),
+    S("province", "name", "Lai Châu", "the province whose local documents are collected and shown as địa phương"),
+    S("sources", "enabled", ["vbpl", "congbao", "congbao_tinh"], "sources `kb refresh` visits"),
+    S("sources", "priority", ["vbpl", "congbao", "congbao_tinh"], "which source wins when two disagree on a field"),
+    # --- the one HTTP client of the scrapers (scrapers/http.py, docs/SOURCES.md) ------------------------
+    S(
+        "http",
+        "user_agent",
+        "hdnd-kb/0.1 (+legal knowledge base of a provincial People's Council office)",
+        "User-Agent of every request",
+    ),
+    S("http", "delay", 1.0, "seconds between two requests to one host", minimum=0),
+    S("http", "timeout", 30.0, "seconds to wait for a server", minimum=0),
+    S("http", "retries", 4, "retries of a failed request", minimum=0),
+    S("http", "backoff", 1.0, "first back-off in seconds, doubled at each retry", minimum=0),
+    S("http", "max_wait", 300.0, "longest Retry-After honoured; longer gives up", minimum=0),
+    S("http", "ca_bundle", "", "CA bundle file for servers with an incomplete chain"),
+    S("http", "max_mb", 50.0, "largest response (attachment) accepted, in MB", minimum=0),
+    # --- e-mail (kb/alerts/mail.py, docs/ALERTS.md) ------------------------------------------------------
+    S("smtp", "host", "localhost", "mail server"),
+    S("smtp", "port", 25, "its port", minimum=0),
+    S("smtp", "user", "", "login (empty: none)"),
+    S("smtp", "password", "", "password of that login"),
+    S("smtp", "sender", "kb@localhost", "sender when mail.from is empty"),
+    S("smtp", "starttls", False, "STARTTLS (kept for old configurations: smtp.security says it)"),
+    S(
+        "smtp",
+        "security",
+        "",
+        "none | starttls | ssl; empty: starttls when starttls = true, ssl on port 465",
+    ),
+    S("smtp", "timeout", 30.0, "seconds to wait for the mail server", minimum=0),
+    S("smtp", "ca_bundle", "", "CA file to trust for STARTTLS/SSL (a server with an internal CA)"),
+    S("mail", "from", "", 'sender, "Name <addr>" or "addr"; empty: smtp.sender'),
+    S("mail", "outbox", "", "a folder: write messages there as .eml instead of using SMTP"),
+    # --- alerts and the weekly digest (kb/alerts/, docs/ALERTS.md) -----------------------------------------
+    S("alerts", "max_per_address", 20, "active subscriptions (pending included) one address may hold", minimum=0),
+    S("alerts", "secret", "", "key signing the links in e-mails; empty: generated once into <instance>/secret.key"),
+    S(
+        "alerts",
+        "confirm_days",
+        7,
+        "a confirmation link works this long; unconfirmed subscriptions then lapse",
+        minimum=1,
+    ),
+    S(
+        "alerts",
+        "confirm_resend_hours",
+        1.0,
+        "an address with pending subscriptions gets one confirmation e-mail this often",
+        minimum=0,
+    ),
+    S("alerts", "link_days", 400, "an unsubscribe or manage link works this long; 0: forever", minimum=0),
+    S("alerts", "send_hour", 7, "local hour (UTC+7) after which daily and weekly alerts go out", minimum=0),
+    S(
+        "alerts",
+        "weekly_day",
+        1,
+        "day of the weekly alerts and digest, 1 = Monday … 7 = Sunday",
+        choices=(1, 2, 3, 4, 5, 6, 7),
+    ),
+    S("alerts", "max_hits", 30, "documents listed per subscription in one message", minimum=1),
+    S("alerts", "diff_lines", 8, "added and removed lines of text shown per changed document", minimum=0),
+    S("digest", "issued_within_days", 120, "new documents issued longer ago are counted, not listed", minimum=0),
+    S("digest", "upcoming_days", 30, '"coming into force" looks this many days past the week', minimum=0),
+    # --- the search index (index/, docs/PERFORMANCE.md) -----------------------------------------------------
+    S("index", "writer_timeout", 60.0, "seconds a writer waits for the index lock", minimum=0),
+    # --- reading uploaded drafts and attachments (kb/readers.py, docs/CHECKER.md, docs/SECURITY.md) ---------
+    S("readers", "max_unzipped_mb", 100.0, "a DOCX whose parts unzip to more than this is refused", minimum=0),
+    S("readers", "pdf_timeout", 60.0, "seconds a PDF may take to read (in a child process); 0: no limit", minimum=0),
+    S("readers", "pdf_max_pages", 500, "a PDF with more pages is refused", minimum=1),
+    S("readers", "pdf_max_memory_mb", 1024.0, "address space of the child reading a PDF; 0: no limit", minimum=0),
+    # --- `kb refresh` (scrapers/, docs/SOURCES.md); each source declares its own section -------------------
+    S("refresh", "stop_after", 50, "known unchanged entries in a row, past the watermark, that end a walk", minimum=1),
+    S("refresh", "max_failures", 10, "documents failing in a row that stop a source", minimum=1),
+    S("refresh", "attachments", True, "download PDF/DOCX/DOC files for the text of documents without a body"),
+    S("refresh", "ocr", False, "OCR scanned PDFs when pdftoppm and tesseract (vie) are installed"),
+    S("relevance", "all", False, "keep everything the sources list"),
+    S("relevance", "central_types", [], "loại văn bản taken from central bodies (empty: the normative types)"),
+    S("relevance", "issuers", [], "central bodies taken (substrings; empty: all)"),
+    S("relevance", "provinces", [], "provinces whose HĐND/UBND documents are taken (empty: province.name)"),
+    S("relevance", "local_types", [], "loại văn bản taken from those (empty: all)"),
+    # --- the web UI and API (web/, docs/WEB.md); Flask reads them upper-case (PER_PAGE) ----------------------
+    S("web", "per_page", 20, "results per page on the search page", minimum=1),
+    S("web", "api_max_limit", 100, "largest `limit` of /api/search", minimum=1),
+    S("web", "csv_max_rows", 5000, "rows of a CSV export", minimum=1),
+    S("web", "feed_entries", 50, "entries of an Atom feed", minimum=1),
+    S("web", "recent_max", 2000, "documents examined by Văn bản mới (most recently changed first)", minimum=1),
+    S("web", "recent_per_page", 50, "documents per page of Văn bản mới", minimum=1),
+    S("web", "delegations_per_page", 50, "items per page of Giao HĐND tỉnh quy định and /api/delegations", minimum=1),
+    S(
+        "web",
+        "max_upload_mb",
+        20.0,
+        "largest upload or request body (413 beyond it); the checker's file limit",
+        minimum=0,
+    ),
+    S(
+        "web",
+        "subscribe_limit",
+        10,
+        "subscription requests per client address per rate_window (0: no limit)",
+        minimum=0,
+    ),
+    S("web", "check_limit", 30, "checks per client address per rate_window (0: no limit)", minimum=0),
+    S("web", "rate_window", 600.0, "seconds of the rate limits' sliding window", minimum=0),
+    S("web", "check_workers", 2, "checks that run side by side (each checker caches the catalogue)", minimum=1),
+    S("web", "check_wait", 3.0, "seconds a check waits for a free checker before the 503 busy answer", minimum=0),
+    S(
+        "web",
+        "trusted_hosts",
+        [],
+        "names and addresses, besides site.url's, at which the site is reached; kept in absolute links",
+    ),
+    S("web", "proxy_count", 0, "reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust", minimum=0),
+    S("web", "confirm_mail_wait", 8.0, "seconds a subscription page waits for its confirmation e-mail", minimum=0),
+    S("web", "secret_key", "", "key signing the session cookie; empty: derived from alerts.secret"),
+    S("web", "session_cookie_secure", False, "secure cookies (the site is served over HTTPS only)"),
+    S("web", "admin_session_hours", 8.0, "how long an administrator's login lasts", minimum=0),
+    S(
+        "web",
+        "admin_login_limit",
+        5,
+        "failed administrator logins per client address per admin_login_window",
+        minimum=0,
+    ),
+    S("web", "admin_login_window", 900.0, "seconds of that sliding window", minimum=0),
+    S("web", "admin_runs", 30, "refresh runs listed on the administration dashboard", minimum=1),
+)
+del S
+
+_DECLARED: dict[tuple[str, str], Setting] = {(s.section, s.key): s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A public source as the rest of the program knows it (declared by its scraper module)."""
+
+    name: str  # the source id, as in sources.enabled
+    title: str  # in Vietnamese, for the pages
+    section: str  # the config.toml section of its settings (base_url …)
+    settings: tuple[Setting, ...] = field(default=())
+
+
+_SOURCES: dict[str, SourceInfo] = {}
+
+
+def declare_source(info: SourceInfo) -> SourceInfo:
+    """Declare a source and its section's settings (each scraper module does, once, at import)."""
+    for setting in info.settings:
+        if setting.section != info.section:
+            raise ValueError(f"{setting.name} is declared by source {info.name} outside its section {info.section}")
+        known = _DECLARED.get((setting.section, setting.key))
+        if known is not None and known != setting:
+            raise ValueError(f"setting {setting.name} declared twice")
+        _DECLARED[(setting.section, setting.key)] = setting
+    _SOURCES[info.name] = info
+    return info
+
+
+def sources() -> dict[str, SourceInfo]:
+    """The declared sources, in declaration order (empty until `scrapers` is imported)."""
+    return dict(_SOURCES)
+
+
+def settings() -> list[Setting]:
+    """Every declared setting: the core's, then the sources' (once `scrapers` is imported)."""
+    return list(_DECLARED.values())
+
+
+def setting(section: str, key: str) -> Setting | None:
+    return _DECLARED.get((section, key))
+
+
+def defaults(section: str) -> dict[str, object]:
+    """The default values of a section (a copy)."""
+    return {s.key: _copy(s.default) for s in _DECLARED.values() if s.section == section}
+
 
 SAMPLE = """\
 # Configuration of this knowledge base instance. Every key can be overridden by an environment
@@ -146,10 +278,22 @@ class Config:
         return self.instance / "index"
 
     def get(self, section: str, key: str):
-        return self.values[section][key]
+        """The typed value of a setting (KeyError for a setting nobody declared or set)."""
+        values = self.values.get(section, {})
+        if key in values:
+            return values[key]
+        declared = _DECLARED.get((section, key))
+        if declared is None:
+            raise KeyError(f"{section}.{key}")
+        return _copy(declared.default)  # declared after this configuration was loaded
 
     def section(self, name: str) -> dict:
-        return self.values.get(name, {})
+        """A section's values: the declared defaults, overridden by config.toml and the environment."""
+        return {**defaults(name), **self.values.get(name, {})}
+
+    def is_default(self, section: str, key: str) -> bool:
+        declared = _DECLARED.get((section, key))
+        return declared is not None and self.get(section, key) == declared.default
 
 
 def instance_path(explicit: str | Path | None = None) -> Path:
@@ -157,42 +301,89 @@ def instance_path(explicit: str | Path | None = None) -> Path:
 
 
 def load(instance: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read defaults, then instance/config.toml, then KB_<SECTION>_<KEY> variables."""
+    """Read the declared defaults, then instance/config.toml, then KB_<SECTION>_<KEY> variables; every
+    declared setting is coerced to its type and checked here (ConfigError naming the key and its origin)."""
     folder = instance_path(instance)
-    values = copy.deepcopy(DEFAULTS)
+    values: dict[str, dict] = {}
+    for declared in _DECLARED.values():
+        values.setdefault(declared.section, {})[declared.key] = _copy(declared.default)
     path = folder / "config.toml"
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(f"{path}: tệp cấu hình không đọc được ({exc})") from None
         for section, table in data.items():
             if not isinstance(table, dict):
-                raise ConfigError(f"{path}: '{section}' must be a [section]")
-            values.setdefault(section, {}).update(table)
+                raise ConfigError(f"{path}: “{section}” phải là một mục [{section}]")
+            for key, value in table.items():
+                declared = _DECLARED.get((section, key))
+                origin = f"{section}.{key} trong {path}"
+                values.setdefault(section, {})[key] = _from_toml(declared, value, origin) if declared else value
     env = os.environ if environ is None else environ
     for name, raw in env.items():
         if not name.startswith("KB_") or name == "KB_INSTANCE":
             continue
         section, _, key = name[3:].lower().partition("_")
-        if section in values and key:
-            default = values[section].get(key)
-            values[section][key] = _coerce(raw, default, name)
+        declared = _DECLARED.get((section, key))
+        if declared is not None:
+            values[section][key] = _from_env(declared, raw, name)
     return Config(folder, values)
 
 
-def _coerce(raw: str, default, name: str):
+# --- coercion and checks ------------------------------------------------------------------------------
+def _copy(value):
+    return list(value) if isinstance(value, list) else value
+
+
+def _wrong(declared: Setting, value, origin: str) -> ConfigError:
+    shown = f"“{value}”" if isinstance(value, str) else repr(value)
+    return ConfigError(f"{origin}: phải là {TYPE_NAMES[declared.type]}, không phải {shown}")
+
+
+def _from_toml(declared: Setting, value, origin: str):
+    kind = declared.type
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif (
+        kind is list
+        and isinstance(value, list)
+        and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value)
+    ):
+        value = [str(v) for v in value]
+    elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _wrong(declared, value, origin)
+    return _check(declared, value, origin)
+
+
+def _from_env(declared: Setting, raw: str, name: str):
+    origin = f"{name} (biến môi trường, {declared.name})"
+    kind = declared.type
+    text = raw.strip()
     try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+        if kind is bool:
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
                 raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, list):
-            return [part.strip() for part in raw.split(",") if part.strip()]
+            value = text.lower() in ("1", "true", "yes")
+        elif kind is int:
+            value = int(text)
+        elif kind is float:
+            value = float(text)
+        elif kind is list:
+            value = [part.strip() for part in raw.split(",") if part.strip()]
+        else:
+            value = raw
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from None
-    return raw
+        raise _wrong(declared, raw, origin) from None
+    return _check(declared, value, origin)
+
+
+def _check(declared: Setting, value, origin: str):
+    if declared.choices and value not in declared.choices:
+        allowed = ", ".join(f"“{c}”" if isinstance(c, str) else str(c) for c in declared.choices)
+        raise ConfigError(f"{origin}: phải là một trong {allowed}, không phải {value!r}")
+    if declared.minimum is not None and value < declared.minimum:
+        raise ConfigError(f"{origin}: không được nhỏ hơn {declared.minimum:g} (đang là {value})")
+    if declared.type is float and value != value:  # NaN
+        raise ConfigError(f"{origin}: phải là một số, không phải {value!r}")
+    return value

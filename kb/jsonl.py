@@ -4,7 +4,8 @@ Two record shapes are accepted on import:
 - document records in the schema of `Document.to_dict()` (what `kb export` writes), with a `uid`;
 - article records as in shared/corpus (`doc_number`, `doc_title`, `doc_type`, `issuer`,
   `issued_date`, `effective_date`, `article_id`, `title`, `text`), grouped into documents;
-  a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles.
+  a corpus document record (`doc_number` and whole `text`, no `article_id`) is split into articles;
+  an article's `amendment_note` becomes the document's `changed_by` through the parser the caller hands in.
 A malformed line is rejected with its line number and reason; every other line is imported.
 """
 
@@ -22,8 +23,8 @@ from typing import IO
 
 from kb.articles import split_articles
 from kb.errors import KBError, RecordError
-from kb.model import Article, Document, parse_date
-from kb.store import Store
+from kb.model import Article, ChangedBy, Document, parse_date
+from kb.store import Store, now
 from kb.text import nfc, slug
 
 BATCH = 200
@@ -144,14 +145,20 @@ def _unstorable(value) -> str | None:
     return None
 
 
+NoteParser = Callable[[str, str | None, str | None], list[ChangedBy]]
+
+
 def import_file(
     store: Store,
     path: str | Path,
     progress: Callable[[int], None] | None = None,
+    note_parser: NoteParser | None = None,
     phase: Callable[[str, int], None] | None = None,
 ) -> ImportReport:
     """Load a JSONL file into the store; see the module docstring for the accepted shapes.
 
+    `note_parser(note, article, source)` reads an article record's `amendment_note` into the document's
+    `changed_by` (the CLI hands in kb.legal.amendments.parse_amendment_note; without it notes are skipped).
     progress(n) reports bytes read; with `phase`, the work is reported in its real phases:
     phase("reading", file size) then progress in bytes (whole documents are stored as they are read),
     then phase("storing", documents) then progress in documents (the documents of an article-level
@@ -161,6 +168,14 @@ def import_file(
     report = ImportReport()
     batch: list[Document] = []
     groups: dict[str, _Group] = {}
+    store.batch = f"import:{Path(path).name}:{now()}"  # the "new" events of this import, listed as one line
+    try:
+        return _import(store, path, progress, phase, note_parser, report, batch, groups)
+    finally:
+        store.batch = None
+
+
+def _import(store, path, progress, phase, note_parser, report: ImportReport, batch: list, groups: dict) -> ImportReport:
     storing = False
 
     def flush() -> None:
@@ -185,7 +200,7 @@ def import_file(
                 report.articles += len(doc.articles)
                 batch.append(doc)
             elif "article_id" in item:
-                _add_article(groups, _corpus_fields(item), number)
+                _add_article(groups, _corpus_fields(item), number, note_parser)
             elif item.get("doc_number") or item.get("doc_title"):
                 doc = _corpus_document(_corpus_fields(item))
                 report.articles += len(doc.articles)
@@ -229,6 +244,7 @@ class _Group:
         self.line = line
         self.articles: list[Article] = []
         self.fields: list[str] = []
+        self.changed_by: list[ChangedBy] = []
         self.legacy = uid
 
     def document(self) -> Document:
@@ -246,6 +262,7 @@ class _Group:
             effective=_date(meta, "effective_date"),
             fields=self.fields,
             articles=self.articles,
+            changed_by=self.changed_by,
         )
         return Document.from_dict(doc.to_dict())
 
@@ -298,7 +315,7 @@ def _corpus_fields(item: dict) -> dict:
     return checked
 
 
-def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
+def _add_article(groups: dict[str, _Group], item: dict, line: int, note_parser: NoteParser | None = None) -> None:
     raw_id = item.get("doc_id") or item.get("doc_number") or ""
     doc_id = slug(raw_id)  # ASCII ("163-2016-nđ-cp" -> "163-2016-nd-cp"): addresses without percent-encoding
     if not doc_id:
@@ -321,6 +338,9 @@ def _add_article(groups: dict[str, _Group], item: dict, line: int) -> None:
         body = body[len(nfc(heading).strip()) :].lstrip(" .:\n")
     number = str(item.get("article_id") or len(group.articles) + 1)
     group.articles.append(Article(number=number, heading=heading, text=body, chapter=item.get("chapter")))
+    note = item.get("amendment_note")
+    if note_parser is not None and isinstance(note, str) and note.strip():
+        group.changed_by.extend(note_parser(note, number, uid.split(":", 1)[0]))
     topic = item.get("de_muc")
     if topic and topic not in group.fields:
         group.fields.append(topic)

@@ -21,6 +21,36 @@ except ImportError:  # Windows: the serving commands work; the locking commands 
     fcntl = None
 
 
+_HELD: set[int] = set()  # file descriptors of the locks this process holds (see release_inherited)
+
+
+def remember(handle: IO) -> None:
+    """Note that this process holds the lock on `handle` (a forked child will let go of it)."""
+    _HELD.add(handle.fileno())
+
+
+def forget(handle: IO) -> None:
+    _HELD.discard(handle.fileno())
+
+
+def release_inherited() -> None:
+    """In a forked child: let go of the locks the parent held. An flock belongs to the open file, which a
+    fork shares, so a child that kept the descriptor would keep the lock after its parent died. Each
+    descriptor is pointed at /dev/null (not closed: its number stays taken, nothing else reuses it)."""
+    if not _HELD:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        for fd in list(_HELD):
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+    finally:
+        os.close(null)
+    _HELD.clear()
+
+
 class AlreadyRunning(KBError):
     """Another process holds the lock; the message says which command and which lock file."""
 
@@ -78,8 +108,10 @@ def instance_lock(config, name: str, what: str):
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        remember(handle)
         try:
             yield
         finally:
+            forget(handle)
             handle.seek(0)
             handle.truncate()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from kb import vocab
 from kb.errors import RecordError
-from kb.numbers import number_key, parse_number
+from kb.numbers import normalize_number, number_key, parse_number
 from kb.text import fold, nfc, slug
 
 ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
@@ -60,6 +60,24 @@ class Relation:
 
 
 @dataclass
+class ChangedBy:
+    """What another document did to this one, as this document's source notes it (a pháp điển
+    `amendment_note`): the reverse of a relation, kept when the other document is not stored."""
+
+    type: str  # sua_doi, thay_the, bai_bo, dinh_chi (vocab.REL_*)
+    article: str | None = None  # the article of this document concerned ("28"); None: the whole document
+    by_number: str | None = None  # the acting document: "52/2019/QH14"
+    by_uid: str | None = None
+    by_type: str | None = None  # "Luật"
+    by_title: str | None = None
+    by_article: str | None = None  # "Điều 2"
+    effective: str | None = None  # ISO date from which it applies
+    note: str | None = None  # the note as written
+    source: str | None = None
+    whole: bool = True  # False: part of the article only ("có nội dung bị bãi bỏ")
+
+
+@dataclass
 class Attachment:
     name: str
     url: str | None = None
@@ -90,6 +108,7 @@ class Document:
     text: str = ""
     articles: list[Article] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    changed_by: list[ChangedBy] = field(default_factory=list)  # reverse relations noted by the source
     attachments: list[Attachment] = field(default_factory=list)
     source_updated: str | None = None  # the source's own last-modified stamp
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source that supplied it
@@ -171,6 +190,7 @@ class Document:
                 text=_opt_str(data, "text") or "",
                 articles=[Article(**_obj(a, Article)) for a in _list(data, "articles")],
                 relations=[Relation(**_obj(r, Relation)) for r in _list(data, "relations")],
+                changed_by=[ChangedBy(**_obj(c, ChangedBy)) for c in _list(data, "changed_by")],
                 attachments=[Attachment(**_obj(a, Attachment)) for a in _list(data, "attachments")],
                 source_updated=_opt_str(data, "source_updated"),
                 provenance=_mapping(data, "provenance", values=str),
@@ -186,7 +206,7 @@ class Document:
 def normalise(doc: Document) -> Document:
     """NFC everywhere, canonical vocabularies, unique article anchors. Returns the same object."""
     doc.title = " ".join(nfc(doc.title).split())
-    doc.number = normalise_number(doc.number)
+    doc.number = normalize_number(doc.number)
     doc.doc_type = vocab.doc_type(doc.doc_type)
     if doc.doc_type is None and doc.number:
         parsed = parse_number(doc.number)
@@ -213,20 +233,18 @@ def normalise(doc: Document) -> Document:
         art.anchor = anchor
     for rel in doc.relations:
         rel.type = vocab.relation_type(rel.type)
-        rel.target_number = normalise_number(rel.target_number)
+        rel.target_number = normalize_number(rel.target_number)
         rel.target_title = " ".join(nfc(rel.target_title).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
+    for note in doc.changed_by:
+        note.type = vocab.relation_type(note.type)
+        note.by_number = normalize_number(note.by_number)
+        note.effective = parse_date(note.effective, "changed_by.effective") if note.effective else None
+        note.source = note.source or doc.source
     for att in doc.attachments:
         if att.kind not in ATTACHMENT_KINDS:
             att.kind = "other"
     return doc
-
-
-def normalise_number(number: str | None) -> str | None:
-    if not number:
-        return None
-    parsed = parse_number(number)
-    return parsed.canonical if parsed else " ".join(nfc(number).split()) or None
 
 
 def _opt_str(data: dict, name: str) -> str | None:
@@ -259,9 +277,9 @@ def _obj(value, kind) -> dict:
         raise RecordError(f"trường không có trong lược đồ của {name}: {', '.join(sorted(extra))}")
     checked = {}
     for key, item in value.items():  # every field of a signer, article, relation, attachment is text…
-        if key == "scanned":  # …but this flag
+        if key in ("scanned", "whole"):  # …but these flags
             if not isinstance(item, bool):
-                raise RecordError(f"'{name}.scanned' phải là true hoặc false")
+                raise RecordError(f"'{name}.{key}' phải là true hoặc false")
             checked[key] = item
         else:
             checked[key] = None if item is None else _text(item, f"'{name}.{key}'")

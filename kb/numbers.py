@@ -145,7 +145,10 @@ def number_key(text: str) -> str:
     return re.sub(r"\s+", "", fold(_clean(text)).lower())
 
 
-def normalize_number(text: str) -> str:
-    """The canonical display form of a number, or the cleaned text when it does not parse."""
+def normalize_number(text: str | None) -> str | None:
+    """The số ký hiệu as documents store it: the canonical form of a number that parses, else the text
+    (NFC) with its spaces collapsed; None for empty text. (kb.model normalises every stored number with it.)"""
+    if not text:
+        return None
     parsed = parse_number(text)
-    return parsed.canonical if parsed else _clean(text)
+    return parsed.canonical if parsed else " ".join(nfc(text).split()) or None

@@ -16,7 +16,7 @@ Hostile files (docs/SECURITY.md) are refused with a ReadError too, within bounde
   seconds, its address space limited to `readers.pdf_max_memory_mb`; more than `readers.pdf_max_pages`
   pages is refused.
 - HTML: BeautifulSoup with lxml's HTML parser, which expands no entity declared in the file.
-The limits come from `Limits.from_config(config)`; `Limits()` holds the defaults of kb.config.DEFAULTS.
+The limits come from `Limits.from_config(config)`; `Limits()` holds the declared defaults (kb.config.SETTINGS).
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.config import DEFAULTS, Config
+from kb.config import Config, defaults
 from kb.errors import KBError
 from kb.text import nfc
 
 MAX_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused before it is parsed
-MAX_PDF_PAGES = DEFAULTS["readers"]["pdf_max_pages"]
+_READERS = defaults("readers")  # the declared defaults (kb.config.SETTINGS)
+MAX_PDF_PAGES = _READERS["pdf_max_pages"]
 MAX_TEXT_CHARS = 5_000_000  # text extracted beyond this is refused (a zip bomb, a huge PDF)
 MAX_ZIP_ENTRIES = 5000  # parts of a DOCX package (Word writes a few dozen)
 FORMATS = ("docx", "pdf", "text", "html")
@@ -53,17 +54,15 @@ class ReadError(KBError):
 class Limits:
     """How much a hostile file may cost (the `readers` section of the configuration)."""
 
-    max_unzipped_mb: float = DEFAULTS["readers"]["max_unzipped_mb"]
-    pdf_timeout: float = DEFAULTS["readers"]["pdf_timeout"]
-    pdf_max_pages: int = DEFAULTS["readers"]["pdf_max_pages"]
-    pdf_max_memory_mb: float = DEFAULTS["readers"]["pdf_max_memory_mb"]
+    max_unzipped_mb: float = _READERS["max_unzipped_mb"]
+    pdf_timeout: float = _READERS["pdf_timeout"]
+    pdf_max_pages: int = _READERS["pdf_max_pages"]
+    pdf_max_memory_mb: float = _READERS["pdf_max_memory_mb"]
 
     @classmethod
     def from_config(cls, config: Config) -> Limits:
-        section = config.section("readers")
-        return cls(
-            **{name: type(getattr(cls, name))(section[name]) for name in cls.__dataclass_fields__ if name in section}
-        )
+        section = config.section("readers")  # typed and checked when the configuration was loaded
+        return cls(**{name: section[name] for name in cls.__dataclass_fields__})
 
 
 def read_path(path: str | Path, max_bytes: int = MAX_BYTES, limits: Limits | None = None) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,58 +59,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
-    # 2: alerts and the weekly digest (kb/subscriptions.py, kb/alerts.py, kb/digest.py)
-    """
-    CREATE TABLE alert_subscriptions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        email TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        query TEXT NOT NULL DEFAULT '',
-        filters TEXT NOT NULL DEFAULT '{}',
-        uid TEXT,
-        title TEXT NOT NULL DEFAULT '',
-        label TEXT NOT NULL DEFAULT '',
-        frequency TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        confirmed_at TEXT,
-        confirm_sent_at TEXT,
-        ended_at TEXT,
-        ended_by TEXT,
-        last_event_id INTEGER NOT NULL DEFAULT 0,
-        sent_through TEXT,
-        last_run_at TEXT,
-        last_sent_at TEXT,
-        error TEXT
-    );
-    CREATE INDEX alert_subscriptions_email ON alert_subscriptions(email);
-    CREATE TABLE alert_deliveries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        email TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        sent_at TEXT NOT NULL
-    );
-    CREATE TABLE alert_sent (
-        delivery_id INTEGER NOT NULL,
-        subscription_id INTEGER NOT NULL,
-        uid TEXT NOT NULL,
-        event_id INTEGER,
-        what TEXT NOT NULL
-    );
-    CREATE INDEX alert_sent_subscription ON alert_sent(subscription_id, uid);
-    """,
-    # 3: derived legal data (kb/legal/derived.py): rows computed from the documents, per derivation
-    """
-    CREATE TABLE derived (
-        name TEXT NOT NULL,
-        key TEXT NOT NULL,
-        uid TEXT NOT NULL,
-        data TEXT NOT NULL,
-        PRIMARY KEY (name, key)
-    );
-    CREATE INDEX derived_uid ON derived(name, uid);
-    """,
+    # 2: the alert tables were created here; they are now kb.alerts.records' own schema (Store.ensure_schema).
+    # The step stays, empty, so that the version numbers of existing stores keep their meaning.
+    "",
 )
 
 # Event kinds written to the log.
@@ -138,7 +90,7 @@ _METADATA_FIELDS = (
     "gazette",
     "attachments",
 )
-_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "source_updated")
+_MERGED_FIELDS = _METADATA_FIELDS + ("status", "text", "articles", "changed_by", "source_updated")
 DEFAULT_PRIORITY = ("vbpl", "congbao", "congbao_tinh")
 
 
@@ -173,13 +125,52 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class Dated:
+    """A document whose date (`Store.dated`) fell in a range: its uid, that date and its status."""
+
+    uid: str
+    day: str
+    status: str | None
+
+
+DATE_COLUMNS = ("issued", "effective", "expires")
+
+
+def _private(path: Path) -> None:
+    """Create the database readable by its owner only (it holds the subscribers' addresses); SQLite gives its
+    -wal and -shm files the database's mode. A database anyone may read (0644, made by an older version) is
+    made 0600; a group's read access without the world's (0640, docs/SECURITY.md) is the administrator's choice
+    and is kept."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a read-only place: SQLite says what is wrong
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = name.stat().st_mode & 0o777
+            if mode & 0o007:  # the old default 0644: nobody chose it, so the group's bits go too
+                os.chmod(name, mode & ~0o077)
+        except OSError:
+            pass
+
+
 class Store:
-    """A knowledge base in one SQLite file. Open with `Store(path)`; close with `close()` or `with`."""
+    """A knowledge base in one SQLite file. Open with `Store(path)`; close with `close()` or `with`.
+
+    A feature above the core keeps its own tables in the same file: it hands its migrations to
+    `ensure_schema` (kb.alerts.records does), and the core knows nothing of them."""
 
     def __init__(self, path: str | Path, source_priority: Iterable[str] = DEFAULT_PRIORITY):
         self.path = Path(path)
         self.priority = {name: rank for rank, name in enumerate(reversed(tuple(source_priority)), start=1)}
+        self.batch: str | None = None  # set by a bulk import: its "new" events carry it (one line in lists)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._schemas: set[str] = set()
+        _private(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
@@ -245,6 +236,29 @@ class Store:
                 version += 1
                 self.db.execute(f"PRAGMA user_version={version}")
 
+    def ensure_schema(self, name: str, migrations: Sequence[str]) -> None:
+        """Create or migrate forward the tables of a feature above the core: `migrations` are its SQL
+        scripts, oldest first (never edited once released; a change is a new script). The feature's
+        version is kept in the state table as "schema:<name>". Cheap after the first call per Store."""
+        if name in self._schemas:
+            return
+        key = f"schema:{name}"
+        while int(self.get_state(key) or 0) < len(migrations):
+            with self.transaction():
+                # read again under the write lock: another process may have migrated meanwhile
+                version = int(self.get_state(key) or 0)
+                if version >= len(migrations):
+                    break
+                for statement in migrations[version].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (key, str(version + 1)))
+        if int(self.get_state(key) or 0) > len(migrations):
+            raise StoreError(
+                f"the {name} tables of the store {self.path} were written by a newer version; upgrade the software"
+            )
+        self._schemas.add(name)
+
     def _rekey(self) -> None:
         """Recompute the stored number keys when the số ký hiệu parser changed (numbers.KEY_VERSION):
         lookups by number and cross-source matching compare keys made by the running version."""
@@ -296,6 +310,18 @@ class Store:
 
     def uids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT uid FROM documents ORDER BY uid")]
+
+    def dated(self, column: str, low: str, high: str) -> list[Dated]:
+        """The documents whose date `column` (issued, effective or expires) is within [low, high]
+        (ISO dates, compared as text), in uid order."""
+        if column not in DATE_COLUMNS:
+            raise ValueError(f"not a date column: {column!r} (one of {', '.join(DATE_COLUMNS)})")
+        rows = self.db.execute(
+            f"SELECT uid, json_extract(data, '$.{column}') AS day, json_extract(data, '$.status') AS status"
+            f" FROM documents WHERE json_extract(data, '$.{column}') BETWEEN ? AND ? ORDER BY uid",
+            (low, high),
+        )
+        return [Dated(row[0], row[1], row[2]) for row in rows]
 
     def iter_documents(self, batch: int = 500, after: str = "", upto: str | None = None) -> Iterator[Document]:
         """Every document, in uid order, read in batches (safe while others write).
@@ -461,7 +487,10 @@ class Store:
                 if _has_value(getattr(doc, name)):
                     doc.provenance.setdefault(name, doc.source)
             self._write(doc, version=1, created=at, at=at)
-            self._log(doc.uid, NEW, at, {"status": doc.status, "number": doc.number, "title": doc.title})
+            detail = {"status": doc.status, "number": doc.number, "title": doc.title}
+            if self.batch:
+                detail["batch"] = self.batch
+            self._log(doc.uid, NEW, at, detail)
             for rel in doc.relations:
                 self._log_incoming(doc, rel, REL_ADDED, at)
             return Change(doc.uid, [NEW], None, doc.status)
@@ -590,6 +619,11 @@ class Store:
                 for r in doc.relations
             ],
         )
+
+    def log_event(self, uid: str, kind: str, detail: dict) -> None:
+        """Record an event computed outside the upsert (a status derived by kb.legal.transitions)."""
+        with self.transaction():
+            self._log(uid, kind, now(), detail)
 
     def _log(self, uid: str, kind: str, at: str, detail: dict) -> None:
         self.db.execute(

@@ -64,8 +64,11 @@ def to_csv(headers: Iterable, rows: Iterable[Iterable]) -> str:
     return out.getvalue()
 
 
-def to_tsv(headers: Iterable, rows: Iterable[Iterable]) -> str:
-    """A TSV document (with a BOM, CRLF line ends); cells never hold a tab or a line break."""
+def to_tsv(headers: Iterable, rows: Iterable[Iterable], file: bool = True) -> str:
+    """A TSV document (with a BOM, CRLF line ends); cells never hold a tab or a line break.
+    file=False: for a terminal (no BOM, "\\n" between lines, none after the last)."""
     lines = ["\t".join(safe_cell(h) for h in headers)]
     lines += ["\t".join(safe_cell(v) for v in row) for row in rows]
+    if not file:
+        return "\n".join(lines)
     return BOM + "\r\n".join(lines) + "\r\n"

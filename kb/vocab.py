@@ -1,7 +1,9 @@
-"""Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types) and the mapping
+"""Canonical vocabularies (loại văn bản, tình trạng hiệu lực, relation types, search facets) and the mapping
 from each source's own labels and codes to them (see shared/pages/SOURCES.md §10)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from kb.text import canonical_tones, fold, nfc
 
@@ -132,67 +134,78 @@ def status(label: str | None) -> str:
 
 
 # --- Quan hệ văn bản ---------------------------------------------------------------------
+REL_BASIS = "can_cu"
+REL_AMENDS = "sua_doi"
+REL_REPLACES = "thay_the"
+REL_REPEALS = "bai_bo"
+REL_GUIDES = "huong_dan"
+REL_CONSOLIDATES = "hop_nhat"
+REL_CORRECTS = "dinh_chinh"
+REL_SUSPENDS = "dinh_chi"
+REL_REFERS = "dan_chieu"
+REL_RELATED = "lien_quan"
+
 # Each type names what the document holding the relation does to the target, and its inverse
 # label says what the target undergoes (read on the target's page).
 RELATION_TYPES: dict[str, tuple[str, str]] = {
-    "can_cu": ("Căn cứ", "Là căn cứ của"),
-    "sua_doi": ("Sửa đổi, bổ sung", "Được sửa đổi, bổ sung bởi"),
-    "thay_the": ("Thay thế", "Bị thay thế bởi"),
-    "bai_bo": ("Bãi bỏ", "Bị bãi bỏ bởi"),
-    "huong_dan": ("Hướng dẫn, quy định chi tiết", "Được hướng dẫn, quy định chi tiết bởi"),
-    "hop_nhat": ("Hợp nhất", "Được hợp nhất bởi"),
-    "dinh_chinh": ("Đính chính", "Được đính chính bởi"),
-    "dinh_chi": ("Đình chỉ", "Bị đình chỉ bởi"),
-    "dan_chieu": ("Dẫn chiếu", "Được dẫn chiếu bởi"),
-    "lien_quan": ("Liên quan", "Liên quan"),
+    REL_BASIS: ("Căn cứ", "Là căn cứ của"),
+    REL_AMENDS: ("Sửa đổi, bổ sung", "Được sửa đổi, bổ sung bởi"),
+    REL_REPLACES: ("Thay thế", "Bị thay thế bởi"),
+    REL_REPEALS: ("Bãi bỏ", "Bị bãi bỏ bởi"),
+    REL_GUIDES: ("Hướng dẫn, quy định chi tiết", "Được hướng dẫn, quy định chi tiết bởi"),
+    REL_CONSOLIDATES: ("Hợp nhất", "Được hợp nhất bởi"),
+    REL_CORRECTS: ("Đính chính", "Được đính chính bởi"),
+    REL_SUSPENDS: ("Đình chỉ", "Bị đình chỉ bởi"),
+    REL_REFERS: ("Dẫn chiếu", "Được dẫn chiếu bởi"),
+    REL_RELATED: ("Liên quan", "Liên quan"),
 }
 
 # vbpl gateway references[].referenceType (community-derived, SOURCES.md §10.3).
 VBPL_REFERENCE_TYPES = {
-    1: "bai_bo",
-    2: "huong_dan",
-    3: "can_cu",
-    4: "dan_chieu",
-    5: "dinh_chi",
-    6: "dinh_chinh",
-    7: "hop_nhat",
-    8: "bai_bo",
-    9: "huong_dan",
-    10: "sua_doi",
-    12: "thay_the",
-    14: "lien_quan",
+    1: REL_REPEALS,
+    2: REL_GUIDES,
+    3: REL_BASIS,
+    4: REL_REFERS,
+    5: REL_SUSPENDS,
+    6: REL_CORRECTS,
+    7: REL_CONSOLIDATES,
+    8: REL_REPEALS,
+    9: REL_GUIDES,
+    10: REL_AMENDS,
+    12: REL_REPLACES,
+    14: REL_RELATED,
 }
 
 _RELATION_LABELS = {
-    "can cu": "can_cu",
-    "van ban can cu": "can_cu",
-    "vb can cu": "can_cu",
-    "sua doi": "sua_doi",
-    "bo sung": "sua_doi",
-    "sua doi, bo sung": "sua_doi",
-    "sua doi bo sung": "sua_doi",
-    "thay the": "thay_the",
-    "bai bo": "bai_bo",
-    "het hieu luc": "bai_bo",
-    "quy dinh het hieu luc": "bai_bo",
-    "huong dan": "huong_dan",
-    "quy dinh chi tiet": "huong_dan",
-    "hd, qd chi tiet": "huong_dan",
-    "hop nhat": "hop_nhat",
-    "dinh chinh": "dinh_chinh",
-    "dinh chi": "dinh_chi",
-    "dan chieu": "dan_chieu",
-    "lien quan": "lien_quan",
-    "lien quan khac": "lien_quan",
+    "can cu": REL_BASIS,
+    "van ban can cu": REL_BASIS,
+    "vb can cu": REL_BASIS,
+    "sua doi": REL_AMENDS,
+    "bo sung": REL_AMENDS,
+    "sua doi, bo sung": REL_AMENDS,
+    "sua doi bo sung": REL_AMENDS,
+    "thay the": REL_REPLACES,
+    "bai bo": REL_REPEALS,
+    "het hieu luc": REL_REPEALS,
+    "quy dinh het hieu luc": REL_REPEALS,
+    "huong dan": REL_GUIDES,
+    "quy dinh chi tiet": REL_GUIDES,
+    "hd, qd chi tiet": REL_GUIDES,
+    "hop nhat": REL_CONSOLIDATES,
+    "dinh chinh": REL_CORRECTS,
+    "dinh chi": REL_SUSPENDS,
+    "dan chieu": REL_REFERS,
+    "lien quan": REL_RELATED,
+    "lien quan khac": REL_RELATED,
 }
 
 
 def relation_type(label: str | int | None) -> str:
     """Canonical relation type for a source label, a vbpl code or a canonical name; 'lien_quan' otherwise."""
     if label is None:
-        return "lien_quan"
+        return REL_RELATED
     if isinstance(label, int) or (isinstance(label, str) and label.strip().isdecimal()):
-        return VBPL_REFERENCE_TYPES.get(int(label), "lien_quan")
+        return VBPL_REFERENCE_TYPES.get(int(label), REL_RELATED)
     if label in RELATION_TYPES:
         return label
     key = " ".join(fold(nfc(label)).lower().split())
@@ -202,11 +215,11 @@ def relation_type(label: str | int | None) -> str:
     for words, rel in _RELATION_LABELS.items():
         if key.startswith(words):
             return rel
-    return "lien_quan"
+    return REL_RELATED
 
 
 def relation_label(rel_type: str, inverse: bool = False) -> str:
-    labels = RELATION_TYPES.get(rel_type, RELATION_TYPES["lien_quan"])
+    labels = RELATION_TYPES.get(rel_type, RELATION_TYPES[REL_RELATED])
     return labels[1] if inverse else labels[0]
 
 
@@ -224,6 +237,30 @@ def scope_of(issuer: str | None) -> str | None:
     if any(marker in folded for marker in _LOCAL_MARKERS) and "chinh phu" not in folded:
         return LOCAL
     return CENTRAL
+
+
+# --- Search facets --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Facet:
+    """A field searches are counted and filtered by: its name in the index, its URL parameter (the
+    search language's prefix, e.g. loai:"Thông tư"), and its Vietnamese label."""
+
+    name: str
+    param: str
+    label: str
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("doc_type", "loai", "Loại văn bản"),
+    Facet("issuer", "coquan", "Cơ quan ban hành"),
+    Facet("status", "hieuluc", "Tình trạng hiệu lực"),
+    Facet("year", "nam", "Năm ban hành"),
+    Facet("linhvuc", "linhvuc", "Lĩnh vực"),
+    Facet("scope", "phamvi", "Phạm vi"),
+)
+FACET_NAMES = tuple(f.name for f in FACETS)
+FACET_PARAMS = {f.name: f.param for f in FACETS}  # "doc_type" -> "loai"
+FACET_LABELS = {f.name: f.label for f in FACETS}  # "doc_type" -> "Loại văn bản"
 
 
 # --- Cơ quan ban hành -----------------------------------------------------------------------

@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from kbcli.main import Context, cli, pass_context
+from kbcli._context import Context, pass_context
 from web import admin_state as kbadmin
 
 
-@cli.group()
+@click.group()
 def admin() -> None:
     """Trang quản trị của giao diện web (/quan-tri/): cập nhật, nguồn dữ liệu, theo dõi (docs/WEB.md)."""
 
@@ -46,7 +46,7 @@ def password(ctx: Context, password_stdin: bool) -> None:
         replaced = True
     kbadmin.set_password(config, value)  # AdminError (too short …) becomes a one-line message
     path = kbadmin.password_path(config)
-    site = str(config.get("site", "url")).rstrip("/")
+    site = config.get("site", "url").rstrip("/")
     if replaced:
         click.echo(f"Đã thay mật khẩu quản trị trong {path}; mọi phiên quản trị đang mở đã kết thúc.")
     else:

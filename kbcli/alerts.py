@@ -8,25 +8,25 @@ import sys
 import click
 
 from index.matching import SearchMatcher, read_query
-from kb import config as kbconfig
 from kb.alerts import delivery
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
+from kb.alerts.links import FACET_PARAMS
 from kb.alerts.mail import Mailer, MailError
-from kb.alerts.subscriptions import FACET_PARAMS, FREQUENCIES, SubscriptionError
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kb.alerts.subscriptions import FREQUENCIES, SubscriptionError
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 PARAM_FACETS = {param: facet for facet, param in FACET_PARAMS.items()}
 
 
-@cli.group()
+@click.group()
 def alerts() -> None:
     """Thông báo qua e-mail: tìm kiếm đã lưu và văn bản được theo dõi (docs/ALERTS.md)."""
 
 
 def _warn_site_url(ctx: Context) -> None:
-    if ctx.config.get("site", "url") == kbconfig.DEFAULTS["site"]["url"]:
+    if ctx.config.is_default("site", "url"):
         click.echo(
             f"Lưu ý: site.url đang là giá trị mặc định {ctx.config.get('site', 'url')}; các liên kết trong e-mail "
             "trỏ về đó. Đặt [site] url trong config.toml hoặc biến KB_SITE_URL.",
@@ -133,6 +133,12 @@ def add(
             return
         if report.confirmations:
             click.echo(f"Đã gửi e-mail xác nhận tới {sub.email}.")
+        elif not report.errors:
+            hours = ctx.config.get("alerts", "confirm_resend_hours")
+            click.echo(
+                f"Địa chỉ {sub.email} vừa nhận thư xác nhận chưa đầy {hours} giờ trước: mục này sẽ có trong "
+                "thư xác nhận tiếp theo (`kb alerts run` gửi sau khoảng thời gian đó)."
+            )
         for error in report.errors:
             click.echo(f"Chưa gửi được e-mail xác nhận ({error}); `kb alerts run` sẽ thử lại.", err=True)
 

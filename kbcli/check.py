@@ -12,13 +12,15 @@ from kb.dates import vn_date
 from kb.legal import derived
 from kb.legal.checker import SEVERITY_LABELS, Checker, planned_date
 from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, stored_delegations
+from kb.legal.report_table import report_table
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
+from kb.tables import to_tsv
 from kb.text import thousands as n
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--on",
@@ -40,7 +42,8 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     """Kiểm tra căn cứ pháp lý của một dự thảo (DOCX, PDF, HTML hoặc văn bản; '-' đọc đầu vào chuẩn).
 
     Với mỗi trích dẫn: văn bản được viện dẫn trong cơ sở dữ liệu, tình trạng hiệu lực vào ngày dự kiến có
-    hiệu lực, các văn bản sửa đổi mà dự thảo chưa viện dẫn, và ngày, số không khớp."""
+    hiệu lực, các văn bản sửa đổi mà dự thảo chưa viện dẫn, và ngày, số không khớp.
+    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện đó, 1 khi người dùng nhập sai."""
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -52,8 +55,17 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     report = Checker(ctx.documents(), ctx.config.get("province", "name")).check(text, planned, source=source)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        return
-    rows = report.rows()
+    else:
+        _print_report(report, fmt, source)
+    if report.counts()["error"]:
+        raise click.exceptions.Exit(EXIT_FINDING_ERROR)
+
+
+EXIT_FINDING_ERROR = 3  # the report holds an [Lỗi] finding (1 stays "user error"); for scripts that gate on it
+
+
+def _print_report(report, fmt: str, source: str | None) -> None:
+    headers, rows = report_table(report)
     counts = report.counts()
     if fmt == "table":
         click.echo("KẾT QUẢ KIỂM TRA CĂN CỨ PHÁP LÝ" + (f" — {source}" if source else ""))
@@ -66,10 +78,10 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
     if not rows:
         click.echo("Không tìm thấy trích dẫn văn bản nào trong nội dung." if fmt == "table" else "")
         return
-    click.echo(_render(rows, fmt))
+    click.echo(_render(headers, rows, fmt))
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--status",
     type=click.Choice([OPEN, ANSWERED, "all"]),
@@ -124,26 +136,18 @@ def delegations(
         if fmt == "table":
             click.echo("Không có nội dung nào.")
         return
+    headers = list(DELEGATION_COLUMNS)
     rows = []
     for i, d in enumerate(shown, 1):
         answers = "; ".join(f"{a.number or a.title} ({vn_date(a.issued)})" for a in d.answers)
         if not answers and d.related:
             answers = "Có thể liên quan: " + "; ".join(a.number or a.title for a in d.related)
-        rows.append(
-            {
-                "STT": str(i),
-                "Văn bản giao": d.parent_label,
-                "Điều, khoản": d.provision,
-                "Có hiệu lực từ": vn_date(d.parent_effective),
-                "Nội dung giao": d.excerpt,
-                "Tình trạng": STATUS_LABELS[d.status],
-                "Nghị quyết của tỉnh": answers,
-            }
-        )
-    click.echo(_render(rows, fmt))
+        cells = (str(i), d.parent_label, d.provision, vn_date(d.parent_effective), d.excerpt)
+        rows.append([*cells, STATUS_LABELS[d.status], answers])
+    click.echo(_render(headers, rows, fmt))
 
 
-@cli.group("derived")
+@click.group("derived")
 def derived_group() -> None:
     """Dữ liệu dẫn xuất (nội dung giao HĐND quy định, …): tính khi văn bản thay đổi, lưu trong cơ sở dữ liệu."""
 
@@ -188,25 +192,35 @@ def derived_rebuild(ctx: Context) -> None:
 _WIDTHS = {"STT": 4, "Vị trí": 10, "Điều, khoản": 12, "Có hiệu lực từ": 14, "Tình trạng": 12}
 
 
-def _render(rows: list[dict[str, str]], fmt: str) -> str:
-    headers = list(rows[0])
+DELEGATION_COLUMNS = (
+    "STT",
+    "Văn bản giao",
+    "Điều, khoản",
+    "Có hiệu lực từ",
+    "Nội dung giao",
+    "Tình trạng",
+    "Nghị quyết của tỉnh",
+)
+
+
+def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
+    """The table for the terminal: TSV (kb.tables, as the web's downloads), Markdown, or text columns."""
     if fmt == "tsv":
-        clean = [[" ".join(str(row[h]).split()) for h in headers] for row in rows]
-        return "\n".join(["\t".join(headers)] + ["\t".join(r) for r in clean])
+        return to_tsv(headers, rows, file=False)
     if fmt == "markdown":
 
         def cell(value: str) -> str:
             return " ".join(str(value).split()).replace("|", "\\|")
 
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-        lines += ["| " + " | ".join(cell(row[h]) for h in headers) + " |" for row in rows]
+        lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [_WIDTHS.get(h, 26 if h.startswith("Tình trạng") else 28) for h in headers]
     widths[-1] = 40
     out = [" │ ".join(h.ljust(w)[:w] if len(h) <= w else h[:w] for h, w in zip(headers, widths))]
     out.append("─┼─".join("─" * w for w in widths))
     for row in rows:
-        cells = [textwrap.wrap(" ".join(str(row[h]).split()), w) or [""] for h, w in zip(headers, widths)]
+        cells = [textwrap.wrap(" ".join(str(value).split()), w) or [""] for value, w in zip(row, widths)]
         for k in range(max(len(c) for c in cells)):
             out.append(" │ ".join((c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths)))
         out.append("─┼─".join("─" * w for w in widths))

@@ -11,13 +11,14 @@ import click
 
 from kb import jsonl
 from kb.dates import VN_TZ
+from kb.legal.amendments import parse_amendment_note
 from kb.text import thousands as number
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
-from kbcli.progress import Phases
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
+from kbcli._progress import Phases
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--no-index", is_flag=True, help="Chỉ lưu văn bản; để chỉ mục tìm kiếm cho lệnh `kb index update` sau.")
 @click.option(
@@ -42,7 +43,9 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool, allow_rejects:
         name = Path(path).name
         labels = {"reading": f"Đọc {name}", "storing": f"Lưu văn bản của {name}"}
         with Phases(labels) as bar:
-            report = jsonl.import_file(ctx.store, path, progress=bar.update, phase=bar.phase)
+            report = jsonl.import_file(
+                ctx.store, path, progress=bar.update, phase=bar.phase, note_parser=parse_amendment_note
+            )
         click.echo(
             f"{path}: thêm {number(report.added)}, thay đổi {number(report.changed)}, "
             f"không đổi {number(report.unchanged)} văn bản ({number(report.articles)} điều)"
@@ -65,7 +68,7 @@ def import_(ctx: Context, paths: tuple[str, ...], no_index: bool, allow_rejects:
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--output",
     "-o",
@@ -88,7 +91,7 @@ def export(ctx: Context, output: str) -> None:
     click.echo(f"Đã xuất {number(count)} văn bản.", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="In ra dạng JSON.")
 @pass_context
 def stats(ctx: Context, as_json: bool) -> None:

@@ -10,11 +10,11 @@ import click
 from kb.alerts.digest import digest_for, render_html, render_text, send_digest
 from kb.alerts.mail import Mailer
 from kb.alerts.subscriptions import DIGEST, list_subscriptions
+from kbcli._context import Context, pass_context
 from kbcli.alerts import _warn_site_url
-from kbcli.main import Context, cli, pass_context
 
 
-@cli.command()
+@click.command()
 @click.option("--week", metavar="YYYY-Www", help="Tuần ISO, ví dụ 2026-W10; mặc định là tuần trọn vẹn gần nhất.")
 @click.option(
     "--to",

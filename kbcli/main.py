@@ -1,134 +1,16 @@
-"""The `kb` click group: instance selection, error handling, and registration of the commands."""
+"""The `kb` click group: instance selection, error handling, and the explicit list of its commands.
+
+Command modules (kbcli/<name>.py) define commands with `@click.command` and import nothing of this
+module; helpers that are not commands are named with a leading underscore (kbcli/_context.py,
+kbcli/_sync.py)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from kb import config as kbconfig
-from kb.errors import KBError
-from kb.store import Store
-from kbcli import clickvi
-
-clickvi.install()  # click's own words (Usage, Options, its error messages) in Vietnamese
-
-
-class UserError(click.ClickException):
-    """A user error: one line "Lỗi: …" on standard error and exit code 1 (never a traceback)."""
-
-    def show(self, file=None) -> None:
-        click.echo(f"Lỗi: {self.format_message()}", err=True, file=file)
-
-
-class Context:
-    """What every command shares: the configuration and a lazily opened store.
-
-    Only the commands that add documents (`kb import`, `kb refresh`, `kb alerts add`) create an instance:
-    they call `creating()` first. Every other command finds a missing instance a one-line error saying
-    where it looked and what to run, and `documents()` does the same for an instance without documents."""
-
-    def __init__(self, instance: str | None):
-        self._instance = instance
-        self._config = None
-        self._store = None
-        self._may_create = False
-
-    def creating(self) -> Context:
-        """This command may create the instance (its folder and its database)."""
-        self._may_create = True
-        return self
-
-    def _where(self) -> str:
-        how = (
-            "theo --instance hoặc KB_INSTANCE"
-            if self._instance is not None
-            else "thư mục mặc định ./instance; chọn thư mục khác bằng --instance hoặc KB_INSTANCE"
-        )
-        return f"{self.config.instance} ({how})"
-
-    def missing_message(self) -> str:
-        return (
-            f"Không tìm thấy cơ sở dữ liệu ở {self._where()}: tạo bằng `kb import TỆP.jsonl` "
-            "(không cần internet) hoặc `kb refresh`, hoặc chỉ đúng thư mục đã có."
-        )
-
-    def empty_message(self) -> str:
-        return (
-            f"Cơ sở dữ liệu ở {self._where()} chưa có văn bản nào: thêm bằng `kb import TỆP.jsonl` "
-            "(không cần internet) hoặc `kb refresh`."
-        )
-
-    def exists(self) -> bool:
-        return self._store is not None or self.config.db_path.exists()
-
-    @property
-    def config(self) -> kbconfig.Config:
-        if self._config is None:
-            self._config = kbconfig.load(self._instance)
-        return self._config
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            if not self._may_create and not self.config.db_path.exists():
-                raise UserError(self.missing_message())
-            self._store = Store(self.config.db_path, self.config.get("sources", "priority"))
-        return self._store
-
-    def documents(self) -> Store:
-        """The store of a command that needs documents (a one-line error when it has none)."""
-        store = self.store
-        if store.count() == 0:
-            raise UserError(self.empty_message())
-        return store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-
-
-class KBCommand(click.Command):
-    """A command whose usage line reads "[TÙY_CHỌN]"."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
-        super().__init__(*args, **kwargs)
-
-
-class KBSubGroup(click.Group):
-    """A group of commands (kb index, kb alerts, …) whose usage line reads in Vietnamese."""
-
-    command_class = KBCommand
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
-        kwargs.setdefault("subcommand_metavar", "LỆNH [ĐỐI_SỐ]...")
-        super().__init__(*args, **kwargs)
-
-
-KBSubGroup.group_class = KBSubGroup
-
-
-class KBGroup(KBSubGroup):
-    """Turns the project's errors into one short message and exit code 1, never a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KBError as exc:
-            raise UserError(str(exc)) from None
-        except click.UsageError:
-            raise
-        except click.ClickException as exc:
-            if isinstance(exc, UserError):
-                raise
-            error = UserError(exc.message)
-            error.exit_code = exc.exit_code
-            raise error from None
-        except KeyboardInterrupt:
-            click.echo("\nĐã dừng; những gì đã lưu vẫn được giữ.", err=True)
-            sys.exit(130)
+import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
+from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, search, serve
+from kbcli._context import Context, KBGroup, UserError, pass_context
 
 
 @click.group(cls=KBGroup)
@@ -149,19 +31,36 @@ def cli(ctx: click.Context, instance: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-pass_context = click.make_pass_decorator(Context)
+# Every command, registered here (a module defines its commands; importing it registers nothing).
+COMMANDS: tuple[click.Command, ...] = (
+    data.import_,
+    data.export,
+    data.stats,
+    refresh.refresh,
+    search.search,
+    search.index,
+    serve.serve,
+    check.check,
+    check.delegations,
+    check.derived_group,
+    alerts.alerts,
+    digest.digest,
+    admin.admin,
+)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
-def _register() -> None:
-    """Import every module of this package: each defines its commands on `cli` when imported."""
-    import importlib
-    import pkgutil
-
-    import kbcli
-
-    for module in pkgutil.iter_modules(kbcli.__path__):
-        if module.name != "main":
-            importlib.import_module(f"kbcli.{module.name}")
+def _vietnamese_usage(command: click.Command) -> None:
+    """Usage lines read "kb index [TÙY_CHỌN] LỆNH [ĐỐI_SỐ]..." (click's words: kbcli/_clickvi.py)."""
+    command.options_metavar = "[TÙY_CHỌN]"
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = "LỆNH [ĐỐI_SỐ]..."
+        for sub in command.commands.values():
+            _vietnamese_usage(sub)
 
 
-_register()
+_clickvi.install()
+_vietnamese_usage(cli)
+
+__all__ = ["cli", "COMMANDS", "Context", "UserError", "pass_context"]

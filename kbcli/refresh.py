@@ -10,15 +10,15 @@ import click
 from kb.errors import RecordError
 from kb.locks import instance_lock
 from kb.model import parse_date
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 from scrapers import SOURCES, build
 from scrapers.base import Relevance
 from scrapers.http import Fetcher
 from scrapers.refresh import Refresher, SourceReport
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option(
     "--source",
@@ -96,8 +96,8 @@ def refresh(
             ctx.store,
             full=full,
             since=since,
-            stop_after=settings.get("stop_after", 50),
-            max_failures=settings.get("max_failures", 10),
+            stop_after=settings["stop_after"],
+            max_failures=settings["max_failures"],
             progress=_Progress(),
         )
         previous = signal.getsignal(signal.SIGTERM)

@@ -11,15 +11,15 @@ import click
 from index import build
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
 from kb.text import thousands
-from kbcli import sync
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
+from kbcli._progress import Counted
 from kbcli.data import index_line
-from kbcli.main import Context, cli, pass_context
-from kbcli.progress import Counted
 
 _TAGS = re.compile(r"</?mark>")
 
 
-@cli.command()
+@click.command()
 @click.argument("query", nargs=-1)
 @click.option(
     "--unit",
@@ -105,7 +105,7 @@ def _plain(snippet_html: str) -> str:
     return html.unescape(_TAGS.sub("", snippet_html))
 
 
-@cli.group()
+@click.group()
 def index() -> None:
     """Chỉ mục tìm kiếm: tạo lại (rebuild), cập nhật (update), đối chiếu (check), thống kê (stats)."""
 

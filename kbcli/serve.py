@@ -19,8 +19,8 @@ import click
 
 from index import build
 from kb.legal import derived
-from kbcli import sync
-from kbcli.main import Context, cli, pass_context
+from kbcli import _sync as sync
+from kbcli._context import Context, pass_context
 
 GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
 WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
@@ -28,7 +28,7 @@ WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is
 # a checker upload of a large PDF, does not count against this; only a worker that is stuck does)
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe (0.0.0.0: mọi giao diện mạng).")
 @click.option("--port", default=8080, type=click.IntRange(0, 65535), show_default=True, help="Cổng TCP.")
 @click.option(

@@ -1,6 +1,9 @@
 """Scrapers of the public sources, one module per source (named after the source id), each with
 pure parsers (`parse_*(text, url)`) and a `Source` class that fetches through the one injected
 `scrapers.http.Fetcher`. `scrapers.refresh` runs them incrementally into the store.
+Each module declares its source (`INFO`: title, config section and that section's settings with their
+defaults); importing this package declares them to `kb.config`, so a configuration loaded afterwards
+checks them too.
 
 | source id      | module                   | what                                                        |
 |----------------|--------------------------|-------------------------------------------------------------|
@@ -11,6 +14,7 @@ pure parsers (`parse_*(text, url)`) and a `Source` class that fetches through th
 
 from __future__ import annotations
 
+from kb.config import declare_source
 from scrapers import congbao, congbao_tinh, vbpl
 from scrapers.base import Relevance, Source
 
@@ -19,6 +23,8 @@ SOURCES: dict[str, type[Source]] = {
     congbao.NAME: congbao.CongbaoSource,
     congbao_tinh.NAME: congbao_tinh.CongbaoTinhSource,
 }
+for _module in (vbpl, congbao, congbao_tinh):  # each source's title and settings, in this order
+    declare_source(_module.INFO)
 
 
 def build(

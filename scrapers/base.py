@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from bs4 import BeautifulSoup
 
 from kb import vocab
+from kb.config import defaults
 from kb.model import Document, parse_date
 from kb.numbers import parse_number
 from kb.readers import Limits
@@ -95,13 +96,13 @@ class Source:
     ):
         self.fetcher = fetcher
         self.config = config
-        self.settings = dict(config.section(self.config_section)) if config is not None else {}
+        self.settings = config.section(self.config_section) if config is not None else defaults(self.config_section)
         self.base_url = (base_url or self.settings.get("base_url") or self.default_base_url).rstrip("/")
         self.relevance = relevance or Relevance()
         self.today = today or dt.date.today()
-        refresh = config.section("refresh") if config is not None else {}
-        self.download_attachments = bool(refresh.get("attachments", True))
-        self.ocr = bool(refresh.get("ocr", False))
+        refresh = config.section("refresh") if config is not None else defaults("refresh")
+        self.download_attachments = refresh["attachments"]
+        self.ocr = refresh["ocr"]
         self.limits = Limits.from_config(config) if config is not None else Limits()  # attachments' costs
 
     config_section = ""
@@ -138,10 +139,10 @@ class Relevance:
     @classmethod
     def from_config(cls, config) -> Relevance:
         rel = config.section("relevance")
-        provinces = list(rel.get("provinces") or []) or [config.get("province", "name")]
+        provinces = rel["provinces"] or [config.get("province", "name")]
         central_types = rel.get("central_types")
         return cls(
-            all=rel.get("all", False),
+            all=rel["all"],
             central_types=central_types if central_types else None,
             issuers=rel.get("issuers") or (),
             provinces=provinces,

@@ -38,6 +38,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 
 from kb import vocab
+from kb.config import Setting, SourceInfo
 from kb.model import Attachment, Document
 from kb.text import fold
 from scrapers import attachments
@@ -46,6 +47,12 @@ from scrapers.errors import LayoutChanged
 
 NAME = "congbao"
 DEFAULT_BASE_URL = "https://congbao.chinhphu.vn"
+INFO = SourceInfo(  # declared by scrapers/__init__.py
+    NAME,
+    "Công báo Chính phủ (congbao.chinhphu.vn)",
+    "congbao",
+    (Setting("congbao", "base_url", DEFAULT_BASE_URL, "the national Official Gazette"),),
+)
 RSS_PATH = "/cac-van-ban-moi-ban-hanh.rss"
 _ID = re.compile(r"-(\d+)\.htm(?:[?#].*)?$")
 _CODES = {

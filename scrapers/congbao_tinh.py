@@ -33,6 +33,7 @@ from urllib.parse import unquote, urljoin
 from bs4 import BeautifulSoup
 
 from kb import vocab
+from kb.config import Setting, SourceInfo
 from kb.model import Attachment, Document
 from kb.numbers import parse_number
 from kb.text import fold
@@ -53,6 +54,17 @@ from scrapers.base import (
 from scrapers.errors import LayoutChanged
 
 NAME = "congbao_tinh"
+INFO = SourceInfo(  # declared by scrapers/__init__.py
+    NAME,
+    "Công báo tỉnh (Lotus Domino congbao.nsf)",
+    "gazette",
+    (
+        Setting("gazette", "base_url", "", "e.g. https://congbao.sonla.gov.vn; empty: not configured"),
+        Setting("gazette", "path", "congbao.nsf", "the Domino database under base_url"),
+        Setting("gazette", "province", "", "empty: province.name"),
+        Setting("gazette", "first_year", 0, "oldest year of the first walk (0: last year)", minimum=0),
+    ),
+)
 _UNID = re.compile(r"ParentUNID=([0-9A-Fa-f]{32})")
 _ISSUE = re.compile(r"Số\s+(?P<no>.+?)\s+Ngày\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})", re.I)
 _EMPTY_VIEW = re.compile(r"No documents found|Không tìm thấy", re.I)
@@ -285,7 +297,7 @@ class GazetteFeed(Feed):
         elif watermark:
             floor = int(watermark[:4]) - 1
         else:
-            floor = int(src.settings.get("first_year") or 0) or this_year - 1
+            floor = src.settings["first_year"] or this_year - 1
         for year in range(this_year, floor - 1, -1):
             url = f"{src.root}/GazettesByYearMonth?openView&Count=-1&RestrictToCategory={year}"
             for issue in parse_issues(src.fetcher.get(url, robots=True).text, url):
@@ -300,7 +312,7 @@ class CongbaoTinhSource(Source):
 
     def __init__(self, fetcher, config=None, base_url=None, relevance=None, today=None):
         super().__init__(fetcher, config, base_url, relevance, today)
-        path = (self.settings.get("path") or "congbao.nsf").strip("/")
+        path = (self.settings["path"] or "congbao.nsf").strip("/")
         self.root = f"{self.base_url}/{path}" if self.base_url else ""
         self.province = self.settings.get("province") or (config.get("province", "name") if config is not None else "")
 

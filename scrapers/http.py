@@ -156,14 +156,14 @@ class Fetcher:
         """A fetcher with the [http] settings of a kb Config."""
         http = config.section("http")
         options = dict(
-            user_agent=http.get("user_agent", "hdnd-kb"),
-            delay=http.get("delay", 1.0),
-            timeout=http.get("timeout", 30.0),
-            retries=http.get("retries", 4),
-            backoff=http.get("backoff", 1.0),
-            max_wait=http.get("max_wait", 300.0),
-            verify=http.get("ca_bundle") or True,
-            max_bytes=int(float(http.get("max_mb", 50)) * 1024 * 1024),
+            user_agent=http["user_agent"],
+            delay=http["delay"],
+            timeout=http["timeout"],
+            retries=http["retries"],
+            backoff=http["backoff"],
+            max_wait=http["max_wait"],
+            verify=http["ca_bundle"] or True,
+            max_bytes=int(http["max_mb"] * 1024 * 1024),
             record_dir=record_dir,
             replay_dir=replay_dir,
         )

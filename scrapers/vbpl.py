@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 from kb import vocab
 from kb.articles import split_articles
+from kb.config import Setting, SourceInfo
 from kb.model import Attachment, Document, Relation, Signer
 from scrapers import attachments
 from scrapers.base import (
@@ -55,6 +56,20 @@ from scrapers.http import parse_json
 NAME = "vbpl"
 DEFAULT_BASE_URL = "https://vbpl-bientap-gateway.moj.gov.vn/api/qtdc/public"
 DEFAULT_SITE_URL = "https://vbpl.vn"
+INFO = SourceInfo(  # declared by scrapers/__init__.py
+    NAME,
+    "Cơ sở dữ liệu quốc gia về văn bản pháp luật (vbpl.vn)",
+    "vbpl",
+    (
+        Setting("vbpl", "base_url", DEFAULT_BASE_URL, "the JSON gateway behind vbpl.vn"),
+        Setting("vbpl", "site_url", DEFAULT_SITE_URL, "the public site (links to documents)"),
+        Setting("vbpl", "page_size", 50, "entries per listing request", minimum=1),
+        Setting("vbpl", "sort_by", "", "empty: the gateway's order (newest updated first); or issueDate"),
+        Setting("vbpl", "central_level", "TRUNG_UONG", "agencyLevel of the central feed; empty: one feed"),
+        Setting("vbpl", "local_agency_ids", [], "gateway agency ids of the province's HĐND/UBND"),
+        Setting("vbpl", "local_keywords", [], "title keywords of the local feeds (empty: the provinces)"),
+    ),
+)
 _LIST_FIELDS = ("id", "docNum", "title", "issueDate", "updatedDate", "effStatus")
 _DETAIL_FIELDS = (
     "docNum",
@@ -335,12 +350,12 @@ class VbplSource(Source):
     def __init__(self, fetcher, config=None, base_url=None, relevance=None, today=None):
         super().__init__(fetcher, config, base_url, relevance, today)
         s = self.settings
-        self.site_url = (s.get("site_url") or DEFAULT_SITE_URL).rstrip("/")
-        self.page_size = int(s.get("page_size") or 50)
-        self.sort_by = s.get("sort_by") or ""
-        self.central_level = s.get("central_level", "TRUNG_UONG")
-        self.local_agency_ids = [str(x) for x in s.get("local_agency_ids") or []]
-        self.local_keywords = [k for k in (s.get("local_keywords") or []) if k] or self.relevance.provinces
+        self.site_url = (s["site_url"] or DEFAULT_SITE_URL).rstrip("/")
+        self.page_size = s["page_size"]
+        self.sort_by = s["sort_by"]
+        self.central_level = s["central_level"]
+        self.local_agency_ids = list(s["local_agency_ids"])
+        self.local_keywords = [k for k in s["local_keywords"] if k] or self.relevance.provinces
         self.headers = {"Accept": "application/json", "Origin": self.site_url, "Referer": self.site_url + "/"}
 
     def feeds(self) -> list[Feed]:

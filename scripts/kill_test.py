@@ -5,15 +5,19 @@ store does not have, and that a rerun completes with nothing lost.
 
     .venv/bin/python scripts/kill_test.py                       # 60 runs, both variants
     .venv/bin/python scripts/kill_test.py --runs 200 --seed 7 --import-docs 300 --refresh-copies 40
+    .venv/bin/python scripts/kill_test.py --variants import --import-docs 0 --empty-every 1 --signal TERM
 
 What one run does (the variant alternates: refresh, import, refresh, …):
 
 1. copy the starting instance: a small *base* (documents already stored and indexed, so the kill
    hits the incremental index update) or, every `--empty-every`-th run of a variant, an empty one (the
    kill hits the first full index build);
-2. start the command and SIGKILL it after a random delay, uniform between 0 and the duration of a
-   clean run of the same command (measured at the start, then averaged with the runs that ended
-   before their kill moment, so the estimate follows the machine's load);
+2. start the command and SIGKILL it (or SIGTERM/SIGINT with `--signal`) after a random delay, uniform
+   between 0 and the duration of a clean run of the same command (measured at the start, then averaged
+   with the runs that ended before their kill moment, so the estimate follows the machine's load). The
+   signal goes to the command's own process only, as a scheduler, the OOM killer or `kill PID` sends it;
+   every process it had started (the index writers of a full build) must be gone within 10 s
+   (`orphans` in the summary);
 3. check the instance as the kill left it: the store opens, `PRAGMA integrity_check` says ok, the
    index agrees with the store (`index.build.check`: no uid in the index that the store lacks; missing
    uids only as far as the index's watermark is behind the store's events), and every hit of several
@@ -231,6 +235,49 @@ class Variant:
     indexes: bool = True  # False: run with --no-index (the index is left behind on purpose)
 
 
+# --- processes (read from /proc: Linux) ----------------------------------------------------------------
+ORPHAN_GRACE = 10.0  # seconds the children of a killed command may take to notice and end
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process; None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (empty where there is no /proc)."""
+    if not Path("/proc").is_dir():
+        return []
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat and stat[0] != "Z":
+                parents[int(entry)] = stat[1]
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found.extend(frontier)
+    return found
+
+
+def wait_gone(pids: list[int], seconds: float) -> list[int]:
+    """The processes of `pids` still running (not zombies) after waiting up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    alive = list(pids)
+    while alive:
+        alive = [p for p in alive if (stat := _proc_stat(p)) is not None and stat[0] != "Z"]
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    return alive
+
+
 # --- state of an instance ----------------------------------------------------------------------------
 def snapshot(instance: Path) -> dict:
     """What must be equal to a clean run's: documents (uids, content digest), articles, events by kind."""
@@ -329,6 +376,7 @@ class RunRecord:
     extra: int = 0
     drift: bool = False  # the index disagrees with the store beyond its watermark lag
     bad_hits: int = 0
+    orphans: int = 0  # processes the killed command started that were still running 10 s after the kill
     repair: str = ""  # "", "check --repair", "rebuild"
     repaired_ok: bool | None = None
     rerun_code: int | None = None
@@ -346,6 +394,7 @@ def one_run(
     work: Path,
     rng: random.Random,
     repair_first: bool,
+    kill_signal: signal.Signals = signal.SIGKILL,
 ) -> RunRecord:
     began = time.monotonic()
     instance = work / f"run-{number:04d}"
@@ -370,8 +419,15 @@ def one_run(
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
+            children = descendants(process.pid)  # the index writers, when the kill hits a full build
+            process.send_signal(kill_signal)  # the parent only, as a scheduler, the OOM killer or `kill PID` does
             record.killed = True
+            survivors = wait_gone(children, ORPHAN_GRACE)
+            if survivors:
+                record.orphans = len(survivors)
+                fail(f"{len(survivors)} child process(es) outlived the killed command by {ORPHAN_GRACE:.0f} s")
+                for pid in survivors:
+                    os.kill(pid, signal.SIGKILL)
         else:
             record.exited_after = round(time.monotonic() - started, 2)
         process.wait(60)
@@ -622,6 +678,13 @@ def main(argv: list[str] | None = None) -> int:
         help="every N-th run of a variant starts from an empty instance (first index build), the others from "
         "the base instance (incremental index update)",
     )
+    parser.add_argument(
+        "--signal",
+        choices=["KILL", "TERM", "INT"],
+        default="KILL",
+        help="the signal sent to the command's own process only (never its children): KILL as the OOM killer, "
+        "TERM as `kill PID` or systemd; either way no child may outlive it by 10 s (default KILL)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (printed; reuse it to repeat a series)")
     parser.add_argument("--json", help="write every run's record to this file")
     args = parser.parse_args(argv)
@@ -677,6 +740,7 @@ def main(argv: list[str] | None = None) -> int:
                 work,
                 rng,
                 repair_first=nth % 2 == 0,
+                kill_signal=signal.Signals["SIG" + args.signal],
             )
             records.append(record)
             if record.exited_after is not None:  # the machine is faster now than during the clean run
@@ -710,7 +774,7 @@ def print_summary(records: list[RunRecord], seed: int, args) -> None:
     header = (
         f"{'variant':<14}{'runs':>5}{'killed':>8}"
         + "".join(f"{p:>10}" for p in PHASES)
-        + f"{'behind':>8}{'drift':>7}{'badhits':>9}{'repaired':>10}{'failed':>8}"
+        + f"{'behind':>8}{'drift':>7}{'badhits':>9}{'orphans':>9}{'repaired':>10}{'failed':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -723,10 +787,11 @@ def print_summary(records: list[RunRecord], seed: int, args) -> None:
             f"{name:<14}{len(rows):>5}{len(killed):>8}"
             + "".join(f"{phases.get(p, 0):>10}" for p in PHASES)
             + f"{sum(r.index_behind for r in rows):>8}{sum(r.drift for r in rows):>7}"
-            f"{sum(r.bad_hits for r in rows):>9}{repaired:>10}{sum(bool(r.failures) for r in rows):>8}"
+            f"{sum(r.bad_hits for r in rows):>9}{sum(r.orphans for r in rows):>9}{repaired:>10}{sum(bool(r.failures) for r in rows):>8}"
         )
     print("\nbehind: the kill left the index behind the store's events (expected; the next update catches up)")
     print("drift: the index disagreed with the store beyond that (a failure); badhits: search hits the store lacks")
+    print("orphans: child processes (index writers) still running 10 s after their command was killed (a failure)")
     print(
         "repaired: runs where `kb index check --repair` / `kb index rebuild` was run on the killed state and "
         "left an index that agrees with the store"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import scrapers  # noqa: F401  (the sources declare their settings on import, as in the CLI)
 from kb.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,6 +4,7 @@ refusals and bad input."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -22,17 +23,19 @@ from index.errors import QueryError
 from index.matching import SearchMatcher, read_query
 from kb.alerts import delivery as kb_alerts
 from kb.alerts import subscriptions as subs
+from kb.alerts import tokens
+from kb.alerts.changes import text_diff
+from kb.alerts.links import FACET_PARAMS, Links, link_expiry
 from kb.alerts.subscriptions import (
-    AlreadyRunning,
     SubscriptionError,
     TokenError,
     confirm,
     follow_document,
-    instance_lock,
-    make_token,
-    read_token,
     unsubscribe,
 )
+from kb.alerts.tokens import make_token, read_token
+from kb.dates import VN_TZ
+from kb.locks import AlreadyRunning, instance_lock
 from kb.model import Document
 from kb.store import Store
 
@@ -164,9 +167,9 @@ def test_confirm_then_alerts_grouped_per_recipient_then_unsubscribe(kb):
         f"{SITE}/van-ban/{NEW_FEES}",
         f"{SITE}/van-ban/{OLD_FEES}/phien-ban/2",
         f"{SITE}/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&sort=issued",
-        subs.unsubscribe_url(config, fees),
-        subs.unsubscribe_url(config, followed),
-        subs.manage_url(config, "a@laichau.example"),
+        Links(config).unsubscribe(fees),
+        Links(config).unsubscribe(followed),
+        Links(config).manage("a@laichau.example"),
     } <= hrefs
     assert "135.000" in soup.get_text() and "120.000" in soup.get_text()
     (other,) = inbox.to("b@laichau.example")
@@ -184,7 +187,7 @@ def test_confirm_then_alerts_grouped_per_recipient_then_unsubscribe(kb):
     ended = unsubscribe(store, config, token(msg["List-Unsubscribe"]))
     assert {s.id for s in ended} == {fees.id, followed.id} and all(s.ended_by == "unsubscribe" for s in ended)
     assert unsubscribe(store, config, token(msg["List-Unsubscribe"])) == []  # twice: nothing more to end
-    (own,) = [u for u in links(other, "/theo-doi/huy/") if token(u) == token(subs.unsubscribe_url(config, support))]
+    (own,) = [u for u in links(other, "/theo-doi/huy/") if token(u) == token(Links(config).unsubscribe(support))]
     assert [s.id for s in unsubscribe(store, config, token(own))] == [support.id]
     store.upsert_many(documents("after.jsonl"))  # another decision on học phí, a new Nghị định
     raise_fees(store, "135.000", "150.000")
@@ -256,7 +259,7 @@ def test_a_query_that_no_longer_parses_is_reported_and_affects_nothing_else(kb):
     report = run_alerts(store, config)
     assert report.errors == [
         f"subscription {broken.id} (a@laichau.example): Không hiểu trường “mucluc:”. "
-        "Các trường dùng được: loai:, coquan:, hieuluc:, linhvuc:, phamvi:, nam:, ngay:, so:"
+        "Các trường dùng được: loai:, coquan:, hieuluc:, linhvuc:, phamvi:, nam:, ngay:, so:, taingay:"
     ]
     (msg,) = inbox.messages
     assert msg["Subject"].startswith("Theo dõi văn bản: 4 cập nhật – Tìm kiếm “học phí”")
@@ -289,7 +292,7 @@ def test_html_part_escapes_scraped_values(kb):
     soup = BeautifulSoup(html, "html.parser")
     assert soup.find("script") is None and soup.find("img") is None
     assert "Quy định <script>alert('x')</script> học phí & \"lệ phí\"" in soup.get_text()
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
 
 
 def test_followed_document_hears_when_it_comes_into_force(kb):
@@ -337,7 +340,7 @@ def test_unconfirmed_subscriptions_lapse(kb):
     assert report.lapsed == 1 and report.confirmations == [] and inbox.messages == []
     assert subs.get(store, sub.id).ended_by == "expired"
     with pytest.raises(TokenError, match="hết hạn"):
-        confirm(store, config, token(subs.confirm_url(config, sub)))
+        confirm(store, config, token(Links(config).confirm(sub)))
 
 
 def test_an_alert_matches_every_word(kb):
@@ -478,9 +481,13 @@ def test_pending_confirmation_is_sent_once_and_again_only_on_a_later_request(kb)
 def test_tokens_forged_misused_expired_or_foreign_are_refused(kb, tmp_path):
     store, config = kb.store, kb.config
     sub = subscribe_search(store, config, "a@laichau.example", "học phí").subscription
-    good = token(subs.confirm_url(config, sub))
+    good = token(Links(config).confirm(sub))
     body, sig = good.split(".")
-    forged_payload = subs._b64(json.dumps({"a": "confirm", "e": "a@laichau.example", "s": sub.id, "x": 0}).encode())
+    forged_payload = (
+        base64.urlsafe_b64encode(json.dumps({"e": "a@laichau.example", "s": sub.id, "x": 0}).encode())
+        .decode()
+        .rstrip("=")
+    )
     for bad in (
         f"{body}.{sig[:-2]}xy",
         f"{forged_payload}.{sig}",
@@ -505,7 +512,7 @@ def test_tokens_forged_misused_expired_or_foreign_are_refused(kb, tmp_path):
     subs.remove(store, sub.id)
     with pytest.raises(SubscriptionError, match="đã bị hủy"):
         confirm(store, config, good)
-    email, listed = subs.token_subscriptions(store, config, token(subs.manage_url(config, "a@laichau.example")))
+    email, listed = subs.token_subscriptions(store, config, token(Links(config).manage("a@laichau.example")))
     assert email == "a@laichau.example" and listed == []
 
 
@@ -515,38 +522,36 @@ def test_unsubscribe_and_manage_links_expire_after_link_days(kb, tmp_path):
     now = dt.datetime.now(UTC)
     made = now - dt.timedelta(days=100)
     for url, action in (
-        (subs.unsubscribe_url(config, sub, now=made), "unsubscribe"),
-        (subs.unsubscribe_all_url(config, sub.email, now=made), "unsubscribe"),
-        (subs.manage_url(config, sub.email, now=made), "manage"),
+        (Links(config, now=made).unsubscribe(sub), "unsubscribe"),
+        (Links(config, now=made).unsubscribe_all(sub.email), "unsubscribe"),
+        (Links(config, now=made).manage(sub.email), "manage"),
     ):
         payload = read_token(config, token(url), action, at=now)  # 100 days on: still good
-        assert payload["x"] == int(subs.link_expiry(config, made).timestamp())
+        assert payload["x"] == int(link_expiry(config, made).timestamp())
         lapse = dt.datetime.fromtimestamp(payload["x"], UTC)
         assert made + dt.timedelta(days=400) < lapse <= made + dt.timedelta(days=401)
         read_token(config, token(url), action, at=lapse - dt.timedelta(seconds=1))
         with pytest.raises(TokenError, match="đã hết hạn.*400 ngày.*thư gần nhất"):
             read_token(config, token(url), action, at=lapse + dt.timedelta(seconds=1))
     with pytest.raises(TokenError, match="Liên kết hủy theo dõi này đã hết hạn"):
-        unsubscribe(
-            store, config, token(subs.unsubscribe_url(config, sub, now=made)), now=made + dt.timedelta(days=402)
-        )
+        unsubscribe(store, config, token(Links(config, now=made).unsubscribe(sub)), now=made + dt.timedelta(days=402))
     assert subs.get(store, sub.id).status == subs.ACTIVE
-    assert subs.unsubscribe_url(config, sub) == subs.unsubscribe_url(config, sub)  # one link per day
+    assert Links(config).unsubscribe(sub) == Links(config).unsubscribe(sub)  # one link per day
     legacy = make_token(config, "unsubscribe", sub.email, sub.id)  # mailed before links expired
     assert read_token(config, legacy, "unsubscribe", at=now + dt.timedelta(days=5000))["x"] == 0
     forever = mail_config(tmp_path / "forever", None, KB_ALERTS_LINK_DAYS="0")
-    assert subs.link_expiry(forever) is None
+    assert link_expiry(forever) is None
 
 
 def test_secret_key_is_generated_once_privately_unless_configured(tmp_path):
     config = mail_config(tmp_path / "inst", None)
-    key = subs.secret_key(config)
+    key = tokens.secret_key(config)
     path = tmp_path / "inst" / "secret.key"
     assert len(key) == 64 and path.read_text().strip().encode() == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert subs.secret_key(mail_config(tmp_path / "inst", None)) == key
+    assert tokens.secret_key(mail_config(tmp_path / "inst", None)) == key
     configured = mail_config(tmp_path / "inst", None, KB_ALERTS_SECRET="cau-hinh-rieng")
-    assert subs.secret_key(configured) == b"cau-hinh-rieng"
+    assert tokens.secret_key(configured) == b"cau-hinh-rieng"
     assert make_token(configured, "manage", "a@x.vn") != make_token(config, "manage", "a@x.vn")
 
 
@@ -559,15 +564,16 @@ def test_schedule_of_daily_and_weekly_alerts(kb):
     weekly = subs.Subscription(
         2, "a@x.vn", "search", "x", frequency="weekly", created_at=created.isoformat(), confirmed_at=created.isoformat()
     )
-    at = lambda day, hour: dt.datetime(2026, 3, day, hour, 0, tzinfo=subs.VN_TZ)  # noqa: E731
-    assert not subs.due(daily, config, at(4, 23)) and not subs.due(daily, config, at(5, 6))
-    assert subs.due(daily, config, at(5, 7))
+    at = lambda day, hour: dt.datetime(2026, 3, day, hour, 0, tzinfo=VN_TZ)  # noqa: E731
+    due = kb_alerts.due
+    assert not due(daily, config, at(4, 23)) and not due(daily, config, at(5, 6))
+    assert due(daily, config, at(5, 7))
     daily.last_run_at = at(5, 7).isoformat()
-    assert not subs.due(daily, config, at(5, 22)) and subs.due(daily, config, at(6, 8))
-    assert not subs.due(weekly, config, at(8, 23)) and not subs.due(weekly, config, at(9, 6))
-    assert subs.due(weekly, config, at(9, 7))  # Monday 07:00
+    assert not due(daily, config, at(5, 22)) and due(daily, config, at(6, 8))
+    assert not due(weekly, config, at(8, 23)) and not due(weekly, config, at(9, 6))
+    assert due(weekly, config, at(9, 7))  # Monday 07:00
     weekly.last_run_at = at(9, 7).isoformat()
-    assert not subs.due(weekly, config, at(15, 12)) and subs.due(weekly, config, at(16, 7))
+    assert not due(weekly, config, at(15, 12)) and due(weekly, config, at(16, 7))
     immediate = subs.Subscription(
         3,
         "a@x.vn",
@@ -578,13 +584,13 @@ def test_schedule_of_daily_and_weekly_alerts(kb):
         confirmed_at=created.isoformat(),
         last_run_at=at(9, 7).isoformat(),
     )
-    assert subs.due(immediate, config, at(9, 7))
+    assert due(immediate, config, at(9, 7))
     immediate.confirmed_at = None
-    assert not subs.due(immediate, config, at(9, 7))
+    assert not due(immediate, config, at(9, 7))
 
 
 def test_search_url_parameters_are_the_web_ui_s(tmp_path):
-    assert subs.FACET_PARAMS == index.search.FACET_PARAMS
+    assert FACET_PARAMS == index.search.FACET_PARAMS
     query, filters = subs.search_from_url(
         "https://vanban.laichau.example/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt"
         "&phamvi=%C4%90%E1%BB%8Ba+ph%C6%B0%C6%A1ng&hieuluc=con+hieu+luc&tu=01/01/2026&page=3&sort=issued"
@@ -593,7 +599,7 @@ def test_search_url_parameters_are_the_web_ui_s(tmp_path):
     assert filters == {"doc_type": ["Nghị quyết"], "status": ["Còn hiệu lực"], "scope": ["Địa phương"]}
     with pytest.raises(SubscriptionError, match="Ngày “32/01/2026”"):
         subs.search_from_url("?q=x&den=32/01/2026")
-    assert subs.search_url(mail_config(tmp_path, None, KB_SITE_URL=SITE + "/"), "học phí", filters) == (
+    assert Links(mail_config(tmp_path, None, KB_SITE_URL=SITE + "/")).search("học phí", filters) == (
         "https://vanban.laichau.example/tim-kiem?q=h%E1%BB%8Dc+ph%C3%AD&loai=Ngh%E1%BB%8B+quy%E1%BA%BFt"
         "&hieuluc=C%C3%B2n+hi%E1%BB%87u+l%E1%BB%B1c&phamvi=%C4%90%E1%BB%8Ba+ph%C6%B0%C6%A1ng&sort=issued"
     )
@@ -613,7 +619,7 @@ def test_text_diff_is_short_and_focused():
         "Nghị quyết có hiệu lực từ ngày 15/3/2026.",
         "Điều 4. Tổ chức thực hiện",
     ]
-    added, removed, lines, more = kb_alerts.text_diff(old, new, limit=4)
+    added, removed, lines, more = text_diff(old, new, limit=4)
     assert (added, removed, more) == (3, 2, 1)
     assert lines == [
         ("-", "Mức thu là 120.000 đồng mỗi tháng đối với học …"),
@@ -622,5 +628,128 @@ def test_text_diff_is_short_and_focused():
         ("+", "Nghị quyết có hiệu lực từ ngày 15/3/2026."),
     ]  # the 5th line is counted
     long = "Căn cứ " + " ".join(f"từ{n}" for n in range(60))
-    _, _, (cut_old, cut_new), _ = kb_alerts.text_diff([long + " cuối"], [long + " sau cùng"])
+    _, _, (cut_old, cut_new), _ = text_diff([long + " cuối"], [long + " sau cùng"])
     assert cut_old == ("-", "… từ54 từ55 từ56 từ57 từ58 từ59 cuối") and cut_new[1].endswith("từ59 sau cùng")
+
+
+# --- links mailed before itsdangerous: made with the hand-made HMAC format of commit ecfbb73 -------------
+OLD_SECRET = "old-format-secret-2026"  # alerts.secret of the instance that mailed them; address a@laichau.example
+OLD_CONFIRM = (  # subscription 1, expires 31/12/2099
+    "eyJhIjoiY29uZmlybSIsImUiOiJhQGxhaWNoYXUuZXhhbXBsZSIsInMiOjEsIngiOjQxMDIzNTg0MDB9.QAZBCA5cPq0AVWpeons1elKfPKU"
+)
+OLD_UNSUBSCRIBE_ALL = (  # every subscription of the address, expires 31/12/2099
+    "eyJhIjoidW5zdWJzY3JpYmUiLCJlIjoiYUBsYWljaGF1LmV4YW1wbGUiLCJzIjowLCJ4Ijo0MTAyMzU4NDAwfQ._a7WSaysAB6PmgRqDl6kQMwsSck"
+)
+OLD_MANAGE = (  # expires 31/12/2099
+    "eyJhIjoibWFuYWdlIiwiZSI6ImFAbGFpY2hhdS5leGFtcGxlIiwicyI6MCwieCI6NDEwMjM1ODQwMH0.fSfwH44QcvcGCBTPmiT9A8ILFxw"
+)
+OLD_UNSUBSCRIBE_EXPIRED = (  # subscription 1, expired 01/01/2026
+    "eyJhIjoidW5zdWJzY3JpYmUiLCJlIjoiYUBsYWljaGF1LmV4YW1wbGUiLCJzIjoxLCJ4IjoxNzY3MjI1NjAwfQ.biLBa4jQEhg0bXnlBBwFuwheJTw"
+)
+OLD_CONFIRM_EXPIRED = (  # subscription 1, expired 01/01/2026
+    "eyJhIjoiY29uZmlybSIsImUiOiJhQGxhaWNoYXUuZXhhbXBsZSIsInMiOjEsIngiOjE3NjcyMjU2MDB9.yj6m7F6fHm2ttsK-clogzyDffQI"
+)
+OLD_UNSUBSCRIBE_FOREVER = (  # subscription 1, no expiry (mailed before links expired)
+    "eyJhIjoidW5zdWJzY3JpYmUiLCJlIjoiYUBsYWljaGF1LmV4YW1wbGUiLCJzIjoxLCJ4IjowfQ.h9tETqW7Hi6rrW9yfo2KF5iVp28"
+)
+
+
+def test_links_mailed_in_the_old_format_work_until_they_expire(tmp_path):
+    config = mail_config(tmp_path / "inst", None, KB_ALERTS_SECRET=OLD_SECRET)
+    with Store(config.db_path) as store:
+        store.upsert_many(documents("before.jsonl"))
+        sub = follow_document(store, config, "a@laichau.example", OLD_FEES).subscription
+        assert sub.id == 1
+        with pytest.raises(TokenError, match="Liên kết xác nhận đã hết hạn"):
+            confirm(store, config, OLD_CONFIRM_EXPIRED)
+        with pytest.raises(TokenError, match="Liên kết hủy theo dõi này đã hết hạn"):
+            unsubscribe(store, config, OLD_UNSUBSCRIBE_EXPIRED)
+        assert confirm(store, config, OLD_CONFIRM).status == subs.ACTIVE
+        assert subs.token_subscriptions(store, config, OLD_MANAGE) == ("a@laichau.example", [subs.get(store, 1)])
+        assert read_token(config, OLD_UNSUBSCRIBE_FOREVER, "unsubscribe")["s"] == 1
+        with pytest.raises(
+            TokenError, match="Liên kết không hợp lệ"
+        ):  # the action is signed: no confirm as unsubscribe
+            read_token(config, OLD_CONFIRM, "unsubscribe")
+        other = mail_config(tmp_path / "other", None, KB_ALERTS_SECRET="another-secret")
+        with pytest.raises(TokenError, match="Liên kết không hợp lệ"):
+            read_token(other, OLD_CONFIRM, "confirm")
+        assert [s.id for s in unsubscribe(store, config, OLD_UNSUBSCRIBE_ALL)] == [1]
+        # new links are itsdangerous tokens, and they are not the old format
+        fresh = make_token(config, "confirm", "a@laichau.example", 1)
+        assert fresh not in (OLD_CONFIRM, OLD_CONFIRM_EXPIRED) and read_token(config, fresh, "confirm")["s"] == 1
+        with pytest.raises(TokenError, match="Liên kết không hợp lệ"):
+            tokens._legacy_payload(config, fresh, "confirm")
+
+
+# --- confirmation mail: one message per address (issue 20, item 5) ---------------------------------
+def test_nine_subscriptions_of_one_address_make_one_confirmation_until_the_resend_window(kb):
+    store, config, inbox = kb.store, kb.config, kb.smtp
+    start = dt.datetime.now(UTC)
+    words = ["học phí", "lệ phí", "hỗ trợ", "ngân sách", "giáo dục", "nông nghiệp", "đất đai", "y tế", "thuế"]
+    for n, query in enumerate(words):  # within a second, as a person clicking or a script posting would
+        at = start + dt.timedelta(milliseconds=100 * n)
+        subscribe_search(store, config, "a@laichau.example", query, now=at)
+        kb_alerts.send_confirmations(store, config, _mailer(config), email="a@laichau.example", now=at)
+    first = kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(seconds=1))
+    assert first.confirmations == []
+    (msg,) = inbox.messages  # one e-mail, not nine
+    assert len(links(msg, "/theo-doi/xac-nhan/")) == 1  # the first request, sent at once
+
+    # within the window nothing more goes; after alerts.confirm_resend_hours one message lists all nine
+    kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(minutes=59))
+    assert len(inbox.messages) == 1
+    again = kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(minutes=61))
+    assert [c.email for c in again.confirmations] == ["a@laichau.example"] and len(inbox.messages) == 2
+    listed = links(inbox.messages[1], "/theo-doi/xac-nhan/")
+    assert len(listed) == 9
+    assert {read_token(config, token(u), "confirm")["s"] for u in listed} == {
+        s.id for s in subs.list_subscriptions(store, "a@laichau.example")
+    }
+    for query in words:
+        assert f"Tìm kiếm “{query}”" in text_part(inbox.messages[1])
+    kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(hours=3))
+    assert len(inbox.messages) == 2  # everything asked: nothing until a new request
+
+
+def test_nine_subscriptions_made_before_a_run_make_one_message_listing_all(kb):
+    store, config, inbox = kb.store, kb.config, kb.smtp
+    for n in range(9):
+        subscribe_search(store, config, "b@laichau.example", f"học phí {n}")
+    run_alerts(store, config)
+    run_alerts(store, config)
+    (msg,) = inbox.messages
+    assert len(links(msg, "/theo-doi/xac-nhan/")) == 9
+
+
+def test_confirm_resend_hours_is_a_setting(kb, tmp_path):
+    config = mail_config(kb.config.instance, kb.smtp.port, KB_ALERTS_CONFIRM_RESEND_HOURS="0.5")
+    store, inbox = kb.store, kb.smtp
+    start = dt.datetime.now(UTC)
+    subscribe_search(store, config, "c@laichau.example", "học phí", now=start)
+    kb_alerts.send_confirmations(store, config, _mailer(config), now=start)
+    subscribe_search(store, config, "c@laichau.example", "lệ phí", now=start)
+    kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(minutes=29))
+    assert len(inbox.messages) == 1
+    kb_alerts.send_confirmations(store, config, _mailer(config), now=start + dt.timedelta(minutes=31))
+    assert len(inbox.messages) == 2 and len(links(inbox.messages[1], "/theo-doi/xac-nhan/")) == 2
+
+
+def _mailer(config):
+    from kb.alerts.mail import Mailer
+
+    return Mailer(config)
+
+
+def test_alert_tables_of_a_store_made_before_records_existed_are_kept(tmp_path):
+    """Stores made when the core created the alert tables (its migration 2) have them but no
+    "schema:alerts" version: the first step (CREATE … IF NOT EXISTS) adopts them, rows and all."""
+    config = mail_config(tmp_path / "inst", None)
+    with Store(config.db_path) as store:
+        store.upsert_many(documents("before.jsonl"))
+        sub = follow_document(store, config, "a@laichau.example", OLD_FEES).subscription
+        store.db.execute("DELETE FROM state WHERE name='schema:alerts'")
+    with Store(config.db_path) as store:
+        assert store.get_state("schema:alerts") is None
+        assert [s.id for s in subs.list_subscriptions(store)] == [sub.id]
+        assert store.get_state("schema:alerts") == "1"

@@ -194,7 +194,7 @@ def test_docs_cover_every_command_option_setting_and_path():
                 if opt.startswith("--"):
                     assert opt in docs, f"kb {name} {opt}"
     for section in ("mail", "alerts", "digest"):
-        for key in kbconfig.DEFAULTS[section]:
+        for key in kbconfig.defaults(section):
             assert f"`{section}.{key}`" in docs and f"KB_{section.upper()}_{key.upper()}" in docs, key
     for key in ("security", "timeout", "ca_bundle", "host", "port", "user", "password"):
         assert f"KB_SMTP_{key.upper()}" in docs, key
@@ -204,3 +204,11 @@ def test_docs_cover_every_command_option_setting_and_path():
         if name.endswith("_PATH"):
             path = getattr(subscriptions, name).split("{")[0]
             assert path in docs and f"`{name}`" in docs, name
+
+
+def test_a_second_subscription_waits_for_the_next_confirmation(runner, env, smtp):
+    kb(runner, "import", str(FIXTURES / "before.jsonl"))
+    kb(runner, "alerts", "add", "a@laichau.example", "--query", "học phí")
+    out = kb(runner, "alerts", "add", "a@laichau.example", "--document", OLD_FEES).output
+    assert "mục này sẽ có trong thư xác nhận tiếp theo" in out and "Confirmation e-mail sent" not in out
+    assert len(smtp.messages) == 1  # one confirmation per address within alerts.confirm_resend_hours

@@ -13,7 +13,7 @@ from conftest import shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.legal.checker import name_key
+from kb.legal.catalogue import name_key
 from kb.legal.citations import ArticleRef, extract_citations, is_party_number, parse_locator
 from kb.numbers import number_key
 from kb.readers import read_path

@@ -25,6 +25,7 @@ from kb.alerts.digest import (
     render_text,
     send_digest,
 )
+from kb.alerts.links import Links
 from kb.alerts.mail import Mailer
 from kb.model import Document
 from kb.store import Store
@@ -221,10 +222,10 @@ def test_mailed_once_a_week_to_confirmed_subscribers(filled, tmp_path, smtp):
     (msg,) = smtp.messages
     assert msg["To"] == "ban.ktns@laichau.example"
     assert msg["Subject"] == "Văn bản mới – tuần 10/2026 (02/03 – 08/03/2026)"
-    assert msg["List-Unsubscribe"] == f"<{subs.unsubscribe_url(config, reader)}>"
+    assert msg["List-Unsubscribe"] == f"<{Links(config).unsubscribe(reader)}>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert text_part(msg).startswith("VĂN BẢN MỚI – TUẦN 10/2026")
-    assert "Hủy nhận bản tin: " + subs.unsubscribe_url(config, reader) in text_part(msg)
+    assert "Hủy nhận bản tin: " + Links(config).unsubscribe(reader) in text_part(msg)
     assert BeautifulSoup(html_part(msg), "html.parser").find("h1").get_text() == week10.title
     # one click in the mail client, and the next week's digest is not sent
     subs.unsubscribe(filled, config, msg["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1])
@@ -235,7 +236,7 @@ def test_mailed_once_a_week_to_confirmed_subscribers(filled, tmp_path, smtp):
             filled, config, week11, mailer, to=["Lanh.Dao@laichau.example", "lanh.dao@laichau.example"]
         )
     assert explicit.sent == ["lanh.dao@laichau.example"] and len(smtp.messages) == 2  # --to: every time
-    assert smtp.messages[1]["List-Unsubscribe"] == f"<{subs.unsubscribe_all_url(config, 'lanh.dao@laichau.example')}>"
+    assert smtp.messages[1]["List-Unsubscribe"] == f"<{Links(config).unsubscribe_all('lanh.dao@laichau.example')}>"
 
 
 # --- kb digest ---------------------------------------------------------------------------------
@@ -303,3 +304,16 @@ def test_kb_digest_without_recipients_says_so(runner, instance, smtp):
     assert runner.invoke(cli, ["import", "--no-index", str(store_jsonl)]).exit_code == 0
     result = runner.invoke(cli, ["digest"])
     assert result.exit_code == 0 and "Chưa ai nhận bản tin" in result.output and smtp.messages == []
+
+
+def test_a_document_without_issue_date_is_never_a_new_document_of_the_week(tmp_path):
+    from kb.alerts.digest import build_digest
+    from kb.dates import iso_week, today_vn
+    from kb.model import Document as Doc
+    from kb.store import Store as KBStore
+
+    with KBStore(tmp_path / "kb.sqlite") as s:
+        s.upsert(Doc.from_dict({"uid": "t:1", "number": "5/2010/QH12", "title": "Luật A", "doc_type": "Luật"}))
+        digest = build_digest(s, week=iso_week(today_vn()), today=today_vn())
+    assert digest.central == [] and digest.local == []
+    assert digest.older_added == 1

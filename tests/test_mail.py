@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from kb import config as kbconfig
-from kb.alerts.mail import Mailer, MailError, build_message, esc, html_document, settings
+from kb.alerts.mail import Mailer, MailError, build_message, settings
 from kb.errors import ConfigError
 
 SITE = "https://vanban.laichau.example"
@@ -95,7 +95,7 @@ def test_message_headers_parts_and_vietnamese_subject(tmp_path, smtp):
         "ban.vhxh@laichau.example",
         "Thông báo theo dõi: Nghị quyết về học phí",
         "Nội dung thư",
-        html_document("Tiêu đề", "<p>Nội dung thư</p>"),
+        '<!DOCTYPE html>\n<html lang="vi"><body><p>Nội dung thư</p></body></html>\n',
         unsubscribe=f"{SITE}/theo-doi/huy/abc.def",
     )
     with Mailer(config) as mailer:
@@ -253,11 +253,3 @@ def test_refused_recipient_is_named(tmp_path):
             Mailer(config).send(build_message(config, "nobody@laichau.example", "Thư", "x"))
     finally:
         controller.stop()
-
-
-def test_esc_escapes_markup_and_quotes():
-    assert (
-        esc("<script>alert(\"x\")</script> & 'y'")
-        == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;"
-    )
-    assert esc(None) == ""

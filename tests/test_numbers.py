@@ -1,6 +1,6 @@
 import pytest
 
-from kb.numbers import find_numbers, number_key, parse_number
+from kb.numbers import find_numbers, normalize_number, number_key, parse_number
 from kb.text import fold
 
 # Real variants listed in shared/pages/SOURCES.md §11.
@@ -91,3 +91,13 @@ def test_a_dash_between_digits_or_in_a_sentence_is_not_an_old_number(text):
 
 def test_old_forms_are_not_read_in_running_text():
     assert find_numbers("theo Nghị định 73-CP và khoản 2-a") == []
+
+
+def test_normalize_number_is_what_documents_store():
+    from kb.model import Document
+
+    assert normalize_number("15 / 2025 / NQ-HĐND") == "15/2025/NQ-HĐND"
+    assert normalize_number("  Công  văn   khẩn ") == "Công văn khẩn"  # not a number: spaces collapsed only
+    assert normalize_number("") is None and normalize_number(None) is None
+    stored = Document.from_dict({"uid": "t:1", "number": "15 / 2025 / NQ-HĐND", "title": "x"})
+    assert stored.number == normalize_number("15 / 2025 / NQ-HĐND")

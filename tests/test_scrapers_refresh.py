@@ -840,7 +840,7 @@ def test_docs_mention_every_refresh_option_and_setting():
             if flag.startswith("--") and flag != "--help":
                 assert flag in text, flag
     for section in ("refresh", "relevance", "vbpl", "congbao", "gazette", "http"):
-        for key in kbconfig.DEFAULTS[section]:
+        for key in kbconfig.defaults(section):
             assert f"`{section}.{key}`" in text and f"KB_{section.upper()}_{key.upper()}" in text, (section, key)
     for source in ("vbpl", "congbao", "congbao_tinh"):
         assert f"### `{source}`" in text

@@ -268,3 +268,38 @@ def test_number_keys_made_by_an_older_parser_are_recomputed_on_open(tmp_path):
             == "73/cp|chinh phu|1993-10-30"
         )
         assert store.get_state("number_keys") == "2"
+
+
+def test_dated_finds_documents_by_a_date_within_a_range(store):
+    store.upsert(doc(uid="t:a", number="1/2025/NQ-HĐND", effective="2025-03-01", status="Còn hiệu lực"))
+    store.upsert(doc(uid="t:b", number="2/2025/NQ-HĐND", effective="2025-03-07", expires="2025-03-31"))
+    store.upsert(doc(uid="t:c", number="3/2025/NQ-HĐND", effective="2025-03-08"))
+    found = store.dated("effective", "2025-03-01", "2025-03-07")
+    assert [(d.uid, d.day) for d in found] == [("t:a", "2025-03-01"), ("t:b", "2025-03-07")]  # both ends included
+    assert found[0].status == "Còn hiệu lực"
+    assert [d.uid for d in store.dated("expires", "2025-03-01", "2025-12-31")] == ["t:b"]
+    with pytest.raises(ValueError, match="not a date column"):
+        store.dated("title') OR 1=1 --", "a", "z")
+
+
+def test_a_feature_above_the_core_brings_its_own_tables(tmp_path):
+    """Store.ensure_schema: a feature's migrations run once, forward, recorded in the state table;
+    the core creates none of them (kb.alerts.records uses this for the alert tables)."""
+    steps = (
+        "CREATE TABLE toy_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "ALTER TABLE toy_items ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    )
+    with Store(tmp_path / "kb.sqlite") as store:
+        tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert not any(t.startswith(("toy_", "alert_")) for t in tables)
+        store.ensure_schema("toy", steps[:1])
+        store.db.execute("INSERT INTO toy_items(name) VALUES ('một')")
+        store.ensure_schema("toy", steps[:1])  # again: nothing happens
+        assert store.get_state("schema:toy") == "1"
+    with Store(tmp_path / "kb.sqlite") as store:  # a later version adds a step: only that one runs
+        store.ensure_schema("toy", steps)
+        assert [tuple(r) for r in store.db.execute("SELECT name, note FROM toy_items")] == [("một", "")]
+        assert store.get_state("schema:toy") == "2"
+    with Store(tmp_path / "kb.sqlite") as store:  # an older version meets the newer tables
+        with pytest.raises(StoreError, match="toy tables .* newer version"):
+            store.ensure_schema("toy", steps[:1])

@@ -40,6 +40,19 @@ def test_scope():
     assert vocab.scope_of("Chính phủ") == vocab.CENTRAL
 
 
+def test_facets_are_declared_once_with_their_parameter_and_label():
+    import index.search
+    import web.common
+    from kb.alerts import subscriptions
+
+    assert vocab.FACET_NAMES == ("doc_type", "issuer", "status", "year", "linhvuc", "scope")
+    assert vocab.FACET_PARAMS["doc_type"] == "loai" and vocab.FACET_LABELS["scope"] == "Phạm vi"
+    assert len(set(vocab.FACET_PARAMS.values())) == len(vocab.FACETS)  # one URL parameter per facet
+    assert index.search.FACETS == vocab.FACET_NAMES and index.search.FACET_PARAMS is vocab.FACET_PARAMS
+    assert subscriptions.FACET_PARAMS is vocab.FACET_PARAMS and subscriptions.FACET_LABELS is vocab.FACET_LABELS
+    assert web.common.FACET_LABELS is vocab.FACET_LABELS
+
+
 def test_issuers_get_their_canonical_name_whatever_the_source_prints():
     from kb import vocab
 

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash
 
 from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
+from kb.locks import instance_lock
 from kb.store import Store
 from kbcli.main import cli
 from web import admin as web_admin
@@ -449,7 +450,7 @@ def test_refresh_starts_kb_refresh_as_a_separate_process(instance, app, admin, m
 def test_no_second_refresh_while_one_runs(instance, app, admin):
     config = kbconfig.load(instance, environ={})
     token = page(admin, "/quan-tri/").find("input", attrs={"name": CSRF_FIELD})["value"]
-    with subs.instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
+    with instance_lock(config, "refresh", "kb refresh"):  # what `kb refresh` holds while it runs
         tree = page(admin, "/quan-tri/")
         assert f"Đang cập nhật từ các nguồn (tiến trình {os.getpid()})" in " ".join(texts(tree.select(".notice")))
         assert not tree.select("form.admin-refresh")
@@ -528,9 +529,9 @@ def test_set_enabled_sources_changes_one_line(tmp_path, text, expected):
 def test_the_admin_source_list_is_the_scrapers_registry():
     from scrapers import SOURCES
 
-    assert list(kbadmin.SOURCES) == list(SOURCES)
+    assert list(kbadmin.sources()) == list(SOURCES)
     for name, cls in SOURCES.items():
-        assert kbadmin.SOURCES[name].section == (cls.config_section or name), name
+        assert kbadmin.sources()[name].section == (cls.config_section or name), name
 
 
 # --- subscriptions ---------------------------------------------------------------------------------------
@@ -578,3 +579,12 @@ def test_every_subscription_is_listed_and_one_can_be_ended(instance, admin):
         response = admin.post("/quan-tri/theo-doi/ket-thuc", data={**fields, "id": bad})
         assert response.status_code == status, bad
     assert [s.status for s in subscriptions_of(instance)] == ["ended", "pending"]
+
+
+def test_a_config_toml_broken_while_serving_is_shown_to_the_administrator(instance, admin):
+    path = instance / "config.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[refresh]\nstop_after = "năm mươi"\n', encoding="utf-8")
+    response = admin.get("/quan-tri/")
+    assert response.status_code == 500
+    message = parse(response).select_one("main").get_text(" ", strip=True)
+    assert "refresh.stop_after" in message and "config.toml" in message and "phải là một số nguyên" in message

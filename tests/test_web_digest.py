@@ -5,6 +5,7 @@ a circular that expired), an empty week, bad and future weeks, and the form to r
 import datetime as dt
 
 import pytest
+from bs4 import BeautifulSoup
 from web_fixtures import (  # noqa: F401
     CENTRAL,
     CIRCULAR,
@@ -19,8 +20,10 @@ from web_fixtures import (  # noqa: F401
     weekly_instance,
 )
 
-from kb.alerts.digest import EMPTY_WEEK
+from kb import config as kbconfig
+from kb.alerts.digest import EMPTY_WEEK, digest_for, render_html
 from kb.dates import iso_week
+from kb.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +135,31 @@ def test_the_digest_page_offers_the_weekly_email(client):
     assert form.find("input", attrs={"name": "email"}) and not form.find("input", attrs={"name": "frequency"})
     recent = page(client, "/van-ban-moi")
     assert recent.find("a", string="Bản tin tuần")["href"] == "/van-ban-moi/tuan"
+
+
+def test_the_page_and_the_email_render_the_same_sections(client, weekly_instance):
+    """One partial (kb/alerts/templates/_digest_sections.html) for both: same sections, headings,
+    documents and quotes; the page links below the site, the e-mail from site.url."""
+    week, _ = digest_week()
+    config = kbconfig.load(weekly_instance, environ={})
+    with Store(config.db_path) as store:
+        mailed = BeautifulSoup(render_html(digest_for(store, config, week), config), "html.parser")
+    shown = page(client, f"/van-ban-moi/tuan/{week}")
+    site = str(config.get("site", "url")).rstrip("/")
+
+    def sections(tree, prefix=""):
+        return [
+            (
+                s["id"],
+                texts(s.select("h2, h3, h4")),
+                [a["href"].removeprefix(prefix) for a in s.select("a") if a["href"].startswith(prefix + "/van-ban/")],
+                texts(s.select("blockquote")),
+                texts(s.select(".digest-note")),
+            )
+            for s in tree.select("section.digest-section")
+        ]
+
+    assert [s[0] for s in sections(shown)] == ["trung-uong", "dia-phuong", "hieu-luc", "sap-co-hieu-luc", "giao-hdnd"]
+    assert sections(mailed, site) == sections(shown)
+    assert mailed.select_one("section.digest-section h2")["style"] and not shown.select_one("section h2").get("style")
+    assert shown.select("#hieu-luc .badge") and not mailed.select(".badge")

@@ -126,3 +126,34 @@ def test_deleted_and_escaped_documents(tmp_path):
     assert "2/2025/QĐ-UBND" in deleted.get_text() and not deleted.select(".change-title a")
     assert any(XSS_TEXT in p.get_text() for p in tree.select(".change-doc"))
     assert not tree.find("script", src=False)
+
+
+def test_a_cut_list_says_how_many_it_shows_of_how_many(kb_instance):  # noqa: F811
+    client = make_app(kb_instance, RECENT_MAX=2).test_client()
+    tree = page(client, "/van-ban-moi")
+    notice = " ".join(tree.select_one("p.notice").get_text().split())
+    assert notice.startswith("Hiển thị 2 trong số 4 văn bản thay đổi")
+
+
+def test_a_bulk_import_is_one_line(tmp_path):
+    import json as _json
+
+    from index import build as index_build
+    from kb import config as kbconfig
+    from kb import jsonl
+    from kb.model import Document
+    from kb.store import Store
+
+    folder = tmp_path / "instance"
+    conf = kbconfig.load(folder, environ={})
+    path = tmp_path / "bulk.jsonl"
+    records = [{"uid": f"import:{i}", "number": f"{i}/2020/QĐ-UBND", "title": f"Quyết định {i}"} for i in range(60)]
+    path.write_text("\n".join(_json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    with Store(conf.db_path) as store:
+        assert jsonl.import_file(store, path).added == 60
+        store.upsert(Document.from_dict({"uid": "vbpl:1", "number": "1/2026/NQ-HĐND", "title": "Nghị quyết một"}))
+        index_build.rebuild(store, conf.index_dir)
+    tree = page(make_app(folder).test_client(), "/van-ban-moi")
+    lines = [" ".join(p.get_text().split()) for p in tree.select("p.bulk-import")]
+    assert len(lines) == 1 and lines[0].startswith("Nhập hàng loạt từ tệp bulk.jsonl: 60 văn bản mới")
+    assert uids(tree) == ["vbpl:1"]

@@ -3,11 +3,11 @@
 `create_app(test_config)` builds the application for one instance folder. Configuration is read
 when the app is created, never at import time, in this order (later wins):
 
-1. the web defaults below and the knowledge base defaults (kb.config.DEFAULTS);
+1. the declared defaults (kb.config.SETTINGS, the [web] section included);
 2. the instance folder's config.toml (its [site], [province], [sources] … sections, and a [web]
-   section whose keys are the upper-case settings below, e.g. per_page = 30);
-3. environment variables: KB_<SECTION>_<KEY> for the knowledge base settings and KB_WEB_<KEY>
-   for the web settings (e.g. KB_WEB_PER_PAGE=30);
+   section whose keys are the upper-case Flask settings, e.g. per_page = 30 is PER_PAGE);
+3. environment variables: KB_<SECTION>_<KEY>, e.g. KB_WEB_PER_PAGE=30 (both checked and typed by
+   kb.config.load; other KB_WEB_<KEY> variables reach Flask's own settings);
 4. `test_config` (a dict of the upper-case settings; INSTANCE chooses the instance folder).
 
 The app only reads the store and the index; commands of `kb` write them.
@@ -19,21 +19,8 @@ from flask import Flask
 
 from kb import config as kbconfig
 
-WEB_DEFAULTS = {
-    "PER_PAGE": 20,  # results per page on the search page
-    "API_MAX_LIMIT": 100,  # largest `limit` of /api/search
-    "CSV_MAX_ROWS": 5000,  # rows of a CSV export
-    "FEED_ENTRIES": 50,  # entries of an Atom feed
-    "RECENT_MAX": 2000,  # documents examined by "Văn bản mới" (most recently changed first)
-    "RECENT_PER_PAGE": 50,
-    "DELEGATIONS_PER_PAGE": 50,  # items per page of "Giao HĐND tỉnh quy định" and /api/delegations
-    "MAX_UPLOAD_MB": 20,  # largest upload or request body (413 beyond it); the checker's file limit
-    "SUBSCRIBE_LIMIT": 10,  # subscription requests per client address per RATE_WINDOW (0: no limit)
-    "CHECK_LIMIT": 30,  # checks (page, downloads, POST /api/check) per client address per RATE_WINDOW
-    "RATE_WINDOW": 600,  # seconds
-    "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
-    "CONFIRM_MAIL_WAIT": 8,  # seconds a subscription page waits for its confirmation e-mail to go out
-}
+# The [web] settings (kb.config.SETTINGS, section "web") as Flask reads them: upper-case keys.
+WEB_DEFAULTS = {key.upper(): value for key, value in kbconfig.defaults("web").items()}
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -42,22 +29,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance = kbconfig.instance_path(test_config.get("INSTANCE"))
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
 
-    kb_config = kbconfig.load(instance)
-    app.config.from_mapping(WEB_DEFAULTS)
-    app.config.from_mapping({key.upper(): value for key, value in kb_config.section("web").items()})
-    app.config.from_prefixed_env(prefix="KB_WEB")
+    kb_config = kbconfig.load(instance)  # [web] typed and checked there, from config.toml and KB_WEB_<KEY>
+    app.config.from_prefixed_env(prefix="KB_WEB")  # other Flask settings (KB_WEB_SERVER_NAME …)
+    web = kb_config.section("web")
+    if not web["secret_key"]:
+        del web["secret_key"]  # none: the session key is derived (web.security)
+    app.config.from_mapping({key.upper(): value for key, value in web.items()})
     app.config.from_mapping(
         INSTANCE=str(instance),
         DB_PATH=str(kb_config.db_path),
         INDEX_DIR=str(kb_config.index_dir),
         SITE_NAME=kb_config.get("site", "name"),
         SITE_URL=kb_config.get("site", "url"),
-        SITE_URL_SET=kb_config.get("site", "url") != kbconfig.DEFAULTS["site"]["url"],
+        SITE_URL_SET=not kb_config.is_default("site", "url"),
         PROVINCE=kb_config.get("province", "name"),
         SOURCE_PRIORITY=list(kb_config.get("sources", "priority")),
     )
     app.config.from_mapping(test_config)
-    limit = int(float(app.config["MAX_UPLOAD_MB"]) * 1048576)
+    # web.trusted_hosts: other names (or addresses) this site is reached at, kept in links. Not Flask's own
+    # TRUSTED_HOSTS, which would refuse every other Host with a 400.
+    hosts = app.config.get("TRUSTED_HOSTS") or []
+    if "SITE_HOSTS" not in test_config:
+        app.config["SITE_HOSTS"] = [h.strip() for h in hosts.split(",")] if isinstance(hosts, str) else list(hosts)
+    app.config["TRUSTED_HOSTS"] = None
+    limit = int(app.config["MAX_UPLOAD_MB"] * 1048576)
     app.config["UPLOAD_MAX_BYTES"] = limit
     if "MAX_CONTENT_LENGTH" not in test_config and not app.config.get("MAX_CONTENT_LENGTH"):
         app.config["MAX_CONTENT_LENGTH"] = limit + 64 * 1024  # the file, the form's fields, multipart framing
@@ -66,10 +61,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["kb_config"] = kb_config
-    if int(app.config["PROXY_COUNT"]) > 0:
+    if app.config["PROXY_COUNT"] > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        count = int(app.config["PROXY_COUNT"])
+        count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.json.ensure_ascii = False
     app.json.sort_keys = False

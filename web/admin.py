@@ -38,6 +38,7 @@ from kb import config as kbconfig
 from kb.alerts import subscriptions as subs
 from kb.alerts.subscriptions import FREQUENCY_LABELS, STATUS_LABELS, SubscriptionError
 from kb.dates import VN_TZ
+from kb.errors import ConfigError
 from kb.store import Store
 from web import admin_state as kbadmin
 from web.common import get_store
@@ -47,12 +48,6 @@ bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
 SESSION_KEY = "admin"
 OPEN_ENDPOINTS = {"admin.login", "admin.logout"}  # reachable without a login (logout only clears one's session)
-DEFAULTS = {
-    "ADMIN_SESSION_HOURS": 8,  # a login lasts this long
-    "ADMIN_LOGIN_LIMIT": 5,  # failed logins per client address per ADMIN_LOGIN_WINDOW (then 429)
-    "ADMIN_LOGIN_WINDOW": 900,  # seconds
-    "ADMIN_RUNS": 30,  # runs listed on the dashboard
-}
 REFRESH_CODE = "from kbcli.main import cli; cli(prog_name='kb')"
 LOG_START, LOG_END = "=== kb refresh started", "=== kb refresh ended"
 LOG_MAX_BYTES = 1_000_000  # the log is moved to admin-refresh.log.1 beyond this, when a refresh starts
@@ -80,11 +75,9 @@ class AdminState:
 
 @bp.record_once
 def setup(state) -> None:
-    app = state.app
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    app = state.app  # ADMIN_* are [web] settings (kb.config.SETTINGS)
     app.extensions["kb_admin"] = AdminState(
-        RateLimiter(int(app.config["ADMIN_LOGIN_LIMIT"]), float(app.config["ADMIN_LOGIN_WINDOW"]))
+        RateLimiter(app.config["ADMIN_LOGIN_LIMIT"], app.config["ADMIN_LOGIN_WINDOW"])
     )
 
 
@@ -121,7 +114,7 @@ def logged_in() -> bool:
     if not isinstance(at, (int, float)):
         return False
     age = now() - at
-    return -60 <= age < float(current_app.config["ADMIN_SESSION_HOURS"]) * 3600
+    return -60 <= age < current_app.config["ADMIN_SESSION_HOURS"] * 3600
 
 
 @bp.before_request
@@ -163,11 +156,11 @@ def login():
     creds = credentials()
     if creds is None:
         status = 200 if request.method == "GET" else 403
-        return render_template("admin_login.html", closed=True, problem=g.admin_problem, next=target), status
+        return render_template("admin/login.html", closed=True, problem=g.admin_problem, next=target), status
     if request.method == "GET":
         if logged_in():
             return redirect(target)
-        return render_template("admin_login.html", closed=False, next=target, error=None)
+        return render_template("admin/login.html", closed=False, next=target, error=None)
     limiter = admin_state().failures
     wait = limiter.wait(_client())
     if wait:
@@ -175,7 +168,7 @@ def login():
     if not creds.verify(request.form.get("password", "")):
         limiter.hit(_client())
         current_app.logger.warning("administration: failed login from %s", _client())
-        return render_template("admin_login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
+        return render_template("admin/login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
     session.clear()  # a new session: nothing of before the login is kept
     session[SESSION_KEY] = {"epoch": creds.epoch, "at": now()}
     csrf_token()
@@ -201,6 +194,14 @@ def _fresh_config() -> kbconfig.Config:
     return kbconfig.load(kb_config().instance)
 
 
+@bp.errorhandler(ConfigError)
+def config_error(exc: ConfigError):
+    """config.toml was edited into something `kb refresh` would refuse: say what, to the administrator."""
+    current_app.logger.error("configuration: %s", exc)
+    message = f"Tệp cấu hình có lỗi, các lệnh kb sẽ dừng cho đến khi sửa: {exc}"
+    return render_template("error.html", status=500, title="Tệp cấu hình có lỗi", message=message, back=None), 500
+
+
 def refresh_state(config: kbconfig.Config) -> dict:
     pid = kbadmin.refresh_running(config)
     starting = pid is None and admin_state().child_running()
@@ -213,7 +214,7 @@ def refresh_state(config: kbconfig.Config) -> dict:
 
 def run_rows(store: Store | None, running: bool) -> list[dict]:
     rows = []
-    for run in store.runs(int(current_app.config["ADMIN_RUNS"])) if store else []:
+    for run in store.runs(current_app.config["ADMIN_RUNS"]) if store else []:
         counts = run.get("counts") or {}
         if run.get("finished"):
             outcome, css = ("Lỗi", "tag-warn") if run.get("error") else ("Xong", "tag-ok")
@@ -245,7 +246,7 @@ def source_rows(config: kbconfig.Config, store: Store | None) -> list[dict]:
     priority = list(config.get("sources", "priority"))
     last = kbadmin.last_runs(store) if store else {}
     rows = []
-    for name, info in kbadmin.SOURCES.items():
+    for name, info in kbadmin.sources().items():
         settings = config.section(info.section)
         rows.append(
             {
@@ -269,9 +270,9 @@ def dashboard():
     state = refresh_state(config)
     subscriptions = subs.list_subscriptions(store, include_ended=True) if store else []
     counts = {status: sum(1 for s in subscriptions if s.status == status) for status in STATUS_LABELS}
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_dashboard.html",
+        "admin/dashboard.html",
         refresh=state,
         runs=run_rows(store, state["running"]),
         sources=source_rows(config, store),
@@ -296,7 +297,7 @@ def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
         pass
     env = dict(os.environ, KB_INSTANCE=str(config.instance), PYTHONUNBUFFERED="1")
     started = dt.datetime.now(VN_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
-    with open(log, "a", encoding="utf-8") as handle:
+    with kbadmin.open_refresh_log(config) as handle:
         handle.write(f"{LOG_START} at {started} from the administration pages (client {_client()}) ===\n")
         handle.flush()
         child = subprocess.Popen(
@@ -312,7 +313,7 @@ def start_refresh(config: kbconfig.Config) -> subprocess.Popen:
 
     def reap() -> None:
         status = child.wait()
-        with open(log, "a", encoding="utf-8") as handle:
+        with kbadmin.open_refresh_log(config) as handle:
             ended = dt.datetime.now(VN_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
             handle.write(f"{LOG_END} at {ended}: exit status {status} (process {child.pid}) ===\n")
 
@@ -361,7 +362,7 @@ def sources():
             error, status = str(exc), 400
         else:
             current_app.logger.info("administration: sources.enabled = %s (%s) by %s", chosen, path, _client())
-            on = [n for n in kbadmin.SOURCES if n in chosen]
+            on = [n for n in kbadmin.sources() if n in chosen]
             flash(
                 ("Đã lưu. Lần cập nhật sau sẽ lấy từ: " + ", ".join(on) + ".")
                 if on
@@ -370,9 +371,9 @@ def sources():
             )
             return redirect(url_for("admin.sources"))
     store = _store()
-    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.SOURCES]
+    unknown = [n for n in config.get("sources", "enabled") if n not in kbadmin.sources()]
     return render_template(
-        "admin_sources.html",
+        "admin/sources.html",
         sources=source_rows(config, store),
         error=error,
         unknown_sources=unknown,
@@ -389,7 +390,7 @@ def subscriptions():
     rows = subs.list_subscriptions(store, include_ended=show_all) if store else []
     rows.sort(key=lambda s: s.id, reverse=True)
     return render_template(
-        "admin_subscriptions.html",
+        "admin/subscriptions.html",
         rows=rows,
         show_all=show_all,
         kind_labels=KIND_LABELS,
@@ -430,4 +431,4 @@ def end_subscription():
     return redirect(url_for("admin.subscriptions") + back)
 
 
-__all__ = ["bp", "DEFAULTS", "logged_in", "start_refresh"]
+__all__ = ["bp", "logged_in", "start_refresh"]

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kb.config import Config
+from kb import config as kbconfig
+from kb.config import Config, SourceInfo
 from kb.errors import KBError
 from kb.store import Store
 
@@ -44,26 +45,18 @@ class AdminError(KBError):
 
 
 # --- the sources `kb refresh` knows ----------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceInfo:
-    name: str
-    title: str  # in Vietnamese, for the administration pages
-    section: str  # the config.toml section of its settings (base_url …)
-
-
-# The scrapers' registry (scrapers.SOURCES) with what the pages show; a test keeps the two equal.
-SOURCES: dict[str, SourceInfo] = {
-    "vbpl": SourceInfo("vbpl", "Cơ sở dữ liệu quốc gia về văn bản pháp luật (vbpl.vn)", "vbpl"),
-    "congbao": SourceInfo("congbao", "Công báo Chính phủ (congbao.chinhphu.vn)", "congbao"),
-    "congbao_tinh": SourceInfo("congbao_tinh", "Công báo tỉnh (Lotus Domino congbao.nsf)", "gazette"),
-}
+def sources() -> dict[str, SourceInfo]:
+    """The sources as their scraper modules declare them (kb.config.declare_source: name, Vietnamese
+    title, settings' section); the composition root (kbcli) imports `scrapers` before serving."""
+    return kbconfig.sources()
 
 
 def source_problem(config: Config, name: str) -> str | None:
     """Why `kb refresh` would skip the source with this configuration (None when it would run it)."""
-    info = SOURCES.get(name)
+    known = sources()
+    info = known.get(name)
     if info is None:
-        return f"nguồn “{name}” không có (các nguồn: {', '.join(SOURCES)})"
+        return f"nguồn “{name}” không có (các nguồn: {', '.join(known)})"
     if not str(config.section(info.section).get("base_url") or "").strip():
         return f"chưa cấu hình địa chỉ ({info.section}.base_url)"
     return None
@@ -185,10 +178,11 @@ def set_enabled_sources(config: Config, names: list[str]) -> Path:
     (comments and other settings stay), atomically, keeping the file's mode. AdminError (a Vietnamese
     message, for the page) for an unknown source, or when the file cannot be changed this way (then it
     is left as it was: the result is parsed and compared before it replaces the file)."""
-    unknown = [n for n in names if n not in SOURCES]
+    known = sources()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise AdminError(f"Không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(SOURCES)}).")
-    names = [n for n in SOURCES if n in names]  # the registry's order, no repeats
+        raise AdminError(f"Không có nguồn {', '.join(unknown)} (các nguồn: {', '.join(known)}).")
+    names = [n for n in known if n in names]  # the registry's order, no repeats
     path = config.instance / "config.toml"
     try:
         old = path.read_text(encoding="utf-8")
@@ -265,6 +259,13 @@ def refresh_log_path(config: Config) -> Path:
     return config.instance / REFRESH_LOG
 
 
+def open_refresh_log(config: Config):
+    """The refresh log, opened for appending; created readable by the owner only (it names client addresses)."""
+    path = refresh_log_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
+
+
 def last_runs(store: Store) -> dict[str, dict]:
     """The last run of each source that ever ran: {source: run}, each as `Store.runs` gives it."""
     rows = store.db.execute("SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY source)")
@@ -274,7 +275,7 @@ def last_runs(store: Store) -> dict[str, dict]:
 __all__ = [
     "AdminError",
     "Credentials",
-    "SOURCES",
+    "sources",
     "SourceInfo",
     "check_password",
     "disable",

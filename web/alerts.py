@@ -31,6 +31,7 @@ from index.errors import QueryError
 from index.matching import read_query
 from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
+from kb.alerts.links import Links
 from kb.alerts.mail import Mailer
 from kb.alerts.subscriptions import (
     FREQUENCIES,
@@ -41,6 +42,7 @@ from kb.alerts.subscriptions import (
     SubscriptionError,
     TokenError,
 )
+from kb.alerts.tokens import read_token
 from kb.errors import KBError
 from kb.store import Store
 from web import documents
@@ -77,8 +79,8 @@ def follow_context() -> dict:
 
 # --- sending the confirmation ------------------------------------------------------------------
 def send_confirmation(email: str) -> str:
-    """Mail the pending confirmation of `email` now. 'sent'; 'earlier' (already asked within the hour:
-    nothing sent); 'sending' (still going after CONFIRM_MAIL_WAIT seconds); 'later' (the mail server or
+    """Mail the pending confirmation of `email` now. 'sent'; 'earlier' (asked less than
+    alerts.confirm_resend_hours ago: nothing sent, the next message will list this subscription too); 'sending' (still going after CONFIRM_MAIL_WAIT seconds); 'later' (the mail server or
     the mail settings failed: `kb alerts run` sends it)."""
     app = current_app._get_current_object()
     config = kb_config()
@@ -116,8 +118,12 @@ def send_confirmation(email: str) -> str:
 def _done(result: Subscribed, back_url: str, back_label: str):
     sub = result.subscription
     mail = send_confirmation(sub.email) if sub.status == PENDING else None
+    if mail == "earlier" and not sub.confirm_sent_at:
+        fresh = subs.get(get_store(), sub.id)
+        if fresh is not None and not fresh.confirm_sent_at:
+            mail = "queued"  # the address was asked a moment ago: this one is in its next message
     return render_template(
-        "subscribed.html",
+        "alerts/subscribed.html",
         result=result,
         sub=sub,
         mail=mail,
@@ -126,6 +132,7 @@ def _done(result: Subscribed, back_url: str, back_label: str):
         frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
         confirm_days=int(kb_config().get("alerts", "confirm_days")),
         asked_at=sub.confirm_sent_at,
+        resend_hours=f"{float(kb_config().get('alerts', 'confirm_resend_hours')):g}".replace(".", ","),
     )
 
 
@@ -165,7 +172,7 @@ def follow_search():
         except QueryError:
             total = None
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="search",
         state=state,
         refusal=refusal,
@@ -195,7 +202,7 @@ def follow_document(uid: str):
         else:
             return _done(result, back_url, "Quay lại văn bản")
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="document",
         doc=doc,
         error=error,
@@ -223,7 +230,7 @@ def follow_digest():
         else:
             return _done(result, back_url, "Xem bản tin tuần trước")
     return render_template(
-        "follow.html",
+        "alerts/follow.html",
         kind="digest",
         error=error,
         values=values,
@@ -234,14 +241,14 @@ def follow_digest():
 
 
 # --- the links in the e-mails --------------------------------------------------------------------
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,200}")
+_TOKEN = re.compile(r"\.?[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,200}")  # itsdangerous: a leading "." if compressed
 
 
 def checked_token(token: str, action: str) -> str:
     """The token when it is made of the characters a token has; else the library's TokenError for an
-    invalid link (kb.alerts.subscriptions.read_token fails with TypeError on non-ASCII text)."""
+    invalid link (no text that is not a token reaches the token reader)."""
     if not _TOKEN.fullmatch(token or ""):
-        subs.read_token(kb_config(), "", action)  # raises TokenError("Liên kết không hợp lệ: …")
+        read_token(kb_config(), "", action)  # raises TokenError("Liên kết không hợp lệ: …")
     return token
 
 
@@ -250,12 +257,12 @@ def _token_error(exc: TokenError, token: str, action: str):
     expired = False
     if _TOKEN.fullmatch(token or ""):
         try:
-            subs.read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+            read_token(kb_config(), token, action, at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             expired = True
         except TokenError:
             pass
     status = 410 if expired else 400
-    return render_template("link_error.html", message=str(exc), expired=expired, status=status), status
+    return render_template("alerts/link_error.html", message=str(exc), expired=expired, status=status), status
 
 
 def _store_for_links():
@@ -271,8 +278,7 @@ def _path(url: str) -> str:
 
 
 def _links(sub: Subscription) -> dict:
-    config = kb_config()
-    out = {"unsubscribe": _path(subs.unsubscribe_url(config, sub)), "target": None}
+    out = {"unsubscribe": _path(Links(kb_config()).unsubscribe(sub)), "target": None}
     if sub.kind == subs.SEARCH:
         args: dict[str, list[str]] = {}
         for name, value in sub.search_args():
@@ -295,27 +301,27 @@ def confirm(token: str):
         if request.method == "POST":
             sub = subs.confirm(store, config, token)
             return render_template(
-                "confirmed.html",
+                "alerts/confirmed.html",
                 sub=sub,
                 links=_links(sub),
-                manage=_path(subs.manage_url(config, sub.email)),
+                manage=_path(Links(config).manage(sub.email)),
                 frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
             )
-        payload = subs.read_token(config, token, "confirm")
+        payload = read_token(config, token, "confirm")
     except TokenError as exc:
         return _token_error(exc, token, "confirm")
     except SubscriptionError as exc:  # ended meanwhile
-        return render_template("link_error.html", message=str(exc), expired=False, status=410), 410
+        return render_template("alerts/link_error.html", message=str(exc), expired=False, status=410), 410
     sub = subs.get(store, payload["s"])
     if sub is None or sub.email != payload["e"]:
         return render_template(
-            "link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.", expired=False, status=404
+            "alerts/link_error.html", message="Liên kết không còn ứng với mục theo dõi nào.", expired=False, status=404
         ), 404
     return render_template(
-        "confirm.html",
+        "alerts/confirm.html",
         sub=sub,
         links=_links(sub),
-        manage=_path(subs.manage_url(config, sub.email)),
+        manage=_path(Links(config).manage(sub.email)),
         frequency_label=FREQUENCY_LABELS.get(sub.frequency, sub.frequency),
     )
 
@@ -328,7 +334,7 @@ def unsubscribe(token: str):
     store = _store_for_links()
     config = kb_config()
     try:
-        payload = subs.read_token(config, checked_token(token, "unsubscribe"), "unsubscribe")
+        payload = read_token(config, checked_token(token, "unsubscribe"), "unsubscribe")
         if request.method == "POST":
             ended = subs.unsubscribe(store, config, token)
             target = safe_next(request.form.get("next"), "")
@@ -340,21 +346,21 @@ def unsubscribe(token: str):
                 )
                 return redirect(target, 303)
             return render_template(
-                "unsubscribed.html",
+                "alerts/unsubscribed.html",
                 ended=ended,
                 email=payload["e"],
-                manage=_path(subs.manage_url(config, payload["e"])),
+                manage=_path(Links(config).manage(payload["e"])),
             )
         email, targets = subs.unsubscribe_preview(store, config, token)
     except TokenError as exc:
         return _token_error(exc, token, "unsubscribe")
     active = [s for s in targets if not s.ended_at]
     return render_template(
-        "unsubscribe.html",
+        "alerts/unsubscribe.html",
         email=email,
         targets=active,
         every=not payload["s"],
-        manage=_path(subs.manage_url(config, email)),
+        manage=_path(Links(config).manage(email)),
     )
 
 
@@ -369,9 +375,9 @@ def manage(token: str):
         return _token_error(exc, token, "manage")
     rows = [{"sub": s, "links": _links(s), "frequency": FREQUENCY_LABELS.get(s.frequency, s.frequency)} for s in items]
     return render_template(
-        "manage.html",
+        "alerts/manage.html",
         email=email,
         rows=rows,
         messages=get_flashed_messages(),
-        unsubscribe_all=_path(subs.unsubscribe_all_url(config, email)),
+        unsubscribe_all=_path(Links(config).unsubscribe_all(email)),
     )

@@ -12,14 +12,18 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from index.search import FACET_PARAMS, Hit, SearchResult
 from kb import vocab
+from kb.errors import RecordError
+from kb.legal.bounds import CheckLimit
 from kb.legal.checker import CheckError
+from kb.legal.validity import validity
+from kb.model import parse_date
 from kb.readers import ReadError
 from web.checker import CheckInputError, read_input, run_check
 from web.common import absolute, external_url, get_store, instance_state
 from web.delegations import STATUSES, all_delegations, read_filters, select, summary
 from web.openapi import spec
 from web.search import run_search
-from web.security import csrf_exempt, rate_limited
+from web.security import csrf_exempt, rate_limited, same_site_only
 from web.state import BadParameter, read_state
 
 bp = Blueprint("api", __name__)
@@ -87,6 +91,7 @@ def search_json(result: SearchResult, state) -> dict:
         "filters": {FACET_PARAMS[f]: v for f, v in state.filters.items()},
         "date_from": state.date_from or None,
         "date_to": state.date_to or None,
+        "on": result.on,
         "unit": result.unit,
         "sort": result.sort,
         "page": result.page,
@@ -122,7 +127,17 @@ def document(uid: str):
     doc = store.get(uid)
     if doc is None:
         return jsonify({"error": f"Không có văn bản “{uid}” trong cơ sở dữ liệu.", "status": 404}), 404
+    try:
+        on = parse_date(request.args["taingay"], "taingay") if request.args.get("taingay") else None
+    except RecordError:
+        return jsonify(
+            {"error": "Ngày (tham số taingay) không hợp lệ: viết 2025-06-01 hoặc 01/06/2025.", "status": 400}
+        ), 400
     data = doc.to_dict()
+    current = validity(store, doc, on)
+    data["source_status"] = doc.status
+    data["status"] = current.status
+    data["validity"] = current.to_dict()
     data["url"] = external_url("documents.show", uid=doc.uid)
     for article in data["articles"]:
         article["url"] = external_url("documents.show", uid=doc.uid, _anchor=article["anchor"])
@@ -143,7 +158,7 @@ def document(uid: str):
                 "uid": holder.uid,
                 "number": holder.number,
                 "title": holder.title,
-                "status": holder.status,
+                "status": validity(store, holder, on).status,
                 "note": rel.note,
                 "url": external_url("documents.show", uid=holder.uid),
             }
@@ -201,6 +216,7 @@ def _check_input() -> tuple[str, str | None, str | None]:
 
 @bp.route("/api/check", methods=["POST"])
 @csrf_exempt  # an API for other programs: it changes nothing (rate limited instead)
+@same_site_only  # but a browser may not send it from another site
 @rate_limited("check")
 def check():
     """The legal-basis check of a draft: the report as `kb check --json` prints it."""
@@ -211,6 +227,12 @@ def check():
         report = run_check(text, on, source)
     except (ReadError, CheckError, CheckInputError) as exc:
         return jsonify({"error": str(exc), "status": 400}), 400
+    except CheckLimit as exc:  # too many citations (413), over time or memory, or every checker busy (503)
+        response = jsonify({"error": str(exc), "status": exc.status})
+        response.status_code = exc.status
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return jsonify(report.to_dict())
 
 
@@ -261,4 +283,4 @@ def openapi():
 @bp.route("/api/")
 def docs():
     """A short page in Vietnamese describing the API, with examples."""
-    return render_template("api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))
+    return render_template("api/api.html", openapi_url=external_url("api.openapi"), base=absolute("/").rstrip("/"))

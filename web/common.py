@@ -12,14 +12,14 @@ from werkzeug.exceptions import HTTPException
 
 from index import build
 from index.errors import IndexError_, QueryError
-from index.search import FACET_PARAMS, SearchService
+from index.search import SearchService
 from kb import vocab
-from kb.alerts.subscriptions import redact_links
+from kb.alerts.links import redact_links
 from kb.dates import VN_TZ, vn_date
 from kb.errors import KBError
 from kb.store import Store
 from kb.text import thousands
-from web.security import CSRFError, RateLimited
+from web.security import CrossSite, CSRFError, RateLimited
 from web.state import BadParameter
 
 STATUS_CLASSES = {
@@ -41,14 +41,7 @@ SOURCE_NAMES = {
     "lawdict": "Văn bản về lao động, bảo hiểm xã hội (nhập từ tệp)",
     "import": "Nhập từ tệp",
 }
-FACET_LABELS = {
-    "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành",
-    "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành",
-    "linhvuc": "Lĩnh vực",
-    "scope": "Trung ương / địa phương",
-}
+FACET_LABELS = vocab.FACET_LABELS  # declared once, with their URL parameters, in kb.vocab.FACETS
 
 
 # --- store and search service ------------------------------------------------------------------
@@ -90,13 +83,27 @@ def first_run_page():
 
 
 # --- URLs -------------------------------------------------------------------------------------
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def base_url() -> str:
+    """The site's address for absolute URLs (feeds, CSV, OpenSearch, the API), never an arbitrary Host header:
+    the address of this request when its host is one of web.trusted_hosts (an office reaching the server by
+    several names or by IP), else site.url. An instance still on the default site.url also keeps a loopback
+    address as requested (a desk computer: http://localhost:8080)."""
+    host = request.host.lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    trusted = {h.lower() for h in current_app.config.get("SITE_HOSTS") or ()}
+    if host in trusted or name in trusted:
+        return request.host_url
+    if not current_app.config.get("SITE_URL_SET") and name in LOOPBACK_HOSTS:
+        return request.host_url
+    return current_app.config["SITE_URL"].rstrip("/") + "/"
+
+
 def absolute(relative: str) -> str:
-    """An absolute URL for feeds, CSV and OpenSearch: under site.url when it is configured, else as requested."""
-    if current_app.config.get("SITE_URL_SET"):
-        base = current_app.config["SITE_URL"].rstrip("/") + "/"
-    else:
-        base = request.host_url
-    return urljoin(base, relative.lstrip("/"))
+    """An absolute URL for feeds, CSV and OpenSearch (see base_url)."""
+    return urljoin(base_url(), relative.lstrip("/"))
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -182,7 +189,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(status_class)
     app.add_template_filter(source_name)
     app.add_template_filter(number_format)
-    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=FACET_PARAMS, STATUSES=vocab.STATUSES)
+    app.jinja_env.globals.update(FACET_LABELS=FACET_LABELS, FACET_PARAMS=vocab.FACET_PARAMS, STATUSES=vocab.STATUSES)
 
     @app.context_processor
     def site():
@@ -192,11 +199,11 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = _HTTP_MESSAGES.get(exc.code, exc.name)
         own = bool(exc.description) and (
-            exc.description is not type(exc).description or isinstance(exc, (CSRFError, RateLimited))
+            exc.description is not type(exc).description or isinstance(exc, (CSRFError, CrossSite, RateLimited))
         )
         if exc.code == 413:
             message = _too_large_message()
-        elif exc.code in (400, 429) and own:
+        elif exc.code in (400, 403, 429) and own:
             message = exc.description
         back = (
             request.full_path.rstrip("?")

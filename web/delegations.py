@@ -177,7 +177,7 @@ def page():
     if notice:
         f.notices.append(notice)
     return render_template(
-        "delegations.html",
+        "delegations/delegations.html",
         f=f,
         items=shown,
         total=len(chosen),

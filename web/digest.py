@@ -1,5 +1,6 @@
 """The weekly "Văn bản mới" digest as a page, one per ISO week (/van-ban-moi/tuan/2026-W10): the same
-digest `kb digest` mails (kb.alerts.digest.digest_for), rendered with the site's templates, and a form to
+digest `kb digest` mails (kb.alerts.digest.digest_for), its sections rendered by the same partial as the
+e-mail (kb/alerts/templates/_digest_sections.html, a template folder of this blueprint), and a form to
 receive it by e-mail every week."""
 
 from __future__ import annotations
@@ -7,13 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from kb.alerts.digest import STATUS_PARTS, Digest, DigestError, digest_for, last_week, parse_week, summary
+from kb.alerts.digest import Digest, DigestError, digest_for, last_week, parse_week
+from kb.alerts.links import Links
+from kb.alerts.render import FILTERS, TEMPLATES
 from kb.dates import VN_TZ, iso_week
 from web.common import first_run_page, get_store, instance_state
 
-bp = Blueprint("digest", __name__)
+bp = Blueprint("digest", __name__, template_folder=str(TEMPLATES))  # the digest partial shared with the e-mail
 
 _CACHE_SIZE = 16
 _cache: dict[tuple, Digest] = {}
@@ -37,6 +40,13 @@ def cached_digest(week: str, day: dt.date) -> Digest:
             _cache.pop(next(iter(_cache)))
         _cache[key] = digest
     return digest
+
+
+@bp.record_once
+def _filters(state) -> None:
+    """The partial's filters that the site does not define itself (shorten, capitalise)."""
+    for name, function in FILTERS.items():
+        state.app.jinja_env.filters.setdefault(name, function)
 
 
 @bp.route("/van-ban-moi/tuan")
@@ -68,8 +78,9 @@ def week(week: str):
     return render_template(
         "digest.html",
         digest=digest,
-        summary=summary(digest),
-        status_parts=STATUS_PARTS,
+        links=Links(current_app.extensions["kb_config"], base=request.script_root),
+        mail=False,
+        delegations_url=url_for("delegations.page"),
         previous_url=url_for("digest.week", week=previous),
         next_url=url_for("digest.week", week=iso_week(following)) if following <= day else None,
         latest_url=url_for("digest.latest"),

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from kb import vocab
-from kb.model import Document
+from kb.dates import today_vn, vn_date
+from kb.errors import RecordError
+from kb.legal.validity import impacts_of, validity, validity_of
+from kb.model import Document, parse_date
 from kb.store import Event, Store
 from kb.text import slug
 from web.common import get_store, instance_state
@@ -68,7 +71,7 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("document.html", **page_data(store, doc))
+    return render_template("documents/document.html", **page_data(store, doc, on=_on_date()))
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")
@@ -77,7 +80,7 @@ def print_view(uid: str):
     if doc.uid != uid:
         return redirect(url_for("documents.print_view", uid=doc.uid), 301)
     data = page_data(store, doc, history=False)
-    return render_template("print.html", **data)
+    return render_template("documents/print.html", **data)
 
 
 @bp.route("/van-ban/<path:uid>/phien-ban/<int:version>")
@@ -92,7 +95,7 @@ def version_diff(uid: str, version: int):
     saved = {number: at for number, at, _ in rows}
     old, new = versions[version - 1], versions[version]
     return render_template(
-        "diff.html",
+        "documents/diff.html",
         doc=doc,
         version=version,
         old=old,
@@ -102,14 +105,27 @@ def version_diff(uid: str, version: int):
     )
 
 
-def page_data(store: Store, doc: Document, history: bool = True) -> dict:
+def _on_date() -> str | None:
+    """The taingay parameter (status on that date), when given and valid; else None (today)."""
+    raw = request.args.get("taingay", "")
+    try:
+        return parse_date(raw, "taingay") if raw else None
+    except RecordError:
+        return None
+
+
+def page_data(store: Store, doc: Document, history: bool = True, on: str | None = None) -> dict:
     preamble = ""
     if doc.articles and doc.text:
         first = _HEADING.search(doc.text)
         preamble = doc.text[: first.start()].strip() if first else ""
     outgoing, incoming = _outgoing(store, doc), _incoming(store, doc)
+    impacts = impacts_of(store, doc)
+    current = validity_of(doc, impacts, on or today_vn())
     return {
         "doc": doc,
+        "validity": current,
+        "article_notes": _article_notes(doc, impacts, current),
         "preamble": preamble,
         "chapters": _chapters(doc),
         "outgoing": outgoing,
@@ -120,6 +136,36 @@ def page_data(store: Store, doc: Document, history: bool = True) -> dict:
         "attachment_kinds": ATTACHMENT_KINDS,
         "field_labels": FIELD_LABELS,
     }
+
+
+def _article_notes(doc: Document, impacts: list, current) -> dict[str, list[dict]]:
+    """Per article anchor, what other documents did to it: "Điều này được sửa đổi, bổ sung bởi Điều 2 Luật
+    số 52/2019/QH14 từ ngày 01/07/2020", linked to that document when stored, else to a search for its number."""
+    notes: dict[str, list[dict]] = {}
+    for art in doc.articles:
+        for impact in impacts:
+            if not impact.partial or not _names_article(impact.articles or "", art.number):
+                continue
+            if impact.by_uid:
+                url = url_for("documents.show", uid=impact.by_uid)
+            elif impact.by_number:
+                url = url_for("search.results", q=impact.by_number)
+            else:
+                url = None
+            verb = vocab.relation_label(impact.type, inverse=True).lower()
+            notes.setdefault(art.anchor, []).append(
+                {
+                    "verb": ("Điều này có nội dung " if not impact.whole else "Điều này ") + verb,
+                    "by": " ".join(x for x in (impact.by_article, impact.by_label) if x),
+                    "url": url,
+                    "when": f"từ ngày {vn_date(impact.effective)}" if impact.effective else "",
+                }
+            )
+    return notes
+
+
+def _names_article(locator: str, number: str) -> bool:
+    return bool(re.search(rf"(?i)\bđiều\s+{re.escape(number)}\b", locator))
 
 
 def _chapters(doc: Document) -> list[dict]:
@@ -147,7 +193,7 @@ def _outgoing(store: Store, doc: Document) -> list[dict]:
                 "number": (target.number if target else None) or rel.target_number,
                 "title": (target.title if target else None) or rel.target_title,
                 "doc_type": target.doc_type if target else None,
-                "status": target.status if target else None,
+                "status": validity(store, target).status if target else None,
                 "note": rel.note,
             }
         )
@@ -172,7 +218,7 @@ def _incoming(store: Store, doc: Document) -> list[dict]:
                 "number": holder.number,
                 "title": holder.title,
                 "doc_type": holder.doc_type,
-                "status": holder.status,
+                "status": validity(store, holder).status,
                 "note": rel.note,
                 "issued": holder.issued,
             }
@@ -213,6 +259,8 @@ def describe(event: Event) -> dict:
         item["version"] = d.get("version")
     elif event.kind == "status_changed":
         item["old_status"], item["new_status"] = d.get("old"), d.get("new")
+        if d.get("derived") and d.get("reason"):
+            item["lines"].append(d["reason"])
     elif event.kind == "metadata_changed":
         old, new = d.get("old") or {}, d.get("new") or {}
         for name in d.get("fields") or []:
@@ -223,12 +271,12 @@ def describe(event: Event) -> dict:
                 item["lines"].append(f"{label} thay đổi")
     elif event.kind in ("relation_added", "relation_removed"):
         if d.get("direction") == "incoming":
-            label = vocab.relation_label(d.get("type") or "lien_quan", inverse=True)
+            label = vocab.relation_label(d.get("type") or vocab.REL_RELATED, inverse=True)
             who = " ".join(x for x in (d.get("from_number"), d.get("from_title")) if x)
             item["lines"].append(f"{label}: {who}".strip())
             item["link"] = d.get("from_uid")
         else:
-            label = vocab.relation_label(d.get("type") or "lien_quan")
+            label = vocab.relation_label(d.get("type") or vocab.REL_RELATED)
             what = " ".join(x for x in (d.get("target_number"), d.get("target_title")) if x)
             item["lines"].append(f"{label}: {what or d.get('target_uid') or ''}".strip())
         if d.get("note"):

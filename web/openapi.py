@@ -69,7 +69,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "schema": STR,
             "example": "học phí",
             "description": 'Câu truy vấn: các từ (đều phải có), "cụm từ", -loại trừ, OR, và các trường '
-            "loai: coquan: hieuluc: nam:2020..2025 linhvuc: phamvi: ngay:2025-01-01..2025-06-30 so:. "
+            "loai: coquan: hieuluc: nam:2020..2025 linhvuc: phamvi: ngay:2025-01-01..2025-06-30 so: taingay:01/06/2025. "
             "Một số ký hiệu (15/2025/NQ-HĐND) cho đúng văn bản đó trong `exact`.",
         },
         _facet_param("loai", "Loại văn bản.", "Luật"),
@@ -99,6 +99,15 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "schema": {"type": "string", "format": "date"},
             "example": "2025-12-31",
             "description": "Ngày ban hành đến (YYYY-MM-DD hoặc dd/mm/yyyy); không trước `tu`.",
+        },
+        {
+            "name": "taingay",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "format": "date"},
+            "example": "2025-06-01",
+            "description": "Hiệu lực tại ngày (YYYY-MM-DD hoặc dd/mm/yyyy): hieuluc, số đếm theo tình trạng và tình "
+            "trạng của mỗi kết quả tính tại ngày này; mặc định hôm nay (giờ Việt Nam).",
         },
         {
             "name": "sort",
@@ -162,6 +171,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "filters": {"type": "object", "additionalProperties": _array(STR)},
             "date_from": DATE_NULL,
             "date_to": DATE_NULL,
+            "on": {"type": "string", "format": "date", "description": "Ngày tính tình trạng hiệu lực (taingay)."},
             "unit": {"type": "string", "enum": list(UNITS)},
             "sort": {"type": "string", "enum": list(SORTS)},
             "page": {"type": "integer"},
@@ -222,7 +232,23 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
             "issued": DATE_NULL,
             "effective": DATE_NULL,
             "expires": DATE_NULL,
-            "status": {"type": "string", "enum": list(vocab.STATUSES)},
+            "status": {
+                "type": "string",
+                "enum": list(vocab.STATUSES),
+                "description": "Tình trạng hiệu lực tại ngày `validity.on` (docs/VALIDITY.md); nguồn ghi: `source_status`.",
+            },
+            "source_status": {"type": "string", "enum": list(vocab.STATUSES)},
+            "validity": _obj(
+                {
+                    "status": STR,
+                    "on": {"type": "string", "format": "date"},
+                    "since": DATE_NULL,
+                    "until": DATE_NULL,
+                    "reason": STR,
+                    "evidence": _array({"type": "object"}),
+                }
+            ),
+            "changed_by": _array({"type": "object"}),
             "fields": _array(STR),
             "scope": STR_NULL,
             "province": STR_NULL,
@@ -349,7 +375,10 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                     "summary": "Kiểm tra căn cứ pháp lý của một dự thảo",
                     "description": "Tìm mọi trích dẫn văn bản trong dự thảo và cho biết tình trạng của từng văn bản được "
                     "viện dẫn vào ngày dự kiến có hiệu lực (`on`, mặc định: hôm nay). Như `kb check --json`. "
-                    "Giới hạn số lần gọi theo địa chỉ máy (429).",
+                    "Giới hạn số lần gọi theo địa chỉ máy (429). Mỗi lần kiểm tra tối đa 2.000 trích dẫn (413 "
+                    "nêu số trích dẫn), 10 giây và 300 MB; khi bộ kiểm tra đang bận: 503 với Retry-After. "
+                    "Yêu cầu do trình duyệt gửi từ trang khác (Origin, Sec-Fetch-Site: cross-site) bị từ chối (403); "
+                    "chương trình gọi API không gửi các tiêu đề này.",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -400,6 +429,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                             "content": {"application/json": {"schema": ref("CheckReport")}},
                         },
                         "400": error,
+                        "403": error,
                         "413": error,
                         "503": error,
                         "429": {
@@ -460,7 +490,7 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
 def _check_schemas(ref) -> dict:
     doc_ref = _obj(
         {
-            "uid": STR,
+            "uid": STR_NULL,
             "number": STR_NULL,
             "title": STR,
             "doc_type": STR_NULL,
@@ -468,10 +498,10 @@ def _check_schemas(ref) -> dict:
             "issued": DATE_NULL,
             "effective": DATE_NULL,
             "expires": DATE_NULL,
-            "status": STR,
+            "status": {"type": "string", "description": "Tình trạng hiệu lực vào ngày kiểm tra."},
             "label": STR,
         },
-        description="Văn bản trong cơ sở dữ liệu.",
+        description="Văn bản trong cơ sở dữ liệu (uid null: văn bản chỉ được nêu trong ghi chú, chưa có trong CSDL).",
     )
     citation = _obj(
         {
@@ -518,6 +548,7 @@ def _check_schemas(ref) -> dict:
             "effective": DATE_NULL,
             "note": STR_NULL,
             "cited": {"type": "boolean", "description": "Dự thảo có viện dẫn văn bản sửa đổi này không."},
+            "by_articles": _array(STR),
         }
     )
     check = _obj(
@@ -529,6 +560,7 @@ def _check_schemas(ref) -> dict:
             "candidates": _array(ref("DocRef")),
             "state": {"type": "string", "enum": list(STATE_LABELS)},
             "state_label": STR,
+            "reason": {"type": "string", "description": "Lý do, căn cứ của tình trạng hiệu lực (docs/VALIDITY.md)."},
             "since": DATE_NULL,
             "by": {"oneOf": [ref("DocRef"), {"type": "null"}]},
             "amendments": _array(ref("Amendment")),

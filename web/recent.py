@@ -11,7 +11,9 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from index.search import FACET_PARAMS, FACETS
 from kb.dates import VN_TZ
+from kb.legal.validity import validity
 from kb.store import Event
+from kb.summary import DocSummary
 from kb.text import fold
 from web.common import first_run_page, get_store, instance_state, local_time
 from web.state import read_state
@@ -41,47 +43,49 @@ _CACHE_LIMIT = 50_000
 _cache_lock = threading.Lock()
 
 
-@dataclass
-class Summary:
-    """What the list and the facets need of a document (small; cached per document and event)."""
-
-    uid: str
-    number: str = ""
-    title: str = ""
-    doc_type: str = ""
-    issuer: str = ""
-    status: str = ""
-    issued: str = ""
-    year: str = ""
-    fields: list[str] = field(default_factory=list)
-    scope: str = ""
-    deleted: bool = False
-
-    def values(self, facet: str) -> list[str]:
-        if facet == "linhvuc":
-            return self.fields
-        value = {
-            "doc_type": self.doc_type,
-            "issuer": self.issuer,
-            "status": self.status,
-            "year": self.year,
-            "scope": self.scope,
-        }[facet]
-        return [value] if value else []
+def facet_values(summary: DocSummary, facet: str) -> list[str]:
+    """The values of one search facet of a document (lĩnh vực: several)."""
+    if facet == "linhvuc":
+        return summary.fields
+    value = {
+        "doc_type": summary.doc_type,
+        "issuer": summary.issuer,
+        "status": summary.status,
+        "year": summary.year,
+        "scope": summary.scope,
+    }[facet]
+    return [value] if value else []
 
 
 @dataclass
 class Item:
-    summary: Summary
+    summary: DocSummary
     at: str  # latest change in the period (UTC ISO)
     events: list[Event] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     old_status: str | None = None
     new_status: str | None = None
+    status_reason: str | None = None  # why a derived status changed: "Bị thay thế bởi … từ ngày …"
 
     @property
     def last_event_id(self) -> int:
         return self.events[-1].id
+
+
+@dataclass
+class Bulk:
+    """The documents one bulk import added, shown as one line ("Nhập hàng loạt … 3.589 văn bản")."""
+
+    batch: str  # "import:<file name>:<stamp>"
+    count: int
+    at: str  # the latest of its events (UTC ISO)
+
+    @property
+    def file(self) -> str:
+        return self.batch.split(":", 2)[1] if self.batch.count(":") >= 2 else self.batch
+
+
+BULK_MIN = 50  # an import adding at least this many documents is one line, not one entry per document
 
 
 @dataclass
@@ -90,6 +94,8 @@ class RecentResult:
     items: list[Item]  # newest change first, all of them (filtered)
     facets: dict[str, list[tuple[str, int]]]
     capped: bool  # more documents changed than RECENT_MAX
+    found: int = 0  # documents changed in the period, before the cap
+    bulks: list[Bulk] = field(default_factory=list)  # bulk imports, each one line
 
 
 def period(raw: str | None) -> int:
@@ -104,7 +110,7 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
     for event in store.events(since=since):
         item = by_uid.get(event.uid)
         if item is None:
-            item = by_uid[event.uid] = Item(Summary(event.uid), event.at)
+            item = by_uid[event.uid] = Item(DocSummary(event.uid), event.at)
         item.events.append(event)
         item.at = max(item.at, event.at)
         if event.kind not in item.kinds:
@@ -112,19 +118,39 @@ def collect(days: int, filters: dict[str, list[str]]) -> RecentResult:
         if event.kind == "status_changed":
             item.old_status = item.old_status or event.detail.get("old")
             item.new_status = event.detail.get("new")
+            if event.detail.get("derived"):
+                item.status_reason = event.detail.get("reason")
     for item in by_uid.values():
         item.kinds.sort(key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER))
+    bulks = _bulks(by_uid)
     items = sorted(by_uid.values(), key=lambda i: (i.at, i.last_event_id), reverse=True)
     limit = current_app.config["RECENT_MAX"]
-    capped = len(items) > limit
+    found = len(items)
+    capped = found > limit
     items = items[:limit]
     for item in items:
         item.summary = _summary(store, item)
     items = [i for i in items if _passes(i.summary, filters)]
-    return RecentResult(days, items, _facets(items), capped)
+    return RecentResult(days, items, _facets(items), capped, found, bulks)
 
 
-def _summary(store, item: Item) -> Summary:
+def _bulks(by_uid: dict[str, Item]) -> list[Bulk]:
+    """Take out of `by_uid` the documents only added by a bulk import of at least BULK_MIN; one Bulk each."""
+    batches: dict[str, list[str]] = {}
+    for uid, item in by_uid.items():
+        batch = item.events[0].detail.get("batch") if item.kinds == ["new"] else None
+        if batch:
+            batches.setdefault(batch, []).append(uid)
+    bulks = []
+    for batch, uids in batches.items():
+        if len(uids) >= BULK_MIN:
+            bulks.append(Bulk(batch, len(uids), max(by_uid[u].at for u in uids)))
+            for uid in uids:
+                del by_uid[uid]
+    return sorted(bulks, key=lambda b: b.at, reverse=True)
+
+
+def _summary(store, item: Item) -> DocSummary:
     cache: dict = current_app.extensions.setdefault("kb_recent_cache", {})
     key = (item.summary.uid, item.last_event_id)
     cached = cache.get(key)
@@ -133,22 +159,11 @@ def _summary(store, item: Item) -> Summary:
     doc = store.get(item.summary.uid)
     if doc is None:
         last = next((e.detail for e in reversed(item.events) if e.kind == "deleted"), {})
-        summary = Summary(
+        summary = DocSummary(
             item.summary.uid, number=last.get("number") or "", title=last.get("title") or "", deleted=True
         )
     else:
-        summary = Summary(
-            doc.uid,
-            doc.number or "",
-            doc.title,
-            doc.doc_type or "",
-            doc.issuer or "",
-            doc.status or "",
-            doc.issued or "",
-            str(doc.year or ""),
-            list(doc.fields),
-            doc.scope or "",
-        )
+        summary = DocSummary.of(doc, status=validity(store, doc).status)
     with _cache_lock:
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
@@ -160,10 +175,10 @@ def _norm(text: str) -> str:
     return " ".join(fold(text).lower().split())
 
 
-def _passes(summary: Summary, filters: dict[str, list[str]]) -> bool:
+def _passes(summary: DocSummary, filters: dict[str, list[str]]) -> bool:
     """The search's filter rules: cơ quan matches part of the name, the others the whole value."""
     for facet, wanted in filters.items():
-        values = [_norm(v) for v in summary.values(facet)]
+        values = [_norm(v) for v in facet_values(summary, facet)]
         wanted_norm = [_norm(w) for w in wanted]
         if facet == "issuer":
             ok = any(w in v for w in wanted_norm for v in values)
@@ -179,7 +194,7 @@ def _facets(items: list[Item]) -> dict[str, list[tuple[str, int]]]:
     for facet in FACETS:
         counts: dict[str, int] = {}
         for item in items:
-            for value in item.summary.values(facet):
+            for value in facet_values(item.summary, facet):
                 counts[value] = counts.get(value, 0) + 1
         if facet == "year":
             out[facet] = sorted(counts.items(), reverse=True)
@@ -253,7 +268,7 @@ def recent():
         for value in values
     ]
     return render_template(
-        "recent.html",
+        "recent/recent.html",
         result=result,
         groups=groups,
         facets=facets,

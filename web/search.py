@@ -49,6 +49,7 @@ def run_search(
         per_page=per_page or state.limit,
         facets=facets,
         snippets=snippets,
+        on=state.on or None,
     )
 
 
@@ -86,7 +87,7 @@ def results():
         else []
     )
     return render_template(
-        "search.html",
+        "search/search.html",
         state=state,
         result=result,
         error=error,
@@ -263,7 +264,7 @@ def results_csv():
 def opensearch():
     """OpenSearch description: lets browsers add this site as a search engine."""
     xml = render_template(
-        "opensearch.xml",
+        "search/opensearch.xml",
         html_url=external_url("search.results") + "?q={searchTerms}",
         atom_url=external_url("feeds.search_feed") + "?q={searchTerms}",
         json_url=external_url("api.search") + "?q={searchTerms}",

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, TooManyRequests
+from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, TooManyRequests
 
 CSRF_FIELD = "csrf_token"
 CSRF_MESSAGE = (
@@ -106,7 +106,7 @@ class _LazyKeySessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             with self._lock:
                 if not app.secret_key:
-                    from kb.alerts.subscriptions import secret_key
+                    from kb.alerts.tokens import secret_key
 
                     base = secret_key(app.extensions["kb_config"])
                     app.secret_key = hmac.new(base, b"hdnd-kb/web-session", hashlib.sha256).hexdigest()
@@ -183,6 +183,62 @@ def rate_limited(name: str):
     return decorate
 
 
+# --- cross-site requests ----------------------------------------------------------------------------
+CROSS_SITE_MESSAGE = (
+    "Yêu cầu này được gửi từ một trang khác nên bị từ chối. Hãy dùng trang Kiểm tra căn cứ của chính trang này, "
+    "hoặc gọi API từ chương trình (không kèm tiêu đề Origin của trình duyệt)."
+)
+
+
+class CrossSite(Forbidden):
+    description = CROSS_SITE_MESSAGE
+
+
+def own_origins() -> set[str]:
+    """The origins ("https://host[:port]") this site is reached at: site.url and web.trusted_hosts when they
+    are configured, else the address of this request (an instance still on the default site.url)."""
+    origins = set()
+    if current_app.config.get("SITE_URL_SET"):
+        parts = urlsplit(current_app.config["SITE_URL"])
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    for host in current_app.config.get("SITE_HOSTS") or ():
+        origins.update({f"http://{host}".lower(), f"https://{host}".lower()})
+    if not origins:
+        origins.add(request.host_url.rstrip("/").lower())
+    return origins
+
+
+def is_cross_site() -> bool:
+    """A browser sent this request from another site: Sec-Fetch-Site says so, or Origin names another site
+    (or "null": a sandboxed frame or a file). Programs send neither header."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin.strip().rstrip("/").lower() not in own_origins()
+
+
+def same_site_only(view):
+    """Decorator: a POST that a browser sends from another site is refused with 403 (the checker answers any
+    request: without this, any page an office user opens could make the browser post to the internal server)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method in _UNSAFE and is_cross_site():
+            current_app.logger.warning(
+                "refused a cross-site %s %s (Origin %r, Sec-Fetch-Site %r)",
+                request.method,
+                request.path,
+                request.headers.get("Origin"),
+                request.headers.get("Sec-Fetch-Site"),
+            )
+            raise CrossSite()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 # --- redirects -----------------------------------------------------------------------------------
 def safe_next(target: str | None, fallback: str) -> str:
     """`target` when it is a path on this site ("/theo-doi/…"), else `fallback`: never another site
@@ -206,10 +262,10 @@ def safe_next(target: str | None, fallback: str) -> str:
 # --- wiring ---------------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     app.session_interface = _LazyKeySessionInterface()
-    window = float(app.config["RATE_WINDOW"])
+    window = app.config["RATE_WINDOW"]
     app.extensions["kb_limiters"] = {
-        "subscribe": RateLimiter(int(app.config["SUBSCRIBE_LIMIT"]), window),
-        "check": RateLimiter(int(app.config["CHECK_LIMIT"]), window),
+        "subscribe": RateLimiter(app.config["SUBSCRIBE_LIMIT"], window),
+        "check": RateLimiter(app.config["CHECK_LIMIT"], window),
     }
     app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
     app.before_request(check_size)
@@ -235,4 +291,5 @@ __all__ = [
     "init_app",
     "rate_limited",
     "safe_next",
+    "same_site_only",
 ]

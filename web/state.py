@@ -2,8 +2,8 @@
 (leniently for pages, strictly for the API) and writes it back into links (facets, pages, sorts).
 
 Parameters: q, the facet filters (loai, coquan, hieuluc, nam, linhvuc, phamvi; repeatable), the
-range of ngày ban hành (tu, den: YYYY-MM-DD or dd/mm/yyyy), sort, unit (document | article), page,
-and for the API limit.
+range of ngày ban hành (tu, den: YYYY-MM-DD or dd/mm/yyyy), the date on which validity is read
+(taingay: YYYY-MM-DD, default today in Vietnam), sort, unit (document | article), page, and for the API limit.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class SearchState:
     filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values
     date_from: str = ""
     date_to: str = ""
+    on: str = ""  # taingay: hiệu lực tại ngày (ISO); empty: today
     sort: str = "relevance"
     unit: str = "document"
     page: int = 1
@@ -81,6 +82,7 @@ class SearchState:
             "filters": self.filters,
             "date_from": self.date_from,
             "date_to": self.date_to,
+            "on": self.on,
             "sort": self.sort,
             "unit": self.unit,
             "page": 1,
@@ -97,6 +99,8 @@ class SearchState:
             out.add("tu", state["date_from"])
         if state["date_to"]:
             out.add("den", state["date_to"])
+        if state["on"]:
+            out.add("taingay", state["on"])
         if state["sort"] != "relevance":
             out.add("sort", state["sort"])
         if state["unit"] != "document":
@@ -147,7 +151,7 @@ def read_state(
         state.notices.append(message)
 
     if strict:
-        known = {"q", "tu", "den", "sort", "unit", "page", "limit", *PARAM_FACETS, *allowed_extra}
+        known = {"q", "tu", "den", "taingay", "sort", "unit", "page", "limit", *PARAM_FACETS, *allowed_extra}
         unknown = sorted(k for k in args if k not in known and not k.startswith("_"))
         if unknown:
             raise BadParameter(
@@ -182,6 +186,15 @@ def read_state(
             problem(
                 f"Ngày “{raw[:40]}” ({'từ ngày' if name == 'tu' else 'đến ngày'}, tham số {name}) không hợp lệ: "
                 "viết theo dạng 31/01/2025 hoặc 2025-01-31."
+            )
+    raw = clean(args.get("taingay", "")).strip()
+    if raw:
+        try:
+            state.on = parse_date(raw, "taingay")
+        except RecordError:
+            problem(
+                f"Ngày “{raw[:40]}” (hiệu lực tại ngày, tham số taingay) không hợp lệ: "
+                "viết theo dạng 2025-06-01 hoặc 01/06/2025."
             )
     if state.date_from and state.date_to and state.date_from > state.date_to:
         problem("Khoảng ngày không hợp lệ (tham số tu, den): “từ ngày” phải trước “đến ngày”.")

@@ -8,14 +8,14 @@ KB_SMTP_USER, KB_SMTP_PASSWORD, KB_MAIL_FROM, KB_MAIL_OUTBOX):
     with Mailer(config) as mailer:
         mailer.send(build_message(config, "a@b.vn", "Chủ đề", text, html, unsubscribe=url))
 
-Every scraped value put into HTML goes through `esc`.
+The words and markup of the messages come from templates (kb.alerts.render, autoescaped); this module
+only puts the parts together and delivers them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.policy
-import html
 import os
 import secrets
 import smtplib
@@ -106,11 +106,6 @@ class _Encoded(str):
         return f"{self.name}: {encoded}{self._suffix}{policy.linesep}".replace(": " + " ", ": ", 1)
 
 
-def esc(value) -> str:
-    """Text made safe for HTML (element content and quoted attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
 def build_message(
     config: Config,
     to: str,
@@ -144,19 +139,6 @@ def build_message(
     if html_body is not None:
         msg.add_alternative(html_body, subtype="html", charset="utf-8")
     return msg
-
-
-def html_document(title: str, body: str) -> str:
-    """A complete, mail-client-friendly HTML document around `body` (inline styles, no scripts)."""
-    return (
-        '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title></head>\n"
-        '<body style="margin:0;padding:0;background:#f4f4f4;">\n'
-        '<div style="max-width:720px;margin:0 auto;padding:16px 20px;background:#ffffff;'
-        'font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#222222;">\n'
-        f"{body}\n</div>\n</body></html>\n"
-    )
 
 
 class Mailer:

@@ -1,6 +1,6 @@
 """Subscriptions: saved searches and followed documents that send e-mail alerts, and subscriptions to
-the weekly "Văn bản mới" digest. Also the signed tokens of the links in those e-mails and the links
-themselves (built from `site.url`).
+the weekly "Văn bản mới" digest — making, reading, confirming and ending them (the rows themselves are
+kb.alerts.records'; the links' tokens kb.alerts.tokens'; the links kb.alerts.links').
 
 A subscription is created *pending*; nothing but one confirmation e-mail is sent to its address until
 the confirmation link is opened. Every alert and digest carries a one-click unsubscribe link. Per
@@ -11,32 +11,27 @@ This module knows nothing of the search index: the query of a search subscriptio
 match-all queries refused) by `subscribe_search`, with the index's query reader handed in.
 
     sub = follow_document(store, config, "ban.vhxh@laichau.gov.vn", "vbpl:187649", label="Học phí")
-    confirm_url(config, sub)             # -> https://…/theo-doi/xac-nhan/<token>
+    Links(config).confirm(sub)           # -> https://…/theo-doi/xac-nhan/<token>
     confirm(store, config, token)        # the link was opened
     unsubscribe(store, config, token)    # the one-click link (POST) was used
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import json
-import os
 import re
-import secrets
-import sqlite3
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from kb import vocab
+from kb.alerts import records
+from kb.alerts.errors import SubscriptionError, TokenError
+from kb.alerts.links import FACET_PARAMS, search_args
+from kb.alerts.tokens import read_token
 from kb.config import Config
 from kb.dates import VN_TZ, previous_week
-from kb.errors import KBError, RecordError
-from kb.locks import AlreadyRunning, instance_lock
+from kb.errors import RecordError
 from kb.model import parse_date
 from kb.store import Store
 from kb.text import fold, nfc
@@ -50,48 +45,14 @@ FREQUENCY_LABELS = {IMMEDIATE: "ngay khi có thay đổi", DAILY: "hằng ngày"
 PENDING, ACTIVE, ENDED = "pending", "active", "ended"
 STATUS_LABELS = {PENDING: "Chờ xác nhận", ACTIVE: "Đang theo dõi", ENDED: "Đã hủy"}
 
-# The search URL's parameters (the same as index.search.FACET_PARAMS; a test keeps them equal).
-FACET_PARAMS = {
-    "doc_type": "loai",
-    "issuer": "coquan",
-    "status": "hieuluc",
-    "year": "nam",
-    "linhvuc": "linhvuc",
-    "scope": "phamvi",
-}
-FACET_LABELS = {
-    "doc_type": "Loại văn bản",
-    "issuer": "Cơ quan ban hành",
-    "status": "Tình trạng hiệu lực",
-    "year": "Năm ban hành",
-    "linhvuc": "Lĩnh vực",
-    "scope": "Phạm vi",
-}
-
-# Paths of the web UI the e-mails link to (docs/ALERTS.md, "For the web UI").
-SEARCH_PATH = "/tim-kiem"
-DOCUMENT_PATH = "/van-ban/{uid}"
-VERSION_PATH = "/van-ban/{uid}/phien-ban/{version}"
-CONFIRM_PATH = "/theo-doi/xac-nhan/{token}"
-UNSUBSCRIBE_PATH = "/theo-doi/huy/{token}"
-MANAGE_PATH = "/theo-doi/cua-toi/{token}"
-DIGEST_PATH = "/van-ban-moi/tuan/{week}"
+FACET_LABELS = vocab.FACET_LABELS  # the search URL's facets (kb.vocab.FACETS)
 
 MAX_LABEL = 200
 MAX_QUERY = 1000
-RESEND_AFTER = dt.timedelta(hours=1)  # a repeated request re-sends a pending confirmation after this
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
-
-
-class SubscriptionError(KBError):
-    """A subscription cannot be made or changed; the message (Vietnamese) says why."""
-
-
-class TokenError(SubscriptionError):
-    """A link's token is forged, damaged, expired or no longer matches a subscription."""
 
 
 @dataclass
@@ -196,13 +157,6 @@ def clean_filters(filters: dict | None) -> dict[str, list[str]]:
     return {k: out[k] for k in FACET_PARAMS if k in out}
 
 
-def search_args(query: str, filters: dict[str, list[str]]) -> list[tuple[str, str]]:
-    args = [("q", query)] if query else []
-    for facet, param in FACET_PARAMS.items():
-        args += [(param, v) for v in filters.get(facet, [])]
-    return args
-
-
 def search_from_url(url: str) -> tuple[str, dict[str, list[str]]]:
     """The query and the facet filters of a search URL (or its query string), as the web UI writes
     them: q, loai, coquan, hieuluc, nam, linhvuc, phamvi, tu, den (the range becomes `ngay:` in q)."""
@@ -225,211 +179,22 @@ def search_from_url(url: str) -> tuple[str, dict[str, list[str]]]:
     return q, clean_filters(filters)
 
 
-def site_url(config: Config) -> str:
-    return str(config.get("site", "url")).rstrip("/")
-
-
-def absolute(config: Config, path: str) -> str:
-    return site_url(config) + path
-
-
-def document_url(config: Config, uid: str, anchor: str | None = None) -> str:
-    return absolute(config, DOCUMENT_PATH.format(uid=quote(uid, safe=":"))) + (f"#{anchor}" if anchor else "")
-
-
-def version_url(config: Config, uid: str, version: int) -> str:
-    return absolute(config, VERSION_PATH.format(uid=quote(uid, safe=":"), version=int(version)))
-
-
-def search_url(config: Config, query: str, filters: dict[str, list[str]], sort: str | None = "issued") -> str:
-    args = search_args(query, filters) + ([("sort", sort)] if sort else [])
-    return absolute(config, SEARCH_PATH) + ("?" + urlencode(args) if args else "")
-
-
-def digest_url(config: Config, week: str) -> str:
-    return absolute(config, DIGEST_PATH.format(week=week))
-
-
-def confirm_url(config: Config, sub: Subscription) -> str:
-    expires = _parse_time(sub.created_at) + dt.timedelta(days=int(config.get("alerts", "confirm_days")))
-    token = make_token(config, "confirm", sub.email, sub.id, expires)
-    return absolute(config, CONFIRM_PATH.format(token=token))
-
-
-def unsubscribe_url(config: Config, sub: Subscription, now: dt.datetime | None = None) -> str:
-    token = make_token(config, "unsubscribe", sub.email, sub.id, link_expiry(config, now))
-    return absolute(config, UNSUBSCRIBE_PATH.format(token=token))
-
-
-def unsubscribe_all_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
-    return absolute(
-        config,
-        UNSUBSCRIBE_PATH.format(token=make_token(config, "unsubscribe", email, expires=link_expiry(config, now))),
-    )
-
-
-def manage_url(config: Config, email: str, now: dt.datetime | None = None) -> str:
-    return absolute(
-        config, MANAGE_PATH.format(token=make_token(config, "manage", email, expires=link_expiry(config, now)))
-    )
-
-
-def link_expiry(config: Config, now: dt.datetime | None = None) -> dt.datetime | None:
-    """When the unsubscribe and "manage" links made now stop working: `alerts.link_days` days on, at the
-    end of that day (UTC), so that every link made on one day is the same link. None: never (0 days).
-    Every mail carries fresh links, so only the links of old mails lapse."""
-    days = int(config.get("alerts", "link_days"))
-    if days <= 0:
-        return None
-    day = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date() + dt.timedelta(days=days + 1)
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
-
-
-# --- tokens ---------------------------------------------------------------------------------
-TOKEN_ACTIONS = ("confirm", "unsubscribe", "manage")
-_LINK_TOKEN = re.compile(r"(/theo-doi/(?:xac-nhan|huy|cua-toi)/)[^/?#\s\"'<>]+")
-
-
-def redact_links(text: str) -> str:
-    """`text` (a path, a URL, a log line) with the token of every e-mail link replaced by "…", so that
-    logs never hold a working link: "/theo-doi/huy/eyJh…" -> "/theo-doi/huy/…" (docs/SECURITY.md)."""
-    return _LINK_TOKEN.sub(r"\1…", text or "")
-
-
-def secret_key(config: Config) -> bytes:
-    """`alerts.secret`, else the key in <instance>/secret.key, generated there once (mode 600)."""
-    configured = str(config.get("alerts", "secret") or "")
-    if configured:
-        return configured.encode()
-    path = config.instance / "secret.key"
-    for _ in range(50):
-        try:
-            key = path.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            key = ""
-        if key:
-            return key.encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(tmp, path)  # atomic: the first process to link wins; others read its key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-        time.sleep(0.01)
-    raise SubscriptionError(f"cannot read or create the key file {path}")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def make_token(
-    config: Config, action: str, email: str, sub_id: int | None = None, expires: dt.datetime | None = None
-) -> str:
-    """A signed token: `action` for one subscription (sub_id) or for every subscription of `email`."""
-    if action not in TOKEN_ACTIONS:
-        raise ValueError(action)
-    payload = {"a": action, "e": email, "s": sub_id or 0, "x": int(expires.timestamp()) if expires else 0}
-    body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-    return f"{body}.{_sign(config, body)}"
-
-
-def _sign(config: Config, body: str) -> str:
-    return _b64(hmac.new(secret_key(config), b"hdnd-kb/alerts:" + body.encode(), hashlib.sha256).digest()[:20])
-
-
-def read_token(config: Config, token: str, action: str, at: dt.datetime | None = None) -> dict:
-    """The payload {"a", "e", "s", "x"} of a token made for `action`; TokenError when it is not one."""
-    invalid = TokenError(
-        "Liên kết không hợp lệ: có thể nó đã bị cắt mất một phần khi sao chép. Hãy mở lại liên kết trong thư."
-    )
-    body, _, signature = (token or "").strip().partition(".")
-    if not body or not signature or len(token) > 2000:
-        raise invalid
-    if not hmac.compare_digest(_sign(config, body).encode(), signature.encode("utf-8", "replace")):
-        raise invalid
-    try:
-        payload = json.loads(_unb64(body))
-    except ValueError:
-        raise invalid from None
-    if not isinstance(payload, dict) or payload.get("a") != action:
-        raise invalid
-    if payload.get("x") and (at or dt.datetime.now(dt.UTC)).timestamp() > payload["x"]:
-        raise TokenError(_EXPIRED[action].format(days=config.get("alerts", "link_days")))
-    return payload
-
-
-_FRESH_LINKS = (
-    "Mỗi thư gửi đi đều có liên kết “Hủy theo dõi” và “Quản lý theo dõi” mới: hãy mở liên kết trong "
-    "thư gần nhất bạn nhận được. Nếu không còn thư nào, xin báo quản trị viên của trang để hủy giúp."
-)
-_EXPIRED = {
-    "confirm": "Liên kết xác nhận đã hết hạn. Hãy đăng ký theo dõi lại để nhận liên kết mới.",
-    "unsubscribe": "Liên kết hủy theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
-    + _FRESH_LINKS,
-    "manage": "Liên kết quản lý theo dõi này đã hết hạn: nó nằm trong một thư cũ (liên kết dùng được {days} ngày). "
-    + _FRESH_LINKS,
-}
-
-
 # --- reading and writing subscriptions ---------------------------------------------------------
-_COLUMNS = (
-    "id",
-    "email",
-    "kind",
-    "query",
-    "filters",
-    "uid",
-    "title",
-    "label",
-    "frequency",
-    "created_at",
-    "confirmed_at",
-    "confirm_sent_at",
-    "ended_at",
-    "ended_by",
-    "last_event_id",
-    "sent_through",
-    "last_run_at",
-    "last_sent_at",
-    "error",
-)
-
-
-def _row(row: sqlite3.Row) -> Subscription:
-    data = {name: row[name] for name in _COLUMNS}
-    data["filters"] = json.loads(data["filters"] or "{}")
-    return Subscription(**data)
+def _subscription(row: dict) -> Subscription:
+    return Subscription(**row)
 
 
 def get(store: Store, sub_id: int) -> Subscription | None:
-    row = store.db.execute("SELECT * FROM alert_subscriptions WHERE id=?", (int(sub_id),)).fetchone()
-    return _row(row) if row else None
+    row = records.subscription(store, sub_id)
+    return _subscription(row) if row else None
 
 
 def list_subscriptions(
     store: Store, email: str | None = None, include_ended: bool = False, kind: str | None = None
 ) -> list[Subscription]:
     """Subscriptions, oldest first: of one address (normalised here) or of everyone."""
-    sql, params = "SELECT * FROM alert_subscriptions WHERE 1=1", []
-    if email is not None:
-        sql += " AND email=?"
-        params.append(normalise_email(email))
-    if not include_ended:
-        sql += " AND ended_at IS NULL"
-    if kind:
-        sql += " AND kind=?"
-        params.append(kind)
-    return [_row(r) for r in store.db.execute(sql + " ORDER BY id", params)]
+    email = normalise_email(email) if email is not None else None
+    return [_subscription(r) for r in records.subscriptions(store, email, include_ended, kind)]
 
 
 def add(
@@ -485,11 +250,9 @@ def add(
     with store.transaction():
         for existing in list_subscriptions(store, email, kind=kind):
             if (existing.query, existing.filters, existing.uid) == (query, filters, uid):
-                return Subscribed(_refresh_request(store, existing, frequency, label, confirmed, moment), False)
+                return Subscribed(_refresh_request(store, config, existing, frequency, label, confirmed, moment), False)
         limit = int(config.get("alerts", "max_per_address"))
-        count = store.db.execute(
-            "SELECT count(*) FROM alert_subscriptions WHERE email=? AND ended_at IS NULL", (email,)
-        ).fetchone()[0]
+        count = records.count_open(store, email)
         if count >= limit:
             raise SubscriptionError(
                 f"Địa chỉ {email} đã có {count} mục theo dõi, tối đa là {limit}. "
@@ -497,25 +260,22 @@ def add(
             )
         local_today = moment.astimezone(VN_TZ).date()
         sent_through = previous_week(local_today) if kind == DIGEST else local_today.isoformat()
-        cur = store.db.execute(
-            "INSERT INTO alert_subscriptions(email, kind, query, filters, uid, title, label, frequency, created_at,"
-            " confirmed_at, last_event_id, sent_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                email,
-                kind,
-                query,
-                json.dumps(filters, ensure_ascii=False),
-                uid,
-                title,
-                label,
-                frequency,
-                at,
-                at if confirmed else None,
-                store.last_event_id(),
-                sent_through,
-            ),
+        sub_id = records.insert_subscription(
+            store,
+            email=email,
+            kind=kind,
+            query=query,
+            filters=filters,
+            uid=uid,
+            title=title,
+            label=label,
+            frequency=frequency,
+            created_at=at,
+            confirmed_at=at if confirmed else None,
+            last_event_id=store.last_event_id(),
+            sent_through=sent_through,
         )
-        return Subscribed(get(store, cur.lastrowid), True)
+        return Subscribed(get(store, sub_id), True)
 
 
 class QueryReader(Protocol):
@@ -572,15 +332,26 @@ MATCH_ALL_MESSAGE = (
 
 
 def _refresh_request(
-    store: Store, sub: Subscription, frequency: str, label: str, confirmed: bool, moment: dt.datetime
+    store: Store,
+    config: Config,
+    sub: Subscription,
+    frequency: str,
+    label: str,
+    confirmed: bool,
+    moment: dt.datetime,
 ) -> Subscription:
-    """A repeated request: take its frequency and label; re-send a pending confirmation after a while."""
+    """A repeated request: take its frequency and label; ask again for a pending confirmation asked
+    longer than alerts.confirm_resend_hours ago."""
     changes: dict = {"frequency": frequency}
     if label:
         changes["label"] = label
     if confirmed and not sub.confirmed_at:
         changes["confirmed_at"] = _iso(moment)
-    elif not sub.confirmed_at and sub.confirm_sent_at and moment - _parse_time(sub.confirm_sent_at) > RESEND_AFTER:
+    elif (
+        not sub.confirmed_at
+        and sub.confirm_sent_at
+        and moment - _parse_time(sub.confirm_sent_at) > resend_after(config)
+    ):
         changes["confirm_sent_at"] = None
     _update(store, sub.id, **changes)
     return get(store, sub.id)
@@ -609,21 +380,13 @@ def subscribe_digest(
 
 
 def _update(store: Store, sub_id: int, **changes) -> None:
-    if not changes:
-        return
-    names = ", ".join(f"{name}=?" for name in changes)
-    store.db.execute(f"UPDATE alert_subscriptions SET {names} WHERE id=?", (*changes.values(), sub_id))
+    records.update_subscription(store, sub_id, **changes)
 
 
 def update(store: Store, sub_id: int, **changes) -> None:
     """Set columns of one subscription (in a transaction of its own unless one is open)."""
-    unknown = set(changes) - set(_COLUMNS[1:])
-    if unknown:
-        raise ValueError(f"unknown column(s): {sorted(unknown)}")
-    if "filters" in changes:
-        changes["filters"] = json.dumps(changes["filters"], ensure_ascii=False)
     with store.transaction():
-        _update(store, sub_id, **changes)
+        records.update_subscription(store, sub_id, **changes)
 
 
 def remove(store: Store, sub_id: int, by: str = "admin", now: dt.datetime | None = None) -> Subscription:
@@ -687,24 +450,9 @@ def unsubscribe_preview(store: Store, config: Config, token: str) -> tuple[str, 
     return payload["e"], list_subscriptions(store, payload["e"])
 
 
-# --- schedule ------------------------------------------------------------------------------
-def due(sub: Subscription, config: Config, now: dt.datetime) -> bool:
-    """Whether an active alert is to be matched now: immediate ones at every run; daily ones once a
-    day after alerts.send_hour (local time); weekly ones once a week, on alerts.weekly_day."""
-    if not sub.active:
-        return False
-    if sub.frequency == IMMEDIATE:
-        return True
-    local = now.astimezone(VN_TZ)
-    hour = int(config.get("alerts", "send_hour"))
-    slot = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if slot > local:
-        slot -= dt.timedelta(days=1)
-    if sub.frequency == WEEKLY:
-        weekday = int(config.get("alerts", "weekly_day"))
-        slot -= dt.timedelta(days=(slot.isoweekday() - weekday) % 7)
-    last = _parse_time(sub.last_run_at or sub.created_at)
-    return last < slot
+def resend_after(config: Config) -> dt.timedelta:
+    """How long an address waits before a confirmation e-mail is sent to it again (alerts.confirm_resend_hours)."""
+    return dt.timedelta(hours=float(config.get("alerts", "confirm_resend_hours")))
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -723,26 +471,17 @@ __all__ = [
     "Subscribed",
     "SubscriptionError",
     "TokenError",
-    "AlreadyRunning",
     "add",
+    "subscribe_search",
     "follow_document",
     "subscribe_digest",
     "get",
     "list_subscriptions",
+    "update",
     "remove",
     "confirm",
     "unsubscribe",
     "token_subscriptions",
     "unsubscribe_preview",
-    "confirm_url",
-    "unsubscribe_url",
-    "unsubscribe_all_url",
-    "manage_url",
-    "document_url",
-    "search_url",
     "search_from_url",
-    "due",
-    "instance_lock",
-    "link_expiry",
-    "redact_links",
 ]

@@ -21,42 +21,87 @@ A document not in the knowledge base is a finding, never an error. Everything is
 from __future__ import annotations
 
 import datetime as dt
-import re
-import sqlite3
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 from kb import vocab
 from kb.dates import vn_date
 from kb.errors import KBError, RecordError
+from kb.legal.catalogue import Catalogue, Entry, name_key
 from kb.legal.citations import ArticleRef, Citation, extract_citations, is_party_number, parse_locator
+from kb.legal.validity import Impact, Validity, impacts_of, validity_of
 from kb.model import Document, parse_date
 from kb.numbers import number_key, parse_number
 from kb.store import Store
-from kb.text import canonical_tones, fold, nfc
+from kb.text import fold
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo", INFO: "Lưu ý"}
 
-# States of a cited document on the planned date.
-IN_FORCE, NOT_YET, EXPIRED, REPLACED, REPEALED = "in_force", "not_yet", "expired", "replaced", "repealed"
+
+class State(StrEnum):
+    """The checker's state of a cited document on the planned date (distinct from the status labels of
+    kb.vocab: it also says how the document ended, or that it was not found or not checked)."""
+
+    IN_FORCE = "in_force"
+    NOT_YET = "not_yet"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    REPEALED = "repealed"
+    SUSPENDED = "suspended"
+    PARTLY = "partly_expired"
+    UNKNOWN = "unknown"
+    NOT_FOUND = "not_found"
+    NOT_CHECKED = "not_checked"
+
+
+# The names the report's users already import.
+IN_FORCE, NOT_YET, EXPIRED, REPLACED, REPEALED = (
+    State.IN_FORCE,
+    State.NOT_YET,
+    State.EXPIRED,
+    State.REPLACED,
+    State.REPEALED,
+)
 SUSPENDED, PARTLY, UNKNOWN, NOT_FOUND, NOT_CHECKED = (
-    "suspended",
-    "partly_expired",
-    "unknown",
-    "not_found",
-    "not_checked",
+    State.SUSPENDED,
+    State.PARTLY,
+    State.UNKNOWN,
+    State.NOT_FOUND,
+    State.NOT_CHECKED,
 )
 STATE_LABELS = {
-    IN_FORCE: "Còn hiệu lực",
-    NOT_YET: "Chưa có hiệu lực",
-    EXPIRED: "Hết hiệu lực",
-    REPLACED: "Bị thay thế",
-    REPEALED: "Bị bãi bỏ",
-    SUSPENDED: "Ngưng hiệu lực",
-    PARTLY: "Hết hiệu lực một phần",
-    UNKNOWN: "Chưa xác định",
-    NOT_FOUND: "Không có trong CSDL",
-    NOT_CHECKED: "Không kiểm tra",
+    State.IN_FORCE: "Còn hiệu lực",
+    State.NOT_YET: "Chưa có hiệu lực",
+    State.EXPIRED: "Hết hiệu lực",
+    State.REPLACED: "Bị thay thế",
+    State.REPEALED: "Bị bãi bỏ",
+    State.SUSPENDED: "Ngưng hiệu lực",
+    State.PARTLY: "Hết hiệu lực một phần",
+    State.UNKNOWN: "Chưa xác định",
+    State.NOT_FOUND: "Không có trong CSDL",
+    State.NOT_CHECKED: "Không kiểm tra",
+}
+# From a status label of kb.vocab (as kb.legal.validity gives it) to the checker's state.
+_STATE_OF_STATUS = {
+    vocab.IN_FORCE: State.IN_FORCE,
+    vocab.PARTLY_EXPIRED: State.PARTLY,
+    vocab.EXPIRED: State.EXPIRED,
+    vocab.NOT_YET: State.NOT_YET,
+    vocab.SUSPENDED: State.SUSPENDED,
+    vocab.OBSOLETE: State.UNKNOWN,
+    vocab.UNKNOWN: State.UNKNOWN,
+}
+_ARTICLE_VERBS = {
+    vocab.REL_AMENDS: "đã được sửa đổi, bổ sung",
+    vocab.REL_REPLACES: "đã bị thay thế",
+    vocab.REL_REPEALS: "đã bị bãi bỏ",
+}
+_UPCOMING_VERBS = {
+    vocab.REL_REPLACES: "thay thế",
+    vocab.REL_REPEALS: "bãi bỏ",
+    vocab.REL_AMENDS: "sửa đổi, bổ sung",
+    vocab.REL_SUSPENDS: "đình chỉ",
 }
 ROLE_LABELS = {"basis": "Căn cứ", "amending": "Căn cứ (văn bản sửa đổi)", "considered": "Xét", "body": "Nội dung"}
 
@@ -76,7 +121,7 @@ class CheckError(KBError):
 class DocRef:
     """A stored document as the report shows it."""
 
-    uid: str
+    uid: str | None  # None: a document named by a note but not stored
     number: str | None
     title: str
     doc_type: str | None
@@ -84,12 +129,20 @@ class DocRef:
     issued: str | None
     effective: str | None
     expires: str | None
-    status: str
+    status: str  # on the planned date, from kb.legal.validity (the stored label when not computed)
 
     @classmethod
-    def of(cls, doc: Document) -> DocRef:
+    def of(cls, doc: Document, status: str | None = None) -> DocRef:
         return cls(
-            doc.uid, doc.number, doc.title, doc.doc_type, doc.issuer, doc.issued, doc.effective, doc.expires, doc.status
+            doc.uid,
+            doc.number,
+            doc.title,
+            doc.doc_type,
+            doc.issuer,
+            doc.issued,
+            doc.effective,
+            doc.expires,
+            status or doc.status,
         )
 
     @property
@@ -132,6 +185,14 @@ class Amendment:
     effective: str | None
     note: str | None
     cited: bool
+    by_articles: list[str] = field(default_factory=list)  # the amending articles: ["Điều 2"]
+
+    @property
+    def label(self) -> str:
+        """'Điều 2 Luật số 52/2019/QH14 (có hiệu lực từ ngày 01/07/2020)'."""
+        head = ", ".join(self.by_articles) + " " if self.by_articles else ""
+        when = f" (có hiệu lực từ ngày {vn_date(self.effective)})" if self.effective else ""
+        return f"{head}{self.document.label}{when}"
 
     def to_dict(self) -> dict:
         return {
@@ -139,6 +200,7 @@ class Amendment:
             "effective": self.effective,
             "note": self.note,
             "cited": self.cited,
+            "by_articles": self.by_articles,
         }
 
 
@@ -149,11 +211,12 @@ class CitationCheck:
     confidence: float  # 0..1: how sure the resolution is
     document: DocRef | None
     candidates: list[DocRef]
-    state: str  # IN_FORCE, NOT_YET, …
+    state: State
     since: str | None  # from when the state holds (ISO), when known
     by: DocRef | None  # the replacing / repealing document
     amendments: list[Amendment]
     findings: list[Finding]
+    reason: str = ""  # why: kb.legal.validity's explanation of the status on the planned date
 
     @property
     def state_label(self) -> str:
@@ -178,8 +241,9 @@ class CitationCheck:
             "confidence": round(self.confidence, 2),
             "document": self.document.to_dict() if self.document else None,
             "candidates": [c.to_dict() for c in self.candidates],
-            "state": self.state,
+            "state": self.state.value,
             "state_label": self.state_label,
+            "reason": self.reason,
             "since": self.since,
             "by": self.by.to_dict() if self.by else None,
             "amendments": [a.to_dict() for a in self.amendments],
@@ -249,98 +313,49 @@ class CheckReport:
         }
 
 
-# --- the catalogue: what name and date look-ups need, read once ----------------------------------
+# --- the steps' results ---------------------------------------------------------------------------
 
 
 @dataclass
-class _Entry:
-    uid: str
-    number: str | None
-    title: str
-    doc_type: str | None
-    issued: str | None
-    issuer: str | None
-    province: str | None
+class Resolution:
+    """How a citation resolved: the document (or None), how sure, the candidates, findings so far."""
+
+    match: str  # number, number+date, name+date, name+year, name, number_typo, date_typo, none, skipped
+    confidence: float
+    document: Document | None
+    candidates: list[DocRef]
+    findings: list[Finding]
 
 
-class Catalogue:
-    """Metadata of every stored document, indexed by name and by date; rebuilt when the store changes.
+@dataclass
+class DocState:
+    """A cited document on the planned date: its state and what kb.legal.validity says about it."""
 
-    The store offers look-ups by number only, so this reads the metadata of all documents once (one SQL
-    scan of the JSON) and keeps it until `Store.last_event_id()` moves."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.version: int | None = None
-        self.by_name: dict[str, list[_Entry]] = {}
-        self.by_date: dict[str, list[_Entry]] = {}
-        self.refresh()
-
-    def refresh(self) -> None:
-        version = self.store.last_event_id()
-        if version == self.version:
-            return
-        self.by_name, self.by_date = {}, {}
-        for entry in self._entries():
-            key = name_key(entry.title, entry.doc_type)
-            if key:
-                self.by_name.setdefault(key, []).append(entry)
-            if entry.issued:
-                self.by_date.setdefault(entry.issued, []).append(entry)
-        self.version = version
-
-    def _entries(self):
-        try:
-            rows = self.store.db.execute(
-                "SELECT uid, json_extract(data, '$.number'), json_extract(data, '$.title'),"
-                " json_extract(data, '$.doc_type'), json_extract(data, '$.issued'), json_extract(data, '$.issuer'),"
-                " json_extract(data, '$.province') FROM documents"
-            ).fetchall()
-        except (sqlite3.Error, AttributeError):  # a store without JSON1, or another implementation
-            for doc in self.store.iter_documents():
-                yield _Entry(doc.uid, doc.number, doc.title, doc.doc_type, doc.issued, doc.issuer, doc.province)
-            return
-        for row in rows:
-            yield _Entry(*[row[i] for i in range(7)])
-
-    def named(self, key: str) -> list[_Entry]:
-        return self.by_name.get(key, [])
-
-    def dated(self, iso: str) -> list[_Entry]:
-        return self.by_date.get(iso, [])
+    state: State
+    since: str | None
+    by: Impact | None  # what replaced, repealed or suspended it
+    validity: Validity
+    amendments: list[Impact]  # amendments in effect by the date
+    article_changes: list[Impact]  # impacts on named articles in effect by the date
+    upcoming: list[Impact]  # impacts after the date
+    expires_later: bool  # in force, with a known expiry date after the date
 
 
-_ABBREVIATIONS = (
-    (r"\bhdnd\b", "hoi dong nhan dan"),
-    (r"\bubnd\b", "uy ban nhan dan"),
-    (r"\bvbqppl\b", "van ban quy pham phap luat"),
-    (r"\bqppl\b", "quy pham phap luat"),
-    (r"\bubtvqh\b", "uy ban thuong vu quoc hoi"),
-    (r"\bnsnn\b", "ngan sach nha nuoc"),
-)
-_TYPE_PREFIX = re.compile(r"^(?:bo luat|luat|phap lenh|hien phap|nghi quyet|nghi dinh|quyet dinh|thong tu)\s+")
-_NAME_NOISE = re.compile(
-    r"\bso\s+\S*\d\S*|\bnam\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\b|\bnuoc cong hoa xa hoi chu nghia viet nam\b"
-    r"|\bngay\s+\d{1,2}\s*(?:thang\s+\d{1,2}\s+nam|/\d{1,2}/)\s*\d{4}\b|\bcua quoc hoi\b$"
-)
+@dataclass
+class _Context:
+    """What every citation of one check shares."""
 
-
-def name_key(title: str | None, doc_type: str | None = None) -> str:
-    """Matching key of a document's name: 'Luật Tổ chức chính quyền địa phương số 72/2025/QH15' and
-    'luat to chuc chinh quyen dia phuong nam 2025' both give 'to chuc chinh quyen dia phuong'."""
-    if not title:
-        return ""
-    text = fold(canonical_tones(nfc(title))).lower()
-    text = _NAME_NOISE.sub(" ", text)
-    for pattern, repl in _ABBREVIATIONS:
-        text = re.sub(pattern, repl, text)
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    text = " ".join(text.split())
-    text = _TYPE_PREFIX.sub("", text)
-    return text
+    on: str
+    cited_uids: set[str]
+    cited_keys: set[str]
+    amendments_reported: set[str] = field(default_factory=set)
 
 
 # --- the checker --------------------------------------------------------------------------------
+
+
+def _no_budget() -> None:
+    pass
 
 
 class Checker:
@@ -350,39 +365,38 @@ class Checker:
         self.store = store
         self.province = province
         self.catalogue = Catalogue(store)
+        self._validities: dict[tuple[str, str], tuple[Validity, list[Impact]]] = {}
 
-    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None) -> CheckReport:
+    def check(self, text: str, on: str | dt.date | None = None, source: str | None = None, budget=None) -> CheckReport:
+        """budget: a kb.legal.bounds.Budget (told the citations, then called once per citation), or None."""
         planned = planned_date(on)
         self.catalogue.refresh()
         citations = extract_citations(text)
-        resolved = [self._resolve(c, planned) for c in citations]
-        cited_uids = {r[2].uid for r in resolved if r[2] is not None}
-        cited_keys = {number_key(c.number) for c in citations if c.number}
-        checks: list[CitationCheck] = []
-        amendments_reported: set[str] = set()
-        for citation, (match, confidence, doc, candidates, findings) in zip(citations, resolved):
-            checks.append(
-                self._check_one(
-                    citation,
-                    match,
-                    confidence,
-                    doc,
-                    candidates,
-                    findings,
-                    planned,
-                    cited_uids,
-                    cited_keys,
-                    amendments_reported,
-                )
-            )
+        self._validities = {}
+        tick = budget if budget is not None else _no_budget
+        if budget is not None:
+            budget.citations(len(citations))
+        resolved = []
+        for c in citations:
+            tick()
+            resolved.append(self._resolve(c, planned))
+        context = _Context(
+            on=planned,
+            cited_uids={r.document.uid for r in resolved if r.document is not None},
+            cited_keys={number_key(c.number) for c in citations if c.number},
+        )
+        checks = []
+        for c, r in zip(citations, resolved):
+            tick()
+            checks.append(self._check_one(c, r, context))
         return CheckReport(on=planned, checks=checks, text_chars=len(text), source=source)
 
     # resolution ---------------------------------------------------------------------------
-    def _resolve(self, c: Citation, on: str):
-        """(match, confidence, document, candidates, findings) for one citation."""
+    def _resolve(self, c: Citation, on: str) -> Resolution:
+        """How one citation resolves to a stored document."""
         findings: list[Finding] = []
         if c.number and is_party_number(c.number):
-            return (
+            return Resolution(
                 "skipped",
                 0.0,
                 None,
@@ -410,7 +424,7 @@ class Checker:
                         [DocRef.of(doc)],
                     )
                 )
-                return "number_typo", 0.6, doc, [], findings
+                return Resolution("number_typo", 0.6, doc, [], findings)
             others = self._same_name(c)
             if others:
                 findings.append(
@@ -421,12 +435,12 @@ class Checker:
                         others,
                     )
                 )
-            return "none", 0.0, None, others, findings
+            return Resolution("none", 0.0, None, others, findings)
         if c.name:
             return self._by_name(c, on)
-        return "none", 0.0, None, [], findings
+        return Resolution("none", 0.0, None, [], findings)
 
-    def _pick_numbered(self, c: Citation, docs: list[Document], on: str):
+    def _pick_numbered(self, c: Citation, docs: list[Document], on: str) -> Resolution:
         findings: list[Finding] = []
         if len(docs) > 1:
             narrowed = (
@@ -447,7 +461,7 @@ class Checker:
                         candidates,
                     )
                 )
-                return "number", 0.3, None, candidates, findings
+                return Resolution("number", 0.3, None, candidates, findings)
         doc = docs[0]
         confidence = 1.0 if c.date == doc.issued else 0.9
         match = "number+date" if c.date and c.date == doc.issued else "number"
@@ -499,7 +513,7 @@ class Checker:
                     [DocRef.of(doc)],
                 )
             )
-        return match, confidence, doc, [], findings
+        return Resolution(match, confidence, doc, [], findings)
 
     def _same_date_other(self, c: Citation, doc: Document) -> DocRef | None:
         """Another stored document of the same type issued on the written date: the number may be the typo."""
@@ -520,7 +534,7 @@ class Checker:
 
     def _number_typo(self, c: Citation) -> Document | None:
         key = number_key(c.number)
-        pool: list[_Entry] = []
+        pool: list[Entry] = []
         if c.date:
             pool = [
                 e
@@ -552,7 +566,7 @@ class Checker:
         docs = [self.store.get(e.uid) for e in entries]
         return [DocRef.of(d) for d in docs if d is not None]
 
-    def _by_name(self, c: Citation, on: str):
+    def _by_name(self, c: Citation, on: str) -> Resolution:
         key = name_key(c.name, c.doc_type)
         entries = [
             e
@@ -560,16 +574,16 @@ class Checker:
             if _family(e.doc_type) == _family(c.doc_type) or not e.doc_type or not c.doc_type
         ]
         if not entries:
-            return "none", 0.0, None, [], []
+            return Resolution("none", 0.0, None, [], [])
         docs = [d for d in (self.store.get(e.uid) for e in entries) if d is not None]
         if c.date:
             exact = [d for d in docs if d.issued == c.date]
             if len(exact) == 1:
-                return "name+date", 0.9, exact[0], [], []
+                return Resolution("name+date", 0.9, exact[0], [], [])
             close = [d for d in docs if d.issued and _likely_date_typo(c.date, d.issued)]
             if len(close) == 1:
                 doc = close[0]
-                return (
+                return Resolution(
                     "date_typo",
                     0.6,
                     doc,
@@ -584,7 +598,7 @@ class Checker:
                         )
                     ],
                 )
-            return (
+            return Resolution(
                 "none",
                 0.0,
                 None,
@@ -603,9 +617,9 @@ class Checker:
         if c.year:
             same_year = [d for d in docs if d.issued and int(d.issued[:4]) == c.year]
             if len(same_year) == 1:
-                return "name+year", 0.8, same_year[0], [], []
+                return Resolution("name+year", 0.8, same_year[0], [], [])
             if not same_year:
-                return (
+                return Resolution(
                     "none",
                     0.0,
                     None,
@@ -623,14 +637,17 @@ class Checker:
                 )
             docs = same_year
         if len(docs) == 1:
-            return "name", 0.6, docs[0], [], []
+            return Resolution("name", 0.6, docs[0], [], [])
         # Several documents of that name: the one in force on the planned date is the likely one.
         in_force = [
-            d for d in docs if (d.effective or d.issued or "") <= on and self._state(d, on)[0] in (IN_FORCE, PARTLY)
+            d
+            for d in docs
+            if (d.effective or d.issued or "") <= on
+            and self._state(d, on).state in (State.IN_FORCE, State.PARTLY, State.UNKNOWN)
         ]
         candidates = [DocRef.of(d) for d in sorted(docs, key=lambda d: d.issued or "", reverse=True)]
         if len(in_force) == 1:
-            return (
+            return Resolution(
                 "name",
                 0.5,
                 in_force[0],
@@ -640,12 +657,12 @@ class Checker:
                         "ambiguous",
                         WARNING,
                         f"Dự thảo viện dẫn {c.name} không ghi số, ngày ban hành; CSDL có {len(docs)} văn bản cùng tên, "
-                        f"đã chọn văn bản còn hiệu lực ({DocRef.of(in_force[0]).label}).",
+                        f"đã chọn văn bản chưa bị thay thế, bãi bỏ ({DocRef.of(in_force[0]).label}).",
                         candidates,
                     )
                 ],
             )
-        return (
+        return Resolution(
             "name",
             0.3,
             None,
@@ -661,191 +678,256 @@ class Checker:
         )
 
     # status on the planned date -----------------------------------------------------------------
-    def _state(self, doc: Document, on: str):
-        """(state, since, by, amendments [(holder, relation)], article_changes, upcoming) of `doc` on `on`."""
-        incoming = []
-        for holder_uid, rel in self.store.incoming(doc.uid):
-            holder = self.store.get(holder_uid)
-            if holder is not None:
-                incoming.append((holder, rel))
-        state, since, by = None, None, None
-        amendments, article_changes, upcoming = [], [], []
-        if doc.effective and doc.effective > on:
-            state, since = NOT_YET, doc.effective
-        for holder, rel in sorted(incoming, key=lambda hr: _from(hr[0]) or ""):
-            start = _from(holder)
-            if start and start > on:
-                if rel.type in ("thay_the", "bai_bo", "sua_doi", "dinh_chi"):
-                    upcoming.append((holder, rel, start))
-                continue
-            if rel.type == "sua_doi":
-                amendments.append((holder, rel))
-                if rel.note:
-                    article_changes.append(("sua_doi", holder, rel))
-            elif rel.type in ("thay_the", "bai_bo"):
-                if rel.note and parse_locator(rel.note):
-                    article_changes.append((rel.type, holder, rel))
-                    if state is None:
-                        state, since = PARTLY, start
-                elif state in (None, PARTLY):
-                    state, since, by = (REPLACED if rel.type == "thay_the" else REPEALED), start, holder
-            elif rel.type == "dinh_chi" and state in (None, PARTLY):
-                state, since, by = SUSPENDED, start, holder
-        if state is None or state == PARTLY:
-            if doc.expires and doc.expires <= on:
-                state, since = EXPIRED, doc.expires
-            elif doc.status == vocab.EXPIRED and not doc.expires:
-                # Expired today; if the replacing or repealing document is known and takes effect after the
-                # planned date, the document is still in force on that date.
-                later = any(rel.type in ("thay_the", "bai_bo") and not rel.note for _, rel, _ in upcoming)
-                state = (state or IN_FORCE) if later else EXPIRED
-            elif doc.status == vocab.SUSPENDED:
-                state = SUSPENDED
-            elif doc.status == vocab.PARTLY_EXPIRED:
-                state = PARTLY
-            elif state is None:
-                if doc.status == vocab.NOT_YET and not doc.effective:
-                    state = NOT_YET
-                elif doc.status in (vocab.IN_FORCE, vocab.PARTLY_EXPIRED) or doc.effective or doc.issued:
-                    state = IN_FORCE if doc.status not in (vocab.OBSOLETE,) else UNKNOWN
-                else:
-                    state = UNKNOWN
-        if doc.expires and doc.expires > on and state == IN_FORCE:
-            upcoming.append((None, None, doc.expires))
-        return state, since, by, amendments, article_changes, upcoming
+    def _validity(self, doc: Document, on: str) -> tuple[Validity, list[Impact]]:
+        key = (doc.uid, on)
+        if key not in self._validities:
+            impacts = impacts_of(self.store, doc)
+            self._validities[key] = (validity_of(doc, impacts, on), impacts)
+        return self._validities[key]
 
-    def _check_one(
-        self, c: Citation, match, confidence, doc, candidates, findings, on, cited_uids, cited_keys, amendments_reported
-    ) -> CitationCheck:
-        if match == "skipped":
-            return CitationCheck(c, match, confidence, None, [], NOT_CHECKED, None, None, [], findings)
+    def _ref(self, doc: Document, on: str) -> DocRef:
+        """The report's view of a stored document, its status computed on the planned date."""
+        return DocRef.of(doc, self._validity(doc, on)[0].status)
+
+    def _impact_ref(self, impact: Impact, on: str) -> DocRef:
+        """The acting document of an impact: the stored one when stored, else what the note says of it."""
+        holder = self.store.get(impact.by_uid) if impact.by_uid else None
+        if holder is not None:
+            return self._ref(holder, on)
+        return DocRef(
+            None, impact.by_number, impact.by_title or "", impact.by_type, None, None, impact.effective, None, ""
+        )
+
+    def _state(self, doc: Document, on: str) -> DocState:
+        """The state of `doc` on `on`, read from kb.legal.validity (the one place that decides status)."""
+        v, impacts = self._validity(doc, on)
+        by = v.by
+        if v.status == vocab.NOT_YET:
+            state, since = State.NOT_YET, v.until
+        elif v.status == vocab.EXPIRED and by is not None:
+            state, since = (State.REPLACED if by.type == vocab.REL_REPLACES else State.REPEALED), v.since
+        else:
+            state, since = _STATE_OF_STATUS[v.status], v.since
+        if state not in (State.REPLACED, State.REPEALED, State.SUSPENDED):
+            by = None
+        article_changes = [
+            i for i in impacts if i.partial and i.effective and i.effective <= on and i.type in _ARTICLE_VERBS
+        ]
+        upcoming = [i for i in v.upcoming if i.type in _UPCOMING_VERBS]
+        expires_later = bool(doc.expires and doc.expires > on and state == State.IN_FORCE)
+        return DocState(state, since, by, v, list(v.amendments), article_changes, upcoming, expires_later)
+
+    def _check_one(self, c: Citation, resolution: Resolution, context: _Context) -> CitationCheck:
+        findings = resolution.findings
+        if resolution.match == "skipped":
+            return CitationCheck(
+                c, resolution.match, resolution.confidence, None, [], State.NOT_CHECKED, None, None, [], findings
+            )
+        doc = resolution.document
         if doc is None:
-            if c.doc_type in NON_NORMATIVE:
-                findings.append(
-                    Finding(
-                        "not_checked",
-                        INFO,
-                        f"{c.doc_type} không phải văn bản quy phạm pháp luật; không kiểm tra hiệu lực.",
-                    )
-                )
-                return CitationCheck(c, match, confidence, None, candidates, NOT_CHECKED, None, None, [], findings)
-            if not any(f.code == "ambiguous" for f in findings):
-                findings.insert(
-                    0,
-                    Finding(
-                        "not_found",
-                        WARNING,
-                        "Không tìm thấy văn bản này trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành "
-                        "và hiệu lực.",
-                        [],
-                    ),
-                )
-            return CitationCheck(c, match, confidence, None, candidates, NOT_FOUND, None, None, [], _cap(c, findings))
-        ref = DocRef.of(doc)
-        state, since, by, amended, article_changes, upcoming = self._state(doc, on)
-        when = vn_date(on)
-        by_ref = DocRef.of(by) if by is not None else None
+            return self._unresolved(c, resolution)
+        on = context.on
+        ref = self._ref(doc, on)
+        st = self._state(doc, on)
+        by_ref = self._impact_ref(st.by, on) if st.by is not None else None
+        if c.doc_type not in NON_NORMATIVE:
+            findings += self._status_findings(st, ref, by_ref, on)
+            findings += self._guidance_findings(doc, ref, on)
+        amendments = self._amendments(st, context, on)
+        findings += self._amendment_findings(c, doc, st, amendments, context)
+        findings += self._article_findings(c, doc, st, ref, on)
+        findings += self._upcoming_findings(st, ref, on)
+        return CitationCheck(
+            c,
+            resolution.match,
+            resolution.confidence,
+            ref,
+            resolution.candidates,
+            st.state,
+            st.since,
+            by_ref,
+            amendments,
+            _cap(c, findings),
+            st.validity.reason,
+        )
+
+    def _unresolved(self, c: Citation, resolution: Resolution) -> CitationCheck:
+        findings = resolution.findings
+        match, confidence, candidates = resolution.match, resolution.confidence, resolution.candidates
         if c.doc_type in NON_NORMATIVE:
-            pass
-        elif state == NOT_YET:
             findings.append(
+                Finding(
+                    "not_checked",
+                    INFO,
+                    f"{c.doc_type} không phải văn bản quy phạm pháp luật; không kiểm tra hiệu lực.",
+                )
+            )
+            return CitationCheck(c, match, confidence, None, candidates, State.NOT_CHECKED, None, None, [], findings)
+        if not any(f.code == "ambiguous" for f in findings):
+            findings.insert(
+                0,
+                Finding(
+                    "not_found",
+                    WARNING,
+                    "Không tìm thấy văn bản này trong cơ sở dữ liệu: cần kiểm tra thủ công số, ngày ban hành "
+                    "và hiệu lực.",
+                    [],
+                ),
+            )
+        return CitationCheck(c, match, confidence, None, candidates, State.NOT_FOUND, None, None, [], _cap(c, findings))
+
+    def _status_findings(self, st: DocState, ref: DocRef, by_ref: DocRef | None, on: str) -> list[Finding]:
+        """Not yet in force, replaced, repealed, expired, suspended, partly expired, or unknown on `on`."""
+        when = vn_date(on)
+        since = f" từ ngày {vn_date(st.since)}" if st.since else ""
+        if st.state == State.NOT_YET:
+            return [
                 Finding(
                     "not_yet_in_force",
                     ERROR,
                     f"Chưa có hiệu lực vào ngày {when}"
-                    + (f" (có hiệu lực từ ngày {vn_date(since)})." if since else "."),
+                    + (f" (có hiệu lực từ ngày {vn_date(st.since)})." if st.since else "."),
                     [ref],
                 )
-            )
-        elif state == REPLACED:
-            findings.append(
+            ]
+        if st.state in (State.REPLACED, State.REPEALED):
+            verb = "thay thế" if st.state == State.REPLACED else "bãi bỏ"
+            return [
                 Finding(
-                    "replaced",
+                    st.state.value,
                     ERROR,
-                    f"Đã bị thay thế bởi {by_ref.label}"
-                    + (f" từ ngày {vn_date(since)}" if since else "")
-                    + f"; không còn là căn cứ vào ngày {when}.",
+                    f"Đã bị {verb} bởi {by_ref.label}{since}; không còn là căn cứ vào ngày {when}.",
                     [by_ref],
                 )
-            )
-        elif state == REPEALED:
-            findings.append(
-                Finding(
-                    "repealed",
-                    ERROR,
-                    f"Đã bị bãi bỏ bởi {by_ref.label}"
-                    + (f" từ ngày {vn_date(since)}" if since else "")
-                    + f"; không còn là căn cứ vào ngày {when}.",
-                    [by_ref],
-                )
-            )
-        elif state == EXPIRED:
-            findings.append(
+            ]
+        if st.state == State.EXPIRED:
+            return [
                 Finding(
                     "expired",
                     ERROR,
-                    "Đã hết hiệu lực"
-                    + (f" từ ngày {vn_date(since)}" if since else " (theo tình trạng trong CSDL)")
-                    + ".",
+                    "Đã hết hiệu lực" + (since if st.since else " (theo tình trạng trong CSDL)") + ".",
                     [ref],
                 )
-            )
-        elif state == SUSPENDED:
-            findings.append(
+            ]
+        if st.state == State.SUSPENDED:
+            return [
                 Finding(
                     "suspended",
                     ERROR,
                     "Đang bị ngưng hiệu lực" + (f" theo {by_ref.label}" if by_ref else "") + ".",
                     [by_ref] if by_ref else [ref],
                 )
-            )
-        elif state == PARTLY and not article_changes:
-            findings.append(
+            ]
+        if st.state == State.PARTLY and not st.article_changes:
+            return [
                 Finding(
                     "partly_expired",
                     WARNING,
                     "Hết hiệu lực một phần: cần kiểm tra nội dung được viện dẫn còn hiệu lực.",
                     [ref],
                 )
-            )
-        amendments = []
-        for holder, rel in amended:
-            cited = holder.uid in cited_uids or (holder.number_key in cited_keys if holder.number_key else False)
-            if any(a.document.uid == holder.uid for a in amendments):
+            ]
+        if st.state == State.UNKNOWN:
+            return [
+                Finding(
+                    "status_unknown",
+                    WARNING,
+                    f"Chưa xác định được hiệu lực vào ngày {when}: {st.validity.reason}. Cần xác minh tình trạng "
+                    "hiệu lực trước khi viện dẫn.",
+                    [ref],
+                )
+            ]
+        return []
+
+    def _guidance_findings(self, doc: Document, ref: DocRef, on: str) -> list[Finding]:
+        """A document guiding (huong_dan) a law that has been replaced or repealed by `on`: to verify."""
+        findings = []
+        for rel in doc.relations:
+            if rel.type != vocab.REL_GUIDES:
                 continue
-            amendments.append(Amendment(DocRef.of(holder), _from(holder), rel.note, cited))
-        if c.role in ("basis", "amending", "body") and c.parent is None and doc.uid not in amendments_reported:
-            missing = [a for a in amendments if not a.cited]
-            if missing and state not in (REPLACED, REPEALED, EXPIRED):
-                amendments_reported.add(doc.uid)
-                names = "; ".join(
-                    a.document.label + (f" (có hiệu lực từ ngày {vn_date(a.effective)})" if a.effective else "")
-                    for a in missing
+            target_uid = self.store.resolve_target(rel)
+            target = self.store.get(target_uid) if target_uid else None
+            if target is None:
+                continue
+            st = self._state(target, on)
+            if st.state not in (State.REPLACED, State.REPEALED, State.EXPIRED):
+                continue
+            target_ref = self._ref(target, on)
+            what = f"{target_ref.label}: {st.validity.reason}"
+            findings.append(
+                Finding(
+                    "guided_law_replaced",
+                    WARNING,
+                    f"Cần xác minh: văn bản hướng dẫn của luật đã bị thay thế ({what}).",
+                    [target_ref] + ([self._impact_ref(st.by, on)] if st.by is not None else []),
                 )
-                findings.append(
-                    Finding(
-                        "amended_not_cited",
-                        WARNING,
-                        f"Văn bản đã được sửa đổi, bổ sung bởi {names}; dự thảo chưa viện dẫn "
-                        + ("văn bản này." if len(missing) == 1 else "các văn bản này."),
-                        [a.document for a in missing],
-                    )
-                )
-        for kind, holder, rel in article_changes:
-            touched = parse_locator(rel.note or "")
+            )
+        return findings
+
+    def _amendments(self, st: DocState, context: _Context, on: str) -> list[Amendment]:
+        amendments: list[Amendment] = []
+        for impact in st.amendments:
+            holder = self._impact_ref(impact, on)
+            key = number_key(holder.number) if holder.number else None
+            cited = (holder.uid in context.cited_uids if holder.uid else False) or bool(
+                key and key in context.cited_keys
+            )
+            same = [a for a in amendments if (a.document.uid, a.document.number) == (holder.uid, holder.number)]
+            if same:
+                if impact.by_article and impact.by_article not in same[0].by_articles:
+                    same[0].by_articles.append(impact.by_article)
+                continue
+            by_articles = [impact.by_article] if impact.by_article else []
+            amendments.append(Amendment(holder, impact.effective, impact.articles, cited, by_articles))
+        return amendments
+
+    def _amendment_findings(
+        self, c: Citation, doc: Document, st: DocState, amendments: list[Amendment], context: _Context
+    ) -> list[Finding]:
+        """Amendments in effect by the planned date that the draft does not cite (once per document)."""
+        if (
+            c.role not in ("basis", "amending", "body")
+            or c.parent is not None
+            or doc.uid in context.amendments_reported
+        ):
+            return []
+        missing = [a for a in amendments if not a.cited]
+        if not missing or st.state in (State.REPLACED, State.REPEALED, State.EXPIRED):
+            return []
+        context.amendments_reported.add(doc.uid)
+        names = "; ".join(a.label for a in missing)
+        return [
+            Finding(
+                "amended_not_cited",
+                WARNING,
+                f"Văn bản đã được sửa đổi, bổ sung bởi {names}; dự thảo chưa viện dẫn "
+                + ("văn bản này." if len(missing) == 1 else "các văn bản này."),
+                [a.document for a in missing],
+            )
+        ]
+
+    def _article_findings(self, c: Citation, doc: Document, st: DocState, ref: DocRef, on: str) -> list[Finding]:
+        """Cited articles amended, replaced or repealed by then, and cited articles the document does not have."""
+        findings = []
+        for impact in st.article_changes:
+            touched = parse_locator(impact.articles or "")
             hit = [a for a in c.articles if any(_overlaps(a, t) for t in touched)]
             if not hit:
                 continue
-            verb = {"sua_doi": "đã được sửa đổi, bổ sung", "thay_the": "đã bị thay thế", "bai_bo": "đã bị bãi bỏ"}[kind]
-            code = "article_repealed" if kind == "bai_bo" else "article_changed"
+            holder = self._impact_ref(impact, on)
+            repealed = impact.type == vocab.REL_REPEALS and impact.whole
+            when = f" từ ngày {vn_date(impact.effective)}" if impact.effective else ""
             findings.append(
                 Finding(
-                    code,
-                    ERROR if kind == "bai_bo" else WARNING,
-                    f"{', '.join(a.label() for a in hit)} {verb} bởi {DocRef.of(holder).label}"
-                    + (f" ({rel.note})" if rel.note else "")
+                    "article_repealed" if repealed else "article_changed",
+                    ERROR if repealed else WARNING,
+                    f"{', '.join(a.label() for a in hit)} {'' if impact.whole else 'có nội dung '}"
+                    f"{_ARTICLE_VERBS[impact.type]} bởi "
+                    + (f"{impact.by_article} " if impact.by_article else "")
+                    + f"{holder.label}{when}"
+                    + (f" ({impact.articles})" if impact.articles else "")
                     + ".",
-                    [DocRef.of(holder)],
+                    [holder],
                 )
             )
         if c.articles and doc.articles:
@@ -861,22 +943,23 @@ class Checker:
                         [ref],
                     )
                 )
-        for holder, rel, start in upcoming:
-            if holder is None:
-                findings.append(Finding("upcoming", INFO, f"Sẽ hết hiệu lực từ ngày {vn_date(start)}.", [ref]))
-                continue
-            verb = {"thay_the": "thay thế", "bai_bo": "bãi bỏ", "sua_doi": "sửa đổi, bổ sung", "dinh_chi": "đình chỉ"}[
-                rel.type
-            ]
+        return findings
+
+    def _upcoming_findings(self, st: DocState, ref: DocRef, on: str) -> list[Finding]:
+        findings = []
+        for impact in st.upcoming:
+            holder = self._impact_ref(impact, on)
             findings.append(
                 Finding(
                     "upcoming",
                     INFO,
-                    f"Sẽ bị {verb} bởi {DocRef.of(holder).label} từ ngày {vn_date(start)}.",
-                    [DocRef.of(holder)],
+                    f"Sẽ bị {_UPCOMING_VERBS[impact.type]} bởi {holder.label} từ ngày {vn_date(impact.effective)}.",
+                    [holder],
                 )
             )
-        return CitationCheck(c, match, confidence, ref, candidates, state, since, by_ref, amendments, _cap(c, findings))
+        if st.expires_later:
+            findings.append(Finding("upcoming", INFO, f"Sẽ hết hiệu lực từ ngày {vn_date(ref.expires)}.", [ref]))
+        return findings
 
 
 def check_text(

@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass, field, fields
 from kb import vocab
 from kb.articles import split_articles
 from kb.legal import derived
-from kb.legal.checker import Catalogue, name_key
+from kb.legal.catalogue import Catalogue, name_key
 from kb.legal.citations import ArticleRef, extract_citations, parse_locator
+from kb.legal.validity import validity
 from kb.model import Article, Document
 from kb.numbers import number_key, parse_number
 from kb.store import Store
@@ -235,7 +236,12 @@ def track_delegations(
         if _is_provincial_resolution(doc, province):
             local.append(doc)
         else:
-            delegations.extend(find_delegations(doc))
+            found = find_delegations(doc)
+            if found:
+                current = validity(store, doc).status  # the one place that decides status
+                for d in found:
+                    d.parent_status = current
+            delegations.extend(found)
     citing = _citations_by_parent(store, catalogue, local, {d.parent_uid for d in delegations})
     return _answered(delegations, citing, status, field, since)
 
@@ -349,7 +355,7 @@ def _basis_of(store: Store, catalogue: Catalogue | Callable[[], Catalogue], res:
             found[parent] = refs
 
     for rel in res.relations:
-        if rel.type == "can_cu":
+        if rel.type == vocab.REL_BASIS:
             add(store.resolve_target(rel), parse_locator(rel.note or ""))
     for c in extract_citations(res.text):
         if c.role not in ("basis", "amending"):

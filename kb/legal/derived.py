@@ -87,8 +87,29 @@ class Row:
     data: dict
 
 
+# The table is this feature's own (Store.ensure_schema): the core creates nothing for the layers above it.
+SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS derived (
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    );
+    CREATE INDEX IF NOT EXISTS derived_uid ON derived(name, uid);
+    """,
+)
+
+
+def _db(store: Store):
+    """The store's connection, with the derived table in place."""
+    store.ensure_schema("derived", SCHEMA)
+    return store.db
+
+
 def put(store: Store, name: str, key: str, uid: str, data: dict) -> None:
-    store.db.execute(
+    _db(store).execute(
         "INSERT OR REPLACE INTO derived(name, key, uid, data) VALUES (?, ?, ?, ?)",
         (name, key, uid, json.dumps(data, ensure_ascii=False, sort_keys=True)),
     )
@@ -97,9 +118,9 @@ def put(store: Store, name: str, key: str, uid: str, data: dict) -> None:
 def delete(store: Store, name: str, uid: str | None = None) -> None:
     """Remove the rows of `name` derived from `uid` (every row of `name` when uid is None)."""
     if uid is None:
-        store.db.execute("DELETE FROM derived WHERE name=?", (name,))
+        _db(store).execute("DELETE FROM derived WHERE name=?", (name,))
     else:
-        store.db.execute("DELETE FROM derived WHERE name=? AND uid=?", (name, uid))
+        _db(store).execute("DELETE FROM derived WHERE name=? AND uid=?", (name, uid))
 
 
 def rows(store: Store, name: str, uid: str | None = None, prefix: str = "") -> list[Row]:
@@ -112,7 +133,7 @@ def rows(store: Store, name: str, uid: str | None = None, prefix: str = "") -> l
         sql += " AND key >= ? AND key < ?"
         params += [prefix, prefix + "\U0010ffff"]
     try:
-        found = store.db.execute(sql + " ORDER BY key", params).fetchall()
+        found = _db(store).execute(sql + " ORDER BY key", params).fetchall()
     except sqlite3.OperationalError:  # a store of an older schema, opened read-only
         return []
     return [Row(r[0], r[1], json.loads(r[2])) for r in found]
@@ -149,7 +170,7 @@ def state(store: Store, name: str) -> State:
     derivation = _registry().get(name)
     version = store.get_state(_key(name, "version"))
     try:
-        count = store.db.execute("SELECT count(*) FROM derived WHERE name=?", (name,)).fetchone()[0]
+        count = _db(store).execute("SELECT count(*) FROM derived WHERE name=?", (name,)).fetchone()[0]
     except sqlite3.OperationalError:
         count = 0
     return State(
@@ -220,7 +241,7 @@ def _update(store: Store, derivation: Derivation, since: int, progress: Progress
         with store.transaction():
             if batch:
                 derivation.update(store, batch)
-            store.db.execute(
+            _db(store).execute(
                 "INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (_key(name, "event_id"), str(upto))
             )
         done += len(batch)
@@ -236,7 +257,7 @@ def _rebuild(store: Store, derivation: Derivation, progress: Progress | None, re
             delete(store, name)
             target = store.last_event_id()
             _set(store, name, cursor="", target=str(target))
-            store.db.execute("DELETE FROM state WHERE name=?", (_key(name, "version"),))
+            _db(store).execute("DELETE FROM state WHERE name=?", (_key(name, "version"),))
     cursor = store.get_state(_key(name, "cursor"), "")
     target = int(store.get_state(_key(name, "target"), "0"))
     all_uids = store.uids()
@@ -252,7 +273,7 @@ def _rebuild(store: Store, derivation: Derivation, progress: Progress | None, re
             progress(derivation.label or name, done, total)
     with store.transaction():
         _set(store, name, version=str(derivation.version), event_id=str(target))
-        store.db.execute("DELETE FROM state WHERE name IN (?, ?)", (_key(name, "cursor"), _key(name, "target")))
+        _db(store).execute("DELETE FROM state WHERE name IN (?, ?)", (_key(name, "cursor"), _key(name, "target")))
     # documents changed while it ran are dealt with now
     _update(store, derivation, target, progress)
     return Result(name, len(all_uids), True)
@@ -260,4 +281,4 @@ def _rebuild(store: Store, derivation: Derivation, progress: Progress | None, re
 
 def _set(store: Store, name: str, **values: str) -> None:
     for what, value in values.items():
-        store.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (_key(name, what), value))
+        _db(store).execute("INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (_key(name, what), value))

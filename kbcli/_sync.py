@@ -12,8 +12,9 @@ import click
 
 from index import build
 from kb.legal import derived
-from kbcli.main import Context
-from kbcli.progress import Counted
+from kb.legal.transitions import derive_statuses
+from kbcli._context import Context
+from kbcli._progress import Counted
 
 
 def update_derived(ctx: Context, full: bool = False) -> list[derived.Result]:
@@ -44,12 +45,13 @@ def update_index(ctx: Context) -> int:
     """Apply the store's change events to the index (building it when missing or outdated).
 
     Every command that changes the store calls this before it finishes, so a document stored is a
-    document findable. The derived legal data is brought up to date first. Returns the number of
-    documents re-indexed."""
+    document findable. Statuses changed by a relation or a date crossed are derived first (events the index
+    applies), then the derived legal data is brought up to date. Returns the number of documents re-indexed."""
+    derive_statuses(ctx.store)
     update_derived(ctx)
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)
-    timeout = float(ctx.config.get("index", "writer_timeout"))
+    timeout = ctx.config.get("index", "writer_timeout")
     after = "Ghi chỉ mục tìm kiếm xuống đĩa…"
     if reason:
         total = ctx.store.count()
