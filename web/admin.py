@@ -413,7 +413,7 @@ def end_subscription():
     if request.form.get("xac-nhan") != "1" and not before.ended_at:
         # the list's button asks first: a page saying what will end, with the button that ends it
         return render_template(
-            "admin_end_subscription.html",
+            "admin/end_subscription.html",
             sub=before,
             show_all=bool(back),
             kind_labels=KIND_LABELS,
