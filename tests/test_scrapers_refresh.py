@@ -411,7 +411,7 @@ def test_too_many_documents_failing_in_a_row_stop_the_source(runner, gateway, al
         gateway.server.fault(rf"^/doc/{doc_id}$", *["500"] * 4)
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
-    assert "Lỗi: vbpl: stopped after 2 documents in a row failed; last: GET " in result.output
+    assert "Lỗi: vbpl: dừng sau 2 văn bản lỗi liên tiếp; lỗi cuối: GET " in result.output
     assert summary_line(result.output, "vbpl").startswith("vbpl: 2 đã xem, 0 mới, 0 thay đổi, 0 không đổi, 2 lỗi")
     with open_store(instance) as store:
         assert len(json.loads(store.get_state("vbpl:retry"))) == 2
