@@ -64,11 +64,13 @@ def settings(config: Config) -> Settings:
     if not security:
         security = "starttls" if smtp.get("starttls") else "ssl" if port == 465 else "none"
     if security not in SECURITY:
-        raise ConfigError(f"smtp.security (KB_SMTP_SECURITY) must be one of {', '.join(SECURITY)}, not {security!r}")
+        raise ConfigError(
+            f"smtp.security (KB_SMTP_SECURITY) phải là một trong {', '.join(SECURITY)}, không phải {security!r}"
+        )
     raw = str(mail.get("from") or smtp.get("sender") or "").strip()
     name, addr = parseaddr(raw)
     if not addr or "@" not in addr:
-        raise ConfigError(f"mail.from (KB_MAIL_FROM) is not an e-mail address: {raw!r}")
+        raise ConfigError(f"mail.from (KB_MAIL_FROM) không phải là địa chỉ e-mail: {raw!r}")
     local, _, domain = addr.rpartition("@")
     sender = Address(display_name=name or str(config.get("site", "name")), username=local, domain=domain)
     outbox = str(mail.get("outbox") or "").strip()
