@@ -71,17 +71,17 @@ OPEN_ATTEMPTS = 5
 def open_index(index_dir: Path):
     path = current_dir(index_dir)
     if path is None:
-        raise IndexError_(f"no search index in {index_dir}; build it with `kb index rebuild`")
+        raise IndexError_(f"chưa có chỉ mục tìm kiếm trong {index_dir}; tạo bằng `kb index rebuild`")
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return whoosh_index.open_dir(str(path))
         except FileNotFoundError:  # a concurrent commit replaced the TOC just read: read the new one
             if attempt == OPEN_ATTEMPTS - 1:
-                raise IndexError_(f"the search index in {path} changed while it was being opened; try again") from None
+                raise IndexError_(f"chỉ mục tìm kiếm trong {path} vừa thay đổi khi đang mở; hãy thử lại") from None
             time.sleep(0.02 * (attempt + 1))
         except Exception as exc:  # whoosh raises many kinds on damaged files
             raise IndexError_(
-                f"cannot open the search index in {path}: {exc}; rebuild it with `kb index rebuild`"
+                f"không mở được chỉ mục tìm kiếm trong {path}: {exc}; tạo lại bằng `kb index rebuild`"
             ) from None
 
 
@@ -94,9 +94,7 @@ def open_searcher(index_dir: Path):
             return ix.searcher()
         except FileNotFoundError:
             if attempt == OPEN_ATTEMPTS - 1:
-                raise IndexError_(
-                    f"the search index in {index_dir} changed while it was being opened; try again"
-                ) from None
+                raise IndexError_(f"chỉ mục tìm kiếm trong {index_dir} vừa thay đổi khi đang mở; hãy thử lại") from None
             time.sleep(0.02 * (attempt + 1))
 
 
@@ -142,7 +140,7 @@ def _rebuild_lock(index_dir: Path, wait: float = 0.0):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise IndexError_("a rebuild of the index is already running") from None
+                    raise IndexError_("một tiến trình khác đang tạo lại chỉ mục") from None
                 time.sleep(0.2)
         locks.remember(handle)  # forked writers let go of it (locks.release_inherited)
         try:
@@ -391,7 +389,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0, progress: Calla
     try:
         writer = FastSegmentWriter(ix, timeout=timeout, delay=0.25, compound=False)
     except LockError:
-        raise IndexError_(f"the search index is locked by another writer for more than {timeout:.0f} s") from None
+        raise IndexError_(f"chỉ mục tìm kiếm bị một tiến trình ghi khác khóa quá {timeout:.0f} giây") from None
     try:
         with writer.searcher() as searcher:
             stored = searcher.document(id=META_ID)

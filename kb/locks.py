@@ -9,6 +9,7 @@ where the platform has none (Windows), taking a lock is a clear error, and impor
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -94,6 +95,21 @@ def holder(path: Path) -> int | None:
         return int(text) if text.isdigit() else 0
 
 
+PID_WAIT = 1.0  # seconds a refused process waits for the holder to write its pid (it does so at once)
+
+
+def _holder_pid(handle: IO) -> str:
+    """The pid in a lock file another process holds. The holder writes it right after taking the lock, so a
+    process refused in between finds the file empty: it reads again for a moment rather than name no one."""
+    deadline = time.monotonic() + PID_WAIT
+    while True:
+        handle.seek(0)
+        pid = handle.read().strip()
+        if pid or time.monotonic() >= deadline:
+            return pid
+        time.sleep(0.01)
+
+
 @contextmanager
 def instance_lock(config, name: str, what: str):
     """Hold <instance>/<name>.lock for the block; AlreadyRunning when another process holds it."""
@@ -101,8 +117,7 @@ def instance_lock(config, name: str, what: str):
     path = config.instance / f"{name}.lock"
     with open(path, "a+", encoding="ascii") as handle:
         if not try_lock(handle):
-            handle.seek(0)
-            pid = handle.read().strip()
+            pid = _holder_pid(handle)
             raise AlreadyRunning(f"{what} đang chạy" + (f" (tiến trình {pid})" if pid else "") + f"; tệp khóa {path}")
         handle.seek(0)
         handle.truncate()

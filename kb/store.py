@@ -181,7 +181,7 @@ class Store:
             self._rekey()
             self._reclean()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+            raise StoreError(f"không mở được cơ sở dữ liệu {self.path}: {exc}") from None
 
     # --- plumbing --------------------------------------------------------------------------
     def _set_wal(self) -> None:
@@ -223,7 +223,7 @@ class Store:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(
-                f"the store {self.path} was written by a newer version (schema {version}); upgrade the software"
+                f"cơ sở dữ liệu {self.path} do một phiên bản mới hơn ghi (lược đồ {version}); hãy nâng cấp phần mềm"
             )
         while version < len(MIGRATIONS):
             with self.transaction():
@@ -256,7 +256,7 @@ class Store:
                 self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES (?, ?)", (key, str(version + 1)))
         if int(self.get_state(key) or 0) > len(migrations):
             raise StoreError(
-                f"the {name} tables of the store {self.path} were written by a newer version; upgrade the software"
+                f"các bảng {name} của cơ sở dữ liệu {self.path} do một phiên bản mới hơn ghi; hãy nâng cấp phần mềm"
             )
         self._schemas.add(name)
 

@@ -15,6 +15,7 @@ from kb.legal.delegation import ANSWERED, DERIVATION, OPEN, STATUS_LABELS, store
 from kb.legal.report_table import report_table
 from kb.readers import MAX_BYTES, Limits, read_document, read_path
 from kb.tables import to_tsv
+from kb.text import thousands as n
 from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
@@ -42,7 +43,7 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
 
     Với mỗi trích dẫn: văn bản được viện dẫn trong cơ sở dữ liệu, tình trạng hiệu lực vào ngày dự kiến có
     hiệu lực, các văn bản sửa đổi mà dự thảo chưa viện dẫn, và ngày, số không khớp.
-    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện [Lỗi], 1 khi lệnh dùng sai."""
+    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện đó, 1 khi người dùng nhập sai."""
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -70,7 +71,7 @@ def _print_report(report, fmt: str, source: str | None) -> None:
         click.echo("KẾT QUẢ KIỂM TRA CĂN CỨ PHÁP LÝ" + (f" — {source}" if source else ""))
         click.echo(f"Ngày dự kiến có hiệu lực: {vn_date(report.on)}")
         click.echo(
-            f"Số văn bản được viện dẫn: {counts['citations']} (xác định được {counts['resolved']}); "
+            f"Số văn bản được viện dẫn: {n(counts['citations'])} (xác định được {n(counts['resolved'])}); "
             f"{counts['error']} lỗi, {counts['warning']} cảnh báo, {counts['info']} lưu ý."
         )
         click.echo("")
@@ -127,7 +128,9 @@ def delegations(
     open_count = sum(1 for d in items if d.status == OPEN)
     if fmt == "table":
         click.echo(f"NỘI DUNG GIAO HĐND TỈNH QUY ĐỊNH — tỉnh {province}")
-        click.echo(f"{len(items)} nội dung; {open_count} chưa ban hành, {len(items) - open_count} đã ban hành.")
+        click.echo(
+            f"{n(len(items))} nội dung; {n(open_count)} chưa ban hành, {n(len(items) - open_count)} đã ban hành."
+        )
         click.echo("")
     if not shown:
         if fmt == "table":
@@ -162,7 +165,7 @@ def derived_status(ctx: Context) -> None:
             where = "đã cập nhật"
         else:
             where = f"chậm {st.last_event_id - st.event_id} sự kiện (chạy `kb derived update`)"
-        click.echo(f"{st.label}: {where}; {st.rows} dòng; đến sự kiện {st.event_id}/{st.last_event_id}.")
+        click.echo(f"{st.label}: {where}; {n(st.rows)} dòng; đến sự kiện {st.event_id}/{st.last_event_id}.")
 
 
 @derived_group.command("update")
@@ -171,7 +174,7 @@ def derived_update(ctx: Context) -> None:
     """Tính phần dữ liệu dẫn xuất còn thiếu theo các thay đổi mới của văn bản."""
     ctx.documents()
     for result in sync.update_derived(ctx):
-        click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {result.documents} văn bản.")
+        click.echo(f"{derived.state(ctx.store, result.name).label}: đã xét {n(result.documents)} văn bản.")
 
 
 @derived_group.command("rebuild")
@@ -181,7 +184,7 @@ def derived_rebuild(ctx: Context) -> None:
     ctx.documents()
     sync.update_derived(ctx, full=True)
     for st in derived.states(ctx.store):
-        click.echo(f"{st.label}: đã tính lại, {st.rows} dòng.")
+        click.echo(f"{st.label}: đã tính lại, {n(st.rows)} dòng.")
 
 
 # --- rendering -------------------------------------------------------------------------------

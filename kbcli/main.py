@@ -12,8 +12,6 @@ import scrapers  # noqa: F401  (declares the sources' settings before any config
 from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, review, search, serve
 from kbcli._context import Context, KBGroup, UserError, pass_context
 
-_clickvi.install()  # click's own words (Usage, Options, its error messages) in Vietnamese
-
 
 @click.group(cls=KBGroup)
 @click.option(
@@ -52,5 +50,18 @@ COMMANDS: tuple[click.Command, ...] = (
 )
 for _command in COMMANDS:
     cli.add_command(_command)
+
+
+def _vietnamese_usage(command: click.Command) -> None:
+    """Usage lines read "kb index [TÙY_CHỌN] LỆNH [ĐỐI_SỐ]..." (click's words: kbcli/_clickvi.py)."""
+    command.options_metavar = "[TÙY_CHỌN]"
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = "LỆNH [ĐỐI_SỐ]..."
+        for sub in command.commands.values():
+            _vietnamese_usage(sub)
+
+
+_clickvi.install()
+_vietnamese_usage(cli)
 
 __all__ = ["cli", "COMMANDS", "Context", "UserError", "pass_context"]

@@ -355,7 +355,7 @@ def guarded(source: str, listing: bool):
                 detail = f"{type(exc).__name__}: {exc}"[:200]
                 if listing:
                     raise LayoutChanged(source, "the expected structure", url, detail) from None
-                raise BadResponse(f"{source}: unexpected structure in {url} ({detail})", url) from None
+                raise BadResponse(f"{source}: cấu trúc không như dự kiến ở {url} ({detail})", url) from None
 
         return run
 

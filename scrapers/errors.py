@@ -43,7 +43,7 @@ class LayoutChanged(ScraperError):
 
     def __init__(self, source: str, what: str, url: str, detail: str = ""):
         self.source, self.what, self.url = source, what, url
-        message = f"{source}: layout changed: {what} not found in {url}"
+        message = f"{source}: trang nguồn đã đổi cấu trúc: không thấy {what} ở {url}"
         if detail:
             message += f" ({detail})"
         super().__init__(message)

@@ -92,16 +92,16 @@ def parse_json(text: str, url: str, method: str = "GET"):
     """Parse JSON from a source; raise BadResponse naming the URL when it is not JSON."""
     body = text.lstrip("\ufeff").strip()
     if not body:
-        raise BadResponse(f"{method} {url}: empty response where JSON was expected", url)
+        raise BadResponse(f"{method} {url}: phản hồi rỗng thay vì JSON", url)
     if body.startswith("<"):
         title = _TITLE.search(body)
         what = f" ({' '.join(title.group(1).split())[:80]!r})" if title else ""
-        raise BadResponse(f"{method} {url}: an HTML page{what} where JSON was expected", url)
+        raise BadResponse(f"{method} {url}: nhận được một trang HTML{what} thay vì JSON", url)
     try:
         return json.loads(_CONTROL.sub("", body), strict=False)
     except json.JSONDecodeError as exc:
         raise BadResponse(
-            f"{method} {url}: invalid JSON ({exc.msg} at character {exc.pos} of {len(body)}; truncated?)", url
+            f"{method} {url}: JSON không hợp lệ ({exc.msg} ở ký tự {exc.pos} trên {len(body)}; bị cắt cụt?)", url
         ) from None
 
 
@@ -149,7 +149,9 @@ class Fetcher:
             self.record_dir.mkdir(parents=True, exist_ok=True)
             self._record_seq = len(list(self.record_dir.glob("*.json")))
         if self.replay_dir and not self.replay_dir.is_dir():
-            raise FetchError(f"no recording to replay: {self.replay_dir} is not a folder", str(self.replay_dir))
+            raise FetchError(
+                f"không có bản ghi để phát lại: {self.replay_dir} không phải là thư mục", str(self.replay_dir)
+            )
 
     @classmethod
     def from_config(cls, config, record_dir=None, replay_dir=None, **overrides) -> Fetcher:
@@ -197,7 +199,7 @@ class Fetcher:
         full_url = prepared.url
         body = prepared.body if isinstance(prepared.body, bytes) else (prepared.body or "").encode()
         if robots and not self._robots_allow(full_url):
-            raise RobotsDisallowed(f"{method} {full_url}: disallowed by robots.txt of {_origin(full_url)}", full_url)
+            raise RobotsDisallowed(f"{method} {full_url}: robots.txt của {_origin(full_url)} không cho phép", full_url)
         extra = dict(headers or {})
         if etag:
             extra["If-None-Match"] = etag
@@ -211,10 +213,10 @@ class Fetcher:
             try:
                 response = self._send(method, full_url, body, json_body, extra, limit)
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                what = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                what = "quá thời gian chờ" if isinstance(exc, requests.Timeout) else "không kết nối được"
                 if last:
                     raise FetchError(
-                        f"{method} {full_url}: {what} after {attempts} attempt(s): {_short(exc)}", full_url
+                        f"{method} {full_url}: {what} sau {attempts} lần thử: {_short(exc)}", full_url
                     ) from None
                 self._pause(self._backoff(attempt))
                 continue
@@ -224,15 +226,15 @@ class Fetcher:
                 wait = _retry_after(response.headers.get("Retry-After"))
                 if wait is not None and wait > self.max_wait:
                     raise FetchError(
-                        f"{method} {full_url}: HTTP {response.status}; the server asks to wait "
-                        f"{wait:.0f} s (more than http.max_wait={self.max_wait:.0f} s)",
+                        f"{method} {full_url}: HTTP {response.status}; máy chủ yêu cầu chờ "
+                        f"{wait:.0f} giây (quá http.max_wait={self.max_wait:.0f} giây)",
                         full_url,
                         response.status,
                     )
                 if last:
                     raise FetchError(
                         f"{method} {full_url}: HTTP {response.status} {response.reason}".rstrip()
-                        + f" after {attempts} attempt(s)",
+                        + f" sau {attempts} lần thử",
                         full_url,
                         response.status,
                     )
@@ -263,7 +265,7 @@ class Fetcher:
             for chunk in raw.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise FetchError(f"{method} {url}: larger than {limit // (1024 * 1024)} MB (http.max_mb)", url)
+                    raise FetchError(f"{method} {url}: lớn hơn {limit // (1024 * 1024)} MB (http.max_mb)", url)
                 chunks.append(chunk)
         finally:
             raw.close()
@@ -319,7 +321,7 @@ class Fetcher:
                     rules = str(exc)
             self._robots[origin] = rules
         if isinstance(rules, str):
-            raise RobotsDisallowed(f"{url}: not fetched, robots.txt of {origin} could not be read ({rules})", url)
+            raise RobotsDisallowed(f"{url}: không tải, vì không đọc được robots.txt của {origin} ({rules})", url)
         if isinstance(rules, bool):
             return rules
         return rules.can_fetch(self.user_agent, url)
@@ -354,12 +356,12 @@ class Fetcher:
                     record = json.loads(path.read_text(encoding="utf-8"))
                     key = _request_key(record["method"], record["url"], (record.get("request_body") or "").encode())
                 except (ValueError, KeyError, TypeError):
-                    raise FetchError(f"{path}: not a recorded response", str(path)) from None
+                    raise FetchError(f"{path}: không phải một phản hồi đã ghi", str(path)) from None
                 self._replay.setdefault(key, []).append(record)
         key = _request_key(method, url, body)
         records = self._replay.get(key)
         if not records:
-            error = FetchError(f"{method} {url}: no recorded response in {self.replay_dir}", url)
+            error = FetchError(f"{method} {url}: không có phản hồi đã ghi trong {self.replay_dir}", url)
             error.not_recorded = True
             raise error
         pos = self._replay_pos.get(key, 0)

@@ -278,7 +278,7 @@ class _Run:
         self.failures_in_row += 1
         if self.failures_in_row >= self.r.max_failures:
             raise _SourceStopped(
-                f"{self.name}: stopped after {self.failures_in_row} documents in a row failed; last: {message}"
+                f"{self.name}: dừng sau {self.failures_in_row} văn bản lỗi liên tiếp; lỗi cuối: {message}"
             )
 
     def _forget_retry(self, source_id: str) -> None:

@@ -233,7 +233,7 @@ def test_unreachable_mail_server_loses_nothing(kb, tmp_path):
     reindex(kb)
     down = mail_config(kb.config.instance, free_port())
     report = run_alerts(store, down)
-    assert not report.ok and "cannot connect to the mail server" in report.errors[0]
+    assert not report.ok and "không kết nối được máy chủ thư" in report.errors[0]
     assert subs.get(store, sub.id).last_event_id == sub.last_event_id  # nothing recorded
     report = run_alerts(store, kb.config)
     assert report.ok and len(inbox.to("a@laichau.example")) == 1

@@ -156,10 +156,10 @@ def test_confirmation_waits_for_the_mail_server(runner, env, smtp, monkeypatch):
     kb(runner, "import", str(FIXTURES / "before.jsonl"))
     monkeypatch.setenv("KB_SMTP_PORT", str(free_port()))
     out = kb(runner, "alerts", "add", "a@laichau.example", "--document", OLD_FEES).output
-    assert "Chưa gửi được e-mail xác nhận (a@laichau.example: cannot connect to the mail server" in out
+    assert "Chưa gửi được e-mail xác nhận (a@laichau.example: không kết nối được máy chủ thư" in out
     assert "`kb alerts run` sẽ thử lại" in out
     result = kb(runner, "alerts", "run", code=1)
-    assert "Lỗi: a@laichau.example: cannot connect to the mail server" in result.output
+    assert "Lỗi: a@laichau.example: không kết nối được máy chủ thư" in result.output
     monkeypatch.setenv("KB_SMTP_PORT", str(smtp.port))
     assert "Đã gửi 1 e-mail xác nhận" in kb(runner, "alerts", "run").output
     assert [m["To"] for m in smtp.messages] == ["a@laichau.example"]

@@ -319,3 +319,19 @@ def test_a_document_without_issue_date_is_never_a_new_document_of_the_week(tmp_p
         digest = build_digest(s, week=iso_week(today_vn()), today=today_vn())
     assert digest.central == [] and digest.local == []
     assert digest.older_added == 1
+
+
+def test_counts_in_the_digest_carry_the_thousands_separator(tmp_path):
+    from kb import config as kbconfig
+    from kb.alerts.digest import build_digest, render_html, render_text
+    from kb.dates import iso_week, today_vn
+    from kb.model import Document as Doc
+    from kb.store import Store as KBStore
+
+    with KBStore(tmp_path / "kb.sqlite") as s:
+        s.upsert(Doc.from_dict({"uid": "t:1", "number": "5/2010/QH12", "title": "Luật A", "doc_type": "Luật"}))
+        digest = build_digest(s, week=iso_week(today_vn()), today=today_vn())
+    digest.older_added = 3203  # a week when a corpus was imported
+    config = kbconfig.load(tmp_path / "instance", environ={})
+    assert "Ngoài ra 3.203 văn bản ban hành từ trước" in render_text(digest, config)
+    assert "Ngoài ra 3.203 văn bản ban hành từ trước" in render_html(digest, config)

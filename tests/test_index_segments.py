@@ -217,7 +217,7 @@ def test_the_update_writer_waits_for_the_lock_then_says_so(stored, tmp_path):
     holder = build.open_index(index_dir).writer()
     try:
         stored.delete("test:0002")
-        with pytest.raises(Exception, match="locked by another writer"):
+        with pytest.raises(Exception, match="tiến trình ghi khác khóa"):
             build.update(stored, index_dir, timeout=0.5)
     finally:
         holder.cancel()

@@ -156,7 +156,7 @@ def test_login(tmp_path):
             mailer.send(build_message(good, "a@laichau.example", "Thư", "x"))
         assert len(inbox.received) == 1 and seen[-1] == (b"vanban", b"dung-mat-khau")
         bad = mail_config(tmp_path, controller.port, KB_SMTP_USER="vanban", KB_SMTP_PASSWORD="sai")
-        with pytest.raises(MailError, match="refused the login of 'vanban'"):
+        with pytest.raises(MailError, match="từ chối đăng nhập của 'vanban'"):
             Mailer(bad).send(build_message(bad, "a@laichau.example", "Thư", "x"))
         assert len(inbox.received) == 1
     finally:
@@ -229,7 +229,7 @@ def test_outbox_folder_instead_of_smtp(tmp_path):
 
 def test_unreachable_server_and_bad_settings_are_clear_errors(tmp_path):
     config = mail_config(tmp_path, free_port())  # nothing listens there
-    with pytest.raises(MailError, match=r"cannot connect to the mail server 127\.0\.0\.1:\d+ \(none\)"):
+    with pytest.raises(MailError, match=r"không kết nối được máy chủ thư 127\.0\.0\.1:\d+ \(none\)"):
         Mailer(config).send(build_message(config, "a@laichau.example", "Thư", "x"))
     with pytest.raises(ConfigError, match="KB_SMTP_SECURITY"):
         settings(mail_config(tmp_path, 25, KB_SMTP_SECURITY="tls1.3"))
@@ -249,7 +249,7 @@ def test_refused_recipient_is_named(tmp_path):
     controller.start()
     try:
         config = mail_config(tmp_path, controller.port)
-        with pytest.raises(MailError, match="refused the address nobody@laichau.example"):
+        with pytest.raises(MailError, match="từ chối địa chỉ nobody@laichau.example"):
             Mailer(config).send(build_message(config, "nobody@laichau.example", "Thư", "x"))
     finally:
         controller.stop()

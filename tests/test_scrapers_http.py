@@ -259,7 +259,7 @@ def test_retries_5xx_then_succeeds_and_names_the_url_when_it_gives_up(server):
     with pytest.raises(FetchError) as err:
         f.get(server.url + "/ok")
     assert err.value.status == 500
-    assert f"GET {server.url}/ok: HTTP 500" in str(err.value) and "after 3 attempt(s)" in str(err.value)
+    assert f"GET {server.url}/ok: HTTP 500" in str(err.value) and "sau 3 lần thử" in str(err.value)
 
 
 def test_429_waits_as_long_as_retry_after_says(server):
@@ -270,7 +270,7 @@ def test_429_waits_as_long_as_retry_after_says(server):
     assert f.get(server.url + "/slow").json() == []
     assert waits == [7.0]
     server.fault("/slow", "429:9999")
-    with pytest.raises(FetchError, match="asks to wait 9999 s"):
+    with pytest.raises(FetchError, match="máy chủ yêu cầu chờ 9999 giây"):
         f.get(server.url + "/slow")
 
 
@@ -289,14 +289,14 @@ def test_a_timeout_is_retried_and_finally_reported_with_the_url(server):
     f = fetcher(timeout=0.3, retries=1)
     assert f.get(server.url + "/late").json() == {}
     server.fault("/late", "timeout:0.6", "timeout:0.6")
-    with pytest.raises(FetchError, match=rf"GET {server.url}/late: timed out after 2 attempt"):
+    with pytest.raises(FetchError, match=rf"GET {server.url}/late: quá thời gian chờ sau 2 lần thử"):
         f.get(server.url + "/late")
 
 
 def test_connection_errors_say_what_happened():
     with pytest.raises(
         FetchError,
-        match=r"GET http://127.0.0.1:9/x: connection failed after 1 attempt\(s\): "
+        match=r"GET http://127.0.0.1:9/x: không kết nối được sau 1 lần thử: "
         r"Failed to establish a new connection: \[Errno 111\] Connection refused$",
     ):
         fetcher(retries=0).get("http://127.0.0.1:9/x")
@@ -345,7 +345,7 @@ def test_robots_txt_is_respected_for_html_sites(server):
     server.route("GET", "/public/page")(lambda seen: Reply(body="<html></html>", content_type="text/html"))
     f = fetcher()
     assert f.get(server.url + "/public/page", robots=True).status == 200
-    with pytest.raises(RobotsDisallowed, match="/private/x: disallowed by robots.txt"):
+    with pytest.raises(RobotsDisallowed, match="/private/x: robots.txt của .* không cho phép"):
         f.get(server.url + "/private/x", robots=True)
     assert len(server.requests(path="/robots.txt")) == 1  # read once per host
     assert not server.requests(path="/private/x")
@@ -354,7 +354,7 @@ def test_robots_txt_is_respected_for_html_sites(server):
 def test_unreadable_robots_txt_disallows_and_missing_one_allows(server):
     server.route("GET", "/robots.txt")(lambda seen: Reply(503, b"down"))
     with pytest.raises(
-        RobotsDisallowed, match=r"/page: not fetched, robots.txt of .* could not be read \(GET .*/robots.txt: HTTP 503"
+        RobotsDisallowed, match=r"/page: không tải, vì không đọc được robots.txt của .* \(GET .*/robots.txt: HTTP 503"
     ):
         fetcher(retries=0).get(server.url + "/page", robots=True)
     other = LocalServer()
@@ -383,21 +383,21 @@ def test_record_then_replay_without_the_network(server, tmp_path):
     assert replayer.post_json(server.url + "/doc/all", {"pageNumber": 1}).json() == {"page": 1}
     assert replayer.post_json(server.url + "/doc/all", {"pageNumber": 2}).json() == {"page": 2}
     assert replayer.get(server.url + "/file.pdf").content == pdf
-    with pytest.raises(FetchError, match="no recorded response"):
+    with pytest.raises(FetchError, match="không có phản hồi đã ghi"):
         replayer.get(server.url + "/other")
 
 
 def test_json_quirks_control_characters_truncation_and_html_pages():
     assert parse_json('{"title": "Nghị\x01 quyết\x1f", "n": "a\tb"}', "u") == {"title": "Nghị quyết", "n": "a\tb"}
-    with pytest.raises(BadResponse, match=r"GET http://h/doc/1: invalid JSON .*truncated"):
+    with pytest.raises(BadResponse, match=r"GET http://h/doc/1: JSON không hợp lệ .*bị cắt cụt"):
         parse_json('{"data": {"id": "1", "title": "Ngh', "http://h/doc/1")
-    with pytest.raises(BadResponse, match=r"an HTML page \('502 Bad Gateway'\) where JSON was expected"):
+    with pytest.raises(BadResponse, match=r"nhận được một trang HTML \('502 Bad Gateway'\) thay vì JSON"):
         parse_json("<html><title>502 Bad Gateway</title></html>", "http://h/doc/1")
-    with pytest.raises(BadResponse, match="empty response"):
+    with pytest.raises(BadResponse, match="phản hồi rỗng"):
         parse_json("  ", "http://h/doc/1")
 
 
 def test_responses_larger_than_the_limit_are_refused(server):
     server.route("GET", "/big")(lambda seen: Reply(body=b"x" * 300_000, content_type="application/pdf"))
-    with pytest.raises(FetchError, match="larger than"):
+    with pytest.raises(FetchError, match="lớn hơn"):
         fetcher(max_bytes=100_000).get(server.url + "/big")

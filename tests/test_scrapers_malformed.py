@@ -284,8 +284,8 @@ def test_vbpl_malformed_tree_and_wrongly_typed_detail_fail_only_their_documents(
     assert "Traceback" not in result.output
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 3 mới, 0 thay đổi, 0 không đổi, 2 lỗi")
     assert (
-        f"vbpl: lỗi ở 188001: GET {gateway.url}/doc/provision/tree/188001: an HTML page ('502 Bad Gateway') "
-        "where JSON was expected"
+        f"vbpl: lỗi ở 188001: GET {gateway.url}/doc/provision/tree/188001: nhận được một trang HTML ('502 Bad Gateway') "
+        "thay vì JSON"
     ) in result.output
     assert "vbpl: lỗi ở 19761: " in result.output
     with open_store(instance) as store:
@@ -307,12 +307,12 @@ def test_congbao_error_page_stops_the_source_with_one_line_and_the_next_run_stor
         result = runner.invoke(cli, args)
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert (
-            f"Lỗi: congbao: layout changed: selector 'div.row > span.name' not found in {site.url}{page}"
+            f"Lỗi: congbao: trang nguồn đã đổi cấu trúc: không thấy selector 'div.row > span.name' ở {site.url}{page}"
             in result.output
         )
         with open_store(instance) as store:
             assert "congbao:51990" not in store and store.integrity_check() == "ok"
-            assert store.runs()[0]["error"].startswith("congbao: layout changed")
+            assert store.runs()[0]["error"].startswith("congbao: trang nguồn đã đổi cấu trúc")
         result = runner.invoke(cli, args)  # the page is back
         assert result.exit_code == 0, result.output
         with open_store(instance) as store:
@@ -357,7 +357,7 @@ def test_congbao_tinh_error_page_or_cut_page_stops_the_source_and_stores_nothing
                     assert store.get(uid).number
             else:
                 assert result.exit_code == 1
-                assert "Lỗi: congbao_tinh: layout changed: selector" in result.output
+                assert "Lỗi: congbao_tinh: trang nguồn đã đổi cấu trúc: không thấy selector" in result.output
                 assert f"{site.url}/congbao.nsf/{path}" in result.output
                 assert store.count() == 0
     finally:

@@ -240,18 +240,21 @@ def test_layout_changes_name_the_source_the_field_or_selector_and_the_url():
     payload["data"]["documentNumber"] = payload["data"].pop("docNum")
     with pytest.raises(LayoutChanged) as err:
         vbpl.parse_detail(json.dumps(payload), "https://gw/doc/19761")
-    assert str(err.value) == "vbpl: layout changed: field 'data.docNum' not found in https://gw/doc/19761"
+    assert str(err.value) == "vbpl: trang nguồn đã đổi cấu trúc: không thấy field 'data.docNum' ở https://gw/doc/19761"
     listing = json.loads(read(shared("vbpl_api_doc_all_page1_sample.json")))
     listing["data"]["content"] = listing["data"].pop("items")
-    with pytest.raises(LayoutChanged, match=r"field 'data.items' not found in https://gw/doc/all"):
+    with pytest.raises(LayoutChanged, match=r"không thấy field 'data.items' ở https://gw/doc/all"):
         vbpl.parse_list(json.dumps(listing), "https://gw/doc/all")
     with pytest.raises(
-        LayoutChanged, match=r"congbao_tinh: layout changed: selector 'table.tbl-attributes' not found in http://s/x"
+        LayoutChanged,
+        match=r"congbao_tinh: trang nguồn đã đổi cấu trúc: không thấy selector 'table.tbl-attributes' ở http://s/x",
     ):
         congbao_tinh.parse_attributes("<html><body><table class='attrs'></table></body></html>", "http://s/x")
     with pytest.raises(LayoutChanged, match=r"selector 'span\[doccate\]'"):
         congbao_tinh.parse_issues("<html><body><p>Trang chủ mới</p></body></html>", "http://s/y")
-    with pytest.raises(LayoutChanged, match=r"congbao: layout changed: selector 'div.row > span.name'"):
+    with pytest.raises(
+        LayoutChanged, match=r"congbao: trang nguồn đã đổi cấu trúc: không thấy selector 'div.row > span.name'"
+    ):
         congbao.parse_document(
             "<html><body><table><tr><td>Số ký hiệu</td></tr></table></body></html>", "http://c/van-ban/a-1.htm"
         )

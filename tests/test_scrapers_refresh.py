@@ -355,7 +355,7 @@ def test_transient_faults_are_retried_and_a_bad_document_is_recorded_skipped_and
     assert result.exit_code == 0, result.output  # a failed document does not fail the source
     assert time.monotonic() - started >= 1.0  # Retry-After: 1 was honoured
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 1 thay đổi, 3 không đổi, 1 lỗi")
-    assert f"vbpl: lỗi ở 19761: GET {gateway.url}/doc/19761: invalid JSON" in result.output
+    assert f"vbpl: lỗi ở 19761: GET {gateway.url}/doc/19761: JSON không hợp lệ" in result.output
     with open_store(instance) as store:
         assert store.get("vbpl:187649").status == "Hết hiệu lực một phần"
         assert store.get("vbpl:19761").status == "Còn hiệu lực"  # the stored version is kept
@@ -364,7 +364,7 @@ def test_transient_faults_are_retried_and_a_bad_document_is_recorded_skipped_and
     gateway.server.log.clear()
     gateway.server.fault(r"^/doc/19761$", "html")  # an HTML error page this time
     result = runner.invoke(cli, args)
-    assert "an HTML page ('502 Bad Gateway') where JSON was expected" in result.output
+    assert "nhận được một trang HTML ('502 Bad Gateway') thay vì JSON" in result.output
     gateway.server.log.clear()
     result = runner.invoke(cli, args)  # the source has recovered
     assert summary_line(result.output, "vbpl").startswith("vbpl: 5 đã xem, 0 mới, 1 thay đổi, 4 không đổi, 0 lỗi")
@@ -386,12 +386,13 @@ def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert (
-        f"Lỗi: vbpl: layout changed: field 'data.items[].effStatus' not found in {gateway.url}/doc/all" in result.output
+        f"Lỗi: vbpl: trang nguồn đã đổi cấu trúc: không thấy field 'data.items[].effStatus' ở {gateway.url}/doc/all"
+        in result.output
     )
     assert "Traceback" not in result.output
     with open_store(instance) as store:
         assert {uid: store.get(uid).to_json() for uid in store.uids()} == before
-        assert store.runs()[0]["error"].startswith("vbpl: layout changed")
+        assert store.runs()[0]["error"].startswith("vbpl: trang nguồn đã đổi cấu trúc")
 
     for item in gateway.items:  # a detail changes shape instead
         item["effStatus"] = item.pop("effectStatus")
@@ -401,7 +402,7 @@ def test_a_changed_schema_stops_the_source_with_one_clear_message_and_keeps_what
     gateway.details["19761"] = json.dumps(detail, ensure_ascii=False).encode()
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
-    assert f"field 'data.documentIssues' not found in {gateway.url}/doc/19761" in result.output
+    assert f"không thấy field 'data.documentIssues' ở {gateway.url}/doc/19761" in result.output
 
 
 def test_too_many_documents_failing_in_a_row_stop_the_source(runner, gateway, all_provinces, instance, monkeypatch):
@@ -410,7 +411,7 @@ def test_too_many_documents_failing_in_a_row_stop_the_source(runner, gateway, al
         gateway.server.fault(rf"^/doc/{doc_id}$", *["500"] * 4)
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
-    assert "Lỗi: vbpl: stopped after 2 documents in a row failed; last: GET " in result.output
+    assert "Lỗi: vbpl: dừng sau 2 văn bản lỗi liên tiếp; lỗi cuối: GET " in result.output
     assert summary_line(result.output, "vbpl").startswith("vbpl: 2 đã xem, 0 mới, 0 thay đổi, 0 không đổi, 2 lỗi")
     with open_store(instance) as store:
         assert len(json.loads(store.get_state("vbpl:retry"))) == 2
@@ -445,7 +446,7 @@ def test_html_error_page_instead_of_the_list_fails_the_source_and_names_the_url(
     result = runner.invoke(cli, ["refresh", "vbpl", "--base-url", gateway.url, "--no-index"])
     assert result.exit_code == 1
     assert (
-        f"Lỗi: vbpl: POST {gateway.url}/doc/all: an HTML page ('502 Bad Gateway') where JSON was expected"
+        f"Lỗi: vbpl: POST {gateway.url}/doc/all: nhận được một trang HTML ('502 Bad Gateway') thay vì JSON"
         in result.output
     )
 

@@ -179,14 +179,14 @@ def test_newer_schema_is_refused(tmp_path):
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version=99")
     db.close()
-    with pytest.raises(StoreError, match="newer version"):
+    with pytest.raises(StoreError, match="phiên bản mới hơn"):
         Store(path)
 
 
 def test_garbage_file_is_a_clear_error(tmp_path):
     path = tmp_path / "kb.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="cannot open"):
+    with pytest.raises(StoreError, match="không mở được"):
         Store(path)
 
 
@@ -301,5 +301,5 @@ def test_a_feature_above_the_core_brings_its_own_tables(tmp_path):
         assert [tuple(r) for r in store.db.execute("SELECT name, note FROM toy_items")] == [("một", "")]
         assert store.get_state("schema:toy") == "2"
     with Store(tmp_path / "kb.sqlite") as store:  # an older version meets the newer tables
-        with pytest.raises(StoreError, match="toy tables .* newer version"):
+        with pytest.raises(StoreError, match="bảng toy .* phiên bản mới hơn"):
             store.ensure_schema("toy", steps[:1])

@@ -64,11 +64,13 @@ def settings(config: Config) -> Settings:
     if not security:
         security = "starttls" if smtp.get("starttls") else "ssl" if port == 465 else "none"
     if security not in SECURITY:
-        raise ConfigError(f"smtp.security (KB_SMTP_SECURITY) must be one of {', '.join(SECURITY)}, not {security!r}")
+        raise ConfigError(
+            f"smtp.security (KB_SMTP_SECURITY) phải là một trong {', '.join(SECURITY)}, không phải {security!r}"
+        )
     raw = str(mail.get("from") or smtp.get("sender") or "").strip()
     name, addr = parseaddr(raw)
     if not addr or "@" not in addr:
-        raise ConfigError(f"mail.from (KB_MAIL_FROM) is not an e-mail address: {raw!r}")
+        raise ConfigError(f"mail.from (KB_MAIL_FROM) không phải là địa chỉ e-mail: {raw!r}")
     local, _, domain = addr.rpartition("@")
     sender = Address(display_name=name or str(config.get("site", "name")), username=local, domain=domain)
     outbox = str(mail.get("outbox") or "").strip()
@@ -173,10 +175,10 @@ class Mailer:
                 self._smtp = None  # the server closed an idle connection: one new attempt
                 self._send_smtp_once(msg)
             except smtplib.SMTPRecipientsRefused as exc:
-                raise MailError(f"the mail server refused the address {', '.join(exc.recipients)}") from None
+                raise MailError(f"máy chủ thư từ chối địa chỉ {', '.join(exc.recipients)}") from None
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()
-                raise MailError(f"cannot send mail through {self.destination}: {_reason(exc)}") from None
+                raise MailError(f"không gửi được thư qua {self.destination}: {_reason(exc)}") from None
         self.sent += 1
 
     def _send_smtp_once(self, msg: EmailMessage) -> None:
@@ -184,7 +186,7 @@ class Mailer:
             self._connection().send_message(msg)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise MailError(f"cannot send mail through {self.destination}: {_reason(exc)}") from None
+            raise MailError(f"không gửi được thư qua {self.destination}: {_reason(exc)}") from None
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -201,10 +203,10 @@ class Mailer:
                 smtp.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError:
             raise MailError(
-                f"the mail server {s.host}:{s.port} refused the login of {s.user!r} (check smtp.user and smtp.password)"
+                f"máy chủ thư {s.host}:{s.port} từ chối đăng nhập của {s.user!r} (kiểm tra smtp.user và smtp.password)"
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(f"cannot connect to the mail server {self.destination}: {_reason(exc)}") from None
+            raise MailError(f"không kết nối được máy chủ thư {self.destination}: {_reason(exc)}") from None
         self._smtp = smtp
         return smtp
 
@@ -226,7 +228,7 @@ class Mailer:
             tmp.write_bytes(bytes(msg))
             os.replace(tmp, folder / name)  # a reader of the outbox never sees half a message
         except OSError as exc:
-            raise MailError(f"cannot write to the outbox {folder}: {exc.strerror or exc}") from None
+            raise MailError(f"không ghi được vào thư mục thư đi {folder}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from kb.alerts.mail import build_message
 from kb.config import Config
 from kb.dates import vn_date
+from kb.text import thousands
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -61,7 +62,7 @@ def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-FILTERS = {"vn_date": vn_date, "shorten": shorten, "capitalise": capitalise}
+FILTERS = {"vn_date": vn_date, "shorten": shorten, "capitalise": capitalise, "number_format": thousands}
 
 
 @functools.cache

@@ -67,7 +67,7 @@ def secret_key(config: Config) -> bytes:
         finally:
             tmp.unlink()
         time.sleep(0.01)
-    raise SubscriptionError(f"cannot read or create the key file {path}")
+    raise SubscriptionError(f"không đọc hoặc tạo được tệp khóa {path}")
 
 
 def _serializer(config: Config, action: str) -> URLSafeSerializer:
