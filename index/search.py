@@ -22,9 +22,11 @@ import numpy as np
 from whoosh import columns, fields
 
 from index import build
-from index.analysis import bigrams, folded_syllables
+from index.analysis import bigrams, fold_syllable, folded_syllables
+from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
 from index.intents import article_refs, heading_hints, is_question
+from index.lookup import Catalog, Reference
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR
 from index.scoring import Postings
@@ -68,6 +70,10 @@ class Weights:
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
+    boilerplate: float = 0.0  # strength of the question-boilerplate discount (index/boilerplate.py)
+    numbers: float = 1.0  # weight of a question's bare numbers ("tháng 7/2020", "18 tuổi")
+    title_cap: float = 0.0  # a title's score may add at most this share of the article's own (0: no cap)
+    named_doc: float = 0.0  # share of the best score added to the articles of a document the query names
 
 
 WEIGHTS = Weights()
@@ -162,6 +168,19 @@ class _Table:
         years = column("year", 0)
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
         self.postings = Postings(reader, self.live)
+        self.shared: dict = {"lock": threading.Lock()}  # built on first use, shared by the threads' copies
+
+    def catalog(self, searcher, province: str) -> Catalog:
+        """The documents of this generation for lookups (index/lookup.py), read once."""
+        with self.shared["lock"]:
+            catalog = self.shared.get("catalog")
+            if catalog is None:
+                records = []
+                for row in np.nonzero((self.kind == KIND_DOC) & self.live)[0]:
+                    stored = searcher.stored_fields(int(row))
+                    records.append(dict(stored, row=int(row)))
+                catalog = self.shared["catalog"] = Catalog.from_records(records, province)
+            return catalog
 
     def for_thread(self, searcher) -> _Table:
         """This table for another thread's searcher of the same index generation: the arrays are
@@ -269,10 +288,19 @@ def _check_statuses(values: list[str]) -> None:
 class SearchService:
     """Searches one index folder; safe to share between threads (one searcher per thread)."""
 
-    def __init__(self, index_dir: str | Path, check_interval: float = 1.0, weights: Weights = WEIGHTS):
+    def __init__(
+        self,
+        index_dir: str | Path,
+        check_interval: float = 1.0,
+        weights: Weights = WEIGHTS,
+        prior: QuestionPrior | None = None,
+        province: str = "",
+    ):
         self.index_dir = Path(index_dir)
+        self.province = province
         self.check_interval = check_interval
         self.weights = weights
+        self.prior = prior if prior is not None else shipped()
         self._local = threading.local()
         self._tables: dict[tuple[str, int | None], _Table] = {}
         self._tables_lock = threading.Lock()
@@ -352,13 +380,23 @@ class SearchService:
         for mask in masks.values():
             allowed &= mask
         result = SearchResult(q, [], 0, page, per_page, unit, sort)
-        if parsed.number:
+        ref = self._resolve(state, parsed)
+        pinned: list[int] = []
+        if ref is not None:
+            result.exact = [self._hit(state.searcher, e.row, 0.0, None) for e in ref.entries[:20]]
+            pinned = self._pinned(table, ref)
+        elif parsed.number:
             result.exact = [
                 self._hit(state.searcher, row, 0.0, None) for row in self._number_rows(table, parsed.number)
             ]
         scores = np.zeros(table.n, dtype=np.float32)
         terms = query = None
-        if parsed.number_only and result.exact:
+        if ref is not None and ref.only and ref.by == "number" and allowed[pinned].any():
+            # nothing but a document (and article) reference: those records, no text scoring
+            found = np.zeros(table.n, dtype=bool)
+            found[pinned] = True
+            matched = found & allowed
+        elif parsed.number_only and result.exact:
             found = np.zeros(table.n, dtype=bool)
             for hit in result.exact:
                 found[table.by_uid[hit.uid]] = True
@@ -369,21 +407,54 @@ class SearchService:
             found = table.kind == kind
             matched = found & allowed
         else:
-            scores, found = self._evaluate(table, parsed, strict=True)
+            scores, found = self._evaluate(table, parsed, strict=True, ref=ref)
             matched = found & allowed
             if not matched.any() and len(parsed.clauses) > 1:
-                scores, found = self._evaluate(table, parsed, strict=False)
+                scores, found = self._evaluate(table, parsed, strict=False, ref=ref)
                 matched = found & allowed
                 result.fallback = bool(matched.any())
             terms = {s for c in parsed.clauses for s in c.folded} if snippets else None
             query = parsed
+        if pinned:
+            found[pinned] |= allowed[pinned]
+            matched[pinned] |= allowed[pinned]
         if facets:
             result.facets = self._facets(table, found & base, masks)
         self._collect(
-            result, state, scores, matched, terms, browse=query is None and not parsed.number_only, query=query
+            result,
+            state,
+            scores,
+            matched,
+            terms,
+            browse=query is None and not parsed.number_only and not pinned,
+            query=query,
+            pinned=pinned,
         )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _resolve(self, state, parsed: ParsedQuery) -> Reference | None:
+        """The documents (and article) the query names, if it names any (index/lookup.py)."""
+        text = " ".join(c.text for c in parsed.clauses)
+        if not text or len(text) > 300:
+            return None
+        return state.table.catalog(state.searcher, self.province).resolve(text)
+
+    def _pinned(self, table: _Table, ref: Reference) -> list[int]:
+        """Records that go first: the named article of each named document (in the lookup's
+        order), or, for a document named with nothing else, the documents themselves."""
+        rows = []
+        if ref.article:
+            wanted = [i for i, label in enumerate(table.labels["artnum"]) if label == ref.article]
+            if wanted:
+                for entry in ref.entries:
+                    parent = table.parent[entry.row]
+                    here = np.nonzero((table.parent == parent) & np.isin(table.codes["artnum"], wanted))[0]
+                    here = here[table.kind[here] == KIND_ARTICLE]
+                    rows.extend(int(r) for r in here[:1])
+        if ref.only or not rows:
+            rows.extend(e.row for e in ref.entries if ref.only or ref.article)
+        return rows
 
     def _number_rows(self, table: _Table, number: str) -> list[int]:
         ids, _ = table.postings.get("numkey", number_key(number))
@@ -404,18 +475,19 @@ class SearchService:
         mask[ids] = True
         return scores[: table.n], mask
 
-    def _clause(self, table: _Table, clause: Clause) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and match mask of one word or phrase over title, heading and body."""
+    def _clause(self, table: _Table, clause: Clause) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores (title part, heading and body part) and match mask of one word or phrase."""
         w = self.weights
+        title = np.zeros(table.n, dtype=np.float32)
         scores = np.zeros(table.n, dtype=np.float32)
         mask = np.zeros(table.n, dtype=bool)
         fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
         if len(clause.folded) == 1:
             for name, weight, b in fields:
                 part, here = self._term(table, f"{name}_f", clause.folded[0], b)
-                scores += weight * part
+                (title if name == "title" else scores).__iadd__(weight * part)
                 mask |= here
-            return scores, mask
+            return title, scores, mask
         pairs = bigrams(clause.folded)
         for name, weight, b in fields:
             here = np.ones(table.n, dtype=bool)
@@ -424,45 +496,69 @@ class SearchService:
                 contrib, present = self._term(table, f"{name}_b", pair, b)
                 here &= present
                 part += contrib
-            scores[here] += weight * part[here]
+            (title if name == "title" else scores)[here] += weight * part[here]
             mask |= here
-        return scores, mask
+        return title, scores, mask
 
-    def _evaluate(self, table: _Table, parsed: ParsedQuery, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _prior(self, table: _Table, term: str) -> float:
+        """The boilerplate discount of a folded syllable or bigram (index/boilerplate.py)."""
+        w = self.weights
+        if w.boilerplate <= 0:
+            return 1.0
+        field = "body_b" if "_" in term else "body_f"
+        cdf = table.postings.get(field, term)[0].size / max(1, table.postings.live_count)
+        return self.prior.weight(term, cdf, w.boilerplate)
+
+    def _evaluate(
+        self, table: _Table, parsed: ParsedQuery, strict: bool, ref: Reference | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and matches. Strict: every word (group) must match, except in long questions,
         where a share `min_share` of the words is enough (ranking then prefers the passages sharing
         most of them); loose: any word."""
         w = self.weights
         total = np.zeros(table.n, dtype=np.float32)
+        titles = np.zeros(table.n, dtype=np.float32)
         hits = np.zeros(table.n, dtype=np.int16)
+        question = len(parsed.groups) > w.long_query or is_question(parsed.text)
         for group in parsed.groups:
             group_mask = np.zeros(table.n, dtype=bool)
             for clause in group:
-                scores, mask = self._clause(table, clause)
-                total += scores
+                title, scores, mask = self._clause(table, clause)
+                factor = self._prior(table, clause.folded[0]) if len(clause.folded) == 1 else 1.0
+                if question and clause.folded[0].isdigit() and len(clause.folded) == 1:
+                    factor *= w.numbers
+                total += factor * scores
+                titles += factor * title
                 group_mask |= mask
             hits += group_mask
         groups = len(parsed.groups)
         if not strict:
             need = 1
-        elif groups > w.long_query or is_question(parsed.text):
+        elif question:
             need = max(1, int(np.ceil(w.min_share * groups)))
         else:
             need = groups
         matched = hits >= need
         for clause in parsed.excluded:
-            _, mask = self._clause(table, clause)
+            _, _, mask = self._clause(table, clause)
             matched &= ~mask
         matched &= table.live
         fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
         if parsed.accented:
             for syl in {s for c in parsed.clauses for s in c.syllables}:
+                factor = self._prior(table, fold_syllable(syl))
                 for name, weight, b in fields:
-                    total += w.accent * weight * self._term(table, f"{name}_a", syl, b)[0]
+                    part = w.accent * weight * factor * self._term(table, f"{name}_a", syl, b)[0]
+                    (titles if name == "title" else total).__iadd__(part)
         free = [s for group in parsed.groups for c in group if not c.phrase for s in c.folded]
         for pair in set(bigrams(free)):
+            factor = self._prior(table, pair)
             for name, weight, b in fields:
-                total += w.bigram * weight * self._term(table, f"{name}_b", pair, b)[0]
+                part = w.bigram * weight * factor * self._term(table, f"{name}_b", pair, b)[0]
+                (titles if name == "title" else total).__iadd__(part)
+        if w.title_cap > 0:
+            titles = np.minimum(titles, w.title_cap * total)
+        total += titles
         for heading in heading_hints(parsed.text):
             pairs = bigrams(folded_syllables(heading))
             here = np.ones(table.n, dtype=bool)
@@ -474,6 +570,10 @@ class SearchService:
                 here &= present
                 bonus[ids] += contrib
             total[here] += w.intent * bonus[here]
+        if ref is not None and w.named_doc > 0 and matched.any():
+            parents = table.parent[[e.row for e in ref.entries]]
+            named = np.isin(table.parent, parents) & matched
+            total[named] += w.named_doc * float(total[matched].max())
         refs = article_refs(parsed.text)
         if refs and matched.any():
             labels = table.labels["artnum"]
@@ -492,6 +592,7 @@ class SearchService:
         terms: set[str] | None,
         browse: bool = False,
         query: ParsedQuery | None = None,
+        pinned: list[int] | None = None,
     ) -> None:
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
@@ -504,6 +605,9 @@ class SearchService:
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
+        if pinned and result.sort == "relevance":
+            first = [r for r in dict.fromkeys(pinned) if matched[r]]
+            order = np.concatenate([np.array(first, dtype=order.dtype), order[~np.isin(order, first)]])
         if result.unit == "document":
             _, first = np.unique(table.parent[order], return_index=True)
             order = order[np.sort(first)]
@@ -525,7 +629,7 @@ class SearchService:
         question's kind points to ("… là gì?" → "Giải thích từ ngữ") counts as fully named."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
-        if depth < 2:
+        if depth < 2 or (w.rerank <= 0 and w.rerank_head <= 0):
             return order
         postings = table.postings
         free = [s for group in query.groups for c in group for s in c.folded]
