@@ -52,6 +52,12 @@ VARIANTS: dict[str, Weights] = {
     "no-rerank": replace(SESSION2, rerank=0.0, rerank_head=0.0),
     "no-head-bonus": replace(SESSION2, rerank_head=0.0),
 }
+_NO_HEAD = replace(SESSION2, rerank_head=0.0)
+for _s in (0.01, 0.03, 0.1, 0.3):
+    VARIANTS[f"prior-{_s}"] = replace(_NO_HEAD, boilerplate=_s)
+    VARIANTS[f"prior-{_s}-num0"] = replace(_NO_HEAD, boilerplate=_s, numbers=0.0)
+    VARIANTS[f"prior-{_s}-cap"] = replace(_NO_HEAD, boilerplate=_s, title_cap=0.5)
+    VARIANTS[f"prior-{_s}-named"] = replace(_NO_HEAD, boilerplate=_s, named_doc=0.5)
 
 
 def fold_of(qid: str, k: int) -> int:
@@ -95,15 +101,15 @@ def run_variant(
 ) -> dict[str, dict[str, tuple]]:
     """Per set, per qid: the question's metrics, each fold scored with a prior learned off the fold."""
     out: dict[str, dict[str, tuple]] = {name: {} for name in queries}
+    services = {name: SearchService(indexes[name], weights=weights) for name in queries}
     for f in range(k):
-        train = [q["query"] for items in queries.values() for q in items if fold_of(q["qid"], k) != f]
-        prior = QuestionPrior.from_questions(train)
+        train = [[q["query"] for q in items if fold_of(q["qid"], k) != f] for items in queries.values()]
+        prior = QuestionPrior.from_questions(*train)
         for name, items in queries.items():
-            service = SearchService(indexes[name], weights=weights, prior=prior)
+            services[name].prior = prior
             for item in items:
                 if fold_of(item["qid"], k) == f:
-                    out[name][item["qid"]] = rank_of(service, transform(item["query"]), set(item["relevant"]))
-            service.close()
+                    out[name][item["qid"]] = rank_of(services[name], transform(item["query"]), set(item["relevant"]))
     return out
 
 
@@ -155,7 +161,7 @@ def main() -> None:
     names = args.sets.split(",")
     queries = {name: load_queries(corpus, name) for name in names}
     if args.write_prior:
-        prior = QuestionPrior.from_questions([q["query"] for items in queries.values() for q in items])
+        prior = QuestionPrior.from_questions(*[[q["query"] for q in items] for items in queries.values()])
         prior.save()
         print(f"wrote the prior of {prior.questions} questions, {len(prior.qdf)} terms")
     indexes = {name: ensure_index(corpus, workdir, name) for name in names}

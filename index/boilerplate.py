@@ -39,13 +39,20 @@ class QuestionPrior:
     questions: int = 0
 
     @classmethod
-    def from_questions(cls, questions: list[str]) -> QuestionPrior:
-        counts: Counter[str] = Counter()
-        for text in questions:
-            words = folded_syllables(text)
-            counts.update(set(words) | set(bigrams(words)))
-        n = max(1, len(questions))
-        return cls({t: c / n for t, c in counts.items() if c >= MIN_COUNT}, len(questions))
+    def from_questions(cls, *question_sets: list[str]) -> QuestionPrior:
+        """Learned from one or more sets of questions; with several (question styles differ: ALQAC's
+        statements, Zalo's "… được không?"), a term's share is its largest share in any set."""
+        qdf: dict[str, float] = {}
+        for questions in question_sets:
+            counts: Counter[str] = Counter()
+            for text in questions:
+                words = folded_syllables(text)
+                counts.update(set(words) | set(bigrams(words)))
+            n = max(1, len(questions))
+            for term, count in counts.items():
+                if count >= MIN_COUNT:
+                    qdf[term] = max(qdf.get(term, 0.0), count / n)
+        return cls(qdf, sum(len(q) for q in question_sets))
 
     def weight(self, term: str, cdf: float, strength: float) -> float:
         """The multiplier of `term`'s score; `cdf` is its share of the corpus records."""
