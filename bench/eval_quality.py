@@ -164,6 +164,7 @@ def main() -> None:
         prior = QuestionPrior.from_questions(*[[q["query"] for q in items] for items in queries.values()])
         prior.save()
         print(f"wrote the prior of {prior.questions} questions, {len(prior.qdf)} terms")
+        return
     indexes = {name: ensure_index(corpus, workdir, name) for name in names}
     k = args.folds
     transforms = [("as written", lambda q: q)] + ([("unaccented", fold)] if args.unaccented else [])

@@ -32,6 +32,17 @@ from kb.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMED = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")
+# what a type code names (a colloquial "NĐ 163" means a Nghị định numbered 163, whatever its code)
+TYPE_OF_CODE = {
+    "NĐ": "Nghị định",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "QĐ": "Quyết định",
+    "NQ": "Nghị quyết",
+    "NQLT": "Nghị quyết liên tịch",
+    "CT": "Chỉ thị",
+    "VBHN": "Văn bản hợp nhất",
+}
 
 
 def documents(path: Path) -> dict[str, dict]:
@@ -62,11 +73,19 @@ def documents(path: Path) -> dict[str, dict]:
 def parts(number: str) -> tuple[str, str, str] | None:
     """('83', '2015', 'QH13') or ('163', '', 'NĐ-CP'); None for forms outside số/năm/ký hiệu."""
     pieces = number.split("/")
+    # a unit suffix in brackets ("04/TT-BCA(X13)") is not part of the number the store keeps
+    pieces = re.sub(r"\(.*?\)$", "", number).split("/")
     if len(pieces) >= 3 and pieces[0].isdigit() and re.fullmatch(r"(19|20)\d\d", pieces[1]):
         return pieces[0], pieces[1], "/".join(pieces[2:])
     if len(pieces) == 2 and pieces[0].isdigit():
         return pieces[0], "", pieces[1]
     return None
+
+
+def type_code(code: str) -> str | None:
+    """'NĐ' of 'NĐ-CP', 'TTLT' of 'TTLT/BQP-BTC'; None for 'QH13'."""
+    parts_ = re.split(r"[-/]", code, maxsplit=1)
+    return parts_[0] if len(parts_) == 2 else None
 
 
 def _name(title: str) -> str:
@@ -90,7 +109,7 @@ def cases(docs: dict[str, dict]):
     by_number: dict[str, set[str]] = defaultdict(set)
     by_so_code: dict[tuple, set[str]] = defaultdict(set)
     by_so_year_type: dict[tuple, set[str]] = defaultdict(set)
-    by_so_typecode: dict[tuple, set[str]] = defaultdict(set)
+    by_so_type: dict[tuple, set[str]] = defaultdict(set)
     by_name: dict[str, list[dict]] = defaultdict(list)
     for doc in docs.values():
         by_number[_norm(doc["number"])].add(doc["uid"])
@@ -99,8 +118,9 @@ def cases(docs: dict[str, dict]):
             so, year, code = p
             by_so_code[(so.lstrip("0"), _norm(code))].add(doc["uid"])
             by_so_year_type[(so.lstrip("0"), year, doc["type"])].add(doc["uid"])
-            if "-" in code:
-                by_so_typecode[(so.lstrip("0"), _norm(code.split("-")[0]))].add(doc["uid"])
+            tc = type_code(code)
+            for key in {_norm(tc) if tc else None, _norm(doc["type"])} - {None}:
+                by_so_type[(so.lstrip("0"), key)].add(doc["uid"])
         if doc["type"] in NAMED and doc["title"]:
             by_name[_name(doc["title"]).lower()].append(doc)
     for doc in docs.values():
@@ -123,10 +143,13 @@ def cases(docs: dict[str, dict]):
                     by_so_year_type[(so.lstrip("0"), year, doc["type"])],
                     None,
                 )
-                if "-" in code:
-                    tcode, issuer = code.split("-", 1)
-                    tc = by_so_typecode[(so.lstrip("0"), _norm(tcode))]
-                    fits = {u for u in tc if parts(docs[u]["number"])[1] == year}
+                tcode = type_code(code)
+                if tcode:
+                    issuer = re.split(r"[-/]", code, maxsplit=1)[1]
+                    tc = by_so_type[(so.lstrip("0"), _norm(tcode))]
+                    if tcode in TYPE_OF_CODE:
+                        tc = tc | by_so_type[(so.lstrip("0"), _norm(TYPE_OF_CODE[tcode]))]
+                    fits = {u for u in tc if (parts(docs[u]["number"]) or ("", "", ""))[1] == year}
                     yield "type code first", f"{tcode} {so}/{year}", fits, None
                     yield "type code first, issuer", f"{tcode} {so}/{year}/{issuer}", same, None
                     yield "type code, number only", f"{tcode} {so}", tc, None
