@@ -79,6 +79,9 @@ def parts(number: str) -> tuple[str, str, str] | None:
         return pieces[0], pieces[1], "/".join(pieces[2:])
     if len(pieces) == 2 and pieces[0].isdigit():
         return pieces[0], "", pieces[1]
+    old = re.fullmatch(r"(\d+)-(.+)", number)  # before the 1990s: "73-CP", "21-TC/TCT"
+    if old:
+        return old.group(1), "", old.group(2)
     return None
 
 
@@ -101,7 +104,8 @@ def _code_space(code: str) -> str:
 
 
 def _norm(s: str) -> str:
-    return fold(s).lower().replace(" ", "")
+    """Folded, lowercase, letters and digits only ("NĐ_CP" and "NĐ-CP" are the same code)."""
+    return re.sub(r"[\W_]", "", fold(s).lower())
 
 
 def cases(docs: dict[str, dict]):

@@ -45,7 +45,8 @@ TYPE_WORDS = {
 TYPE_CODES = {code: name for name, code in TYPE_WORDS.values() if code}
 NAMED_TYPES = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")
 
-_ARTICLE = re.compile(r"(?:diem\s+([a-z])\s+)?(?:khoan\s+(\d{1,3})\s+)?dieu\s+(\d{1,4}[a-z]?)\b")
+# "điều 2006" is a year ("Luật Đê điều 2006"): articles have at most three digits
+_ARTICLE = re.compile(r"(?:diem\s+([a-z])\s+)?(?:khoan\s+(\d{1,3})\s+)?dieu\s+(\d{1,3}[a-z]?)\b")
 _TOKEN = re.compile(r"[a-z0-9&]+")
 _YEAR = re.compile(r"(19|20)\d\d")
 _FILLER = {"so", "cua", "theo", "tai", "trong", "thuoc", "ve", "nam", "ban", "hanh"}
@@ -89,6 +90,7 @@ class Entry:
     issuer_code: str = ""  # "qh13", "cp", "btc"
     type_code: str = ""  # "", "nd", "tt"
     name: str = ""  # "luat ngan sach nha nuoc" (Luật, Bộ luật, Pháp lệnh, Hiến pháp)
+    compact: str = ""  # the whole number, folded, letters and digits only: "832015qh13"
     years: frozenset = frozenset()  # years that may follow its name
 
     def order(self) -> tuple:
@@ -143,6 +145,15 @@ class Catalog:
         text = _fold(query)
         if not text:
             return None
+        # A name may hold what looks like an article or a number ("Pháp lệnh Sửa đổi điều 10 của
+        # Pháp lệnh Dân số", "Luật Sửa đổi … Bộ luật Hình sự số 100/2015/QH13"): the whole text
+        # is read as a name first, and wins when the name covers the whole reference.
+        whole = _TOKEN.findall(text)
+        named = self._by_name(whole)
+        if named and _holds_reference(named[1], whole, self._by_number(whole, _compact(text))):
+            entries, used = named
+            rest = [t for i, t in enumerate(whole) if i not in used and t not in _FILLER]
+            return Reference(sorted(entries, key=Entry.order), None, None, None, "name", not rest, rest)
         article = clause = point = None
         match = _ARTICLE.search(text)
         if match:
@@ -150,7 +161,7 @@ class Catalog:
             text = f"{text[: match.start()]} {text[match.end() :]}"
         tokens = _TOKEN.findall(text)
         by = "number"
-        found = self._by_number(tokens)
+        found = self._by_number(tokens, _compact(text))
         if not found:
             by, found = "name", self._by_name(tokens)
         if not found:
@@ -159,7 +170,9 @@ class Catalog:
         rest = [t for i, t in enumerate(tokens) if i not in used and t not in _FILLER]
         return Reference(sorted(entries, key=Entry.order), article, clause, point, by, not rest, rest)
 
-    def _by_number(self, tokens: list[str]) -> tuple[list[Entry], set[int]] | None:
+    def _by_number(self, tokens: list[str], compact: str = "") -> tuple[list[Entry], set[int]] | None:
+        """Documents by number parts; when some fitting documents' numbers are written in the
+        query exactly (separators aside), only those ("13/CP" is not 13/2024/NĐ-CP)."""
         for i, token in enumerate(tokens):
             so = _so(token)
             if so is None or so not in self.by_so or (i and tokens[i - 1] in _NOT_NUMBER_BEFORE):
@@ -190,6 +203,10 @@ class Catalog:
                     and (type_name is None or e.doc_type == type_name or (type_code and e.type_code == type_code))
                 ]
                 if candidates:
+                    exact = [e for e in candidates if e.compact and e.compact in compact]
+                    if exact:
+                        longest = max(len(e.compact) for e in exact)
+                        candidates = [e for e in exact if len(e.compact) == longest]
                     return candidates, used | set(range(k - len(parts), k - len(parts) + n))
         return None
 
@@ -209,6 +226,12 @@ class Catalog:
                         used.add(j)
                 return candidates, used
         return None
+
+
+def _holds_reference(name: set[int], tokens: list[str], number: tuple | None) -> bool:
+    """Whether the positions of a name hold an article reference ("điều 10") or the number found."""
+    article = any(tokens[i] == "dieu" and i + 1 in name and tokens[i + 1][:1].isdigit() for i in name)
+    return article or bool(number and number[1] & name)
 
 
 def _type_before(tokens: list[str], i: int) -> tuple[str | None, str | None, set[int]]:
@@ -242,7 +265,8 @@ def make_entry(record: dict, own_province: str = "") -> Entry:
     doc_type = record.get("doc_type") or ""
     title = record.get("title") or ""
     issued = record.get("issued") or ""
-    parsed = parse_number(number) if number else None
+    # "50/2022/NĐ_CP": an underscore typed for the dash
+    parsed = parse_number(number.replace("_", "-")) if number else None
     so = year = None
     code = issuer_code = type_code = ""
     if parsed:
@@ -279,4 +303,5 @@ def make_entry(record: dict, own_province: str = "") -> Entry:
         type_code=type_code,
         name=name,
         years=frozenset(years),
+        compact=_compact(number),
     )
