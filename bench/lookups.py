@@ -42,6 +42,7 @@ TYPE_OF_CODE = {
     "NQLT": "Nghị quyết liên tịch",
     "CT": "Chỉ thị",
     "VBHN": "Văn bản hợp nhất",
+    "PL": "Pháp lệnh",
 }
 
 

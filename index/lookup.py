@@ -47,7 +47,7 @@ NAMED_TYPES = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")
 
 # "điều 2006" is a year ("Luật Đê điều 2006"): articles have at most three digits
 _ARTICLE = re.compile(r"(?:diem\s+([a-z])\s+)?(?:khoan\s+(\d{1,3})\s+)?dieu\s+(\d{1,3}[a-z]?)\b")
-_TOKEN = re.compile(r"[a-z0-9&]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
 _YEAR = re.compile(r"(19|20)\d\d")
 _FILLER = {"so", "cua", "theo", "tai", "trong", "thuoc", "ve", "nam", "ban", "hanh"}
 _NOT_NUMBER_BEFORE = {"thang", "ngay", "nam", "khoan", "diem", "dieu", "muc", "chuong", "phan", "tuoi", "lan"}
@@ -58,7 +58,7 @@ def _fold(text: str) -> str:
 
 
 def _compact(text: str) -> str:
-    return re.sub(r"[^a-z0-9&]", "", _fold(text))
+    return re.sub(r"[^a-z0-9]", "", _fold(text))  # "BGD&ĐT" and "BGDĐT" are written for the same
 
 
 def in_force(status: str) -> int:
@@ -152,8 +152,14 @@ class Catalog:
         named = self._by_name(whole)
         if named and _holds_reference(named[1], whole, self._by_number(whole, _compact(text))):
             entries, used = named
+            article = None
+            for i in range(len(whole) - 1):  # an article named outside the name: "Điều 41 Pháp lệnh …"
+                if whole[i] == "dieu" and {i, i + 1}.isdisjoint(used) and re.fullmatch(r"\d{1,3}[a-z]?", whole[i + 1]):
+                    article = whole[i + 1]
+                    used = used | {i, i + 1}
+                    break
             rest = [t for i, t in enumerate(whole) if i not in used and t not in _FILLER]
-            return Reference(sorted(entries, key=Entry.order), None, None, None, "name", not rest, rest)
+            return Reference(sorted(entries, key=Entry.order), article, None, None, "name", not rest, rest)
         article = clause = point = None
         match = _ARTICLE.search(text)
         if match:
@@ -168,11 +174,13 @@ class Catalog:
             return None
         entries, used = found
         rest = [t for i, t in enumerate(tokens) if i not in used and t not in _FILLER]
-        return Reference(sorted(entries, key=Entry.order), article, clause, point, by, not rest, rest)
+        if by == "name":
+            entries = sorted(entries, key=Entry.order)
+        return Reference(entries, article, clause, point, by, not rest, rest)
 
     def _by_number(self, tokens: list[str], compact: str = "") -> tuple[list[Entry], set[int]] | None:
-        """Documents by number parts; when some fitting documents' numbers are written in the
-        query exactly (separators aside), only those ("13/CP" is not 13/2024/NĐ-CP)."""
+        """Documents by number parts, best first: the documents whose number the query writes out
+        exactly (separators aside: "13/CP" before 13/2024/NĐ-CP), then the others that fit."""
         for i, token in enumerate(tokens):
             so = _so(token)
             if so is None or so not in self.by_so or (i and tokens[i - 1] in _NOT_NUMBER_BEFORE):
@@ -203,10 +211,8 @@ class Catalog:
                     and (type_name is None or e.doc_type == type_name or (type_code and e.type_code == type_code))
                 ]
                 if candidates:
-                    exact = [e for e in candidates if e.compact and e.compact in compact]
-                    if exact:
-                        longest = max(len(e.compact) for e in exact)
-                        candidates = [e for e in exact if len(e.compact) == longest]
+                    longest = max((len(e.compact) for e in candidates if e.compact and e.compact in compact), default=0)
+                    candidates.sort(key=lambda e: (len(e.compact) != longest or e.compact not in compact, e.order()))
                     return candidates, used | set(range(k - len(parts), k - len(parts) + n))
         return None
 
