@@ -52,30 +52,31 @@ KIND_DOC, KIND_ARTICLE = 1, 2
 
 @dataclass
 class Weights:
-    """Ranking parameters, tuned on the ALQAC questions (bench/eval_alqac.py; docs/PERFORMANCE.md)."""
+    """Ranking parameters, chosen on both question sets at once (ALQAC and the Zalo 2021
+    development half) by bench/tune_ranking.py; figures per weight in docs/PERFORMANCE.md."""
 
-    title: float = 1.0
+    title: float = 0.3  # the document title's words (1.0 before: titles outvoted the article body)
     head: float = 0.5  # article heading
     body: float = 1.0
-    accent: float = 0.3  # share of a field's weight added for the exact accented syllable
+    accent: float = 0.6  # share of a field's weight added for the exact accented syllable
     bigram: float = 2.0  # share added for two query words side by side
     k1: float = 0.9
     b_body: float = 0.75
     b_short: float = 0.3  # titles and headings are short: little length normalisation
     idf_floor: float = 1.0
     article_ref: float = 0.5  # share of the best score added to the article a query names ("Điều 6")
-    intent: float = 2.0  # weight of the heading a question's kind points to ("… là gì?")
-    rerank: float = 1.0  # share of the best score added for the query's word triples found in order
+    intent: float = 3.0  # weight of the heading a question's kind points to ("… là gì?")
+    rerank: float = 1.5  # share of the best score added for the query's word triples found in order
     rerank_head: float = 0.3  # share of the best score for the article heading's words in the query
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
     rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
-    boilerplate: float = 0.0  # strength of the question-boilerplate discount (index/boilerplate.py)
+    boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)
     numbers: float = 1.0  # weight of a question's bare numbers ("tháng 7/2020", "18 tuổi")
     title_cap: float = 0.0  # a title's score may add at most this share of the article's own (0: no cap)
-    named_doc: float = 0.0  # share of the best score added to the articles of a document the query names
+    named_doc: float = 0.5  # share of the best score added to the articles of a document the query names
 
 
 WEIGHTS = Weights()
