@@ -66,7 +66,7 @@ class Weights:
     idf_floor: float = 1.0
     article_ref: float = 0.5  # share of the best score added to the article a query names ("Điều 6")
     intent: float = 3.0  # weight of the heading a question's kind points to ("… là gì?")
-    rerank: float = 1.5  # share of the best score added for the query's word triples found in order
+    rerank: float = 1.0  # share of the best score added for the query's word triples found in order
     rerank_head: float = 0.3  # share of the best score for the article heading's words in the query
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
