@@ -59,6 +59,11 @@ VARIANTS: dict[str, Weights] = {
     "session2": SESSION2,  # session 2's weights (tuned on ALQAC alone), with this session's lookups
     "no-rerank": replace(WEIGHTS, rerank=0.0, rerank_head=0.0),
     "postings-triples": replace(WEIGHTS, rerank_exact=False),  # no stored text read in the re-rank
+    # BM25's own parameters (they change the parts, so tune_ranking.py cannot re-weight them)
+    "k1-1.2": replace(WEIGHTS, k1=1.2),
+    "k1-0.6": replace(WEIGHTS, k1=0.6),
+    "b-0.6": replace(WEIGHTS, b_body=0.6),
+    "b-0.9": replace(WEIGHTS, b_body=0.9),
 }
 
 
