@@ -18,7 +18,6 @@ from collections import OrderedDict
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
-from whoosh.util.numlists import delta_decode
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 CACHE_BYTES = 64 * 1024 * 1024
@@ -87,10 +86,13 @@ class Postings:
             while matcher.is_active():
                 matcher._read_data()
                 data = matcher._data
-                ids = data[0] if matcher._byteids else tuple(delta_decode(data[0]))
+                # ids are delta-encoded unless they fit in bytes; decoded with one cumsum (Whoosh's
+                # delta_decode is a Python generator: a call per posting)
+                raw = np.asarray(data[0], dtype=np.int64)
+                ids = raw if matcher._byteids else np.cumsum(raw)
                 weights = data[1]
                 count = len(ids)
-                ids_parts.append(np.asarray(ids, dtype=np.int64) + offset)
+                ids_parts.append(ids + offset)
                 if weights is None:
                     tf_parts.append(np.ones(count, dtype=np.float32))
                 elif isinstance(weights, float):

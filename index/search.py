@@ -22,9 +22,11 @@ import numpy as np
 from whoosh import columns, fields
 
 from index import build
-from index.analysis import bigrams, folded_syllables
+from index.analysis import bigrams, fold_syllable, folded_syllables
+from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
 from index.intents import article_refs, heading_hints, is_question
+from index.lookup import Catalog, Reference
 from index.query import Clause, ParsedQuery, parse
 from index.schema import FIELD_SEPARATOR, decode_timeline
 from index.scoring import Postings
@@ -38,31 +40,38 @@ from kb.text import fold
 FACETS = vocab.FACET_NAMES  # declared once, with their URL parameters and labels, in kb.vocab.FACETS
 FACET_PARAMS = vocab.FACET_PARAMS
 SORTS = ("relevance", "issued", "effective")
+_FIELDS = ("title", "head", "body")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
 
 
 @dataclass
 class Weights:
-    """Ranking parameters, tuned on the ALQAC questions (bench/eval_alqac.py; docs/PERFORMANCE.md)."""
+    """Ranking parameters, chosen on both question sets at once (ALQAC and the Zalo 2021
+    development half) by bench/tune_ranking.py; figures per weight in docs/PERFORMANCE.md."""
 
-    title: float = 1.0
+    title: float = 0.3  # the document title's words (1.0 before: titles outvoted the article body)
     head: float = 0.5  # article heading
     body: float = 1.0
-    accent: float = 0.3  # share of a field's weight added for the exact accented syllable
+    accent: float = 0.6  # share of a field's weight added for the exact accented syllable
     bigram: float = 2.0  # share added for two query words side by side
     k1: float = 0.9
     b_body: float = 0.75
     b_short: float = 0.3  # titles and headings are short: little length normalisation
     idf_floor: float = 1.0
     article_ref: float = 0.5  # share of the best score added to the article a query names ("Điều 6")
-    intent: float = 2.0  # weight of the heading a question's kind points to ("… là gì?")
+    intent: float = 3.0  # weight of the heading a question's kind points to ("… là gì?")
     rerank: float = 1.0  # share of the best score added for the query's word triples found in order
     rerank_head: float = 0.3  # share of the best score for the article heading's words in the query
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
+    rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
+    boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)
+    numbers: float = 1.0  # weight of a question's bare numbers ("tháng 7/2020", "18 tuổi")
+    title_cap: float = 0.0  # a title's score may add at most this share of the article's own (0: no cap)
+    named_doc: float = 0.5  # share of the best score added to the articles of a document the query names
 
 
 WEIGHTS = Weights()
@@ -159,6 +168,19 @@ class _Table:
         years = column("year", 0)
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
         self.postings = Postings(reader, self.live)
+        self.shared: dict = {"lock": threading.Lock()}  # built on first use, shared by the threads' copies
+
+    def catalog(self, searcher, province: str) -> Catalog:
+        """The documents of this generation for lookups (index/lookup.py), read once."""
+        with self.shared["lock"]:
+            catalog = self.shared.get("catalog")
+            if catalog is None:
+                records = []
+                for row in np.nonzero((self.kind == KIND_DOC) & self.live)[0]:
+                    stored = searcher.stored_fields(int(row))
+                    records.append(dict(stored, row=int(row)))
+                catalog = self.shared["catalog"] = Catalog.from_records(records, province)
+            return catalog
 
     def for_thread(self, searcher) -> _Table:
         """This table for another thread's searcher of the same index generation: the arrays are
@@ -284,13 +306,45 @@ def _check_statuses(values: list[str]) -> None:
             )
 
 
+def combine(w: Weights, parts: dict[str, np.ndarray], matched: np.ndarray) -> np.ndarray:
+    """The first-stage score: the parts weighted. A title's evidence may be capped at a share
+    of the article's own (`title_cap`), so that a document whose title shares the question's
+    words cannot outvote the article that answers it."""
+    field_weight = {"title": w.title, "head": w.head, "body": w.body}
+
+    def field(f: str) -> np.ndarray:
+        return field_weight[f] * (parts[f"word_{f}"] + w.accent * parts[f"accent_{f}"] + w.bigram * parts[f"pair_{f}"])
+
+    total = field("head") + field("body")
+    titles = field("title")
+    if w.title_cap > 0:
+        titles = np.minimum(titles, w.title_cap * total)
+    total += titles
+    total += w.intent * parts["intent"]
+    if matched.any():
+        if w.named_doc > 0 and parts["named"].any():
+            total[parts["named"]] += w.named_doc * float(total[matched].max())
+        if parts["artref"].any():
+            total[parts["artref"]] += w.article_ref * float(total[matched].max())
+    return total
+
+
 class SearchService:
     """Searches one index folder; safe to share between threads (one searcher per thread)."""
 
-    def __init__(self, index_dir: str | Path, check_interval: float = 1.0, weights: Weights = WEIGHTS):
+    def __init__(
+        self,
+        index_dir: str | Path,
+        check_interval: float = 1.0,
+        weights: Weights = WEIGHTS,
+        prior: QuestionPrior | None = None,
+        province: str = "",
+    ):
         self.index_dir = Path(index_dir)
+        self.province = province
         self.check_interval = check_interval
         self.weights = weights
+        self.prior = prior if prior is not None else shipped()
         self._local = threading.local()
         self._tables: dict[tuple[str, int | None], _Table] = {}
         self._tables_lock = threading.Lock()
@@ -374,13 +428,23 @@ class SearchService:
         for mask in masks.values():
             allowed &= mask
         result = SearchResult(q, [], 0, page, per_page, unit, sort, on=day)
-        if parsed.number:
+        ref = self._resolve(state, parsed, day)
+        pinned: list[int] = []
+        if ref is not None:
+            result.exact = [self._hit(state.searcher, e.row, 0.0, None, day) for e in ref.entries[:20]]
+            pinned = self._pinned(table, ref)
+        elif parsed.number:
             result.exact = [
                 self._hit(state.searcher, row, 0.0, None, day) for row in self._number_rows(table, parsed.number)
             ]
         scores = np.zeros(table.n, dtype=np.float32)
         terms = query = None
-        if parsed.number_only and result.exact:
+        if ref is not None and ref.only and ref.by == "number" and allowed[pinned].any():
+            # nothing but a document (and article) reference: those records, no text scoring
+            found = np.zeros(table.n, dtype=bool)
+            found[pinned] = True
+            matched = found & allowed
+        elif parsed.number_only and result.exact:
             found = np.zeros(table.n, dtype=bool)
             for hit in result.exact:
                 found[table.by_uid[hit.uid]] = True
@@ -391,21 +455,59 @@ class SearchService:
             found = table.kind == kind
             matched = found & allowed
         else:
-            scores, found = self._evaluate(table, parsed, strict=True)
+            scores, found = self._evaluate(table, parsed, strict=True, ref=ref)
             matched = found & allowed
             if not matched.any() and len(parsed.clauses) > 1:
-                scores, found = self._evaluate(table, parsed, strict=False)
+                scores, found = self._evaluate(table, parsed, strict=False, ref=ref)
                 matched = found & allowed
                 result.fallback = bool(matched.any())
             terms = Highlight.from_query(parsed) if snippets else None  # what to mark, as the query means it
             query = parsed
+        if pinned:
+            found[pinned] |= allowed[pinned]
+            matched[pinned] |= allowed[pinned]
         if facets:
             result.facets = self._facets(table, found & base, masks)
         self._collect(
-            result, state, scores, matched, terms, browse=query is None and not parsed.number_only, query=query
+            result,
+            state,
+            scores,
+            matched,
+            terms,
+            browse=query is None and not parsed.number_only and not pinned,
+            query=query,
+            pinned=pinned,
         )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _resolve(self, state, parsed: ParsedQuery, day: str | None = None) -> Reference | None:
+        """The documents (and article) the query names, if it names any (index/lookup.py); several that fit
+        are ordered by their validity on the search date `day`."""
+        text = " ".join(c.text for c in parsed.clauses)
+        if not text or len(text) > 300:
+            return None
+        table = state.table.on_date(day) if day else state.table
+        statuses, labels = table.codes["status"], table.labels["status"]
+        return state.table.catalog(state.searcher, self.province).resolve(
+            text, status_of=lambda entry: labels[statuses[entry.row]]
+        )
+
+    def _pinned(self, table: _Table, ref: Reference) -> list[int]:
+        """Records that go first: the named article of each named document (in the lookup's
+        order), or, for a document named with nothing else, the documents themselves."""
+        rows = []
+        if ref.article:
+            wanted = [i for i, label in enumerate(table.labels["artnum"]) if label == ref.article]
+            if wanted:
+                for entry in ref.entries:
+                    parent = table.parent[entry.row]
+                    here = np.nonzero((table.parent == parent) & np.isin(table.codes["artnum"], wanted))[0]
+                    here = here[table.kind[here] == KIND_ARTICLE]
+                    rows.extend(int(r) for r in here[:1])
+        if ref.only or not rows:
+            rows.extend(e.row for e in ref.entries if ref.only or ref.article)
+        return rows
 
     def _number_rows(self, table: _Table, number: str) -> list[int]:
         ids, _ = table.postings.get("numkey", number_key(number))
@@ -426,83 +528,113 @@ class SearchService:
         mask[ids] = True
         return scores[: table.n], mask
 
-    def _clause(self, table: _Table, clause: Clause) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and match mask of one word or phrase over title, heading and body."""
+    def _clause(self, table: _Table, clause: Clause) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Unweighted scores per field (title, head, body) and match mask of one word or phrase."""
         w = self.weights
-        scores = np.zeros(table.n, dtype=np.float32)
+        parts: dict[str, np.ndarray] = {}
         mask = np.zeros(table.n, dtype=bool)
-        fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
         if len(clause.folded) == 1:
-            for name, weight, b in fields:
-                part, here = self._term(table, f"{name}_f", clause.folded[0], b)
-                scores += weight * part
+            for name, b in (("title", w.b_short), ("head", w.b_short), ("body", w.b_body)):
+                parts[name], here = self._term(table, f"{name}_f", clause.folded[0], b)
                 mask |= here
-            return scores, mask
+            return parts, mask
         pairs = bigrams(clause.folded)
-        for name, weight, b in fields:
+        for name, b in (("title", w.b_short), ("head", w.b_short), ("body", w.b_body)):
             here = np.ones(table.n, dtype=bool)
             part = np.zeros(table.n, dtype=np.float32)
             for pair in pairs:
                 contrib, present = self._term(table, f"{name}_b", pair, b)
                 here &= present
                 part += contrib
-            scores[here] += weight * part[here]
+            part[~here] = 0
+            parts[name] = part
             mask |= here
-        return scores, mask
+        return parts, mask
 
-    def _evaluate(self, table: _Table, parsed: ParsedQuery, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _prior(self, table: _Table, term: str) -> float:
+        """The boilerplate discount of a folded syllable or bigram (index/boilerplate.py)."""
+        w = self.weights
+        if w.boilerplate <= 0:
+            return 1.0
+        field = "body_b" if "_" in term else "body_f"
+        cdf = table.postings.get(field, term)[0].size / max(1, table.postings.live_count)
+        return self.prior.weight(term, cdf, w.boilerplate)
+
+    def _evaluate(
+        self, table: _Table, parsed: ParsedQuery, strict: bool, ref: Reference | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and matches. Strict: every word (group) must match, except in long questions,
         where a share `min_share` of the words is enough (ranking then prefers the passages sharing
         most of them); loose: any word."""
+        parts, matched = self._components(table, parsed, strict, ref)
+        return combine(self.weights, parts, matched), matched
+
+    def _components(
+        self, table: _Table, parsed: ParsedQuery, strict: bool, ref: Reference | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The parts of the first-stage score, before the linear weights (`_combine`): per field
+        ("title", "head", "body"), the words' BM25 ("word_…"), the exactly accented syllables'
+        ("accent_…") and the adjacent word pairs' ("pair_…"), each term discounted as question
+        boilerplate (index/boilerplate.py); "intent", the bonus of the heading the question's kind
+        points to; "named" and "artref", the records of a named document and of a named article."""
         w = self.weights
-        total = np.zeros(table.n, dtype=np.float32)
-        hits = np.zeros(table.n, dtype=np.int16)
+        n = table.n
+        parts = {f"{kind}_{f}": np.zeros(n, dtype=np.float32) for kind in ("word", "accent", "pair") for f in _FIELDS}
+        hits = np.zeros(n, dtype=np.int16)
+        question = len(parsed.groups) > w.long_query or is_question(parsed.text)
         for group in parsed.groups:
-            group_mask = np.zeros(table.n, dtype=bool)
+            group_mask = np.zeros(n, dtype=bool)
             for clause in group:
                 scores, mask = self._clause(table, clause)
-                total += scores
+                factor = self._prior(table, clause.folded[0]) if len(clause.folded) == 1 else 1.0
+                if question and clause.folded[0].isdigit() and len(clause.folded) == 1:
+                    factor *= w.numbers
+                for f in _FIELDS:
+                    parts[f"word_{f}"] += factor * scores[f]
                 group_mask |= mask
             hits += group_mask
         groups = len(parsed.groups)
         if not strict:
             need = 1
-        elif groups > w.long_query or is_question(parsed.text):
+        elif question:
             need = max(1, int(np.ceil(w.min_share * groups)))
         else:
             need = groups
         matched = hits >= need
         for clause in parsed.excluded:
-            _, mask = self._clause(table, clause)
-            matched &= ~mask
+            matched &= ~self._clause(table, clause)[1]
         matched &= table.live
-        fields = (("title", w.title, w.b_short), ("head", w.head, w.b_short), ("body", w.body, w.b_body))
+        b = {"title": w.b_short, "head": w.b_short, "body": w.b_body}
         if parsed.accented:
             for syl in {s for c in parsed.clauses for s in c.syllables}:
-                for name, weight, b in fields:
-                    total += w.accent * weight * self._term(table, f"{name}_a", syl, b)[0]
+                factor = self._prior(table, fold_syllable(syl))
+                for f in _FIELDS:
+                    parts[f"accent_{f}"] += factor * self._term(table, f"{f}_a", syl, b[f])[0]
         free = [s for group in parsed.groups for c in group if not c.phrase for s in c.folded]
         for pair in set(bigrams(free)):
-            for name, weight, b in fields:
-                total += w.bigram * weight * self._term(table, f"{name}_b", pair, b)[0]
+            factor = self._prior(table, pair)
+            for f in _FIELDS:
+                parts[f"pair_{f}"] += factor * self._term(table, f"{f}_b", pair, b[f])[0]
+        intent = parts["intent"] = np.zeros(n, dtype=np.float32)
         for heading in heading_hints(parsed.text):
-            pairs = bigrams(folded_syllables(heading))
-            here = np.ones(table.n, dtype=bool)
-            bonus = np.zeros(table.n, dtype=np.float32)
-            for pair in pairs:
+            here = np.ones(n, dtype=bool)
+            bonus = np.zeros(n, dtype=np.float32)
+            for pair in bigrams(folded_syllables(heading)):
                 ids, contrib = table.postings.bm25("head_b", pair, w.k1, w.b_short, w.idf_floor)
-                present = np.zeros(table.n, dtype=bool)
+                present = np.zeros(n, dtype=bool)
                 present[ids] = True
                 here &= present
                 bonus[ids] += contrib
-            total[here] += w.intent * bonus[here]
+            intent[here] += bonus[here]
+        parts["named"] = np.zeros(n, dtype=bool)
+        if ref is not None:
+            parts["named"] = np.isin(table.parent, table.parent[[e.row for e in ref.entries]]) & matched
+        parts["artref"] = np.zeros(n, dtype=bool)
         refs = article_refs(parsed.text)
-        if refs and matched.any():
-            labels = table.labels["artnum"]
-            wanted = [i for i, label in enumerate(labels) if label in refs]
-            named = np.isin(table.codes["artnum"], wanted) & matched
-            total[named] += w.article_ref * float(total[matched].max())
-        return total, matched
+        if refs:
+            wanted = [i for i, label in enumerate(table.labels["artnum"]) if label in refs]
+            parts["artref"] = np.isin(table.codes["artnum"], wanted) & matched
+        return parts, matched
 
     # --- ranking, paging, facets -----------------------------------------------------------------
     def _collect(
@@ -514,6 +646,7 @@ class SearchService:
         terms: Highlight | None,
         browse: bool = False,
         query: ParsedQuery | None = None,
+        pinned: list[int] | None = None,
     ) -> None:
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
@@ -526,6 +659,9 @@ class SearchService:
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
+        if pinned and result.sort == "relevance":
+            first = [r for r in dict.fromkeys(pinned) if matched[r]]
+            order = np.concatenate([np.array(first, dtype=order.dtype), order[~np.isin(order, first)]])
         if result.unit == "document":
             _, first = np.unique(table.parent[order], return_index=True)
             order = order[np.sort(first)]
@@ -537,28 +673,44 @@ class SearchService:
         ]
 
     def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
-        """Second stage: re-score the top candidates with what bag-of-words scoring cannot see.
-
-        Questions copy whole stretches of the article that answers them (word triples in order),
-        and often name its heading ("lợi tức được hiểu như thế nào" → "Hoa lợi, lợi tức"). The
-        heading's words count by their rarity among headings ("của", "và", "trong" little), and
-        words of the document's own title count less: in the Luật An ninh mạng nearly every
-        heading says "an ninh mạng", which tells its articles apart from other laws' (the first
-        stage already credits that) but not from each other. An article under the heading the
-        question's kind points to ("… là gì?" → "Giải thích từ ngữ") counts as fully named."""
+        """Second stage: re-score the top candidates with what bag-of-words scoring cannot see
+        (`rerank_features`): the question's word triples found in the article, and the article
+        heading's words named by the question."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
-        if depth < 2:
+        if depth < 2 or (w.rerank <= 0 and w.rerank_head <= 0):
             return order
+        top = order[:depth]
+        best = float(scores[top[0]]) or 1.0
+        triples, heads = self.rerank_features(
+            searcher, table, top, query, exact=w.rerank_exact, headings=w.rerank_head > 0
+        )
+        boosted = scores[top] + best * (w.rerank * triples + w.rerank_head * heads)
+        ranked = top[np.argsort(-boosted, kind="stable")]
+        return np.concatenate([ranked, order[depth:]])
+
+    def rerank_features(
+        self, searcher, table: _Table, top: np.ndarray, query: ParsedQuery, exact: bool = True, headings: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the share of the question's word triples found in the article, and the
+        share of the article heading's words the question names.
+
+        Questions copy whole stretches of the article that answers them (word triples in order),
+        and often name its heading ("lợi tức được hiểu như thế nào" → "Hoa lợi, lợi tức"). A
+        triple can be in an article only if both its word pairs are (bigram postings, mostly read
+        by the first stage); with `exact`, those articles' stored text is read to check the
+        order, otherwise both pairs present count as the triple. The heading's words count by
+        their rarity among headings ("của", "và", "trong" little), and words of the document's
+        own title count less: in the Luật An ninh mạng nearly every heading says "an ninh mạng",
+        which tells its articles apart from other laws' (the first stage already credits that)
+        but not from each other. An article under the heading the question's kind points to
+        ("… là gì?" → "Giải thích từ ngữ") counts as fully named."""
+        w = self.weights
         postings = table.postings
+        depth = top.size
         free = [s for group in query.groups for c in group for s in c.folded]
         trigrams = list(set(zip(free, free[1:], free[2:])))
         words = set(free)
-        hints = [" ".join(folded_syllables(h)) for h in heading_hints(query.text)]
-        top = order[:depth]
-        best = float(scores[top[0]]) or 1.0
-        # A triple can be in an article only if both its word pairs are (bigram postings, mostly
-        # read and cached by the first stage): only those articles' text is analysed.
         pair_in: dict[str, np.ndarray] = {}
         for pair in {p for a, b, c in trigrams for p in (f"{a}_{b}", f"{b}_{c}")}:
             ids = np.concatenate([postings.get("body_b", pair)[0], postings.get("head_b", pair)[0]])
@@ -566,21 +718,25 @@ class SearchService:
         possible = np.zeros((depth, len(trigrams)), dtype=bool)
         for j, (a, b, c) in enumerate(trigrams):
             possible[:, j] = pair_in[f"{a}_{b}"] & pair_in[f"{b}_{c}"]
+        triples = possible.sum(axis=1).astype(np.float32)
+        heads = np.zeros(depth, dtype=np.float32)
+        if not exact and not headings:
+            return triples / max(1, len(trigrams)), heads
+        hints = [" ".join(folded_syllables(h)) for h in heading_hints(query.text)]
         rarity: dict[str, float] = {}
         titles: dict[str, set[str]] = {}
-        boosted = []
         for k, row in enumerate(top):
             stored = searcher.stored_fields(int(row))
-            score = float(scores[row])
-            candidates = [trigrams[j] for j in np.nonzero(possible[k])[0]]
-            if candidates:
+            if exact and triples[k]:
+                candidates = [trigrams[j] for j in np.nonzero(possible[k])[0]]
                 words_in_order = folded_syllables(f"{stored.get('art_heading') or ''} {stored.get('content') or ''}")
                 text = f" {' '.join(words_in_order)} "
-                found = sum(1 for a, b, c in candidates if f" {a} {b} {c} " in text)
-                score += w.rerank * best * found / len(trigrams)
+                triples[k] = sum(1 for a, b, c in candidates if f" {a} {b} {c} " in text)
+            if not headings:
+                continue
             heading = folded_syllables(stored.get("art_heading") or "")
             if hints and any(h in " ".join(heading) for h in hints):
-                score += w.rerank_head * best
+                heads[k] = 1.0
             elif len(heading) >= 2:
                 title = stored.get("title") or ""
                 if title not in titles:
@@ -592,10 +748,8 @@ class SearchService:
                         rarity[s] = max(0.0, math.log(postings.live_count / (df + 1))) + w.idf_floor
                     weights.append(rarity[s] * (w.rerank_title if s in titles[title] else 1.0))
                 shared = sum(x for s, x in zip(heading, weights) if s in words)
-                score += w.rerank_head * best * shared / (sum(weights) or 1.0)
-            boosted.append(score)
-        ranked = top[np.argsort(-np.array(boosted), kind="stable")]
-        return np.concatenate([ranked, order[depth:]])
+                heads[k] = shared / (sum(weights) or 1.0)
+        return triples / max(1, len(trigrams)), heads
 
     def _facets(
         self, table: _Table, found: np.ndarray, masks: dict[str, np.ndarray]

@@ -61,7 +61,7 @@ def search(
         )
         if values
     }
-    service = SearchService(ctx.config.index_dir)
+    service = SearchService(ctx.config.index_dir, province=ctx.config.get("province", "name") or "")
     result = service.search(" ".join(query), filters=filters, unit=unit, sort=sort, page=page, per_page=limit)
     if as_json:
         click.echo(

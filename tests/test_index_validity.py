@@ -92,3 +92,11 @@ def test_a_replacement_stored_after_indexing_reaches_the_index_with_index_update
         assert hits == {"t:83": vocab.EXPIRED, "t:89": vocab.IN_FORCE}
     finally:
         service.close()
+
+
+@pytest.mark.parametrize(("on", "first"), [("2025-06-01", "t:83"), ("2026-12-01", "t:89")])
+def test_a_name_that_fits_several_documents_lists_the_one_in_force_on_the_date_first(service, on, first):
+    # "Luật Ngân sách nhà nước" names both laws; the lookup orders them by their validity on the search date
+    result = service.search("Luật Ngân sách nhà nước", on=on)
+    assert [h.uid for h in result.exact][:2] == [first, ({"t:83", "t:89"} - {first}).pop()]
+    assert result.hits[0].uid == first

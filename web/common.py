@@ -183,7 +183,7 @@ def _too_large_message() -> str:
 
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_store)
-    app.extensions["kb_search"] = SearchService(app.config["INDEX_DIR"])
+    app.extensions["kb_search"] = SearchService(app.config["INDEX_DIR"], province=app.config.get("PROVINCE") or "")
     app.add_template_filter(vn_date)
     app.add_template_filter(vn_datetime)
     app.add_template_filter(status_class)
