@@ -43,7 +43,7 @@ def _today() -> str:
     return review_date(None)
 
 
-def entries_on(ctx: Context, settings: Settings, on: str):
+def entries_on(ctx: Context, settings: Settings, on: str, non_normative: bool = False):
     """The entries on `on`: the derived list for today, computed for another date."""
     store = ctx.documents()
     if on == _today():
@@ -58,7 +58,7 @@ def entries_on(ctx: Context, settings: Settings, on: str):
             )
         return stored_entries(store)
     # another date: computed now from the store (slower; the derived list holds today's)
-    return ReviewBuilder(store, settings.places).build(on)
+    return ReviewBuilder(store, settings.places, non_normative=non_normative).build(on)
 
 
 @click.group("review", invoke_without_command=True)
@@ -86,6 +86,11 @@ def entries_on(ctx: Context, settings: Settings, on: str):
 )
 @click.option("--reviewed", is_flag=True, help="Cả văn bản đã rà soát mà căn cứ chưa có thay đổi mới.")
 @click.option("--ended", is_flag=True, help="Cả văn bản của tỉnh đã hết hiệu lực.")
+@click.option(
+    "--non-normative",
+    is_flag=True,
+    help="Cả văn bản không phải văn bản quy phạm pháp luật của HĐND, UBND (kế hoạch, công văn, tờ trình, báo cáo…).",
+)
 @click.option("--json", "as_json", is_flag=True, help="In ra dạng JSON.")
 @click.option(
     "--csv",
@@ -97,7 +102,21 @@ def entries_on(ctx: Context, settings: Settings, on: str):
 @pass_context
 @click.pass_context
 def review(
-    click_ctx, ctx: Context, on, ban, issuer, field_, year, cause, sort, reviewed, ended, as_json, csv_file, docx_file
+    click_ctx,
+    ctx: Context,
+    on,
+    ban,
+    issuer,
+    field_,
+    year,
+    cause,
+    sort,
+    reviewed,
+    ended,
+    non_normative,
+    as_json,
+    csv_file,
+    docx_file,
 ):
     """Rà soát: văn bản của tỉnh còn hiệu lực có căn cứ ban hành đã thay đổi, theo nguyên nhân.
 
@@ -110,9 +129,17 @@ def review(
         raise click.ClickException(f"Không có Ban “{ban}”; các Ban: {', '.join(settings.bans)}, {UNASSIGNED}.")
     issuer_kind = next((k for k in ISSUER_KINDS if issuer and k.lower() == issuer.lower()), None)
     f = Filters(
-        issuer=issuer_kind, linhvuc=field_ or "", year=year, ban=ban or "", cause=cause, sort=sort, reviewed=reviewed
+        issuer=issuer_kind,
+        linhvuc=field_ or "",
+        year=year,
+        ban=ban or "",
+        cause=cause,
+        sort=sort,
+        reviewed=reviewed,
+        ended=ended,
+        non_normative=non_normative,
     )
-    entries = select(entries_on(ctx, settings, day), f, settings, latest_marks(ctx.documents()))
+    entries = select(entries_on(ctx, settings, day, non_normative), f, settings, latest_marks(ctx.documents()))
     if csv_file:
         data = annex_csv(entries)
         if csv_file == "-":

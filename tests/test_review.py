@@ -464,3 +464,59 @@ def test_a_cited_article_repealed_later(store):
         r.detail
         == "khoản 3 Điều 12 bị bãi bỏ bởi Luật số 30/2024/QH15 (Luật sửa đổi Luật Thử nghiệm) từ ngày 01/01/2025."
     )
+
+
+KH, CV, QD_CA_BIET, TTR_SON_LA = (
+    "vbpl:laichau-kh-15-2020",
+    "vbpl:laichau-cv-1234-2021",
+    "vbpl:laichau-qd-456-2021",
+    "vbpl:sonla-ttr-45-2021",
+)
+
+
+def test_documents_that_are_not_normative_only_on_request(kb):
+    """A plan of the UBND, a công văn, an individual decision ("456/QĐ-UBND") and another province's
+    submission (non_normative.jsonl): reviewed, but listed only when asked."""
+    from kb.legal.review import issuer_kind, normative
+
+    load(kb, "non_normative")
+    assert normative("Nghị quyết", "67/2016/NQ-HĐND") and not normative("Quyết định", "456/QĐ-UBND")
+    assert not normative("Kế hoạch", "15/KH-UBND") and issuer_kind("1234/UBND-TH", None) == UBND
+    assert not {KH, CV, QD_CA_BIET} & set(listed(kb))  # not by default
+    asked = listed(kb, Filters(non_normative=True))
+    assert {KH, QD_CA_BIET} <= set(asked) and {A, C, E, F, I} <= set(asked)
+    assert CV not in asked  # a công văn citing no basis: nothing to review it against
+    assert not stored_entry(kb, CV).reasons and stored_entry(kb, CV).bases == 0
+    assert TTR_SON_LA not in asked  # another province's
+    plan = asked[KH]
+    assert not plan.normative and plan.issuer_kind == UBND and plan.suggestion == REPLACE
+    assert reason_of(plan, "77/2015/QH13").current[-1].number == "65/2025/QH15"
+    assert reason_of(plan, "45/2013/QH13").current[-1].number == "31/2024/QH15"
+    # its preamble ends at "I. MỤC ĐÍCH": a law named in the body is not a basis
+    assert not any("Lâm nghiệp" in r.basis for r in plan.reasons)
+    assert set(listed(kb, Filters(non_normative=True, issuer=UBND))) == {F, KH, QD_CA_BIET}
+    decision = asked[QD_CA_BIET]
+    assert not decision.normative and [r.cause for r in decision.reasons] == [REPLACED]
+    # another date, computed on request, with the same switch
+    on_date = ReviewBuilder(kb, province_names("Lai Châu"), non_normative=True).build("2025-02-01")
+    plan_then = next(e for e in on_date if e.uid == KH)
+    assert [r.basis_doc.number for r in plan_then.reasons] == ["45/2013/QH13"]  # 77/2015 still in force then
+    assert KH not in {e.uid for e in ReviewBuilder(kb, province_names("Lai Châu")).build("2025-02-01")}
+
+
+def test_the_command_asks_for_documents_not_normative_and_ended(runner, instance):
+    from kbcli.main import cli
+
+    for name in ("before", "non_normative"):
+        result = runner.invoke(cli, ["import", "--no-index", str(FIXTURES / f"{name}.jsonl")])
+        assert result.exit_code == 0, result.output
+    numbers = {e["number"] for e in json.loads(runner.invoke(cli, ["review", "--json"]).output)["entries"]}
+    assert "15/KH-UBND" not in numbers and "67/2016/NQ-HĐND" in numbers
+    data = json.loads(runner.invoke(cli, ["review", "--json", "--non-normative"]).output)
+    numbers = {e["number"] for e in data["entries"]}
+    assert {"15/KH-UBND", "456/QĐ-UBND"} <= numbers and "1234/UBND-TH" not in numbers
+    assert next(e for e in data["entries"] if e["number"] == "15/KH-UBND")["normative"] is False
+    on_date = json.loads(runner.invoke(cli, ["review", "--json", "--non-normative", "--on", "01/02/2025"]).output)
+    assert "15/KH-UBND" in {e["number"] for e in on_date["entries"]}
+    ended = json.loads(runner.invoke(cli, ["review", "--json", "--ended"]).output)
+    assert "05/2016/NQ-HĐND" in {e["number"] for e in ended["entries"]}  # --ended reaches the filters

@@ -138,3 +138,69 @@ def test_banner_on_the_document_page(client):
     assert banner.select_one("a")["href"] == f"/ra-soat/van-ban/{A}"
     assert page(client, f"/van-ban/{D}").select_one(".review-banner") is None
     assert page(client, "/van-ban/vbpl:77-2015-qh13").select_one(".review-banner") is None
+
+
+def test_another_date_computed_on_request(client):
+    """ngay=: before 65/2025 took effect (01/03/2025) NQ 67/2016 rested on laws in force; QĐ 21/2020's basis
+    45/2013 was already replaced by 31/2024 (01/08/2024)."""
+    tree = page(client, "/ra-soat?ngay=2025-02-01")
+    assert A not in listed(tree) and F in listed(tree)
+    assert "vào ngày 01/02/2025" in tree.select_one(".review-on").get_text()
+    assert tree.select_one("#rv-ngay")["value"] == "2025-02-01" and tree.select_one("#rv-ngay")["type"] == "date"
+    assert tree.select_one(".review-exports a")["href"] == "/ra-soat.csv?ngay=2025-02-01"
+    assert listed(page(client, "/ra-soat?ngay=2025-02-01&coquan=ubnd")) == [F]
+    data = client.get("/ra-soat.json?ngay=01/02/2025").get_json()
+    assert data["on"] == "2025-02-01" and "67/2016/NQ-HĐND" not in {e["number"] for e in data["entries"]}
+    assert all(e["on"] == "2025-02-01" for e in data["entries"])
+    rows = list(csv.reader(io.StringIO(client.get("/ra-soat.csv?ngay=2025-02-01").get_data(as_text=True)[1:])))
+    assert "67/2016/NQ-HĐND" not in {r[2] for r in rows} and "21/2020/QĐ-UBND" in {r[2] for r in rows}
+    # the list without a date is the derived one
+    assert A in listed(page(client, "/ra-soat")) and page(client, "/ra-soat").select_one(".review-on") is None
+
+
+def test_a_bad_date_is_a_notice(client):
+    for bad in ("31/02/2025", "hôm qua", "1800-01-01"):
+        tree = page(client, f"/ra-soat?ngay={bad}")
+        notices = texts(tree.select(".notice"))
+        assert any("(tham số ngay) không hợp lệ" in n and "dd/mm/yyyy" in n for n in notices), notices
+        assert len(listed(tree)) == 5 and tree.select_one("#rv-ngay")["value"] == ""
+
+
+def test_the_work_of_a_request_on_another_date_is_bounded(client, monkeypatch):
+    import web.review as review_web
+
+    monkeypatch.setattr(review_web, "ON_DATE_LIMIT", 2)
+    tree = page(client, "/ra-soat?ngay=2025-02-01")
+    refused = tree.select_one(".review-refused").get_text()
+    assert "quá 2 văn bản" in refused and "kb review --on 2025-02-01" in refused and not listed(tree)
+    response = client.get("/ra-soat.json?ngay=2025-02-01")
+    assert response.status_code == 400 and "quá 2 văn bản" in response.get_json()["error"]
+    assert client.get("/ra-soat.csv?ngay=2025-02-01").status_code == 400
+    # narrowed, then widened step by step: what was computed for the date is kept
+    assert listed(page(client, "/ra-soat?ngay=2025-02-01&coquan=ubnd")) == [F]
+    assert listed(page(client, "/ra-soat?ngay=2025-02-01&nam=2022")) == [C]
+    monkeypatch.setattr(review_web, "ON_DATE_LIMIT", 0)  # nothing more may be computed: the kept entries answer
+    assert listed(page(client, "/ra-soat?ngay=2025-02-01&coquan=ubnd&sapxep=cu")) == [F]
+    assert page(client, "/ra-soat?ngay=2025-02-01&coquan=hdnd").select_one(".review-refused") is not None
+
+
+def test_documents_that_are_not_normative_on_request(instance_dir):
+    with Store(kbconfig.load(instance_dir, environ={}).db_path) as store:
+        for line in (FIXTURES / "non_normative.jsonl").read_text(encoding="utf-8").splitlines():
+            store.upsert(Document.from_dict(json.loads(line)))
+        derived.refresh(store)
+    client = make_app(instance_dir).test_client()
+    plan = "vbpl:laichau-kh-15-2020"
+    assert plan not in listed(page(client, "/ra-soat"))
+    tree = page(client, "/ra-soat?khong_quy_pham=1")
+    assert plan in listed(tree) and "vbpl:laichau-qd-456-2021" in listed(tree)
+    assert "vbpl:laichau-cv-1234-2021" not in listed(tree)
+    assert tree.select_one("input[name=khong_quy_pham]").has_attr("checked")
+    entry = next(li for li in tree.select(".review-entry") if plan in li.select_one(".hit-number")["href"])
+    assert entry.select_one(".review-non-normative").get_text(strip=True) == "Không phải văn bản QPPL"
+    data = client.get("/ra-soat.json?khong_quy_pham=1&coquan=ubnd").get_json()
+    assert {e["number"] for e in data["entries"]} == {"21/2020/QĐ-UBND", "15/KH-UBND", "456/QĐ-UBND"}
+    assert page(client, f"/ra-soat/van-ban/{plan}").h1 is not None  # its page, to record a review
+    assert page(client, f"/van-ban/{plan}").select_one(".review-banner") is None  # the banner: normative only
+    on_date = page(client, "/ra-soat?khong_quy_pham=1&ngay=2025-02-01")
+    assert plan in listed(on_date) and A not in listed(on_date)

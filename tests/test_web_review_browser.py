@@ -1,5 +1,5 @@
 """The rà soát pages in headless Chromium with JavaScript turned off, on a 360 px wide screen: the list, a
-filter chosen from the form, an entry marked reviewed, the banner on the document's page — no sideways
+filter chosen from the form, another date from the form's date field, an entry marked reviewed, the banner on the document's page — no sideways
 scrolling, no console error. Screenshots go to test-artifacts/."""
 
 import threading
@@ -91,6 +91,16 @@ def test_review_pages_without_javascript_on_a_phone(browser, base_url):
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ".review-entry .hit-number")]
     assert [link.rsplit("/van-ban/", 1)[1] for link in links] == [C]
     fits(driver, "list-ban")
+    # another date: the form's date field keeps it and sends it again (GET, no script)
+    driver.get(base_url + "/ra-soat?ngay=2025-02-01")
+    assert driver.find_element(By.ID, "rv-ngay").get_attribute("value") == "2025-02-01"
+    assert "01/02/2025" in driver.find_element(By.CSS_SELECTOR, ".review-on").text
+    fits(driver, "list-on-date")
+    Select(driver.find_element(By.ID, "rv-coquan")).select_by_value("ubnd")
+    driver.find_element(By.CSS_SELECTOR, "form.review-filter button[type=submit]").click()
+    wait(driver, lambda d: "coquan=ubnd" in d.current_url)
+    assert "ngay=2025-02-01" in driver.current_url
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".review-entry .hit-number")) == 1
     # mark an entry reviewed (POST with the CSRF token, no script)
     driver.get(base_url + f"/ra-soat/van-ban/{A}")
     fits(driver, "entry")

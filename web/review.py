@@ -3,10 +3,14 @@
 CSV and DOCX, one page per document with its review history, and the form that records a review.
 
 The list is derived data (kb/legal/derived.py, derivation "review"): the writing commands compute it;
-this page only reads it (joined once per version of the derived rows) and the review marks."""
+this page only reads it (joined once per version of the derived rows) and the review marks. Another date
+(`ngay=`) is computed on request as `kb review --on` computes it, for at most ON_DATE_LIMIT documents not
+yet computed for that date per request, kept per date and version of the store (docs/REVIEW.md)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -27,8 +31,10 @@ from kb.legal.review import (
     VERDICTS,
     Entry,
     Filters,
+    ReviewBuilder,
     ReviewError,
     Settings,
+    candidates,
     grouped,
     is_own,
     latest_marks,
@@ -54,6 +60,16 @@ NOT_COMPUTED = (
 )
 BEHIND = "Danh sách đang được cập nhật theo các văn bản vừa thay đổi; tải lại trang sau ít phút."
 ISSUER_PARAMS = {"hdnd": "HĐND", "ubnd": "UBND"}
+# Another date is computed on request: at most this many documents not yet computed for that date per
+# request (about 10 ms each on the bench's store, plus reading the catalogue of names), the results kept
+# for the last ON_DATE_KEPT dates of the current version of the store.
+ON_DATE_LIMIT = 300
+ON_DATE_KEPT = 8
+TOO_MANY = (
+    "Danh sách ngày {day} phải tính lại cho {count} văn bản, quá {limit} văn bản cho một lần xem: hãy chọn "
+    "một Ban, năm ban hành hoặc lĩnh vực để thu hẹp, rồi mở rộng dần (các văn bản đã tính được giữ lại), "
+    "hoặc dùng lệnh `kb review --on {iso}`."
+)
 
 
 def settings() -> Settings:
@@ -83,9 +99,53 @@ def derived_notice(store: Store) -> str | None:
     return None if st.current else BEHIND
 
 
+def derived_day(entries: list[Entry]) -> str:
+    """The day the derived list was computed on (the latest of its entries)."""
+    return _computed_on(entries)
+
+
+_on_lock = threading.Lock()
+
+
+def entries_for(store: Store, f: PageFilters, conf: Settings) -> tuple[list[Entry], str | None]:
+    """(entries, refusal): the derived entries, or for another date (`f.on`) the entries of the documents
+    the filters on what a document is choose, computed on that date as `kb review --on` computes them —
+    refused (with the reason, in Vietnamese) when more than ON_DATE_LIMIT of them are not yet computed."""
+    base = all_entries(store)
+    if not f.on or f.on == derived_day(base):
+        return base, None
+    chosen = candidates(base, f, conf)
+    event = store.last_event_id()
+    cache = current_app.extensions.setdefault("kb_review_on", OrderedDict())
+    with _on_lock:
+        key = (event, f.on)
+        done: dict[str, Entry] = cache.get(key) or {}
+        missing = [e.uid for e in chosen if e.uid not in done]
+    if len(missing) > ON_DATE_LIMIT:
+        return [], TOO_MANY.format(
+            day=vn_date(f.on), count=f"{len(missing):,}".replace(",", "."), limit=ON_DATE_LIMIT, iso=f.on
+        )
+    if missing:
+        builder = ReviewBuilder(store, conf.places, non_normative=True)
+        builder.checker.catalogue.refresh()
+        fresh = {}
+        for uid in missing:
+            doc = store.get(uid)
+            if doc is not None:
+                fresh[uid] = builder.entry(doc, f.on)
+        with _on_lock:
+            done = {**(cache.get(key) or {}), **fresh}
+            cache[key] = done
+            cache.move_to_end(key)
+            for old in [k for k in cache if k[0] != event] + list(cache)[:-ON_DATE_KEPT]:
+                cache.pop(old, None)
+    return [done[e.uid] for e in chosen if e.uid in done], None
+
+
 @dataclass
 class PageFilters(Filters):
     page: int = 1
+    on: str = ""  # another date than the derived list's (ISO); "" : the derived list
     notices: list[str] = field(default_factory=list)
 
     def args(self, **changes) -> dict[str, str]:
@@ -98,6 +158,8 @@ class PageFilters(Filters):
             "sapxep": "" if self.sort == "moi" else self.sort,
             "da_ra_soat": "1" if self.reviewed else "",
             "het_hieu_luc": "1" if self.ended else "",
+            "khong_quy_pham": "1" if self.non_normative else "",
+            "ngay": self.on,
             "page": "",
         }
         state.update({k: ("" if v is None else str(v)) for k, v in changes.items()})
@@ -110,7 +172,16 @@ class PageFilters(Filters):
 
     @property
     def any(self) -> bool:
-        return bool(self.issuer or self.linhvuc or self.year or self.ban or self.cause or self.reviewed or self.ended)
+        return bool(
+            self.issuer
+            or self.linhvuc
+            or self.year
+            or self.ban
+            or self.cause
+            or self.reviewed
+            or self.ended
+            or self.non_normative
+        )
 
 
 def read_filters(args: MultiDict, bans: list[str]) -> PageFilters:
@@ -149,6 +220,19 @@ def read_filters(args: MultiDict, bans: list[str]) -> PageFilters:
             f.notices.append(f"Cách sắp xếp “{sort[:20]}” không có.")
     f.reviewed = args.get("da_ra_soat", "") == "1"
     f.ended = args.get("het_hieu_luc", "") == "1"
+    f.non_normative = args.get("khong_quy_pham", "") == "1"
+    day = clean(args.get("ngay", "")).strip()
+    if day:
+        try:
+            f.on = review_date(day)
+        except ReviewError:
+            f.on = ""
+        if not f.on or not "1945-01-01" <= f.on <= "2100-12-31":
+            f.on = ""
+            f.notices.append(
+                f"Ngày “{day[:20]}” (tham số ngay) không hợp lệ: dùng ngày/tháng/năm (dd/mm/yyyy) hoặc yyyy-mm-dd, "
+                "từ năm 1945 đến năm 2100; danh sách dưới đây là danh sách đã tính sẵn."
+            )
     page = (args.get("page") or "").strip()
     if page:
         if page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE:
@@ -158,12 +242,15 @@ def read_filters(args: MultiDict, bans: list[str]) -> PageFilters:
     return f
 
 
-def chosen(store: Store, f: Filters, conf: Settings) -> list[Entry]:
-    return select(all_entries(store), f, conf, latest_marks(store))
+def chosen(store: Store, f: PageFilters, conf: Settings) -> tuple[list[Entry], str | None]:
+    """(the entries chosen, refusal): see entries_for."""
+    entries, refused = entries_for(store, f, conf)
+    return select(entries, f, conf, latest_marks(store)), refused
 
 
 def _without(f: PageFilters, name: str) -> dict:
-    data = {k: getattr(f, k) for k in ("issuer", "linhvuc", "year", "ban", "cause", "sort", "reviewed", "ended")}
+    names = ("issuer", "linhvuc", "year", "ban", "cause", "sort", "reviewed", "ended", "non_normative")
+    data = {k: getattr(f, k) for k in names}
     data[name] = None if name != "sort" else "moi"
     return data
 
@@ -176,9 +263,10 @@ def page():
     store = get_store()
     conf = settings()
     f = read_filters(request.args, conf.bans)
-    items = chosen(store, f, conf)
+    entries, refused = entries_for(store, f, conf)
+    items = select(entries, f, conf, latest_marks(store))
     counts = {c: 0 for c in CAUSES}
-    for e in select(all_entries(store), Filters(**_without(f, "cause")), conf, latest_marks(store)):
+    for e in select(entries, Filters(**_without(f, "cause")), conf, latest_marks(store)):
         for c in {r.cause for r in e.reasons}:
             counts[c] += 1
     pages = max(1, -(-len(items) // PER_PAGE))
@@ -195,10 +283,15 @@ def page():
         pages=pages,
         first=(page_no - 1) * PER_PAGE + 1,
         notice=derived_notice(store),
-        on=_computed_on(shown),
+        refused=refused,
+        on=f.on or derived_day(entries),
         latest=latest_marks(store),
         **_labels(),
     )
+
+
+def _refusal(message: str) -> Response:
+    return Response(message + "\n", status=400, mimetype="text/plain")
 
 
 @bp.route("/ra-soat.csv")
@@ -206,7 +299,10 @@ def csv():
     store = get_store()
     conf = settings()
     f = read_filters(request.args, conf.bans)
-    data = annex_csv(chosen(store, f, conf))
+    entries, refused = chosen(store, f, conf)
+    if refused:
+        return _refusal(refused)
+    data = annex_csv(entries)
     return Response(
         data,
         mimetype="text/csv",
@@ -220,11 +316,13 @@ def as_json():
     store = get_store()
     conf = settings()
     f = read_filters(request.args, conf.bans)
-    entries = chosen(store, f, conf)
+    entries, refused = chosen(store, f, conf)
+    if refused:
+        return jsonify({"province": conf.province, "on": f.on, "error": refused, "notices": f.notices}), 400
     return jsonify(
         {
             "province": conf.province,
-            "on": _computed_on(entries),
+            "on": f.on or _computed_on(entries),
             "count": len(entries),
             "notices": f.notices,
             "entries": [e.to_dict() | {"bans": conf.bans_of(e)} for e in entries],
@@ -237,8 +335,10 @@ def docx():
     store = get_store()
     conf = settings()
     f = read_filters(request.args, conf.bans)
-    entries = chosen(store, f, conf)
-    body = annex_docx(entries, conf.province, _computed_on(entries) or review_date(None), f.ban)
+    entries, refused = chosen(store, f, conf)
+    if refused:
+        return _refusal(refused)
+    body = annex_docx(entries, conf.province, f.on or _computed_on(entries) or review_date(None), f.ban)
     return Response(
         body,
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -253,7 +353,7 @@ def entry(uid: str):
     conf = settings()
     real = store.resolve_uid(uid)
     item = stored_entry(store, real) if real else None
-    if item is None or not is_own(item.doc_type, item.number, item.issuer, item.province, conf.places):
+    if item is None or not is_own(item.doc_type, item.number, item.issuer, item.province, conf.places, True):
         abort(404)
     errors: list[str] = []
     form = {"verdict": "", "reviewer": "", "note": "", "day": ""}

@@ -117,6 +117,9 @@ DEFAULT_FIELD_BANS = {
 
 _LOCAL_NORMATIVE = frozenset({"Nghị quyết", "Quyết định", "Chỉ thị"})
 _PREAMBLE_END = re.compile(r"quyet\s+nghi\s*:|quyet\s+dinh\s*:|\n[ \t]*dieu\s+1\s*[.:]")
+# A plan, report or submission has no "QUYẾT NGHỊ:": its body starts at its first part "I." (or "1.").
+_PREAMBLE_END_OTHER = re.compile(r"\n[ \t]*(?:i|1)\s*[.:][ \t]+\S")
+_YEAR_PART = re.compile(r"^(?:19|20)\d\d$")
 _PREAMBLE_MAX = 12_000
 
 
@@ -220,6 +223,7 @@ class Entry:
     depends: list[str] = field(default_factory=list)  # uids whose change may change this entry
     unresolved: list[str] = field(default_factory=list)  # look-up keys of bases not found ("n:…", "t:…")
     next_change: str | None = None  # the first later date on which a basis' validity changes
+    normative: bool = True  # a normative document (the others are reviewed on request)
 
     @property
     def changes(self) -> list[Reason]:
@@ -374,6 +378,11 @@ def issuer_kind(number: str | None, issuer: str | None) -> str | None:
         return HDND
     if code.endswith("UBND"):
         return UBND
+    parts = re.split(r"[/\-\s]+", code)  # a công văn's "1234/UBND-TH", a report's "15/HĐND-VP"
+    if "HĐND" in parts or "HDND" in parts:
+        return HDND
+    if "UBND" in parts:
+        return UBND
     text = fold(issuer or "").lower()
     if "hoi dong nhan dan" in text or "hdnd" in text:
         return HDND
@@ -382,9 +391,21 @@ def issuer_kind(number: str | None, issuer: str | None) -> str | None:
     return None
 
 
-def is_own(doc_type, number, issuer, province, places: list[str] | None) -> bool:
-    """A normative document of the HĐND or UBND of one of `places` (folded province names; None: of any)."""
+def normative(doc_type: str | None, number: str | None) -> bool:
+    """Whether a document of the HĐND or UBND is normative: a Nghị quyết, Quyết định or Chỉ thị whose số ký
+    hiệu carries its year ("67/2016/NQ-HĐND"); one without it ("123/QĐ-UBND") is an individual decision.
+    A document without a number is taken as its type says."""
     if doc_type not in _LOCAL_NORMATIVE:
+        return False
+    if not number or "/" not in number:
+        return True
+    return any(_YEAR_PART.match(part.strip()) for part in number.split("/")[1:])
+
+
+def is_own(doc_type, number, issuer, province, places: list[str] | None, non_normative: bool = False) -> bool:
+    """A normative document of the HĐND or UBND of one of `places` (folded province names; None: of any);
+    with `non_normative`, also their other documents (kế hoạch, công văn, tờ trình, báo cáo, …)."""
+    if not non_normative and not normative(doc_type, number):
         return False
     if issuer_kind(number, issuer) is None:
         return False
@@ -394,13 +415,13 @@ def is_own(doc_type, number, issuer, province, places: list[str] | None) -> bool
     return any(p and p in where for p in places)
 
 
-def own_uids(store: Store, places: list[str] | None) -> list[str]:
-    """The uids of the province's normative documents (one SQL scan of the metadata)."""
+def own_uids(store: Store, places: list[str] | None, non_normative: bool = False) -> list[str]:
+    """The uids of the province's normative documents, and its others with `non_normative` (one SQL scan)."""
     rows = store.db.execute(
         "SELECT uid, json_extract(data, '$.doc_type'), json_extract(data, '$.number'),"
         " json_extract(data, '$.issuer'), json_extract(data, '$.province') FROM documents"
     ).fetchall()
-    return [r[0] for r in rows if is_own(r[1], r[2], r[3], r[4], places)]
+    return [r[0] for r in rows if is_own(r[1], r[2], r[3], r[4], places, non_normative)]
 
 
 def bans_of(fields: Iterable[str], field_bans: dict[str, str]) -> list[str]:
@@ -418,11 +439,15 @@ def bans_of(fields: Iterable[str], field_bans: dict[str, str]) -> list[str]:
 # --- building the entries --------------------------------------------------------------------------
 
 
-def preamble(text: str) -> str:
-    """The part of a document holding its "Căn cứ …" lines: up to "QUYẾT NGHỊ:", "QUYẾT ĐỊNH:" or Điều 1."""
+def preamble(text: str, is_normative: bool = True) -> str:
+    """The part of a document holding its "Căn cứ …" lines: up to "QUYẾT NGHỊ:", "QUYẾT ĐỊNH:" or Điều 1
+    (a non-normative document: also up to its first part, "I." or "1.")."""
     head = text[:_PREAMBLE_MAX]
-    m = _PREAMBLE_END.search(fold(head).lower())
-    return head[: m.start()] if m else head
+    folded = fold(head).lower()
+    ends = [m.start() for m in [_PREAMBLE_END.search(folded)] if m]
+    if not is_normative:
+        ends += [m.start() for m in [_PREAMBLE_END_OTHER.search(folded)] if m]
+    return head[: min(ends)] if ends else head
 
 
 @dataclass
@@ -437,20 +462,27 @@ class _Basis:
 class ReviewBuilder:
     """Computes entries for one store. Keep one per run: it caches validity and delegations per basis."""
 
-    def __init__(self, store: Store, places: list[str] | None = None, checker: Checker | None = None):
+    def __init__(
+        self,
+        store: Store,
+        places: list[str] | None = None,
+        checker: Checker | None = None,
+        non_normative: bool = False,
+    ):
         self.store = store
         self.places = places  # folded province names (province_names); None: every province
+        self.non_normative = non_normative  # also the documents that are not normative (on request)
         self.checker = checker or Checker(store)
         self._validity: dict[tuple[str, str], BasisValidity] = {}
         self._delegations: dict[str, list] = {}
 
     def own(self) -> list[str]:
-        return own_uids(self.store, self.places)
+        return own_uids(self.store, self.places, self.non_normative)
 
     def local_uids(self) -> set[str]:
-        """Every local normative document of any province (cached for this builder)."""
+        """Every local document (normative or not) of any province (cached for this builder)."""
         if not hasattr(self, "_local"):
-            self._local = set(own_uids(self.store, None))
+            self._local = set(own_uids(self.store, None, non_normative=True))
         return self._local
 
     def build(self, on: str, uids: Iterable[str] | None = None) -> list[Entry]:
@@ -459,7 +491,9 @@ class ReviewBuilder:
         out = []
         for uid in self.own() if uids is None else uids:
             doc = self.store.get(uid)
-            if doc is not None and is_own(doc.doc_type, doc.number, doc.issuer, doc.province, self.places):
+            if doc is not None and is_own(
+                doc.doc_type, doc.number, doc.issuer, doc.province, self.places, self.non_normative
+            ):
                 out.append(self.entry(doc, on))
         return out
 
@@ -492,12 +526,13 @@ class ReviewBuilder:
             has_text=bool(text.strip()),
             bases=0,
             on=on,
+            normative=normative(doc.doc_type, doc.number),
         )
         depends: set[str] = set()
         nexts: list[str] = [own.upcoming] if own.upcoming else []
         if not entry.has_text:
             return entry
-        bases = self._bases(doc, text)
+        bases = self._bases(doc, text, entry.normative)
         entry.bases = len(bases)
         issued = doc.issued or doc.effective or ""
         for basis in bases:
@@ -519,7 +554,7 @@ class ReviewBuilder:
             if upcoming:
                 nexts.append(upcoming)
             entry.reasons.extend(reasons)
-        if not bases:
+        if not bases and entry.normative:  # a công văn or a report often cites no basis: nothing to review
             entry.reasons.append(
                 Reason(VERIFY, "Căn cứ ban hành", None, [], None, None, [], CHECK,
                        "Không đọc được dòng “Căn cứ …” nào trong nội dung văn bản: cần kiểm tra thủ công.")
@@ -529,12 +564,12 @@ class ReviewBuilder:
         entry.next_change = min(nexts) if nexts else None
         return entry
 
-    def _bases(self, doc: Document, text: str) -> list[_Basis]:
+    def _bases(self, doc: Document, text: str, is_normative: bool = True) -> list[_Basis]:
         """The document's bases: its "Căn cứ" citations, resolved, and stored `can_cu` relations."""
         out: list[_Basis] = []
         seen: set[str] = set()
         on_issue = doc.issued or doc.effective or "1900-01-01"
-        for c in extract_citations(preamble(text)):
+        for c in extract_citations(preamble(text, is_normative)):
             if c.role not in ("basis", "amending") or c.parent is not None:
                 continue
             if (c.number and is_party_number(c.number)) or c.doc_type in NON_NORMATIVE:
@@ -904,12 +939,15 @@ class Settings:
     def places(self) -> list[str]:
         return province_names(self.province, self.predecessors)
 
-    def owns(self, entry: Entry) -> bool:
-        """Whether an entry is a document of the province (or of a predecessor); kept per issuer and place."""
+    def owns(self, entry: Entry, non_normative: bool = False) -> bool:
+        """Whether an entry is a document of the province (or of a predecessor), normative unless
+        `non_normative`; kept per issuer and place."""
+        if not (entry.normative or non_normative):
+            return False
         cache = self.__dict__.setdefault("_owns", {})
         key = (entry.doc_type, entry.issuer_kind, entry.issuer, entry.province)
         if key not in cache:
-            cache[key] = is_own(entry.doc_type, entry.number, entry.issuer, entry.province, self.places)
+            cache[key] = is_own(entry.doc_type, entry.number, entry.issuer, entry.province, self.places, True)
         return cache[key]
 
     def bans_of(self, entry: Entry) -> list[str]:
@@ -953,16 +991,16 @@ class Filters:
     sort: str = "moi"
     reviewed: bool = False  # also the entries covered by their latest mark
     ended: bool = False  # also documents no longer in force (on request)
+    non_normative: bool = False  # also the province's documents that are not normative (on request)
 
 
-def select(
-    entries: Iterable[Entry], f: Filters, settings: Settings, latest: dict[str, Mark] | None = None
-) -> list[Entry]:
-    """The entries of the province still to review that pass the filters, sorted."""
+def candidates(entries: Iterable[Entry], f: Filters, settings: Settings) -> list[Entry]:
+    """The entries of the province that pass the filters on what a document is (issuer, lĩnh vực, year,
+    Ban, normative or not) — not those on its reasons, which depend on the date."""
     key = fold(f.linhvuc).lower().strip()
     chosen = []
-    for e in pending(entries, latest or {}, include_reviewed=f.reviewed, include_ended=f.ended):
-        if not settings.owns(e):
+    for e in entries:
+        if not settings.owns(e, f.non_normative):
             continue
         if f.issuer and e.issuer_kind != f.issuer:
             continue
@@ -974,6 +1012,18 @@ def select(
             bans = settings.bans_of(e)
             if (f.ban == UNASSIGNED and bans) or (f.ban != UNASSIGNED and f.ban not in bans):
                 continue
+        chosen.append(e)
+    return chosen
+
+
+def select(
+    entries: Iterable[Entry], f: Filters, settings: Settings, latest: dict[str, Mark] | None = None
+) -> list[Entry]:
+    """The entries of the province still to review that pass the filters, sorted."""
+    chosen = []
+    for e in candidates(
+        pending(entries, latest or {}, include_reviewed=f.reviewed, include_ended=f.ended), f, settings
+    ):
         if f.cause and f.cause not in {r.cause for r in e.reasons}:
             continue
         chosen.append(e)
@@ -1067,7 +1117,7 @@ class ReviewDerivation(derived.Derivation):
     it to `review_log`, which the alerts and the digest read; a full rebuild logs nothing."""
 
     name = DERIVATION
-    version = 2  # 2: lean entry rows (Entry.to_row)
+    version = 3  # 2: lean entry rows (Entry.to_row); 3: the documents that are not normative too
     label = "văn bản của tỉnh cần rà soát"
 
     def __init__(self):
@@ -1101,7 +1151,7 @@ class ReviewDerivation(derived.Derivation):
             doc = store.get(uid)
             if doc is None:
                 continue
-            if is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None):
+            if is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None, non_normative=True):
                 affected.add(doc.uid)
             keys = []
             if doc.number_key:
@@ -1127,7 +1177,7 @@ class ReviewDerivation(derived.Derivation):
             old_keys = set(old.data.get("keys") or []) if old else set()
             derived.delete(store, self.name, uid=uid)
             doc = store.get(uid)
-            if doc is None or not is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None):
+            if doc is None or not is_own(doc.doc_type, doc.number, doc.issuer, doc.province, None, non_normative=True):
                 continue
             entry = builder.entry(doc, today)
             data = entry.to_row()
