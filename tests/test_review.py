@@ -520,3 +520,21 @@ def test_the_command_asks_for_documents_not_normative_and_ended(runner, instance
     assert "15/KH-UBND" in {e["number"] for e in on_date["entries"]}
     ended = json.loads(runner.invoke(cli, ["review", "--json", "--ended"]).output)
     assert "05/2016/NQ-HĐND" in {e["number"] for e in ended["entries"]}  # --ended reaches the filters
+
+
+def test_the_review_tables_of_an_older_store_keep_their_rows(store):
+    """Stores made before the review's migrations have the tables (made with CREATE TABLE IF NOT EXISTS):
+    Store.ensure_schema("review", …) takes them as they are, rows kept, and records the version."""
+    from kb.legal.review import MIGRATIONS, last_log_id
+
+    store.db.executescript(MIGRATIONS[0])  # as the code before the migrations made them
+    store.db.execute(
+        "INSERT INTO review_marks(uid, verdict, reviewed_on, reviewer, note, keys, created_at)"
+        " VALUES ('vbpl:x', 'con_phu_hop', '2026-01-05', 'Nguyễn Văn An', '', '[]', '2026-01-05T01:00:00')"
+    )
+    store.db.execute("INSERT INTO review_log(uid, at, keys, entry) VALUES ('vbpl:x', '2026-01-05', '[]', '{}')")
+    store.db.commit()
+    assert store.get_state("schema:review") is None
+    (m,) = marks(store)
+    assert (m.uid, m.reviewer) == ("vbpl:x", "Nguyễn Văn An") and last_log_id(store) == 1
+    assert store.get_state("schema:review") == str(len(MIGRATIONS))

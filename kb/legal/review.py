@@ -800,9 +800,11 @@ def review_date(on: str | dt.date | None) -> str:
         raise ReviewError(f"Ngày rà soát không hợp lệ: {on!r} (dùng dd/mm/yyyy hoặc yyyy-mm-dd).") from None
 
 
-# --- marks ------------------------------------------------------------------------------------------
+# --- the review's own tables (Store.ensure_schema("review", MIGRATIONS)) -------------------------------
 
-_MARKS_SCHEMA = """
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the marks and the log (IF NOT EXISTS: stores made before the migrations have them, rows kept)
+    """
 CREATE TABLE IF NOT EXISTS review_marks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uid TEXT NOT NULL,
@@ -814,7 +816,24 @@ CREATE TABLE IF NOT EXISTS review_marks (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS review_marks_uid ON review_marks(uid, id);
-"""
+CREATE TABLE IF NOT EXISTS review_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL,
+    at TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_log_at ON review_log(at);
+""",
+)
+
+
+def ensure_tables(store: Store) -> None:
+    """The review's tables in place (marks and log), created or migrated forward."""
+    store.ensure_schema("review", MIGRATIONS)
+
+
+# --- marks ------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -837,15 +856,6 @@ class Mark:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"verdict_label": self.verdict_label}
-
-
-def ensure_tables(store: Store) -> None:
-    if store.db.execute("SELECT 1 FROM sqlite_master WHERE name='review_marks'").fetchone():
-        return
-    with store.transaction():
-        for statement in _MARKS_SCHEMA.split(";"):
-            if statement.strip():
-                store.db.execute(statement)
 
 
 def _mark(row) -> Mark:
@@ -1084,25 +1094,10 @@ def annex_rows(entries: Iterable[Entry]) -> list[list[str]]:
 # --- the derived list (kb/legal/derived.py): kept up to date by the writing commands ------------------
 
 DERIVATION = "review"
-_LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uid TEXT NOT NULL,
-    at TEXT NOT NULL,
-    keys TEXT NOT NULL,
-    entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS review_log_at ON review_log(at);
-"""
 
 
 def ensure_log(store: Store) -> None:
-    if store.db.execute("SELECT 1 FROM sqlite_master WHERE name='review_log'").fetchone():
-        return
-    with store.transaction():
-        for statement in _LOG_SCHEMA.split(";"):
-            if statement.strip():
-                store.db.execute(statement)
+    ensure_tables(store)
 
 
 class ReviewDerivation(derived.Derivation):
