@@ -6,8 +6,9 @@ Both read `review_log` (kb/legal/review.py): an incremental update of the derive
 there when a newly recorded change gives it a reason it did not have. A review subscription keeps its
 cursor on that log in `alert_subscriptions.last_event_id` (the other kinds keep the change-event id there),
 so what was sent is never sent again; each run sends at most one message per address, with the one-click
-unsubscribe link of the other alerts. Messages are rendered from paired templates (text and HTML, the HTML
-autoescaped).
+unsubscribe link of the other alerts. Messages are rendered from paired templates under kb/alerts/templates
+(`review_subject.txt`, `review_email.txt`, `review_email.html`; the digest's section `_review_section.txt`
+and `.html`) through kb/alerts/render.py, the HTML autoescaped.
 
     sub = subscribe_review(store, config, "ban.vhxh@laichau.gov.vn", ban="Ban Văn hóa – Xã hội")
     report = deliver_review(store, config, mailer)       # after `kb alerts run` has done the others
@@ -21,12 +22,11 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from jinja2 import Environment
-
 from kb.alerts import subscriptions as subs_mod
 from kb.alerts.delivery import due
 from kb.alerts.links import Links
-from kb.alerts.mail import Mailer, MailError, build_message
+from kb.alerts.mail import Mailer, MailError
+from kb.alerts.render import render, render_message
 from kb.alerts.subscriptions import (
     FREQUENCIES,
     IMMEDIATE,
@@ -143,65 +143,6 @@ def pending_items(store: Store, config: Config, sub: Subscription, upto: int) ->
 
 # --- messages ---------------------------------------------------------------------------------------
 
-_ENV = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-_HTML_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-
-_TEXT = _ENV.from_string(
-    """{{ subject }}
-
-{% for section in sections %}
-============================================================
-{{ section.title }}
-
-{% for item in section.found %}
-{% set e = item.entry %}
-{{ loop.index }}. {{ e.label }}{% if e.issued %} (ban hành {{ vn_date(e.issued) }}){% endif %}
-
-{% for r in item.new_reasons %}
-   - {{ r.basis }}: {{ r.detail }}{% if r.cause == "replaced" and r.current %} Văn bản đang có hiệu lực: {{ r.current[-1].label }}.{% endif %}
-
-{% endfor %}
-   Kiến nghị: {{ suggestion(e) }}. Chi tiết: {{ entry_url(e.uid) }}
-
-{% endfor %}
-Toàn bộ danh sách: {{ section.list_url }}
-Hủy theo dõi mục này: {{ section.stop }}
-
-{% endfor %}
-{{ signature }}
-Bạn nhận thư này vì địa chỉ {{ email }} đã đăng ký theo dõi trên {{ site }}.
-Quản lý các mục theo dõi: {{ manage }}
-Hủy tất cả các mục theo dõi: {{ stop_all }}
-"""
-)
-_HTML = _HTML_ENV.from_string(
-    """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>{{ subject }}</title></head>
-<body style="font-family:Arial,Helvetica,sans-serif;color:#1a1a1a;max-width:680px;margin:0 auto;padding:12px;">
-<h1 style="font-size:20px;margin:0 0 12px 0;">{{ subject }}</h1>
-{% for section in sections %}
-<h2 style="font-size:17px;margin:20px 0 4px 0;border-bottom:2px solid #0b4f8a;">{{ section.title }}</h2>
-<ol style="padding-left:20px;">
-{% for item in section.found %}{% set e = item.entry %}
-<li style="margin:0 0 12px 0;"><a href="{{ entry_url(e.uid) }}" style="color:#0b4f8a;font-weight:bold;">{{ e.label }}</a>
-{% if e.issued %}<span style="color:#666666;font-size:13px;"> · ban hành {{ vn_date(e.issued) }}</span>{% endif %}
-<ul style="padding-left:18px;margin:4px 0;">
-{% for r in item.new_reasons %}<li>{{ r.basis }}: {{ r.detail }}{% if r.cause == "replaced" and r.current %} Văn bản đang có hiệu lực: {{ r.current[-1].label }}.{% endif %}</li>
-{% endfor %}
-</ul><div style="font-size:14px;">Kiến nghị: <strong>{{ suggestion(e) }}</strong></div></li>
-{% endfor %}
-</ol>
-<p style="font-size:14px;"><a href="{{ section.list_url }}" style="color:#0b4f8a;">Toàn bộ danh sách</a> ·
-<a href="{{ section.stop }}" style="color:#0b4f8a;">Hủy theo dõi mục này</a></p>
-{% endfor %}
-<hr style="border:none;border-top:1px solid #dddddd;margin:24px 0 8px 0;">
-<p style="color:#666666;font-size:13px;">Bạn nhận thư này vì địa chỉ {{ email }} đã đăng ký theo dõi trên {{ site }}.
-<a href="{{ manage }}" style="color:#0b4f8a;">Quản lý các mục theo dõi</a> ·
-<a href="{{ stop_all }}" style="color:#0b4f8a;">Hủy tất cả các mục theo dõi</a></p>
-</body></html>
-"""
-)
-
 
 def _suggestion(entry) -> str:
     from kb.legal.review import SUGGESTION_LABELS
@@ -216,10 +157,9 @@ def section_title(sub: Subscription) -> str:
 
 def review_message(config: Config, email: str, sections: list[ReviewSection], now: dt.datetime | None = None):
     count = len({i.entry.uid for s in sections for i in s.items})
-    subject = f"Văn bản của tỉnh cần rà soát: {count} văn bản có căn cứ mới thay đổi"
     links = Links(config, now=now)
     context = {
-        "subject": subject,
+        "count": count,
         "signature": "-- ",  # the standard signature separator, trailing space included
         "email": email,
         "site": str(config.get("site", "name")),
@@ -241,9 +181,7 @@ def review_message(config: Config, email: str, sections: list[ReviewSection], no
             for s in sections
         ],
     }
-    return build_message(
-        config, email, subject, _TEXT.render(context), _HTML.render(context), unsubscribe=context["stop_all"], now=now
-    )
+    return render_message(config, email, "review", context, unsubscribe=context["stop_all"], now=now)
 
 
 # --- delivery ---------------------------------------------------------------------------------------
@@ -332,37 +270,6 @@ def digest_section(store: Store, config: Config, week: str) -> DigestSection:
     return DigestSection(DIGEST_TITLE, sorted(latest.values(), key=lambda i: i.id), Links(config).page(REVIEW_PATH))
 
 
-_SECTION_TEXT = _ENV.from_string(
-    """
-{{ heading|upper }}
-{% if not found %}
-Không có văn bản nào.
-{% endif %}
-{% for item in found %}{% set e = item.entry %}
-• {{ e.label }}{% if e.issued %} (ban hành {{ vn_date(e.issued) }}){% endif %}
-
-{% for r in item.new_reasons %}
-  - {{ r.basis }}: {{ r.detail }}
-{% endfor %}
-  Kiến nghị: {{ suggestion(e) }}. {{ entry_url(e.uid) }}
-{% endfor %}
-"""
-)
-_SECTION_HTML = _HTML_ENV.from_string(
-    """<section class="digest-section" id="can-ra-soat">
-<h2 style="font-size:18px;margin:22px 0 6px 0;border-bottom:2px solid #0b4f8a;">{{ heading }}</h2>
-{% if not found %}<p style="color:#666666;font-size:13px;">Không có văn bản nào.</p>{% endif %}
-{% for item in found %}{% set e = item.entry %}
-<div style="margin:8px 0 12px 0;"><a href="{{ entry_url(e.uid) }}" style="color:#0b4f8a;font-weight:bold;">{{ e.label }}</a>
-{% if e.issued %}<span style="color:#666666;font-size:13px;"> · ban hành {{ vn_date(e.issued) }}</span>{% endif %}
-<ul style="padding-left:18px;margin:4px 0;">{% for r in item.new_reasons %}<li>{{ r.basis }}: {{ r.detail }}</li>{% endfor %}</ul>
-<div style="font-size:14px;">Kiến nghị: <strong>{{ suggestion(e) }}</strong></div></div>
-{% endfor %}
-</section>
-"""
-)
-
-
 def _section_context(config: Config, items: list[LogItem], number: int | None) -> dict:
     return {
         "heading": (f"{number}. " if number else "") + DIGEST_TITLE,
@@ -375,9 +282,9 @@ def _section_context(config: Config, items: list[LogItem], number: int | None) -
 
 def digest_text(config: Config, items: list[LogItem], number: int | None = 6) -> str:
     """The digest's section as plain text (its heading numbered after the digest's own five)."""
-    return _SECTION_TEXT.render(_section_context(config, items, number))
+    return render("_review_section.txt", **_section_context(config, items, number))
 
 
 def digest_html(config: Config, items: list[LogItem], number: int | None = 6) -> str:
     """The digest's section as an HTML fragment (autoescaped)."""
-    return _SECTION_HTML.render(_section_context(config, items, number))
+    return render("_review_section.html", **_section_context(config, items, number))
