@@ -204,3 +204,10 @@ def test_documents_that_are_not_normative_on_request(instance_dir):
     assert page(client, f"/van-ban/{plan}").select_one(".review-banner") is None  # the banner: normative only
     on_date = page(client, "/ra-soat?khong_quy_pham=1&ngay=2025-02-01")
     assert plan in listed(on_date) and A not in listed(on_date)
+
+
+def test_a_list_derived_by_an_earlier_version_says_so(instance_dir):
+    with Store(kbconfig.load(instance_dir, environ={}).db_path) as store:
+        store.set_state("derived.review.version", "2")
+    tree = page(make_app(instance_dir).test_client(), "/ra-soat")
+    assert any("phiên bản trước của phần mềm" in n and "kb review rebuild" in n for n in texts(tree.select(".notice")))

@@ -58,6 +58,10 @@ NOT_COMPUTED = (
     "Danh sách rà soát chưa được tính cho cơ sở dữ liệu này: chạy `kb review rebuild` "
     "(các lệnh nhập, cập nhật văn bản cũng tự tính)."
 )
+OUTDATED = (
+    "Danh sách rà soát được tính bởi một phiên bản trước của phần mềm: chạy `kb review rebuild` "
+    "(hoặc một lệnh nhập, cập nhật văn bản) để tính lại theo quy tắc hiện hành."
+)
 BEHIND = "Danh sách đang được cập nhật theo các văn bản vừa thay đổi; tải lại trang sau ít phút."
 ISSUER_PARAMS = {"hdnd": "HĐND", "ubnd": "UBND"}
 # Another date is computed on request: at most this many documents not yet computed for that date per
@@ -96,6 +100,8 @@ def derived_notice(store: Store) -> str | None:
     st = derived.state(store, DERIVATION)
     if not st.computed:
         return NOT_COMPUTED
+    if st.version != derived.REGISTRY[DERIVATION].version:
+        return OUTDATED
     return None if st.current else BEHIND
 
 
