@@ -538,3 +538,12 @@ def test_the_review_tables_of_an_older_store_keep_their_rows(store):
     (m,) = marks(store)
     assert (m.uid, m.reviewer) == ("vbpl:x", "Nguyễn Văn An") and last_log_id(store) == 1
     assert store.get_state("schema:review") == str(len(MIGRATIONS))
+
+
+def test_the_preamble_of_a_plan_ends_at_its_first_part_other_than_its_bases():
+    text = (
+        "Căn cứ Luật Đất đai số 31/2024/QH15;\nI. CĂN CỨ XÂY DỰNG KẾ HOẠCH\nCăn cứ Nghị định số 102/2024/NĐ-CP;\n"
+        "II. MỤC ĐÍCH, YÊU CẦU\nCăn cứ tình hình thực tế của địa phương;"
+    )
+    assert preamble(text, False).endswith("Căn cứ Nghị định số 102/2024/NĐ-CP;")
+    assert preamble(text) == text  # a normative document ends only at "QUYẾT NGHỊ:", "QUYẾT ĐỊNH:" or Điều 1

@@ -117,8 +117,9 @@ DEFAULT_FIELD_BANS = {
 
 _LOCAL_NORMATIVE = frozenset({"Nghị quyết", "Quyết định", "Chỉ thị"})
 _PREAMBLE_END = re.compile(r"quyet\s+nghi\s*:|quyet\s+dinh\s*:|\n[ \t]*dieu\s+1\s*[.:]")
-# A plan, report or submission has no "QUYẾT NGHỊ:": its body starts at its first part "I." (or "1.").
-_PREAMBLE_END_OTHER = re.compile(r"\n[ \t]*(?:i|1)\s*[.:][ \t]+\S")
+# A plan, report or submission has no "QUYẾT NGHỊ:": its body starts at its first part "I.", "II.", …
+# (not a part "I. CĂN CỨ …", which holds the bases).
+_PREAMBLE_END_OTHER = re.compile(r"\n[ \t]*(?:i|ii|iii|iv|v)\s*[.:][ \t]+(?!can\s+cu)\S")
 _YEAR_PART = re.compile(r"^(?:19|20)\d\d$")
 _PREAMBLE_MAX = 12_000
 
@@ -441,7 +442,7 @@ def bans_of(fields: Iterable[str], field_bans: dict[str, str]) -> list[str]:
 
 def preamble(text: str, is_normative: bool = True) -> str:
     """The part of a document holding its "Căn cứ …" lines: up to "QUYẾT NGHỊ:", "QUYẾT ĐỊNH:" or Điều 1
-    (a non-normative document: also up to its first part, "I." or "1.")."""
+    (a non-normative document: also up to its first part "I.", "II.", … other than "I. CĂN CỨ …")."""
     head = text[:_PREAMBLE_MAX]
     folded = fold(head).lower()
     ends = [m.start() for m in [_PREAMBLE_END.search(folded)] if m]
