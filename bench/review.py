@@ -8,7 +8,8 @@ laws with replacement and amendment chains, decrees, other provinces' documents 
 
 Prints one line per measurement (seconds): the full recomputation (`kb review rebuild`), an incremental
 update after a replacing law is imported, the page /ra-soat (first load after start and the next, all
-3,000 documents and one Ban), the CSV and DOCX exports and `kb review --json` in process.
+3,000 documents and one Ban), the CSV and DOCX exports, `kb review --json` in process, and another date
+on the page (`ngay=`: the whole province refused, one Ban's documents of one year computed, then the same again).
 """
 
 from __future__ import annotations
@@ -211,6 +212,15 @@ def measure_reading(instance: Path) -> None:
     ):
         response = timed(label, lambda url=url: client.get(url))
         assert response.status_code == 200, (url, response.status_code)
+    on = "ngay=2025-06-01"
+    response = timed(f"GET /ra-soat?{on} (whole province: refused)", lambda: client.get(f"/ra-soat?{on}"))
+    assert "review-refused" in response.get_data(as_text=True)
+    narrow = f"/ra-soat.json?{on}&nam=2020&ban=Ban Văn hóa – Xã hội"
+    response = timed(f"GET {narrow} (computed on the date)", lambda: client.get(narrow))
+    assert response.status_code == 200, response.get_json()
+    print(f"  {response.get_json()['count']} listed on the date")
+    page = narrow.replace(".json", "")
+    timed(f"GET {page} (the same documents again: kept)", lambda: client.get(page))
     runner = CliRunner()
     result = timed(
         "kb review --json (in process)",
