@@ -211,3 +211,13 @@ def test_a_list_derived_by_an_earlier_version_says_so(instance_dir):
         store.set_state("derived.review.version", "2")
     tree = page(make_app(instance_dir).test_client(), "/ra-soat")
     assert any("phiên bản trước của phần mềm" in n and "kb review rebuild" in n for n in texts(tree.select(".notice")))
+
+
+def test_today_is_the_derived_list(client, monkeypatch):
+    import web.review as review_web
+    from kb.legal.review import review_date
+
+    monkeypatch.setattr(review_web, "ON_DATE_LIMIT", 0)  # nothing may be computed: today reads the derived rows
+    tree = page(client, f"/ra-soat?ngay={review_date(None)}")
+    assert tree.select_one(".review-refused") is None and A in listed(tree)
+    assert tree.select_one(".review-on") is None and tree.select_one("#rv-ngay")["value"] == ""

@@ -118,7 +118,8 @@ def entries_for(store: Store, f: PageFilters, conf: Settings) -> tuple[list[Entr
     the filters on what a document is choose, computed on that date as `kb review --on` computes them —
     refused (with the reason, in Vietnamese) when more than ON_DATE_LIMIT of them are not yet computed."""
     base = all_entries(store)
-    if not f.on or f.on == derived_day(base):
+    if not f.on or f.on in (derived_day(base), review_date(None)):  # as `kb review --on` (today: derived)
+        f.on = ""  # the derived list: its links and date field say so
         return base, None
     chosen = candidates(base, f, conf)
     event = store.last_event_id()
