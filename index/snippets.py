@@ -19,6 +19,7 @@ from index.analysis import _SYLLABLE, fold_syllable, normalise
 
 WINDOW = 32  # syllables shown around the best match
 MAX_SCAN = 200_000  # characters of a long text examined
+MAX_CHARS = 400  # characters of text shown at most (a 200,000-character "word" made a 200 KB snippet)
 
 _PROVISIONS = frozenset({"dieu", "khoan", "diem", "chuong", "muc", "phan"})
 _TYPES = (  # folded syllables of the document types that precede a name, longest first
@@ -157,15 +158,25 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
     end = min(len(spans), best_start + window)
     first_char = spans[best_start][0] if best_start > 0 else 0
     last_char = spans[end - 1][1] if end < len(spans) else len(text)
+    if last_char - first_char > MAX_CHARS:  # a huge "word" in the window: cut around the first hit
+        in_window = [spans[i][0] for i in range(best_start, end) if marked[i]]
+        anchor = in_window[0] if in_window else first_char
+        first_char = max(first_char, anchor - MAX_CHARS // 4)
+        last_char = min(last_char, first_char + MAX_CHARS)
     out = ["…" if first_char > 0 else ""]
     cursor = first_char
     i = best_start
     while i < end:
-        if not marked[i]:
+        if not marked[i] or spans[i][0] < cursor or spans[i][1] > last_char:  # outside a cut window
             i += 1
             continue
         j = i
-        while j + 1 < end and marked[j + 1] and _joinable(text[spans[j][1] : spans[j + 1][0]]):
+        while (
+            j + 1 < end
+            and marked[j + 1]
+            and spans[j + 1][1] <= last_char
+            and _joinable(text[spans[j][1] : spans[j + 1][0]])
+        ):
             j += 1
         out.append(escape(text[cursor : spans[i][0]]))
         out.append("<mark>" + escape(text[spans[i][0] : spans[j][1]]) + "</mark>")

@@ -64,6 +64,25 @@ SETTINGS: tuple[Setting, ...] = (
     S("site", "url", "http://127.0.0.1:8080", "public address of the site, used in e-mails and feeds"),
     S("site", "name", "Văn bản pháp luật – Văn phòng HĐND tỉnh", "title of the site"),
     S("province", "name", "Lai Châu", "the province whose local documents are collected and shown as địa phương"),
+    S(
+        "province",
+        "predecessors",
+        [],
+        "provinces merged into it (2025): their HĐND/UBND documents are its own for rà soát",
+    ),
+    # --- rà soát: the province's documents whose legal basis changed (kb/legal/review.py, docs/REVIEW.md) ---
+    S(
+        "review",
+        "bans",
+        [],
+        "the Ban of the HĐND (empty: Ban Pháp chế, Ban Kinh tế – Ngân sách, Ban Văn hóa – Xã hội, Ban Dân tộc)",
+    ),
+    S(
+        "review",
+        "field_bans",
+        [],
+        "lĩnh vực=Ban pairs (lĩnh vực: accent-insensitive substring); empty: the default of docs/REVIEW.md",
+    ),
     S("sources", "enabled", ["vbpl", "congbao", "congbao_tinh"], "sources `kb refresh` visits"),
     S("sources", "priority", ["vbpl", "congbao", "congbao_tinh"], "which source wins when two disagree on a field"),
     # --- the one HTTP client of the scrapers (scrapers/http.py, docs/SOURCES.md) ------------------------
@@ -185,10 +204,21 @@ SETTINGS: tuple[Setting, ...] = (
         "web",
         "admin_login_limit",
         5,
-        "failed administrator logins per client address per admin_login_window",
+        "free failed administrator logins per client address, then 429 for a back-off (0: no limit)",
         minimum=0,
     ),
-    S("web", "admin_login_window", 900.0, "seconds of that sliding window", minimum=0),
+    S("web", "admin_login_backoff", 60.0, "first wait of an address, doubled at each further failure", minimum=0),
+    S("web", "admin_login_max_wait", 900.0, "longest wait of an address", minimum=0),
+    S("web", "admin_account_limit", 20, "free failed logins of the account, from every address together", minimum=0),
+    S("web", "admin_account_backoff", 5.0, "first wait of the account (a stranger only slows the admin)", minimum=0),
+    S("web", "admin_account_max_wait", 60.0, "longest wait of the account", minimum=0),
+    S(
+        "web",
+        "admin_login_window",
+        900.0,
+        "seconds after the last failure (or the end of its wait) when the counts start again",
+        minimum=0,
+    ),
     S("web", "admin_runs", 30, "refresh runs listed on the administration dashboard", minimum=1),
 )
 del S

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from kb import vocab
 from kb.errors import RecordError
 from kb.numbers import normalize_number, number_key, parse_number
-from kb.text import fold, nfc, slug
+from kb.text import fold, nfc, safe_link, slug, strip_bidi
 
 ATTACHMENT_KINDS = ("original", "main", "appendix", "other")
 
@@ -203,25 +203,30 @@ class Document:
         return normalise(doc)
 
 
+CONTENT_RULES = 1  # bumped when normalise() cleans more: the store re-cleans its records on open
+
+
 def normalise(doc: Document) -> Document:
-    """NFC everywhere, canonical vocabularies, unique article anchors. Returns the same object."""
-    doc.title = " ".join(nfc(doc.title).split())
-    doc.number = normalize_number(doc.number)
+    """NFC everywhere, canonical vocabularies, unique article anchors; links only http/https and no bidi
+    control characters in titles, numbers and names (the body text is data and kept). Returns the same object."""
+    doc.title = " ".join(strip_bidi(nfc(doc.title)).split())
+    doc.number = normalize_number(strip_bidi(doc.number))
+    doc.source_url = safe_link(doc.source_url)
     doc.doc_type = vocab.doc_type(doc.doc_type)
     if doc.doc_type is None and doc.number:
         parsed = parse_number(doc.number)
         if parsed and parsed.type_code:
             doc.doc_type = vocab.doc_type(parsed.type_code)
-    doc.issuer = vocab.issuer(doc.issuer)  # the canonical name, whatever the source printed ("CHÍNH PHỦ")
+    doc.issuer = vocab.issuer(strip_bidi(doc.issuer))  # the canonical name, whatever the source printed ("CHÍNH PHỦ")
     doc.status = vocab.status(doc.status) if doc.status not in vocab.STATUSES else doc.status
     doc.scope = doc.scope or vocab.scope_of(doc.issuer)
     doc.text = nfc(doc.text).strip()
     for signer in doc.signers:
-        signer.name = nfc(signer.name).strip()
+        signer.name = strip_bidi(nfc(signer.name)).strip()
     seen: set[str] = set()
     for art in doc.articles:
         art.number = nfc(str(art.number)).strip()
-        art.heading = " ".join(nfc(art.heading).split()) or None if art.heading else None
+        art.heading = " ".join(strip_bidi(nfc(art.heading)).split()) or None if art.heading else None
         art.text = nfc(art.text).strip()
         art.chapter = nfc(art.chapter).strip() or None if art.chapter else None
         anchor = art.anchor or ("dieu-" + slug(art.number) if art.number else "dieu")
@@ -233,8 +238,8 @@ def normalise(doc: Document) -> Document:
         art.anchor = anchor
     for rel in doc.relations:
         rel.type = vocab.relation_type(rel.type)
-        rel.target_number = normalize_number(rel.target_number)
-        rel.target_title = " ".join(nfc(rel.target_title).split()) or None if rel.target_title else None
+        rel.target_number = normalize_number(strip_bidi(rel.target_number))
+        rel.target_title = " ".join(strip_bidi(nfc(rel.target_title)).split()) or None if rel.target_title else None
         rel.source = rel.source or doc.source
     for note in doc.changed_by:
         note.type = vocab.relation_type(note.type)
@@ -242,6 +247,8 @@ def normalise(doc: Document) -> Document:
         note.effective = parse_date(note.effective, "changed_by.effective") if note.effective else None
         note.source = note.source or doc.source
     for att in doc.attachments:
+        att.name = strip_bidi(att.name) or att.name
+        att.url = safe_link(att.url)
         if att.kind not in ATTACHMENT_KINDS:
             att.kind = "other"
     return doc

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import RecordError, StoreError
-from kb.model import Document, Relation, normalise
+from kb.model import CONTENT_RULES, Document, Relation, normalise
 from kb.numbers import KEY_VERSION, number_key
 
 MIGRATIONS: tuple[str, ...] = (
@@ -179,6 +179,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
             self._rekey()
+            self._reclean()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"không mở được cơ sở dữ liệu {self.path}: {exc}") from None
 
@@ -286,6 +287,30 @@ class Store:
                 if key != row["target_key"]:
                     self.db.execute("UPDATE relations SET target_key=? WHERE rowid=?", (key, row["rowid"]))
             self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES ('number_keys', ?)", (wanted,))
+
+    def _reclean(self) -> None:
+        """Apply the running version's content rules (model.CONTENT_RULES: http/https links only, no bidi
+        controls in titles, numbers and names) to records stored by an older version, in place: no new
+        version, no change event (nothing a reader needs to be told of). `kb index rebuild` refreshes the
+        copies of titles the index keeps."""
+        wanted = str(CONTENT_RULES)
+        if self.get_state("content_rules") == wanted:
+            return
+        with self.transaction():
+            if self.get_state("content_rules") == wanted:
+                return
+            for row in self.db.execute("SELECT uid, data FROM documents").fetchall():
+                try:
+                    doc = Document.from_dict(json.loads(row["data"]))
+                except (RecordError, ValueError):  # keep a record this version cannot read as it is
+                    continue
+                data = doc.to_json()
+                if data != row["data"]:
+                    self.db.execute(
+                        "UPDATE documents SET data=?, key=?, number_key=? WHERE uid=?",
+                        (data, doc.key, doc.number_key, row["uid"]),
+                    )
+            self.db.execute("INSERT OR REPLACE INTO state(name, value) VALUES ('content_rules', ?)", (wanted,))
 
     # --- reading ---------------------------------------------------------------------------
     def resolve_uid(self, uid: str) -> str | None:

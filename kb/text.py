@@ -15,8 +15,27 @@ import unicodedata
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
+# Bidirectional controls: embeddings, overrides, isolates and the direction marks. In a title they make
+# "fdp.exe" display as "exe.pdf"; Vietnamese needs none of them.
+BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+LINK_SCHEMES = ("http", "https")
+
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
 _PAIRS = ("oa", "oe", "uy")
+
+
+def strip_bidi(text: str | None) -> str | None:
+    """`text` without bidirectional control characters (for titles, numbers and names; not body text)."""
+    return BIDI_CONTROLS.sub("", text) if text else text
+
+
+def safe_link(url: str | None) -> str | None:
+    """`url` when it is an http or https address, else None (javascript:, data:, a file path, …)."""
+    if not url:
+        return None
+    text = "".join(url.split())  # browsers ignore spaces and line breaks inside a scheme
+    scheme, sep, _ = text.partition(":")
+    return text if sep and scheme.lower() in LINK_SCHEMES else None
 
 
 def nfc(text: str) -> str:

@@ -13,7 +13,9 @@ from kb.alerts import subscriptions as subs
 from kb.alerts.delivery import send_confirmations
 from kb.alerts.links import FACET_PARAMS
 from kb.alerts.mail import Mailer, MailError
+from kb.alerts.review import deliver_review, subscribe_review
 from kb.alerts.subscriptions import FREQUENCIES, SubscriptionError
+from kb.locks import instance_lock
 from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
@@ -50,6 +52,8 @@ def _warn_site_url(ctx: Context) -> None:
 )
 @click.option("--document", "-d", "uid", metavar="UID", help="Theo dõi một văn bản (mã của nó, ví dụ vbpl:187649).")
 @click.option("--digest", is_flag=True, help="Receive the weekly “Văn bản mới” digest (sent by `kb digest`).")
+@click.option("--review", is_flag=True, help="Theo dõi văn bản của tỉnh cần rà soát (docs/REVIEW.md).")
+@click.option("--ban", metavar="NAME", help="Cùng --review: chỉ văn bản thuộc Ban này của HĐND.")
 @click.option("--label", "-l", default="", help="Vì sao theo dõi (ghi trong e-mail).")
 @click.option(
     "--every",
@@ -71,6 +75,8 @@ def add(
     url: str | None,
     uid: str | None,
     digest: bool,
+    review: bool,
+    ban: str | None,
     label: str,
     every: str | None,
     confirmed: bool,
@@ -85,13 +91,18 @@ def add(
             ("--query/--url", query is not None or url is not None or filters),
             ("--document", uid),
             ("--digest", digest),
+            ("--review", review),
         )
         if given
     ]
     if len(chosen) != 1:
-        raise click.UsageError("hãy cho một trong --query (hoặc --url, --filter), --document hoặc --digest")
+        raise click.UsageError("hãy cho một trong --query (hoặc --url, --filter), --document, --digest hoặc --review")
+    if ban and not review:
+        raise click.UsageError("--ban đi cùng --review")
     store, config = ctx.creating().store, ctx.config
-    if uid:
+    if review:
+        result = subscribe_review(store, config, email, ban=ban, frequency=every, label=label, confirmed=confirmed)
+    elif uid:
         result = subs.follow_document(store, config, email, uid, label=label, frequency=every, confirmed=confirmed)
     elif digest:
         if every not in (None, "weekly"):
@@ -199,6 +210,12 @@ def run(ctx: Context, dry_run: bool) -> None:
         report = delivery.run_alerts(ctx.store, ctx.config, matcher, dry_run=dry_run)
     finally:
         matcher.close()
+    with instance_lock(ctx.config, "alerts", "kb alerts run"), Mailer(ctx.config) as mailer:
+        reviewed = deliver_review(ctx.store, ctx.config, mailer, dry_run=dry_run)  # kb/alerts/review.py
+    for msg in reviewed.messages:
+        click.echo(f"--- To: {msg['To']}\n--- Subject: {msg['Subject']}\n")
+        click.echo(msg.get_body(("plain",)).get_content())
+    report.errors += reviewed.errors
     if dry_run:
         for sent in report.confirmations + report.messages:
             click.echo(f"--- Gửi tới: {sent.email}\n--- Tiêu đề: {sent.subject}\n")
@@ -209,6 +226,7 @@ def run(ctx: Context, dry_run: bool) -> None:
         f"({sum(m.hits for m in report.messages)} văn bản); đã xét {report.checked} mục theo dõi"
         + (f"; {report.lapsed} mục không được xác nhận đã hết hạn" if report.lapsed else "")
         + "."
+        + (f" Đã gửi {len(reviewed.sent)} thư “văn bản của tỉnh cần rà soát”." if reviewed.sent else "")
     )
     for error in report.errors:
         click.echo(f"Lỗi: {error}", err=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 import scrapers  # noqa: F401  (declares the sources' settings before any configuration is loaded)
-from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, search, serve
+from kbcli import _clickvi, admin, alerts, check, data, digest, refresh, review, search, serve
 from kbcli._context import Context, KBGroup, UserError, pass_context
 
 
@@ -43,6 +43,7 @@ COMMANDS: tuple[click.Command, ...] = (
     check.check,
     check.delegations,
     check.derived_group,
+    review.review,
     alerts.alerts,
     digest.digest,
     admin.admin,

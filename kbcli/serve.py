@@ -22,6 +22,27 @@ from kb.legal import derived
 from kbcli import _sync as sync
 from kbcli._context import Context, pass_context
 
+# Slow clients (issue 20): waitress reads every request whole, asynchronously, before a thread serves it,
+# so a slow client costs a connection, not a thread; the limit on connections is what ~110 slow sockets
+# exhausted. gunicorn's gthread worker reads a request's headers in a thread: without a reverse proxy
+# that buffers requests, a few slow clients occupy every thread (README: a proxy is required in production).
+WAITRESS = {
+    "connection_limit": 1000,  # open connections before waitress stops accepting (its default: 100)
+    "channel_timeout": 30,  # seconds a connection may stay silent (its default: 120)
+    "cleanup_interval": 10,  # how often silent connections are looked for (its default: 30)
+    "max_request_header_size": 65536,
+    "backlog": 1024,
+}
+READ_TIMEOUT = 15  # seconds a gunicorn thread waits for the next bytes of a request before closing it
+GUNICORN = {
+    "worker_class": "gthread",
+    "worker_connections": 1000,
+    "keepalive": 5,
+    "timeout": 120,  # WORKER_TIMEOUT
+    "limit_request_line": 8190,
+    "limit_request_fields": 100,
+    "limit_request_field_size": 8190,
+}
 GRACEFUL_SECONDS = 30  # a worker being stopped finishes its requests for at most this long
 WORKER_TIMEOUT = 120  # a gunicorn worker whose main loop is silent this long is restarted
 # (gthread workers report from their main loop, not from the request threads: a long request, such as
@@ -75,7 +96,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
             f"Phục vụ {config.instance} tại http://{shown}:{port}/ bằng waitress, {threads} luồng (Ctrl+C để dừng)",
             err=True,
         )
-        _serve_waitress(app, host, port, threads)
+        _serve_waitress(app, host, port, threads, max_body=int(app.config["MAX_CONTENT_LENGTH"]))
     else:
         del app  # each worker creates its own after the fork
         click.echo(
@@ -103,7 +124,7 @@ def _raise_open_files_limit() -> None:
             pass
 
 
-def _serve_waitress(app, host: str, port: int, threads: int) -> None:
+def _serve_waitress(app, host: str, port: int, threads: int, max_body: int) -> None:
     import waitress
 
     def stop(signum, frame):
@@ -114,15 +135,55 @@ def _serve_waitress(app, host: str, port: int, threads: int) -> None:
         # poll(), not select(): select() fails on descriptors past 1,023 ("filedescriptor out of range"),
         # which the searchers' open index files push the connections' sockets past, and waitress then exits.
         # Ctrl+C (KeyboardInterrupt) ends run() as SIGTERM does.
+        # max_request_body_size: a body larger than the app accepts is refused with 413 by waitress itself,
+        # before it is spooled to a temporary file (its default is 1 GiB).
         waitress.serve(
-            app, host=host, port=port, threads=threads, ident="hdnd-kb", asyncore_use_poll=hasattr(select, "poll")
-        )  # not on Windows
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="hdnd-kb",
+            asyncore_use_poll=hasattr(select, "poll"),  # not on Windows
+            max_request_body_size=max_body,
+            **WAITRESS,
+        )
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise click.ClickException(f"không lắng nghe được ở {host}:{port}: {exc.strerror}") from None
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _bounded_worker_class():
+    """gunicorn's gthread worker whose connections time out after READ_TIMEOUT seconds without a byte: a
+    slow client holds a thread for that long at most, never forever (gthread reads with blocking sockets)."""
+    import socket
+
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class TimedSocket(socket.socket):
+        def setblocking(self, flag: bool) -> None:
+            if flag:
+                self.settimeout(READ_TIMEOUT)
+            else:
+                super().setblocking(False)
+
+    class BoundedThreadWorker(ThreadWorker):
+        def accept(self, listener):
+            accept = listener.accept
+
+            def timed_accept():
+                sock, address = accept()
+                return TimedSocket(sock.family, sock.type, sock.proto, fileno=sock.detach()), address
+
+            listener.accept = timed_accept  # noqa: B010 (the listener is gunicorn's socket wrapper)
+            try:
+                return super().accept(listener)
+            finally:
+                del listener.accept
+
+    return BoundedThreadWorker
 
 
 def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: int) -> None:
@@ -142,13 +203,12 @@ def _serve_gunicorn(instance: str, host: str, port: int, workers: int, threads: 
             for key, value in {
                 "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
                 "workers": workers,
-                "worker_class": "gthread",
+                **GUNICORN,
+                "worker_class": _bounded_worker_class(),
                 "threads": threads,
                 "preload_app": False,  # the app, its SQLite connections and searchers: per worker
                 "timeout": WORKER_TIMEOUT,
                 "graceful_timeout": GRACEFUL_SECONDS,
-                "keepalive": 5,
-                "limit_request_line": 8190,  # gunicorn's maximum; long Vietnamese queries are long URLs
                 # proxy headers are the app's business (web.proxy_count), as with waitress
                 "forwarded_allow_ips": "",
                 "secure_scheme_headers": {},

@@ -31,6 +31,9 @@ ARGS = {
     ("alerts", "remove"): ["1"],
     ("alerts", "run"): ["--dry-run"],
     ("digest",): [],
+    ("review", "rebuild"): [],
+    ("review", "mark"): ["vbpl:1", "--verdict", "con_phu_hop", "--by", "Nguyễn Văn An"],
+    ("review", "history"): ["vbpl:1"],
     ("admin", "password"): ["--password-stdin"],
     ("admin", "disable"): [],
     ("admin", "status"): [],
@@ -50,6 +53,9 @@ NEEDS_DOCUMENTS = {
     ("derived", "update"),
     ("derived", "rebuild"),
     ("digest",),
+    ("review", "rebuild"),
+    ("review", "mark"),
+    ("review", "history"),
 }
 
 

@@ -17,7 +17,8 @@ def test_a_refresh_that_finds_nothing_new_brings_an_index_left_behind_up_to_date
     # A refresh killed after storing its documents but before updating the index leaves the index
     # behind the store (--no-index leaves the same state). The rerun finds nothing new; it must still
     # bring the index up to date, or the stored documents stay unsearchable until something else changes.
-    with Store(instance / "kb.sqlite") as store:  # an (empty) index of an empty store (the commands refuse one)
+    # an index built before anything was stored (`kb index rebuild` refuses an instance without documents)
+    with Store(instance / "kb.sqlite") as store:
         build.rebuild(store, instance / "index")
     args = ["refresh", "vbpl", "--base-url", gateway.url]
     first = runner.invoke(cli, args + ["--no-index"])

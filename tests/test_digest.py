@@ -139,6 +139,7 @@ def test_text_of_the_digest(filled, tmp_path):
         "3. THAY ĐỔI HIỆU LỰC",
         "4. SẮP CÓ HIỆU LỰC (30 NGÀY TỚI)",
         "5. VĂN BẢN TRUNG ƯƠNG GIAO HĐND TỈNH QUY ĐỊNH, QUYẾT ĐỊNH",
+        "6. VĂN BẢN CỦA TỈNH CẦN RÀ SOÁT DO THAY ĐỔI TRONG TUẦN",  # kb/alerts/review.py
     ]
     central = text.split("1. VĂN BẢN TRUNG ƯƠNG MỚI")[1].split("2. VĂN BẢN MỚI")[0]
     assert central.splitlines()[1:4] == [
@@ -156,7 +157,7 @@ def test_an_empty_week_says_so(filled, tmp_path):
     d = build_digest(filled, "2026-W05", province="Lai Châu", today=TODAY)
     assert d.is_empty and d.upcoming == [] and d.assignments == []
     text = render_text(d, mail_config(tmp_path, None))
-    assert EMPTY_WEEK in text and text.count(NOTHING) == 5
+    assert EMPTY_WEEK in text and text.count(NOTHING) == 6  # five sections and the review's
 
 
 def test_html_of_the_digest(filled, tmp_path):
@@ -171,6 +172,7 @@ def test_html_of_the_digest(filled, tmp_path):
         "3. Thay đổi hiệu lực",
         "4. Sắp có hiệu lực (30 ngày tới)",
         "5. Văn bản trung ương giao HĐND tỉnh quy định, quyết định",
+        "6. Văn bản của tỉnh cần rà soát do thay đổi trong tuần",  # kb/alerts/review.py
     ]
     assert [h.get_text() for h in soup.find_all("h3")] == [
         "Nghị định",

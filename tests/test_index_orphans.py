@@ -101,9 +101,9 @@ def _alive(pid: int) -> bool:
     return state is not None and state[0] != "Z"
 
 
-def _start_build(stored: Path, work: Path) -> tuple[subprocess.Popen, Path, list[int]]:
-    """`kb import` of one more document into a copy of the stored instance: it builds the index (there is
-    none) with two writer processes. Returns when both writers run."""
+def _start_build(stored: Path, work: Path, command: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path, list[int]]:
+    """`kb import` of one more document into a copy of the stored instance (or `command`): it builds the index
+    (there is none) with two writer processes. Returns when both writers run."""
     instance = work / "instance"
     shutil.copytree(stored, instance)
     one = work / "one.jsonl"
@@ -112,7 +112,10 @@ def _start_build(stored: Path, work: Path) -> tuple[subprocess.Popen, Path, list
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        KB + ["import", str(one)], env=_env(instance), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        KB + (list(command) or ["import", str(one)]),
+        env=_env(instance),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 300  # storing and opening the store on a loaded machine; generous
     writers: list[int] = []
@@ -167,4 +170,12 @@ def test_sigterm_to_kb_import_stops_the_writers_and_rebuild_works(stored, tmp_pa
     os.kill(process.pid, signal.SIGTERM)  # the parent only, as `kill PID` or systemd does
     process.wait(timeout=60)  # bounded: the parent stops its writers and exits, it does not finish the build
     assert process.returncode != 0
+    _assert_writers_end_and_rebuild_works(writers, instance)
+
+
+def test_sigint_to_kb_index_rebuild_stops_the_writers_and_rebuild_works(stored, tmp_path):
+    process, instance, writers = _start_build(stored, tmp_path, ("index", "rebuild"))
+    os.kill(process.pid, signal.SIGINT)  # Ctrl-C sent to the parent only
+    process.wait(timeout=60)
+    assert process.returncode == 130
     _assert_writers_end_and_rebuild_works(writers, instance)

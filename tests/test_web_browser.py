@@ -347,7 +347,7 @@ def test_check_a_pasted_draft(browser, base_url):
     assert not severe_console_errors(driver)
     # "API" is in the footer, not in the main navigation
     nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.site-nav a")]
-    assert "API" not in nav and nav[-1] == "Giao HĐND quy định"
+    assert "API" not in nav and nav[-2:] == ["Giao HĐND quy định", "Rà soát"]
     driver.find_element(By.CSS_SELECTOR, "footer .footer-links a").click()
     wait(driver, lambda d: d.current_url.endswith("/api/"))
 

@@ -159,7 +159,14 @@ def test_the_page_and_the_email_render_the_same_sections(client, weekly_instance
             for s in tree.select("section.digest-section")
         ]
 
-    assert [s[0] for s in sections(shown)] == ["trung-uong", "dia-phuong", "hieu-luc", "sap-co-hieu-luc", "giao-hdnd"]
+    assert [s[0] for s in sections(shown)] == [
+        "trung-uong",
+        "dia-phuong",
+        "hieu-luc",
+        "sap-co-hieu-luc",
+        "giao-hdnd",
+        "can-ra-soat",  # the province's documents to review (issue 18)
+    ]
     assert sections(mailed, site) == sections(shown)
     assert mailed.select_one("section.digest-section h2")["style"] and not shown.select_one("section h2").get("style")
     assert shown.select("#hieu-luc .badge") and not mailed.select(".badge")

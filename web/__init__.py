@@ -69,7 +69,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import admin, alerts, api, checker, common, delegations, digest, documents, feeds, recent, search, security
+    from web import (
+        admin,
+        alerts,
+        api,
+        checker,
+        common,
+        delegations,
+        digest,
+        documents,
+        feeds,
+        recent,
+        review,
+        search,
+        security,
+    )
 
     common.init_app(app)
     security.init_app(app)
@@ -81,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(alerts.bp)
     app.register_blueprint(checker.bp)
     app.register_blueprint(delegations.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     return app

@@ -6,8 +6,9 @@ end every subscription (docs/WEB.md, "Quản trị / Administration").
   else can be reached. A login is remembered in Flask's signed session cookie (the key derived from the
   instance's secret, HttpOnly, SameSite=Lax, Secure over HTTPS) with the time of the login and the
   password's `epoch`: it lasts ADMIN_SESSION_HOURS, and a new password ends it. The session is cleared
-  (a new CSRF token) on login and on logout (POST). Failed logins are counted per client address:
-  beyond ADMIN_LOGIN_LIMIT per ADMIN_LOGIN_WINDOW seconds, 429 before the password is even checked.
+  (a new CSRF token) on login and on logout (POST). Logins are throttled per client address and per
+  account, across threads and worker processes, with a back-off that ends (web/throttle.py): each attempt
+  is counted before its password is checked; a 429 says how long to wait.
 - **Every route requires the login** (a `before_request` of the blueprint), but the login page and
   logout: a GET without it goes to the login page with `next` (a path of this site only), any other
   method gets 403. The app's CSRF check runs before, on every POST.
@@ -42,11 +43,13 @@ from kb.errors import ConfigError
 from kb.store import Store
 from web import admin_state as kbadmin
 from web.common import get_store
-from web.security import RateLimited, RateLimiter, csrf_token, safe_next
+from web.security import RateLimited, csrf_token, safe_next
+from web.throttle import LoginThrottle, Rule
 
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
 SESSION_KEY = "admin"
+ACCOUNT = "admin"  # the one administrator account (its failed logins are counted too)
 OPEN_ENDPOINTS = {"admin.login", "admin.logout"}  # reachable without a login (logout only clears one's session)
 REFRESH_CODE = "from kbcli.main import cli; cli(prog_name='kb')"
 LOG_START, LOG_END = "=== kb refresh started", "=== kb refresh ended"
@@ -65,7 +68,7 @@ def now() -> float:
 class AdminState:
     """What this process keeps: the failed-login counter and the refresh it started, if any."""
 
-    failures: RateLimiter
+    failures: LoginThrottle
     lock: threading.Lock = field(default_factory=threading.Lock)
     child: subprocess.Popen | None = None
 
@@ -76,8 +79,21 @@ class AdminState:
 @bp.record_once
 def setup(state) -> None:
     app = state.app  # ADMIN_* are [web] settings (kb.config.SETTINGS)
+    c = app.config
+    window = float(c["ADMIN_LOGIN_WINDOW"])
     app.extensions["kb_admin"] = AdminState(
-        RateLimiter(app.config["ADMIN_LOGIN_LIMIT"], app.config["ADMIN_LOGIN_WINDOW"])
+        LoginThrottle(
+            Path(c["INSTANCE"]),
+            address=Rule(
+                int(c["ADMIN_LOGIN_LIMIT"]), float(c["ADMIN_LOGIN_BACKOFF"]), float(c["ADMIN_LOGIN_MAX_WAIT"]), window
+            ),
+            account=Rule(
+                int(c["ADMIN_ACCOUNT_LIMIT"]),
+                float(c["ADMIN_ACCOUNT_BACKOFF"]),
+                float(c["ADMIN_ACCOUNT_MAX_WAIT"]),
+                window,
+            ),
+        )
     )
 
 
@@ -161,14 +177,14 @@ def login():
         if logged_in():
             return redirect(target)
         return render_template("admin/login.html", closed=False, next=target, error=None)
-    limiter = admin_state().failures
-    wait = limiter.wait(_client())
+    throttle = admin_state().failures
+    wait = throttle.attempt(_client(), ACCOUNT, now())  # counted before the password is checked
     if wait:
         raise RateLimited(wait, "đăng nhập sai")
     if not creds.verify(request.form.get("password", "")):
-        limiter.hit(_client())
         current_app.logger.warning("administration: failed login from %s", _client())
         return render_template("admin/login.html", closed=False, next=target, error="Mật khẩu không đúng."), 403
+    throttle.succeeded(_client(), ACCOUNT)
     session.clear()  # a new session: nothing of before the login is kept
     session[SESSION_KEY] = {"epoch": creds.epoch, "at": now()}
     csrf_token()

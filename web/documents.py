@@ -14,6 +14,7 @@ from kb.legal.validity import impacts_of, validity, validity_of
 from kb.model import Document, parse_date
 from kb.store import Event, Store
 from kb.text import slug
+from web import review
 from web.common import get_store, instance_state
 from web.diff import diff_documents
 
@@ -71,7 +72,9 @@ def show(uid: str):
     store, doc = load(uid)
     if doc.uid != uid:  # an alias (the same document at another source): one address per document
         return redirect(url_for("documents.show", uid=doc.uid), 301)
-    return render_template("documents/document.html", **page_data(store, doc, on=_on_date()))
+    return render_template(
+        "documents/document.html", **page_data(store, doc, on=_on_date()), review_banner=review.banner(store, doc.uid)
+    )
 
 
 @bp.route("/van-ban/<path:uid>/ban-in")

@@ -259,6 +259,25 @@ def safe_next(target: str | None, fallback: str) -> str:
     return text
 
 
+FORWARDED_WARN_EVERY = 3600.0  # seconds between two warnings of one process
+_forwarded_warned = [float("-inf")]
+
+
+def _warn_forwarded_without_proxy_count() -> None:
+    """A proxy forwards the client's address but web.proxy_count is 0: every client then shares the proxy's
+    address for the rate limits and the login throttle (one stranger slows everyone). Logged, at most hourly."""
+    if "X-Forwarded-For" in request.headers:
+        now = time.monotonic()
+        if now - _forwarded_warned[0] >= FORWARDED_WARN_EVERY or current_app.testing:
+            _forwarded_warned[0] = now
+            current_app.logger.warning(
+                "a request came with X-Forwarded-For from %s but web.proxy_count is 0: the rate limits and the "
+                "administrator's login throttle count every client as the proxy's address; behind a reverse proxy "
+                "set web.proxy_count (KB_WEB_PROXY_COUNT) to the number of proxies",
+                request.remote_addr,
+            )
+
+
 # --- wiring ---------------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     app.session_interface = _LazyKeySessionInterface()
@@ -270,6 +289,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_field=csrf_field, csrf_token=csrf_token)
     app.before_request(check_size)
     app.before_request(check_csrf)
+    if int(app.config.get("PROXY_COUNT") or 0) <= 0:
+        app.before_request(_warn_forwarded_without_proxy_count)
 
     @app.after_request
     def headers(response):

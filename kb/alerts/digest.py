@@ -21,8 +21,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 
+from markupsafe import Markup
+
 from kb import vocab
-from kb.alerts import records
+from kb.alerts import records, review
 from kb.alerts.links import Links
 from kb.alerts.mail import Mailer, MailError
 from kb.alerts.render import render, render_message
@@ -82,6 +84,7 @@ class Digest:
     other_status: list[DigestItem] = field(default_factory=list)
     upcoming: list[DigestItem] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    review: list = field(default_factory=list)  # kb/alerts/review.py: the province's documents to review
     older_added: int = 0  # new in the store but issued long before the week (a backfill)
     upcoming_days: int = 30
     complete: bool = True  # False while the week is not over
@@ -333,7 +336,7 @@ def build_digest(
 
 def digest_for(store: Store, config: Config, week: str | None = None, today: dt.date | None = None) -> Digest:
     """build_digest with the instance's settings (province.name, digest.issued_within_days, digest.upcoming_days)."""
-    return build_digest(
+    digest = build_digest(
         store,
         week,
         province=str(config.get("province", "name")),
@@ -341,6 +344,8 @@ def digest_for(store: Store, config: Config, week: str | None = None, today: dt.
         issued_within_days=int(config.get("digest", "issued_within_days")),
         upcoming_days=int(config.get("digest", "upcoming_days")),
     )
+    digest.review = review.digest_section(store, config, digest.week).items
+    return digest
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -355,7 +360,15 @@ STATUS_PARTS = (
 
 
 def _context(digest: Digest, config: Config) -> dict:
-    return {"digest": digest, "links": Links(config), "site_name": str(config.get("site", "name")), "to": None}
+    return {
+        "digest": digest,
+        "links": Links(config),
+        "site_name": str(config.get("site", "name")),
+        "to": None,
+        # section 6, the province's documents to review (kb/alerts/review.py renders it from its templates)
+        "review_text": review.digest_text(config, digest.review).rstrip("\n"),
+        "review_html": Markup(review.digest_html(config, digest.review)),
+    }
 
 
 def render_text(digest: Digest, config: Config) -> str:
@@ -371,7 +384,8 @@ def render_html(digest: Digest, config: Config) -> str:
 def digest_message(
     config: Config, digest: Digest, to: str, unsubscribe: str, now: dt.datetime | None = None
 ) -> EmailMessage:
-    context = {"digest": digest, "links": Links(config), "unsubscribe": unsubscribe, "delegations_url": None}
+    context = {**_context(digest, config), "unsubscribe": unsubscribe, "delegations_url": None}
+    context.pop("to")  # render_message sets the recipient
     return render_message(config, to, "digest", context, unsubscribe=unsubscribe, now=now)
 
 

@@ -83,6 +83,10 @@ class Links:
     def _url(self, path: str) -> str:
         return self.base + path
 
+    def page(self, path: str) -> str:
+        """Another page of the site, by its path (e.g. the rà soát list, kb.alerts.review)."""
+        return self._url(path)
+
     def document(self, uid: str, anchor: str | None = None) -> str:
         return self._url(DOCUMENT_PATH.format(uid=quote(uid, safe=":"))) + (f"#{anchor}" if anchor else "")
 

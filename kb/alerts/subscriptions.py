@@ -37,7 +37,8 @@ from kb.store import Store
 from kb.text import fold, nfc
 
 SEARCH, DOCUMENT, DIGEST = "search", "document", "digest"
-KINDS = (SEARCH, DOCUMENT, DIGEST)
+REVIEW = "review"  # the province's documents to review (kb/alerts/review.py)
+KINDS = (SEARCH, DOCUMENT, DIGEST, REVIEW)
 IMMEDIATE, DAILY, WEEKLY = "immediate", "daily", "weekly"
 FREQUENCIES = (IMMEDIATE, DAILY, WEEKLY)
 DEFAULT_FREQUENCY = DAILY
@@ -95,6 +96,9 @@ class Subscription:
             return f"văn bản {self.title or self.uid}"
         if self.kind == DIGEST:
             return "bản tin “Văn bản mới” hằng tuần"
+        if self.kind == REVIEW:
+            ban = (self.filters.get("ban") or [""])[0]
+            return "văn bản của tỉnh cần rà soát" + (f" ({ban})" if ban else "")
         parts = [f"{FACET_LABELS.get(k, k)}: {', '.join(v)}" for k, v in self.filters.items() if v]
         text = f"tìm kiếm “{self.query}”" if self.query.strip() else "tìm kiếm"
         return text + (f" ({'; '.join(parts)})" if parts else "")

@@ -72,7 +72,7 @@ def register(derivation: Derivation) -> Derivation:
 
 def _registry() -> dict[str, Derivation]:
     # the derivations of this package register themselves when imported
-    from kb.legal import delegation  # noqa: F401
+    from kb.legal import delegation, review  # noqa: F401
 
     return REGISTRY
 
