@@ -43,7 +43,7 @@ def check(ctx: Context, file: str, on: str | None, as_json: bool, fmt: str) -> N
 
     Với mỗi trích dẫn: văn bản được viện dẫn trong cơ sở dữ liệu, tình trạng hiệu lực vào ngày dự kiến có
     hiệu lực, các văn bản sửa đổi mà dự thảo chưa viện dẫn, và ngày, số không khớp.
-    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện [Lỗi], 1 khi lệnh dùng sai."""
+    Mã thoát: 0 khi không có phát hiện [Lỗi], 3 khi báo cáo có phát hiện đó, 1 khi người dùng nhập sai."""
     planned = planned_date(on)  # a bad date is a one-line error before anything is read
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)

@@ -60,32 +60,6 @@ def test_user_errors_are_short_messages(runner, tmp_path):
     assert result.exit_code == 1 and "Lỗi:" in result.output and "config.toml" in result.output
 
 
-def test_commands_are_registered_explicitly_and_helpers_say_so_by_name():
-    import importlib
-    import pkgutil
-
-    import click
-
-    import kbcli
-    from kbcli import main
-
-    assert set(cli.commands.values()) == set(main.COMMANDS)
-    for module in pkgutil.iter_modules(kbcli.__path__):
-        if module.name == "main":
-            continue
-        loaded = importlib.import_module(f"kbcli.{module.name}")
-        defined = {
-            v
-            for v in vars(loaded).values()
-            if isinstance(v, click.Command) and v.callback.__module__ == loaded.__name__
-        }
-        subcommands = {c for g in defined if isinstance(g, click.Group) for c in g.commands.values()}
-        if module.name.startswith("_"):
-            assert not defined, f"kbcli/{module.name}.py is named as a helper but defines commands"
-        else:
-            assert defined and defined - subcommands <= set(main.COMMANDS), f"kbcli/{module.name}.py"
-
-
 def test_import_shows_its_real_phases(runner, tmp_path):
     from kb import jsonl
     from kb.store import Store
@@ -118,3 +92,29 @@ def test_import_shows_its_real_phases(runner, tmp_path):
     ]
     found = [next(i for i, line in enumerate(lines) if line.startswith(label)) for label in order]
     assert found == sorted(found), lines
+
+
+def test_commands_are_registered_explicitly_and_helpers_say_so_by_name():
+    import importlib
+    import pkgutil
+
+    import click
+
+    import kbcli
+    from kbcli import main
+
+    assert set(cli.commands.values()) == set(main.COMMANDS)
+    for module in pkgutil.iter_modules(kbcli.__path__):
+        if module.name == "main":
+            continue
+        loaded = importlib.import_module(f"kbcli.{module.name}")
+        defined = {
+            v
+            for v in vars(loaded).values()
+            if isinstance(v, click.Command) and v.callback.__module__ == loaded.__name__
+        }
+        subcommands = {c for g in defined if isinstance(g, click.Group) for c in g.commands.values()}
+        if module.name.startswith("_"):
+            assert not defined, f"kbcli/{module.name}.py is named as a helper but defines commands"
+        else:
+            assert defined and defined - subcommands <= set(main.COMMANDS), f"kbcli/{module.name}.py"
