@@ -185,3 +185,30 @@ def test_a_new_resolution_answering_a_delegation_shows_at_once(weekly_instance, 
     tree = page(client, "/giao-hdnd-quy-dinh")
     assert items(tree)[0] == (CENTRAL, "Khoản 1 Điều 5", "Đã ban hành")
     assert tree.select_one("ol.delegations > li .deleg-answers a")["href"] == "/van-ban/congbao_tinh:LC-HTX"
+
+
+def test_after_a_store_change_the_page_reads_and_never_computes(weekly_instance, tmp_path, monkeypatch):
+    """Issue 20 item 4: the page no longer recomputes the tracker in a request (it stalled the site for
+    ~12 s after every store change). After a change the writing command has not derived yet, the page and a
+    search answer from what is stored, and nothing of the derivation runs inside a request."""
+    from kb.legal import delegation
+
+    folder = copy_instance(weekly_instance, tmp_path / "i")
+    client = make_app(folder).test_client()
+    before = items(page(client, "/giao-hdnd-quy-dinh"))
+    conf = kbconfig.load(folder, environ={})
+    with Store(conf.db_path) as store:
+        doc = store.get(CENTRAL)
+        doc.title += " (sửa đổi)"
+        store.upsert(doc)  # a store change; derived.refresh not run (a refresh still writing, say)
+
+    def computed(*args, **kwargs):
+        raise AssertionError("a request computed derived data")
+
+    for name in ("refresh", "rebuild"):
+        monkeypatch.setattr(derived, name, computed)
+    monkeypatch.setattr(delegation, "find_delegations", computed)
+    monkeypatch.setattr(delegation, "track_delegations", computed, raising=False)
+    assert items(page(client, "/giao-hdnd-quy-dinh")) == before
+    assert client.get("/api/delegations").status_code == 200
+    assert client.get("/tim-kiem?q=hợp+tác+xã").status_code == 200
