@@ -19,7 +19,10 @@ from kbcli._progress import Counted
 
 def update_derived(ctx: Context, full: bool = False) -> list[derived.Result]:
     """Bring every derivation up to date with the store's change events (resuming a killed run);
-    full: recompute them from every document."""
+    full: recompute them from every document. Statuses changed by a relation or a date crossed are derived
+    first (kb.legal.transitions: change events that the index and the derivations then apply), with or
+    without an index update (`--no-index` too)."""
+    derive_statuses(ctx.store)
     current: list = []  # [label, total, bar]
 
     def close() -> None:
@@ -47,7 +50,6 @@ def update_index(ctx: Context) -> int:
     Every command that changes the store calls this before it finishes, so a document stored is a
     document findable. Statuses changed by a relation or a date crossed are derived first (events the index
     applies), then the derived legal data is brought up to date. Returns the number of documents re-indexed."""
-    derive_statuses(ctx.store)
     update_derived(ctx)
     index_dir = ctx.config.index_dir
     reason = build.needs_rebuild(index_dir)

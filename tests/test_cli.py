@@ -118,3 +118,26 @@ def test_commands_are_registered_explicitly_and_helpers_say_so_by_name():
             assert not defined, f"kbcli/{module.name}.py is named as a helper but defines commands"
         else:
             assert defined and defined - subcommands <= set(main.COMMANDS), f"kbcli/{module.name}.py"
+
+
+def test_stats_count_statuses_as_the_validity_function_derives_them(runner, tmp_path):
+    # the source says nothing of 83/2015 ("Chưa xác định"); a stored replacement in force since 2026 ends it:
+    # kb stats agrees with the search facet and the document page, not with the label the source printed
+    path = tmp_path / "laws.jsonl"
+    law = {"title": "Luật Ngân sách nhà nước", "doc_type": "Luật", "issuer": "Quốc hội"}
+    records = [
+        dict(law, uid="t:83", number="83/2015/QH13", effective="2017-01-01", status="Chưa xác định"),
+        dict(
+            law,
+            uid="t:89",
+            number="89/2025/QH15",
+            effective="2026-01-01",
+            status="Còn hiệu lực",
+            relations=[{"type": "thay_the", "target_number": "83/2015/QH13"}],
+        ),
+    ]
+    path.write_text("\n".join(Document.from_dict(r).to_json() for r in records) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["import", "--no-index", str(path)]).exit_code == 0
+    data = json.loads(runner.invoke(cli, ["stats", "--json"]).output)
+    assert data["by_status"] == {"Hết hiệu lực toàn bộ": 1, "Còn hiệu lực": 1}
+    assert data["by_source_status"] == {"Chưa xác định": 1, "Còn hiệu lực": 1}

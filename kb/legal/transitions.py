@@ -150,6 +150,11 @@ def _iso(on: str | dt.date | None) -> str:
     return on.isoformat() if isinstance(on, dt.date) else str(on)[:10]
 
 
+def remembered_statuses(store: Store) -> dict[str, str]:
+    """{uid: status} as kb.legal.validity gave it at the last derivation (after every write, and daily)."""
+    return _remembered(store)
+
+
 def _remembered(store: Store) -> dict[str, str]:
     rows = store.db.execute("SELECT name, value FROM state WHERE name LIKE ?", (STATE_PREFIX + "%",))
     return {name[len(STATE_PREFIX) :]: value for name, value in rows}
