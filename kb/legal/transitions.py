@@ -61,6 +61,7 @@ def derive_statuses(
         uids = _candidates(store, day)
     docs = (store.get(uid) for uid in sorted(uids)) if uids is not None else store.iter_documents()
     remembered = _remembered(store)
+    reported = _reported_by_sources(store)
     pending: list[tuple[str, str]] = []
     for doc in docs:
         if doc is None:
@@ -70,8 +71,8 @@ def derive_statuses(
         if old == current.status:
             continue
         pending.append((doc.uid, current.status))
-        if old is None:
-            continue
+        if old is None or reported.get(doc.uid) == current.status:
+            continue  # first derivation, or a source already said it (its own status_changed event)
         by = current.by
         changes.append(
             StatusChange(
@@ -148,6 +149,17 @@ def _iso(on: str | dt.date | None) -> str:
     if on is None or on == "":
         return today_vn().isoformat()
     return on.isoformat() if isinstance(on, dt.date) else str(on)[:10]
+
+
+def _reported_by_sources(store: Store) -> dict[str, str]:
+    """{uid: new status} of the status changes the sources reported since the last derivation (events of the
+    store, not derived): the same change is not recorded a second time as derived."""
+    since = int(store.get_state(LAST_EVENT) or 0)
+    return {
+        e.uid: e.detail.get("new")
+        for e in store.events(since_id=since)
+        if e.kind == STATUS_CHANGED and not e.detail.get("derived")
+    }
 
 
 def remembered_statuses(store: Store) -> dict[str, str]:
