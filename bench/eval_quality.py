@@ -36,7 +36,7 @@ from index.boilerplate import QuestionPrior
 from index.search import WEIGHTS, SearchService, Weights
 from kb.jsonl import import_file
 from kb.store import Store
-from kb.text import fold
+from kb.text import fold, slug
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
@@ -72,8 +72,19 @@ def fold_of(qid: str, k: int) -> int:
 
 
 def load_queries(corpus: Path, name: str) -> list[dict]:
+    """The questions of a set, their relevant articles named as the store names them: documents get ASCII
+    ids on import ("zalo21:13-2023-nđ-cp:5" is stored as "zalo21:13-2023-nd-cp", article 5)."""
     with open(corpus / SETS[name][1], encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+        items = [json.loads(line) for line in handle]
+    for item in items:
+        item["relevant"] = [stored_label(label) for label in item["relevant"]]
+    return items
+
+
+def stored_label(label: str) -> str:
+    """'source:doc id:article' with the document id as kb.jsonl stores it (kb.text.slug)."""
+    source, doc_id, article = label.split(":", 2) if label.count(":") >= 2 else ("", label, "")
+    return f"{source}:{slug(doc_id)}:{article}" if source else label
 
 
 def ensure_index(corpus: Path, workdir: Path, name: str) -> Path:

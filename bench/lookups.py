@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from index.search import SearchService
-from kb.text import fold
+from kb.text import fold, slug
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMED = ("Luật", "Bộ luật", "Pháp lệnh", "Hiến pháp")
@@ -54,7 +54,7 @@ def documents(path: Path) -> dict[str, dict]:
             rec = json.loads(line)
             if not rec.get("doc_number") or not rec.get("doc_id"):
                 continue
-            uid = f"phapdien:{rec['doc_id']}"
+            uid = f"phapdien:{slug(rec['doc_id'])}"  # the id as kb.jsonl stores it (ASCII)
             doc = docs.setdefault(
                 uid,
                 {

@@ -4,7 +4,11 @@ and the same queries through tantivy as the reference.
 
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/speed.py [--corpus ../shared/corpus/phapdien_articles.jsonl.gz] [--procs 2]
-                                    [--repeat 3] [--no-tantivy] [--workdir DIR]
+                                    [--repeat 3] [--no-tantivy] [--workdir DIR] [--copies N]
+
+--copies N measures a province-sized store: N renumbered copies of the corpus (ids prefixed with the
+copy, the leading number of each số ký hiệu + k×10000), as issue 17 describes. One size per run: run it
+at 1 and 10 to compare.
 
 Prints one line per measurement. Takes a few minutes on 2 cores.
 """
@@ -171,6 +175,28 @@ def tantivy_reference(store: Store, workdir: Path, classes, repeat: int) -> dict
     return out
 
 
+def renumbered(corpus: Path, copies: int, out: Path) -> Path:
+    """N copies of an article-level corpus as distinct documents: ids prefixed with the copy, the leading
+    number of each số ký hiệu raised by k×10000 (copy 0 is the corpus as it is)."""
+    with gzip.open(out, "wt", encoding="utf-8") as sink:
+        for k in range(copies):
+            with gzip.open(corpus, "rt", encoding="utf-8") as handle:
+                for line in handle:
+                    if k:
+                        rec = json.loads(line)
+                        for key in ("id", "doc_id"):  # "phapdien:1.11.LQ.1" -> "phapdien:c1-1.11.LQ.1"
+                            if rec.get(key):
+                                source, colon, rest = rec[key].rpartition(":")
+                                rec[key] = f"{source}{colon}c{k}-{rest}"
+                        number = rec.get("doc_number") or ""
+                        head, sep, rest = number.partition("/")
+                        if head.isdigit():
+                            rec["doc_number"] = f"{int(head) + k * 10000}{sep}{rest}"
+                        line = json.dumps(rec, ensure_ascii=False) + "\n"
+                    sink.write(line)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
@@ -178,11 +204,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-tantivy", action="store_true")
     parser.add_argument("--workdir", help="keep the store and index here (default: a temporary folder)")
+    parser.add_argument("--copies", type=int, default=1, help="renumbered copies of the corpus (issue 17: 10)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     tmp = tempfile.TemporaryDirectory()
     workdir = Path(args.workdir or tmp.name)
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.copies > 1:
+        corpus = renumbered(corpus, args.copies, workdir / f"corpus-x{args.copies}.jsonl.gz")
+        print(f"corpus: {args.copies} renumbered copies of {args.corpus}")
 
     store = Store(workdir / "kb.sqlite")
     started = time.perf_counter()

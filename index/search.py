@@ -428,7 +428,7 @@ class SearchService:
         for mask in masks.values():
             allowed &= mask
         result = SearchResult(q, [], 0, page, per_page, unit, sort, on=day)
-        ref = self._resolve(state, parsed, day)
+        ref = self._resolve(state, table, parsed)
         pinned: list[int] = []
         if ref is not None:
             result.exact = [self._hit(state.searcher, e.row, 0.0, None, day) for e in ref.entries[:20]]
@@ -481,13 +481,12 @@ class SearchService:
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _resolve(self, state, parsed: ParsedQuery, day: str | None = None) -> Reference | None:
+    def _resolve(self, state, table: _Table, parsed: ParsedQuery) -> Reference | None:
         """The documents (and article) the query names, if it names any (index/lookup.py); several that fit
-        are ordered by their validity on the search date `day`."""
+        are ordered by their validity on the search date (`table`: the view of that date)."""
         text = " ".join(c.text for c in parsed.clauses)
         if not text or len(text) > 300:
             return None
-        table = state.table.on_date(day) if day else state.table
         statuses, labels = table.codes["status"], table.labels["status"]
         return state.table.catalog(state.searcher, self.province).resolve(
             text, status_of=lambda entry: labels[statuses[entry.row]]

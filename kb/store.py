@@ -458,23 +458,30 @@ class Store:
     def last_event_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
-    def stats(self) -> dict:
+    def stats(self, statuses: dict[str, str] | None = None) -> dict:
+        """Counts of the store. `statuses` ({uid: status}, e.g. as kb.legal.validity derived them) are counted
+        in `by_status` instead of the labels the sources gave (those stay in `by_source_status`)."""
         count = self.count()
         articles = 0
         by_type: dict[str, int] = {}
         by_status: dict[str, int] = {}
+        by_source: dict[str, int] = {}
+        statuses = statuses or {}
         for row in self.db.execute(
-            "SELECT json_array_length(data, '$.articles'), json_extract(data, '$.doc_type'),"
+            "SELECT uid, json_array_length(data, '$.articles'), json_extract(data, '$.doc_type'),"
             " json_extract(data, '$.status') FROM documents"
         ):
-            articles += row[0] or 0
-            by_type[row[1] or "—"] = by_type.get(row[1] or "—", 0) + 1
-            by_status[row[2] or "—"] = by_status.get(row[2] or "—", 0) + 1
+            articles += row[1] or 0
+            by_type[row[2] or "—"] = by_type.get(row[2] or "—", 0) + 1
+            by_source[row[3] or "—"] = by_source.get(row[3] or "—", 0) + 1
+            status = statuses.get(row[0]) or row[3] or "—"
+            by_status[status] = by_status.get(status, 0) + 1
         return {
             "documents": count,
             "articles": articles,
             "by_type": by_type,
             "by_status": by_status,
+            "by_source_status": by_source,
             "events": self.db.execute("SELECT count(*) FROM events").fetchone()[0],
             "versions": self.db.execute("SELECT count(*) FROM versions").fetchone()[0],
         }

@@ -98,16 +98,9 @@ def export(ctx: Context, output: str) -> None:
 def stats(ctx: Context, as_json: bool) -> None:
     """Số văn bản, số điều, theo loại, theo tình trạng hiệu lực, các thay đổi đã ghi và chỉ mục tìm kiếm."""
     store = ctx.documents()
-    data = store.stats()
     # the status as kb.legal.validity derives it (remembered at the last derivation: after every write and
     # daily), not the label a source printed; documents never derived yet keep their stored label
-    data["by_source_status"] = data["by_status"]
-    derived_status = remembered_statuses(store)
-    by_status: dict[str, int] = {}
-    for uid, stored in store.db.execute("SELECT uid, json_extract(data, '$.status') FROM documents"):
-        status = derived_status.get(uid) or stored or "—"
-        by_status[status] = by_status.get(status, 0) + 1
-    data["by_status"] = by_status
+    data = store.stats(remembered_statuses(store))
     data["index"] = sync.index_stats(ctx)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
