@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 from whoosh import columns, fields
 
-from index import build
-from index.analysis import bigrams, fold_syllable, folded_syllables
+from index import build, ranking
+from index.analysis import folded_syllables
 from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
-from index.intents import article_refs, heading_hints, is_question
+from index.intents import heading_hints
 from index.lookup import Catalog, Reference
-from index.query import Clause, ParsedQuery, parse
+from index.query import ParsedQuery, parse
+from index.ranking import WEIGHTS, Weights, combine  # noqa: F401  (re-exported for bench/tune_ranking.py)
 from index.schema import FIELD_SEPARATOR, decode_timeline
 from index.scoring import Postings
 from index.snippets import Highlight, snippet
@@ -43,38 +44,6 @@ SORTS = ("relevance", "issued", "effective")
 _FIELDS = ("title", "head", "body")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
-
-
-@dataclass
-class Weights:
-    """Ranking parameters, chosen on both question sets at once (ALQAC and the Zalo 2021
-    development half) by bench/tune_ranking.py; figures per weight in docs/PERFORMANCE.md."""
-
-    title: float = 0.3  # the document title's words (1.0 before: titles outvoted the article body)
-    head: float = 0.5  # article heading
-    body: float = 1.0
-    accent: float = 0.6  # share of a field's weight added for the exact accented syllable
-    bigram: float = 2.0  # share added for two query words side by side
-    k1: float = 0.9
-    b_body: float = 0.75
-    b_short: float = 0.3  # titles and headings are short: little length normalisation
-    idf_floor: float = 1.0
-    article_ref: float = 0.5  # share of the best score added to the article a query names ("Điều 6")
-    intent: float = 3.0  # weight of the heading a question's kind points to ("… là gì?")
-    rerank: float = 1.0  # share of the best score added for the query's word triples found in order
-    rerank_head: float = 0.3  # share of the best score for the article heading's words in the query
-    rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
-    rerank_depth: int = 75  # how many top candidates the second stage re-scores
-    rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
-    long_query: int = 6  # more words than this make a question, not a keyword search …
-    min_share: float = 0.3  # … and a question needs only this share of its words to match
-    boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)
-    numbers: float = 1.0  # weight of a question's bare numbers ("tháng 7/2020", "18 tuổi")
-    title_cap: float = 0.0  # a title's score may add at most this share of the article's own (0: no cap)
-    named_doc: float = 0.5  # share of the best score added to the articles of a document the query names
-
-
-WEIGHTS = Weights()
 
 
 @dataclass
@@ -306,29 +275,6 @@ def _check_statuses(values: list[str]) -> None:
             )
 
 
-def combine(w: Weights, parts: dict[str, np.ndarray], matched: np.ndarray) -> np.ndarray:
-    """The first-stage score: the parts weighted. A title's evidence may be capped at a share
-    of the article's own (`title_cap`), so that a document whose title shares the question's
-    words cannot outvote the article that answers it."""
-    field_weight = {"title": w.title, "head": w.head, "body": w.body}
-
-    def field(f: str) -> np.ndarray:
-        return field_weight[f] * (parts[f"word_{f}"] + w.accent * parts[f"accent_{f}"] + w.bigram * parts[f"pair_{f}"])
-
-    total = field("head") + field("body")
-    titles = field("title")
-    if w.title_cap > 0:
-        titles = np.minimum(titles, w.title_cap * total)
-    total += titles
-    total += w.intent * parts["intent"]
-    if matched.any():
-        if w.named_doc > 0 and parts["named"].any():
-            total[parts["named"]] += w.named_doc * float(total[matched].max())
-        if parts["artref"].any():
-            total[parts["artref"]] += w.article_ref * float(total[matched].max())
-    return total
-
-
 class SearchService:
     """Searches one index folder; safe to share between threads (one searcher per thread)."""
 
@@ -339,8 +285,11 @@ class SearchService:
         weights: Weights = WEIGHTS,
         prior: QuestionPrior | None = None,
         province: str = "",
+        prune: bool = True,
     ):
         self.index_dir = Path(index_dir)
+        self.prune = prune  # False: every matched record is scored (the reference for index/ranking.py's pruning)
+        self.last_stats: dict = {}  # what the last pruned ranking scored (benchmarks read it)
         self.province = province
         self.check_interval = check_interval
         self.weights = weights
@@ -455,10 +404,10 @@ class SearchService:
             found = table.kind == kind
             matched = found & allowed
         else:
-            scores, found = self._evaluate(table, parsed, strict=True, ref=ref)
+            found = self._match(table, parsed, strict=True)
             matched = found & allowed
             if not matched.any() and len(parsed.clauses) > 1:
-                scores, found = self._evaluate(table, parsed, strict=False, ref=ref)
+                found = self._match(table, parsed, strict=False)
                 matched = found & allowed
                 result.fallback = bool(matched.any())
             terms = Highlight.from_query(parsed) if snippets else None  # what to mark, as the query means it
@@ -468,6 +417,11 @@ class SearchService:
             matched[pinned] |= allowed[pinned]
         if facets:
             result.facets = self._facets(table, found & base, masks)
+        ranked = None
+        if query is not None and sort == "relevance":
+            need = page * per_page + len(pinned)
+            named_rows = [e.row for e in ref.entries] if ref is not None else []
+            ranked, scores = self._rank(table, parsed, matched, named_rows, pinned, unit, need)
         self._collect(
             result,
             state,
@@ -477,6 +431,7 @@ class SearchService:
             browse=query is None and not parsed.number_only and not pinned,
             query=query,
             pinned=pinned,
+            ranked=ranked,
         )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
@@ -512,44 +467,7 @@ class SearchService:
         ids, _ = table.postings.get("numkey", number_key(number))
         return [int(i) for i in ids if table.kind[i] == KIND_DOC]
 
-    # --- scoring -------------------------------------------------------------------------------
-    def _term(self, table: _Table, field: str, term: str, b: float) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, mask) of one term in one field over all records. A title term is indexed on the
-        document record only; its score and match are carried over to the document's articles."""
-        w = self.weights
-        ids, contrib = table.postings.bm25(field, term, w.k1, b, w.idf_floor)
-        scores = np.zeros(table.n + 1, dtype=np.float32)
-        scores[ids] = contrib
-        if field.startswith("title_"):
-            scores = scores[table.doc_of]  # n + 1 -> n: each record gets its document's score
-            return scores, scores > 0
-        mask = np.zeros(table.n, dtype=bool)
-        mask[ids] = True
-        return scores[: table.n], mask
-
-    def _clause(self, table: _Table, clause: Clause) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Unweighted scores per field (title, head, body) and match mask of one word or phrase."""
-        w = self.weights
-        parts: dict[str, np.ndarray] = {}
-        mask = np.zeros(table.n, dtype=bool)
-        if len(clause.folded) == 1:
-            for name, b in (("title", w.b_short), ("head", w.b_short), ("body", w.b_body)):
-                parts[name], here = self._term(table, f"{name}_f", clause.folded[0], b)
-                mask |= here
-            return parts, mask
-        pairs = bigrams(clause.folded)
-        for name, b in (("title", w.b_short), ("head", w.b_short), ("body", w.b_body)):
-            here = np.ones(table.n, dtype=bool)
-            part = np.zeros(table.n, dtype=np.float32)
-            for pair in pairs:
-                contrib, present = self._term(table, f"{name}_b", pair, b)
-                here &= present
-                part += contrib
-            part[~here] = 0
-            parts[name] = part
-            mask |= here
-        return parts, mask
-
+    # --- scoring (index/ranking.py) -----------------------------------------------------------------
     def _prior(self, table: _Table, term: str) -> float:
         """The boilerplate discount of a folded syllable or bigram (index/boilerplate.py)."""
         w = self.weights
@@ -559,81 +477,59 @@ class SearchService:
         cdf = table.postings.get(field, term)[0].size / max(1, table.postings.live_count)
         return self.prior.weight(term, cdf, w.boilerplate)
 
-    def _evaluate(
-        self, table: _Table, parsed: ParsedQuery, strict: bool, ref: Reference | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and matches. Strict: every word (group) must match, except in long questions,
-        where a share `min_share` of the words is enough (ranking then prefers the passages sharing
-        most of them); loose: any word."""
-        parts, matched = self._components(table, parsed, strict, ref)
-        return combine(self.weights, parts, matched), matched
+    def _match(self, table: _Table, parsed: ParsedQuery, strict: bool) -> np.ndarray:
+        return ranking.match(table, self.weights, parsed, strict)
 
     def _components(
         self, table: _Table, parsed: ParsedQuery, strict: bool, ref: Reference | None = None
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """The parts of the first-stage score, before the linear weights (`_combine`): per field
-        ("title", "head", "body"), the words' BM25 ("word_…"), the exactly accented syllables'
-        ("accent_…") and the adjacent word pairs' ("pair_…"), each term discounted as question
-        boilerplate (index/boilerplate.py); "intent", the bonus of the heading the question's kind
-        points to; "named" and "artref", the records of a named document and of a named article."""
+        """Every record's score parts and the match mask (ranking.components), for tuning."""
+        named_rows = [e.row for e in ref.entries] if ref is not None else []
+        return ranking.components(table, self.weights, parsed, lambda t: self._prior(table, t), strict, named_rows)
+
+    def _rank(
+        self,
+        table: _Table,
+        parsed: ParsedQuery,
+        matched: np.ndarray,
+        named_rows: list[int],
+        pinned: list[int],
+        unit: str,
+        need: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(the best matched records in order, every record's score where computed, else 0): enough
+        of them for the second stage and for `need` results (documents: `need` distinct documents),
+        pruned (ranking.top_k) unless the service was made with prune=False."""
         w = self.weights
-        n = table.n
-        parts = {f"{kind}_{f}": np.zeros(n, dtype=np.float32) for kind in ("word", "accent", "pair") for f in _FIELDS}
-        hits = np.zeros(n, dtype=np.int16)
-        question = len(parsed.groups) > w.long_query or is_question(parsed.text)
-        for group in parsed.groups:
-            group_mask = np.zeros(n, dtype=bool)
-            for clause in group:
-                scores, mask = self._clause(table, clause)
-                factor = self._prior(table, clause.folded[0]) if len(clause.folded) == 1 else 1.0
-                if question and clause.folded[0].isdigit() and len(clause.folded) == 1:
-                    factor *= w.numbers
-                for f in _FIELDS:
-                    parts[f"word_{f}"] += factor * scores[f]
-                group_mask |= mask
-            hits += group_mask
-        groups = len(parsed.groups)
-        if not strict:
-            need = 1
-        elif question:
-            need = max(1, int(np.ceil(w.min_share * groups)))
-        else:
-            need = groups
-        matched = hits >= need
-        for clause in parsed.excluded:
-            matched &= ~self._clause(table, clause)[1]
-        matched &= table.live
-        b = {"title": w.b_short, "head": w.b_short, "body": w.b_body}
-        if parsed.accented:
-            for syl in {s for c in parsed.clauses for s in c.syllables}:
-                factor = self._prior(table, fold_syllable(syl))
-                for f in _FIELDS:
-                    parts[f"accent_{f}"] += factor * self._term(table, f"{f}_a", syl, b[f])[0]
-        free = [s for group in parsed.groups for c in group if not c.phrase for s in c.folded]
-        for pair in set(bigrams(free)):
-            factor = self._prior(table, pair)
-            for f in _FIELDS:
-                parts[f"pair_{f}"] += factor * self._term(table, f"{f}_b", pair, b[f])[0]
-        intent = parts["intent"] = np.zeros(n, dtype=np.float32)
-        for heading in heading_hints(parsed.text):
-            here = np.ones(n, dtype=bool)
-            bonus = np.zeros(n, dtype=np.float32)
-            for pair in bigrams(folded_syllables(heading)):
-                ids, contrib = table.postings.bm25("head_b", pair, w.k1, w.b_short, w.idf_floor)
-                present = np.zeros(n, dtype=bool)
-                present[ids] = True
-                here &= present
-                bonus[ids] += contrib
-            intent[here] += bonus[here]
-        parts["named"] = np.zeros(n, dtype=bool)
-        if ref is not None:
-            parts["named"] = np.isin(table.parent, table.parent[[e.row for e in ref.entries]]) & matched
-        parts["artref"] = np.zeros(n, dtype=bool)
-        refs = article_refs(parsed.text)
-        if refs:
-            wanted = [i for i, label in enumerate(table.labels["artnum"]) if label in refs]
-            parts["artref"] = np.isin(table.codes["artnum"], wanted) & matched
-        return parts, matched
+        units = ranking.plan(w, parsed, lambda t: self._prior(table, t))
+        named, artref = ranking.named_masks(table, parsed, named_rows)
+        named &= matched
+        artref &= matched
+        total = int(matched.sum())
+        k = max(w.rerank_depth, need * (4 if unit == "document" else 1))
+        while True:
+            if self.prune:
+                rows, top = ranking.top_k(table, w, units, matched, named, artref, k, self.last_stats)
+            else:
+                every = ranking.parts(table, w, units)
+                every["named"], every["artref"] = named, artref
+                totals = ranking.combine(w, every, matched)
+                candidates = np.nonzero(matched)[0]
+                rows = candidates[np.lexsort((candidates, -totals[candidates]))][:k]
+                top = totals[rows]
+            if rows.size >= total or unit != "document" or np.unique(table.parent[rows]).size >= need:
+                break
+            k *= 4
+        scores = np.zeros(table.n, dtype=np.float32)
+        scores[rows] = top
+        extra = np.array([r for r in pinned if not scores[r]], dtype=np.int64)
+        if extra.size:  # a named record the words do not match: shown first, with its own score
+            scores[extra] = ranking.combine(
+                w,
+                dict(ranking.parts(table, w, units, extra), named=named[extra], artref=artref[extra]),
+                np.zeros(extra.size, dtype=bool),
+            )
+        return rows, scores
 
     # --- ranking, paging, facets -----------------------------------------------------------------
     def _collect(
@@ -646,13 +542,20 @@ class SearchService:
         browse: bool = False,
         query: ParsedQuery | None = None,
         pinned: list[int] | None = None,
+        ranked: np.ndarray | None = None,
     ) -> None:
+        """The page of hits. `ranked`: the best records in order (from `_rank`), when only those
+        were scored; otherwise every matched record is ordered here."""
         table: _Table = state.table
         rows = np.nonzero(matched)[0]
         if rows.size == 0:
             return
+        if result.unit == "document":
+            result.total = int(np.unique(table.parent[rows]).size)
+        else:
+            result.total = int(rows.size)
         if result.sort == "relevance" and not browse:
-            order = rows[np.lexsort((rows, -scores[rows]))]
+            order = ranked if ranked is not None else rows[np.lexsort((rows, -scores[rows]))]
             if query is not None:
                 order = self._rerank(state.searcher, table, order, scores, query)
         else:
@@ -664,7 +567,6 @@ class SearchService:
         if result.unit == "document":
             _, first = np.unique(table.parent[order], return_index=True)
             order = order[np.sort(first)]
-        result.total = int(order.size)
         start = (result.page - 1) * result.per_page
         result.hits = [
             self._hit(state.searcher, int(i), float(scores[i]), terms, result.on)
