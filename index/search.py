@@ -139,6 +139,13 @@ class _Table:
         self.postings = Postings(reader, self.live)
         self.shared: dict = {"lock": threading.Lock()}  # built on first use, shared by the threads' copies
 
+    def parents_of(self, mask: np.ndarray) -> np.ndarray:
+        """Parent ordinals (sorted) of the records in `mask`: marked, not sorted (np.unique sorts
+        every match: ~10 ms for the 150,000 records of a common word at 10× pháp điển)."""
+        marks = np.zeros(len(self.uids) + 1, dtype=bool)
+        marks[self.parent[mask]] = True  # records without a parent (-1) mark the spare last slot
+        return np.flatnonzero(marks[:-1])
+
     def catalog(self, searcher, province: str) -> Catalog:
         """The documents of this generation for lookups (index/lookup.py), read once."""
         with self.shared["lock"]:
@@ -551,7 +558,7 @@ class SearchService:
         if rows.size == 0:
             return
         if result.unit == "document":
-            result.total = int(np.unique(table.parent[rows]).size)
+            result.total = int(table.parents_of(matched).size)
         else:
             result.total = int(rows.size)
         if result.sort == "relevance" and not browse:
@@ -664,8 +671,7 @@ class SearchService:
                 mask = found.copy()
                 for key in others:
                     mask &= masks[key]
-                parents = np.unique(table.parent[np.nonzero(mask)[0]])
-                rows = table.doc_row[parents]
+                rows = table.doc_row[table.parents_of(mask)]
                 cache[others] = rows[rows >= 0]
             rows = cache[others]
             if name == "year":
