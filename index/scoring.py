@@ -22,7 +22,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 
-from index.sidecar import Sidecar, SidecarError, open_sidecar, sidecar_path
+from index.sidecar import Sidecar, SidecarError, key_hash, open_sidecar, sidecar_path, term_key
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +81,22 @@ class Postings:
             self._cache.move_to_end(key)
             return hit
         ids_parts, tf_parts = [], []
+        probe = _probe(field, term)
+        live = self.live
         for i in range(len(self.leaves)):
-            ids, tfs = self._leaf(i, field, term)
+            ids, tfs = self._leaf(i, field, term, probe)
             if ids.size:
+                if not self._all_live[i]:
+                    keep = live[ids]
+                    ids, tfs = ids[keep], tfs[keep]
                 ids_parts.append(ids)
                 tf_parts.append(tfs)
-        if ids_parts:
-            ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
-            tfs = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
-            keep = self.live[ids]
-            if not keep.all():
-                ids, tfs = ids[keep], tfs[keep]
+        if not ids_parts:
+            ids, tfs = _EMPTY
+        elif len(ids_parts) == 1:
+            ids, tfs = ids_parts[0], tf_parts[0]
         else:
-            ids, tfs = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            ids, tfs = np.concatenate(ids_parts), np.concatenate(tf_parts)
         self._remember(key, (ids, tfs))
         return ids, tfs
 
@@ -108,17 +111,14 @@ class Postings:
         if hit is not None:
             return int(hit[0].size)
         total = 0
+        probe = _probe(field, term)
         for i in range(len(self.leaves)):
             car = self._car(i, field)
             if car is None or not self._all_live[i]:
                 return int(self.get(field, term)[0].size)
-            try:
-                row = car.find(field, term)
-            except SidecarError as exc:
-                self._drop(i, exc)
-                return int(self.get(field, term)[0].size)
-            if row >= 0:
-                total += int(car.count[row])
+            rec = car.lookup(*probe)
+            if rec is not None:
+                total += car.count(rec)
         return total
 
     def block_bounds(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,21 +133,22 @@ class Postings:
             self._cache.move_to_end(key)
             return hit
         lasts, tops, shortest = [], [], []
+        probe = _probe(field, term)
         for i, (_leaf, offset) in enumerate(self.leaves):
             car = self._car(i, field)
             if car is not None:
                 try:
-                    row = car.find(field, term)
-                    if row < 0:
+                    rec = car.lookup(*probe)
+                    if rec is None:
                         continue
-                    blocks = car.blocks(row)
+                    blocks = car.blocks(rec)
                     lasts.append(car.blk_last[blocks].astype(np.int64) + offset)
                     tops.append(np.array(car.blk_maxtf[blocks], dtype=np.float32))
                     shortest.append(_BYTE_TO_LENGTH[car.blk_minlen[blocks]])
                     continue
                 except SidecarError as exc:
                     self._drop(i, exc)
-            ids, tfs = self._leaf(i, field, term)
+            ids, tfs = self._leaf(i, field, term, probe)
             if not ids.size:
                 continue
             starts = np.arange(0, ids.size, BLOCK)
@@ -174,16 +175,17 @@ class Postings:
         if not rows.size:
             return out
         hit = self._cache.get((field, term))
-        if hit is None:
-            for i, (_leaf, offset) in enumerate(self.leaves):
-                lo, hi = np.searchsorted(rows, (offset, offset + self._sizes[i]))
-                if lo == hi:
-                    continue
-                ids, tfs = self._leaf_at(i, field, term, rows[lo:hi] - offset)
-                _pick(ids + offset, tfs, rows[lo:hi], out[lo:hi])
-            out[~self.live[rows]] = 0
-        else:
+        if hit is not None:
             _pick(hit[0], hit[1], rows, out)
+            return out
+        probe = _probe(field, term)
+        for i, (_leaf, offset) in enumerate(self.leaves):
+            lo, hi = np.searchsorted(rows, (offset, offset + self._sizes[i]))
+            if lo == hi:
+                continue
+            ids, tfs = self._leaf_at(i, field, term, probe, rows[lo:hi] - offset)
+            _pick(ids + offset, tfs, rows[lo:hi], out[lo:hi])
+        out[~self.live[rows]] = 0
         return out
 
     # Reading one segment ------------------------------------------------------------------------
@@ -197,44 +199,46 @@ class Postings:
         _warn_once(self._sidecars[i].path, exc)
         self._sidecars[i] = None
 
-    def _leaf(self, i: int, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def _leaf(self, i: int, field: str, term: str, probe: tuple[bytes, int]) -> tuple[np.ndarray, np.ndarray]:
         """(docnums with the segment's offset added, frequencies) of every posting of the term in
         segment i, deleted documents included."""
         leaf, offset = self.leaves[i]
         car = self._car(i, field)
         if car is not None:
             try:
-                row = car.find(field, term)
-                if row < 0:
+                rec = car.lookup(*probe)
+                if rec is None:
                     return _EMPTY
-                ids, tfs = car.postings(row)
-                ids += offset
+                ids, tfs = car.postings(rec)
+                if offset:
+                    ids += offset
                 return ids, tfs
             except SidecarError as exc:
                 self._drop(i, exc)
         return _whoosh_postings(leaf, offset, field, term)
 
-    def _leaf_at(self, i: int, field: str, term: str, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _leaf_at(
+        self, i: int, field: str, term: str, probe: tuple[bytes, int], local: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Postings of the term in segment i (segment-local docnums) that may be `local` (sorted,
         local): from a sidecar only the blocks that can hold them."""
         car = self._car(i, field)
         if car is not None:
             try:
-                row = car.find(field, term)
-                if row < 0:
+                rec = car.lookup(*probe)
+                if rec is None:
                     return _EMPTY
-                blocks = car.blocks(row)
-                lasts = car.blk_last[blocks]
+                lasts = car.blk_last[car.blocks(rec)]
                 chosen = np.searchsorted(lasts, local)
                 chosen = chosen[chosen < lasts.size]
                 if chosen.size:
                     chosen = np.unique(chosen)
                 if 2 * chosen.size > lasts.size:
-                    return car.postings(row)
-                return car.postings_in_blocks(row, chosen)
+                    return car.postings(rec)
+                return car.postings_in_blocks(rec, chosen)
             except SidecarError as exc:
                 self._drop(i, exc)
-        ids, tfs = self._leaf(i, field, term)
+        ids, tfs = self._leaf(i, field, term, probe)
         return ids - self.leaves[i][1], tfs
 
     def _remember(self, key, value: tuple[np.ndarray, ...]) -> None:
@@ -265,6 +269,14 @@ class Postings:
 
 
 _EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+
+
+def _probe(field: str, term: str) -> tuple[bytes, int]:
+    """The sidecar key of (field, term) and its hash, made once for every segment."""
+    key = term_key(field, term)
+    return key, key_hash(key)
+
+
 BLOCK = 128  # postings per block (W3Codec's blocklimit, the sidecar's too)
 
 

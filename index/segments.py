@@ -10,10 +10,12 @@ instead:
 - keeps each term's postings in an array (document numbers, and frequencies where the format
   stores them) in memory, with the field lengths of each document beside them;
 - writes each term's posting blocks and term info directly, in the same byte format;
-- merges older segments by reading their posting blocks into the same arrays.
+- merges older segments by reading their posting blocks into the same arrays;
+- also writes, beside the segment, a postings sidecar that numpy decodes in bulk (index.sidecar),
+  which index.scoring reads instead of Whoosh's blocks.
 
 Everything else (stored fields, columns, field lengths, deletions, the table of contents) is
-Whoosh's own code. The files it writes are byte-for-byte those of Whoosh's writer for the same
+Whoosh's own code. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
 documents and merges (tests/test_index_segments.py compares them), so readers, searches and later
 merges by the stock writer are unaffected.
 
@@ -24,6 +26,7 @@ UnsupportedSchema; index.schema's is always written (every index test builds thr
 
 from __future__ import annotations
 
+import logging
 from array import array
 from collections import Counter
 from pickle import dumps
@@ -38,7 +41,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from index.analysis import BigramFilter, SyllableTokenizer, term_lists
-from index.sidecar import SidecarWriter, sidecar_field, sidecar_path
+from index.sidecar import SidecarError, SidecarWriter, sidecar_field, sidecar_path
 
 try:
     import zlib
@@ -46,6 +49,8 @@ except ImportError:  # pragma: no cover - CPython always has zlib
     zlib = None
 
 ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
+SIDECARS = True  # also write each segment's postings sidecar (index.sidecar); False: Whoosh's files only
+log = logging.getLogger(__name__)
 
 
 class UnsupportedSchema(TypeError):
@@ -250,9 +255,9 @@ class FastSegmentWriter(SegmentWriter):
                 lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
 
     def _sidecar_folder(self) -> str | None:
-        """Where the segment's postings sidecar goes (index.sidecar), or None: a compound segment
-        (its files are packed into one after this) or a storage that is not a folder."""
-        if self.compound:
+        """Where the segment's postings sidecar goes (index.sidecar), or None: switched off, a
+        compound segment (its files are packed into one after this), a storage that is not a folder."""
+        if self.compound or not SIDECARS:
             return None
         return getattr(self.storage, "folder", None)
 
@@ -297,7 +302,10 @@ class FastSegmentWriter(SegmentWriter):
             for name in sorted(schema.names()):  # fields without postings here: every term absent
                 if schema[name].indexed and sidecar_field(name) and name not in sidecar.fields:
                     sidecar.add_field(name, [], np.empty(0, np.int64), np.empty(0, np.int64), None, None)
-            sidecar.write(sidecar_path(folder, self.newsegment))
+            try:
+                sidecar.write(sidecar_path(folder, self.newsegment))
+            except SidecarError as exc:  # too large for uint32 offsets: read through Whoosh
+                log.warning("không ghi tệp chỉ mục phụ: %s", exc)
 
 
 def _sidecar_field(sidecar, fieldname, keys, counts, flat, frequency, length_bytes) -> None:

@@ -12,12 +12,13 @@ The file (little-endian throughout):
 
     MAGIC, uint32 header length, the header (JSON), padding to 8 bytes
     sections, each 8-byte aligned, named in the header with their offset, dtype and length:
-      term table, sorted by key hash (one entry per (field, term)):
-        hash int64, key_off int64, key_len uint32    the key is field + b"\\xff" + term (UTF-8)
-        count uint32                                 postings of the term
-        gap_w uint8, gap_off int64                   docnum gaps: width 1, 2 or 4 bytes, element offset
-        tf_w uint8, tf_off int64                     frequencies: width 0 (all 1), 1, 2 or 4
-        blk0 uint32                                  the term's first block in the block arrays
+      hash int64, sorted                             one per (field, term): the hash of its key,
+                                                     field + b"\\xff" + term (UTF-8)
+      terms, one 24-byte record per hash (TERM):     key_off, count, gap_off, tf_off, blk0 (uint32),
+                                                     key_len (uint16), gap_w, tf_w (uint8)
+        the key at key_off in `keys`; `count` postings; their docnum gaps at gap_off (in elements) of
+        the region of width gap_w (1, 2 or 4 bytes); their frequencies at tf_off of the region of
+        width tf_w (0: every frequency is 1); their blocks from blk0 in the block arrays
       keys                                           the keys, concatenated
       blocks of at most BLOCK postings: first docnum uint32, last docnum uint32, max tf float32,
         min length byte uint8 (Whoosh's one-byte code of the shortest field length, 0: none)
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import struct
 import zlib
 
 import numpy as np
@@ -43,20 +45,24 @@ import numpy as np
 SUFFIX = ".npost"
 MAGIC = b"HDNDNPS1"
 END = b"HDNDEND1"
-VERSION = 1
+VERSION = 2
 BLOCK = 128
 KEY_SEPARATOR = b"\xff"  # never in UTF-8, so field + separator + term is unambiguous
-_TERM_COLUMNS = (
-    ("hash", "<i8"),
-    ("key_off", "<i8"),
-    ("key_len", "<u4"),
-    ("count", "<u4"),
-    ("gap_w", "u1"),
-    ("gap_off", "<i8"),
-    ("tf_w", "u1"),
-    ("tf_off", "<i8"),
-    ("blk0", "<u4"),
+TERM = struct.Struct("<IIIIIHBB")  # key_off, count, gap_off, tf_off, blk0, key_len, gap_w, tf_w
+_TERM_DTYPE = np.dtype(
+    [
+        ("key_off", "<u4"),
+        ("count", "<u4"),
+        ("gap_off", "<u4"),
+        ("tf_off", "<u4"),
+        ("blk0", "<u4"),
+        ("key_len", "<u2"),
+        ("gap_w", "u1"),
+        ("tf_w", "u1"),
+    ]
 )
+assert _TERM_DTYPE.itemsize == TERM.size
+LIMIT = 1 << 32  # offsets are uint32: a segment beyond this gets no sidecar (read through Whoosh)
 _WIDTH_DTYPE = {1: "u1", 2: "<u2", 4: "<u4"}
 
 
@@ -99,7 +105,7 @@ class SidecarWriter:
         self.doc_count = doc_count
         self.fields: list[str] = []
         self.keys: list[bytes] = []
-        self.columns: dict[str, list[np.ndarray]] = {name: [] for name, _ in _TERM_COLUMNS if name != "key_off"}
+        self.columns: dict[str, list[np.ndarray]] = {name: [] for name in ("hash", *_TERM_DTYPE.names)}
         self.blocks: dict[str, list[np.ndarray]] = {"first": [], "last": [], "maxtf": [], "minlen": []}
         self.payload: dict[str, list[np.ndarray]] = {
             "gaps1": [],
@@ -167,7 +173,7 @@ class SidecarWriter:
         columns["hash"].append(np.array([key_hash(term_key(field, t)) for t in terms], dtype=np.int64))
         prefix = field.encode("utf-8") + KEY_SEPARATOR
         self.keys.extend(prefix + t for t in terms)
-        columns["key_len"].append(np.array([len(t) for t in terms], dtype=np.uint32) + len(prefix))
+        columns["key_len"].append(np.array([len(t) for t in terms], dtype=np.int64) + len(prefix))
         columns["count"].append(counts.astype(np.uint32))
         columns["gap_w"].append(gap_w)
         columns["gap_off"].append(gap_off)
@@ -193,16 +199,24 @@ class SidecarWriter:
         return offsets
 
     def write(self, path: str) -> None:
-        """Write the file under a temporary name, then rename it: a present file is complete."""
+        """Write the file under a temporary name, then rename it: a present file is complete.
+        Raises SidecarError (nothing written) when an offset would not fit its uint32."""
         columns = {
-            name: np.concatenate(parts) if parts else np.empty(0, dtype) for (name, dtype), parts in self._columns()
+            name: np.concatenate(parts) if parts else np.empty(0, np.int64) for name, parts in self.columns.items()
         }
         key_lens = columns["key_len"].astype(np.int64)
         columns["key_off"] = np.cumsum(key_lens) - key_lens
+        too_big = [n for n in ("key_off", "gap_off", "tf_off", "blk0") if columns[n].size and columns[n].max() >= LIMIT]
+        if too_big or (key_lens.size and key_lens.max() >= 1 << 16) or max(self.sizes.values()) >= LIMIT:
+            raise SidecarError(f"segment {self.segid} too large for a postings sidecar ({too_big})")
         order = np.argsort(columns["hash"], kind="stable")
-        sections: list[tuple[str, np.ndarray | bytes]] = []
-        for name, dtype in _TERM_COLUMNS:
-            sections.append((name, np.ascontiguousarray(columns[name][order], dtype=dtype)))
+        table = np.empty(order.size, dtype=_TERM_DTYPE)
+        for name in _TERM_DTYPE.names:
+            table[name] = columns[name][order]
+        sections: list[tuple[str, np.ndarray | bytes]] = [
+            ("hash", np.ascontiguousarray(columns["hash"][order], dtype="<i8")),
+            ("terms", table.tobytes()),
+        ]
         sections.append(("keys", b"".join(self.keys)))
         for name, dtype in (("first", "<u4"), ("last", "<u4"), ("maxtf", "<f4"), ("minlen", "u1")):
             parts = self.blocks[name]
@@ -210,7 +224,7 @@ class SidecarWriter:
         for region, parts in self.payload.items():
             dtype = _WIDTH_DTYPE[int(region[-1])]
             sections.append((region, np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)))
-        table = {}
+        table: dict = {}
         header = {
             "version": VERSION,
             "segment": self.segid,
@@ -252,11 +266,6 @@ class SidecarWriter:
             out.write(END + size.to_bytes(8, "little"))
         os.replace(tmp, path)
 
-    def _columns(self):
-        for name, dtype in _TERM_COLUMNS:
-            if name != "key_off":
-                yield (name, dtype), self.columns[name]
-
 
 class Sidecar:
     """A mapped sidecar of one segment. Raises SidecarError when the file cannot be trusted."""
@@ -281,75 +290,87 @@ class Sidecar:
             raise SidecarError(f"{path}: version {header.get('version')}")
         if header.get("segment") != segid or header.get("docs") != doc_count:
             raise SidecarError(f"{path}: written for segment {header.get('segment')} of {header.get('docs')} documents")
-        self.fields = frozenset(header["fields"])
-        self.doc_count = doc_count
-        arrays = {}
-        for name, (offset, dtype, length) in header["sections"].items():
-            width = 1 if dtype == "bytes" else np.dtype(dtype).itemsize
-            if offset < 0 or offset + length * width > size - 16:
-                raise SidecarError(f"{path}: section {name} outside the file")
-            if dtype == "bytes":
-                arrays[name] = (offset, length)
-            else:
-                arrays[name] = np.frombuffer(buf, dtype=dtype, count=length, offset=offset)
-        self._buf = buf
-        self.keys_at, _ = arrays.pop("keys")
-        self.hashes = arrays["hash"]
-        self.key_off, self.key_len, self.count = arrays["key_off"], arrays["key_len"], arrays["count"]
-        self.gap_w, self.gap_off = arrays["gap_w"], arrays["gap_off"]
-        self.tf_w, self.tf_off = arrays["tf_w"], arrays["tf_off"]
-        self.blk0 = arrays["blk0"]
-        self.blk_first, self.blk_last = arrays["blk_first"], arrays["blk_last"]
-        self.blk_maxtf, self.blk_minlen = arrays["blk_maxtf"], arrays["blk_minlen"]
-        self.gaps = {1: arrays["gaps1"], 2: arrays["gaps2"], 4: arrays["gaps4"]}
-        self.tfs = {1: arrays["tf1"], 2: arrays["tf2"], 4: arrays["tf4"]}
+        try:
+            self.fields = frozenset(header["fields"])
+            self.doc_count = doc_count
+            arrays = {}
+            for name, (offset, dtype, length) in header["sections"].items():
+                width = 1 if dtype == "bytes" else np.dtype(dtype).itemsize
+                if offset < 0 or offset + length * width > size - 16:
+                    raise SidecarError(f"{path}: section {name} outside the file")
+                if dtype == "bytes":
+                    arrays[name] = (offset, length)
+                else:
+                    arrays[name] = np.frombuffer(buf, dtype=dtype, count=length, offset=offset)
+            self._buf = buf
+            self.keys_at, _ = arrays["keys"]
+            self.terms_at, terms_size = arrays["terms"]
+            self.hashes = arrays["hash"]
+            if terms_size != self.hashes.size * TERM.size:
+                raise SidecarError(f"{path}: term table of {terms_size} bytes for {self.hashes.size} terms")
+            self.blk_first, self.blk_last = arrays["blk_first"], arrays["blk_last"]
+            self.blk_maxtf, self.blk_minlen = arrays["blk_maxtf"], arrays["blk_minlen"]
+            self.gaps = {1: arrays["gaps1"], 2: arrays["gaps2"], 4: arrays["gaps4"]}
+            self.tfs = {1: arrays["tf1"], 2: arrays["tf2"], 4: arrays["tf4"]}
+        except SidecarError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SidecarError(f"{path}: damaged header ({exc!r})") from None
 
-    def find(self, field: str, term: str | bytes) -> int:
-        """The term's row in the table, or -1."""
+    def find(self, field: str, term: str | bytes) -> tuple | None:
+        """The term's record (TERM's fields), or None."""
         key = term_key(field, term)
-        hashes = self.hashes
-        h = key_hash(key)
-        row = int(np.searchsorted(hashes, h))
-        buf, base = self._buf, self.keys_at
-        while row < hashes.size and hashes[row] == h:
-            start = base + int(self.key_off[row])
-            if buf[start : start + int(self.key_len[row])] == key:
-                return row
-            row += 1
-        return -1
+        return self.lookup(key, key_hash(key))
 
-    def _runs(self, row: int) -> tuple[int, np.ndarray, np.ndarray | None]:
-        n = int(self.count[row])
-        gap_w, tf_w = int(self.gap_w[row]), int(self.tf_w[row])
-        at = int(self.gap_off[row])
-        gaps = self.gaps[gap_w][at : at + n] if gap_w in self.gaps else ()
+    def lookup(self, key: bytes, h: int) -> tuple | None:
+        """find() with the key and its hash already made (the same for every segment)."""
+        hashes = self.hashes
+        row = int(hashes.searchsorted(h))
+        buf, unpack, size = self._buf, TERM.unpack_from, TERM.size
+        while row < hashes.size and hashes[row] == h:
+            rec = unpack(buf, self.terms_at + row * size)
+            start = self.keys_at + rec[0]
+            if buf[start : start + rec[5]] == key:
+                return rec
+            row += 1
+        return None
+
+    @staticmethod
+    def count(rec: tuple) -> int:
+        return rec[1]
+
+    def _runs(self, rec: tuple) -> tuple[int, np.ndarray, np.ndarray | None]:
+        _key_off, n, gap_off, tf_off, _blk0, _key_len, gap_w, tf_w = rec
+        region = self.gaps.get(gap_w)
+        gaps = region[gap_off : gap_off + n] if region is not None else ()
         tfs = None
         if tf_w:
-            at = int(self.tf_off[row])
-            tfs = self.tfs[tf_w][at : at + n] if tf_w in self.tfs else ()
+            region = self.tfs.get(tf_w)
+            tfs = region[tf_off : tf_off + n] if region is not None else ()
         if len(gaps) != n or (tfs is not None and len(tfs) != n):
             raise SidecarError(f"{self.path}: postings outside the file")
         return n, gaps, tfs
 
-    def blocks(self, row: int) -> slice:
-        nblocks = (int(self.count[row]) + BLOCK - 1) // BLOCK
-        first = int(self.blk0[row])
-        if first + nblocks > self.blk_last.size:
+    def blocks(self, rec: tuple) -> slice:
+        """The term's blocks in blk_first, blk_last, blk_maxtf and blk_minlen."""
+        first = rec[4]
+        end = first + (rec[1] + BLOCK - 1) // BLOCK
+        if end > self.blk_last.size:
             raise SidecarError(f"{self.path}: blocks outside the file")
-        return slice(first, first + nblocks)
+        return slice(first, end)
 
-    def postings(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+    def postings(self, rec: tuple) -> tuple[np.ndarray, np.ndarray]:
         """(docnums int64, frequencies float32) of every posting of the term in this segment."""
-        n, gaps, tfs = self._runs(row)
-        ids = np.cumsum(gaps, dtype=np.int64)
-        ids += int(self.blk_first[self.blocks(row).start])
-        if n and (ids[-1] >= self.doc_count or ids[0] < 0):
+        n, gaps, tfs = self._runs(rec)
+        ids = gaps.cumsum(dtype=np.int64)
+        ids += int(self.blk_first[self.blocks(rec).start])
+        if n and ids[-1] >= self.doc_count:
             raise SidecarError(f"{self.path}: document numbers out of range")
         return ids, (np.ones(n, dtype=np.float32) if tfs is None else tfs.astype(np.float32))
 
-    def postings_in_blocks(self, row: int, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def postings_in_blocks(self, rec: tuple, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, frequencies) of the term's postings in its blocks `chosen` (sorted, relative)."""
-        n, gaps, tfs = self._runs(row)
+        n, gaps, tfs = self._runs(rec)
         begin = chosen.astype(np.int64) * BLOCK
         lengths = np.minimum(begin + BLOCK, n) - begin
         out_start = np.cumsum(lengths) - lengths
@@ -358,7 +379,7 @@ class Sidecar:
         steps = np.asarray(gaps)[where].astype(np.int64)
         steps[out_start] = 0
         sums = np.cumsum(steps)
-        firsts = self.blk_first[self.blocks(row)][chosen].astype(np.int64)
+        firsts = self.blk_first[self.blocks(rec)][chosen].astype(np.int64)
         ids = sums - np.repeat(sums[out_start] - firsts, lengths)
         if total and (ids.max() >= self.doc_count or ids.min() < 0):
             raise SidecarError(f"{self.path}: document numbers out of range")

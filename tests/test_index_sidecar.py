@@ -201,7 +201,7 @@ def test_an_error_found_while_reading_falls_back_to_whoosh_for_that_segment(smal
         postings = Postings(reader, live)
         assert any(postings._sidecars)
 
-        def broken(self, row):
+        def broken(self, rec):
             raise SidecarError("postings outside the file")
 
         monkeypatch.setattr(Sidecar, "postings", broken)
@@ -226,24 +226,25 @@ def test_the_writer_stores_blocks_widths_and_bounds(tmp_path):
     writer.write(path)
     car = Sidecar(path, "abc", 200_000)
     assert car.fields == {"body_f", "title_a", "body_b"}
-    row = car.find("body_f", "a")
-    ids, got = car.postings(row)
+    rec = car.find("body_f", "a")
+    assert car.count(rec) == 300
+    ids, got = car.postings(rec)
     assert np.array_equal(ids, ids_a) and np.array_equal(got, tfs[:300].astype(np.float32))
-    blocks = car.blocks(row)
+    blocks = car.blocks(rec)
     assert list(car.blk_last[blocks]) == [ids_a[127], ids_a[255], ids_a[299]]
     assert list(car.blk_maxtf[blocks]) == [7, 7, 7]
     assert list(car.blk_minlen[blocks]) == [1, 1, 7]  # lengths (256..299) % 50 + 1 in the last
-    part_ids, part_tfs = car.postings_in_blocks(row, np.array([0, 2]))
+    part_ids, part_tfs = car.postings_in_blocks(rec, np.array([0, 2]))
     assert np.array_equal(part_ids, np.concatenate([ids_a[:128], ids_a[256:]]))
     assert np.array_equal(part_tfs, np.concatenate([tfs[:128], tfs[256:300]]).astype(np.float32))
-    row = car.find("body_f", "đ")
-    assert int(car.gap_w[row]) == 4 and int(car.tf_w[row]) == 2
-    ids, got = car.postings(row)
+    rec = car.find("body_f", "đ")
+    assert rec[6:] == (4, 2)  # widths of the gaps and the frequencies
+    ids, got = car.postings(rec)
     assert list(ids) == [5, 70_000, 199_999] and list(got) == [1, 400, 2]
-    assert list(car.blk_minlen[car.blocks(row)]) == [8]  # empty lengths ignored, as Whoosh does
-    row = car.find("title_a", "a")
-    assert int(car.tf_w[row]) == 0 and list(car.postings(row)[1]) == [1.0, 1.0]
-    assert car.find("body_f", "b") == car.find("title_a", "đ") == car.find("body_b", "a") == -1
+    assert list(car.blk_minlen[car.blocks(rec)]) == [8]  # empty lengths ignored, as Whoosh does
+    rec = car.find("title_a", "a")
+    assert rec[7] == 0 and list(car.postings(rec)[1]) == [1.0, 1.0]
+    assert car.find("body_f", "b") is car.find("title_a", "đ") is car.find("body_b", "a") is None
     with pytest.raises(SidecarError, match="segment"):
         Sidecar(path, "abd", 200_000)
 
