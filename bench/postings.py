@@ -13,6 +13,12 @@ pairs the search reads; then, alternating the two ways in each round (so both se
 "whoosh" is the same index read with the sidecars switched off (`Postings(..., sidecars=False)`),
 i.e. the code before issue 17. The OS page cache is warm for both after the first round. Prints one
 line per measurement, with the load average.
+
+    .venv/bin/python bench/postings.py --build-from /tmp/h17p-1/kb.sqlite --workdir /tmp/h17p-b [--rounds 2]
+
+rebuilds the index of a store with and without sidecars (`index.segments.SIDECARS`), alternating,
+and prints each build's wall and CPU time (worker processes included), then measures the reads on
+the index with sidecars.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.speed import make_queries, percentile  # noqa: E402
-from index import build, scoring  # noqa: E402
+from bench.speed import cpu_seconds, make_queries, percentile  # noqa: E402
+from index import build, scoring, segments  # noqa: E402
 from index.scoring import Postings  # noqa: E402
 from index.search import SearchService  # noqa: E402
 
@@ -74,18 +80,52 @@ def service_for(index_dir: Path, sidecars: bool) -> SearchService:
     return service
 
 
+def compare_builds(store_path: Path, workdir: Path, procs: int, rounds: int) -> Path:
+    """Build the store's index with and without sidecars, alternating; return the one with sidecars."""
+    from kb.store import Store
+
+    store = Store(store_path)
+    took = {True: [], False: []}
+    for round_ in range(rounds):
+        for on in (True, False) if round_ % 2 == 0 else (False, True):
+            segments.SIDECARS = on
+            target = workdir / ("with-sidecars" if on else "without")
+            started, cpu = time.perf_counter(), cpu_seconds()
+            build.rebuild(store, target, procs=procs)
+            took[on].append((time.perf_counter() - started, cpu_seconds() - cpu))
+            print(
+                f"build {'with' if on else 'without'} sidecars: {took[on][-1][0]:.1f} s, "
+                f"CPU {took[on][-1][1]:.1f} s (procs={procs}); load average {load()}"
+            )
+    segments.SIDECARS = True
+    store.close()
+    for on in (False, True):
+        walls, cpus = zip(*took[on])
+        print(
+            f"build {'with' if on else 'without'} sidecars, median of {rounds}: {statistics.median(walls):.1f} s, "
+            f"CPU {statistics.median(cpus):.1f} s"
+        )
+    return workdir / "with-sidecars"
+
+
 def summary(times: list[float]) -> str:
     return f"p50 {statistics.median(times):7.2f} ms  p95 {percentile(times, 95):7.2f} ms  sum {sum(times):8.1f} ms"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", required=True, help="an index folder (the one holding CURRENT)")
+    parser.add_argument("--index", help="an index folder (the one holding CURRENT)")
+    parser.add_argument("--build-from", help="a store (kb.sqlite) to build from, with and without sidecars")
+    parser.add_argument("--workdir", help="where --build-from builds (two index folders)")
+    parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
     parser.add_argument("--copies", type=int, default=1, help="the --copies the index was built with")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    index_dir = Path(args.index)
+    if args.build_from:
+        index_dir = compare_builds(Path(args.build_from), Path(args.workdir), args.procs, args.rounds)
+    else:
+        index_dir = Path(args.index)
     corpus = Path(args.corpus)
     if args.copies > 1:
         corpus = index_dir.parent / f"corpus-x{args.copies}.jsonl.gz"
