@@ -209,10 +209,7 @@ class Postings:
                 rec = car.lookup(*probe)
                 if rec is None:
                     return _EMPTY
-                ids, tfs = car.postings(rec)
-                if offset:
-                    ids += offset
-                return ids, tfs
+                return car.postings(rec, offset)
             except SidecarError as exc:
                 self._drop(i, exc)
         return _whoosh_postings(leaf, offset, field, term)

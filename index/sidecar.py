@@ -14,19 +14,22 @@ The file (little-endian throughout):
     sections, each 8-byte aligned, named in the header with their offset, dtype and length:
       hash int64, sorted                             one per (field, term): the hash of its key,
                                                      field + b"\\xff" + term (UTF-8)
-      terms, one 24-byte record per hash (TERM):     key_off, count, gap_off, tf_off, blk0 (uint32),
-                                                     key_len (uint16), gap_w, tf_w (uint8)
-        the key at key_off in `keys`; `count` postings; their docnum gaps at gap_off (in elements) of
-        the region of width gap_w (1, 2 or 4 bytes); their frequencies at tf_off of the region of
-        width tf_w (0: every frequency is 1); their blocks from blk0 in the block arrays
+      terms, one 24-byte record per hash (TERM):     key_off, count, doc_off, tf_off, blk0 (uint32),
+                                                     key_len (uint16), doc_w, tf_w (uint8)
+        the key at key_off in `keys`; `count` postings; their docnums, minus the term's first
+        docnum, at doc_off (in elements) of the region of width doc_w (1, 2 or 4 bytes: the
+        narrowest that holds the term's span); their frequencies at tf_off of the region of width
+        tf_w (0: every frequency is 1); their blocks from blk0 in the block arrays
       keys                                           the keys, concatenated
       blocks of at most BLOCK postings: first docnum uint32, last docnum uint32, max tf float32,
         min length byte uint8 (Whoosh's one-byte code of the shortest field length, 0: none)
-      gaps1/gaps2/gaps4, tf1/tf2/tf4                  the payloads by width
+      docs1/docs2/docs4, tf1/tf2/tf4                  the payloads by width
     END, uint64 file size
 
-A term's docnums are `first + cumsum(gaps)` (its first gap is stored as 0), so a whole term is one
-`np.cumsum`, and a block is the same over its slice, starting from the block's first docnum.
+A term's docnums are `first + docs[doc_off : doc_off + count]` (first: the first block's first
+docnum), one `astype` and one addition, and a block's are the same over its slice. (Gaps with a
+cumulative sum took a byte less per posting in a third of the terms, but numpy's cumsum is about
+100 times slower than the addition: 1.2 ms against 11 µs for 40,000 postings.)
 Docnums are the segment's own (0-based). The reader maps the file (zero-copy views; the page cache is
 shared by worker processes) and refuses a file whose size, end marker, segment id or document count
 does not match: the caller then reads Whoosh's blocks.
@@ -45,19 +48,19 @@ import numpy as np
 SUFFIX = ".npost"
 MAGIC = b"HDNDNPS1"
 END = b"HDNDEND1"
-VERSION = 2
+VERSION = 3
 BLOCK = 128
 KEY_SEPARATOR = b"\xff"  # never in UTF-8, so field + separator + term is unambiguous
-TERM = struct.Struct("<IIIIIHBB")  # key_off, count, gap_off, tf_off, blk0, key_len, gap_w, tf_w
+TERM = struct.Struct("<IIIIIHBB")  # key_off, count, doc_off, tf_off, blk0, key_len, doc_w, tf_w
 _TERM_DTYPE = np.dtype(
     [
         ("key_off", "<u4"),
         ("count", "<u4"),
-        ("gap_off", "<u4"),
+        ("doc_off", "<u4"),
         ("tf_off", "<u4"),
         ("blk0", "<u4"),
         ("key_len", "<u2"),
-        ("gap_w", "u1"),
+        ("doc_w", "u1"),
         ("tf_w", "u1"),
     ]
 )
@@ -108,9 +111,9 @@ class SidecarWriter:
         self.columns: dict[str, list[np.ndarray]] = {name: [] for name in ("hash", *_TERM_DTYPE.names)}
         self.blocks: dict[str, list[np.ndarray]] = {"first": [], "last": [], "maxtf": [], "minlen": []}
         self.payload: dict[str, list[np.ndarray]] = {
-            "gaps1": [],
-            "gaps2": [],
-            "gaps4": [],
+            "docs1": [],
+            "docs2": [],
+            "docs4": [],
             "tf1": [],
             "tf2": [],
             "tf4": [],
@@ -137,18 +140,17 @@ class SidecarWriter:
         ids = np.asarray(ids, dtype=np.int64)
         nterms = counts.size
         starts = np.cumsum(counts) - counts
-        gaps = np.empty_like(ids)
-        gaps[0] = 0
-        np.subtract(ids[1:], ids[:-1], out=gaps[1:])
-        gaps[starts] = 0
-        gap_w = _width(np.maximum.reduceat(gaps, starts), (1, 2, 4))
+        firsts = ids[starts]
+        spans = ids[starts + counts - 1] - firsts
+        values = ids - np.repeat(firsts, counts)
+        doc_w = _width(spans, (1, 2, 4))
         if tfs is None:
             tf_w = np.zeros(nterms, dtype=np.uint8)
             tfs = np.ones(ids.size, dtype=np.int64)
         else:
             tfs = np.asarray(tfs, dtype=np.int64)
             tf_w = _width(np.maximum.reduceat(tfs, starts), (0, 1, 2, 4))
-        gap_off = self._payload("gaps", gaps, gap_w, counts, (1, 2, 4))
+        doc_off = self._payload("docs", values, doc_w, counts, (1, 2, 4))
         tf_off = self._payload("tf", tfs, tf_w, counts, (1, 2, 4))
         # blocks: BLOCK postings at a time within each term, tiling `ids` in order
         nblocks = (counts + BLOCK - 1) // BLOCK
@@ -175,8 +177,8 @@ class SidecarWriter:
         self.keys.extend(prefix + t for t in terms)
         columns["key_len"].append(np.array([len(t) for t in terms], dtype=np.int64) + len(prefix))
         columns["count"].append(counts.astype(np.uint32))
-        columns["gap_w"].append(gap_w)
-        columns["gap_off"].append(gap_off)
+        columns["doc_w"].append(doc_w)
+        columns["doc_off"].append(doc_off)
         columns["tf_w"].append(tf_w)
         columns["tf_off"].append(tf_off)
         columns["blk0"].append((block_base + self.block_count).astype(np.uint32))
@@ -206,7 +208,7 @@ class SidecarWriter:
         }
         key_lens = columns["key_len"].astype(np.int64)
         columns["key_off"] = np.cumsum(key_lens) - key_lens
-        too_big = [n for n in ("key_off", "gap_off", "tf_off", "blk0") if columns[n].size and columns[n].max() >= LIMIT]
+        too_big = [n for n in ("key_off", "doc_off", "tf_off", "blk0") if columns[n].size and columns[n].max() >= LIMIT]
         if too_big or (key_lens.size and key_lens.max() >= 1 << 16) or max(self.sizes.values()) >= LIMIT:
             raise SidecarError(f"segment {self.segid} too large for a postings sidecar ({too_big})")
         order = np.argsort(columns["hash"], kind="stable")
@@ -310,7 +312,7 @@ class Sidecar:
                 raise SidecarError(f"{path}: term table of {terms_size} bytes for {self.hashes.size} terms")
             self.blk_first, self.blk_last = arrays["blk_first"], arrays["blk_last"]
             self.blk_maxtf, self.blk_minlen = arrays["blk_maxtf"], arrays["blk_minlen"]
-            self.gaps = {1: arrays["gaps1"], 2: arrays["gaps2"], 4: arrays["gaps4"]}
+            self.docs = {1: arrays["docs1"], 2: arrays["docs2"], 4: arrays["docs4"]}
             self.tfs = {1: arrays["tf1"], 2: arrays["tf2"], 4: arrays["tf4"]}
         except SidecarError:
             raise
@@ -340,16 +342,16 @@ class Sidecar:
         return rec[1]
 
     def _runs(self, rec: tuple) -> tuple[int, np.ndarray, np.ndarray | None]:
-        _key_off, n, gap_off, tf_off, _blk0, _key_len, gap_w, tf_w = rec
-        region = self.gaps.get(gap_w)
-        gaps = region[gap_off : gap_off + n] if region is not None else ()
+        _key_off, n, doc_off, tf_off, _blk0, _key_len, doc_w, tf_w = rec
+        region = self.docs.get(doc_w)
+        docs = region[doc_off : doc_off + n] if region is not None else ()
         tfs = None
         if tf_w:
             region = self.tfs.get(tf_w)
             tfs = region[tf_off : tf_off + n] if region is not None else ()
-        if len(gaps) != n or (tfs is not None and len(tfs) != n):
+        if len(docs) != n or (tfs is not None and len(tfs) != n):
             raise SidecarError(f"{self.path}: postings outside the file")
-        return n, gaps, tfs
+        return n, docs, tfs
 
     def blocks(self, rec: tuple) -> slice:
         """The term's blocks in blk_first, blk_last, blk_maxtf and blk_minlen."""
@@ -359,31 +361,30 @@ class Sidecar:
             raise SidecarError(f"{self.path}: blocks outside the file")
         return slice(first, end)
 
-    def postings(self, rec: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums int64, frequencies float32) of every posting of the term in this segment."""
-        n, gaps, tfs = self._runs(rec)
-        ids = gaps.cumsum(dtype=np.int64)
-        ids += int(self.blk_first[self.blocks(rec).start])
-        if n and ids[-1] >= self.doc_count:
+    def postings(self, rec: tuple, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums int64, plus `offset`; frequencies float32) of every posting of the term here."""
+        n, docs, tfs = self._runs(rec)
+        first = int(self.blk_first[self.blocks(rec).start])
+        ids = docs.astype(np.int64)
+        ids += first + offset
+        if n and ids[-1] - offset >= self.doc_count:
             raise SidecarError(f"{self.path}: document numbers out of range")
         return ids, (np.ones(n, dtype=np.float32) if tfs is None else tfs.astype(np.float32))
 
     def postings_in_blocks(self, rec: tuple, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, frequencies) of the term's postings in its blocks `chosen` (sorted, relative)."""
-        n, gaps, tfs = self._runs(rec)
+        n, docs, tfs = self._runs(rec)
         begin = chosen.astype(np.int64) * BLOCK
         lengths = np.minimum(begin + BLOCK, n) - begin
         out_start = np.cumsum(lengths) - lengths
-        total = int(lengths.sum())
-        where = np.arange(total) - np.repeat(out_start - begin, lengths)
-        steps = np.asarray(gaps)[where].astype(np.int64)
-        steps[out_start] = 0
-        sums = np.cumsum(steps)
-        firsts = self.blk_first[self.blocks(rec)][chosen].astype(np.int64)
-        ids = sums - np.repeat(sums[out_start] - firsts, lengths)
-        if total and (ids.max() >= self.doc_count or ids.min() < 0):
+        where = np.arange(int(lengths.sum())) - np.repeat(out_start - begin, lengths)
+        ids = np.asarray(docs)[where].astype(np.int64)
+        ids += int(self.blk_first[self.blocks(rec).start])
+        if ids.size and ids[-1] >= self.doc_count:
             raise SidecarError(f"{self.path}: document numbers out of range")
-        return ids, (np.ones(total, dtype=np.float32) if tfs is None else np.asarray(tfs)[where].astype(np.float32))
+        return ids, (
+            np.ones(where.size, dtype=np.float32) if tfs is None else np.asarray(tfs)[where].astype(np.float32)
+        )
 
 
 def open_sidecar(folder: str, segment) -> Sidecar:

@@ -203,7 +203,7 @@ def test_an_error_found_while_reading_falls_back_to_whoosh_for_that_segment(smal
         postings = Postings(reader, live)
         assert any(postings._sidecars)
 
-        def broken(self, rec):
+        def broken(self, rec, offset=0):
             raise SidecarError("postings outside the file")
 
         monkeypatch.setattr(Sidecar, "postings", broken)
@@ -217,7 +217,7 @@ def test_the_writer_stores_blocks_widths_and_bounds(tmp_path):
     path = str(tmp_path / f"MAIN_abc{SUFFIX}")
     writer = SidecarWriter("abc", 200_000)
     ids_a = np.arange(0, 300, dtype=np.int64) * 3  # 3 blocks, gaps of 3
-    ids_b = np.array([5, 70_000, 199_999], dtype=np.int64)  # gaps of 4 bytes
+    ids_b = np.array([5, 70_000, 199_999], dtype=np.int64)  # a span of 4 bytes
     tfs = np.concatenate([np.arange(1, 301) % 7 + 1, [1, 400, 2]])
     lengths = np.zeros(200_000, dtype=np.uint8)
     lengths[ids_a] = np.arange(300) % 50 + 1
@@ -240,7 +240,7 @@ def test_the_writer_stores_blocks_widths_and_bounds(tmp_path):
     assert np.array_equal(part_ids, np.concatenate([ids_a[:128], ids_a[256:]]))
     assert np.array_equal(part_tfs, np.concatenate([tfs[:128], tfs[256:300]]).astype(np.float32))
     rec = car.find("body_f", "đ")
-    assert rec[6:] == (4, 2)  # widths of the gaps and the frequencies
+    assert rec[6:] == (4, 2)  # widths of the docnums (span 199,994) and of the frequencies
     ids, got = car.postings(rec)
     assert list(ids) == [5, 70_000, 199_999] and list(got) == [1, 400, 2]
     assert list(car.blk_minlen[car.blocks(rec)]) == [8]  # empty lengths ignored, as Whoosh does
