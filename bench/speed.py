@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from index import build  # noqa: E402
 from index.search import SearchService  # noqa: E402
+from index.sidecar import SUFFIX as SIDECAR_SUFFIX  # noqa: E402
 from kb.jsonl import import_file  # noqa: E402
 from kb.store import Store  # noqa: E402
 
@@ -236,6 +237,13 @@ def main() -> None:
         f"build: {took:.1f} s for {text_mb:.1f} MB of text = {text_mb / took:.2f} MB/s "
         f"(procs={args.procs}; index {stats['size_mb']} MB, {stats['records']} records; "
         f"CPU {cpu:.1f} s in all = {text_mb / cpu:.2f} MB per CPU-second; load average {load()})"
+    )
+
+    folder = build.current_dir(workdir / "index")
+    sidecar_mb = sum(f.stat().st_size for f in folder.glob(f"*{SIDECAR_SUFFIX}")) / 1e6
+    print(
+        f"postings sidecars: {sidecar_mb:.1f} MB beside {stats['size_mb'] - sidecar_mb:.1f} MB of Whoosh files "
+        f"(.pst {sum(f.stat().st_size for f in folder.glob('*.pst')) / 1e6:.1f} MB)"
     )
 
     docs = [d for _, d in zip(range(100), store.iter_documents())]

@@ -187,7 +187,7 @@ def rebuild(
                 segments, count = _build_parallel(store.path, path, ranges, progress)
             else:
                 segments, count = _build_part(store, path, "", None, progress)
-            writer = ix.writer(timeout=60.0, compound=False)
+            writer = FastSegmentWriter(ix, timeout=60.0, compound=False)  # the meta record, with a sidecar
             writer.add_document(**_meta_record(event_id))
             writer.commit(mergetype=lambda _writer, _existing: list(segments))
             tmp = index_dir / (CURRENT + ".tmp")

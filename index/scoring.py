@@ -6,12 +6,15 @@ Here each query term's postings are read block by block into numpy arrays, docum
 read once per searcher, and scores are accumulated with array arithmetic. Whoosh still owns the
 files, the analysis, the writers and the stored fields; only the scoring loop is ours.
 
-This reads the postings blocks of the whoosh3 codec through its matcher's block API, which is why
-whoosh3 is pinned to an exact version.
+Segments written by index.segments.FastSegmentWriter carry a postings sidecar (index.sidecar) that
+numpy decodes in bulk; `Postings` reads through it and falls back, segment by segment, to the postings
+blocks of the whoosh3 codec, read through its matcher's block API (which is why whoosh3 is pinned to
+an exact version). The block bounds of the sidecar (`Postings.block_bounds`) are there for pruning.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import OrderedDict
 
@@ -19,14 +22,23 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 
+from index.sidecar import Sidecar, SidecarError, key_hash, open_sidecar, sidecar_path, term_key
+
+log = logging.getLogger(__name__)
+
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 CACHE_BYTES = 64 * 1024 * 1024
 
 
 class Postings:
-    """Postings and length statistics of one searcher's reader, with a size-bounded LRU cache."""
+    """Postings and length statistics of one searcher's reader, with a size-bounded LRU cache.
 
-    def __init__(self, reader, live: np.ndarray):
+    A segment with a postings sidecar (index.sidecar) is read through it: a term is a few numpy
+    calls per segment. Other segments (older indexes, the stock writer's, a sidecar found damaged)
+    are read block by block through Whoosh's codec. Both give the same arrays."""
+
+    def __init__(self, reader, live: np.ndarray, sidecars: bool = True):
+        """sidecars=False reads every segment through Whoosh (the benchmark's and tests' reference)."""
         self.reader = reader
         self.leaves = reader.leaf_readers()
         self.n = reader.doc_count_all()
@@ -34,8 +46,11 @@ class Postings:
         self.live_count = int(live.sum())
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
         self._cached_bytes = 0
+        self._sizes = [leaf.doc_count_all() for leaf, _ in self.leaves]
+        self._sidecars: list[Sidecar | None] = [_sidecar_of(leaf) if sidecars else None for leaf, _ in self.leaves]
+        self._all_live = [bool(live[o : o + n].all()) for (_, o), n in zip(self.leaves, self._sizes)]
 
     def lengths(self, field: str) -> np.ndarray:
         if field not in self._lengths:
@@ -66,60 +81,172 @@ class Postings:
             self._cache.move_to_end(key)
             return hit
         ids_parts, tf_parts = [], []
-        for leaf, offset in self.leaves:
-            if (field, term) not in leaf:
-                continue
-            matcher = leaf.postings(field, term)
-            # A segment with deletions wraps its postings in a FilterMatcher; deleted documents
-            # are dropped below with the live mask, so read the block matcher underneath.
-            while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
-                matcher = matcher.child
-            if not hasattr(matcher, "_read_data"):  # not a whoosh3 block matcher: the slow, public way
-                ids, weights = [], []
-                while matcher.is_active():
-                    ids.append(matcher.id())
-                    weights.append(matcher.weight())
-                    matcher.next()
-                ids_parts.append(np.asarray(ids, dtype=np.int64) + offset)
-                tf_parts.append(np.asarray(weights, dtype=np.float32))
-                continue
-            while matcher.is_active():
-                matcher._read_data()
-                data = matcher._data
-                # ids are delta-encoded unless they fit in bytes; decoded with one cumsum (Whoosh's
-                # delta_decode is a Python generator: a call per posting)
-                raw = np.asarray(data[0], dtype=np.int64)
-                ids = raw if matcher._byteids else np.cumsum(raw)
-                weights = data[1]
-                count = len(ids)
-                ids_parts.append(ids + offset)
-                if weights is None:
-                    tf_parts.append(np.ones(count, dtype=np.float32))
-                elif isinstance(weights, float):
-                    tf_parts.append(np.full(count, weights, dtype=np.float32))
-                else:
-                    tf_parts.append(np.asarray(weights, dtype=np.float32))
-                matcher._next_block()
-        if ids_parts:
-            ids = np.concatenate(ids_parts)
-            tfs = np.concatenate(tf_parts)
-            keep = self.live[ids]
-            if not keep.all():
-                ids, tfs = ids[keep], tfs[keep]
+        probe = _probe(field, term)
+        live = self.live
+        for i in range(len(self.leaves)):
+            ids, tfs = self._leaf(i, field, term, probe)
+            if ids.size:
+                if not self._all_live[i]:
+                    keep = live[ids]
+                    ids, tfs = ids[keep], tfs[keep]
+                ids_parts.append(ids)
+                tf_parts.append(tfs)
+        if not ids_parts:
+            ids, tfs = _EMPTY
+        elif len(ids_parts) == 1:
+            ids, tfs = ids_parts[0], tf_parts[0]
         else:
-            ids, tfs = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            ids, tfs = np.concatenate(ids_parts), np.concatenate(tf_parts)
         self._remember(key, (ids, tfs))
         return ids, tfs
 
-    def _remember(self, key, value) -> None:
-        size = value[0].nbytes + value[1].nbytes
+    def ids(self, field: str, term: str) -> np.ndarray:
+        """Sorted docnums (int64) of live documents containing `term` in `field` (get()'s first array)."""
+        return self.get(field, term)[0]
+
+    def df(self, field: str, term: str) -> int:
+        """How many live documents contain `term` in `field` (get()[0].size), without decoding
+        the postings of sidecar segments that have no deleted or hidden documents."""
+        hit = self._cache.get((field, term))
+        if hit is not None:
+            return int(hit[0].size)
+        total = 0
+        probe = _probe(field, term)
+        for i in range(len(self.leaves)):
+            car = self._car(i, field)
+            if car is None or not self._all_live[i]:
+                return int(self.get(field, term)[0].size)
+            rec = car.lookup(*probe)
+            if rec is not None:
+                total += car.count(rec)
+        return total
+
+    def block_bounds(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per block of at most 128 postings, in docnum order: (last docnum int64, highest term
+        frequency float32, shortest field length float32, as lengths() gives it; 0 for a field
+        without lengths). Blocks are located by docnum (np.searchsorted(last, doc)), not by
+        position in ids(): a block may hold deleted documents, which count in its bounds (an
+        upper bound), and a block of only deleted documents may be listed."""
+        key = ("bounds", field, term)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        lasts, tops, shortest = [], [], []
+        probe = _probe(field, term)
+        for i, (_leaf, offset) in enumerate(self.leaves):
+            car = self._car(i, field)
+            if car is not None:
+                try:
+                    rec = car.lookup(*probe)
+                    if rec is None:
+                        continue
+                    blocks = car.blocks(rec)
+                    lasts.append(car.blk_last[blocks].astype(np.int64) + offset)
+                    tops.append(np.array(car.blk_maxtf[blocks], dtype=np.float32))
+                    shortest.append(_BYTE_TO_LENGTH[car.blk_minlen[blocks]])
+                    continue
+                except SidecarError as exc:
+                    self._drop(i, exc)
+            ids, tfs = self._leaf(i, field, term, probe)
+            if not ids.size:
+                continue
+            starts = np.arange(0, ids.size, BLOCK)
+            ends = np.minimum(starts + BLOCK, ids.size)
+            lasts.append(ids[ends - 1])
+            tops.append(np.maximum.reduceat(tfs, starts).astype(np.float32))
+            lengths = self.lengths(field)[ids]
+            lengths = np.where(lengths > 0, lengths, np.float32(np.inf))
+            low = np.minimum.reduceat(lengths, starts)
+            shortest.append(np.where(np.isinf(low), 0, low).astype(np.float32))
+        if lasts:
+            value = (np.concatenate(lasts), np.concatenate(tops), np.concatenate(shortest))
+        else:
+            value = (np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0, np.float32))
+        self._remember(key, value)
+        return value
+
+    def tfs_of(self, field: str, term: str, rows: np.ndarray) -> np.ndarray:
+        """The frequency (float32) of `term` in `field` of each of the sorted docnums `rows`, 0
+        where it is absent or the document is not live. A sidecar segment decodes only the blocks
+        that can hold the rows (all of them when the rows reach more than half of the blocks)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.size, dtype=np.float32)
+        if not rows.size:
+            return out
+        hit = self._cache.get((field, term))
+        if hit is not None:
+            _pick(hit[0], hit[1], rows, out)
+            return out
+        probe = _probe(field, term)
+        for i, (_leaf, offset) in enumerate(self.leaves):
+            lo, hi = np.searchsorted(rows, (offset, offset + self._sizes[i]))
+            if lo == hi:
+                continue
+            ids, tfs = self._leaf_at(i, field, term, probe, rows[lo:hi] - offset)
+            _pick(ids + offset, tfs, rows[lo:hi], out[lo:hi])
+        out[~self.live[rows]] = 0
+        return out
+
+    # Reading one segment ------------------------------------------------------------------------
+
+    def _car(self, i: int, field: str) -> Sidecar | None:
+        car = self._sidecars[i]
+        return car if car is not None and field in car.fields else None
+
+    def _drop(self, i: int, exc: Exception) -> None:
+        """A sidecar found damaged while reading: this segment is read through Whoosh from now on."""
+        _warn_once(self._sidecars[i].path, exc)
+        self._sidecars[i] = None
+
+    def _leaf(self, i: int, field: str, term: str, probe: tuple[bytes, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums with the segment's offset added, frequencies) of every posting of the term in
+        segment i, deleted documents included."""
+        leaf, offset = self.leaves[i]
+        car = self._car(i, field)
+        if car is not None:
+            try:
+                rec = car.lookup(*probe)
+                if rec is None:
+                    return _EMPTY
+                return car.postings(rec, offset)
+            except SidecarError as exc:
+                self._drop(i, exc)
+        return _whoosh_postings(leaf, offset, field, term)
+
+    def _leaf_at(
+        self, i: int, field: str, term: str, probe: tuple[bytes, int], local: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Postings of the term in segment i (segment-local docnums) that may be `local` (sorted,
+        local): from a sidecar only the blocks that can hold them."""
+        car = self._car(i, field)
+        if car is not None:
+            try:
+                rec = car.lookup(*probe)
+                if rec is None:
+                    return _EMPTY
+                lasts = car.blk_last[car.blocks(rec)]
+                chosen = np.searchsorted(lasts, local)
+                chosen = chosen[chosen < lasts.size]
+                if chosen.size:
+                    chosen = np.unique(chosen)
+                if 2 * chosen.size > lasts.size:
+                    return car.postings(rec)
+                return car.postings_in_blocks(rec, chosen)
+            except SidecarError as exc:
+                self._drop(i, exc)
+        ids, tfs = self._leaf(i, field, term, probe)
+        return ids - self.leaves[i][1], tfs
+
+    def _remember(self, key, value: tuple[np.ndarray, ...]) -> None:
+        size = sum(part.nbytes for part in value)
         if size > CACHE_BYTES // 4:
             return
         self._cache[key] = value
         self._cached_bytes += size
         while self._cached_bytes > CACHE_BYTES and self._cache:
-            _, (ids, tfs) = self._cache.popitem(last=False)
-            self._cached_bytes -= ids.nbytes + tfs.nbytes
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= sum(part.nbytes for part in old)
 
     def bm25(
         self, field: str, term: str, k1: float = 1.2, b: float = 0.75, idf_floor: float = 1.0
@@ -136,3 +263,90 @@ class Postings:
         lengths = self.lengths(field)[ids]
         norm = k1 * (1 - b + b * lengths / self.average_length(field))
         return ids, (idf * tfs * (k1 + 1) / (tfs + norm)).astype(np.float32)
+
+
+_EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+
+
+def _probe(field: str, term: str) -> tuple[bytes, int]:
+    """The sidecar key of (field, term) and its hash, made once for every segment."""
+    key = term_key(field, term)
+    return key, key_hash(key)
+
+
+BLOCK = 128  # postings per block (W3Codec's blocklimit, the sidecar's too)
+
+
+def _pick(ids: np.ndarray, tfs: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """out[k] = the frequency of rows[k] where ids (sorted) holds it."""
+    if not ids.size:
+        return
+    at = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
+    found = ids[at] == rows
+    out[found] = tfs[at[found]]
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(path: str, exc: Exception) -> None:
+    if path not in _warned:
+        _warned.add(path)
+        log.warning("bỏ qua tệp chỉ mục phụ %s (%s); đọc danh sách tài liệu từ Whoosh", path, exc)
+
+
+def _sidecar_of(leaf) -> Sidecar | None:
+    """The postings sidecar of a segment reader, or None (none written, or unusable: warned once)."""
+    segment = getattr(leaf, "segment", lambda: None)()
+    folder = getattr(getattr(leaf, "_storage", None), "folder", None)
+    if segment is None or folder is None or segment.is_compound() or not hasattr(segment, "segid"):
+        return None
+    try:
+        return open_sidecar(folder, segment)
+    except FileNotFoundError:
+        return None
+    except (SidecarError, OSError, ValueError) as exc:
+        _warn_once(sidecar_path(folder, segment), exc)
+        return None
+
+
+def _whoosh_postings(leaf, offset: int, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every posting of the term in one segment through Whoosh's codec, deleted documents included."""
+    if (field, term) not in leaf:
+        return _EMPTY
+    terms = getattr(leaf, "_terms", None)
+    if terms is not None:
+        # The codec's own matcher: reader.postings() would wrap it, in a segment with deletions,
+        # in a FilterMatcher that has already skipped the first deleted postings. The caller drops
+        # deleted documents with the live mask.
+        matcher = terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
+    else:
+        matcher = leaf.postings(field, term)
+    ids_parts, tf_parts = [], []
+    if not hasattr(matcher, "_read_data"):  # not a whoosh3 block matcher: the slow, public way
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.asarray(ids, dtype=np.int64) + offset, np.asarray(weights, dtype=np.float32)
+    while matcher.is_active():
+        matcher._read_data()
+        data = matcher._data
+        # ids are delta-encoded unless they fit in bytes; decoded with one cumsum (Whoosh's
+        # delta_decode is a Python generator: a call per posting)
+        raw = np.asarray(data[0], dtype=np.int64)
+        ids = raw if matcher._byteids else np.cumsum(raw)
+        weights = data[1]
+        count = len(ids)
+        ids_parts.append(ids + offset)
+        if weights is None:
+            tf_parts.append(np.ones(count, dtype=np.float32))
+        elif isinstance(weights, float):
+            tf_parts.append(np.full(count, weights, dtype=np.float32))
+        else:
+            tf_parts.append(np.asarray(weights, dtype=np.float32))
+        matcher._next_block()
+    if not ids_parts:
+        return _EMPTY
+    return np.concatenate(ids_parts), np.concatenate(tf_parts)

@@ -10,10 +10,12 @@ instead:
 - keeps each term's postings in an array (document numbers, and frequencies where the format
   stores them) in memory, with the field lengths of each document beside them;
 - writes each term's posting blocks and term info directly, in the same byte format;
-- merges older segments by reading their posting blocks into the same arrays.
+- merges older segments by reading their posting blocks into the same arrays;
+- also writes, beside the segment, a postings sidecar that numpy decodes in bulk (index.sidecar),
+  which index.scoring reads instead of Whoosh's blocks.
 
 Everything else (stored fields, columns, field lengths, deletions, the table of contents) is
-Whoosh's own code. The files it writes are byte-for-byte those of Whoosh's writer for the same
+Whoosh's own code. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
 documents and merges (tests/test_index_segments.py compares them), so readers, searches and later
 merges by the stock writer are unaffected.
 
@@ -24,6 +26,7 @@ UnsupportedSchema; index.schema's is always written (every index test builds thr
 
 from __future__ import annotations
 
+import logging
 from array import array
 from collections import Counter
 from pickle import dumps
@@ -38,6 +41,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from index.analysis import BigramFilter, SyllableTokenizer, term_lists
+from index.sidecar import SidecarError, SidecarWriter, sidecar_field, sidecar_path
 
 try:
     import zlib
@@ -45,6 +49,8 @@ except ImportError:  # pragma: no cover - CPython always has zlib
     zlib = None
 
 ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
+SIDECARS = True  # also write each segment's postings sidecar (index.sidecar); False: Whoosh's files only
+log = logging.getLogger(__name__)
 
 
 class UnsupportedSchema(TypeError):
@@ -248,11 +254,20 @@ class FastSegmentWriter(SegmentWriter):
             for doc in range(self._added_docs, self.docnum):
                 lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
 
+    def _sidecar_folder(self) -> str | None:
+        """Where the segment's postings sidecar goes (index.sidecar), or None: switched off, a
+        compound segment (its files are packed into one after this), a storage that is not a folder."""
+        if self.compound or not SIDECARS:
+            return None
+        return getattr(self.storage, "folder", None)
+
     def _write_postings(self) -> None:
         fieldwriter = self.fieldwriter
         schema = self.schema
         terms = _TermTable(fieldwriter._tindex)
         postings = _Output(fieldwriter._postfile)
+        folder = self._sidecar_folder()
+        sidecar = SidecarWriter(self.newsegment.segid, self.docnum) if folder else None
         for fieldname in sorted(self._posts):
             posts = self._posts[fieldname]
             if not posts:
@@ -263,6 +278,8 @@ class FastSegmentWriter(SegmentWriter):
             frequency = type(field.format) is formats.Frequency
             lengths = self._lengths.get(fieldname) if field.scorable else None
             length_bytes = _length_bytes(lengths, self.docnum) if lengths else None
+            side = sidecar is not None and sidecar_field(fieldname)
+            flat, counts, keys = array("I"), array("q"), []
             for term in sorted(posts):
                 arr = posts[term]
                 tbytes = term.encode("utf-8") if isinstance(term, str) else term
@@ -271,10 +288,36 @@ class FastSegmentWriter(SegmentWriter):
                 else:
                     info = _write_term(postings, arr, None, length_bytes)
                 terms.add(prefix + tbytes, info)
+                if side:
+                    flat.extend(arr)
+                    counts.append(len(arr))
+                    keys.append(tbytes)
             postings.flush()
             terms.flush()
             fieldwriter.finish_field()
+            if side:
+                _sidecar_field(sidecar, fieldname, keys, counts, flat, frequency, length_bytes)
         self._posts.clear()
+        if sidecar is not None:
+            for name in sorted(schema.names()):  # fields without postings here: every term absent
+                if schema[name].indexed and sidecar_field(name) and name not in sidecar.fields:
+                    sidecar.add_field(name, [], np.empty(0, np.int64), np.empty(0, np.int64), None, None)
+            try:
+                sidecar.write(sidecar_path(folder, self.newsegment))
+            except SidecarError as exc:  # too large for uint32 offsets: read through Whoosh
+                log.warning("không ghi tệp chỉ mục phụ: %s", exc)
+
+
+def _sidecar_field(sidecar, fieldname, keys, counts, flat, frequency, length_bytes) -> None:
+    """Hand one field's postings, as _write_postings collected them, to the sidecar writer."""
+    values = np.frombuffer(flat, dtype=np.uint32) if flat else np.empty(0, np.uint32)
+    counts = np.frombuffer(counts, dtype=np.int64) if counts else np.empty(0, np.int64)
+    if frequency:
+        ids, tfs, counts = values[0::2], values[1::2], counts // 2
+    else:
+        ids, tfs = values, None
+    codes = np.frombuffer(length_bytes, dtype=np.uint8) if length_bytes else None
+    sidecar.add_field(fieldname, keys, counts, ids, tfs, codes)
 
 
 def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
