@@ -135,7 +135,7 @@ def plan(w: Weights, parsed: ParsedQuery, prior: Callable[[str], float]) -> list
 
 def _present(table, field: str, term: str) -> np.ndarray:
     """Records holding `term` in `field` (a title term: every record of a document holding it)."""
-    ids = table.postings.get(field, term)[0]
+    ids = table.postings.ids(field, term)
     if field.startswith("title_"):
         docs = np.zeros(table.n + 1, dtype=bool)
         docs[ids] = True
@@ -201,17 +201,23 @@ def _bm25(table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None) -> 
         if unit.title:
             return scores[table.doc_of], present[table.doc_of]
         return scores[: table.n], present[: table.n]
-    ids, tfs = postings.get(unit.field, term)
     target = table.doc_of[rows] if unit.title else rows
     out = np.zeros(rows.size, dtype=np.float32)
-    if ids.size == 0 or rows.size == 0:
+    df = postings.df(unit.field, term)
+    if df == 0 or rows.size == 0:
         return out, np.zeros(rows.size, dtype=bool)
-    pos = np.minimum(np.searchsorted(ids, target), ids.size - 1)
-    present = ids[pos] == target
-    where = pos[present]
-    tf = tfs[where]
-    idf = max(0.0, math.log(postings.live_count / (ids.size + 1))) + w.idf_floor
-    lengths = postings.lengths(unit.field)[ids[where]]
+    if unit.title:  # documents' rows, unsorted, n for records without one
+        wanted, back = np.unique(target, return_inverse=True)
+        found = np.zeros(wanted.size, dtype=np.float32)
+        inside = wanted < table.n
+        found[inside] = postings.tfs_of(unit.field, term, wanted[inside])
+        tf = found[back]
+    else:
+        tf = postings.tfs_of(unit.field, term, target)
+    present = tf > 0
+    tf = tf[present]
+    idf = max(0.0, math.log(postings.live_count / (df + 1))) + w.idf_floor
+    lengths = postings.lengths(unit.field)[target[present]]
     norm = w.k1 * (1 - unit.b + unit.b * lengths / postings.average_length(unit.field))
     out[present] = (idf * tf * (w.k1 + 1) / (tf + norm)).astype(np.float32)
     return out, present
@@ -294,20 +300,15 @@ def components(
 
 
 def _term_bound(table, w: Weights, unit: Unit, term: str) -> float:
-    """The largest BM25 contribution of `term` to any record: from the per-block largest frequency
-    and shortest field when the postings offer them, else from every posting."""
+    """The largest BM25 contribution of `term` to any record, from the per-block largest frequency
+    and shortest field (index/sidecar.py keeps them; Whoosh's blocks have them too)."""
     postings = table.postings
     cache = postings.__dict__.setdefault("_bounds", {})
     key = (unit.field, term, unit.b, w.k1, w.idf_floor)
     if key in cache:
         return cache[key]
-    blocks = getattr(postings, "block_bounds", None)
-    if blocks is not None:
-        _, tfs, lengths = blocks(unit.field, term)
-        df = postings.df(unit.field, term)
-    else:
-        ids, tfs = postings.get(unit.field, term)
-        lengths, df = postings.lengths(unit.field)[ids], ids.size
+    _, tfs, lengths = postings.block_bounds(unit.field, term)
+    df = postings.df(unit.field, term)
     if df == 0 or len(tfs) == 0:
         cache[key] = 0.0
         return 0.0
@@ -329,8 +330,8 @@ def unit_bound(table, w: Weights, unit: Unit) -> float:
 def _unit_rows(table, unit: Unit, matched: np.ndarray) -> np.ndarray:
     """Matched records a unit can score (for a phrase: those holding its rarest pair)."""
     postings = table.postings
-    term = min(unit.terms, key=lambda t: postings.get(unit.field, t)[0].size)
-    ids = postings.get(unit.field, term)[0]
+    term = min(unit.terms, key=lambda t: postings.df(unit.field, t))
+    ids = postings.ids(unit.field, term)
     if unit.title:
         docs = np.zeros(table.n + 1, dtype=bool)
         docs[ids] = True

@@ -12,6 +12,7 @@ Consecutive marked syllables share one <mark> ("<mark>Điều 9</mark>").
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from html import escape
 
@@ -150,7 +151,8 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
         best_start, best_score = 0, -1
         for i in hits:  # windows starting a little before each hit
             start = max(0, i - 4)
-            seen = {spans[j][2] for j in hits if start <= j < start + window}
+            inside = hits[bisect_left(hits, start) : bisect_left(hits, start + window)]
+            seen = {spans[j][2] for j in inside}
             if len(seen) > best_score:
                 best_start, best_score = start, len(seen)
     else:
