@@ -207,10 +207,9 @@ def _bm25(table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None) -> 
     if df == 0 or rows.size == 0:
         return out, np.zeros(rows.size, dtype=bool)
     if unit.title:  # documents' rows, unsorted, n for records without one
-        wanted, back = np.unique(target, return_inverse=True)
-        found = np.zeros(wanted.size, dtype=np.float32)
-        inside = wanted < table.n
-        found[inside] = postings.tfs_of(unit.field, term, wanted[inside])
+        wanted, back = _documents(table, rows)
+        found = np.zeros(wanted.size + 1, dtype=np.float32)
+        found[:-1] = postings.tfs_of(unit.field, term, wanted)
         tf = found[back]
     else:
         tf = postings.tfs_of(unit.field, term, target)
@@ -221,6 +220,25 @@ def _bm25(table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None) -> 
     norm = w.k1 * (1 - unit.b + unit.b * lengths / postings.average_length(unit.field))
     out[present] = (idf * tf * (w.k1 + 1) / (tf + norm)).astype(np.float32)
     return out, present
+
+
+_DOCS: dict = {}
+
+
+def _documents(table, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the sorted document records of `rows`, each row's index into them; records without a
+    document point one past the end), remembered for the last rows asked (every title unit of a
+    query asks for the same rows)."""
+    key = (id(table), id(rows), rows.size)
+    hit = _DOCS.get("last")
+    if hit is not None and hit[0] == key and hit[1] is rows:
+        return hit[2]
+    wanted, back = np.unique(table.doc_of[rows], return_inverse=True)
+    if wanted.size and wanted[-1] == table.n:
+        wanted = wanted[:-1]
+        back = np.where(back == wanted.size, wanted.size, back)
+    _DOCS["last"] = (key, rows, (wanted, back))
+    return wanted, back
 
 
 def _unit_scores(table, w: Weights, unit: Unit, rows: np.ndarray | None) -> np.ndarray:
@@ -373,7 +391,7 @@ def _candidates(table, w: Weights, units: list[Unit], matched: np.ndarray, force
     def kth(values: np.ndarray) -> float:
         return float(np.partition(values, values.size - k)[values.size - k]) if values.size >= k else 0.0
 
-    checkpoint = 4
+    checkpoint = max(1, len(units) // 8)  # then 4×, 16×, …: exact scoring costs a pass over every unit
     while j < len(units) and rest[j] * (1 + _MARGIN) >= theta:
         unit = units[order[j]]
         weight = w.coefficient(unit.part) * unit.factor

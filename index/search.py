@@ -513,7 +513,7 @@ class SearchService:
         named &= matched
         artref &= matched
         total = int(matched.sum())
-        k = max(w.rerank_depth, need * (4 if unit == "document" else 1))
+        k = max(w.rerank_depth, need * (8 if unit == "document" else 1))
         while True:
             if self.prune:
                 rows, top = ranking.top_k(table, w, units, matched, named, artref, k, self.last_stats)

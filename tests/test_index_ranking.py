@@ -89,9 +89,9 @@ def test_pruned_top_k_is_the_exhaustive_top_k(service):
     rng = random.Random(3)
     skipped = 0
     for q, filters, unit, page in _queries(rng):
-        a = pruned.search(q, filters=filters, unit=unit, page=page, per_page=10)
+        a = pruned.search(q, filters=filters, unit=unit, page=page, per_page=5)
         stats = dict(pruned.last_stats)
-        b = exhaustive.search(q, filters=filters, unit=unit, page=page, per_page=10)
+        b = exhaustive.search(q, filters=filters, unit=unit, page=page, per_page=5)
         assert [(h.uid, h.anchor, h.score) for h in a.hits] == [(h.uid, h.anchor, h.score) for h in b.hits], q
         assert (a.total, a.facets) == (b.total, b.facets), q
         if stats and stats["scored"] < stats["matched"]:
