@@ -108,6 +108,7 @@ def test_sidecar_reads_equal_whoosh_reads_on_the_real_corpus_after_updates_and_m
         build.update(real_store, index_dir)
     now = build.open_index(index_dir)._segments()
     assert any(s.has_deletions() for s in now)
+    assert max(s.doc_count_all() for s in now) > max(s.doc_count_all() for s in segments)  # merged
     assert assert_sidecar_reads_equal_whoosh(index_dir) == len(now)
 
 
