@@ -481,7 +481,7 @@ class SearchService:
         if w.boilerplate <= 0:
             return 1.0
         field = "body_b" if "_" in term else "body_f"
-        cdf = table.postings.get(field, term)[0].size / max(1, table.postings.live_count)
+        cdf = table.postings.df(field, term) / max(1, table.postings.live_count)
         return self.prior.weight(term, cdf, w.boilerplate)
 
     def _match(self, table: _Table, parsed: ParsedQuery, strict: bool) -> np.ndarray:
@@ -506,16 +506,20 @@ class SearchService:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(the best matched records in order, every record's score where computed, else 0): enough
         of them for the second stage and for `need` results (documents: `need` distinct documents),
-        pruned (ranking.top_k) unless the service was made with prune=False."""
+        pruned (ranking.top_k) unless the service was made with prune=False or the query is a long
+        question."""
         w = self.weights
         units = ranking.plan(w, parsed, lambda t: self._prior(table, t))
         named, artref = ranking.named_masks(table, parsed, named_rows)
         named &= matched
         artref &= matched
         total = int(matched.sum())
+        # Long questions are scored exhaustively: most of their 100–200 units are essential (their
+        # bounds add up past θ), and MaxScore's bookkeeping cost more than it saved (docs/PERFORMANCE.md)
+        question = ranking.is_long(w, parsed)
         k = max(w.rerank_depth, need * (8 if unit == "document" else 1))
         while True:
-            if self.prune:
+            if self.prune and not question:
                 rows, top = ranking.top_k(table, w, units, matched, named, artref, k, self.last_stats)
             else:
                 every = ranking.parts(table, w, units)
