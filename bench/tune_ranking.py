@@ -36,6 +36,7 @@ from bench.eval_quality import SETS, ensure_index, fold_of, load_queries  # noqa
 from index.boilerplate import QuestionPrior  # noqa: E402
 from index.query import parse  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService, Weights, combine  # noqa: E402
+from kb.dates import today_vn  # noqa: E402
 from kb.text import fold  # noqa: E402
 
 POOL = 200
@@ -113,7 +114,7 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
     state = service._state()
     table = state.table
     parsed = parse(query)
-    ref = service._resolve(state, parsed)
+    ref = service._resolve(state, table.on_date(today_vn().isoformat()), parsed)
     parts, matched = service._components(table, parsed, strict=True, ref=ref)
     matched &= table.kind == KIND_ARTICLE
     if not matched.any():
@@ -137,6 +138,8 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
         "rel": np.array([label in relevant for label in labels]),
         "nrel": len(relevant),
         "pinned": len(pinned),
+        "rows": rows,  # index rows, for features computed later from the same index (bench/ltr.py)
+        "query": query,
     }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import columns, fields
 
-from index import build
+from index import build, rerank
 from index.analysis import bigrams, fold_syllable, folded_syllables
 from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
@@ -66,6 +66,7 @@ class Weights:
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
     rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
+    rerank_model: bool = True  # re-rank with the learned model (index/rerank.py) when it is shipped
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
     boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)
@@ -339,8 +340,12 @@ class SearchService:
         weights: Weights = WEIGHTS,
         prior: QuestionPrior | None = None,
         province: str = "",
+        model: rerank.Model | None | str = "shipped",
     ):
+        """`model`: the second stage's learned ranking (index/rerank.py); "shipped" loads the
+        package's file, None (or no file) keeps the lexical re-rank."""
         self.index_dir = Path(index_dir)
+        self.model = rerank.load() if isinstance(model, str) else model
         self.province = province
         self.check_interval = check_interval
         self.weights = weights
@@ -672,14 +677,21 @@ class SearchService:
         ]
 
     def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
-        """Second stage: re-score the top candidates with what bag-of-words scoring cannot see
-        (`rerank_features`): the question's word triples found in the article, and the article
-        heading's words named by the question."""
+        """Second stage: re-order the top candidates with what bag-of-words scoring cannot see.
+        With the learned model (index/rerank.py), by its score of their features; without it, by
+        the lexical re-rank (`rerank_features`): the question's word triples found in the
+        article, and the article heading's words named by the question."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
-        if depth < 2 or (w.rerank <= 0 and w.rerank_head <= 0):
+        if depth < 2:
             return order
         top = order[:depth]
+        if w.rerank_model and self.model is not None:
+            x = rerank.features(searcher, table, top, scores[top].astype(np.float64), query, table.postings, {})
+            ranked = top[np.argsort(-self.model.predict(x), kind="stable")]
+            return np.concatenate([ranked, order[depth:]])
+        if w.rerank <= 0 and w.rerank_head <= 0:
+            return order
         best = float(scores[top[0]]) or 1.0
         triples, heads = self.rerank_features(
             searcher, table, top, query, exact=w.rerank_exact, headings=w.rerank_head > 0
