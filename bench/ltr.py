@@ -60,17 +60,17 @@ def build_features(args) -> None:
         rarity: dict = {}
         rows_out = {}
         for qid, item in items.items():
-            rows_out[qid] = one(service, state, table, item, rarity)
+            rows_out[qid] = one(service, state, table, item, rarity, args.depth)
         out["sets"][name] = rows_out
         print(f"{name}: {len(items)} questions ({time.perf_counter() - started:.0f} s)", flush=True)
-    target = workdir / "ltr" / "features.pkl"
+    target = workdir / "ltr" / f"features{args.tag}.pkl"
     target.parent.mkdir(exist_ok=True)
     with open(target, "wb") as handle:
         pickle.dump(out, handle)
     print(f"wrote {target}")
 
 
-def one(service, state, table, item: dict, rarity: dict) -> dict:
+def one(service, state, table, item: dict, rarity: dict, depth: int = WEIGHTS.rerank_depth) -> dict:
     """The order the search's first stage gives (pinned first), and the features of its best
     `rerank_depth` unpinned candidates."""
     n = item["rel"].size
@@ -81,9 +81,9 @@ def one(service, state, table, item: dict, rarity: dict) -> dict:
     pinned = item["pinned"]
     rest = np.arange(pinned, n)
     order = rest[np.lexsort((rest, -total[rest]))]
-    depth = min(WEIGHTS.rerank_depth, order.size)
+    depth = min(depth, order.size)
     top = order[:depth]
-    parsed = parse(item["query"])
+    parsed = parse(item["query"])  # as the first stage parsed it (abbreviations spelled out or not)
     x = rerank.features(
         state.searcher, table, item["rows"][top], total[top].astype(np.float64), parsed, table.postings, rarity
     )
@@ -130,7 +130,7 @@ def train_model(questions: list[tuple[str, dict]], setting: str):
         feature_fraction=0.9,
         bagging_fraction=0.8,
         bagging_freq=1,
-        num_threads=2,
+        num_threads=1,  # two threads spin against each other on a loaded 2-core machine
         verbose=-1,
         seed=7,
         deterministic=True,
@@ -141,9 +141,12 @@ def train_model(questions: list[tuple[str, dict]], setting: str):
 
 
 def train(args) -> None:
-    data = pickle.load(open(Path(args.workdir) / "ltr" / "features.pkl", "rb"))
+    data = pickle.load(open(Path(args.workdir) / "ltr" / f"features{args.tag}.pkl", "rb"))
     k = args.folds
     sets = data["sets"]
+    for items in sets.values():  # candidates beyond --depth are left in the first stage's order
+        for q in items.values():
+            q["x"] = q["x"][: args.depth]
     every = [(name, qid, q) for name, items in sets.items() for qid, q in items.items()]
     lexical = {
         (name, qid): rank(WEIGHTS, q["item"]) for name, qid, q in every
@@ -177,6 +180,14 @@ def train(args) -> None:
                     held[(name, qid)] = metrics(q, scores)
         report(f"{setting} {k}-fold", held)
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+    if args.write_folds:  # for bench/eval_quality.py --fold-models: the real search path, cross-validated
+        for f in range(k):
+            model = train_model([(n, q) for n, qid, q in every if fold_of(qid, k) != f], args.write_setting)
+            target = Path(args.workdir) / "ltr" / f"fold{f}{args.tag}.json"
+            info = {"setting": args.write_setting, "fold": f, "folds": k, "by": "bench/ltr.py"}
+            with open(target, "w", encoding="utf-8") as handle:
+                json.dump(rerank.from_lightgbm(model.dump_model(), info=info), handle, separators=(",", ":"))
+            print(f"wrote {target}", flush=True)
     if args.write:
         model = train_model([(n, q) for n, _, q in every], args.write_setting)
         converted = rerank.from_lightgbm(
@@ -208,6 +219,9 @@ def main() -> None:
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--pickle", default="")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--depth", type=int, default=WEIGHTS.rerank_depth, help="candidates re-ranked per question")
+    parser.add_argument("--tag", default="", help="appended to the features file's name")
+    parser.add_argument("--write-folds", action="store_true", help="also write each fold's model to W/ltr/")
     parser.add_argument("--settings", default="", help="comma-separated names of SETTINGS (default all; none: skip)")
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--write-setting", default=KEPT)

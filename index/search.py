@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import columns, fields
 
-from index import build, rerank
+from index import abbreviations, build, rerank
 from index.analysis import bigrams, fold_syllable, folded_syllables
 from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
@@ -67,6 +67,7 @@ class Weights:
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
     rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
     rerank_model: bool = True  # re-rank with the learned model (index/rerank.py) when it is shipped
+    abbreviations: bool = False  # "BHYT" also searches "bảo hiểm y tế" (index/abbreviations.py; measured, not kept)
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
     boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)
@@ -415,7 +416,7 @@ class SearchService:
             raise QueryError(f"sort phải là một trong: {', '.join(SORTS)}")
         page = max(1, int(page))
         per_page = max(1, min(int(per_page), 100))
-        parsed = parse(q)
+        parsed = parse(abbreviations.expand(q) if self.weights.abbreviations else q)
         for name, values in (filters or {}).items():
             if name not in FACETS:
                 raise QueryError(f"Không có bộ lọc “{name}”.")
@@ -687,7 +688,7 @@ class SearchService:
             return order
         top = order[:depth]
         if w.rerank_model and self.model is not None:
-            x = rerank.features(searcher, table, top, scores[top].astype(np.float64), query, table.postings, {})
+            x = rerank.features(searcher, table, top, scores[top].astype(np.float64), query, table.postings)
             ranked = top[np.argsort(-self.model.predict(x), kind="stable")]
             return np.concatenate([ranked, order[depth:]])
         if w.rerank <= 0 and w.rerank_head <= 0:

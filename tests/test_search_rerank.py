@@ -2,13 +2,14 @@
 
 import json
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from index import build, rerank
 from index.query import parse
-from index.search import SearchService
+from index.search import WEIGHTS, SearchService
 from kb.model import Document
 from kb.store import Store
 
@@ -143,7 +144,8 @@ def test_features_read_the_candidates_text(index_dir):
     scope = heads.index("Phạm vi điều chỉnh")
     assert col["cover_head"][card] > col["cover_head"][scope] == 0.0
     assert col["triples"][card] > 0 and col["pairs"][card] >= col["pairs"][scope]
-    assert col["first_score"][0] == 1.0 and col["same_doc"].tolist() == [1.0] * top.size
+    assert col["first_score"][0] == 1.0 and col["same_doc"].tolist() == [top.size / rerank.SAME_DOC] * top.size
+    assert col["bm25_head"][card] > 0.5 and col["bm25_head"][scope] == 0.0 and col["bm25_head"].max() == 1.0
     assert set(col["doc_type"]) == {rerank.DOC_TYPES.index("Luật") + 1}
 
 
@@ -173,3 +175,20 @@ def test_the_shipped_model_ranks_the_answer_first_without_lightgbm(index_dir):
     assert articles(service, "cấp thẻ bảo hiểm y tế trong thời hạn bao lâu")[0] == "17"
     assert articles(service, "bảo hiểm y tế là gì?")[0] == "2"
     assert "lightgbm" not in sys.modules  # evaluating the trees needs numpy only
+
+
+def test_abbreviations_are_searched_spelled_out_too(index_dir):
+    from index import abbreviations
+
+    table = {"bhyt": "bảo hiểm y tế", "ubnd": "ủy ban nhân dân"}
+    assert abbreviations.expand("Thẻ BHYT cấp ở đâu?", table) == 'Thẻ BHYT OR "bảo hiểm y tế" cấp ở đâu?'
+    # inside a số ký hiệu, lower case, or unknown: left alone
+    assert abbreviations.expand("Quyết định 12/UBND-NC và NQ-UBND", table) == "Quyết định 12/UBND-NC và NQ-UBND"
+    assert abbreviations.expand("bhyt và XYZW", table) == "bhyt và XYZW"
+    assert abbreviations.shipped()["bhyt"] == "bao hiem y te"  # learned from the corpora (bench/abbreviations.py)
+    spelled = SearchService(index_dir, check_interval=0, weights=replace(WEIGHTS, abbreviations=True))
+    assert articles(spelled, "cấp thẻ BHYT trong thời hạn bao lâu")[0] == "17"
+    # no article writes "BHYT": as written, nothing matches every word (the search falls back to any word)
+    assert SearchService(index_dir, check_interval=0).search("thẻ BHYT", unit="article").fallback  # off by default
+    result = spelled.search("thẻ BHYT", unit="article")
+    assert not result.fallback and result.hits[0].article_heading == "Thẻ bảo hiểm y tế"
