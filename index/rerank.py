@@ -282,25 +282,28 @@ class Model:
     def __init__(self, data: dict):
         if tuple(data["features"]) != FEATURES:
             raise ValueError("the model was trained on other features")
-        self.feature = np.asarray(data["feature"], dtype=np.int64)  # -1 at a leaf
-        self.threshold = np.asarray(data["threshold"], dtype=np.float64)
-        self.left = np.asarray(data["left"], dtype=np.int64)
-        self.right = np.asarray(data["right"], dtype=np.int64)
+        feature = np.asarray(data["feature"], dtype=np.int64)  # -1 at a leaf
+        leaf = feature < 0
+        nodes = np.arange(feature.size)
+        # a leaf loops to itself (threshold +inf, either way back to it), so every candidate can
+        # take `depth` steps without testing whether it has arrived
+        self.feature = np.where(leaf, 0, feature)
+        self.threshold = np.where(leaf, np.inf, np.asarray(data["threshold"], dtype=np.float64))
+        self.left = np.where(leaf, nodes, np.asarray(data["left"], dtype=np.int64))
+        self.right = np.where(leaf, nodes, np.asarray(data["right"], dtype=np.int64))
         self.value = np.asarray(data["value"], dtype=np.float64)
         self.roots = np.asarray(data["roots"], dtype=np.int64)
         self.depth = int(data["depth"])
         self.info = data.get("info", {})
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        rows = np.arange(x.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (x.shape[0], self.roots.size)).copy()
-        for _ in range(self.depth):
-            feat = self.feature[node]
-            leaf = feat < 0
-            if leaf.all():
-                break
-            go_left = x[rows, np.maximum(feat, 0)] <= self.threshold[node]
-            node = np.where(leaf, node, np.where(go_left, self.left[node], self.right[node]))
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        flat = x.ravel()
+        offsets = (np.arange(x.shape[0]) * x.shape[1])[:, None]
+        node = np.broadcast_to(self.roots, (x.shape[0], self.roots.size))
+        for _ in range(self.depth - 1):
+            go_left = flat[offsets + self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
         return self.value[node].sum(axis=1)
 
 
