@@ -62,7 +62,7 @@ SAME_DOC = 50
 TEXT_CHARS = (
     20000  # of an article's text read for the features (4000, where 5.7 % of articles are longer, cost Zalo 0.006 R@10)
 )
-CACHE_ROWS = 8000  # candidates' folded texts kept per index generation
+CACHE_CHARS = 16_000_000  # characters of candidates' folded texts kept per index generation (~16 MB)
 
 DOC_TYPES = (
     "Hiến pháp",
@@ -212,7 +212,7 @@ def _texts(searcher, table, top: np.ndarray) -> list[tuple[str, str, str]]:
     articles come back for many questions."""
     cache = table.shared.get("rerank_texts")
     if cache is None:
-        cache = table.shared.setdefault("rerank_texts", {})
+        cache = table.shared.setdefault("rerank_texts", {"chars": 0})
     out = []
     for row in top:
         row = int(row)
@@ -225,8 +225,11 @@ def _texts(searcher, table, top: np.ndarray) -> list[tuple[str, str, str]]:
                 head_line + folded_line((stored.get("content") or "")[:TEXT_CHARS])[1:],
                 stored.get("title") or "",
             )
-            if len(cache) >= CACHE_ROWS:
+            size = len(hit[1]) + len(hit[2])
+            if cache["chars"] + size > CACHE_CHARS:  # full: start again (cheaper than an LRU's bookkeeping)
                 cache.clear()
+                cache["chars"] = 0
+            cache["chars"] += size
             cache[row] = hit
         out.append(hit)
     return out

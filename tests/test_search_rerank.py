@@ -192,3 +192,21 @@ def test_abbreviations_are_searched_spelled_out_too(index_dir):
     assert SearchService(index_dir, check_interval=0).search("thẻ BHYT", unit="article").fallback  # off by default
     result = spelled.search("thẻ BHYT", unit="article")
     assert not result.fallback and result.hits[0].article_heading == "Thẻ bảo hiểm y tế"
+
+
+def test_remembered_texts_give_the_same_features_and_stay_bounded(index_dir, monkeypatch):
+    service = SearchService(index_dir, check_interval=0, model=None)
+    state = service._state()
+    table = state.table
+    top = np.array([i for i in range(table.n) if table.kind[i] == 2])
+    query = parse("hồ sơ cấp thẻ bảo hiểm y tế gồm những gì?")
+    scores = np.linspace(1, 0.5, top.size)
+    first = rerank.features(state.searcher, table, top, scores, query, table.postings)
+    cache = table.shared["rerank_texts"]
+    assert set(cache) == {"chars", *map(int, top)} and cache["chars"] > 0
+    assert np.array_equal(rerank.features(state.searcher, table, top, scores, query, table.postings), first)
+    monkeypatch.setattr(rerank, "CACHE_CHARS", 200)  # about one article: the cache starts again when full
+    table.shared.pop("rerank_texts")
+    assert np.array_equal(rerank.features(state.searcher, table, top, scores, query, table.postings), first)
+    small = table.shared["rerank_texts"]
+    assert len(small) == 2 and small["chars"] < 400  # the count and the last article read
