@@ -31,7 +31,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from index import build
+from index import build, rerank
 from index.boilerplate import QuestionPrior
 from index.search import WEIGHTS, SearchService, Weights
 from kb.jsonl import import_file
@@ -56,9 +56,12 @@ SESSION2 = replace(
 )
 VARIANTS: dict[str, Weights] = {
     "kept": WEIGHTS,
-    "session2": SESSION2,  # session 2's weights (tuned on ALQAC alone), with this session's lookups
-    "no-rerank": replace(WEIGHTS, rerank=0.0, rerank_head=0.0),
-    "postings-triples": replace(WEIGHTS, rerank_exact=False),  # no stored text read in the re-rank
+    "lexical": replace(WEIGHTS, rerank_model=False),  # session 3: the hand-weighted re-rank, no learned model
+    "session2": replace(
+        SESSION2, rerank_model=False
+    ),  # session 2's weights (tuned on ALQAC alone), with session 3's lookups
+    "no-rerank": replace(WEIGHTS, rerank=0.0, rerank_head=0.0, rerank_model=False),
+    "postings-triples": replace(WEIGHTS, rerank_exact=False, rerank_model=False),  # no stored text read in the re-rank
     # BM25's own parameters (they change the parts, so tune_ranking.py cannot re-weight them)
     "k1-1.2": replace(WEIGHTS, k1=1.2),
     "k1-0.6": replace(WEIGHTS, k1=0.6),
@@ -115,16 +118,28 @@ def rank_of(service: SearchService, query: str, relevant: set[str]) -> tuple[flo
 
 
 def run_variant(
-    indexes: dict[str, Path], queries: dict[str, list[dict]], weights: Weights, k: int, transform=lambda q: q
+    indexes: dict[str, Path],
+    queries: dict[str, list[dict]],
+    weights: Weights,
+    k: int,
+    transform=lambda q: q,
+    fold_models: Path | None = None,
 ) -> dict[str, dict[str, tuple]]:
-    """Per set, per qid: the question's metrics, each fold scored with a prior learned off the fold."""
+    """Per set, per qid: the question's metrics, each fold scored with a prior learned off the fold
+    (and, with `fold_models`, the re-rank model bench/ltr.py --write-folds trained off the fold;
+    otherwise the shipped model, trained on every question)."""
     out: dict[str, dict[str, tuple]] = {name: {} for name in queries}
     services = {name: SearchService(indexes[name], weights=weights) for name in queries}
     for f in range(k):
         train = [[q["query"] for q in items if fold_of(q["qid"], k) != f] for items in queries.values()]
         prior = QuestionPrior.from_questions(*train)
+        model = rerank.load(fold_models / f"fold{f}.json") if fold_models else None
+        if fold_models and model is None:
+            raise SystemExit(f"no model for fold {f} in {fold_models}")
         for name, items in queries.items():
             services[name].prior = prior
+            if model is not None:
+                services[name].model = model
             for item in items:
                 if fold_of(item["qid"], k) == f:
                     out[name][item["qid"]] = rank_of(services[name], transform(item["query"]), set(item["relevant"]))
@@ -174,6 +189,7 @@ def main() -> None:
     parser.add_argument("--lookups", action="store_true", help="run the lookup suites on pháp điển")
     parser.add_argument("--lookup-index", help="an index of phapdien_articles already built")
     parser.add_argument("--write-prior", action="store_true", help="write index/question_terms.json")
+    parser.add_argument("--fold-models", help="a folder of fold<f>.json re-rank models (bench/ltr.py --write-folds)")
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     workdir = Path(args.workdir)
@@ -186,6 +202,7 @@ def main() -> None:
         return
     indexes = {name: ensure_index(corpus, workdir, name) for name in names}
     k = args.folds
+    fold_models = Path(args.fold_models) if args.fold_models else None
     transforms = [("as written", lambda q: q)] + ([("unaccented", fold)] if args.unaccented else [])
     if args.unaccented_only:
         transforms = [("unaccented", fold)]
@@ -193,7 +210,7 @@ def main() -> None:
         results = {}
         for variant in args.variants.split(","):
             started = time.perf_counter()
-            results[variant] = run_variant(indexes, queries, VARIANTS[variant], k, transform)
+            results[variant] = run_variant(indexes, queries, VARIANTS[variant], k, transform, fold_models)
             took = time.perf_counter() - started
             for name, rows in results[variant].items():
                 print(line(f"{name} {label} {variant}", summary(list(rows.values())), len(rows)))

@@ -1,6 +1,6 @@
 """End-to-end latency of citizens' questions through the JSON API (`/api/search`).
 
-    .venv/bin/python bench/question_speed.py [--instance DIR] [--shared ../shared] [--limit N]
+    .venv/bin/python bench/question_speed.py [--instance DIR] [--shared ../shared] [--limit N] [--lexical]
 
 Runs every question of zalo21_dev_qrels.jsonl (468) through Flask's test client against an
 instance holding zalo21_articles.jsonl.gz (imported and indexed into DIR first when DIR holds no
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--instance", default="/tmp/question-speed")
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--lexical", action="store_true", help="without the learned re-rank model (index/rerank.py)")
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     instance = Path(args.instance)
@@ -50,7 +51,11 @@ def main() -> None:
     questions = [json.loads(line)["query"] for line in open(corpus / "zalo21_dev_qrels.jsonl", encoding="utf-8")]
     if args.limit:
         questions = questions[: args.limit]
-    client = create_app({"INSTANCE": str(instance), "TESTING": True}).test_client()
+    app = create_app({"INSTANCE": str(instance), "TESTING": True})
+    if args.lexical:
+        app.extensions["kb_search"].model = None
+    print(f"re-rank: {'lexical' if app.extensions['kb_search'].model is None else 'learned model'}")
+    client = app.test_client()
     started = time.perf_counter()
     response = client.get("/api/search", query_string={"q": "ngân sách"})
     assert response.status_code == 200, response.status_code

@@ -33,9 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.eval_quality import SETS, ensure_index, fold_of, load_queries  # noqa: E402
+from index import abbreviations  # noqa: E402
 from index.boilerplate import QuestionPrior  # noqa: E402
 from index.query import parse  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService, Weights, combine  # noqa: E402
+from kb.dates import today_vn  # noqa: E402
 from kb.text import fold  # noqa: E402
 
 POOL = 200
@@ -80,7 +82,7 @@ def features(args) -> None:
     workdir = Path(args.workdir)
     names = list(SETS)
     queries = {name: load_queries(corpus, name) for name in names}
-    weights = replace(BASE, boilerplate=args.boilerplate, numbers=args.numbers)
+    weights = replace(BASE, boilerplate=args.boilerplate, numbers=args.numbers, abbreviations=args.abbreviations)
     services = {name: SearchService(ensure_index(corpus, workdir, name), weights=weights) for name in names}
     k = args.folds
     transform = fold if args.unaccented else (lambda q: q)
@@ -112,8 +114,9 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
     """The parts and re-rank features of a question's best POOL article candidates."""
     state = service._state()
     table = state.table
-    parsed = parse(query)
-    ref = service._resolve(state, parsed)
+    text = abbreviations.expand(query) if service.weights.abbreviations else query
+    parsed = parse(text)
+    ref = service._resolve(state, table.on_date(today_vn().isoformat()), parsed)
     parts, matched = service._components(table, parsed, strict=True, ref=ref)
     matched &= table.kind == KIND_ARTICLE
     if not matched.any():
@@ -137,6 +140,8 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
         "rel": np.array([label in relevant for label in labels]),
         "nrel": len(relevant),
         "pinned": len(pinned),
+        "rows": rows,  # index rows, for features computed later from the same index (bench/ltr.py)
+        "query": text,  # as parsed (abbreviations spelled out)
     }
 
 
@@ -261,6 +266,7 @@ def main() -> None:
     parser.add_argument("--numbers", type=float, default=1.0)
     parser.add_argument("--unaccented", action="store_true")
     parser.add_argument("--tag", default="", help="appended to the features file's name")
+    parser.add_argument("--abbreviations", action="store_true", help="questions' abbreviations spelled out too")
     args = parser.parse_args()
     features(args) if args.mode == "features" else grid(args)
 

@@ -59,6 +59,8 @@ class Weights:
     rerank_title: float = 0.5  # … where a heading word also in the document's title counts this much
     rerank_depth: int = 75  # how many top candidates the second stage re-scores
     rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
+    rerank_model: bool = True  # re-rank with the learned model (index/rerank.py) when it is shipped
+    abbreviations: bool = False  # "BHYT" also searches "bảo hiểm y tế" (index/abbreviations.py; measured, not kept)
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
     boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)

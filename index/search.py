@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import columns, fields
 
-from index import build, ranking
+from index import abbreviations, build, ranking, rerank
 from index.analysis import folded_syllables
 from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
@@ -293,10 +293,14 @@ class SearchService:
         prior: QuestionPrior | None = None,
         province: str = "",
         prune: bool = True,
+        model: rerank.Model | None | str = "shipped",
     ):
+        """`model`: the second stage's learned ranking (index/rerank.py); "shipped" loads the
+        package's file, None (or no file) keeps the lexical re-rank."""
         self.index_dir = Path(index_dir)
         self.prune = prune  # False: every matched record is scored (the reference for index/ranking.py's pruning)
         self.last_stats: dict = {}  # what the last pruned ranking scored (benchmarks read it)
+        self.model = rerank.load() if isinstance(model, str) else model
         self.province = province
         self.check_interval = check_interval
         self.weights = weights
@@ -366,7 +370,7 @@ class SearchService:
             raise QueryError(f"sort phải là một trong: {', '.join(SORTS)}")
         page = max(1, int(page))
         per_page = max(1, min(int(per_page), 100))
-        parsed = parse(q)
+        parsed = parse(abbreviations.expand(q) if self.weights.abbreviations else q)
         for name, values in (filters or {}).items():
             if name not in FACETS:
                 raise QueryError(f"Không có bộ lọc “{name}”.")
@@ -585,14 +589,21 @@ class SearchService:
         ]
 
     def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
-        """Second stage: re-score the top candidates with what bag-of-words scoring cannot see
-        (`rerank_features`): the question's word triples found in the article, and the article
-        heading's words named by the question."""
+        """Second stage: re-order the top candidates with what bag-of-words scoring cannot see.
+        With the learned model (index/rerank.py), by its score of their features; without it, by
+        the lexical re-rank (`rerank_features`): the question's word triples found in the
+        article, and the article heading's words named by the question."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
-        if depth < 2 or (w.rerank <= 0 and w.rerank_head <= 0):
+        if depth < 2:
             return order
         top = order[:depth]
+        if w.rerank_model and self.model is not None:
+            x = rerank.features(searcher, table, top, scores[top].astype(np.float64), query, table.postings)
+            ranked = top[np.argsort(-self.model.predict(x), kind="stable")]
+            return np.concatenate([ranked, order[depth:]])
+        if w.rerank <= 0 and w.rerank_head <= 0:
+            return order
         best = float(scores[top[0]]) or 1.0
         triples, heads = self.rerank_features(
             searcher, table, top, query, exact=w.rerank_exact, headings=w.rerank_head > 0
