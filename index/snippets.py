@@ -13,8 +13,10 @@ Consecutive marked syllables share one <mark> ("<mark>Điều 9</mark>").
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from dataclasses import dataclass, field
 from html import escape
+from itertools import islice
 
 from index.analysis import _SYLLABLE, fold_syllable, normalise
 
@@ -140,26 +142,30 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
     highlight = terms if isinstance(terms, Highlight) else Highlight.from_terms(terms)
     text = text[:MAX_SCAN]
     norm = normalise(text)
-    spans = [(m.start(), m.end(), fold_syllable(m.group())) for m in _SYLLABLE.finditer(norm)]
     if len(norm) != len(text):  # a rare character changed length when lowercased: show plain text
         return escape(text[:300]) + ("…" if len(text) > 300 else "")
-    if not spans:
+    # the syllables as strings (one C-level scan); character offsets only for the window shown
+    folded = list(map(fold_syllable, _SYLLABLE.findall(norm)))
+    if not folded:
         return escape(text[:300])
-    marked = highlight.marks([s for _, _, s in spans])
+    marked = highlight.marks(folded)
     hits = [i for i, m in enumerate(marked) if m]
     if hits:
         best_start, best_score = 0, -1
         for i in hits:  # windows starting a little before each hit
             start = max(0, i - 4)
             inside = hits[bisect_left(hits, start) : bisect_left(hits, start + window)]
-            seen = {spans[j][2] for j in inside}
+            seen = {folded[j] for j in inside}
             if len(seen) > best_score:
                 best_start, best_score = start, len(seen)
     else:
         best_start = 0
-    end = min(len(spans), best_start + window)
+    end = min(len(folded), best_start + window)
+    found = _SYLLABLE.finditer(norm)
+    deque(islice(found, best_start), maxlen=0)  # skipped in C
+    spans = dict(zip(range(best_start, end), (m.span() for m in islice(found, end - best_start))))
     first_char = spans[best_start][0] if best_start > 0 else 0
-    last_char = spans[end - 1][1] if end < len(spans) else len(text)
+    last_char = spans[end - 1][1] if end < len(folded) else len(text)
     if last_char - first_char > MAX_CHARS:  # a huge "word" in the window: cut around the first hit
         in_window = [spans[i][0] for i in range(best_start, end) if marked[i]]
         anchor = in_window[0] if in_window else first_char
