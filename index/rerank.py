@@ -114,13 +114,30 @@ def _title_words(title: str) -> frozenset[str]:
 
 
 _NON_WORD = re.compile(r"\W+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=1)
+def _line_table() -> dict[int, str | None]:
+    """FOLD, and every other non-word character of the Basic Multilingual Plane to a space."""
+    word = re.compile(r"\w")
+    table = dict(FOLD)
+    for code in range(0x10000):
+        if code not in table and not word.match(chr(code)):
+            table[code] = " "
+    return table
 
 
 def folded_line(text: str) -> str:
     """A text's folded syllables joined by single spaces, with a space at each end (" hoi dong "):
     the same syllables as `folded_syllables`, made with a few passes in C rather than a Python call
-    per syllable (folding drops the tone marks, so their placement need not be made canonical)."""
-    return f" {_NON_WORD.sub(' ', nfc(text).lower().translate(FOLD)).strip()} "
+    per syllable (folding drops the tone marks, so their placement need not be made canonical).
+    One translation folds and blanks punctuation; a text with characters beyond the BMP (which the
+    table leaves alone) takes the regular-expression way. Both give the same line."""
+    text = nfc(text).lower()
+    if _ASTRAL.search(text):
+        return f" {_NON_WORD.sub(' ', text.translate(FOLD)).strip()} "
+    return f" {' '.join(text.translate(_line_table()).split())} "
 
 
 def features(
