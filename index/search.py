@@ -178,7 +178,9 @@ class _Table:
                 records = []
                 for row in np.nonzero((self.kind == KIND_DOC) & self.live)[0]:
                     stored = searcher.stored_fields(int(row))
-                    records.append(dict(stored, row=int(row)))
+                    # the fields an entry is made of, not the document's text (`content`, up to 20,000
+                    # characters: every document's at once was 1 GB at 10× pháp điển)
+                    records.append({name: stored.get(name) for name in _CATALOG_FIELDS} | {"row": int(row)})
                 catalog = self.shared["catalog"] = Catalog.from_records(records, province)
             return catalog
 
@@ -247,6 +249,9 @@ class _Table:
                 ok = [i for i, label in enumerate(self.labels[name]) if _matches(name, label, wanted)]
                 masks[name] = np.isin(self.codes[name], ok)
         return base, masks
+
+
+_CATALOG_FIELDS = ("uid", "number", "doc_type", "title", "issuer", "status", "issued")  # lookup.make_entry's
 
 
 def _column_values(reader, name: str, count: int) -> list:
