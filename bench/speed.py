@@ -469,8 +469,8 @@ def measure(size: int, corpus: Path, workdir: Path, classes: dict, args) -> dict
 
 def table(sizes: list[int], results: dict[int, dict]) -> list[str]:
     first, last = sizes[0], sizes[-1]
-    width = 18
-    head = f"{'':34}" + "".join(f"{f'{s}×':>{width}}" for s in sizes)
+    width, label_width = 18, 46
+    head = f"{'':{label_width}}" + "".join(f"{f'{s}×':>{width}}" for s in sizes)
     head += f"{f'growth {first}×→{last}×':>{width + 4}}" if len(sizes) > 1 else ""
     lines = [head]
 
@@ -482,7 +482,7 @@ def table(sizes: list[int], results: dict[int, dict]) -> list[str]:
             if load_key and v is not None and results[s].get(load_key) is not None:
                 text += f" (l{results[s][load_key]:.1f})"
             cells.append(f"{text:>{width}}")
-        line = f"{label:34}" + "".join(cells)
+        line = f"{label:{label_width}}" + "".join(cells)
         if len(sizes) > 1 and values[0] and values[-1]:
             line += f"{values[-1] / values[0]:>{width + 3}.1f}×"
         lines.append(line)
@@ -496,7 +496,7 @@ def table(sizes: list[int], results: dict[int, dict]) -> list[str]:
             text += f" | {ref:.2f}" if ref is not None else ""
             cells.append(f"{text:>{width}}")
             growth.append((ours, ref))
-        line = f"{label:34}" + "".join(cells)
+        line = f"{label:{label_width}}" + "".join(cells)
         if len(sizes) > 1 and growth[0][0] and growth[-1][0]:
             g = f"{growth[-1][0] / growth[0][0]:.1f}×"
             if growth[0][1] and growth[-1][1]:
@@ -527,11 +527,11 @@ def table(sizes: list[int], results: dict[int, dict]) -> list[str]:
     row("  of which RssAnon (MB)", lambda r: r["memory"]["RssAnon"], "{:.0f}")
     row("  of which RssFile (MB)", lambda r: r["memory"]["RssFile"], "{:.0f}")
     row("  peak VmHWM (MB)", lambda r: r["memory"]["VmHWM"], "{:.0f}")
-    lines.append(f"{'p95 ms over HTTP | tantivy p95 ms':34}")
+    lines.append("p95 ms over HTTP | tantivy p95 ms")
     for name in CLASSES:
         pair(f"  {name}", name)
     if any("api" in results[s] for s in sizes):
-        lines.append(f"{'p95 ms, Python API | tantivy':34}")
+        lines.append("p95 ms, Python API | tantivy p95 ms")
         for name in CLASSES:
             pair(f"  {name}", name, "api")
     row("load average during queries", lambda r: r["http"][CLASSES[-1]]["load"])
@@ -550,7 +550,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads of the `kb serve` process")
     parser.add_argument("--api", action="store_true", help="also time the queries through the Python API")
     parser.add_argument("--no-tantivy", action="store_true")
+    parser.add_argument("--table", action="store_true", help="print the table of <workdir>/speed.json and stop")
     args = parser.parse_args()
+    if args.table:
+        saved = json.loads((Path(args.workdir) / "speed.json").read_text())
+        print("\n".join(table(sorted(int(k) for k in saved), {int(k): v for k, v in saved.items()})))
+        return
     sizes = [args.copies] if args.copies else sorted(int(s) for s in args.sizes.split(","))
     corpus = Path(args.corpus)
     tmp = tempfile.TemporaryDirectory() if not args.workdir else None
