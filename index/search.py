@@ -15,6 +15,7 @@ import copy
 import math
 import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -136,7 +137,10 @@ class _Table:
         self._on: dict[str, _Table] = {}
         years = column("year", 0)
         self.year = np.array([y if y and y < 10000 else 0 for y in years], dtype=np.int32)
-        self.postings = Postings(reader, self.live)
+        try:
+            self.postings: Postings | _SharedPostings = _SharedPostings(searcher, self.live)
+        except FileNotFoundError:  # a commit removed a merged segment meanwhile: each thread its own
+            self.postings = Postings(reader, self.live)
         self.shared: dict = {"lock": threading.Lock()}  # built on first use, shared by the threads' copies
 
     def parents_of(self, mask: np.ndarray) -> np.ndarray:
@@ -154,15 +158,19 @@ class _Table:
                 records = []
                 for row in np.nonzero((self.kind == KIND_DOC) & self.live)[0]:
                     stored = searcher.stored_fields(int(row))
-                    records.append(dict(stored, row=int(row)))
+                    # the fields an entry is made of, not the document's text (`content`, up to 20,000
+                    # characters: every document's at once was 1 GB at 10× pháp điển)
+                    records.append({name: stored.get(name) for name in _CATALOG_FIELDS} | {"row": int(row)})
                 catalog = self.shared["catalog"] = Catalog.from_records(records, province)
             return catalog
 
     def for_thread(self, searcher) -> _Table:
         """This table for another thread's searcher of the same index generation: the arrays are
-        shared (never written after construction); postings are read through that searcher."""
+        shared (never written after construction), and so are the postings and their cache
+        (_SharedPostings)."""
         table = copy.copy(self)
-        table.postings = Postings(searcher.reader(), self.live)
+        if not isinstance(self.postings, _SharedPostings):
+            table.postings = Postings(searcher.reader(), self.live)
         return table
 
     def on_date(self, on: str) -> _Table:
@@ -223,6 +231,58 @@ class _Table:
                 ok = [i for i, label in enumerate(self.labels[name]) if _matches(name, label, wanted)]
                 masks[name] = np.isin(self.codes[name], ok)
         return base, masks
+
+
+_CATALOG_FIELDS = ("uid", "number", "doc_type", "title", "issuer", "status", "issued")  # lookup.make_entry's
+
+
+class _SharedPostings:
+    """The postings of one index generation for every thread of a process: one Postings, hence one
+    length table and one 64 MB cache, where each thread had its own (a 4-thread `kb serve` at 10×
+    pháp điển held 786 MB after the benchmark's queries, 431 MB without caches). It reads through a
+    reader of its own of the same segments (no thread's searcher, which its thread closes when the
+    index changes), one call at a time: Whoosh's files are read by seek and read, and the decoding
+    is Python under the GIL anyway. The reader is closed when the generation's tables are gone."""
+
+    def __init__(self, searcher, live: np.ndarray):
+        reader, owned = _own_reader(searcher)
+        self._postings = Postings(reader, live)
+        self._lock = threading.RLock()
+        self._methods: dict = {}
+        if owned:
+            weakref.finalize(self, reader.close)
+
+    def __getattr__(self, name: str):
+        method = self._methods.get(name)
+        if method is not None:
+            return method
+        value = getattr(self._postings, name)
+        if not callable(value):
+            return value
+        lock = self._lock
+
+        def locked(*args, **kwargs):
+            with lock:
+                return value(*args, **kwargs)
+
+        self._methods[name] = locked
+        return locked
+
+
+def _own_reader(searcher):
+    """(A reader of the same segments as `searcher`'s, with files of its own: same order and deletions,
+    hence the same document numbers; True), or (the searcher's reader, False) for an index that is not
+    a folder of segments (then the caller must not close it)."""
+    reader = searcher.reader()
+    ix = getattr(searcher, "_ix", None)
+    leaves = [leaf for leaf, _offset in reader.leaf_readers()]
+    if ix is None or not hasattr(ix, "_reader") or any(leaf.segment() is None for leaf in leaves):
+        return reader, False
+    own = ix._reader(ix.storage, ix.schema, [leaf.segment() for leaf in leaves], reader.generation())
+    if [leaf.doc_count_all() for leaf, _ in own.leaf_readers()] != [leaf.doc_count_all() for leaf in leaves]:
+        own.close()
+        raise RuntimeError("the postings reader does not match the searcher's segments")
+    return own, True
 
 
 def _column_values(reader, name: str, count: int) -> list:

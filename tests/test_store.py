@@ -105,6 +105,18 @@ def test_relation_to_unstored_target_resolves_when_it_arrives(store):
     assert [h for h, _ in store.incoming("vbpl:law")] == ["vbpl:1"]
 
 
+def test_incoming_by_number_only_when_one_document_has_it(store):
+    """A relation naming only a number reaches the one document with that number; with two, neither (the
+    count of documents per number is read from the number_key column, not from the documents)."""
+    store.upsert(doc(relations=[{"type": "can_cu", "target_number": "72/2025/QH15"}]))
+    law = {"number": "72/2025/QH15", "title": "Luật", "issuer": "Quốc hội", "issued": "2025-06-16"}
+    store.upsert(doc(uid="vbpl:law", **law))
+    assert [h for h, _ in store.incoming("vbpl:law")] == ["vbpl:1"]
+    assert store.incoming("vbpl:missing") == []
+    store.upsert(doc(uid="congbao:law-copy", **dict(law, issuer="Ủy ban Thường vụ Quốc hội")))
+    assert store.incoming("vbpl:law") == [] and store.incoming("congbao:law-copy") == []
+
+
 def test_same_number_in_two_provinces_stays_two_documents(store):
     store.upsert(doc(uid="vbpl:a", number="01/2026/NQ-HĐND", issuer="HĐND tỉnh Lai Châu"))
     store.upsert(doc(uid="vbpl:b", number="01/2026/NQ-HĐND", issuer="HĐND tỉnh Sơn La"))
