@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from index import build  # noqa: E402
 from index.search import FACET_PARAMS, SearchService  # noqa: E402
+from index.sidecar import SUFFIX as SIDECAR_SUFFIX  # noqa: E402
 from kb.jsonl import import_file  # noqa: E402
 from kb.legal.amendments import parse_amendment_note  # noqa: E402
 from kb.store import Store  # noqa: E402
@@ -210,9 +211,11 @@ def build_instance(size: int, corpus: Path, inst: Path, workdir: Path, procs: in
         stats = build.stats(inst / "index")
         figures["index_mb"] = stats["size_mb"]
         figures["records"] = stats["records"]
+        folder = build.current_dir(inst / "index")
+        figures["sidecar_mb"] = round(sum(f.stat().st_size for f in folder.glob(f"*{SIDECAR_SUFFIX}")) / 1e6, 1)
         print(
             f"x{size}: index build {figures['build_s']:.1f} s, CPU {figures['build_cpu_s']:.1f} s "
-            f"(procs={procs}; {stats['size_mb']} MB, "
+            f"(procs={procs}; {stats['size_mb']} MB, of which postings sidecars {figures['sidecar_mb']} MB; "
             f"{stats['records']} records; load {figures['build_load']:.1f})"
         )
     finally:
