@@ -45,6 +45,10 @@ SORTS = ("relevance", "issued", "effective")
 _FIELDS = ("title", "head", "body")
 UNITS = ("document", "article")
 KIND_DOC, KIND_ARTICLE = 1, 2
+# Below this many records, scoring every matched record over whole arrays costs less than MaxScore's
+# bookkeeping (pháp điển, 46,000 records: 3–6 ms less CPU per query); at ten times that, pruning
+# saves a third on several-word, phrase and filtered queries (docs/PERFORMANCE.md, bench/pruning.py)
+PRUNE_FROM = 150_000
 
 
 @dataclass
@@ -352,13 +356,15 @@ class SearchService:
         weights: Weights = WEIGHTS,
         prior: QuestionPrior | None = None,
         province: str = "",
-        prune: bool = True,
+        prune: bool | None = None,
         model: rerank.Model | None | str = "shipped",
     ):
         """`model`: the second stage's learned ranking (index/rerank.py); "shipped" loads the
         package's file, None (or no file) keeps the lexical re-rank."""
         self.index_dir = Path(index_dir)
-        self.prune = prune  # False: every matched record is scored (the reference for index/ranking.py's pruning)
+        # True: MaxScore pruning (index/ranking.py); False: every matched record scored (its reference);
+        # None: pruning from PRUNE_FROM records up, where it pays (docs/PERFORMANCE.md)
+        self.prune = prune
         self.last_stats: dict = {}  # what the last pruned ranking scored (benchmarks read it)
         self.model = rerank.load() if isinstance(model, str) else model
         self.province = province
@@ -570,8 +576,7 @@ class SearchService:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(the best matched records in order, every record's score where computed, else 0): enough
         of them for the second stage and for `need` results (documents: `need` distinct documents),
-        pruned (ranking.top_k) unless the service was made with prune=False or the query is a long
-        question."""
+        pruned (ranking.top_k) on a large index (see `prune`) unless the query is a long question."""
         w = self.weights
         units = ranking.plan(w, parsed, lambda t: self._prior(table, t))
         named, artref = ranking.named_masks(table, parsed, named_rows)
@@ -583,7 +588,7 @@ class SearchService:
         question = ranking.is_long(w, parsed)
         k = max(w.rerank_depth, need * (8 if unit == "document" else 1))
         while True:
-            if self.prune and not question:
+            if (self.prune or (self.prune is None and table.n >= PRUNE_FROM)) and not question:
                 rows, top = ranking.top_k(table, w, units, matched, named, artref, k, self.last_stats)
             else:
                 every = ranking.parts(table, w, units)

@@ -85,7 +85,7 @@ def _queries(rng: random.Random) -> list[tuple[str, dict, str, int]]:
 
 
 def test_pruned_top_k_is_the_exhaustive_top_k(service):
-    pruned, exhaustive = SearchService(service), SearchService(service, prune=False)
+    pruned, exhaustive = SearchService(service, prune=True), SearchService(service, prune=False)
     rng = random.Random(3)
     skipped = 0
     for q, filters, unit, page in _queries(rng):
@@ -132,3 +132,14 @@ def test_a_bound_is_never_below_what_a_unit_gives(service):
         for unit in ranking.plan(w, parse(f"{word} {SYLLABLES[-1]}"), lambda t: 1.0):
             given = w.coefficient(unit.part) * unit.factor * ranking._unit_scores(table, w, unit, None)
             assert float(given.max(initial=0.0)) <= ranking.unit_bound(table, w, unit)
+
+
+def test_by_default_only_a_large_index_is_pruned(service, monkeypatch):
+    from index import search
+
+    svc = SearchService(service)
+    svc.search("của")
+    assert svc.last_stats == {}  # ~2,000 records: every matched record scored
+    monkeypatch.setattr(search, "PRUNE_FROM", 1000)
+    svc.search("của")
+    assert svc.last_stats["matched"] > svc.last_stats["scored"] > 0
