@@ -177,6 +177,7 @@ def features(
     pair_probes = [f" {a} {b} " for a, b in q.pairs]
     triple_probes = [f" {a} {b} {c} " for a, b, c in q.triples]
     finder = re.compile(" (?=(" + "|".join(map(re.escape, q.words)) + ") )") if q.words else None
+    idf_list = q.idf.tolist()  # Python floats: the window's loop indexes them per occurrence
     index = {w: j for j, w in enumerate(q.words)}
     doc_types = table.labels["doc_type"]
     type_codes = table.codes["doc_type"]
@@ -199,7 +200,7 @@ def features(
                 out[k, col["triples"]] = sum(p in line for p in triple_probes) / len(triple_probes)
         if finder is not None and present.any():
             found = [(m.start(), index[m.group(1)]) for m in finder.finditer(line)]
-            out[k, col["window"]] = _window(found, q.idf) / total_idf
+            out[k, col["window"]] = _window(found, idf_list) / total_idf
         heading = head_line.split()
         hint = bool(q.hints) and any(f" {h} " in head_line for h in q.hints)
         out[k, col["head_hint"]] = float(hint)
@@ -273,7 +274,7 @@ def _bm25(postings, field: str, terms: list[str], rows: np.ndarray, k1: float = 
     return out
 
 
-def _window(found: list[tuple[int, int]], idf: np.ndarray) -> float:
+def _window(found: list[tuple[int, int]], idf: list[float]) -> float:
     """The largest idf-weighted count of distinct question words within WINDOW characters
     (`found`: each occurrence's character offset and word, in text order)."""
     if not found:
