@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
     parser.add_argument("--copies", type=int, default=1, help="the --copies the index was built with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-class", type=int, default=0, help="only the first N queries of each class (0: all)")
     args = parser.parse_args()
     if args.build_from:
         index_dir = compare_builds(Path(args.build_from), Path(args.workdir), args.procs, args.rounds)
@@ -130,6 +131,8 @@ def main() -> None:
     if args.copies > 1:
         corpus = index_dir.parent / f"corpus-x{args.copies}.jsonl.gz"
     classes = make_queries(corpus)
+    if args.per_class:
+        classes = {name: items[: args.per_class] for name, items in classes.items()}
     queries = [(name, q, f) for name, items in classes.items() for q, f in items]
     print(f"index {build.current_dir(index_dir)}; {len(queries)} queries; load average {load()}")
     started = time.perf_counter()

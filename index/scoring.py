@@ -112,13 +112,21 @@ class Postings:
             return int(hit[0].size)
         total = 0
         probe = _probe(field, term)
-        for i in range(len(self.leaves)):
+        for i, (_leaf, offset) in enumerate(self.leaves):
             car = self._car(i, field)
-            if car is None or not self._all_live[i]:
+            if car is None:
                 return int(self.get(field, term)[0].size)
             rec = car.lookup(*probe)
-            if rec is not None:
+            if rec is None:
+                continue
+            if self._all_live[i]:
                 total += car.count(rec)
+                continue
+            try:
+                total += int(self.live[car.postings(rec, offset)[0]].sum())
+            except SidecarError as exc:
+                self._drop(i, exc)
+                return int(self.get(field, term)[0].size)
         return total
 
     def block_bounds(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
