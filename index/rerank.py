@@ -293,7 +293,8 @@ def _window(found: list[tuple[int, int]], idf: list[float]) -> float:
             if not counts[old]:
                 weight -= idf[old]
             start += 1
-        best = max(best, weight)
+        if weight > best:
+            best = weight
     return float(best)
 
 

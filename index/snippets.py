@@ -12,7 +12,6 @@ Consecutive marked syllables share one <mark> ("<mark>Điều 9</mark>").
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 from html import escape
@@ -152,12 +151,21 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
     hits = [i for i, m in enumerate(marked) if m]
     if hits:
         best_start, best_score = 0, -1
-        for i in hits:  # windows starting a little before each hit
+        counts: dict[str, int] = {}  # distinct marked syllables of hits[low:high], the current window
+        low = high = 0
+        for i in hits:  # windows starting a little before each hit (the start only moves right)
             start = max(0, i - 4)
-            inside = hits[bisect_left(hits, start) : bisect_left(hits, start + window)]
-            seen = {folded[j] for j in inside}
-            if len(seen) > best_score:
-                best_start, best_score = start, len(seen)
+            while high < len(hits) and hits[high] < start + window:
+                counts[folded[hits[high]]] = counts.get(folded[hits[high]], 0) + 1
+                high += 1
+            while hits[low] < start:
+                syllable = folded[hits[low]]
+                counts[syllable] -= 1
+                if not counts[syllable]:
+                    del counts[syllable]
+                low += 1
+            if len(counts) > best_score:
+                best_start, best_score = start, len(counts)
     else:
         best_start = 0
     end = min(len(folded), best_start + window)
