@@ -183,10 +183,10 @@ def features(
     type_codes = table.codes["doc_type"]
     artnums = table.labels["artnum"]
     art_codes = table.codes["artnum"]
-    texts = _texts(searcher, table, top)
+    lines = texts(searcher, table, top)
     for k, row in enumerate(top):
         row = int(row)
-        head_line, line, title_text = texts[k]
+        head_line, line, title_text = lines[k]
         present = np.fromiter((p in line for p in probes), dtype=bool, count=len(probes))
         out[k, col["cover_body"]] = q.idf[present].sum() / total_idf
         in_head = np.fromiter((p in head_line for p in probes), dtype=bool, count=len(probes))
@@ -224,7 +224,7 @@ def features(
     return out
 
 
-def _texts(searcher, table, top: np.ndarray) -> list[tuple[str, str, str]]:
+def texts(searcher, table, top: np.ndarray) -> list[tuple[str, str, str]]:
     """Each candidate's folded heading line, folded heading + text line (the text cut at
     TEXT_CHARS) and title; remembered per index generation (`table.shared`), since the same
     articles come back for many questions."""

@@ -715,20 +715,19 @@ class SearchService:
         hints = [" ".join(folded_syllables(h)) for h in heading_hints(query.text)]
         rarity: dict[str, float] = {}
         titles: dict[str, set[str]] = {}
-        for k, row in enumerate(top):
-            stored = searcher.stored_fields(int(row))
+        # the candidates' folded heading + text lines, remembered per index generation (index/rerank.py)
+        lines = rerank.texts(searcher, table, top)
+        for k in range(depth):
+            head_line, text, title = lines[k]
             if exact and triples[k]:
                 candidates = [trigrams[j] for j in np.nonzero(possible[k])[0]]
-                words_in_order = folded_syllables(f"{stored.get('art_heading') or ''} {stored.get('content') or ''}")
-                text = f" {' '.join(words_in_order)} "
                 triples[k] = sum(1 for a, b, c in candidates if f" {a} {b} {c} " in text)
             if not headings:
                 continue
-            heading = folded_syllables(stored.get("art_heading") or "")
+            heading = head_line.split()
             if hints and any(h in " ".join(heading) for h in hints):
                 heads[k] = 1.0
             elif len(heading) >= 2:
-                title = stored.get("title") or ""
                 if title not in titles:
                     titles[title] = set(folded_syllables(title))
                 weights = []
