@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from html import escape
 from itertools import islice
 
-from index.analysis import _SYLLABLE, fold_syllable, normalise
+from index.analysis import _SYLLABLE, fold_syllable
+from kb.text import nfc
 
 WINDOW = 32  # syllables shown around the best match
 MAX_SCAN = 200_000  # characters of a long text examined
@@ -140,7 +141,7 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
         return ""
     highlight = terms if isinstance(terms, Highlight) else Highlight.from_terms(terms)
     text = text[:MAX_SCAN]
-    norm = normalise(text)
+    norm = nfc(text).lower()  # the tone's placement does not matter: marks compare folded syllables
     if len(norm) != len(text):  # a rare character changed length when lowercased: show plain text
         return escape(text[:300]) + ("…" if len(text) > 300 else "")
     # the syllables as strings (one C-level scan); character offsets only for the window shown
