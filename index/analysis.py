@@ -68,6 +68,11 @@ def fold_syllable(syllable: str) -> str:
     return _FOLDED[syllable]
 
 
+def fold_each(syllables: list[str]) -> list[str]:
+    """fold_syllable of each, with one C-level map (no Python call per syllable)."""
+    return list(map(_FOLDED.__getitem__, syllables))
+
+
 @lru_cache(maxsize=8)
 def _syllables(text: str) -> tuple[tuple[str, int, int], ...]:
     # Cached: the same text is analysed for several fields in a row when a record is indexed.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html import escape
 from itertools import islice
 
-from index.analysis import _SYLLABLE, fold_syllable
+from index.analysis import _SYLLABLE, fold_each
 from kb.text import nfc
 
 WINDOW = 32  # syllables shown around the best match
@@ -145,7 +145,7 @@ def snippet(text: str, terms: set[str] | Highlight, window: int = WINDOW) -> str
     if len(norm) != len(text):  # a rare character changed length when lowercased: show plain text
         return escape(text[:300]) + ("…" if len(text) > 300 else "")
     # the syllables as strings (one C-level scan); character offsets only for the window shown
-    folded = list(map(fold_syllable, _SYLLABLE.findall(norm)))
+    folded = fold_each(_SYLLABLE.findall(norm))
     if not folded:
         return escape(text[:300])
     marked = highlight.marks(folded)
