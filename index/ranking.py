@@ -189,20 +189,24 @@ def match(table, w: Weights, parsed: ParsedQuery, strict: bool) -> np.ndarray:
 # --- scores ----------------------------------------------------------------------------------------
 
 
-def _bm25(table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _bm25(
+    table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None, present: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(contributions, present) of one term for `rows` (None: every record), each record scored by
     its own field or, for a title term, its document's. The same arithmetic, element by element,
-    as Postings.bm25, so a record's contribution does not depend on which records are scored."""
+    as Postings.bm25, so a record's contribution does not depend on which records are scored.
+    present=False: every record's mask is not needed (None instead: two arrays over the index less)."""
     postings = table.postings
     if rows is None:
         ids, contrib = postings.bm25(unit.field, term, w.k1, unit.b, w.idf_floor)
         scores = np.zeros(table.n + 1, dtype=np.float32)
         scores[ids] = contrib
-        present = np.zeros(table.n + 1, dtype=bool)
-        present[ids] = True
-        if unit.title:
-            return scores[table.doc_of], present[table.doc_of]
-        return scores[: table.n], present[: table.n]
+        mask = None
+        if present:
+            mask = np.zeros(table.n + 1, dtype=bool)
+            mask[ids] = True
+            mask = mask[table.doc_of] if unit.title else mask[: table.n]
+        return (scores[table.doc_of] if unit.title else scores[: table.n]), mask
     target = table.doc_of[rows] if unit.title else rows
     out = np.zeros(rows.size, dtype=np.float32)
     df = postings.df(unit.field, term)
@@ -259,7 +263,7 @@ def _documents(table, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _unit_scores(table, w: Weights, unit: Unit, rows: np.ndarray | None) -> np.ndarray:
     """A unit's unweighted contribution to `rows` (None: every record)."""
     if len(unit.terms) == 1:
-        return _bm25(table, w, unit, unit.terms[0], rows)[0]
+        return _bm25(table, w, unit, unit.terms[0], rows, present=False)[0]
     size = table.n if rows is None else rows.size
     contrib = np.zeros(size, dtype=np.float32)
     here = np.ones(size, dtype=bool)
@@ -389,7 +393,9 @@ def _candidates(table, w: Weights, units: list[Unit], matched: np.ndarray, force
     """The matched records that can be among the k best (a superset of them; module docstring).
 
     Units are taken from the largest bound down, with a lower bound of each record's score (the
-    sum of what the units taken so far give it) and θ, the k-th largest of those. While the units
+    sum of what the units taken so far give it) and θ, a k-th best score: the exact scores of the
+    best records by lower bound at checkpoints (after ⅛ of the units, then 4× as many), and the
+    k-th largest lower bound once only candidates are updated. While the units
     left could still lift a record nobody has seen into the top k, each unit's records join the
     candidates; after that, the units only add to the candidates, and a candidate whose lower bound
     plus everything left is below θ is dropped."""
