@@ -190,12 +190,13 @@ def match(table, w: Weights, parsed: ParsedQuery, strict: bool) -> np.ndarray:
 
 
 def _bm25(
-    table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None, present: bool = True
+    table, w: Weights, unit: Unit, term: str, rows: np.ndarray | None, present: bool = True, docs=None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(contributions, present) of one term for `rows` (None: every record), each record scored by
     its own field or, for a title term, its document's. The same arithmetic, element by element,
     as Postings.bm25, so a record's contribution does not depend on which records are scored.
-    present=False: every record's mask is not needed (None instead: two arrays over the index less)."""
+    present=False: every record's mask is not needed (None instead: two arrays over the index less).
+    docs: `_documents(table, rows)`, when the caller scores several title units for the same rows."""
     postings = table.postings
     if rows is None:
         ids, contrib = postings.bm25(unit.field, term, w.k1, unit.b, w.idf_floor)
@@ -213,7 +214,7 @@ def _bm25(
     if df == 0 or rows.size == 0:
         return out, np.zeros(rows.size, dtype=bool)
     if unit.title:  # documents' rows, unsorted, n for records without one
-        wanted, back = _documents(table, rows)
+        wanted, back = docs if docs is not None else _documents(table, rows)
         found = np.zeros(wanted.size + 1, dtype=np.float32)
         found[:-1] = _tfs(postings, unit.field, term, wanted)
         tf = found[back]
@@ -241,34 +242,25 @@ def _tfs(postings, field: str, term: str, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-_DOCS: dict = {}
-
-
 def _documents(table, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the sorted document records of `rows`, each row's index into them; records without a
-    document point one past the end), remembered for the last rows asked (every title unit of a
-    query asks for the same rows)."""
-    key = (id(table), id(rows), rows.size)
-    hit = _DOCS.get("last")
-    if hit is not None and hit[0] == key and hit[1] is rows:
-        return hit[2]
+    document point one past the end)."""
     wanted, back = np.unique(table.doc_of[rows], return_inverse=True)
     if wanted.size and wanted[-1] == table.n:
         wanted = wanted[:-1]
         back = np.where(back == wanted.size, wanted.size, back)
-    _DOCS["last"] = (key, rows, (wanted, back))
     return wanted, back
 
 
-def _unit_scores(table, w: Weights, unit: Unit, rows: np.ndarray | None) -> np.ndarray:
+def _unit_scores(table, w: Weights, unit: Unit, rows: np.ndarray | None, docs=None) -> np.ndarray:
     """A unit's unweighted contribution to `rows` (None: every record)."""
     if len(unit.terms) == 1:
-        return _bm25(table, w, unit, unit.terms[0], rows, present=False)[0]
+        return _bm25(table, w, unit, unit.terms[0], rows, present=False, docs=docs)[0]
     size = table.n if rows is None else rows.size
     contrib = np.zeros(size, dtype=np.float32)
     here = np.ones(size, dtype=bool)
     for term in unit.terms:
-        add, present = _bm25(table, w, unit, term, rows)
+        add, present = _bm25(table, w, unit, term, rows, docs=docs)
         contrib += add
         here &= present
     contrib[~here] = 0
@@ -280,8 +272,10 @@ def parts(table, w: Weights, units: list[Unit], rows: np.ndarray | None = None) 
     size = table.n if rows is None else rows.size
     out = {f"{kind}_{f}": np.zeros(size, dtype=np.float32) for kind in ("word", "accent", "pair") for f in FIELDS}
     out["intent"] = np.zeros(size, dtype=np.float32)
+    # every title unit looks its rows' documents up: once for all of them
+    docs = _documents(table, rows) if rows is not None and any(u.title for u in units) else None
     for unit in units:
-        out[unit.part] += unit.factor * _unit_scores(table, w, unit, rows)
+        out[unit.part] += unit.factor * _unit_scores(table, w, unit, rows, docs)
     return out
 
 
