@@ -42,6 +42,24 @@ SETTINGS = {
     "lm-mid": (dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50), 300, 1.0),
     "lm-mid-zalo3": (dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50), 300, 3.0),
     "lm-big": (dict(num_leaves=31, learning_rate=0.03, min_data_in_leaf=30), 500, 1.0),
+    # session 5 (issue 16): training choices around the kept setting, fixed before any was run
+    "z3-trunc10": (
+        dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50, lambdarank_truncation_level=10),
+        300,
+        3.0,
+    ),
+    "z3-trunc75": (
+        dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50, lambdarank_truncation_level=75),
+        300,
+        3.0,
+    ),
+    "z3-xendcg": (dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50, objective="rank_xendcg"), 300, 3.0),
+    "z3-binary": (
+        dict(num_leaves=15, learning_rate=0.05, min_data_in_leaf=50, objective="binary", metric="auc"),
+        300,
+        3.0,
+    ),
+    "z3-slow": (dict(num_leaves=15, learning_rate=0.025, min_data_in_leaf=50), 600, 3.0),
 }
 # kept: each Zalo question weighs 3 ALQAC questions (1,465 / 468 ≈ 3.1), so that both sets count
 # alike in training as they do in the objective (mean over the sets of (R@10 + MRR@10) / 2)

@@ -16,7 +16,10 @@ from kb.text import fold
 RULES: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(p), h)
     for p, h in (
-        (r"\b(dinh nghia|la gi|duoc hieu|hieu nhu the nao|hieu la|giai thich)\b", "giải thích từ ngữ"),
+        (
+            r"\b(dinh nghia|la gi|duoc hieu|hieu nhu the nao|hieu la|giai thich|khai niem)\b|^(nhu )?the nao la\b",
+            "giải thích từ ngữ",
+        ),
         (r"\b(quy dinh (ve )?(dieu )?gi|pham vi dieu chinh|dieu chinh (nhung )?(van de )?gi)\b", "phạm vi điều chỉnh"),
         (
             r"\b(ap dung (cho|doi voi) (ai|nhung ai|doi tuong nao|nhung doi tuong nao)|doi tuong ap dung)\b",

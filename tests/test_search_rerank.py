@@ -177,6 +177,19 @@ def test_the_shipped_model_ranks_the_answer_first_without_lightgbm(index_dir):
     assert "lightgbm" not in sys.modules  # evaluating the trees needs numpy only
 
 
+def test_definition_questions_point_to_the_definitions_article(index_dir):
+    from index.intents import heading_hints
+
+    for q in ("Thế nào là bảo hiểm y tế?", "Như thế nào là bảo hiểm y tế?", "Khái niệm bảo hiểm y tế", "BHYT là gì?"):
+        assert heading_hints(q) == ["giải thích từ ngữ"], q
+        assert heading_hints(q.lower().replace("ế", "e").replace("ả", "a")) == ["giải thích từ ngữ"], q
+    # "như thế nào là hợp pháp" inside a question asks for conditions, not for a definition
+    assert heading_hints("Di chúc của người không biết chữ như thế nào là hợp pháp?") == []
+    service = SearchService(index_dir, check_interval=0)
+    assert articles(service, "Thế nào là bảo hiểm y tế?")[0] == "2"
+    assert articles(service, "Khái niệm bảo hiểm y tế")[0] == "2"
+
+
 def test_abbreviations_are_searched_spelled_out_too(index_dir):
     from index import abbreviations
 
