@@ -125,7 +125,7 @@ def metrics(q: dict, scores: np.ndarray | None) -> tuple[float, float]:
     return float(rel.sum()) / q["nrel"], (1.0 / (first[0] + 1) if first.size else 0.0)
 
 
-def train_model(questions: list[tuple[str, dict]], setting: str):
+def train_model(questions: list[tuple[str, dict]], setting: str, seed: int = 7):
     import lightgbm as lgb
 
     params, rounds, zalo_weight = SETTINGS[setting]
@@ -152,7 +152,7 @@ def train_model(questions: list[tuple[str, dict]], setting: str):
         bagging_freq=1,
         num_threads=1,  # two threads spin against each other on a loaded 2-core machine
         verbose=-1,
-        seed=7,
+        seed=seed,  # of the bagging and feature sampling: the figures move with it (--seeds)
         deterministic=True,
         force_row_wise=True,
     )
@@ -189,16 +189,25 @@ def train(args) -> None:
     report("lexical re-rank (kept)", lexical)
     report("first stage only", {(name, qid): metrics(q, None) for name, qid, q in every})
     settings = [] if args.settings == "none" else args.settings.split(",") if args.settings else list(SETTINGS)
+    seeds = [int(s) for s in args.seeds.split(",")]
     for setting in settings:
         started = time.perf_counter()
-        held = {}
-        for f in range(k):
-            model = train_model([(n, q) for n, qid, q in every if fold_of(qid, k) != f], setting)
-            for name, qid, q in every:
-                if fold_of(qid, k) == f:
-                    scores = model.predict(q["x"]) if q["x"].shape[0] >= 2 else None
-                    held[(name, qid)] = metrics(q, scores)
-        report(f"{setting} {k}-fold", held)
+        runs = []
+        for seed in seeds:
+            held = {}
+            for f in range(k):
+                model = train_model([(n, q) for n, qid, q in every if fold_of(qid, k) != f], setting, seed)
+                for name, qid, q in every:
+                    if fold_of(qid, k) == f:
+                        scores = model.predict(q["x"]) if q["x"].shape[0] >= 2 else None
+                        held[(name, qid)] = metrics(q, scores)
+            report(f"{setting} {k}-fold" + (f" seed {seed}" if len(seeds) > 1 else ""), held)
+            runs.append(held)
+        if len(runs) > 1:  # each question's figures averaged over the seeds' models
+            report(
+                f"{setting} mean of {len(runs)} seeds",
+                {key: tuple(np.mean([r[key] for r in runs], axis=0)) for key in runs[0]},
+            )
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
     if args.write_folds:  # for bench/eval_quality.py --fold-models: the real search path, cross-validated
         for f in range(k):
@@ -243,6 +252,9 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="appended to the features file's name")
     parser.add_argument("--write-folds", action="store_true", help="also write each fold's model to W/ltr/")
     parser.add_argument("--settings", default="", help="comma-separated names of SETTINGS (default all; none: skip)")
+    parser.add_argument(
+        "--seeds", default="7", help="comma-separated LightGBM seeds: each setting is cross-validated with each"
+    )
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--write-setting", default=KEPT)
     args = parser.parse_args()
