@@ -35,7 +35,15 @@ from pickle import dumps
 import numpy as np
 from whoosh import formats
 from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import (
+    COMPRESSION_MIN_SIZE,
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocWriter,
+    W3TermInfo,
+    _lenfield,
+)
 from whoosh.filedb.filetables import _lengths as _PAIR_LENGTHS
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -79,7 +87,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        if not isinstance(self.codec, W3Codec):
+        if not isinstance(self.codec, W3Codec) or type(self.perdocwriter) is not W3PerDocWriter:
             self.cancel()
             raise UnsupportedSchema(f"codec {type(self.codec).__name__}")
         self._kinds: dict[str, str | None] = {}
@@ -96,6 +104,8 @@ class FastSegmentWriter(SegmentWriter):
                 raise UnsupportedSchema(f"field {name!r}: {problem}")
             self._kinds[name] = analyzer_kind(field.analyzer) if field.indexed else None
         self._fields: dict[str, _FieldPostings] = {}
+        self._plans: dict[str, tuple] = {}
+        self._columns: dict = {}
         self._lengths: dict[str, array] = {}
         self._added_docs = 0
         self._last_text: str | None = None
@@ -115,26 +125,49 @@ class FastSegmentWriter(SegmentWriter):
             postings = self._fields[fieldname] = _FieldPostings(type(field.format) is formats.Frequency)
         return postings
 
+    def _plan(self, fieldname: str) -> tuple:
+        """What add_document does with a field: (field, postings or None, analyzer kind, stored,
+        column type, the name of its length column)."""
+        plan = self._plans.get(fieldname)
+        if plan is None:
+            field = self.schema[fieldname]
+            postings = self._postings_of(fieldname, field) if field.indexed else None
+            plan = (field, postings, self._kinds[fieldname], field.stored, field.column_type, _lenfield(fieldname))
+            self._plans[fieldname] = plan
+        return plan
+
+    def _column(self, fieldname: str, column):
+        """W3PerDocWriter.add_column_value's column writer, looked up once."""
+        writer = self._columns.get(fieldname)
+        if writer is None:
+            perdocwriter = self.perdocwriter
+            if not perdocwriter._has_column(fieldname):
+                perdocwriter._create_column(fieldname, column)
+            writer = self._columns[fieldname] = perdocwriter._get_column(fieldname)
+        return writer
+
     def add_document(self, **fields):
         self._check_state()
         if any(name.startswith("_") for name in fields):
             raise ValueError("boosts and _stored_ values are not supported by FastSegmentWriter")
         perdocwriter = self.perdocwriter
-        schema = self.schema
         docnum = self.docnum
         fieldnames = sorted(fields)
-        self._check_fields(schema, fieldnames)
+        self._check_fields(self.schema, fieldnames)
         perdocwriter.start_doc(docnum)
+        # W3PerDocWriter.add_field and add_column_value, inlined: stored values, length columns
+        stored = perdocwriter._storedfields
+        totals = perdocwriter._fieldlengths
+        plans = self._plans
         try:
             for fieldname in fieldnames:
                 value = fields[fieldname]
                 if value is None:
                     continue
-                field = schema[fieldname]
+                plan = plans.get(fieldname) or self._plan(fieldname)
+                field, postings, kind, is_stored, column, lenfield = plan
                 length = 0
-                if field.indexed:
-                    postings = self._postings_of(fieldname, field)
-                    kind = self._kinds[fieldname]
+                if postings is not None:
                     if kind is not None:
                         if not isinstance(value, str):
                             raise ValueError(f"{value!r} is not unicode")
@@ -149,10 +182,14 @@ class FastSegmentWriter(SegmentWriter):
                         if len(lengths) < docnum:
                             lengths.frombytes(bytes(lengths.itemsize * (docnum - len(lengths))))
                         lengths.append(length)
-                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
-                column = field.column_type
+                if is_stored:
+                    stored[fieldname] = value
+                if length:
+                    code = _LENGTH_CODES[length] if length < 4096 else length_to_byte(length)
+                    self._column(lenfield, LENGTHS_COLUMN).add(docnum, code)
+                    totals[fieldname] += length
                 if column:
-                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+                    self._column(fieldname, column).add(docnum, field.to_column_value(value))
         except ValueError:
             perdocwriter.cancel_doc()
             raise
@@ -419,23 +456,29 @@ def _write_field(out, terms, prefix: bytes, keys, counts, docs, freqs, codes) ->
         del ids, within, deltas, block_first
         freq_list = freqs[begin:hi].tolist() if freqs is not None else None
         code_bytes = codes[docs[begin:hi]].tobytes() if codes is not None else None
+        pos = out.pos
+        parts: list[bytes] = []
+        infos: list[bytes] = []
         lo = 0
         for i in range(index, last):
             end = ends[i] - begin
             if end - lo == 1:
-                info = _write_single(
-                    out, doc_list[lo], freq_list[lo] if freq_list is not None else None, code_bytes[lo] if code_bytes else 0
+                data, info = _single(
+                    doc_list[lo], freq_list[lo] if freq_list is not None else None, code_bytes[lo] if code_bytes else 0
                 )
             else:
-                info = _write_term(
-                    out,
+                data, info = _term_blocks(
                     doc_list[lo:end],
                     delta_list[lo:end],
                     freq_list[lo:end] if freq_list is not None else None,
                     code_bytes[lo:end] if code_bytes is not None else None,
                 )
-            terms.add(prefix + keys[i], info)
+            parts.append(data)
+            infos.append(info + pack_long(pos) + pack_int(len(data)))
+            pos += len(data)
             lo = end
+        out.write(b"".join(parts))
+        terms.add_many(prefix, keys[index:last], infos)
         begin, index = hi, last
 
 
@@ -466,7 +509,8 @@ def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, n
 
 BLOCK = 128  # W3Codec's blocklimit
 COMPRESSION = 3  # W3Codec's compression
-_LENGTH_TABLE = np.array([length_to_byte(n) for n in range(4096)], dtype=np.uint8)
+_LENGTH_CODES = [length_to_byte(n) for n in range(4096)]
+_LENGTH_TABLE = np.array(_LENGTH_CODES, dtype=np.uint8)
 
 
 def _length_codes(lengths: array, doccount: int) -> np.ndarray:
@@ -511,6 +555,7 @@ class _TermTable:
         self.hashfn = tindex.hashfn
         self.buckets = tindex.buckets
         self.index = tindex.index
+        tindex._write_hashes = lambda: _write_hashes(tindex)  # at close: same bytes, one write per table
 
     def add(self, key: bytes, value: bytes) -> None:
         if key <= self.tindex.lastkey:
@@ -522,16 +567,66 @@ class _TermTable:
         self.buckets[h & 255].append((h, pos))
         self.tindex.lastkey = key
 
+    def add_many(self, prefix: bytes, keys: list[bytes], values: list[bytes]) -> None:
+        """add(prefix + key, value) for each, in one loop and one write."""
+        lastkey = self.tindex.lastkey
+        pos = self.out.pos
+        index_append = self.index.append
+        buckets = self.buckets
+        hashfn = self.hashfn
+        pack = _PAIR_LENGTHS.pack
+        records = []
+        for key, value in zip(keys, values):
+            key = prefix + key
+            if key <= lastkey:
+                raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+            index_append(pos)
+            record = pack(len(key), len(value)) + key + value
+            records.append(record)
+            h = hashfn(key)
+            buckets[h & 255].append((h, pos))
+            pos += len(record)
+            lastkey = key
+        self.out.write(b"".join(records))
+        self.tindex.lastkey = lastkey
+
     def flush(self) -> None:
         self.out.flush()
+
+
+_POINTER = np.dtype([("hash", ">u4"), ("position", ">i8")])  # filetables._pointer, "!Iq"
+
+
+def _write_hashes(tindex) -> None:
+    """HashWriter._write_hashes (256 open-addressing tables of (hash, position)), each table
+    written with one call instead of one per slot."""
+    dbfile = tindex.dbfile
+    for entries in tindex.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        tindex.directory.append((pos, numslots))
+        if not numslots:
+            continue
+        hashes = [0] * numslots
+        positions = [0] * numslots  # an empty slot is (0, 0); no key starts at position 0
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while hashes[slot] or positions[slot]:
+                slot = (slot + 1) % numslots
+            hashes[slot] = hashval
+            positions[slot] = position
+        table = np.empty(numslots, dtype=_POINTER)
+        table["hash"] = hashes
+        table["position"] = positions
+        dbfile.write(table.tobytes())
 
 
 _TERM_INFO = W3TermInfo._struct  # flags, total weight, doc freq, min/max length byte, max weight, min/max id
 _NOT_INLINED = 0
 
 
-def _write_single(out: _Output, docnum: int, freq: int | None, code: int) -> bytes:
-    """_write_term for a term with one posting (code: the document's length code, 0: none)."""
+def _single(docnum: int, freq: int | None, code: int) -> tuple[bytes, bytes]:
+    """_term_blocks for a term with one posting (code: the document's length code, 0: none)."""
     if freq is None:
         weights = values = None
         weight = 1.0
@@ -545,22 +640,16 @@ def _write_single(out: _Output, docnum: int, freq: int | None, code: int) -> byt
         databytes = zlib.compress(databytes, comp)
     infobytes = dumps((1, docnum, weight, comp, code, code), 2)
     data = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(infobytes) + len(databytes))), infobytes, databytes))
-    start = out.pos
-    out.write(data)
-    return (
-        _TERM_INFO.pack(_NOT_INLINED, weight, 1, code, code, weight, docnum, docnum)
-        + pack_long(start)
-        + pack_int(len(data))
-    )
+    return data, _TERM_INFO.pack(_NOT_INLINED, weight, 1, code, code, weight, docnum, docnum)
 
 
-def _write_term(out: _Output, ids: list, deltas: list, freqs: list | None, codes: bytes | None) -> bytes:
-    """Write one term's posting blocks as W3PostingsWriter would; return its W3TermInfo bytes.
+def _term_blocks(ids: list, deltas: list, freqs: list | None, codes: bytes | None) -> tuple[bytes, bytes]:
+    """One term's posting blocks as W3PostingsWriter writes them, and its W3TermInfo bytes without
+    the last two items (the blocks' position and length in the postings file).
 
     ids: the term's docnums; deltas: each docnum minus the one before in its block (a block's
     first: the docnum itself); freqs: None for presence only; codes: each posting's document
     length code (None: the field keeps no lengths)."""
-    start = out.pos
     total = len(ids)
     weight_sum = 0.0
     max_weight_all = 0
@@ -617,13 +706,9 @@ def _write_term(out: _Output, ids: list, deltas: list, freqs: list | None, codes
             min_byte_all = low
         if high > max_byte_all:
             max_byte_all = high
-    data = b"".join(parts)
-    out.write(data)
     # W3TermInfo.to_bytes: the length bytes are those of the quantised lengths, i.e. these codes
-    return (
-        _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all, ids[0], ids[-1])
-        + pack_long(start)
-        + pack_int(len(data))
+    return b"".join(parts), _TERM_INFO.pack(
+        _NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all, ids[0], ids[-1]
     )
 
 
