@@ -7,15 +7,19 @@ is one of our syllable analyzers and every format is Existence or Frequency, `Fa
 instead:
 
 - cuts a text into syllables once for its accented, folded and bigram fields (index.analysis);
-- keeps each term's postings in an array (document numbers, and frequencies where the format
-  stores them) in memory, with the field lengths of each document beside them;
-- writes each term's posting blocks and term info directly, in the same byte format;
+- keeps, per field, each (term, document) pair as a term id (the term's rank of first appearance
+  in the field's vocabulary) and, where the format stores them, its frequency, appended with a
+  few C-level calls per document (Counter or set, a map over the vocabulary), the document numbers
+  as runs; a non-text field's terms are remembered per value;
+- when the segment is written, sorts each field's pairs by (term, document) at once with numpy and
+  writes each term's posting blocks and term info in the same byte format, the docnum deltas and
+  length codes computed for all postings at once, a term with one posting by a shorter path;
 - merges older segments by reading their posting blocks into the same arrays;
 - also writes, beside the segment, a postings sidecar that numpy decodes in bulk (index.sidecar),
   which index.scoring reads instead of Whoosh's blocks.
 
 Everything else (stored fields, columns, field lengths, deletions, the table of contents) is
-Whoosh's own code. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
+Whoosh's own code, a few of W3PerDocWriter's per-document steps inlined. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
 documents and merges (tests/test_index_segments.py compares them), so readers, searches and later
 merges by the stock writer are unaffected.
 
@@ -49,7 +53,7 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from index.analysis import BigramFilter, SyllableTokenizer, term_lists
+from index.analysis import BigramFilter, SyllableTokenizer, bigrams, fold_each, syllables
 from index.sidecar import SidecarError, SidecarWriter, sidecar_field, sidecar_path
 
 try:
@@ -58,6 +62,7 @@ except ImportError:  # pragma: no cover - CPython always has zlib
     zlib = None
 
 ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
+DISTINCT_BIGRAMS = "B"  # FastSegmentWriter._terms: the set of a text's bigrams
 SIDECARS = True  # also write each segment's postings sidecar (index.sidecar); False: Whoosh's files only
 log = logging.getLogger(__name__)
 
@@ -109,15 +114,30 @@ class FastSegmentWriter(SegmentWriter):
         self._lengths: dict[str, array] = {}
         self._added_docs = 0
         self._last_text: str | None = None
-        self._last_terms: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self._last_terms: dict[str, object] = {}
 
     # Adding documents ---------------------------------------------------------------------------
 
-    def _terms(self, text: str, kind: str) -> list[str]:
+    def _terms(self, text: str, kind: str):
+        """The tokens of `text` for an analyzer kind (term_lists' streams), remembered for the
+        text's other fields; DISTINCT_BIGRAMS: the set of its bigrams (for presence-only fields),
+        joined from the distinct pairs of syllables only."""
         if text is not self._last_text:
-            self._last_terms = term_lists(text)
+            accented = syllables(text)
+            self._last_terms = {ACCENTED: accented, FOLDED: fold_each(accented)}
             self._last_text = text
-        return self._last_terms["afb".index(kind)]
+        terms = self._last_terms
+        got = terms.get(kind)
+        if got is None:
+            folded = terms[FOLDED]
+            if kind == BIGRAMS:
+                got = bigrams(folded) if len(folded) > 1 else folded[:]
+            elif len(folded) > 1:  # DISTINCT_BIGRAMS
+                got = set(map("_".join, set(zip(folded, folded[1:]))))
+            else:
+                got = set(folded)
+            terms[kind] = got
+        return got
 
     def _postings_of(self, fieldname: str, field) -> _FieldPostings:
         postings = self._fields.get(fieldname)
@@ -172,7 +192,10 @@ class FastSegmentWriter(SegmentWriter):
                         if not isinstance(value, str):
                             raise ValueError(f"{value!r} is not unicode")
                         # Keys are str here (bytes for other fields): UTF-8 keeps str order.
-                        length = postings.add_tokens(docnum, self._terms(value, kind))
+                        if kind == BIGRAMS and not postings.frequency:
+                            length = postings.add_distinct(docnum, self._terms(value, DISTINCT_BIGRAMS))
+                        else:
+                            length = postings.add_tokens(docnum, self._terms(value, kind))
                     else:
                         length = postings.add_terms(docnum, field, value)
                     if length:
@@ -341,6 +364,14 @@ class _FieldPostings:
             self.run_docs.append(docnum)
             self.run_sizes.append(distinct)
         return length
+
+    def add_distinct(self, docnum: int, distinct: set[str]) -> int:
+        """add_tokens for a presence-only field, given the document's distinct tokens."""
+        self.ids.extend(map(self.vocab.__getitem__, distinct))
+        if distinct:
+            self.run_docs.append(docnum)
+            self.run_sizes.append(len(distinct))
+        return len(distinct)
 
     def add_terms(self, docnum: int, field, value) -> int:
         """A document's value of a field Whoosh analyses itself (ID, NUMERIC: a few terms, often the
@@ -556,16 +587,6 @@ class _TermTable:
         self.buckets = tindex.buckets
         self.index = tindex.index
         tindex._write_hashes = lambda: _write_hashes(tindex)  # at close: same bytes, one write per table
-
-    def add(self, key: bytes, value: bytes) -> None:
-        if key <= self.tindex.lastkey:
-            raise ValueError(f"Keys must increase: {self.tindex.lastkey!r}..{key!r}")
-        pos = self.out.pos
-        self.index.append(pos)
-        self.out.write(_PAIR_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = self.hashfn(key)
-        self.buckets[h & 255].append((h, pos))
-        self.tindex.lastkey = key
 
     def add_many(self, prefix: bytes, keys: list[bytes], values: list[bytes]) -> None:
         """add(prefix + key, value) for each, in one loop and one write."""
