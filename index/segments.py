@@ -486,6 +486,7 @@ def _write_field(out, terms, prefix: bytes, keys, counts, docs, freqs, codes) ->
         delta_list = deltas.tolist()
         del ids, within, deltas, block_first
         freq_list = freqs[begin:hi].tolist() if freqs is not None else None
+        freq_bytes = freqs[begin:hi].astype(">u4").tobytes() if freqs is not None else None  # pack_uint of each
         code_bytes = codes[docs[begin:hi]].tobytes() if codes is not None else None
         pos = out.pos
         parts: list[bytes] = []
@@ -502,6 +503,7 @@ def _write_field(out, terms, prefix: bytes, keys, counts, docs, freqs, codes) ->
                     doc_list[lo:end],
                     delta_list[lo:end],
                     freq_list[lo:end] if freq_list is not None else None,
+                    freq_bytes[4 * lo : 4 * end] if freq_bytes is not None else None,
                     code_bytes[lo:end] if code_bytes is not None else None,
                 )
             parts.append(data)
@@ -664,13 +666,16 @@ def _single(docnum: int, freq: int | None, code: int) -> tuple[bytes, bytes]:
     return data, _TERM_INFO.pack(_NOT_INLINED, weight, 1, code, code, weight, docnum, docnum)
 
 
-def _term_blocks(ids: list, deltas: list, freqs: list | None, codes: bytes | None) -> tuple[bytes, bytes]:
+def _term_blocks(
+    ids: list, deltas: list, freqs: list | None, freq_bytes: bytes | None, codes: bytes | None
+) -> tuple[bytes, bytes]:
     """One term's posting blocks as W3PostingsWriter writes them, and its W3TermInfo bytes without
     the last two items (the blocks' position and length in the postings file).
 
     ids: the term's docnums; deltas: each docnum minus the one before in its block (a block's
-    first: the docnum itself); freqs: None for presence only; codes: each posting's document
-    length code (None: the field keeps no lengths)."""
+    first: the docnum itself); freqs: None for presence only; freq_bytes: the frequencies as
+    pack_uint writes them; codes: each posting's document length code (None: the field keeps no
+    lengths)."""
     total = len(ids)
     weight_sum = 0.0
     max_weight_all = 0
@@ -682,12 +687,14 @@ def _term_blocks(ids: list, deltas: list, freqs: list | None, codes: bytes | Non
         if total <= BLOCK:
             block_deltas = tuple(deltas)
             block_freqs = freqs
+            block_values = freq_bytes
             block_codes = codes
             count = total
             last_id = ids[-1]
         else:
             block_deltas = tuple(deltas[begin:stop])
             block_freqs = freqs[begin:stop] if freqs is not None else None
+            block_values = freq_bytes[4 * begin : 4 * stop] if freqs is not None else None
             block_codes = codes[begin:stop] if codes is not None else None
             count = len(block_deltas)
             last_id = ids[begin + count - 1]
@@ -702,7 +709,7 @@ def _term_blocks(ids: list, deltas: list, freqs: list | None, codes: bytes | Non
                 weights = None if first == 1 else float(first)
             else:
                 weights = tuple(map(float, block_freqs))
-            values = b"".join(map(pack_uint, block_freqs))
+            values = block_values
             max_weight = float(max(block_freqs))
             weight_sum += float(sum(block_freqs))
         if block_codes is None:
