@@ -7,15 +7,19 @@ is one of our syllable analyzers and every format is Existence or Frequency, `Fa
 instead:
 
 - cuts a text into syllables once for its accented, folded and bigram fields (index.analysis);
-- keeps each term's postings in an array (document numbers, and frequencies where the format
-  stores them) in memory, with the field lengths of each document beside them;
-- writes each term's posting blocks and term info directly, in the same byte format;
+- keeps, per field, each (term, document) pair as a term id (the term's rank of first appearance
+  in the field's vocabulary) and, where the format stores them, its frequency, appended with a
+  few C-level calls per document (Counter or set, a map over the vocabulary), the document numbers
+  as runs; a non-text field's terms are remembered per value;
+- when the segment is written, sorts each field's pairs by (term, document) at once with numpy and
+  writes each term's posting blocks and term info in the same byte format, the docnum deltas and
+  length codes computed for all postings at once, a term with one posting by a shorter path;
 - merges older segments by reading their posting blocks into the same arrays;
 - also writes, beside the segment, a postings sidecar that numpy decodes in bulk (index.sidecar),
   which index.scoring reads instead of Whoosh's blocks.
 
 Everything else (stored fields, columns, field lengths, deletions, the table of contents) is
-Whoosh's own code. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
+Whoosh's own code, a few of W3PerDocWriter's per-document steps inlined. The files it writes (the sidecar aside) are byte-for-byte those of Whoosh's writer for the same
 documents and merges (tests/test_index_segments.py compares them), so readers, searches and later
 merges by the stock writer are unaffected.
 
@@ -28,19 +32,28 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
+from itertools import count
 from pickle import dumps
 
 import numpy as np
 from whoosh import formats
 from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import (
+    COMPRESSION_MIN_SIZE,
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocWriter,
+    W3TermInfo,
+    _lenfield,
+)
 from whoosh.filedb.filetables import _lengths as _PAIR_LENGTHS
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from index.analysis import BigramFilter, SyllableTokenizer, term_lists
+from index.analysis import BigramFilter, SyllableTokenizer, bigrams, fold_each, syllables
 from index.sidecar import SidecarError, SidecarWriter, sidecar_field, sidecar_path
 
 try:
@@ -49,6 +62,7 @@ except ImportError:  # pragma: no cover - CPython always has zlib
     zlib = None
 
 ACCENTED, FOLDED, BIGRAMS = "a", "f", "b"
+DISTINCT_BIGRAMS = "B"  # FastSegmentWriter._terms: the set of a text's bigrams
 SIDECARS = True  # also write each segment's postings sidecar (index.sidecar); False: Whoosh's files only
 log = logging.getLogger(__name__)
 
@@ -78,7 +92,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        if not isinstance(self.codec, W3Codec):
+        if not isinstance(self.codec, W3Codec) or type(self.perdocwriter) is not W3PerDocWriter:
             self.cancel()
             raise UnsupportedSchema(f"codec {type(self.codec).__name__}")
         self._kinds: dict[str, str | None] = {}
@@ -94,75 +108,96 @@ class FastSegmentWriter(SegmentWriter):
                 self.cancel()
                 raise UnsupportedSchema(f"field {name!r}: {problem}")
             self._kinds[name] = analyzer_kind(field.analyzer) if field.indexed else None
-        self._posts: dict[str, dict[bytes, array]] = {}
+        self._fields: dict[str, _FieldPostings] = {}
+        self._plans: dict[str, tuple] = {}
+        self._columns: dict = {}
         self._lengths: dict[str, array] = {}
         self._added_docs = 0
         self._last_text: str | None = None
-        self._last_terms: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self._last_terms: dict[str, object] = {}
 
     # Adding documents ---------------------------------------------------------------------------
 
-    def _terms(self, text: str, kind: str) -> list[str]:
+    def _terms(self, text: str, kind: str):
+        """The tokens of `text` for an analyzer kind (term_lists' streams), remembered for the
+        text's other fields; DISTINCT_BIGRAMS: the set of its bigrams (for presence-only fields),
+        joined from the distinct pairs of syllables only."""
         if text is not self._last_text:
-            self._last_terms = term_lists(text)
+            accented = syllables(text)
+            self._last_terms = {ACCENTED: accented, FOLDED: fold_each(accented)}
             self._last_text = text
-        return self._last_terms["afb".index(kind)]
+        terms = self._last_terms
+        got = terms.get(kind)
+        if got is None:
+            folded = terms[FOLDED]
+            if kind == BIGRAMS:
+                got = bigrams(folded) if len(folded) > 1 else folded[:]
+            elif len(folded) > 1:  # DISTINCT_BIGRAMS
+                got = set(map("_".join, set(zip(folded, folded[1:]))))
+            else:
+                got = set(folded)
+            terms[kind] = got
+        return got
+
+    def _postings_of(self, fieldname: str, field) -> _FieldPostings:
+        postings = self._fields.get(fieldname)
+        if postings is None:
+            postings = self._fields[fieldname] = _FieldPostings(type(field.format) is formats.Frequency)
+        return postings
+
+    def _plan(self, fieldname: str) -> tuple:
+        """What add_document does with a field: (field, postings or None, analyzer kind, stored,
+        column type, the name of its length column)."""
+        plan = self._plans.get(fieldname)
+        if plan is None:
+            field = self.schema[fieldname]
+            postings = self._postings_of(fieldname, field) if field.indexed else None
+            plan = (field, postings, self._kinds[fieldname], field.stored, field.column_type, _lenfield(fieldname))
+            self._plans[fieldname] = plan
+        return plan
+
+    def _column(self, fieldname: str, column):
+        """W3PerDocWriter.add_column_value's column writer, looked up once."""
+        writer = self._columns.get(fieldname)
+        if writer is None:
+            perdocwriter = self.perdocwriter
+            if not perdocwriter._has_column(fieldname):
+                perdocwriter._create_column(fieldname, column)
+            writer = self._columns[fieldname] = perdocwriter._get_column(fieldname)
+        return writer
 
     def add_document(self, **fields):
         self._check_state()
         if any(name.startswith("_") for name in fields):
             raise ValueError("boosts and _stored_ values are not supported by FastSegmentWriter")
         perdocwriter = self.perdocwriter
-        schema = self.schema
         docnum = self.docnum
         fieldnames = sorted(fields)
-        self._check_fields(schema, fieldnames)
-        posts_of = self._posts
+        self._check_fields(self.schema, fieldnames)
         perdocwriter.start_doc(docnum)
+        # W3PerDocWriter.add_field and add_column_value, inlined: stored values, length columns
+        stored = perdocwriter._storedfields
+        totals = perdocwriter._fieldlengths
+        plans = self._plans
         try:
             for fieldname in fieldnames:
                 value = fields[fieldname]
                 if value is None:
                     continue
-                field = schema[fieldname]
+                plan = plans.get(fieldname) or self._plan(fieldname)
+                field, postings, kind, is_stored, column, lenfield = plan
                 length = 0
-                if field.indexed:
-                    posts = posts_of.get(fieldname)
-                    if posts is None:
-                        posts = posts_of[fieldname] = {}
-                    kind = self._kinds[fieldname]
-                    frequency = type(field.format) is formats.Frequency
+                if postings is not None:
                     if kind is not None:
                         if not isinstance(value, str):
                             raise ValueError(f"{value!r} is not unicode")
                         # Keys are str here (bytes for other fields): UTF-8 keeps str order.
-                        tokens = self._terms(value, kind)
-                        if frequency:
-                            length = len(tokens)
-                            for token, freq in Counter(tokens).items():
-                                arr = posts.get(token)
-                                if arr is None:
-                                    arr = posts[token] = array("I")
-                                arr.append(docnum)
-                                arr.append(freq)
+                        if kind == BIGRAMS and not postings.frequency:
+                            length = postings.add_distinct(docnum, self._terms(value, DISTINCT_BIGRAMS))
                         else:
-                            distinct = set(tokens)
-                            length = len(distinct)
-                            for token in distinct:
-                                arr = posts.get(token)
-                                if arr is None:
-                                    arr = posts[token] = array("I")
-                                arr.append(docnum)
+                            length = postings.add_tokens(docnum, self._terms(value, kind))
                     else:
-                        for tbytes, freq, _weight, _vbytes in field.index(value):
-                            if field.scorable:
-                                length += freq
-                            arr = posts.get(tbytes)
-                            if arr is None:
-                                arr = posts[tbytes] = array("I")
-                            arr.append(docnum)
-                            if frequency:
-                                arr.append(freq)
+                        length = postings.add_terms(docnum, field, value)
                     if length:
                         lengths = self._lengths.get(fieldname)
                         if lengths is None:
@@ -170,10 +205,14 @@ class FastSegmentWriter(SegmentWriter):
                         if len(lengths) < docnum:
                             lengths.frombytes(bytes(lengths.itemsize * (docnum - len(lengths))))
                         lengths.append(length)
-                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
-                column = field.column_type
+                if is_stored:
+                    stored[fieldname] = value
+                if length:
+                    code = _LENGTH_CODES[length] if length < 4096 else length_to_byte(length)
+                    self._column(lenfield, LENGTHS_COLUMN).add(docnum, code)
+                    totals[fieldname] += length
                 if column:
-                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+                    self._column(fieldname, column).add(docnum, field.to_column_value(value))
         except ValueError:
             perdocwriter.cancel_doc()
             raise
@@ -212,19 +251,9 @@ class FastSegmentWriter(SegmentWriter):
             keep = new >= 0
             if not keep.any():
                 continue
-            new = new[keep].astype(np.uint32)
-            posts = self._posts.setdefault(fieldname, {})
+            postings = self._postings_of(fieldname, self.schema[fieldname])
             key = tbytes.decode("utf-8") if self._kinds.get(fieldname) else tbytes
-            arr = posts.get(key)
-            if arr is None:
-                arr = posts[key] = array("I")
-            if type(self.schema[fieldname].format) is formats.Frequency:
-                pairs = np.empty(2 * new.size, dtype=np.uint32)
-                pairs[0::2] = new
-                pairs[1::2] = np.rint(weights[keep]).astype(np.uint32)
-                arr.frombytes(pairs.tobytes())
-            else:
-                arr.frombytes(new.tobytes())
+            postings.add_merged(key, new[keep], weights[keep])
         self._added = True
 
     # Writing the segment ------------------------------------------------------------------------
@@ -244,15 +273,14 @@ class FastSegmentWriter(SegmentWriter):
         """Field lengths of the documents merged from older segments (numbered after the added ones)."""
         if pdr is None or self.docnum <= self._added_docs:
             return
-        for fieldname in self._posts:
+        for fieldname in self._fields:
             if not self.schema[fieldname].scorable:
                 continue
             lengths = self._lengths.setdefault(fieldname, array("I"))
             if len(lengths) < self._added_docs:
                 lengths.frombytes(bytes(lengths.itemsize * (self._added_docs - len(lengths))))
             del lengths[self._added_docs :]
-            for doc in range(self._added_docs, self.docnum):
-                lengths.append(pdr.doc_field_length(doc, fieldname) or 0)
+            lengths.extend(pdr.doc_field_length(doc, fieldname) or 0 for doc in range(self._added_docs, self.docnum))
 
     def _sidecar_folder(self) -> str | None:
         """Where the segment's postings sidecar goes (index.sidecar), or None: switched off, a
@@ -265,39 +293,27 @@ class FastSegmentWriter(SegmentWriter):
         fieldwriter = self.fieldwriter
         schema = self.schema
         terms = _TermTable(fieldwriter._tindex)
-        postings = _Output(fieldwriter._postfile)
+        out = _Output(fieldwriter._postfile)
         folder = self._sidecar_folder()
         sidecar = SidecarWriter(self.newsegment.segid, self.docnum) if folder else None
-        for fieldname in sorted(self._posts):
-            posts = self._posts[fieldname]
-            if not posts:
+        for fieldname in sorted(self._fields):
+            postings = self._fields.pop(fieldname)
+            if not postings.size():
                 continue
             field = schema[fieldname]
+            keys, counts, docs, freqs = postings.sorted_postings()
+            del postings
             fieldwriter.start_field(fieldname, field)
             prefix = pack_ushort(fieldwriter._fieldid)
-            frequency = type(field.format) is formats.Frequency
             lengths = self._lengths.get(fieldname) if field.scorable else None
-            length_bytes = _length_bytes(lengths, self.docnum) if lengths else None
-            side = sidecar is not None and sidecar_field(fieldname)
-            flat, counts, keys = array("I"), array("q"), []
-            for term in sorted(posts):
-                arr = posts[term]
-                tbytes = term.encode("utf-8") if isinstance(term, str) else term
-                if frequency:
-                    info = _write_term(postings, arr[0::2], arr[1::2], length_bytes)
-                else:
-                    info = _write_term(postings, arr, None, length_bytes)
-                terms.add(prefix + tbytes, info)
-                if side:
-                    flat.extend(arr)
-                    counts.append(len(arr))
-                    keys.append(tbytes)
-            postings.flush()
+            codes = _length_codes(lengths, self.docnum) if lengths else None
+            _write_field(out, terms, prefix, keys, counts, docs, freqs, codes)
+            out.flush()
             terms.flush()
             fieldwriter.finish_field()
-            if side:
-                _sidecar_field(sidecar, fieldname, keys, counts, flat, frequency, length_bytes)
-        self._posts.clear()
+            if sidecar is not None and sidecar_field(fieldname):
+                sidecar.add_field(fieldname, keys, counts, docs, freqs, codes)
+        self._fields.clear()
         if sidecar is not None:
             for name in sorted(schema.names()):  # fields without postings here: every term absent
                 if schema[name].indexed and sidecar_field(name) and name not in sidecar.fields:
@@ -308,16 +324,198 @@ class FastSegmentWriter(SegmentWriter):
                 log.warning("không ghi tệp chỉ mục phụ: %s", exc)
 
 
-def _sidecar_field(sidecar, fieldname, keys, counts, flat, frequency, length_bytes) -> None:
-    """Hand one field's postings, as _write_postings collected them, to the sidecar writer."""
-    values = np.frombuffer(flat, dtype=np.uint32) if flat else np.empty(0, np.uint32)
-    counts = np.frombuffer(counts, dtype=np.int64) if counts else np.empty(0, np.int64)
-    if frequency:
-        ids, tfs, counts = values[0::2], values[1::2], counts // 2
-    else:
-        ids, tfs = values, None
-    codes = np.frombuffer(length_bytes, dtype=np.uint8) if length_bytes else None
-    sidecar.add_field(fieldname, keys, counts, ids, tfs, codes)
+MEMO_VALUES = 4096  # values of a non-text field whose terms a writer remembers (then starts again)
+
+
+class _FieldPostings:
+    """One field's postings while a segment is written: per (term, document) pair the term's id
+    (its order of first appearance in `vocab`) and, for Frequency fields, the frequency; the
+    document numbers as runs (a document's pairs are appended together). Adding a document costs a
+    few C-level calls (Counter or set, a map over the vocabulary), not a Python loop per term;
+    `sorted_postings` turns everything into per-term postings with one numpy sort."""
+
+    __slots__ = ("vocab", "frequency", "ids", "freqs", "run_docs", "run_sizes", "merged", "memo")
+
+    def __init__(self, frequency: bool):
+        self.vocab: defaultdict = defaultdict(count().__next__)  # term -> id, ids given in order
+        self.frequency = frequency
+        self.ids = array("I")
+        self.freqs = array("I") if frequency else None
+        self.run_docs = array("I")
+        self.run_sizes = array("I")
+        self.merged: list[tuple[array, array, array | None]] = []  # postings from add_reader
+        self.memo: dict = {}  # add_terms: value -> (term ids, frequencies, length)
+
+    def size(self) -> int:
+        return len(self.ids) + sum(len(docs) for _ids, docs, _freqs in self.merged)
+
+    def add_tokens(self, docnum: int, tokens: list[str]) -> int:
+        """A document's tokens (one of our analyzers' streams); returns the field length Whoosh stores."""
+        if self.frequency:
+            counter = Counter(tokens)
+            self.ids.extend(map(self.vocab.__getitem__, counter))
+            self.freqs.extend(counter.values())
+            distinct, length = len(counter), len(tokens)
+        else:
+            unique = set(tokens)
+            self.ids.extend(map(self.vocab.__getitem__, unique))
+            distinct = length = len(unique)
+        if distinct:
+            self.run_docs.append(docnum)
+            self.run_sizes.append(distinct)
+        return length
+
+    def add_distinct(self, docnum: int, distinct: set[str]) -> int:
+        """add_tokens for a presence-only field, given the document's distinct tokens."""
+        self.ids.extend(map(self.vocab.__getitem__, distinct))
+        if distinct:
+            self.run_docs.append(docnum)
+            self.run_sizes.append(len(distinct))
+        return len(distinct)
+
+    def add_terms(self, docnum: int, field, value) -> int:
+        """A document's value of a field Whoosh analyses itself (ID, NUMERIC: a few terms, often the
+        same value as the previous documents'); returns the field length."""
+        try:
+            known = self.memo.get(value)
+        except TypeError:  # unhashable: not remembered
+            known = None
+        if known is None:
+            ids, freqs, length = [], [], 0
+            for tbytes, freq, _weight, _vbytes in field.index(value):
+                if field.scorable:
+                    length += freq
+                ids.append(self.vocab[tbytes])
+                freqs.append(freq)
+            known = (array("I", ids), array("I", freqs), length)
+            try:
+                if len(self.memo) >= MEMO_VALUES:
+                    self.memo.clear()
+                self.memo[value] = known
+            except TypeError:
+                pass
+        ids, freqs, length = known
+        if ids:
+            self.ids.extend(ids)
+            if self.frequency:
+                self.freqs.extend(freqs)
+            self.run_docs.append(docnum)
+            self.run_sizes.append(len(ids))
+        return length
+
+    def add_merged(self, key, docs: np.ndarray, weights: np.ndarray) -> None:
+        """One term's postings read from an older segment (document numbers of this segment)."""
+        term = self.vocab[key]
+        ids = array("I", bytes(4 * docs.size))
+        np.frombuffer(ids, dtype=np.uint32)[:] = term
+        freqs = array("I", np.rint(weights).astype(np.uint32).tobytes()) if self.frequency else None
+        self.merged.append((ids, array("I", docs.astype(np.uint32).tobytes()), freqs))
+
+    def sorted_postings(self) -> tuple[list, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(the terms in order, as bytes; each one's posting count; all postings' document numbers,
+        term by term, ascending within a term; their frequencies or None), the vocabulary freed."""
+        terms = list(self.vocab)  # in id order
+        self.vocab = None
+        ids = [np.frombuffer(self.ids, dtype=np.uint32)] if self.ids else []
+        docs = []
+        if self.run_docs:
+            docs.append(
+                np.repeat(np.frombuffer(self.run_docs, dtype=np.uint32), np.frombuffer(self.run_sizes, dtype=np.uint32))
+            )
+        freqs = [np.frombuffer(self.freqs, dtype=np.uint32)] if self.frequency and self.freqs else []
+        for m_ids, m_docs, m_freqs in self.merged:
+            ids.append(np.frombuffer(m_ids, dtype=np.uint32))
+            docs.append(np.frombuffer(m_docs, dtype=np.uint32))
+            if self.frequency:
+                freqs.append(np.frombuffer(m_freqs, dtype=np.uint32))
+        ids = np.concatenate(ids) if len(ids) > 1 else ids[0]
+        docs = np.concatenate(docs) if len(docs) > 1 else docs[0]
+        order = sorted(range(len(terms)), key=terms.__getitem__)  # str order = UTF-8 byte order
+        rank = np.empty(len(terms), dtype=np.uint64)
+        rank[np.asarray(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.uint64)
+        sort_keys = rank[ids]
+        sort_keys <<= np.uint64(32)
+        sort_keys |= docs
+        del ids, docs, rank
+        self.ids = self.freqs = self.run_docs = self.run_sizes = None
+        self.merged, self.memo = [], {}
+        if self.frequency:
+            freqs = np.concatenate(freqs) if len(freqs) > 1 else freqs[0]
+            positions = np.argsort(sort_keys, kind="stable")
+            sort_keys = sort_keys[positions]
+            freqs = freqs[positions]
+            del positions
+        else:
+            sort_keys.sort(kind="stable")
+            freqs = None
+        ranks = sort_keys >> np.uint64(32)
+        starts = np.flatnonzero(np.concatenate(([True], ranks[1:] != ranks[:-1])))
+        counts = np.diff(np.append(starts, ranks.size))
+        present = ranks[starts].astype(np.int64)
+        del ranks
+        docs = (sort_keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        del sort_keys
+        keys = [terms[order[r]] for r in present.tolist()]
+        if keys and isinstance(keys[0], str):
+            keys = [key.encode("utf-8") for key in keys]
+        return keys, counts, docs, freqs
+
+
+def _write_field(out, terms, prefix: bytes, keys, counts, docs, freqs, codes) -> None:
+    """Write one field's posting blocks and term infos, term by term, from its sorted postings.
+
+    What does not depend on the block is computed for all postings at once with numpy: the
+    docnum deltas (a block's first posting keeps its docnum) and each posting's length code; a
+    term with one posting, the most common kind, takes a shorter path."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends_arr = np.cumsum(counts)
+    starts_arr = ends_arr - counts
+    ends = ends_arr.tolist()
+    nterms = len(keys)
+    index = begin = 0
+    while index < nterms:  # postings turned into Python ints a batch of terms at a time
+        last = min(nterms, index + 1 + int(np.searchsorted(ends_arr[index:], begin + BATCH, side="right")))
+        hi = ends[last - 1]
+        ids = docs[begin:hi].astype(np.int64)
+        within = np.arange(begin, hi, dtype=np.int64) - np.repeat(starts_arr[index:last], counts[index:last])
+        deltas = ids.copy()
+        deltas[1:] -= ids[:-1]
+        block_first = within % BLOCK == 0
+        deltas[block_first] = ids[block_first]
+        doc_list = ids.tolist()
+        delta_list = deltas.tolist()
+        del ids, within, deltas, block_first
+        freq_list = freqs[begin:hi].tolist() if freqs is not None else None
+        freq_bytes = freqs[begin:hi].astype(">u4").tobytes() if freqs is not None else None  # pack_uint of each
+        code_bytes = codes[docs[begin:hi]].tobytes() if codes is not None else None
+        pos = out.pos
+        parts: list[bytes] = []
+        infos: list[bytes] = []
+        lo = 0
+        for i in range(index, last):
+            end = ends[i] - begin
+            if end - lo == 1:
+                data, info = _single(
+                    doc_list[lo], freq_list[lo] if freq_list is not None else None, code_bytes[lo] if code_bytes else 0
+                )
+            else:
+                data, info = _term_blocks(
+                    doc_list[lo:end],
+                    delta_list[lo:end],
+                    freq_list[lo:end] if freq_list is not None else None,
+                    freq_bytes[4 * lo : 4 * end] if freq_bytes is not None else None,
+                    code_bytes[lo:end] if code_bytes is not None else None,
+                )
+            parts.append(data)
+            infos.append(info + pack_long(pos) + pack_int(len(data)))
+            pos += len(data)
+            lo = end
+        out.write(b"".join(parts))
+        terms.add_many(prefix, keys[index:last], infos)
+        begin, index = hi, last
+
+
+BATCH = 1 << 20  # postings of a field turned into Python ints at a time
 
 
 def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -344,17 +542,18 @@ def _read_postings(reader, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, n
 
 BLOCK = 128  # W3Codec's blocklimit
 COMPRESSION = 3  # W3Codec's compression
-_LENGTH_TABLE = [length_to_byte(n) for n in range(4096)]
+_LENGTH_CODES = [length_to_byte(n) for n in range(4096)]
+_LENGTH_TABLE = np.array(_LENGTH_CODES, dtype=np.uint8)
 
 
-def _length_bytes(lengths: array, doccount: int) -> bytes:
+def _length_codes(lengths: array, doccount: int) -> np.ndarray:
     """Each document's field length as the one-byte code Whoosh stores (0: the field is empty)."""
-    table = _LENGTH_TABLE
-    codes = bytearray(doccount)
-    for docnum, length in enumerate(lengths):
-        if length:
-            codes[docnum] = table[length] if length < 4096 else length_to_byte(length)
-    return bytes(codes)
+    values = np.zeros(doccount, dtype=np.int64)
+    values[: len(lengths)] = np.frombuffer(lengths, dtype=np.uint32)[:doccount]
+    codes = _LENGTH_TABLE[np.minimum(values, len(_LENGTH_TABLE) - 1)]
+    for docnum in np.flatnonzero(values >= len(_LENGTH_TABLE)).tolist():
+        codes[docnum] = length_to_byte(int(values[docnum]))
+    return codes
 
 
 class _Output:
@@ -389,28 +588,94 @@ class _TermTable:
         self.hashfn = tindex.hashfn
         self.buckets = tindex.buckets
         self.index = tindex.index
+        tindex._write_hashes = lambda: _write_hashes(tindex)  # at close: same bytes, one write per table
 
-    def add(self, key: bytes, value: bytes) -> None:
-        if key <= self.tindex.lastkey:
-            raise ValueError(f"Keys must increase: {self.tindex.lastkey!r}..{key!r}")
+    def add_many(self, prefix: bytes, keys: list[bytes], values: list[bytes]) -> None:
+        """add(prefix + key, value) for each, in one loop and one write."""
+        lastkey = self.tindex.lastkey
         pos = self.out.pos
-        self.index.append(pos)
-        self.out.write(_PAIR_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = self.hashfn(key)
-        self.buckets[h & 255].append((h, pos))
-        self.tindex.lastkey = key
+        index_append = self.index.append
+        buckets = self.buckets
+        hashfn = self.hashfn
+        pack = _PAIR_LENGTHS.pack
+        records = []
+        for key, value in zip(keys, values):
+            key = prefix + key
+            if key <= lastkey:
+                raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+            index_append(pos)
+            record = pack(len(key), len(value)) + key + value
+            records.append(record)
+            h = hashfn(key)
+            buckets[h & 255].append((h, pos))
+            pos += len(record)
+            lastkey = key
+        self.out.write(b"".join(records))
+        self.tindex.lastkey = lastkey
 
     def flush(self) -> None:
         self.out.flush()
+
+
+_POINTER = np.dtype([("hash", ">u4"), ("position", ">i8")])  # filetables._pointer, "!Iq"
+
+
+def _write_hashes(tindex) -> None:
+    """HashWriter._write_hashes (256 open-addressing tables of (hash, position)), each table
+    written with one call instead of one per slot."""
+    dbfile = tindex.dbfile
+    for entries in tindex.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        tindex.directory.append((pos, numslots))
+        if not numslots:
+            continue
+        hashes = [0] * numslots
+        positions = [0] * numslots  # an empty slot is (0, 0); no key starts at position 0
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while hashes[slot] or positions[slot]:
+                slot = (slot + 1) % numslots
+            hashes[slot] = hashval
+            positions[slot] = position
+        table = np.empty(numslots, dtype=_POINTER)
+        table["hash"] = hashes
+        table["position"] = positions
+        dbfile.write(table.tobytes())
 
 
 _TERM_INFO = W3TermInfo._struct  # flags, total weight, doc freq, min/max length byte, max weight, min/max id
 _NOT_INLINED = 0
 
 
-def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
-    """Write one term's posting blocks as W3PostingsWriter would; return its W3TermInfo bytes."""
-    start = out.pos
+def _single(docnum: int, freq: int | None, code: int) -> tuple[bytes, bytes]:
+    """_term_blocks for a term with one posting (code: the document's length code, 0: none)."""
+    if freq is None:
+        weights = values = None
+        weight = 1.0
+    else:
+        weights = None if freq == 1 else float(freq)
+        values = pack_uint(freq)
+        weight = float(freq)
+    databytes = dumps(((docnum,), weights, values), 2)
+    comp = COMPRESSION if len(databytes) >= COMPRESSION_MIN_SIZE else 0
+    if comp:
+        databytes = zlib.compress(databytes, comp)
+    infobytes = dumps((1, docnum, weight, comp, code, code), 2)
+    data = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(infobytes) + len(databytes))), infobytes, databytes))
+    return data, _TERM_INFO.pack(_NOT_INLINED, weight, 1, code, code, weight, docnum, docnum)
+
+
+def _term_blocks(
+    ids: list, deltas: list, freqs: list | None, freq_bytes: bytes | None, codes: bytes | None
+) -> tuple[bytes, bytes]:
+    """One term's posting blocks as W3PostingsWriter writes them, and its W3TermInfo bytes without
+    the last two items (the blocks' position and length in the postings file).
+
+    ids: the term's docnums; deltas: each docnum minus the one before in its block (a block's
+    first: the docnum itself); freqs: None for presence only; freq_bytes: the frequencies as
+    pack_uint writes them; codes: each posting's document length code (None: the field keeps no
+    lengths)."""
     total = len(ids)
     weight_sum = 0.0
     max_weight_all = 0
@@ -418,56 +683,49 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
     max_byte_all = 0
     parts = [WHOOSH3_HEADER_MAGIC]
     for begin in range(0, total, BLOCK):
+        stop = begin + BLOCK
         if total <= BLOCK:
-            block_ids = ids
+            block_deltas = tuple(deltas)
             block_freqs = freqs
+            block_values = freq_bytes
+            block_codes = codes
+            count = total
+            last_id = ids[-1]
         else:
-            block_ids = ids[begin : begin + BLOCK]
-            block_freqs = freqs[begin : begin + BLOCK] if freqs is not None else None
-        count = len(block_ids)
-        if count == 1:
-            deltas = (block_ids[0],)
-        else:
-            deltas = [block_ids[0]]
-            deltas.extend(map(int.__sub__, block_ids[1:], block_ids))
-            deltas = tuple(deltas)
+            block_deltas = tuple(deltas[begin:stop])
+            block_freqs = freqs[begin:stop] if freqs is not None else None
+            block_values = freq_bytes[4 * begin : 4 * stop] if freqs is not None else None
+            block_codes = codes[begin:stop] if codes is not None else None
+            count = len(block_deltas)
+            last_id = ids[begin + count - 1]
         if block_freqs is None:
             weights = None
             values = None
             max_weight = 1.0
             weight_sum += float(count)
-        elif count == 1:
-            first = block_freqs[0]
-            weights = None if first == 1 else float(first)
-            values = pack_uint(first)
-            max_weight = float(first)
-            weight_sum += float(first)
         else:
             first = block_freqs[0]
             if block_freqs.count(first) == count:
                 weights = None if first == 1 else float(first)
             else:
                 weights = tuple(map(float, block_freqs))
-            values = b"".join(map(pack_uint, block_freqs))
+            values = block_values
             max_weight = float(max(block_freqs))
             weight_sum += float(sum(block_freqs))
-        if length_bytes is None:
+        if block_codes is None:
             low = high = 0
-        elif count == 1:
-            low = high = length_bytes[block_ids[0]]
         else:
-            codes = bytes(map(length_bytes.__getitem__, block_ids))
-            high = max(codes)
-            low = min(codes)
+            high = max(block_codes)
+            low = min(block_codes)
             if not low:
-                low = min(codes.replace(b"\0", b""), default=0)
-        databytes = dumps((deltas, weights, values), 2)
+                low = min(block_codes.replace(b"\0", b""), default=0)
+        databytes = dumps((block_deltas, weights, values), 2)
         comp = COMPRESSION if len(databytes) >= COMPRESSION_MIN_SIZE else 0
         if comp:
             databytes = zlib.compress(databytes, comp)
-        infobytes = dumps((count, block_ids[-1], max_weight, comp, low, high), 2)
+        infobytes = dumps((count, last_id, max_weight, comp, low, high), 2)
         blocklength = len(infobytes) + len(databytes)
-        parts.append(pack_int(-blocklength if begin + BLOCK >= total else blocklength))
+        parts.append(pack_int(-blocklength if stop >= total else blocklength))
         parts.append(infobytes)
         parts.append(databytes)
         if max_weight > max_weight_all:
@@ -476,13 +734,9 @@ def _write_term(out: _Output, ids, freqs, length_bytes: bytes | None) -> bytes:
             min_byte_all = low
         if high > max_byte_all:
             max_byte_all = high
-    data = b"".join(parts)
-    out.write(data)
     # W3TermInfo.to_bytes: the length bytes are those of the quantised lengths, i.e. these codes
-    return (
-        _TERM_INFO.pack(_NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all, ids[0], ids[-1])
-        + pack_long(start)
-        + pack_int(len(data))
+    return b"".join(parts), _TERM_INFO.pack(
+        _NOT_INLINED, weight_sum, total, min_byte_all, max_byte_all, max_weight_all, ids[0], ids[-1]
     )
 
 
