@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+# control characters (newlines and tabs kept) and zero-width characters
+_DROPPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
 
 # Bidirectional controls: embeddings, overrides, isolates and the direction marks. In a title they make
 # "fdp.exe" display as "exe.pdf"; Vietnamese needs none of them.
@@ -39,13 +39,21 @@ def safe_link(url: str | None) -> str | None:
 
 
 def nfc(text: str) -> str:
-    """NFC-normalise, drop control and zero-width characters, turn NBSP into a space."""
+    """NFC-normalise, drop control and zero-width characters, turn NBSP into a space.
+
+    Each step runs only when the text needs it (one search for the characters to drop, the C check
+    of NFC): stored text is normalised already and passes through several times on import."""
     if not text:
         return ""
-    text = _CONTROL.sub("", text)
-    text = _ZERO_WIDTH.sub("", text)  # removed before composing: "e\x01\u0301" must become "é"
-    text = unicodedata.normalize("NFC", text)
-    return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    if _DROPPED.search(text):  # removed before composing: "e\x01\u0301" must become "é"
+        text = _DROPPED.sub("", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "\u00a0" in text:
+        text = text.replace("\u00a0", " ")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _build_tone_table() -> dict[str, str]:
