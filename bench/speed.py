@@ -338,7 +338,8 @@ def mapped_files(pid: int) -> dict[str, float]:
             head = line.split()
             if not head:
                 continue
-            if "-" in head[0] and not head[0].endswith(":"):  # a mapping's first line: range perms offset dev inode [path]
+            # a mapping's first line: range perms offset dev inode [path]
+            if "-" in head[0] and not head[0].endswith(":"):
                 path = head[5] if len(head) > 5 and head[4] != "0" else ""
                 kind = file_kind(path) if path.startswith("/") else "anonymous"
             elif head[0] == "Rss:" and kind is not None:
