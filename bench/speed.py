@@ -290,12 +290,14 @@ class Server:
 
     def memory(self) -> dict[str, float]:
         """MB: VmRSS (resident), RssAnon (heap: Python objects, numpy arrays, SQLite's cache), RssFile
-        (mapped files: the index's segments, shared libraries), VmHWM (the peak of VmRSS)."""
-        out = {}
+        (mapped files: the index's segments, shared libraries), VmHWM (the peak of VmRSS), and
+        RssFile by kind of file ("mapped" below, from /proc/<pid>/smaps)."""
+        out: dict = {}
         for line in open(f"/proc/{self.process.pid}/status"):
             name, _, value = line.partition(":")
             if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
                 out[name] = int(value.split()[0]) / 1024
+        out["mapped"] = mapped_files(self.process.pid)
         return out
 
     def stop(self) -> None:
@@ -309,6 +311,40 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def file_kind(path: str) -> str:
+    """The kind of a mapped file, for the memory report: the index's postings sidecars, Whoosh's own
+    segment files, the SQLite store, shared libraries, anything else."""
+    name = os.path.basename(path)
+    if name.endswith(SIDECAR_SUFFIX):
+        return "sidecars"
+    if name.startswith("MAIN_") or name.endswith((".seg", ".toc")):
+        return "whoosh segments"
+    if ".sqlite" in name or name.endswith(("-wal", "-shm")):
+        return "sqlite"
+    if ".so" in name:
+        return "shared libraries"
+    return "other files"
+
+
+def mapped_files(pid: int) -> dict[str, float]:
+    """MB resident per kind of file-backed mapping (/proc/<pid>/smaps), and "anonymous": what
+    RssFile and RssAnon are made of (shmem aside)."""
+    out: dict[str, float] = {}
+    kind = None
+    with open(f"/proc/{pid}/smaps") as handle:
+        for line in handle:
+            head = line.split()
+            if not head:
+                continue
+            # a mapping's first line: range perms offset dev inode [path]
+            if "-" in head[0] and not head[0].endswith(":"):
+                path = head[5] if len(head) > 5 and head[4] != "0" else ""
+                kind = file_kind(path) if path.startswith("/") else "anonymous"
+            elif head[0] == "Rss:" and kind is not None:
+                out[kind] = out.get(kind, 0.0) + int(head[1]) / 1024
+    return {k: round(v, 1) for k, v in sorted(out.items())}
 
 
 def api_params(q: str, filters: dict) -> dict:
@@ -463,6 +499,7 @@ def measure(size: int, corpus: Path, workdir: Path, classes: dict, args) -> dict
         f"x{size}: server RSS {figures['memory']['VmRSS']:.0f} MB (anon {figures['memory']['RssAnon']:.0f}, "
         f"file {figures['memory']['RssFile']:.0f}, peak {figures['memory']['VmHWM']:.0f}; load {figures['memory_load']:.1f})"
     )
+    print(f"x{size}: resident MB by mapping: {figures['memory']['mapped']}")
     if args.api:
         figures["api"] = time_python_api(inst, classes, args.runs)
     if not args.no_tantivy:

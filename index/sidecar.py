@@ -30,17 +30,18 @@ A term's docnums are `first + docs[doc_off : doc_off + count]` (first: the first
 docnum), one `astype` and one addition, and a block's are the same over its slice. (Gaps with a
 cumulative sum took a byte less per posting in a third of the terms, but numpy's cumsum is about
 100 times slower than the addition: 1.2 ms against 11 µs for 40,000 postings.)
-Docnums are the segment's own (0-based). The reader maps the file (zero-copy views; the page cache is
-shared by worker processes) and refuses a file whose size, end marker, segment id or document count
-does not match: the caller then reads Whoosh's blocks.
+Docnums are the segment's own (0-based). The reader keeps the term hashes in memory and reads the
+rest with os.pread when asked (it mapped the whole file until issue 17's memory work: every page a
+query had touched then counted in each worker's RSS, 600-690 MB at 10x); it refuses a file whose
+size, end marker, segment id or document count does not match: the caller then reads Whoosh's blocks.
 """
 
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import struct
+import weakref
 import zlib
 
 import numpy as np
@@ -67,6 +68,7 @@ _TERM_DTYPE = np.dtype(
 assert _TERM_DTYPE.itemsize == TERM.size
 LIMIT = 1 << 32  # offsets are uint32: a segment beyond this gets no sidecar (read through Whoosh)
 _WIDTH_DTYPE = {1: "u1", 2: "<u2", 4: "<u4"}
+RECORDS_KEPT = 2048  # term records a reader remembers per segment (Sidecar.lookup), ~0.5 KB each
 
 
 class SidecarError(ValueError):
@@ -269,51 +271,120 @@ class SidecarWriter:
         os.replace(tmp, path)
 
 
+class _Region:
+    """One section of a sidecar, read on demand with os.pread: `region[a:b]` (a numpy array the
+    caller owns) and `region[i]`. Nothing of the file is mapped: the pages read stay in the kernel's
+    page cache (shared by every process, reclaimable), not in this process's memory."""
+
+    __slots__ = ("_car", "offset", "dtype", "itemsize", "size")
+
+    def __init__(self, car: Sidecar, offset: int, dtype: str, length: int):
+        self._car = car
+        self.offset = offset
+        self.dtype = np.dtype(dtype)
+        self.itemsize = self.dtype.itemsize
+        self.size = length
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.size)
+            if step != 1:
+                raise ValueError("a sidecar region is read in contiguous slices")
+            return self.read(start, max(0, stop - start))
+        index = int(key)
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        return self.read(index, 1)[0]
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Elements start .. start + count (clipped to the region)."""
+        count = max(0, min(count, self.size - start))
+        size = count * self.itemsize
+        raw = os.pread(self._car._fd, size, self.offset + start * self.itemsize) if size else b""
+        if len(raw) != size:
+            raise SidecarError(f"{self._car.path}: truncated while open")
+        return np.frombuffer(raw, dtype=self.dtype, count=count)
+
+
 class Sidecar:
-    """A mapped sidecar of one segment. Raises SidecarError when the file cannot be trusted."""
+    """The sidecar of one segment, read with os.pread. Raises SidecarError when the file cannot be
+    trusted.
+
+    In memory: the header, the sorted term hashes (8 bytes per term, for the binary search of a
+    look-up: 39.5 MB over the 19 segments of 10x pháp điển) and the records of at most RECORDS_KEPT
+    terms last looked up. Everything else (term records, keys, block bounds, postings) is read from
+    the file when asked for, into arrays the caller owns: a term's record and key in two small reads,
+    its block bounds in one read each, its postings in one read per array. The file stays open (one descriptor)
+    until the object is collected or closed."""
 
     def __init__(self, path: str, segid: str, doc_count: int):
         self.path = path
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < len(MAGIC) + 4 + len(END) + 8:
-                raise SidecarError(f"{path}: {size} bytes, too short")
-            buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if buf[: len(MAGIC)] != MAGIC:
-            raise SidecarError(f"{path}: not a postings sidecar")
-        if buf[size - 16 : size - 8] != END or int.from_bytes(buf[size - 8 :], "little") != size:
-            raise SidecarError(f"{path}: truncated or damaged (no end marker)")
-        head_len = int.from_bytes(buf[len(MAGIC) : len(MAGIC) + 4], "little")
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._closer = weakref.finalize(self, os.close, self._fd)
+        # the records of the terms last looked up (hash -> record, key; first block -> first docnum):
+        # a term read again costs no read of the file; at most RECORDS_KEPT, then forgotten at once
+        self._recs: dict[int, tuple] = {}
+        self._keys: dict[int, bytes] = {}
+        self._firsts: dict[int, int] = {}
         try:
-            header = json.loads(bytes(buf[len(MAGIC) + 4 : len(MAGIC) + 4 + head_len]))
+            self._open(path, segid, doc_count)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._closer()
+
+    def pread(self, size: int, offset: int) -> bytes:
+        """`size` bytes at `offset`; SidecarError when the file is shorter (changed since it was opened)."""
+        raw = os.pread(self._fd, size, offset) if size else b""
+        if len(raw) != size:
+            raise SidecarError(f"{self.path}: truncated while open")
+        return raw
+
+    def _open(self, path: str, segid: str, doc_count: int) -> None:
+        size = os.fstat(self._fd).st_size
+        if size < len(MAGIC) + 4 + len(END) + 8:
+            raise SidecarError(f"{path}: {size} bytes, too short")
+        start = self.pread(len(MAGIC) + 4, 0)
+        if start[: len(MAGIC)] != MAGIC:
+            raise SidecarError(f"{path}: not a postings sidecar")
+        tail = self.pread(16, size - 16)
+        if tail[:8] != END or int.from_bytes(tail[8:], "little") != size:
+            raise SidecarError(f"{path}: truncated or damaged (no end marker)")
+        head_len = int.from_bytes(start[len(MAGIC) :], "little")
+        if len(MAGIC) + 4 + head_len > size - 16:
+            raise SidecarError(f"{path}: unreadable header")
+        try:
+            header = json.loads(self.pread(head_len, len(MAGIC) + 4))
         except ValueError:
             raise SidecarError(f"{path}: unreadable header") from None
-        if header.get("version") != VERSION:
-            raise SidecarError(f"{path}: version {header.get('version')}")
+        if not isinstance(header, dict) or header.get("version") != VERSION:
+            raise SidecarError(f"{path}: version {header.get('version') if isinstance(header, dict) else None}")
         if header.get("segment") != segid or header.get("docs") != doc_count:
             raise SidecarError(f"{path}: written for segment {header.get('segment')} of {header.get('docs')} documents")
         try:
             self.fields = frozenset(header["fields"])
             self.doc_count = doc_count
-            arrays = {}
+            regions = {}
             for name, (offset, dtype, length) in header["sections"].items():
                 width = 1 if dtype == "bytes" else np.dtype(dtype).itemsize
-                if offset < 0 or offset + length * width > size - 16:
+                if offset < 0 or length < 0 or offset + length * width > size - 16:
                     raise SidecarError(f"{path}: section {name} outside the file")
-                if dtype == "bytes":
-                    arrays[name] = (offset, length)
-                else:
-                    arrays[name] = np.frombuffer(buf, dtype=dtype, count=length, offset=offset)
-            self._buf = buf
-            self.keys_at, _ = arrays["keys"]
-            self.terms_at, terms_size = arrays["terms"]
-            self.hashes = arrays["hash"]
+                regions[name] = _Region(self, offset, "u1" if dtype == "bytes" else dtype, length)
+            self.keys_at = regions["keys"].offset
+            self.terms_at, terms_size = regions["terms"].offset, regions["terms"].size
+            # the hashes, the only table held in memory (its own array, not a view of the file)
+            self.hashes = regions["hash"].read(0, regions["hash"].size).copy()
             if terms_size != self.hashes.size * TERM.size:
                 raise SidecarError(f"{path}: term table of {terms_size} bytes for {self.hashes.size} terms")
-            self.blk_first, self.blk_last = arrays["blk_first"], arrays["blk_last"]
-            self.blk_maxtf, self.blk_minlen = arrays["blk_maxtf"], arrays["blk_minlen"]
-            self.docs = {1: arrays["docs1"], 2: arrays["docs2"], 4: arrays["docs4"]}
-            self.tfs = {1: arrays["tf1"], 2: arrays["tf2"], 4: arrays["tf4"]}
+            self.blk_first, self.blk_last = regions["blk_first"], regions["blk_last"]
+            self.blk_maxtf, self.blk_minlen = regions["blk_maxtf"], regions["blk_minlen"]
+            self.docs = {1: regions["docs1"], 2: regions["docs2"], 4: regions["docs4"]}
+            self.tfs = {1: regions["tf1"], 2: regions["tf2"], 4: regions["tf4"]}
         except SidecarError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -326,32 +397,61 @@ class Sidecar:
 
     def lookup(self, key: bytes, h: int) -> tuple | None:
         """find() with the key and its hash already made (the same for every segment)."""
+        rec = self._recs.get(h)
+        if rec is not None and rec[5] == len(key) and self._keys.get(h) == key:
+            return rec
         hashes = self.hashes
         row = int(hashes.searchsorted(h))
-        buf, unpack, size = self._buf, TERM.unpack_from, TERM.size
+        fd, size = self._fd, TERM.size
         while row < hashes.size and hashes[row] == h:
-            rec = unpack(buf, self.terms_at + row * size)
-            start = self.keys_at + rec[0]
-            if buf[start : start + rec[5]] == key:
+            raw = os.pread(fd, size, self.terms_at + row * size)
+            if len(raw) != size:
+                raise SidecarError(f"{self.path}: truncated while open")
+            rec = TERM.unpack(raw)
+            if rec[5] == len(key) and os.pread(fd, rec[5], self.keys_at + rec[0]) == key:
+                if len(self._recs) >= RECORDS_KEPT:
+                    self._recs.clear()
+                    self._keys.clear()
+                    self._firsts.clear()
+                self._recs[h] = rec
+                self._keys[h] = key
                 return rec
             row += 1
         return None
+
+    def _first(self, rec: tuple) -> int:
+        """The term's first docnum (its first block's), remembered with its record."""
+        first = self._firsts.get(rec[4])
+        if first is None:
+            first = self._firsts[rec[4]] = int(self.blk_first[self.blocks(rec).start])
+        return first
 
     @staticmethod
     def count(rec: tuple) -> int:
         return rec[1]
 
-    def _runs(self, rec: tuple) -> tuple[int, np.ndarray, np.ndarray | None]:
+    def _runs(self, rec: tuple, lo: int = 0, hi: int | None = None) -> tuple[int, np.ndarray, np.ndarray | None]:
+        """(count, docnums minus the first, frequencies or None: all 1) of the term's postings lo .. hi:
+        one read per array (the hot path of a query: no helper calls)."""
         _key_off, n, doc_off, tf_off, _blk0, _key_len, doc_w, tf_w = rec
+        count = (n if hi is None else hi) - lo
+        fd = self._fd
         region = self.docs.get(doc_w)
-        docs = region[doc_off : doc_off + n] if region is not None else ()
-        tfs = None
-        if tf_w:
-            region = self.tfs.get(tf_w)
-            tfs = region[tf_off : tf_off + n] if region is not None else ()
-        if len(docs) != n or (tfs is not None and len(tfs) != n):
+        if region is None or doc_off + n > region.size:
             raise SidecarError(f"{self.path}: postings outside the file")
-        return n, docs, tfs
+        raw = os.pread(fd, count * doc_w, region.offset + (doc_off + lo) * doc_w) if count else b""
+        if len(raw) != count * doc_w:
+            raise SidecarError(f"{self.path}: truncated while open")
+        docs = np.frombuffer(raw, dtype=region.dtype)
+        if not tf_w:
+            return n, docs, None
+        region = self.tfs.get(tf_w)
+        if region is None or tf_off + n > region.size:
+            raise SidecarError(f"{self.path}: postings outside the file")
+        raw = os.pread(fd, count * tf_w, region.offset + (tf_off + lo) * tf_w) if count else b""
+        if len(raw) != count * tf_w:
+            raise SidecarError(f"{self.path}: truncated while open")
+        return n, docs, np.frombuffer(raw, dtype=region.dtype)
 
     def blocks(self, rec: tuple) -> slice:
         """The term's blocks in blk_first, blk_last, blk_maxtf and blk_minlen."""
@@ -364,7 +464,7 @@ class Sidecar:
     def postings(self, rec: tuple, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(docnums int64, plus `offset`; frequencies float32) of every posting of the term here."""
         n, docs, tfs = self._runs(rec)
-        first = int(self.blk_first[self.blocks(rec).start])
+        first = self._first(rec)
         ids = docs.astype(np.int64)
         ids += first + offset
         if n and ids[-1] - offset >= self.doc_count:
@@ -372,19 +472,22 @@ class Sidecar:
         return ids, (np.ones(n, dtype=np.float32) if tfs is None else tfs.astype(np.float32))
 
     def postings_in_blocks(self, rec: tuple, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums, frequencies) of the term's postings in its blocks `chosen` (sorted, relative)."""
-        n, docs, tfs = self._runs(rec)
+        """(docnums, frequencies) of the term's postings in its blocks `chosen` (sorted, relative):
+        one read from the first chosen block to the end of the last."""
+        n = rec[1]
         begin = chosen.astype(np.int64) * BLOCK
         lengths = np.minimum(begin + BLOCK, n) - begin
+        if not begin.size:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        lo, hi = int(begin[0]), int(begin[-1] + lengths[-1])
+        _n, docs, tfs = self._runs(rec, lo, hi)
         out_start = np.cumsum(lengths) - lengths
-        where = np.arange(int(lengths.sum())) - np.repeat(out_start - begin, lengths)
-        ids = np.asarray(docs)[where].astype(np.int64)
-        ids += int(self.blk_first[self.blocks(rec).start])
+        where = np.arange(int(lengths.sum())) - np.repeat(out_start - (begin - lo), lengths)
+        ids = docs[where].astype(np.int64)
+        ids += self._first(rec)
         if ids.size and ids[-1] >= self.doc_count:
             raise SidecarError(f"{self.path}: document numbers out of range")
-        return ids, (
-            np.ones(where.size, dtype=np.float32) if tfs is None else np.asarray(tfs)[where].astype(np.float32)
-        )
+        return ids, (np.ones(where.size, dtype=np.float32) if tfs is None else tfs[where].astype(np.float32))
 
 
 def open_sidecar(folder: str, segment) -> Sidecar:
