@@ -27,7 +27,11 @@ from index.sidecar import Sidecar, SidecarError, key_hash, open_sidecar, sidecar
 log = logging.getLogger(__name__)
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
-CACHE_BYTES = 64 * 1024 * 1024
+# Decoded postings kept per process and index generation (LRU). Since the sidecars are read with pread
+# instead of mapped (session 5), decoding a term again costs a system call per segment; at 10× pháp
+# điển the benchmark's common terms no longer fit in 64 MB (several-word p95 −10 % with 128 MB, the
+# worker's RSS 426 → ~500 MB, under issue 17's 600; 1× unchanged: its terms fit either way).
+CACHE_BYTES = 128 * 1024 * 1024
 
 
 class Postings:

@@ -242,7 +242,7 @@ _CATALOG_FIELDS = ("uid", "number", "doc_type", "title", "issuer", "status", "is
 
 class _SharedPostings:
     """The postings of one index generation for every thread of a process: one Postings, hence one
-    length table and one 64 MB cache, where each thread had its own (a 4-thread `kb serve` at 10×
+    length table and one cache (scoring.CACHE_BYTES), where each thread had its own (a 4-thread `kb serve` at 10×
     pháp điển held 786 MB after the benchmark's queries, 431 MB without caches). It reads through a
     reader of its own of the same segments (no thread's searcher, which its thread closes when the
     index changes), one call at a time: Whoosh's files are read by seek and read, and the decoding
