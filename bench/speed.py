@@ -224,6 +224,15 @@ def build_instance(size: int, corpus: Path, inst: Path, workdir: Path, procs: in
     return figures
 
 
+def change_documents(store: Store, docs: list, stamp: str) -> None:
+    """Store `docs` changed as an amendment would: a stamp added to the title and the first article."""
+    for d in docs:
+        d.title = f"{d.title.split(' (sửa đổi')[0]} (sửa đổi {stamp})"
+        if d.articles:
+            d.articles[0].text += f" Nội dung được bổ sung {stamp}."
+    store.upsert_many(docs)
+
+
 def time_update(inst: Path, runs: int) -> tuple[float, float]:
     """Median seconds to re-index and commit 100 changed documents, and the load average after."""
     store = Store(inst / "kb.sqlite")
@@ -231,12 +240,7 @@ def time_update(inst: Path, runs: int) -> tuple[float, float]:
     try:
         for run in range(runs):
             docs = [d for _, d in zip(range(100), store.iter_documents())]
-            stamp = f"{time.time():.0f}-{run}"
-            for d in docs:
-                d.title = f"{d.title.split(' (sửa đổi')[0]} (sửa đổi {stamp})"
-                if d.articles:
-                    d.articles[0].text += f" Nội dung được bổ sung {stamp}."
-            store.upsert_many(docs)
+            change_documents(store, docs, f"{time.time():.0f}-{run}")
             started = time.perf_counter()
             count = build.update(store, inst / "index")
             times.append(time.perf_counter() - started)

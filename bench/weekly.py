@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-from speed import Server, api_params, make_queries, percentile, time_update  # noqa: E402
+from speed import Server, api_params, change_documents, make_queries, percentile, time_update  # noqa: E402
 
 from index import build  # noqa: E402
 from kb.store import Store  # noqa: E402
@@ -43,16 +43,11 @@ from kb.store import Store  # noqa: E402
 
 def update_week(inst: Path, week: int) -> float:
     """One week of --distinct: the documents week*100 .. week*100+99 of the store changed (a stamp added
-    to the title and the first article, as speed.time_update does) and the index updated; seconds."""
+    to the title and the first article: speed.change_documents) and the index updated; seconds."""
     store = Store(inst / "kb.sqlite")
     try:
         docs = list(itertools.islice(store.iter_documents(), week * 100, week * 100 + 100))
-        stamp = f"{time.time():.0f}-w{week}"
-        for d in docs:
-            d.title = f"{d.title.split(' (sửa đổi')[0]} (sửa đổi {stamp})"
-            if d.articles:
-                d.articles[0].text += f" Nội dung được bổ sung {stamp}."
-        store.upsert_many(docs)
+        change_documents(store, docs, f"{time.time():.0f}-w{week}")
         started = time.perf_counter()
         count = build.update(store, inst / "index")
         seconds = time.perf_counter() - started
