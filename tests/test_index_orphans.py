@@ -22,6 +22,15 @@ import pytest
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
 
 KB = [sys.executable, "-c", "from kbcli.main import cli; cli(prog_name='kb')"]
+# As started from a terminal: Ctrl-C raises KeyboardInterrupt. A process started in the background by a
+# non-interactive shell (`cmd &`, as some CI runners do) inherits SIGINT ignored, and Python then leaves
+# it ignored: the signal would never reach the command under test.
+KB_AT_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from kbcli.main import cli; cli(prog_name='kb')",
+]
 WORDS = (
     "ngân sách nhà nước hội đồng nhân dân tỉnh quy định mức chi hỗ trợ đầu tư công giáo dục y tế "
     "đất đai xây dựng giao thông môi trường tài nguyên khoáng sản lao động việc làm văn hóa thể thao"
@@ -112,7 +121,7 @@ def _start_build(stored: Path, work: Path, command: tuple[str, ...] = ()) -> tup
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        KB + (list(command) or ["import", str(one)]),
+        KB_AT_TERMINAL + (list(command) or ["import", str(one)]),
         env=_env(instance),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -177,5 +186,5 @@ def test_sigint_to_kb_index_rebuild_stops_the_writers_and_rebuild_works(stored, 
     process, instance, writers = _start_build(stored, tmp_path, ("index", "rebuild"))
     os.kill(process.pid, signal.SIGINT)  # Ctrl-C sent to the parent only
     process.wait(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, process.stderr.read()
     _assert_writers_end_and_rebuild_works(writers, instance)
