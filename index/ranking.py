@@ -231,8 +231,8 @@ def _bm25(
 
 def _tfs(postings, field: str, term: str, rows: np.ndarray) -> np.ndarray:
     """Term frequencies of the sorted `rows`: from the whole decoded postings (cached, and one
-    binary search) — decoding only the blocks that hold the rows (`tfs_of`) visits every segment
-    for every unit and cost more at 10× (19 segments) than decoding the term once."""
+    binary search) — decoding only the blocks that hold the rows (session 4's `tfs_of`, removed)
+    visits every segment for every unit and cost more at 10× (19 segments) than decoding the term once."""
     ids, tfs = postings.get(field, term)
     out = np.zeros(rows.size, dtype=np.float32)
     if ids.size and rows.size:

@@ -178,28 +178,6 @@ class Postings:
         self._remember(key, value)
         return value
 
-    def tfs_of(self, field: str, term: str, rows: np.ndarray) -> np.ndarray:
-        """The frequency (float32) of `term` in `field` of each of the sorted docnums `rows`, 0
-        where it is absent or the document is not live. A sidecar segment decodes only the blocks
-        that can hold the rows (all of them when the rows reach more than half of the blocks)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.zeros(rows.size, dtype=np.float32)
-        if not rows.size:
-            return out
-        hit = self._cache.get((field, term))
-        if hit is not None:
-            _pick(hit[0], hit[1], rows, out)
-            return out
-        probe = _probe(field, term)
-        for i, (_leaf, offset) in enumerate(self.leaves):
-            lo, hi = np.searchsorted(rows, (offset, offset + self._sizes[i]))
-            if lo == hi:
-                continue
-            ids, tfs = self._leaf_at(i, field, term, probe, rows[lo:hi] - offset)
-            _pick(ids + offset, tfs, rows[lo:hi], out[lo:hi])
-        out[~self.live[rows]] = 0
-        return out
-
     # Reading one segment ------------------------------------------------------------------------
 
     def _car(self, i: int, field: str) -> Sidecar | None:
@@ -225,30 +203,6 @@ class Postings:
             except SidecarError as exc:
                 self._drop(i, exc)
         return _whoosh_postings(leaf, offset, field, term)
-
-    def _leaf_at(
-        self, i: int, field: str, term: str, probe: tuple[bytes, int], local: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Postings of the term in segment i (segment-local docnums) that may be `local` (sorted,
-        local): from a sidecar only the blocks that can hold them."""
-        car = self._car(i, field)
-        if car is not None:
-            try:
-                rec = car.lookup(*probe)
-                if rec is None:
-                    return _EMPTY
-                lasts = car.blk_last[car.blocks(rec)]
-                chosen = np.searchsorted(lasts, local)
-                chosen = chosen[chosen < lasts.size]
-                if chosen.size:
-                    chosen = np.unique(chosen)
-                if 2 * chosen.size > lasts.size:
-                    return car.postings(rec)
-                return car.postings_in_blocks(rec, chosen)
-            except SidecarError as exc:
-                self._drop(i, exc)
-        ids, tfs = self._leaf(i, field, term, probe)
-        return ids - self.leaves[i][1], tfs
 
     def _remember(self, key, value: tuple[np.ndarray, ...]) -> None:
         size = sum(part.nbytes for part in value)
@@ -287,15 +241,6 @@ def _probe(field: str, term: str) -> tuple[bytes, int]:
 
 
 BLOCK = 128  # postings per block (W3Codec's blocklimit, the sidecar's too)
-
-
-def _pick(ids: np.ndarray, tfs: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
-    """out[k] = the frequency of rows[k] where ids (sorted) holds it."""
-    if not ids.size:
-        return
-    at = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
-    found = ids[at] == rows
-    out[found] = tfs[at[found]]
 
 
 _warned: set[str] = set()

@@ -430,17 +430,16 @@ class Sidecar:
     def count(rec: tuple) -> int:
         return rec[1]
 
-    def _runs(self, rec: tuple, lo: int = 0, hi: int | None = None) -> tuple[int, np.ndarray, np.ndarray | None]:
-        """(count, docnums minus the first, frequencies or None: all 1) of the term's postings lo .. hi:
-        one read per array (the hot path of a query: no helper calls)."""
+    def _runs(self, rec: tuple) -> tuple[int, np.ndarray, np.ndarray | None]:
+        """(count, docnums minus the first, frequencies or None: all 1) of the term's postings: one
+        read per array (the hot path of a query: no helper calls)."""
         _key_off, n, doc_off, tf_off, _blk0, _key_len, doc_w, tf_w = rec
-        count = (n if hi is None else hi) - lo
         fd = self._fd
         region = self.docs.get(doc_w)
         if region is None or doc_off + n > region.size:
             raise SidecarError(f"{self.path}: postings outside the file")
-        raw = os.pread(fd, count * doc_w, region.offset + (doc_off + lo) * doc_w) if count else b""
-        if len(raw) != count * doc_w:
+        raw = os.pread(fd, n * doc_w, region.offset + doc_off * doc_w) if n else b""
+        if len(raw) != n * doc_w:
             raise SidecarError(f"{self.path}: truncated while open")
         docs = np.frombuffer(raw, dtype=region.dtype)
         if not tf_w:
@@ -448,8 +447,8 @@ class Sidecar:
         region = self.tfs.get(tf_w)
         if region is None or tf_off + n > region.size:
             raise SidecarError(f"{self.path}: postings outside the file")
-        raw = os.pread(fd, count * tf_w, region.offset + (tf_off + lo) * tf_w) if count else b""
-        if len(raw) != count * tf_w:
+        raw = os.pread(fd, n * tf_w, region.offset + tf_off * tf_w) if n else b""
+        if len(raw) != n * tf_w:
             raise SidecarError(f"{self.path}: truncated while open")
         return n, docs, np.frombuffer(raw, dtype=region.dtype)
 
@@ -470,24 +469,6 @@ class Sidecar:
         if n and ids[-1] - offset >= self.doc_count:
             raise SidecarError(f"{self.path}: document numbers out of range")
         return ids, (np.ones(n, dtype=np.float32) if tfs is None else tfs.astype(np.float32))
-
-    def postings_in_blocks(self, rec: tuple, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums, frequencies) of the term's postings in its blocks `chosen` (sorted, relative):
-        one read from the first chosen block to the end of the last."""
-        n = rec[1]
-        begin = chosen.astype(np.int64) * BLOCK
-        lengths = np.minimum(begin + BLOCK, n) - begin
-        if not begin.size:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
-        lo, hi = int(begin[0]), int(begin[-1] + lengths[-1])
-        _n, docs, tfs = self._runs(rec, lo, hi)
-        out_start = np.cumsum(lengths) - lengths
-        where = np.arange(int(lengths.sum())) - np.repeat(out_start - (begin - lo), lengths)
-        ids = docs[where].astype(np.int64)
-        ids += self._first(rec)
-        if ids.size and ids[-1] >= self.doc_count:
-            raise SidecarError(f"{self.path}: document numbers out of range")
-        return ids, (np.ones(where.size, dtype=np.float32) if tfs is None else tfs[where].astype(np.float32))
 
 
 def open_sidecar(folder: str, segment) -> Sidecar:

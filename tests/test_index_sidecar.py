@@ -61,7 +61,6 @@ def assert_sidecar_reads_equal_whoosh(index_dir, count: int = 600) -> int:
         live = live_of(reader)
         fast, slow = Postings(reader, live), Postings(reader, live, sidecars=False)
         with_sidecar = sum(car is not None for car in fast._sidecars)
-        rng = np.random.default_rng(11)
         for field, term in sample_terms(reader, count):
             ids, tfs = fast.get(field, term)
             want_ids, want_tfs = slow.get(field, term)
@@ -72,15 +71,7 @@ def assert_sidecar_reads_equal_whoosh(index_dir, count: int = 600) -> int:
                 assert got.dtype == want.dtype and np.array_equal(got, want), (field, term)
             last, _top, _short = fast.block_bounds(field, term)
             assert not want_ids.size or np.all(last[np.searchsorted(last, want_ids)] >= want_ids)
-            rows = np.unique(np.concatenate([want_ids[: rng.integers(0, 5)], rng.integers(0, live.size, 30)]))
-            fresh = Postings(reader, live)  # nothing cached: decodes blocks
-            expect = np.zeros(rows.size, dtype=np.float32)
-            at = np.searchsorted(want_ids, rows)
-            hit = at < want_ids.size
-            hit[hit] = want_ids[at[hit]] == rows[hit]
-            expect[hit] = want_tfs[at[hit]]
-            assert np.array_equal(fresh.tfs_of(field, term, rows), expect), (field, term)
-            assert np.array_equal(fast.tfs_of(field, term, rows), expect)  # from the cache
+            fresh = Postings(reader, live)  # nothing cached: decodes the sidecars again
             assert np.array_equal(fresh.ids(field, term), want_ids)
         return with_sidecar
 
@@ -237,9 +228,6 @@ def test_the_writer_stores_blocks_widths_and_bounds(tmp_path):
     assert list(car.blk_last[blocks]) == [ids_a[127], ids_a[255], ids_a[299]]
     assert list(car.blk_maxtf[blocks]) == [7, 7, 7]
     assert list(car.blk_minlen[blocks]) == [1, 1, 7]  # lengths (256..299) % 50 + 1 in the last
-    part_ids, part_tfs = car.postings_in_blocks(rec, np.array([0, 2]))
-    assert np.array_equal(part_ids, np.concatenate([ids_a[:128], ids_a[256:]]))
-    assert np.array_equal(part_tfs, np.concatenate([tfs[:128], tfs[256:300]]).astype(np.float32))
     rec = car.find("body_f", "đ")
     assert rec[6:] == (4, 2)  # widths of the docnums (span 199,994) and of the frequencies
     ids, got = car.postings(rec)
