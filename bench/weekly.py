@@ -1,11 +1,13 @@
 """A year of weekly updates against a fresh rebuild (issue 17): after W incremental updates of 100 changed
-documents each (`build.update`, one commit each, as a weekly `kb refresh` does), the query classes of
+documents each (`build.update`, one commit each, then `compaction.compact` when due, as a weekly
+`kb refresh` does; both timed), the query classes of
 bench/speed.py are timed through the HTTP API on the updated index and on a fresh rebuild of the same
-store. Prints both p95s per class (median of --runs runs), their ratio, the server's CPU seconds per
+store. Prints both p95s per class (of each query's median over --runs rounds, servers alternating query
+by query), their ratio, the server's CPU seconds per
 class (what the machine's other work hardly moves), and the shape of both indexes (segments, records,
 deleted records).
 
-    .venv/bin/python bench/weekly.py --instance /tmp/speed/x10 [--weeks 52] [--runs 3]
+    .venv/bin/python bench/weekly.py --instance /tmp/speed/x10 [--weeks 52] [--runs 5]
 
 The instance is one `bench/speed.py` built (it is changed: its store gets the updates, its index the
 commits and the rebuild). Before the rebuild the updated instance (store and index; not tantivy's
@@ -15,8 +17,9 @@ run after run): a change of the machine's load during the benchmark then falls o
 one after the other, before and after the rebuild, had put 9–13 % on every class, số ký hiệu
 included). By default every week changes the same first 100 documents of the store (speed.py's update):
 each week's segment then replaces the last one whole. --distinct changes other documents each week,
-as a real year does: deletions spread over the large segments and the small segments pile up. Takes the updates (~1–2 s each at 10×), the copy (~3.5 GB at 10×) and a rebuild (~6 min at
-10× on 2 cores).
+as a real year does: deletions spread over the large segments and the small segments pile up until
+compacted. Takes the updates (~1–2 s each at 10×) and compactions, the copy (~3.5 GB at 10×) and a
+rebuild (~3–5 min at 10× on 2 cores).
 """
 
 from __future__ import annotations
@@ -35,24 +38,29 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-from speed import Server, api_params, change_documents, make_queries, percentile, time_update  # noqa: E402
+from speed import Server, api_params, change_documents, make_queries, percentile  # noqa: E402
 
-from index import build  # noqa: E402
+from index import build, compaction  # noqa: E402
 from kb.store import Store  # noqa: E402
 
 
-def update_week(inst: Path, week: int) -> float:
-    """One week of --distinct: the documents week*100 .. week*100+99 of the store changed (a stamp added
-    to the title and the first article: speed.change_documents) and the index updated; seconds."""
+def update_week(inst: Path, week: int | None) -> tuple[float, float]:
+    """One week as a `kb refresh` does it: 100 documents changed in the store (a stamp added to the title
+    and the first article: speed.change_documents), the index updated (committed, searchable), then the
+    small segments compacted when due (index.compaction). week: --distinct's week k changes the documents
+    100k .. 100k+99; None changes the first 100 (speed.py's update). Seconds of the update and of the
+    compaction (0 when none was due)."""
     store = Store(inst / "kb.sqlite")
     try:
-        docs = list(itertools.islice(store.iter_documents(), week * 100, week * 100 + 100))
+        first = 0 if week is None else week * 100
+        docs = list(itertools.islice(store.iter_documents(), first, first + 100))
         change_documents(store, docs, f"{time.time():.0f}-w{week}")
         started = time.perf_counter()
         count = build.update(store, inst / "index")
-        seconds = time.perf_counter() - started
+        updated = time.perf_counter()
+        compaction.compact(store, inst / "index")
         assert count >= len(docs), count
-        return seconds
+        return updated - started, time.perf_counter() - updated
     finally:
         store.close()
 
@@ -88,39 +96,40 @@ def warm(server: Server, classes: dict) -> None:
                 raise RuntimeError(f"/api/search {q!r} {filters}: HTTP {status} {body[:200]!r}")
 
 
-def one_run(server: Server, classes: dict) -> dict[str, tuple[float, float]]:
-    """Per class: (p95 ms, server CPU ms per query) of one pass."""
-    out = {}
-    for name, queries in classes.items():
-        times = []
-        cpu = server_cpu(server)
-        for q, filters in queries:
-            params = api_params(q, filters)
-            started = time.perf_counter()
-            server.get("/api/search", params)
-            times.append((time.perf_counter() - started) * 1000)
-        out[name] = (percentile(times, 95), (server_cpu(server) - cpu) * 1000 / len(queries))
-    return out
-
-
 def alternate(servers: dict[str, Server], classes: dict, runs: int) -> dict[str, dict[str, dict]]:
-    """Each server warmed, then `runs` passes on each in turn; per server and class the medians."""
+    """Each server warmed; then per class, query by query, each query sent to every server in turn,
+    `runs` rounds, the order of the servers rotated each round. Per server and class: the p95 and the
+    mean of the per-query medians (ms over HTTP), and the server's CPU ms per query.
+
+    Session 6 found the earlier way (a whole pass of one server, then of the other, the same one first
+    every run) biased: one instance served twice gave the first server 3–8 % more CPU per query and
+    HTTP p95 ratios of 0.56–1.50 (p95 over 10–40 queries of a single pass)."""
     for server in servers.values():
         warm(server, classes)
-    got: dict[str, list] = {label: [] for label in servers}
-    for _ in range(runs):
-        for label, server in servers.items():
-            got[label].append(one_run(server, classes))
-    return {
-        label: {
-            name: {
-                "p95": statistics.median(r[name][0] for r in runs_),
-                "cpu": statistics.median(r[name][1] for r in runs_),
+    labels = list(servers)
+    out: dict[str, dict[str, dict]] = {label: {} for label in labels}
+    for name, queries in classes.items():
+        times = {label: [[] for _ in queries] for label in labels}
+        cpu = dict.fromkeys(labels, 0.0)
+        for run in range(runs):
+            order = labels[run % len(labels) :] + labels[: run % len(labels)]
+            for i, (q, filters) in enumerate(queries):
+                params = api_params(q, filters)
+                for label in order:
+                    server = servers[label]
+                    before = server_cpu(server)
+                    started = time.perf_counter()
+                    server.get("/api/search", params)
+                    times[label][i].append((time.perf_counter() - started) * 1000)
+                    cpu[label] += server_cpu(server) - before
+        for label in labels:
+            medians = [statistics.median(t) for t in times[label]]
+            out[label][name] = {
+                "p95": percentile(medians, 95),
+                "mean": statistics.mean(medians),
+                "cpu": cpu[label] * 1000 / (len(queries) * runs),
             }
-            for name in classes
-        }
-        for label, runs_ in got.items()
-    }
+    return out
 
 
 def copy_instance(inst: Path, to: Path) -> None:
@@ -142,7 +151,7 @@ def main() -> None:
     parser.add_argument("--instance", required=True)
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
     parser.add_argument("--weeks", type=int, default=52)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the copy of the updated instance")
     parser.add_argument(
         "--against",
@@ -161,15 +170,19 @@ def main() -> None:
     classes = make_queries(Path(args.corpus))
     print(f"before: {shape(inst)}")
     started = time.perf_counter()
-    if args.distinct:
-        seconds = [update_week(inst, week) for week in range(args.weeks)]
-    else:
-        seconds = [time_update(inst, 1)[0] for _ in range(args.weeks)]
-    if seconds:
+    weeks = [update_week(inst, week if args.distinct else None) for week in range(args.weeks)]
+    if weeks:
+        updates, compactions = [u for u, _ in weeks], [c for _, c in weeks if c > 0.5]
         print(
-            f"{args.weeks} weekly updates of 100 documents: {time.perf_counter() - started:.0f} s in all, "
-            f"median {sorted(seconds)[len(seconds) // 2]:.2f} s, slowest {max(seconds):.2f} s; "
-            f"load {os.getloadavg()[0]:.1f}"
+            f"{args.weeks} weekly updates of 100 documents: {time.perf_counter() - started:.0f} s in all; "
+            f"update median {statistics.median(updates):.2f} s, slowest {max(updates):.2f} s; "
+            f"{len(compactions)} compactions after them"
+            + (
+                f", median {statistics.median(compactions):.1f} s, slowest {max(compactions):.1f} s"
+                if compactions
+                else ""
+            )
+            + f"; load {os.getloadavg()[0]:.1f}"
         )
         print(f"after the updates: {shape(inst)}")
     fresh_inst = Path(args.against) if args.against else inst
@@ -198,13 +211,17 @@ def main() -> None:
             shutil.rmtree(updated, ignore_errors=True)
     after, fresh = result["updated"], result["fresh"]
     print(
-        f"{'class':12} {'after updates':>14} {'fresh rebuild':>14} {'ratio':>6}   {'CPU ms/query':>14} {'':>6} {'ratio':>6}"
-        "   (p95 ms over HTTP and the server's CPU per query, median of runs)"
+        f"{'class':12} {'after updates':>14} {'fresh rebuild':>14} {'ratio':>6}   {'mean ms':>14} {'ratio':>6}"
+        f"   {'CPU ms/query':>14} {'ratio':>6}"
+        "   (over HTTP, per query the median of the runs; the server's CPU per query)"
     )
     for name in classes:
-        a, f = after[name]["p95"], fresh[name]["p95"]
-        ca, cf = after[name]["cpu"], fresh[name]["cpu"]
-        print(f"{name:12} {a:14.1f} {f:14.1f} {a / max(f, 0.01):6.2f}   {ca:7.1f} {cf:6.1f} {ca / max(cf, 0.01):13.2f}")
+        a, f = after[name], fresh[name]
+        print(
+            f"{name:12} {a['p95']:14.1f} {f['p95']:14.1f} {a['p95'] / max(f['p95'], 0.01):6.2f}"
+            f"   {a['mean']:7.1f} {f['mean']:6.1f} {a['mean'] / max(f['mean'], 0.01):6.2f}"
+            f"   {a['cpu']:7.1f} {f['cpu']:6.1f} {a['cpu'] / max(f['cpu'], 0.01):6.2f}"
+        )
     print(f"load average {load_before:.1f} before the timing; now {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

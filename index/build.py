@@ -26,7 +26,7 @@ from whoosh.writing import LockError
 
 from index.errors import IndexError_
 from index.schema import META_ID, SCHEMA_VERSION, make_schema, records
-from index.segments import FastSegmentWriter, merge_small_segments
+from index.segments import FastSegmentWriter, drop_empty_segments
 from kb import locks
 from kb.legal.validity import impacts_of
 from kb.store import Store
@@ -215,10 +215,19 @@ def _build_part(
     """Write the stored documents with uids in (after, upto] as new segments of the index at
     `path`, without committing them: the caller's writer, which holds the lock, lists them."""
     ix = whoosh_index.open_dir(str(path))
+    return write_segments(store, ix, store.iter_documents(after=after, upto=upto), progress)
+
+
+def write_segments(
+    store: Store, ix, docs: Iterable, progress: Callable[[int], None] | None = None, tail: Iterable[dict] = ()
+) -> tuple[list, int]:
+    """Write `docs` as new segments of `ix` of at most SEGMENT_TEXT characters of text each, without
+    committing them (the caller holds the write lock and lists them in its commit); the records of
+    `tail` go in the last one. Returns the segments and the number of documents."""
     segments: list = []
     writer, size, count = None, 0, 0
     try:
-        for doc in store.iter_documents(after=after, upto=upto):
+        for doc in docs:
             if writer is None:
                 writer, size = FastSegmentWriter(ix, _lk=False, compound=False), 0
             for record in records(doc, impacts_of(store, doc)):
@@ -230,13 +239,27 @@ def _build_part(
             if size >= SEGMENT_TEXT:
                 segments.append(_close_segment(writer))
                 writer = None
+        for record in tail:
+            if writer is None:
+                writer = FastSegmentWriter(ix, _lk=False, compound=False)
+            writer.add_document(**record)
         if writer is not None:
             segments.append(_close_segment(writer))
     except BaseException:
         if writer is not None:
-            _cancel(writer)
+            _abandon(writer)
         raise
     return segments, count
+
+
+def _abandon(writer) -> None:
+    """Stop a writer without the lock on failure, as _close_segment does on success: its files
+    stay until the next commit's clean-up (they are in no TOC), the temporary folder the other
+    writers of the index share stays too (the writer with the lock removes it)."""
+    try:
+        writer._close_segment()
+    finally:
+        writer.is_closed = True
 
 
 def _close_segment(writer):
@@ -404,7 +427,7 @@ def update(store: Store, index_dir: Path, timeout: float = 60.0, progress: Calla
             writer.cancel()
             return 0
         writer.update_document(**_meta_record(last))
-        writer.commit(mergetype=merge_small_segments)
+        writer.commit(mergetype=drop_empty_segments)
     except BaseException:
         _cancel(writer)
         raise
@@ -453,7 +476,7 @@ def repair(store: Store, index_dir: Path, uids: Iterable[str]) -> None:
     try:
         for uid in uids:
             _replace(writer, store, uid)
-        writer.commit(mergetype=merge_small_segments)
+        writer.commit(mergetype=drop_empty_segments)
     except BaseException:
         _cancel(writer)
         raise

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from index import build
+from index import build, compaction
 from kb.legal import derived
 from kb.legal.transitions import derive_statuses
 from kbcli._context import Context
@@ -63,7 +63,30 @@ def update_index(ctx: Context) -> int:
     if not pending:
         return 0
     with Counted(pending, "Cập nhật chỉ mục tìm kiếm", after) as bar:
-        return build.update(ctx.store, index_dir, timeout=timeout, progress=bar.update)
+        count = build.update(ctx.store, index_dir, timeout=timeout, progress=bar.update)
+    compact_index(ctx)
+    return count
+
+
+def compact_index(ctx: Context) -> int:
+    """Rewrite the small segments that updates leave (index.compaction), when there are enough of them.
+    The update is already committed and searchable; this keeps later searches as fast as after a rebuild."""
+    bar: list[Counted] = []
+
+    def start(total: int) -> None:
+        bar.append(Counted(total, "Gộp các phân đoạn nhỏ của chỉ mục", "Ghi chỉ mục tìm kiếm xuống đĩa…"))
+
+    try:
+        return compaction.compact(
+            ctx.store,
+            ctx.config.index_dir,
+            timeout=ctx.config.get("index", "writer_timeout"),
+            progress=lambda n: bar[0].update(n),
+            start=start,
+        )
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
 
 
 def index_stats(ctx: Context) -> dict:

@@ -141,3 +141,33 @@ def test_stats_count_statuses_as_the_validity_function_derives_them(runner, tmp_
     data = json.loads(runner.invoke(cli, ["stats", "--json"]).output)
     assert data["by_status"] == {"Hết hiệu lực toàn bộ": 1, "Còn hiệu lực": 1}
     assert data["by_source_status"] == {"Chưa xác định": 1, "Còn hiệu lực": 1}
+
+
+def test_each_import_updates_the_index_then_compacts_its_small_segments(runner, instance, tmp_path):
+    """A weekly refresh's way: each import commits its documents to the index, and once updates have
+    left enough small segments the command rewrites them (index.compaction) and says so."""
+    from index import build, compaction
+
+    def write(name: str, docs: list[Document]) -> str:
+        path = tmp_path / name
+        path.write_text("\n".join(d.to_json() for d in docs) + "\n", encoding="utf-8")
+        return str(path)
+
+    base = [
+        Document.from_dict({"uid": f"t:{i}", "title": f"Nghị quyết về ngân sách số {i}", "text": "chi ngân sách " * 40})
+        for i in range(40)
+    ]
+    assert runner.invoke(cli, ["import", write("base.jsonl", base)]).exit_code == 0
+    outputs = []
+    for week in range(compaction.COMPACT_AT):
+        changed = Document.from_dict({"uid": f"t:{week}", "title": f"Nghị quyết sửa đổi tuần {week}", "text": "mới"})
+        result = runner.invoke(cli, ["import", write(f"w{week}.jsonl", [changed])])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert not any("Gộp các phân đoạn nhỏ của chỉ mục" in out for out in outputs[:-1])
+    assert "Gộp các phân đoạn nhỏ của chỉ mục" in outputs[-1]
+    index_dir = instance / "index"
+    assert len(build.open_index(index_dir)._segments()) == 2  # the import's and the compacted one
+    result = runner.invoke(cli, ["search", "sửa đổi tuần 1"])
+    assert result.exit_code == 0 and "tuần 1" in result.output
+    assert "theo kịp cơ sở dữ liệu" in runner.invoke(cli, ["stats"]).output
