@@ -21,6 +21,7 @@ through the real search path (bench/eval_quality.py), which is what docs/PERFORM
 from __future__ import annotations
 
 import argparse
+import math
 import pickle
 import sys
 import time
@@ -33,9 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.eval_quality import SETS, ensure_index, fold_of, load_queries  # noqa: E402
-from index import abbreviations  # noqa: E402
+from index import abbreviations, expansion, rerank  # noqa: E402
+from index.analysis import bigrams, folded_syllables  # noqa: E402
 from index.boilerplate import QuestionPrior  # noqa: E402
 from index.query import parse  # noqa: E402
+from index.ranking import is_long  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService, Weights, combine  # noqa: E402
 from kb.dates import today_vn  # noqa: E402
 from kb.text import fold  # noqa: E402
@@ -85,6 +88,7 @@ def features(args) -> None:
     weights = replace(BASE, boilerplate=args.boilerplate, numbers=args.numbers, abbreviations=args.abbreviations)
     services = {name: SearchService(ensure_index(corpus, workdir, name), weights=weights) for name in names}
     k = args.folds
+    feedback = args.feedback
     transform = fold if args.unaccented else (lambda q: q)
     out = {name: {} for name in names}
     started = time.perf_counter()
@@ -97,12 +101,12 @@ def features(args) -> None:
             service.prior = prior
             for item in items:
                 if fold_of(item["qid"], k) == f:
-                    out[name][item["qid"]] = one(service, transform(item["query"]), set(item["relevant"]))
+                    out[name][item["qid"]] = one(service, transform(item["query"]), set(item["relevant"]), feedback)
         print(f"fold {f} done ({time.perf_counter() - started:.0f} s)", flush=True)
     target = workdir / "features" / f"{tag(args)}.pkl"
     target.parent.mkdir(exist_ok=True)
     with open(target, "wb") as handle:
-        pickle.dump({"weights": asdict(weights), "folds": k, "sets": out}, handle)
+        pickle.dump({"weights": asdict(weights), "folds": k, "feedback": feedback, "sets": out}, handle)
     print(f"wrote {target}")
 
 
@@ -110,8 +114,11 @@ def tag(args) -> str:
     return f"b{args.boilerplate}-n{args.numbers}{args.tag}" + ("-unacc" if args.unaccented else "")
 
 
-def one(service: SearchService, query: str, relevant: set[str]) -> dict:
-    """The parts and re-rank features of a question's best POOL article candidates."""
+def one(service: SearchService, query: str, relevant: set[str], feedback: str = "") -> dict:
+    """The parts and re-rank features of a question's best POOL article candidates. With `feedback`
+    ("prf", "heading" or "docs", index/expansion.py), the best `rerank_depth` are followed by the extra
+    candidates of that second pass, then the rest: the order is then fixed ("fixed"), not the
+    first-stage scores' order."""
     state = service._state()
     table = state.table
     text = abbreviations.expand(query) if service.weights.abbreviations else query
@@ -128,6 +135,41 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
     pinned = service._pinned(table, ref) if ref is not None else []
     pinned = [r for r in pinned if table.kind[r] == KIND_ARTICLE]
     rows = np.concatenate([np.array(pinned, dtype=rows.dtype), rows[~np.isin(rows, pinned)]])
+    fixed = False
+    if feedback and is_long(service.weights, parsed):
+        npin = len(pinned)
+        w = service.weights
+        base = rows[npin : npin + w.rerank_depth]
+        taken = np.concatenate([base, np.array(pinned, dtype=rows.dtype)])
+        allowed = (table.kind == KIND_ARTICLE) & table.live
+        if feedback == "heading":
+            assoc = table.shared.get("heading_associations")
+            if assoc is None:
+                assoc = table.shared["heading_associations"] = expansion.HeadingAssociations.of(
+                    state.searcher, table, KIND_ARTICLE
+                )
+            n = max(1, table.postings.live_count)
+            weighted = {}
+            for term in set(bigrams(folded_syllables(parsed.text))):
+                df = table.postings.df("body_b", term)
+                if df >= 2:
+                    weighted[term] = service._prior(table, term) * math.log(n / (df + 1))
+            scores = assoc.scores(table.postings, weighted)
+            extra = expansion.extra_candidates(total, scores, allowed, taken, 0.3, expansion.FEEDBACK.extra)
+        elif feedback == "docs":
+            matched_rows = rows[npin:]  # the best POOL matched articles, best first
+            score = total + parts["word_head"]
+            extra = expansion.sibling_candidates(table, matched_rows, score, allowed, taken)
+        else:
+            fb = expansion.FEEDBACK
+            best = base[: fb.docs]
+            lines = [line for _, line, _ in rerank.texts(state.searcher, table, best)]
+            terms = expansion.expansion_terms(lines, total[best], set(folded_syllables(parsed.text)), table.postings)
+            scores = expansion.feedback_scores(table, terms, w.k1, w.b_body, w.idf_floor)
+            extra = expansion.extra_candidates(total, scores, allowed, taken, fb.weight, fb.extra)
+        rest = rows[npin + base.size :]
+        rows = np.concatenate([rows[: npin + base.size], extra.astype(rows.dtype), rest[~np.isin(rest, extra)]])
+        fixed = True
     top = rows[:RERANK_TOP]
     exact, heads = service.rerank_features(state.searcher, table, top, parsed, exact=True, headings=True)
     approx, _ = service.rerank_features(state.searcher, table, top, parsed, exact=False, headings=False)
@@ -140,6 +182,7 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
         "rel": np.array([label in relevant for label in labels]),
         "nrel": len(relevant),
         "pinned": len(pinned),
+        "fixed": fixed,  # rows in the candidates' order (feedback's extras after the best rerank_depth)
         "rows": rows,  # index rows, for features computed later from the same index (bench/ltr.py)
         "query": text,  # as parsed (abbreviations spelled out)
     }
@@ -267,6 +310,12 @@ def main() -> None:
     parser.add_argument("--unaccented", action="store_true")
     parser.add_argument("--tag", default="", help="appended to the features file's name")
     parser.add_argument("--abbreviations", action="store_true", help="questions' abbreviations spelled out too")
+    parser.add_argument(
+        "--feedback",
+        choices=("", "prf", "heading", "docs"),
+        default="",
+        help="extra candidates: relevance feedback, heading associations, other articles of the best documents",
+    )
     args = parser.parse_args()
     features(args) if args.mode == "features" else grid(args)
 
