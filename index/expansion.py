@@ -1,19 +1,23 @@
-"""Pseudo-relevance feedback for questions: a second, cheap candidate pass (issue 16, session 6).
+"""A second, cheap candidate pass for paraphrased questions (issue 16, session 6): measured, not wired.
 
 Citizens paraphrase: "Xây nhà cao tầng ở gần sân bay được không?" is answered by an article on
-"độ cao công trình" near "chướng ngại vật hàng không", which shares few of the question's words. The
-first stage then ranks the answer far below the candidates the second stage re-ranks. Relevance
-feedback (RM3-style) guesses the missing wording from the corpus itself: the syllables that are
-frequent in the first stage's best few articles (each weighted by its first-stage score), rare in
-the index and absent from the question become expansion terms; every allowed article is scored
-again with the first-stage score (normalised by the best) plus a share of the expansion terms'
-BM25 (normalised by its best), and the best `extra` articles of that pass that are not already
-among the candidates join them, after them. The candidates the first stage chose are never
-removed: the extra ones are only offered to the second stage.
+"độ cao công trình" near "chướng ngại vật hàng không", which shares few of the question's words, and
+the first stage ranks it far below the candidates the second stage re-ranks. Each pass here picks
+`extra` more candidates from the corpus alone (nothing is learned from questions) and offers them
+after the first stage's own, which are never dropped:
 
-Nothing here is learned from questions: the expansion comes from the best candidates' own text,
-so it applies to unseen questions as it does to the measured ones. Measured and not kept
-(docs/PERFORMANCE.md, issue 16, session 6); `Weights`-independent so that benchmarks can try it.
+- relevance feedback (RM3-style, `expansion_terms`, `feedback_scores`): the syllables frequent in
+  the first stage's best few articles (each weighted by its first-stage score), rare in the index
+  and absent from the question become expansion terms, and every allowed article is scored again
+  by its first-stage score / the best plus a share of the expansion terms' BM25 / its best
+  (`extra_candidates`);
+- heading associations (`HeadingAssociations`): which article headings go with which words of
+  article texts, over every article; the question's words point to headings, then as above;
+- the other articles of the best documents (`sibling_candidates`).
+
+bench/tune_ranking.py (`features --feedback prf|heading|docs`) caches their candidates for
+bench/ltr.py. None gained beyond the seed's noise (docs/PERFORMANCE.md, issue 16, session 6), so
+the search does not call this module; it stays to be rerun.
 """
 
 from __future__ import annotations
