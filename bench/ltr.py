@@ -100,7 +100,8 @@ def one(service, state, table, item: dict, rarity: dict, depth: int = WEIGHTS.re
     total = combine(WEIGHTS, item["parts"], np.ones(n, dtype=bool))
     pinned = item["pinned"]
     rest = np.arange(pinned, n)
-    order = rest[np.lexsort((rest, -total[rest]))]
+    # "fixed": the candidates are cached in the search's order (feedback's extras after the first stage's own)
+    order = rest if item.get("fixed") else rest[np.lexsort((rest, -total[rest]))]
     depth = min(depth, order.size)
     top = order[:depth]
     parsed = parse(item["query"])  # as the first stage parsed it (abbreviations spelled out or not)

@@ -1,6 +1,7 @@
 """Choosing the ranking weights on both question sets at once, cross-validated.
 
     .venv/bin/python bench/tune_ranking.py features --workdir W --boilerplate 0.03 [--numbers 0] [--unaccented]
+        [--feedback prf|heading|docs [--base N] [--extra N]]
     .venv/bin/python bench/tune_ranking.py grid --workdir W [--folds 5]
 
 `features` runs every question of both sets (ALQAC, Zalo 2021 dev half; indexes built by
@@ -8,7 +9,9 @@ bench/eval_quality.py under W) once through the search code's own parts
 (`SearchService._components`, `SearchService.rerank_features`) for the settings that change the
 parts themselves (the boilerplate discount's strength, the weight of bare numbers); each fold's
 questions get the prior learned from the other folds. For every question it keeps the parts of its
-200 best candidates and their re-rank features, in a pickle under W/features/.
+200 best candidates and their re-rank features, in a pickle under W/features/. With `--feedback`,
+a second candidate pass (index/expansion.py) adds `--extra` candidates after the first stage's best
+`--base` (issue 16, session 6); bench/ltr.py then re-ranks them in that order (`--depth` base + extra).
 
 `grid` then re-ranks those candidates for every combination of the linear weights (`GRID`) with
 `index.search.combine` and the re-rank formula of `SearchService._rerank`, prints R@10 and MRR@10
@@ -21,6 +24,7 @@ through the real search path (bench/eval_quality.py), which is what docs/PERFORM
 from __future__ import annotations
 
 import argparse
+import math
 import pickle
 import sys
 import time
@@ -33,9 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.eval_quality import SETS, ensure_index, fold_of, load_queries  # noqa: E402
-from index import abbreviations  # noqa: E402
+from index import abbreviations, expansion, rerank  # noqa: E402
+from index.analysis import bigrams, folded_syllables  # noqa: E402
 from index.boilerplate import QuestionPrior  # noqa: E402
 from index.query import parse  # noqa: E402
+from index.ranking import is_long  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService, Weights, combine  # noqa: E402
 from kb.dates import today_vn  # noqa: E402
 from kb.text import fold  # noqa: E402
@@ -85,6 +91,7 @@ def features(args) -> None:
     weights = replace(BASE, boilerplate=args.boilerplate, numbers=args.numbers, abbreviations=args.abbreviations)
     services = {name: SearchService(ensure_index(corpus, workdir, name), weights=weights) for name in names}
     k = args.folds
+    feedback = args.feedback
     transform = fold if args.unaccented else (lambda q: q)
     out = {name: {} for name in names}
     started = time.perf_counter()
@@ -97,12 +104,14 @@ def features(args) -> None:
             service.prior = prior
             for item in items:
                 if fold_of(item["qid"], k) == f:
-                    out[name][item["qid"]] = one(service, transform(item["query"]), set(item["relevant"]))
+                    out[name][item["qid"]] = one(
+                        service, transform(item["query"]), set(item["relevant"]), feedback, args.base, args.extra
+                    )
         print(f"fold {f} done ({time.perf_counter() - started:.0f} s)", flush=True)
     target = workdir / "features" / f"{tag(args)}.pkl"
     target.parent.mkdir(exist_ok=True)
     with open(target, "wb") as handle:
-        pickle.dump({"weights": asdict(weights), "folds": k, "sets": out}, handle)
+        pickle.dump({"weights": asdict(weights), "folds": k, "feedback": feedback, "sets": out}, handle)
     print(f"wrote {target}")
 
 
@@ -110,8 +119,13 @@ def tag(args) -> str:
     return f"b{args.boilerplate}-n{args.numbers}{args.tag}" + ("-unacc" if args.unaccented else "")
 
 
-def one(service: SearchService, query: str, relevant: set[str]) -> dict:
-    """The parts and re-rank features of a question's best POOL article candidates."""
+def one(
+    service: SearchService, query: str, relevant: set[str], feedback: str = "", base: int = 0, extra: int = 25
+) -> dict:
+    """The parts and re-rank features of a question's best POOL article candidates. With `feedback`
+    ("prf", "heading" or "docs", index/expansion.py), the best `base` (0: `rerank_depth`) are followed
+    by the `extra` candidates of that second pass, then the rest: the order is then fixed ("fixed"), not the
+    first-stage scores' order."""
     state = service._state()
     table = state.table
     text = abbreviations.expand(query) if service.weights.abbreviations else query
@@ -128,6 +142,15 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
     pinned = service._pinned(table, ref) if ref is not None else []
     pinned = [r for r in pinned if table.kind[r] == KIND_ARTICLE]
     rows = np.concatenate([np.array(pinned, dtype=rows.dtype), rows[~np.isin(rows, pinned)]])
+    fixed = False
+    if feedback and is_long(service.weights, parsed):
+        npin = len(pinned)
+        first = rows[npin : npin + (base or service.weights.rerank_depth)]
+        taken = np.concatenate([first, np.array(pinned, dtype=rows.dtype)])
+        added = second_pass(service, state, parsed, parts, total, rows[npin:], taken, feedback, extra)
+        rest = rows[npin + first.size :]
+        rows = np.concatenate([rows[: npin + first.size], added.astype(rows.dtype), rest[~np.isin(rest, added)]])
+        fixed = True
     top = rows[:RERANK_TOP]
     exact, heads = service.rerank_features(state.searcher, table, top, parsed, exact=True, headings=True)
     approx, _ = service.rerank_features(state.searcher, table, top, parsed, exact=False, headings=False)
@@ -140,9 +163,48 @@ def one(service: SearchService, query: str, relevant: set[str]) -> dict:
         "rel": np.array([label in relevant for label in labels]),
         "nrel": len(relevant),
         "pinned": len(pinned),
+        "fixed": fixed,  # rows in the candidates' order (feedback's extras after the best rerank_depth)
         "rows": rows,  # index rows, for features computed later from the same index (bench/ltr.py)
         "query": text,  # as parsed (abbreviations spelled out)
     }
+
+
+def second_pass(
+    service: SearchService,
+    state,
+    parsed,
+    parts: dict,
+    total: np.ndarray,
+    order: np.ndarray,
+    taken,
+    kind: str,
+    extra: int,
+) -> np.ndarray:
+    """The `extra` candidates a second pass (index/expansion.py) adds after the first stage's: `order`
+    is the first stage's (unpinned, best first), `taken` the candidates already chosen."""
+    table = state.table
+    w = service.weights
+    allowed = (table.kind == KIND_ARTICLE) & table.live
+    if kind == "docs":  # the other articles of the best documents
+        return expansion.sibling_candidates(table, order, total + parts["word_head"], allowed, taken, extra=extra)
+    if kind == "heading":  # heading associations, built once per index generation
+        assoc = table.shared.get("heading_associations")
+        if assoc is None:
+            assoc = expansion.HeadingAssociations.of(state.searcher, table, KIND_ARTICLE)
+            table.shared["heading_associations"] = assoc
+        n = max(1, table.postings.live_count)
+        weighted = {}
+        for term in set(bigrams(folded_syllables(parsed.text))):
+            df = table.postings.df("body_b", term)
+            if df >= 2:
+                weighted[term] = service._prior(table, term) * math.log(n / (df + 1))
+        return expansion.extra_candidates(total, assoc.scores(table.postings, weighted), allowed, taken, 0.3, extra)
+    fb = expansion.FEEDBACK  # "prf": relevance feedback from the best few candidates
+    best = order[: fb.docs]
+    lines = [line for _, line, _ in rerank.texts(state.searcher, table, best)]
+    terms = expansion.expansion_terms(lines, total[best], set(folded_syllables(parsed.text)), table.postings)
+    scores = expansion.feedback_scores(table, terms, w.k1, w.b_body, w.idf_floor)
+    return expansion.extra_candidates(total, scores, allowed, taken, fb.weight, extra)
 
 
 def rank(w: Weights, item: dict) -> tuple[float, float]:
@@ -267,6 +329,16 @@ def main() -> None:
     parser.add_argument("--unaccented", action="store_true")
     parser.add_argument("--tag", default="", help="appended to the features file's name")
     parser.add_argument("--abbreviations", action="store_true", help="questions' abbreviations spelled out too")
+    parser.add_argument(
+        "--feedback",
+        choices=("", "prf", "heading", "docs"),
+        default="",
+        help="extra candidates: relevance feedback, heading associations, other articles of the best documents",
+    )
+    parser.add_argument(
+        "--base", type=int, default=0, help="with --feedback: first-stage candidates kept (0: rerank_depth)"
+    )
+    parser.add_argument("--extra", type=int, default=25, help="with --feedback: candidates the second pass adds")
     args = parser.parse_args()
     features(args) if args.mode == "features" else grid(args)
 
