@@ -10,7 +10,7 @@ bench/eval_quality.py under W) once through the search code's own parts
 parts themselves (the boilerplate discount's strength, the weight of bare numbers); each fold's
 questions get the prior learned from the other folds. For every question it keeps the parts of its
 200 best candidates and their re-rank features, in a pickle under W/features/. With `--feedback`,
-a second candidate pass (index/expansion.py) adds `--extra` candidates after the first stage's best
+a second candidate pass (bench/expansion.py) adds `--extra` candidates after the first stage's best
 `--base` (issue 16, session 6); bench/ltr.py then re-ranks them in that order (`--depth` base + extra).
 
 `grid` then re-ranks those candidates for every combination of the linear weights (`GRID`) with
@@ -36,8 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import expansion  # noqa: E402
 from bench.eval_quality import SETS, ensure_index, fold_of, load_queries  # noqa: E402
-from index import abbreviations, expansion, rerank  # noqa: E402
+from index import abbreviations, rerank  # noqa: E402
 from index.analysis import bigrams, folded_syllables  # noqa: E402
 from index.boilerplate import QuestionPrior  # noqa: E402
 from index.query import parse  # noqa: E402
@@ -123,7 +124,7 @@ def one(
     service: SearchService, query: str, relevant: set[str], feedback: str = "", base: int = 0, extra: int = 25
 ) -> dict:
     """The parts and re-rank features of a question's best POOL article candidates. With `feedback`
-    ("prf", "heading" or "docs", index/expansion.py), the best `base` (0: `rerank_depth`) are followed
+    ("prf", "heading" or "docs", bench/expansion.py), the best `base` (0: `rerank_depth`) are followed
     by the `extra` candidates of that second pass, then the rest: the order is then fixed ("fixed"), not the
     first-stage scores' order."""
     state = service._state()
@@ -180,7 +181,7 @@ def second_pass(
     kind: str,
     extra: int,
 ) -> np.ndarray:
-    """The `extra` candidates a second pass (index/expansion.py) adds after the first stage's: `order`
+    """The `extra` candidates a second pass (bench/expansion.py) adds after the first stage's: `order`
     is the first stage's (unpinned, best first), `taken` the candidates already chosen."""
     table = state.table
     w = service.weights

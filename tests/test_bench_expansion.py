@@ -1,12 +1,12 @@
-"""The second candidate pass measured in issue 16, session 6 (index/expansion.py): relevance feedback
+"""The second candidate pass measured in issue 16, session 6 (bench/expansion.py): relevance feedback
 and heading associations choose extra candidates without dropping the first stage's."""
 
 import math
 
 import numpy as np
 
-from index import expansion
-from index.expansion import Feedback, HeadingAssociations
+from bench import expansion
+from bench.expansion import Feedback, HeadingAssociations
 
 
 class Postings:
