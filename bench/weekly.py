@@ -7,7 +7,7 @@ by query), their ratio, the server's CPU seconds per
 class (what the machine's other work hardly moves), and the shape of both indexes (segments, records,
 deleted records).
 
-    .venv/bin/python bench/weekly.py --instance /tmp/speed/x10 [--weeks 52] [--runs 5]
+    .venv/bin/python bench/weekly.py --instance /tmp/speed/x10 [--weeks 52] [--runs 6]
 
 The instance is one `bench/speed.py` built (it is changed: its store gets the updates, its index the
 commits and the rebuild). Before the rebuild the updated instance (store and index; not tantivy's
@@ -96,38 +96,50 @@ def warm(server: Server, classes: dict) -> None:
                 raise RuntimeError(f"/api/search {q!r} {filters}: HTTP {status} {body[:200]!r}")
 
 
-def alternate(servers: dict[str, Server], classes: dict, runs: int) -> dict[str, dict[str, dict]]:
-    """Each server warmed; then per class, query by query, each query sent to every server in turn,
-    `runs` rounds, the order of the servers rotated each round. Per server and class: the p95 and the
-    mean of the per-query medians (ms over HTTP), and the server's CPU ms per query.
+def alternate(instances: dict[str, Path], classes: dict, runs: int) -> dict[str, dict[str, dict]]:
+    """Both instances served (`kb serve` each), warmed, then per class, query by query, each query sent
+    to every server in turn, the order of the servers rotated each round; `runs` rounds in two halves,
+    the servers started again in the other order for the second half. Per instance and class: the p95
+    and the mean of the per-query medians (ms over HTTP), and the server's CPU ms per query.
 
     Session 6 found the earlier way (a whole pass of one server, then of the other, the same one first
     every run) biased: one instance served twice gave the first server 3–8 % more CPU per query and
-    HTTP p95 ratios of 0.56–1.50 (p95 over 10–40 queries of a single pass)."""
-    for server in servers.values():
-        warm(server, classes)
-    labels = list(servers)
+    HTTP p95 ratios of 0.56–1.50 (p95 over 10–40 queries of a single pass); query by query with the
+    order rotated, the server started first still took 3–5 % more (PYTHONHASHSEED fixed or not),
+    hence the two halves."""
+    labels = list(instances)
+    times = {label: {name: [[] for _ in queries] for name, queries in classes.items()} for label in labels}
+    cpu = {label: dict.fromkeys(classes, 0.0) for label in labels}
+    for half, order in enumerate((labels, labels[::-1])):
+        servers: dict[str, Server] = {}
+        try:
+            for label in order:
+                servers[label] = Server(instances[label])
+            for server in servers.values():
+                warm(server, classes)
+            for k in range(half, runs, 2):
+                turn = labels[k // 2 % len(labels) :] + labels[: k // 2 % len(labels)]
+                for name, queries in classes.items():
+                    for i, (q, filters) in enumerate(queries):
+                        params = api_params(q, filters)
+                        for label in turn:
+                            server = servers[label]
+                            before = server_cpu(server)
+                            started = time.perf_counter()
+                            server.get("/api/search", params)
+                            times[label][name][i].append((time.perf_counter() - started) * 1000)
+                            cpu[label][name] += server_cpu(server) - before
+        finally:
+            for server in servers.values():
+                server.stop()
     out: dict[str, dict[str, dict]] = {label: {} for label in labels}
-    for name, queries in classes.items():
-        times = {label: [[] for _ in queries] for label in labels}
-        cpu = dict.fromkeys(labels, 0.0)
-        for run in range(runs):
-            order = labels[run % len(labels) :] + labels[: run % len(labels)]
-            for i, (q, filters) in enumerate(queries):
-                params = api_params(q, filters)
-                for label in order:
-                    server = servers[label]
-                    before = server_cpu(server)
-                    started = time.perf_counter()
-                    server.get("/api/search", params)
-                    times[label][i].append((time.perf_counter() - started) * 1000)
-                    cpu[label] += server_cpu(server) - before
-        for label in labels:
-            medians = [statistics.median(t) for t in times[label]]
+    for label in labels:
+        for name, queries in classes.items():
+            medians = [statistics.median(t) for t in times[label][name]]
             out[label][name] = {
                 "p95": percentile(medians, 95),
                 "mean": statistics.mean(medians),
-                "cpu": cpu[label] * 1000 / (len(queries) * runs),
+                "cpu": cpu[label][name] * 1000 / (len(queries) * runs),
             }
     return out
 
@@ -151,7 +163,7 @@ def main() -> None:
     parser.add_argument("--instance", required=True)
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "phapdien_articles.jsonl.gz"))
     parser.add_argument("--weeks", type=int, default=52)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=6, help="rounds; even, so that each server goes first as often")
     parser.add_argument("--keep", action="store_true", help="keep the copy of the updated instance")
     parser.add_argument(
         "--against",
@@ -198,15 +210,10 @@ def main() -> None:
             print(f"fresh rebuild: {time.perf_counter() - started:.0f} s; {shape(inst)}")
         finally:
             store.close()
-    servers: dict[str, Server] = {}
+    load_before = os.getloadavg()[0]
     try:
-        servers["updated"] = Server(served)
-        servers["fresh"] = Server(fresh_inst)
-        load_before = os.getloadavg()[0]
-        result = alternate(servers, classes, args.runs)
+        result = alternate({"updated": served, "fresh": fresh_inst}, classes, args.runs)
     finally:
-        for server in servers.values():
-            server.stop()
         if not args.keep and not args.against:
             shutil.rmtree(updated, ignore_errors=True)
     after, fresh = result["updated"], result["fresh"]

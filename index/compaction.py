@@ -8,8 +8,8 @@ Whoosh's own merge copies stored fields a document at a time (~250–550 records
 inside the update's commit made one update in six take 18–41 s.
 
 Here the update commits without merging, and `compact` runs after it: once `COMPACT_AT` segments
-hold fewer live records than half the largest one's records (or one of them lost more than half its
-records to deletions), their documents are written again from the store (the source of truth, as a rebuild does) into segments of a rebuild's size, and one commit
+hold fewer live records than half the largest one's records, or one segment lost 30 % of its records
+to deletions, their documents are written again from the store (the source of truth, as a rebuild does) into segments of a rebuild's size, and one commit
 swaps them for the old ones. A search sees the update as soon as it is committed and the compacted
 index when compaction commits; a compaction killed midway leaves the index as it was."""
 
@@ -29,19 +29,24 @@ from kb.store import Store
 
 COMPACT_AT = 3  # compact once this many segments are small
 SMALL = 0.5  # a segment is small below this share of the largest segment's records
+DELETED = 0.3  # a segment that lost this share of its records to deletions is compacted too
 
 
 def plan(segments: list) -> list:
     """The segments to compact now: the small ones (fewer live records than half the largest
-    segment's), once there are COMPACT_AT of them or one of them has lost more than half its records
-    to deletions; otherwise none."""
+    segment's records) once there are COMPACT_AT of them, with any larger one that lost DELETED of its
+    records; or as soon as a larger one has lost that much, it with the small ones. Otherwise none."""
     live = [segment for segment in segments if segment.doc_count() > 0]
     if not live:
         return []
     largest = max(segment.doc_count_all() for segment in live)
-    small = [segment for segment in live if segment.doc_count() < SMALL * largest]
-    wasted = any(segment.doc_count() < SMALL * segment.doc_count_all() for segment in small)
-    return small if len(small) >= COMPACT_AT or wasted else []
+    small = [segment.doc_count() < SMALL * largest for segment in live]
+    # a segment written small (an update's) loses records all the time, its meta record to the next
+    # update: the count decides for those; a deleted share only for segments written large
+    wasted = [s.doc_count_all() >= SMALL * largest and s.doc_count() <= (1 - DELETED) * s.doc_count_all() for s in live]
+    if sum(small) < COMPACT_AT and not any(wasted):
+        return []
+    return [segment for segment, a, b in zip(live, small, wasted) if a or b]
 
 
 def compact(

@@ -22,14 +22,19 @@ def seg(live: int, total: int | None = None):
 def test_the_plan_takes_the_small_segments_once_there_are_enough_of_them():
     large = [seg(1000), seg(900, 1200)]
     assert compaction.plan(large + [seg(10), seg(20)]) == []  # two small: not yet
-    small = [seg(10), seg(20), seg(499, 1000)]  # a large segment half deleted counts as small
+    small = [seg(10), seg(20), seg(590, 1000)]  # a large segment with fewer live records than half the largest
     assert compaction.plan(large + small) == small
     assert compaction.plan(large + [seg(10), seg(20), seg(0, 50)]) == []  # an empty one is not counted
-    wasted = seg(300, 1000)  # lost more than half its records: compacted even alone
+    assert compaction.plan([seg(5), seg(6)]) == []
+
+
+def test_a_segment_that_lost_a_third_of_its_records_is_compacted_with_the_small_ones():
+    large = [seg(1000), seg(900, 1200)]  # 25 % deleted: kept
+    wasted = seg(700, 1000)  # 30 % deleted
     assert compaction.plan(large + [wasted]) == [wasted]
     tiny = seg(10)
-    assert compaction.plan(large + [tiny, wasted]) == [tiny, wasted]
-    assert compaction.plan([seg(5), seg(6)]) == []
+    assert compaction.plan(large[:1] + [tiny, wasted] + large[1:]) == [tiny, wasted]
+    assert compaction.plan(large + [seg(701, 1000)]) == []
 
 
 @pytest.fixture
@@ -51,11 +56,11 @@ def test_weekly_updates_then_compaction_hold_what_a_rebuild_holds_in_few_segment
     first = segment_ids(index_dir)
     changed = make_docs(150, seed=9)
     counts, rewritten = [], 0
-    for week in range(10):  # 60 of the 150 documents changed or deleted
-        for d in changed[week * 5 : week * 5 + 5]:
+    for week in range(8):  # 32 of the 150 documents changed or deleted: under DELETED
+        for d in changed[week * 3 : week * 3 + 3]:
             stored.upsert(d)
         stored.delete(f"test:{149 - week:04d}")
-        assert build.update(stored, index_dir) == 6
+        assert build.update(stored, index_dir) == 4
         rewritten += compaction.compact(stored, index_dir)
         now = build.open_index(index_dir)._segments()
         largest = max(s.doc_count_all() for s in now)
@@ -73,11 +78,11 @@ def test_weekly_updates_then_compaction_hold_what_a_rebuild_holds_in_few_segment
     folder = build.current_dir(index_dir)
     sidecars = {p.name for p in folder.glob(f"*{SUFFIX}*")}
     assert sidecars == {s.make_filename(SUFFIX) for s in build.open_index(index_dir)._segments()}
-    hits = SearchService(index_dir, check_interval=0).search(changed[45].title[:40])
-    assert changed[45].uid in [h.uid for h in hits.hits]
+    hits = SearchService(index_dir, check_interval=0).search(changed[20].title[:40])
+    assert changed[20].uid in [h.uid for h in hits.hits]
 
 
-def test_a_large_segment_mostly_deleted_is_compacted_with_the_small_ones(stored, tmp_path):
+def test_a_large_segment_that_lost_many_records_is_compacted(stored, tmp_path):
     index_dir = tmp_path / "index"
     build.rebuild(stored, index_dir, procs=1)
     large = segment_ids(index_dir)[0]
