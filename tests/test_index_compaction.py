@@ -12,7 +12,6 @@ from index.errors import IndexError_
 from index.search import SearchService
 from index.segments import FastSegmentWriter
 from index.sidecar import SUFFIX
-from kb.store import Store
 
 
 def seg(live: int, total: int | None = None):
@@ -38,12 +37,11 @@ def test_a_segment_that_lost_a_third_of_its_records_is_compacted_with_the_small_
 
 
 @pytest.fixture
-def stored(tmp_path):
-    store = Store(tmp_path / "kb.sqlite")
+def stored(store):
+    """The conftest's temporary store holding 150 generated documents."""
     for d in make_docs(150):
         store.upsert(d)
-    yield store
-    store.close()
+    return store
 
 
 def segment_ids(index_dir) -> list[str]:

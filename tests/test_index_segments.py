@@ -18,7 +18,6 @@ from index.search import SearchService
 from index.segments import FastSegmentWriter, UnsupportedSchema
 from index.sidecar import SUFFIX
 from kb.model import Document
-from kb.store import Store
 
 SYLLABLES = (
     "hội đồng nhân dân tỉnh quyết định dự toán ngân sách địa phương Ủy ban thoả thuận hoà giải "
@@ -132,12 +131,11 @@ def postings(index_path) -> dict:
 
 
 @pytest.fixture
-def stored(tmp_path):
-    store = Store(tmp_path / "kb.sqlite")
+def stored(store):
+    """The conftest's temporary store holding 150 generated documents."""
     for d in make_docs(150):
         store.upsert(d)
-    yield store
-    store.close()
+    return store
 
 
 def test_a_parallel_build_holds_what_a_single_build_holds(stored, tmp_path, monkeypatch):
