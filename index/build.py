@@ -86,16 +86,39 @@ def open_index(index_dir: Path):
 
 
 def open_searcher(index_dir: Path):
-    """A searcher of the current index. A commit may delete the files of merged segments between
-    reading the TOC and opening them; the newer TOC is then read."""
+    """A searcher of the current index, its segments' stored fields opened. A commit (an update's
+    dropped segments, a compaction) deletes the files of the segments it replaces: Whoosh opens a
+    segment's stored fields only when first read, so a searcher still serving the older generation
+    (up to `check_interval` after the commit) found them gone and failed (a TypeError on None).
+    Opened here, they stay readable after the deletion (POSIX). When a commit came between reading
+    the TOC and opening the files, the newer TOC is read."""
     for attempt in range(OPEN_ATTEMPTS):
         ix = open_index(index_dir)
+        searcher = None
         try:
-            return ix.searcher()
+            searcher = ix.searcher()
+            _hold_column_files(searcher)
+            if attempt == OPEN_ATTEMPTS - 1 or ix.latest_generation() == searcher.reader().generation():
+                return searcher  # no commit since the TOC was read: none of its files was deleted
         except FileNotFoundError:
             if attempt == OPEN_ATTEMPTS - 1:
                 raise IndexError_(f"chỉ mục tìm kiếm trong {index_dir} vừa thay đổi khi đang mở; hãy thử lại") from None
-            time.sleep(0.02 * (attempt + 1))
+        if searcher is not None:
+            searcher.close()
+        time.sleep(0.02 * (attempt + 1))
+
+
+def _hold_column_files(searcher) -> None:
+    """Open each segment's stored fields now rather than on first read: Whoosh reads them through a
+    per-segment cache that first asks whether the file exists. (Field lengths read after the
+    deletion fall back to Whoosh's default instead of failing; the search reads its own.) One
+    descriptor per segment and searcher."""
+    from whoosh.codec.whoosh3 import STORED_COLUMN
+
+    for leaf, _ in searcher.reader().leaf_readers():
+        perdoc = getattr(leaf, "_perdoc", None)
+        if perdoc is not None and hasattr(perdoc, "_cached_reader"):  # else another codec
+            perdoc._cached_reader("_stored", STORED_COLUMN)
 
 
 def read_meta(ix) -> Meta | None:

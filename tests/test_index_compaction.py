@@ -159,3 +159,24 @@ def test_nothing_to_compact_changes_nothing(stored, tmp_path):
     before = segment_ids(index_dir)
     assert compaction.compact(stored, index_dir) == 0
     assert segment_ids(index_dir) == before
+
+
+def test_a_searcher_opened_before_a_compaction_reads_the_segments_it_replaced(stored, tmp_path):
+    """A serving thread keeps its searcher up to a second after a commit: the compaction deletes the
+    files of the segments it rewrites, and that searcher must still read their stored fields."""
+    index_dir = tmp_path / "index"
+    build.rebuild(stored, index_dir, procs=1)
+    for week in range(3):
+        stored.upsert(make_docs(150, seed=60 + week)[week])
+        build.update(stored, index_dir)
+    old = segment_ids(index_dir)
+    searcher = build.open_searcher(index_dir)
+    try:
+        assert compaction.compact(stored, index_dir) > 0
+        gone = set(old) - set(segment_ids(index_dir))
+        assert gone and not any(p.name.startswith(tuple(f"{g}." for g in gone)) for p in tmp_path.rglob("*"))
+        fields = [searcher.stored_fields(n) for n in range(searcher.doc_count_all())]
+        assert sum(f.get("kind") == "doc" for f in fields if f) >= 150
+    finally:
+        searcher.close()
+    assert build.check(stored, index_dir).ok
