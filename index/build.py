@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.writing import LockError
 
 from index.errors import IndexError_
@@ -97,7 +98,7 @@ def open_searcher(index_dir: Path):
         searcher = None
         try:
             searcher = ix.searcher()
-            _hold_column_files(searcher)
+            _open_stored_fields(searcher)
             if attempt == OPEN_ATTEMPTS - 1 or ix.latest_generation() == searcher.reader().generation():
                 return searcher  # no commit since the TOC was read: none of its files was deleted
         except FileNotFoundError:
@@ -108,13 +109,11 @@ def open_searcher(index_dir: Path):
         time.sleep(0.02 * (attempt + 1))
 
 
-def _hold_column_files(searcher) -> None:
+def _open_stored_fields(searcher) -> None:
     """Open each segment's stored fields now rather than on first read: Whoosh reads them through a
     per-segment cache that first asks whether the file exists. (Field lengths read after the
     deletion fall back to Whoosh's default instead of failing; the search reads its own.) One
     descriptor per segment and searcher."""
-    from whoosh.codec.whoosh3 import STORED_COLUMN
-
     for leaf, _ in searcher.reader().leaf_readers():
         perdoc = getattr(leaf, "_perdoc", None)
         if perdoc is not None and hasattr(perdoc, "_cached_reader"):  # else another codec
