@@ -31,7 +31,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from index import build, rerank
+from index import build, rerank, semantic
 from index.boilerplate import QuestionPrior
 from index.search import WEIGHTS, SearchService, Weights
 from kb.jsonl import import_file
@@ -124,25 +124,40 @@ def run_variant(
     k: int,
     transform=lambda q: q,
     fold_models: Path | None = None,
+    semantic_tag: str | None = None,
 ) -> dict[str, dict[str, tuple]]:
     """Per set, per qid: the question's metrics, each fold scored with a prior learned off the fold
     (and, with `fold_models`, the re-rank model bench/ltr.py --write-folds trained off the fold;
-    otherwise the shipped model, trained on every question)."""
+    otherwise the shipped model, trained on every question). `semantic_tag`: the sentence model's
+    vectors are used where made (index/semantic.py), with fold<f><tag>.json from `fold_models`; None: off."""
     out: dict[str, dict[str, tuple]] = {name: {} for name in queries}
-    services = {name: SearchService(indexes[name], weights=weights) for name in queries}
+    meaning = "auto" if semantic_tag is not None else None
+    services = {name: SearchService(indexes[name], weights=weights, meaning=meaning) for name in queries}
+    routed = 0
     for f in range(k):
         train = [[q["query"] for q in items if fold_of(q["qid"], k) != f] for items in queries.values()]
         prior = QuestionPrior.from_questions(*train)
         model = rerank.load(fold_models / f"fold{f}.json") if fold_models else None
         if fold_models and model is None:
             raise SystemExit(f"no model for fold {f} in {fold_models}")
+        with_meaning = None
+        if fold_models and semantic_tag is not None:
+            names = rerank.FEATURES + semantic.FEATURES
+            with_meaning = rerank.load(fold_models / f"fold{f}{semantic_tag}.json", names)
+            if with_meaning is None:
+                raise SystemExit(f"no sentence-model re-rank for fold {f} in {fold_models}")
         for name, items in queries.items():
             services[name].prior = prior
             if model is not None:
                 services[name].model = model
+            if with_meaning is not None:
+                services[name].semantic_model = with_meaning
             for item in items:
                 if fold_of(item["qid"], k) == f:
                     out[name][item["qid"]] = rank_of(services[name], transform(item["query"]), set(item["relevant"]))
+                    routed += bool(services[name].last_stats.get("semantic"))
+    if semantic_tag is not None:
+        print(f"   questions re-ranked with the sentence model: {routed}", flush=True)
     return out
 
 
@@ -190,6 +205,14 @@ def main() -> None:
     parser.add_argument("--lookup-index", help="an index of phapdien_articles already built")
     parser.add_argument("--write-prior", action="store_true", help="write index/question_terms.json")
     parser.add_argument("--fold-models", help="a folder of fold<f>.json re-rank models (bench/ltr.py --write-folds)")
+    parser.add_argument(
+        "--semantic",
+        nargs="?",
+        const="",
+        default=None,
+        help="use the sentence model's vectors where made (kb index embed); with --fold-models, its "
+        "fold<f>TAG.json models (TAG: this option's value, e.g. -dp)",
+    )
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     workdir = Path(args.workdir)
@@ -210,7 +233,9 @@ def main() -> None:
         results = {}
         for variant in args.variants.split(","):
             started = time.perf_counter()
-            results[variant] = run_variant(indexes, queries, VARIANTS[variant], k, transform, fold_models)
+            results[variant] = run_variant(
+                indexes, queries, VARIANTS[variant], k, transform, fold_models, args.semantic
+            )
             took = time.perf_counter() - started
             for name, rows in results[variant].items():
                 print(line(f"{name} {label} {variant}", summary(list(rows.values())), len(rows)))

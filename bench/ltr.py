@@ -13,7 +13,8 @@ function the search runs). It writes W/ltr/features.pkl.
 evaluates the trees with numpy) per fold on the *other* folds of both sets, and scores each fold
 with its own model: R@10 and MRR@10 per set and per fold, beside the lexical re-rank of the kept
 weights on the same candidates. Several settings (`SETTINGS`) are run and all printed. `--write`
-trains the kept setting on every question of both sets and writes index/rerank_model.json.
+trains the kept setting on every question of both sets and writes index/rerank_model.json
+(`--semantic`: features with bench/semantic.py's columns, index/rerank_semantic.json).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval_quality import ensure_index, fold_of  # noqa: E402
 from bench.tune_ranking import rank  # noqa: E402
-from index import rerank  # noqa: E402
+from index import rerank, semantic  # noqa: E402
 from index.query import parse  # noqa: E402
 from index.search import WEIGHTS, SearchService, combine  # noqa: E402
 
@@ -163,6 +164,9 @@ def train_model(questions: list[tuple[str, dict]], setting: str, seed: int = 7):
 
 def train(args) -> None:
     data = pickle.load(open(Path(args.workdir) / "ltr" / f"features{args.tag}.pkl", "rb"))
+    # --semantic: the features carry bench/semantic.py's three columns (index/semantic.py)
+    names = rerank.FEATURES + semantic.FEATURES if args.semantic else rerank.FEATURES
+    path = rerank.SEMANTIC_MODEL_PATH if args.semantic else rerank.MODEL_PATH
     k = args.folds
     sets = data["sets"]
     for items in sets.values():  # candidates beyond --depth are left in the first stage's order
@@ -216,7 +220,7 @@ def train(args) -> None:
             target = Path(args.workdir) / "ltr" / f"fold{f}{args.tag}.json"
             info = {"setting": args.write_setting, "fold": f, "folds": k, "by": "bench/ltr.py"}
             with open(target, "w", encoding="utf-8") as handle:
-                json.dump(rerank.from_lightgbm(model.dump_model(), info=info), handle, separators=(",", ":"))
+                json.dump(rerank.from_lightgbm(model.dump_model(), info, names), handle, separators=(",", ":"))
             print(f"wrote {target}", flush=True)
     if args.write:
         model = train_model([(n, q) for n, _, q in every], args.write_setting)
@@ -227,19 +231,20 @@ def train(args) -> None:
                 "trained_on": {name: len(items) for name, items in sets.items()},
                 "by": "bench/ltr.py",
             },
+            features=names,
         )
-        ours = rerank.Model(converted)
+        ours = rerank.Model(converted, names)
         sample = np.vstack([q["x"] for _, _, q in every[:200] if q["x"].shape[0]])
         gap = float(np.abs(ours.predict(sample) - model.predict(sample)).max())
         print(f"numpy trees vs LightGBM on {sample.shape[0]} candidates: largest difference {gap:.2e}")
         assert gap < 1e-6
-        with open(rerank.MODEL_PATH, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             json.dump(converted, handle, separators=(",", ":"))
         report("written model, all questions", {(n, qid): metrics(q, ours.predict(q["x"])) for n, qid, q in every})
         importance = model.feature_importance("gain")
-        for name, gain in sorted(zip(rerank.FEATURES, importance), key=lambda t: -t[1]):
+        for name, gain in sorted(zip(names, importance), key=lambda t: -t[1]):
             print(f"   {name:16} {gain:10.0f}")
-        print(f"wrote {rerank.MODEL_PATH} ({rerank.MODEL_PATH.stat().st_size} bytes)")
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 def main() -> None:
@@ -257,6 +262,11 @@ def main() -> None:
         "--seeds", default="7", help="comma-separated LightGBM seeds: each setting is cross-validated with each"
     )
     parser.add_argument("--write", action="store_true")
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="the features have the sentence model's columns: write rerank_semantic.json",
+    )
     parser.add_argument("--write-setting", default=KEPT)
     args = parser.parse_args()
     build_features(args) if args.mode == "features" else train(args)

@@ -15,7 +15,8 @@ questions without diacritics), embeds each question (e5's "query: ") and each re
 the list's best, and the cosine's rank in the list. Candidate vectors are kept in W/emb-<mode>-<chars>.pkl
 and reused. `cross` trains on one features file (other folds) and scores another (the held fold): models
 trained on questions as written, run on the same questions without diacritics, as the search would.
-`reach` embeds every article's heading and counts, of the questions whose answer is not among the first
+`vectors` fills the evaluation indexes' vector stores from the passage cache (bench/eval_quality.py
+--semantic). `reach` embeds every article's heading and counts, of the questions whose answer is not among the first
 stage's best `rerank_depth`, how many the articles of highest cosine bring in, beside the first stage's own
 next candidates.
 """
@@ -35,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval_quality import ensure_index, fold_of, load_queries  # noqa: E402
 from bench.ltr import metrics, train_model  # noqa: E402
+from index import semantic  # noqa: E402
+from index.diacritics import restorer  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService  # noqa: E402
 from kb.text import fold  # noqa: E402
 
@@ -77,6 +80,7 @@ def features(args) -> None:
     workdir, shared = Path(args.workdir), Path(args.shared)
     data = pickle.load(open(workdir / "ltr" / f"features{args.source}.pkl", "rb"))
     model = encoder(args.threads)
+    restore = restorer().restore if args.restore else str
     cache_path = workdir / f"emb-{args.text}-{args.chars}{'-folded' if args.fold else ''}.pkl"
     cache = pickle.load(open(cache_path, "rb")) if cache_path.exists() else {}
     for name, items in data["sets"].items():
@@ -88,7 +92,7 @@ def features(args) -> None:
         for qid, q in items.items():
             if q["x"].shape[0] == 0:
                 continue
-            question = model.query(q["item"]["query"])
+            question = model.query(restore(q["item"]["query"]))
             cos = np.array([float(cache[(name, int(r))] @ question) for r in tops[qid]])
             rank = np.argsort(np.argsort(-cos)).astype(np.float64)
             q["x"] = np.hstack([q["x"], np.stack([cos, cos - cos.max(), rank], axis=1)])
@@ -115,6 +119,29 @@ def cross(args) -> None:
     for name in tested:
         values = np.array([np.mean(r, axis=0) for (n, _), r in results.items() if n == name])
         print(f"{name}: R@10 {values[:, 0].mean():.3f}  MRR@10 {values[:, 1].mean():.3f}  ({len(values)} questions)")
+
+
+def vectors(args) -> None:
+    """Fills each evaluation index's vector store (index/semantic.py) from W/emb-passage-500.pkl, the
+    vectors this script made of the candidates (the same passages `kb index embed` makes, checked), so
+    bench/eval_quality.py --semantic runs the search path without embedding all 47,581 articles."""
+    workdir, shared = Path(args.workdir), Path(args.shared)
+    cache = pickle.load(open(workdir / "emb-passage-500.pkl", "rb"))
+    for name in ("alqac", "zalo21"):
+        index_dir = ensure_index(shared / "corpus", workdir, name)
+        searcher = service_of(workdir, shared, name)._state().searcher
+        rows = []
+        for (set_name, row), vector in cache.items():
+            if set_name != name:
+                continue
+            stored = searcher.stored_fields(row)
+            text = semantic.passage_of(stored)
+            assert text == passage_of(stored, "passage", 500), stored["id"]
+            rows.append((stored["id"], semantic.digest(text), vector))
+        store = semantic.Vectors.of(index_dir, create=True)
+        store.put(rows)
+        print(f"{name}: {len(rows)} vectors → {store.path} ({store.count()} in all)")
+        store.close()
 
 
 def reach(args) -> None:
@@ -152,12 +179,13 @@ def reach(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("features", "cross", "reach"))
+    parser.add_argument("command", choices=("features", "cross", "reach", "vectors"))
     parser.add_argument("--workdir", default="/tmp/eval-quality")
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--mode", dest="text", choices=("heading", "passage"), default="passage")
     parser.add_argument("--chars", type=int, default=500, help="characters of each candidate embedded")
     parser.add_argument("--fold", action="store_true", help="features: candidates embedded without diacritics")
+    parser.add_argument("--restore", action="store_true", help="features: diacritics put back on the questions")
     parser.add_argument("--source", default="", help="features: the tag of the bench/ltr.py features read")
     parser.add_argument("--tag", default="-dp", help="features: the tag of the features written")
     parser.add_argument("--train", default="-dp", help="cross: the features trained on")
@@ -166,7 +194,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="7,1,2,3,11")
     parser.add_argument("--threads", type=int, default=2, help="threads of the model")
     args = parser.parse_args()
-    {"features": features, "cross": cross, "reach": reach}[args.command](args)
+    {"features": features, "cross": cross, "reach": reach, "vectors": vectors}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from index.intents import heading_hints, is_question
 from kb.text import nfc
 
 MODEL_PATH = Path(__file__).with_name("rerank_model.json")
+# the same features and index/semantic.py's three (its vectors present): bench/ltr.py --semantic
+SEMANTIC_MODEL_PATH = Path(__file__).with_name("rerank_semantic.json")
 WINDOW = 60  # characters (about 12 syllables): the stretch in which the question's words are looked for together
 
 FEATURES = (
@@ -301,8 +303,8 @@ def _window(found: list[tuple[int, int]], idf: list[float]) -> float:
 class Model:
     """Regression trees as flat arrays; a candidate's score is the sum of its leaves' values."""
 
-    def __init__(self, data: dict):
-        if tuple(data["features"]) != FEATURES:
+    def __init__(self, data: dict, features: tuple[str, ...] = FEATURES):
+        if tuple(data["features"]) != features:
             raise ValueError("the model was trained on other features")
         feature = np.asarray(data["feature"], dtype=np.int64)  # -1 at a leaf
         leaf = feature < 0
@@ -329,16 +331,16 @@ class Model:
         return self.value[node].sum(axis=1)
 
 
-def load(path: str | Path | None = None) -> Model | None:
+def load(path: str | Path | None = None, features: tuple[str, ...] = FEATURES) -> Model | None:
     """The shipped model, or None (no file, or a file for other features): the lexical re-rank."""
     try:
         with open(path or MODEL_PATH, encoding="utf-8") as handle:
-            return Model(json.load(handle))
+            return Model(json.load(handle), features)
     except (OSError, ValueError, KeyError):
         return None
 
 
-def from_lightgbm(dump: dict, info: dict | None = None) -> dict:
+def from_lightgbm(dump: dict, info: dict | None = None, features: tuple[str, ...] = FEATURES) -> dict:
     """A LightGBM model (Booster.dump_model()) as the flat arrays `Model` reads. Only numerical
     `<=` splits are expected (the features are never missing)."""
     feature, threshold, left, right, value, roots = [], [], [], [], [], []
@@ -367,7 +369,7 @@ def from_lightgbm(dump: dict, info: dict | None = None) -> dict:
     for tree in dump["tree_info"]:
         roots.append(add(tree["tree_structure"], 0))
     return {
-        "features": list(FEATURES),
+        "features": list(features),
         "feature": feature,
         "threshold": threshold,
         "left": left,

@@ -12,17 +12,19 @@ second); Searcher.refresh() is never called (it returns stale duplicates in whoo
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import threading
 import time
 import weakref
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from whoosh import columns, fields
 
-from index import abbreviations, build, ranking, rerank
+from index import abbreviations, build, ranking, rerank, semantic
 from index.analysis import folded_syllables
 from index.boilerplate import QuestionPrior, shipped
 from index.errors import QueryError
@@ -38,6 +40,8 @@ from kb.dates import today_vn
 from kb.legal.validity import status_in
 from kb.numbers import number_key
 from kb.text import fold
+
+log = logging.getLogger(__name__)
 
 FACETS = vocab.FACET_NAMES  # declared once, with their URL parameters and labels, in kb.vocab.FACETS
 FACET_PARAMS = vocab.FACET_PARAMS
@@ -358,15 +362,25 @@ class SearchService:
         province: str = "",
         prune: bool | None = None,
         model: rerank.Model | None | str = "shipped",
+        semantic_model: rerank.Model | None | str = "shipped",
+        meaning: semantic.Semantic | None | str = "auto",
     ):
         """`model`: the second stage's learned ranking (index/rerank.py); "shipped" loads the
-        package's file, None (or no file) keeps the lexical re-rank."""
+        package's file, None (or no file) keeps the lexical re-rank. `semantic_model`: the same with the
+        sentence model's features (index/semantic.py), used for a question whose candidates all have
+        vectors; `meaning`: the sentence model and vectors ("auto": when installed and made, None: off)."""
         self.index_dir = Path(index_dir)
         # True: MaxScore pruning (index/ranking.py); False: every matched record scored (its reference);
         # None: pruning from PRUNE_FROM records up, where it pays (docs/PERFORMANCE.md)
         self.prune = prune
         self.last_stats: dict = {}  # what the last pruned ranking scored (benchmarks read it)
         self.model = rerank.load() if isinstance(model, str) else model
+        self.semantic_model = (
+            rerank.load(rerank.SEMANTIC_MODEL_PATH, rerank.FEATURES + semantic.FEATURES)
+            if isinstance(semantic_model, str)
+            else semantic_model
+        )
+        self._meaning = meaning
         self.province = province
         self.check_interval = check_interval
         self.weights = weights
@@ -404,7 +418,18 @@ class SearchService:
                 return shared
         return shared.for_thread(searcher)
 
+    def meaning(self) -> semantic.Semantic | None:
+        """The sentence model, once its vectors exist for this index (looked for again until then)."""
+        if self._meaning == "auto":
+            found = semantic.Semantic.of(self.index_dir)
+            if found is None:
+                return None
+            self._meaning = found
+        return self._meaning
+
     def close(self) -> None:
+        if isinstance(self._meaning, semantic.Semantic):
+            self._meaning.close()
         state = self._local
         if getattr(state, "searcher", None) is not None:
             state.searcher.close()
@@ -446,6 +471,8 @@ class SearchService:
             if values:
                 parsed.filters.setdefault(name, []).extend(values)
         _check_statuses(parsed.filters.get("status", []))
+        meaning = self._start_meaning(q, parsed, sort)
+        self.last_stats["semantic"] = False  # whether the sentence model re-ranked (`_with_meaning`)
         day = parsed.on or on or today_vn().isoformat()
         state = self._state()
         table: _Table = state.table.on_date(day)
@@ -509,6 +536,7 @@ class SearchService:
             query=query,
             pinned=pinned,
             ranked=ranked,
+            meaning=meaning,
         )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
@@ -623,6 +651,7 @@ class SearchService:
         query: ParsedQuery | None = None,
         pinned: list[int] | None = None,
         ranked: np.ndarray | None = None,
+        meaning: Future | None = None,
     ) -> None:
         """The page of hits. `ranked`: the best records in order (from `_rank`), when only those
         were scored; otherwise every matched record is ordered here."""
@@ -637,7 +666,7 @@ class SearchService:
         if result.sort == "relevance" and not browse:
             order = ranked if ranked is not None else rows[np.lexsort((rows, -scores[rows]))]
             if query is not None:
-                order = self._rerank(state.searcher, table, order, scores, query)
+                order = self._rerank(state.searcher, table, order, scores, query, meaning)
         else:
             dates = table.codes["effective" if result.sort == "effective" else "issued"]
             order = rows[np.lexsort((rows, -dates[rows]))]
@@ -653,11 +682,32 @@ class SearchService:
             for i in order[start : start + result.per_page]
         ]
 
-    def _rerank(self, searcher, table: _Table, order: np.ndarray, scores: np.ndarray, query: ParsedQuery) -> np.ndarray:
+    def _start_meaning(self, q: str, parsed: ParsedQuery, sort: str) -> Future | None:
+        """The question's vector, started in a thread beside the first stage when the learned re-rank
+        will run with the sentence model (a long question, sorted by relevance, vectors made)."""
+        w = self.weights
+        if not (w.rerank_model and self.semantic_model is not None and sort == "relevance"):
+            return None
+        if not parsed.groups or not ranking.is_long(w, parsed):
+            return None
+        meaning = self.meaning()
+        return meaning.start(q) if meaning is not None else None
+
+    def _rerank(
+        self,
+        searcher,
+        table: _Table,
+        order: np.ndarray,
+        scores: np.ndarray,
+        query: ParsedQuery,
+        meaning: Future | None = None,
+    ) -> np.ndarray:
         """Second stage: re-order the top candidates with what bag-of-words scoring cannot see.
-        With the learned model (index/rerank.py), by its score of their features; without it, by
-        the lexical re-rank (`rerank_features`): the question's word triples found in the
-        article, and the article heading's words named by the question."""
+        With the learned model (index/rerank.py), by its score of their features (and, when the
+        question's vector is computing (`meaning`) and every candidate has one, the model with the
+        sentence model's similarities, index/semantic.py); without it, by the lexical re-rank
+        (`rerank_features`): the question's word triples found in the article, and the article
+        heading's words named by the question."""
         w = self.weights
         depth = min(w.rerank_depth, order.size)
         if depth < 2:
@@ -667,7 +717,8 @@ class SearchService:
         # keyword searches keep the lexical re-rank, which is also ~30 ms cheaper
         if w.rerank_model and self.model is not None and ranking.is_long(w, query):
             x = rerank.features(searcher, table, top, scores[top].astype(np.float64), query, table.postings)
-            ranked = top[np.argsort(-self.model.predict(x), kind="stable")]
+            model, x = self._with_meaning(searcher, table, top, x, meaning)
+            ranked = top[np.argsort(-model.predict(x), kind="stable")]
             return np.concatenate([ranked, order[depth:]])
         if w.rerank <= 0 and w.rerank_head <= 0:
             return order
@@ -678,6 +729,24 @@ class SearchService:
         boosted = scores[top] + best * (w.rerank * triples + w.rerank_head * heads)
         ranked = top[np.argsort(-boosted, kind="stable")]
         return np.concatenate([ranked, order[depth:]])
+
+    def _with_meaning(self, searcher, table: _Table, top: np.ndarray, x: np.ndarray, meaning: Future | None):
+        """(the model to use, its features): the sentence model's when the question's vector came and
+        every candidate has one, else the lexical features' model."""
+        self.last_stats["semantic"] = False
+        if meaning is None or self.semantic_model is None:
+            return self.model, x
+        vectors = self.meaning().candidates(searcher, table, top)
+        if vectors is None:
+            meaning.cancel()
+            return self.model, x
+        try:
+            question = meaning.result()
+        except Exception:  # the model failed on this text: the lexical re-rank, never an error page
+            log.exception("sentence model failed; lexical re-rank")
+            return self.model, x
+        self.last_stats["semantic"] = True
+        return self.semantic_model, np.hstack([x, semantic.features(question, vectors)])
 
     def rerank_features(
         self, searcher, table: _Table, top: np.ndarray, query: ParsedQuery, exact: bool = True, headings: bool = True

