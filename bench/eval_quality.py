@@ -125,11 +125,19 @@ def run_variant(
     transform=lambda q: q,
     fold_models: Path | None = None,
     semantic_tag: str | None = None,
+    shared: Path = ROOT.parent / "shared",
 ) -> dict[str, dict[str, tuple]]:
     """Per set, per qid: the question's metrics, each fold scored with a prior learned off the fold
     (and, with `fold_models`, the re-rank model bench/ltr.py --write-folds trained off the fold;
     otherwise the shipped model, trained on every question). `semantic_tag`: the sentence model's
-    vectors are used where made (index/semantic.py), with fold<f><tag>.json from `fold_models`; None: off."""
+    vectors are used where made (index/semantic.py), with fold<f><tag>.json from `fold_models`; None: off.
+    Questions typed without diacritics get them back from a table learned off the fold's questions
+    (bench/diacritics.py)."""
+    sys.path.insert(0, str(ROOT))
+    from bench import diacritics  # imported here: it imports this module
+
+    restorers = [diacritics.off_fold(shared, f, k) for f in range(k)]
+
     out: dict[str, dict[str, tuple]] = {name: {} for name in queries}
     meaning = "auto" if semantic_tag is not None else None
     services = {name: SearchService(indexes[name], weights=weights, meaning=meaning) for name in queries}
@@ -152,6 +160,7 @@ def run_variant(
                 services[name].model = model
             if with_meaning is not None:
                 services[name].semantic_model = with_meaning
+            services[name].restorer = restorers[f]  # the fold's questions unseen by its diacritics table
             for item in items:
                 if fold_of(item["qid"], k) == f:
                     out[name][item["qid"]] = rank_of(services[name], transform(item["query"]), set(item["relevant"]))
@@ -234,7 +243,7 @@ def main() -> None:
         for variant in args.variants.split(","):
             started = time.perf_counter()
             results[variant] = run_variant(
-                indexes, queries, VARIANTS[variant], k, transform, fold_models, args.semantic
+                indexes, queries, VARIANTS[variant], k, transform, fold_models, args.semantic, Path(args.shared)
             )
             took = time.perf_counter() - started
             for name, rows in results[variant].items():

@@ -216,8 +216,10 @@ def train(args) -> None:
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
     if args.write_folds:  # for bench/eval_quality.py --fold-models: the real search path, cross-validated
         for f in range(k):
-            model = train_model([(n, q) for n, qid, q in every if fold_of(qid, k) != f], args.write_setting)
-            target = Path(args.workdir) / "ltr" / f"fold{f}{args.tag}.json"
+            chosen = [(n, q) for n, qid, q in every if fold_of(qid, k) != f]
+            model = train_model(chosen, args.write_setting, *([args.write_seed] if args.write_seed is not None else []))
+            seed = f"-s{args.write_seed}" if args.write_seed is not None else ""
+            target = Path(args.workdir) / "ltr" / f"fold{f}{args.tag}{seed}.json"
             info = {"setting": args.write_setting, "fold": f, "folds": k, "by": "bench/ltr.py"}
             with open(target, "w", encoding="utf-8") as handle:
                 json.dump(rerank.from_lightgbm(model.dump_model(), info, names), handle, separators=(",", ":"))
@@ -257,6 +259,9 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=WEIGHTS.rerank_depth, help="candidates re-ranked per question")
     parser.add_argument("--tag", default="", help="appended to the features file's name")
     parser.add_argument("--write-folds", action="store_true", help="also write each fold's model to W/ltr/")
+    parser.add_argument(
+        "--write-seed", type=int, default=None, help="--write-folds with this seed, into fold<f><tag>-s<seed>.json"
+    )
     parser.add_argument("--settings", default="", help="comma-separated names of SETTINGS (default all; none: skip)")
     parser.add_argument(
         "--seeds", default="7", help="comma-separated LightGBM seeds: each setting is cross-validated with each"

@@ -1,12 +1,14 @@
 """End-to-end latency of citizens' questions through the JSON API (`/api/search`).
 
     .venv/bin/python bench/question_speed.py [--instance DIR] [--shared ../shared] [--limit N] [--lexical]
+        [--no-semantic]
 
 Runs every question of zalo21_dev_qrels.jsonl (468) through Flask's test client against an
 instance holding zalo21_articles.jsonl.gz (imported and indexed into DIR first when DIR holds no
 store): parsing, lookups, scoring, re-ranking, facet counts, snippets of the 20 hits shown, JSON.
 The first request (which opens the searcher and reads its columns) is timed apart. Wall time and
-the CPU time of the request's thread are both reported: on a shared machine the first is inflated by
+the CPU time of the request's thread are both reported (the sentence model's thread, when vectors were
+made with `kb index embed`, is not in the second): on a shared machine the first is inflated by
 other jobs, the second much less.
 """
 
@@ -40,6 +42,9 @@ def main() -> None:
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--lexical", action="store_true", help="without the learned re-rank model (index/rerank.py)")
+    parser.add_argument(
+        "--no-semantic", action="store_true", help="without the sentence model even where vectors were made"
+    )
     args = parser.parse_args()
     corpus = Path(args.shared) / "corpus"
     instance = Path(args.instance)
@@ -52,23 +57,28 @@ def main() -> None:
     if args.limit:
         questions = questions[: args.limit]
     app = create_app({"INSTANCE": str(instance), "TESTING": True})
+    service = app.extensions["kb_search"]
     if args.lexical:
-        app.extensions["kb_search"].model = None
-    print(f"re-rank: {'lexical' if app.extensions['kb_search'].model is None else 'learned model'}")
+        service.model = None
+    if args.no_semantic or args.lexical:
+        service.semantic_model = None
+    print(f"re-rank: {'lexical' if service.model is None else 'learned model'}")
     client = app.test_client()
     started = time.perf_counter()
     response = client.get("/api/search", query_string={"q": "ngân sách"})
     assert response.status_code == 200, response.status_code
     first = (time.perf_counter() - started) * 1000
-    times, cpu = [], []
+    times, cpu, semantic = [], [], 0
     for q in questions:
         started, started_cpu = time.perf_counter(), time.thread_time()
         response = client.get("/api/search", query_string={"q": q})
         times.append((time.perf_counter() - started) * 1000)
         cpu.append((time.thread_time() - started_cpu) * 1000)
         assert response.status_code == 200, (q, response.status_code)
+        semantic += bool(service.last_stats.get("semantic"))
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"first request {first:.0f} ms; load average {load}")
+    print(f"questions re-ranked with the sentence model (index/semantic.py): {semantic} of {len(times)}")
     print(
         f"zalo21 questions through /api/search: n={len(times)}  p50 {statistics.median(times):.1f} ms  "
         f"p95 {percentile(times, 95):.1f} ms  p99 {percentile(times, 99):.1f} ms  max {max(times):.1f} ms"

@@ -34,10 +34,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.diacritics import off_fold  # noqa: E402
 from bench.eval_quality import ensure_index, fold_of, load_queries  # noqa: E402
 from bench.ltr import metrics, train_model  # noqa: E402
 from index import semantic  # noqa: E402
-from index.diacritics import restorer  # noqa: E402
 from index.search import KIND_ARTICLE, WEIGHTS, SearchService  # noqa: E402
 from kb.text import fold  # noqa: E402
 
@@ -80,7 +80,8 @@ def features(args) -> None:
     workdir, shared = Path(args.workdir), Path(args.shared)
     data = pickle.load(open(workdir / "ltr" / f"features{args.source}.pkl", "rb"))
     model = encoder(args.threads)
-    restore = restorer().restore if args.restore else str
+    # --restore: each question restored by a table whose questions are those of the other folds
+    folds = {f: off_fold(shared, f, args.folds) for f in range(args.folds)} if args.restore else {}
     cache_path = workdir / f"emb-{args.text}-{args.chars}{'-folded' if args.fold else ''}.pkl"
     cache = pickle.load(open(cache_path, "rb")) if cache_path.exists() else {}
     for name, items in data["sets"].items():
@@ -92,7 +93,8 @@ def features(args) -> None:
         for qid, q in items.items():
             if q["x"].shape[0] == 0:
                 continue
-            question = model.query(restore(q["item"]["query"]))
+            text = q["item"]["query"]
+            question = model.query(folds[fold_of(qid, args.folds)].restore(text) if folds else text)
             cos = np.array([float(cache[(name, int(r))] @ question) for r in tops[qid]])
             rank = np.argsort(np.argsort(-cos)).astype(np.float64)
             q["x"] = np.hstack([q["x"], np.stack([cos, cos - cos.max(), rank], axis=1)])

@@ -61,6 +61,7 @@ class Weights:
     rerank_exact: bool = True  # triples checked in the stored text (False: both pairs present suffices)
     rerank_model: bool = True  # re-rank with the learned model (index/rerank.py) when it is shipped
     abbreviations: bool = False  # "BHYT" also searches "bảo hiểm y tế" (index/abbreviations.py; measured, not kept)
+    restore: bool = True  # a question typed without diacritics is searched with them put back (index/diacritics.py)
     long_query: int = 6  # more words than this make a question, not a keyword search …
     min_share: float = 0.3  # … and a question needs only this share of its words to match
     boilerplate: float = 0.03  # strength of the question-boilerplate discount (index/boilerplate.py)

@@ -27,6 +27,7 @@ from whoosh import columns, fields
 from index import abbreviations, build, ranking, rerank, semantic
 from index.analysis import folded_syllables
 from index.boilerplate import QuestionPrior, shipped
+from index.diacritics import Restorer, restorer
 from index.errors import QueryError
 from index.intents import heading_hints
 from index.lookup import Catalog, Reference
@@ -90,6 +91,7 @@ class SearchResult:
     exact: list[Hit] = field(default_factory=list)  # documents whose số ký hiệu is the query
     took_ms: float = 0.0
     on: str = ""  # the date (ISO) on which statuses were read
+    restored: str = ""  # the question as searched, diacritics put back (it was typed without them)
 
     @property
     def pages(self) -> int:
@@ -381,6 +383,7 @@ class SearchService:
             else semantic_model
         )
         self._meaning = meaning
+        self.restorer: Restorer | None = None  # puts diacritics back; None: the shipped table's
         self.province = province
         self.check_interval = check_interval
         self.weights = weights
@@ -461,7 +464,11 @@ class SearchService:
             raise QueryError(f"sort phải là một trong: {', '.join(SORTS)}")
         page = max(1, int(page))
         per_page = max(1, min(int(per_page), 100))
-        parsed = parse(abbreviations.expand(q) if self.weights.abbreviations else q)
+        parsed, restored = self._parse(q), ""
+        if self.weights.restore and not parsed.accented and ":" not in q and ranking.is_long(self.weights, parsed):
+            restored = (self.restorer or restorer()).restore(q)  # a question typed without diacritics
+            if restored != q:
+                parsed = self._parse(restored)
         for name, values in (filters or {}).items():
             if name not in FACETS:
                 raise QueryError(f"Không có bộ lọc “{name}”.")
@@ -471,7 +478,7 @@ class SearchService:
             if values:
                 parsed.filters.setdefault(name, []).extend(values)
         _check_statuses(parsed.filters.get("status", []))
-        meaning = self._start_meaning(q, parsed, sort)
+        meaning = self._start_meaning(restored or q, parsed, sort)
         self.last_stats["semantic"] = False  # whether the sentence model re-ranked (`_with_meaning`)
         day = parsed.on or on or today_vn().isoformat()
         state = self._state()
@@ -480,7 +487,7 @@ class SearchService:
         allowed = base.copy()
         for mask in masks.values():
             allowed &= mask
-        result = SearchResult(q, [], 0, page, per_page, unit, sort, on=day)
+        result = SearchResult(q, [], 0, page, per_page, unit, sort, on=day, restored=restored)
         ref = self._resolve(state, table, parsed)
         pinned: list[int] = []
         if ref is not None:
@@ -540,6 +547,9 @@ class SearchService:
         )
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _parse(self, q: str) -> ParsedQuery:
+        return parse(abbreviations.expand(q) if self.weights.abbreviations else q)
 
     def _resolve(self, state, table: _Table, parsed: ParsedQuery) -> Reference | None:
         """The documents (and article) the query names, if it names any (index/lookup.py); several that fit

@@ -6,8 +6,9 @@ engine through ctypes, numpy only; `pip install "hdnd-kb[semantic]"`). Each arti
 ("passage: heading. text", cut at PASSAGE_CHARS) is computed once by `kb index embed` (~10 articles a
 second on 2 cores, resumable) and kept in `<index dir>/vectors.sqlite`, beside the index generations, so
 rebuilds keep them; a vector is stored with its passage's digest and made again when the text changes.
-At search time the question is embedded in a thread while the first stage runs (diacritics put back
-first, index/diacritics.py, when it was typed without them), and the candidates' vectors are read.
+At search time the question is embedded in a thread while the first stage runs (with diacritics put back
+if it was typed without them: `SearchService.search`, index/diacritics.py), and the candidates' vectors
+are read.
 
 The search degrades to the lexical re-rank, question by question, when the package is missing, no
 vectors were made, or any of the question's candidates has no vector yet.
@@ -25,12 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.diacritics import restorer
-
 VECTORS = "vectors.sqlite"
 DIM = 384
 PASSAGE_CHARS = 500
 BATCH = 32  # passages embedded, then committed, at a time
+CACHE_ROWS = 20_000  # candidates' vectors kept in memory per index generation (~30 MB)
 FEATURES = (
     "cosine",  # the question's and the candidate's vectors' cosine
     "cosine_gap",  # … minus the best candidate's
@@ -201,8 +201,9 @@ class Semantic:
         return self._vectors
 
     def start(self, question: str) -> Future:
-        """The question's vector, computed in a thread (diacritics put back if it has none)."""
-        return self._pool.submit(lambda: self.encoder.query(restorer().restore(question)))
+        """The question's vector, computed in a thread (the search has put diacritics back on a question
+        typed without them: the model reads accented text far better)."""
+        return self._pool.submit(self.encoder.query, question)
 
     def candidates(self, searcher, table, top: np.ndarray) -> np.ndarray | None:
         """The candidates' vectors (len(top) × DIM), or None if any has none; remembered per index
@@ -211,18 +212,21 @@ class Semantic:
         if known is None:
             known = table.shared.setdefault("semantic_vectors", {})
         rows = [int(r) for r in top]
-        wanted = {r: searcher.stored_fields(r)["id"] for r in rows if r not in known}
+        have = {r: known[r] for r in rows if r in known}
+        wanted = {r: searcher.stored_fields(r)["id"] for r in rows if r not in have}
         if wanted:
             store = self.vectors()
             if store is None:
                 return None
             found = store.get(list(wanted.values()))
+            if len(known) + len(found) > CACHE_ROWS:  # full: start again (cheaper than an LRU's bookkeeping)
+                known.clear()
             for row, key in wanted.items():
                 if key in found:
-                    known[row] = found[key]
-        if any(r not in known for r in rows):
+                    have[row] = known[row] = found[key]
+        if len(have) < len(rows):
             return None
-        return np.stack([known[r] for r in rows])
+        return np.stack([have[r] for r in rows])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -72,6 +72,7 @@ def search(
                     "page": result.page,
                     "pages": result.pages,
                     "fallback": result.fallback,
+                    "restored": result.restored,
                     "exact": [h.to_dict() for h in result.exact],
                     "hits": [h.to_dict() for h in result.hits],
                     "facets": {FACET_PARAMS[k]: v for k, v in result.facets.items()},
@@ -83,6 +84,8 @@ def search(
         return
     if result.exact:
         click.echo("Số ký hiệu khớp: " + "; ".join(f"{h.number} — {h.title} [{h.uid}]" for h in result.exact))
+    if result.restored:
+        click.echo(f"Câu hỏi gõ không dấu được tìm với dấu thêm lại: “{result.restored}”")
     if result.fallback:
         click.echo("Không có kết quả chứa tất cả các từ; dưới đây là kết quả chứa một số từ.")
     click.echo(

@@ -24,8 +24,13 @@ def test_a_text_with_diacritics_is_left_as_the_user_typed_it():
     assert restorer().restore(text) == text
 
 
-def test_unknown_syllables_and_numbers_stay_and_punctuation_goes():
-    assert restorer().restore("Dieu 15 luat vien chuc xyzq?") == "điều 15 luật viên chức xyzq"
+def test_unknown_syllables_numbers_punctuation_and_capitals_are_kept():
+    assert restorer().restore("Dieu 15 Luat vien chuc, xyzq?") == "Điều 15 Luật viên chức, xyzq?"
+
+
+def test_question_phrasings_come_back_from_the_questions_counted_in_the_table():
+    """Legal text seldom asks: with its counts alone "bao nhiêu" came back as "bảo nhiều"."""
+    assert restorer().restore("Nguoi lao dong duoc nghi bao nhieu ngay?") == "Người lao động được nghỉ bao nhiêu ngày?"
 
 
 def test_the_context_chooses_between_accented_forms_of_one_folded_syllable():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from index import build, semantic
-from index.search import SearchService
+from index.search import KIND_ARTICLE, SearchService
 from kb.model import Document
 from kb.store import Store
 from kbcli.main import cli
@@ -195,3 +195,26 @@ def test_vectors_round_trip_and_stale_ones_are_found(tmp_path):
     store.drop(["a"])
     assert store.count() == 1
     store.close()
+
+
+def test_the_candidates_vectors_are_read_once_and_a_full_cache_starts_again(indexed, monkeypatch):
+    embed_all(indexed)
+    service = SearchService(indexed)
+    service.search(QUESTION, unit="article", facets=False)
+    state = service._state()
+    articles = np.nonzero(state.table.kind == KIND_ARTICLE)[0]
+    top = articles[:2]
+    reads = []
+    vectors = service.meaning().vectors()
+    real_get = vectors.get
+    monkeypatch.setattr(vectors, "get", lambda keys: reads.append(len(keys)) or real_get(keys))
+    monkeypatch.setattr(semantic, "CACHE_ROWS", 2)  # the first two fit, a third starts again
+    state.table.shared.pop("semantic_vectors", None)
+    first = service.meaning().candidates(state.searcher, state.table, top)
+    again = service.meaning().candidates(state.searcher, state.table, top[:1])
+    assert first.shape == (len(top), semantic.DIM) and np.array_equal(again[0], first[0])
+    assert reads == [len(top)]  # the second call read nothing: the first row was kept
+    other = articles[2:3]
+    assert service.meaning().candidates(state.searcher, state.table, other).shape == (1, semantic.DIM)
+    assert set(state.table.shared["semantic_vectors"]) == {int(other[0])}  # over CACHE_ROWS: started again
+    service.close()

@@ -3,7 +3,7 @@ no-results page, a số ký hiệu going straight to its document, the help pane
 
 import csv
 import io
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from web_fixtures import (  # noqa: F401
@@ -282,3 +282,23 @@ def test_export_links_answer(client, link_text):
     tree = page(client, "/tim-kiem?q=học+phí")
     link = tree.select_one(".exports").find("a", string=link_text)
     assert client.get(link["href"]).status_code == 200
+
+
+def test_a_question_typed_without_diacritics_is_searched_with_them_and_says_so(client):
+    """A long question without any diacritic is searched as the restored question (index/diacritics.py):
+    the page says how it was read, the hit is the article that answers it, and the box keeps what was typed."""
+    typed = "Hoi dong nhan dan cap tinh quyet dinh khung hoc phi doi voi co so giao duc nao?"
+    tree = page(client, "/tim-kiem?" + urlencode({"q": typed, "unit": "article"}))
+    notice = tree.select_one("p.notice.restored")
+    assert notice is not None
+    assert "Hội đồng nhân dân cấp tỉnh quyết định khung học phí" in notice.get_text()
+    assert tree.select_one("input[name=q]")["value"] == typed
+    assert "Điều 99" in hits(tree)[0].get_text()
+    short = page(client, "/tim-kiem?" + urlencode({"q": "hoc phi"}))
+    assert short.select_one("p.notice.restored") is None  # keywords are matched folded, not guessed at
+    data = client.get("/api/search?" + urlencode({"q": typed})).get_json()
+    assert data["restored"].startswith("Hội đồng nhân dân cấp tỉnh")
+    assert client.get("/api/search?" + urlencode({"q": "hoc phi"})).get_json()["restored"] == ""
+    # a query with search operators is left as typed (their names and values are not guessed at)
+    operators = client.get("/api/search?" + urlencode({"q": typed + " loai:luat"})).get_json()
+    assert operators["restored"] == "" and operators["total"] >= 1

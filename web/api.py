@@ -99,6 +99,7 @@ def search_json(result: SearchResult, state) -> dict:
         "total": result.total,
         "pages": result.pages,
         "fallback": result.fallback,
+        "restored": result.restored,
         "took_ms": round(result.took_ms, 1),
         "exact": [hit_json(h, "document") for h in result.exact],
         "hits": [hit_json(h, result.unit) for h in result.hits],

@@ -182,6 +182,10 @@ def spec(server_url: str, max_limit: int = 100) -> dict:
                 "type": "boolean",
                 "description": "Không có kết quả chứa mọi từ; đây là kết quả chứa một số từ.",
             },
+            "restored": {
+                "type": "string",
+                "description": "Câu hỏi gõ không dấu được tìm với dấu đã thêm lại như thế này (rỗng nếu không thêm).",
+            },
             "took_ms": {"type": "number"},
             "exact": {**_array(ref("Hit")), "description": "Văn bản có số ký hiệu đúng bằng câu truy vấn."},
             "hits": _array(ref("Hit")),
