@@ -65,6 +65,7 @@ TEXT_CHARS = (
     20000  # of an article's text read for the features (4000, where 5.7 % of articles are longer, cost Zalo 0.006 R@10)
 )
 CACHE_CHARS = 16_000_000  # characters of candidates' folded texts kept per index generation (~16 MB)
+ID_ROWS = 200_000  # candidates' record ids kept per index generation (~20 MB at most)
 
 DOC_TYPES = (
     "Hiến pháp",
@@ -233,12 +234,17 @@ def texts(searcher, table, top: np.ndarray) -> list[tuple[str, str, str]]:
     cache = table.shared.get("rerank_texts")
     if cache is None:
         cache = table.shared.setdefault("rerank_texts", {"chars": 0})
+    ids = table.shared.get("record_ids")  # read here anyway: index/semantic.py looks its vectors up by them
+    if ids is None:
+        ids = table.shared.setdefault("record_ids", {})
     out = []
     for row in top:
         row = int(row)
         hit = cache.get(row)
         if hit is None:
             stored = searcher.stored_fields(row)
+            if len(ids) < ID_ROWS:
+                ids[row] = stored["id"]
             head_line = folded_line(stored.get("art_heading") or "")
             hit = (
                 head_line,

@@ -214,7 +214,8 @@ class Semantic:
             known = table.shared.setdefault("semantic_vectors", {})
         rows = [int(r) for r in top]
         have = {r: known[r] for r in rows if r in known}
-        wanted = {r: searcher.stored_fields(r)["id"] for r in rows if r not in have}
+        ids = table.shared.get("record_ids", {})  # kept by index/rerank.py's `texts`, which read them
+        wanted = {r: ids.get(r) or searcher.stored_fields(r)["id"] for r in rows if r not in have}
         if wanted:
             store = self.vectors()
             if store is None:
