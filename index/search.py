@@ -469,6 +469,8 @@ class SearchService:
             restored = (self.restorer or restorer()).restore(q)  # a question typed without diacritics
             if restored != q:
                 parsed = self._parse(restored)
+            else:
+                restored = ""  # nothing to put back (numbers, unknown words)
         for name, values in (filters or {}).items():
             if name not in FACETS:
                 raise QueryError(f"Không có bộ lọc “{name}”.")
@@ -545,6 +547,8 @@ class SearchService:
             ranked=ranked,
             meaning=meaning,
         )
+        if meaning is not None:
+            meaning.cancel()  # not needed after all (no candidates, a lookup): the model's thread is free sooner
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 

@@ -10,6 +10,7 @@ from index import build, semantic
 from index.search import KIND_ARTICLE, SearchService
 from kb.model import Document
 from kb.store import Store
+from kb.text import fold
 from kbcli.main import cli
 
 LABOUR = Document.from_dict(
@@ -71,7 +72,6 @@ def test_similarity_follows_meaning_and_restored_questions_read_as_written():
     assert columns[0].tolist() == pytest.approx([cosines[0], 0.0, 0.0])
     assert columns[2, 2] == 2.0 and columns[2, 1] < 0
     from index.diacritics import restorer
-    from kb.text import fold
 
     restored = encoder.query(restorer().restore(fold(QUESTION)))
     folded = encoder.query(fold(QUESTION))
@@ -161,8 +161,6 @@ def test_a_question_is_reranked_with_the_vectors_once_every_candidate_has_one(in
     assert service.last_stats["semantic"] is True
     assert result.hits[0].article_number == "113"
     # the same question typed without diacritics takes the same route
-    from kb.text import fold
-
     assert service.search(fold(QUESTION), unit="article", facets=False).hits[0].article_number == "113"
     assert service.last_stats["semantic"] is True
     # keyword searches keep the lexical re-rank; `meaning=None` turns the sentence model off
@@ -222,4 +220,11 @@ def test_the_candidates_vectors_are_read_once_and_a_full_cache_starts_again(inde
     other = articles[2:3]
     assert service.meaning().candidates(state.searcher, state.table, other).shape == (1, semantic.DIM)
     assert set(state.table.shared["semantic_vectors"]) == {int(other[0])}  # over CACHE_ROWS: started again
+    service.close()
+
+
+def test_a_question_with_nothing_to_put_back_is_not_reported_as_restored(indexed):
+    service = SearchService(indexed, meaning=None)
+    assert service.search("2019 2020 2021 2022 2023 2024 2025 12345").restored == ""
+    assert service.search(fold(QUESTION)).restored.startswith("Người lao động làm đủ một năm")
     service.close()
