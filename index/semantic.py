@@ -164,7 +164,6 @@ def plan(searcher, vectors: Vectors, uids: Iterable[str] | None = None) -> tuple
 
 
 def embed(
-    searcher,
     vectors: Vectors,
     encoder: Encoder,
     todo: list[tuple[str, str, str]],

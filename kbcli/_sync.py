@@ -85,18 +85,20 @@ def embed_vectors(ctx: Context, uids: set[str] | None = None, limit: int | None 
     dozen: a stopped run keeps what it made. Returns (made, still to make)."""
     index_dir = ctx.config.index_dir
     vectors = semantic.Vectors.of(index_dir, create=True)
-    searcher = build.open_searcher(index_dir)
     try:
-        todo, gone = semantic.plan(searcher, vectors, uids)
+        searcher = build.open_searcher(index_dir)
+        try:
+            todo, gone = semantic.plan(searcher, vectors, uids)
+        finally:
+            searcher.close()  # the embedding takes minutes to hours: no segment files held meanwhile
         vectors.drop(gone)
         chosen = todo[:limit] if limit is not None else todo
         if chosen:
             encoder = semantic.Encoder(threads=os.cpu_count() or 2)
             with Counted(len(chosen), "Tính vectơ ngữ nghĩa (mô hình câu)", "") as bar:
-                semantic.embed(searcher, vectors, encoder, chosen, progress=bar.update)
+                semantic.embed(vectors, encoder, chosen, progress=bar.update)
         return len(chosen), len(todo) - len(chosen)
     finally:
-        searcher.close()
         vectors.close()
 
 

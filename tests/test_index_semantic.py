@@ -144,8 +144,8 @@ def embed_all(index_dir, skip: str = "") -> None:
     vectors = semantic.Vectors.of(index_dir, create=True)
     searcher = build.open_searcher(index_dir)
     todo, _ = semantic.plan(searcher, vectors)
-    semantic.embed(searcher, vectors, semantic.Encoder(), [t for t in todo if not (skip and skip in t[0])])
     searcher.close()
+    semantic.embed(vectors, semantic.Encoder(), [t for t in todo if not (skip and skip in t[0])])
     vectors.close()
 
 
